@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// gitops-ml: GitOps for machine learning, one binary reading versions straight from git objects.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "gitops-ml",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gitops-ml", targets: ["gitops-ml"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System libraries: the only C modules, imported only by GitStore and HTTPClient.
+        .systemLibrary(
+            name: "CLibGit2", pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"]), .brew(["libgit2"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+
+        // Value types, protocols, errors and exit codes shared by every module.
+        .target(name: "GitOpsMLCore", swiftSettings: strict),
+        // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
+        .target(name: "GitStore", dependencies: ["GitOpsMLCore", "CLibGit2"], swiftSettings: strict),
+        // libcurl: HTTP requests with timeouts and redacted URLs, off the cooperative pool.
+        .target(name: "HTTPClient", dependencies: ["GitOpsMLCore", "CCurl"], swiftSettings: strict),
+        // gitops-ml.yaml, policies/, structured files (JSON/YAML/TOML) and their diffs.
+        .target(
+            name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        // One file per subcommand; wires concrete implementations; maps errors to exit codes.
+        .target(
+            name: "GitOpsMLCLI",
+            dependencies: [
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "gitops-ml", dependencies: ["GitOpsMLCLI"], swiftSettings: strict),
+
+        .target(name: "TestSupport", dependencies: ["GitOpsMLCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
+        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Removes credentials from text that may reach logs or error messages.
+public enum Redaction {
+    /// `https://user:token@host/p?access_token=x` → `https://***@host/p?access_token=***`.
+    public static func url(_ url: String) -> String {
+        var result = url
+        if let scheme = result.range(of: "://") {
+            let rest = result[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                result.replaceSubrange(scheme.upperBound..<at, with: "***")
+            }
+        }
+        guard let query = result.firstIndex(of: "?") else { return result }
+        let head = result[..<query]
+        let pairs = result[result.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false)
+        let cleaned = pairs.map { pair -> String in
+            guard let eq = pair.firstIndex(of: "=") else { return String(pair) }
+            let key = pair[..<eq].lowercased()
+            let secret = ["token", "access_token", "password", "secret", "key", "sig", "signature", "auth"]
+            return secret.contains(where: { key.contains($0) }) ? "\(pair[..<eq])=***" : String(pair)
+        }
+        return head + "?" + cleaned.joined(separator: "&")
+    }
+
+    /// Replaces every occurrence of the given secrets (tokens read from the environment) with `***`.
+    public static func secrets(_ text: String, _ secrets: [String]) -> String {
+        secrets.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
+    }
+}

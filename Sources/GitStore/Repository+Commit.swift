@@ -1,0 +1,123 @@
+import CLibGit2
+import Foundation
+import GitOpsMLCore
+
+/// A change to one file in a commit written without a work tree.
+public struct FileChange: Sendable, Hashable {
+    public var path: String
+    /// New contents; nil deletes the file.
+    public var contents: [UInt8]?
+    public var executable: Bool
+
+    public init(path: String, contents: [UInt8]?, executable: Bool = false) {
+        self.path = path
+        self.contents = contents
+        self.executable = executable
+    }
+}
+
+extension Repository {
+    /// Writes one commit on `branch` changing `changes`, without touching any work tree or index file.
+    ///
+    /// The branch moves by compare-and-swap from the tip read here (or `expectedTip` when given): if
+    /// another writer moved it in between, this throws `.referenceMoved` and the new commit stays
+    /// unreferenced. Returns nil, writing nothing, when the changes leave the tree as it was.
+    /// `sign` receives the commit's content and returns an armored signature for its `gpgsig` header.
+    public func commit(
+        on branch: String, changes: [FileChange], message: String,
+        author: GitSignature? = nil, expectedTip: ObjectID? = nil,
+        sign: ((String) throws -> String)? = nil
+    ) throws -> ObjectID? {
+        let refName = branch.hasPrefix("refs/") ? branch : "refs/heads/" + branch
+        let tip = try expectedTip ?? referenceTarget(refName)
+        var parent: OpaquePointer?
+        if let tip { parent = try lookupCommit(tip) }
+        defer { git_commit_free(parent) }
+
+        var parentTree: OpaquePointer?
+        if let parent { try check(git_commit_tree(&parentTree, parent), "read tree", refName) }
+        defer { git_tree_free(parentTree) }
+
+        var index: OpaquePointer?
+        try check(git_index_new(&index), "build tree", refName)
+        defer { git_index_free(index) }
+        if let parentTree { try check(git_index_read_tree(index, parentTree), "build tree", refName) }
+        for change in changes {
+            try apply(change, to: index)
+        }
+        var treeOID = git_oid()
+        try check(git_index_write_tree_to(&treeOID, index, handle), "write tree", refName)
+        if let parent, git_oid_equal(&treeOID, git_commit_tree_id(parent)) == 1 { return nil }
+
+        var tree: OpaquePointer?
+        try check(git_tree_lookup(&tree, handle, &treeOID), "write tree", refName)
+        defer { git_tree_free(tree) }
+
+        let signature = try author ?? defaultSignature()
+        var commitOID = git_oid()
+        try withSignature(signature) { sig in
+            var parents: [OpaquePointer?] = parent.map { [$0] } ?? []
+            if let sign {
+                var buffer = git_buf()
+                try check(
+                    git_commit_create_buffer(&buffer, handle, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                    "write commit", refName)
+                let content = consume(&buffer)
+                let armored = try sign(content)
+                try check(
+                    git_commit_create_with_signature(&commitOID, handle, content, armored, "gpgsig"),
+                    "write commit", refName)
+            } else {
+                try check(
+                    git_commit_create(&commitOID, handle, nil, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                    "write commit", refName)
+            }
+        }
+        let id = ObjectID(commitOID)
+        let summary = message.prefix { $0 != "\n" }
+        try updateReference(refName, to: id, expected: tip, logMessage: "gitops-ml: \(summary)")
+        return id
+    }
+
+    private func apply(_ change: FileChange, to index: OpaquePointer?) throws {
+        let path = change.path.hasPrefix("./") ? String(change.path.dropFirst(2)) : change.path
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains(where: { $0 == ".." || $0 == ".git" })
+        else {
+            throw GitOpsMLError.usage("\(change.path): not a safe relative path inside the repository")
+        }
+        guard let contents = change.contents else {
+            let code = git_index_remove(index, path, 0)
+            if code != GIT_ENOTFOUND.rawValue { try check(code, "remove", path) }
+            // A deleted directory: remove everything below it.
+            try check(git_index_remove_directory(index, path, 0), "remove", path)
+            return
+        }
+        var blobOID = git_oid()
+        try contents.withUnsafeBytes { bytes -> Void in
+            try check(git_blob_create_from_buffer(&blobOID, handle, bytes.baseAddress, bytes.count), "write blob", path)
+        }
+        var entry = git_index_entry()
+        entry.mode = change.executable ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
+        entry.id = blobOID
+        entry.file_size = UInt32(truncatingIfNeeded: contents.count)
+        try path.withCString { cPath in
+            entry.path = cPath
+            try check(git_index_add(index, &entry), "stage", path)
+        }
+    }
+
+    /// Points `name` at `target` if, and only if, it currently points at `expected` (nil: does not exist).
+    /// Throws `.referenceMoved` (or `.referenceExists`) when another writer got there first.
+    public func updateReference(_ name: String, to target: ObjectID, expected: ObjectID?, logMessage: String = "gitops-ml")
+        throws
+    {
+        var new = try target.raw()
+        var ref: OpaquePointer?
+        if var old = try expected?.raw() {
+            try check(git_reference_create_matching(&ref, handle, name, &new, 1, &old, logMessage), "update", name)
+        } else {
+            try check(git_reference_create(&ref, handle, name, &new, 0, logMessage), "create", name)
+        }
+        git_reference_free(ref)
+    }
+}

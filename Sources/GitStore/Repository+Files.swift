@@ -1,0 +1,131 @@
+import CLibGit2
+import Foundation
+import GitOpsMLCore
+
+extension Repository {
+    /// The contents of `path` at `revision`, or nil when the revision has no such file.
+    /// `.workspace` reads the working tree.
+    public func read(_ path: String, at revision: Revision) throws -> [UInt8]? {
+        try fileView(revision).read(path)
+    }
+
+    /// A read-only view of one revision's files. The commit is resolved once, here.
+    public func fileView(_ revision: Revision) throws -> RevisionFiles {
+        switch revision {
+        case .workspace:
+            guard let workTree else {
+                throw GitError(
+                    .bareRepository, operation: "read", subject: "workspace",
+                    message: "a bare repository has no work tree; name a revision")
+            }
+            return RevisionFiles(repository: self, revision: revision, commit: nil, workTree: workTree)
+        case .git(let spec):
+            return RevisionFiles(repository: self, revision: revision, commit: try resolve(spec), workTree: nil)
+        }
+    }
+
+    /// The entries of the tree at `path` (the root when empty), optionally recursively.
+    public func listTree(at spec: String, path: String = "", recursive: Bool = false) throws -> [TreeEntry] {
+        let commit = try lookupCommit(spec)
+        defer { git_commit_free(commit) }
+        var root: OpaquePointer?
+        try check(git_commit_tree(&root, commit), "read tree", spec)
+        defer { git_tree_free(root) }
+        let clean = path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard !clean.isEmpty else { return try entries(of: root, prefix: "", recursive: recursive) }
+
+        var entry: OpaquePointer?
+        try check(git_tree_entry_bypath(&entry, root, clean), "read", "\(spec):\(clean)", notFound: .pathNotFound)
+        defer { git_tree_entry_free(entry) }
+        guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
+            throw GitError(.notAFile, operation: "list", subject: "\(spec):\(clean)", message: "not a directory")
+        }
+        var subtree: OpaquePointer?
+        try check(git_tree_lookup(&subtree, handle, git_tree_entry_id(entry)), "read tree", "\(spec):\(clean)")
+        defer { git_tree_free(subtree) }
+        return try entries(of: subtree, prefix: clean + "/", recursive: recursive)
+    }
+
+    private func entries(of tree: OpaquePointer?, prefix: String, recursive: Bool) throws -> [TreeEntry] {
+        var result: [TreeEntry] = []
+        for index in 0..<git_tree_entrycount(tree) {
+            guard let entry = git_tree_entry_byindex(tree, index) else { continue }
+            let name = String(cString: git_tree_entry_name(entry))
+            let mode = git_tree_entry_filemode(entry).rawValue
+            let kind: TreeEntry.Kind
+            switch git_tree_entry_type(entry) {
+            case GIT_OBJECT_TREE: kind = .tree
+            case GIT_OBJECT_COMMIT: kind = .submodule
+            default: kind = mode == GIT_FILEMODE_LINK.rawValue ? .symlink : .blob
+            }
+            let item = TreeEntry(path: prefix + name, kind: kind, id: ObjectID(git_tree_entry_id(entry)), mode: mode)
+            if recursive && kind == .tree {
+                var subtree: OpaquePointer?
+                try check(git_tree_lookup(&subtree, handle, git_tree_entry_id(entry)), "read tree", item.path)
+                defer { git_tree_free(subtree) }
+                result += try entries(of: subtree, prefix: item.path + "/", recursive: true)
+            } else {
+                result.append(item)
+            }
+        }
+        return result
+    }
+
+    /// The contents of the blob at `path` in commit `commitID`, nil when absent.
+    func blob(_ path: String, inCommit commitID: ObjectID) throws -> [UInt8]? {
+        let subject = "\(commitID.short):\(path)"
+        let commit = try lookupCommit(commitID)
+        defer { git_commit_free(commit) }
+        var tree: OpaquePointer?
+        try check(git_commit_tree(&tree, commit), "read tree", subject)
+        defer { git_tree_free(tree) }
+        var entry: OpaquePointer?
+        let code = git_tree_entry_bypath(&entry, tree, path)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read", subject, notFound: .pathNotFound)
+        defer { git_tree_entry_free(entry) }
+        guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else {
+            throw GitError(.notAFile, operation: "read", subject: subject, message: "not a file")
+        }
+        return try blob(git_tree_entry_id(entry), subject: subject)
+    }
+
+    /// The contents of a blob by id.
+    public func blob(_ id: ObjectID) throws -> [UInt8] {
+        var oid = try id.raw()
+        return try blob(&oid, subject: id.hex)
+    }
+
+    private func blob(_ oid: UnsafePointer<git_oid>, subject: String) throws -> [UInt8] {
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, handle, oid), "read blob", subject, notFound: .pathNotFound)
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size > 0, let content = git_blob_rawcontent(blob) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: content, count: size))
+    }
+}
+
+/// The files of one revision: a commit's tree, or the working tree. Holds its repository open.
+public struct RevisionFiles: FileView {
+    let repository: Repository
+    public let revision: Revision
+    /// The resolved commit; nil for the working tree.
+    public let commit: ObjectID?
+    let workTree: String?
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        if let commit { return try repository.blob(clean, inCommit: commit) }
+        let full = (workTree ?? "") + "/" + clean
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { return nil }
+        guard !isDirectory.boolValue else {
+            throw GitError(.notAFile, operation: "read", subject: "workspace:\(clean)", message: "not a file")
+        }
+        guard let data = FileManager.default.contents(atPath: full) else {
+            throw GitError(.other(-1), operation: "read", subject: full, message: "cannot read the file")
+        }
+        return [UInt8](data)
+    }
+}

@@ -1,0 +1,95 @@
+import CLibGit2
+import Foundation
+import GitOpsMLCore
+
+extension Repository {
+    /// The note attached to `commit` under `notesRef`, nil when there is none.
+    public func note(for commit: ObjectID, ref notesRef: String = "refs/notes/gitops-ml") throws -> String? {
+        var oid = try commit.raw()
+        var note: OpaquePointer?
+        let code = git_note_read(&note, handle, notesRef, &oid)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read note", "\(notesRef) \(commit.short)")
+        defer { git_note_free(note) }
+        return git_note_message(note).map { String(cString: $0) }
+    }
+
+    /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id.
+    @discardableResult
+    public func setNote(
+        _ message: String, for commit: ObjectID, ref notesRef: String = "refs/notes/gitops-ml",
+        author: GitSignature? = nil
+    ) throws -> ObjectID {
+        var target = try commit.raw()
+        let signature = try author ?? defaultSignature()
+        var out = git_oid()
+        try withSignature(signature) { sig in
+            try check(
+                git_note_create(&out, handle, notesRef, sig, sig, &target, message, 1),
+                "write note", "\(notesRef) \(commit.short)")
+        }
+        return ObjectID(out)
+    }
+
+    /// Every tag, lightweight and annotated, sorted by name.
+    public func tags() throws -> [TagInfo] {
+        var names = git_strarray()
+        try check(git_tag_list(&names, handle), "list tags", "refs/tags")
+        defer { git_strarray_dispose(&names) }
+        var result: [TagInfo] = []
+        for index in 0..<names.count {
+            guard let raw = names.strings[index] else { continue }
+            let name = String(cString: raw)
+            if let tag = try tag(named: name) { result.append(tag) }
+        }
+        return result.sorted { $0.name < $1.name }
+    }
+
+    /// One tag by name (without `refs/tags/`), nil when it does not exist.
+    public func tag(named name: String) throws -> TagInfo? {
+        var oid = git_oid()
+        let code = git_reference_name_to_id(&oid, handle, "refs/tags/" + name)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read tag", name)
+        var object: OpaquePointer?
+        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "read tag", name)
+        defer { git_object_free(object) }
+        guard git_object_type(object) == GIT_OBJECT_TAG else {
+            return TagInfo(name: name, target: ObjectID(oid), tagObject: nil, tagger: nil, message: nil)
+        }
+        var peeled: OpaquePointer?
+        try check(git_tag_peel(&peeled, object), "peel tag", name)
+        defer { git_object_free(peeled) }
+        return TagInfo(
+            name: name, target: ObjectID(git_object_id(peeled)), tagObject: ObjectID(oid),
+            tagger: git_tag_tagger(object).map { GitSignature($0) },
+            message: git_tag_message(object).map { String(cString: $0) })
+    }
+
+    /// Creates an annotated tag on `target`; fails with `.referenceExists` when the name is taken.
+    @discardableResult
+    public func createTag(_ name: String, target: ObjectID, message: String, tagger: GitSignature? = nil) throws
+        -> ObjectID
+    {
+        var oid = try target.raw()
+        var object: OpaquePointer?
+        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "create tag", name)
+        defer { git_object_free(object) }
+        let signature = try tagger ?? defaultSignature()
+        var out = git_oid()
+        try withSignature(signature) { sig in
+            try check(git_tag_create(&out, handle, name, object, sig, message, 0), "create tag", name)
+        }
+        return ObjectID(out)
+    }
+
+    /// The signature from the repository's configuration (user.name, user.email), or a fixed fallback.
+    public func defaultSignature() throws -> GitSignature {
+        var raw: UnsafeMutablePointer<git_signature>?
+        if git_signature_default(&raw, handle) == 0, let raw {
+            defer { git_signature_free(raw) }
+            return GitSignature(raw)
+        }
+        return GitSignature(name: "gitops-ml", email: "gitops-ml@localhost")
+    }
+}

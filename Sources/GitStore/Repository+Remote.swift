@@ -1,0 +1,138 @@
+import CLibGit2
+import Foundation
+import GitOpsMLCore
+
+/// How to authenticate to remotes. Secrets come from the environment and never reach messages.
+public struct RemoteCredentials: Sendable {
+    /// A token for HTTPS remotes, sent as the password of HTTP basic authentication.
+    public var token: String?
+    /// The user name that goes with the token (`x-access-token` is what GitHub expects).
+    public var username: String
+    /// A private key file for SSH remotes; without it, the SSH agent is asked.
+    public var sshKeyPath: String?
+
+    public init(token: String? = nil, username: String = "x-access-token", sshKeyPath: String? = nil) {
+        self.token = token
+        self.username = username
+        self.sshKeyPath = sshKeyPath
+    }
+
+    /// `GITOPS_ML_GIT_TOKEN` (else `GITHUB_TOKEN`), `GITOPS_ML_GIT_USERNAME`, `GITOPS_ML_SSH_KEY`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> RemoteCredentials
+    {
+        RemoteCredentials(
+            token: environment["GITOPS_ML_GIT_TOKEN"] ?? environment["GITHUB_TOKEN"],
+            username: environment["GITOPS_ML_GIT_USERNAME"] ?? "x-access-token",
+            sshKeyPath: environment["GITOPS_ML_SSH_KEY"])
+    }
+}
+
+/// Per-operation state handed to libgit2's C callbacks through their payload pointer.
+private final class RemoteSession {
+    let credentials: RemoteCredentials
+    var attempts = 0
+    var rejected: [(reference: String, status: String)] = []
+
+    init(_ credentials: RemoteCredentials) { self.credentials = credentials }
+}
+
+extension Repository {
+    /// Fetches `refspecs` (`+refs/heads/*:refs/remotes/origin/*`) from a configured remote or a URL.
+    /// Blocks on the network: call it from a dedicated thread, not from Swift's cooperative pool.
+    public func fetch(
+        _ remote: String, refspecs: [String], credentials: RemoteCredentials = .fromEnvironment()
+    ) throws {
+        let session = RemoteSession(credentials)
+        defer { withExtendedLifetime(session) {} }
+        try withRemote(remote) { handle in
+            var options = git_fetch_options()
+            git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
+            install(session, into: &options.callbacks)
+            try withStringArray(refspecs) { array in
+                try check(git_remote_fetch(handle, &array, &options, "gitops-ml fetch"), "fetch", Redaction.url(remote))
+            }
+        }
+    }
+
+    /// Pushes `refspecs` (`refs/heads/main:refs/heads/main`). A rejected non-fast-forward update throws
+    /// `GitError` with code `.nonFastForward`, whichever transport reported it.
+    public func push(
+        _ remote: String, refspecs: [String], credentials: RemoteCredentials = .fromEnvironment()
+    ) throws {
+        let session = RemoteSession(credentials)
+        try withRemote(remote) { handle in
+            var options = git_push_options()
+            git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
+            install(session, into: &options.callbacks)
+            try withStringArray(refspecs) { array in
+                try check(git_remote_push(handle, &array, &options), "push", Redaction.url(remote))
+            }
+        }
+        if let rejection = session.rejected.first {
+            let nonFastForward = ["non-fast-forward", "fetch first", "rejected", "stale info"]
+                .contains { rejection.status.contains($0) }
+            throw GitError(
+                nonFastForward ? .nonFastForward : .other(-1), operation: "push",
+                subject: "\(rejection.reference) to \(Redaction.url(remote))", message: rejection.status)
+        }
+    }
+
+    private func withRemote(_ remote: String, _ body: (OpaquePointer) throws -> Void) throws {
+        var handle: OpaquePointer?
+        if git_remote_lookup(&handle, self.handle, remote) != 0 {
+            try check(
+                git_remote_create_anonymous(&handle, self.handle, remote), "open remote", Redaction.url(remote),
+                notFound: .network)
+        }
+        guard let handle else {
+            throw GitError(.network, operation: "open remote", subject: Redaction.url(remote), message: "")
+        }
+        defer { git_remote_free(handle) }
+        try withExtendedLifetime(self) { try body(handle) }
+    }
+
+    private func install(_ session: RemoteSession, into callbacks: inout git_remote_callbacks) {
+        callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
+        callbacks.credentials = { out, _, urlUsername, allowed, payload in
+            guard let out, let payload else { return -1 }
+            let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+            session.attempts += 1
+            // libgit2 asks again after a refusal; three refusals mean the credentials are wrong.
+            guard session.attempts <= 3 else { return GIT_EAUTH.rawValue }
+            let credentials = session.credentials
+            if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, let token = credentials.token {
+                return git_credential_userpass_plaintext_new(out, credentials.username, token)
+            }
+            if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
+                let user = urlUsername.map { String(cString: $0) } ?? "git"
+                if let key = credentials.sshKeyPath {
+                    return git_credential_ssh_key_new(out, user, nil, key, nil)
+                }
+                return git_credential_ssh_key_from_agent(out, user)
+            }
+            if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
+                return git_credential_username_new(out, urlUsername.map { String(cString: $0) } ?? "git")
+            }
+            return GIT_PASSTHROUGH.rawValue
+        }
+        callbacks.push_update_reference = { reference, status, payload in
+            guard let status, let payload else { return 0 }
+            let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+            session.rejected.append((reference.map { String(cString: $0) } ?? "", String(cString: status)))
+            return 0
+        }
+    }
+}
+
+/// Calls `body` with a `git_strarray` holding copies of `strings`.
+func withStringArray(_ strings: [String], _ body: (inout git_strarray) throws -> Void) rethrows {
+    let pointers = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: max(strings.count, 1))
+    for (index, string) in strings.enumerated() { pointers[index] = strdup(string) }
+    defer {
+        for index in 0..<strings.count { free(pointers[index]) }
+        pointers.deallocate()
+    }
+    var array = git_strarray(strings: pointers, count: strings.count)
+    try body(&array)
+}

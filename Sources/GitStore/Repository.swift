@@ -1,0 +1,138 @@
+import CLibGit2
+import Foundation
+import GitOpsMLCore
+
+/// One open git repository: the only owner of its `git_repository` handle.
+///
+/// Not thread-safe (libgit2 objects are not): open one per task or thread. Only Sendable values
+/// (ids, commits, signatures, errors) leave it.
+public final class Repository {
+    let handle: OpaquePointer
+    /// The folder given or discovered: the work tree's root, or the git directory of a bare repository.
+    public let root: String
+    /// The `.git` directory (or the bare repository's folder).
+    public let gitDirectory: String
+    /// The work tree, nil for bare repositories.
+    public let workTree: String?
+
+    /// Opens the repository at `path`; with `discover`, also from any folder inside it.
+    public init(at path: String, discover: Bool = true) throws {
+        _ = libgit2Ready
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GitError(.notARepository, operation: "open", subject: path, message: "no such directory")
+        }
+        var raw: OpaquePointer?
+        let flags = discover ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue
+        let code = git_repository_open_ext(&raw, path, flags, nil)
+        guard code == 0, let raw else {
+            throw lastError(code, "open", path, notFound: .notARepository)
+        }
+        handle = raw
+        gitDirectory = String(cString: git_repository_path(raw)).trimmingSuffix("/")
+        workTree = git_repository_workdir(raw).map { String(cString: $0).trimmingSuffix("/") }
+        root = workTree ?? gitDirectory
+    }
+
+    deinit { git_repository_free(handle) }
+
+    public var isBare: Bool { git_repository_is_bare(handle) == 1 }
+    public var isShallow: Bool { git_repository_is_shallow(handle) == 1 }
+
+    /// Resolves a revspec (`HEAD~2`, `v1.0`, `main`, a short id…) to the commit it names.
+    public func resolve(_ spec: String) throws -> ObjectID {
+        let commit = try lookupCommit(spec)
+        defer { git_commit_free(commit) }
+        return ObjectID(git_commit_id(commit))
+    }
+
+    /// The commit a revspec names, with its metadata.
+    public func commit(_ spec: String) throws -> CommitInfo {
+        let commit = try lookupCommit(spec)
+        defer { git_commit_free(commit) }
+        return commitInfo(commit)
+    }
+
+    /// The id of a reference's target (`refs/heads/main`), or nil when the reference does not exist.
+    public func referenceTarget(_ name: String) throws -> ObjectID? {
+        var oid = git_oid()
+        let code = git_reference_name_to_id(&oid, handle, name)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read reference", name)
+        return ObjectID(oid)
+    }
+
+    /// Reference names matching a glob (`refs/heads/*`).
+    public func references(matching glob: String) throws -> [String] {
+        var array = git_strarray()
+        try check(git_reference_list(&array, handle), "list references", glob)
+        defer { git_strarray_dispose(&array) }
+        let names = (0..<array.count).compactMap { array.strings[$0].map { String(cString: $0) } }
+        return names.filter { fnmatch(glob, $0, 0) == 0 }.sorted()
+    }
+
+    /// The short name of the checked-out branch, nil when HEAD is detached or unborn.
+    public var currentBranch: String? {
+        var ref: OpaquePointer?
+        guard git_repository_head(&ref, handle) == 0, let ref else { return nil }
+        defer { git_reference_free(ref) }
+        guard git_reference_is_branch(ref) == 1 else { return nil }
+        return String(cString: git_reference_shorthand(ref))
+    }
+
+    /// The merge base of two commits, nil when they share no history.
+    public func mergeBase(_ a: ObjectID, _ b: ObjectID) throws -> ObjectID? {
+        var out = git_oid()
+        var left = try a.raw()
+        var right = try b.raw()
+        let code = git_merge_base(&out, handle, &left, &right)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "merge base", "\(a.short) \(b.short)")
+        return ObjectID(out)
+    }
+
+    // MARK: - Internals shared by the extensions
+
+    func lookupCommit(_ spec: String) throws -> OpaquePointer {
+        guard !spec.isEmpty else {
+            throw GitError(.invalidRevision, operation: "resolve", subject: spec, message: "empty revision")
+        }
+        var object: OpaquePointer?
+        try check(git_revparse_single(&object, handle, spec), "resolve", spec)
+        defer { git_object_free(object) }
+        var peeled: OpaquePointer?
+        let code = git_object_peel(&peeled, object, GIT_OBJECT_COMMIT)
+        guard code == 0, let peeled else {
+            throw GitError(
+                .revisionNotFound, operation: "resolve", subject: spec, message: "does not name a commit")
+        }
+        return peeled
+    }
+
+    func lookupCommit(_ id: ObjectID) throws -> OpaquePointer {
+        var oid = try id.raw()
+        var commit: OpaquePointer?
+        try check(git_commit_lookup(&commit, handle, &oid), "read commit", id.hex)
+        guard let commit else { throw GitError(.revisionNotFound, operation: "read commit", subject: id.hex, message: "") }
+        return commit
+    }
+
+    func commitInfo(_ commit: OpaquePointer) -> CommitInfo {
+        let parents = (0..<git_commit_parentcount(commit)).compactMap { index in
+            git_commit_parent_id(commit, index).map { ObjectID($0) }
+        }
+        return CommitInfo(
+            id: ObjectID(git_commit_id(commit)),
+            tree: ObjectID(git_commit_tree_id(commit)),
+            parents: parents,
+            author: GitSignature(git_commit_author(commit)),
+            committer: GitSignature(git_commit_committer(commit)),
+            message: git_commit_message(commit).map { String(cString: $0) } ?? "")
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) && count > suffix.count ? String(dropLast(suffix.count)) : self
+    }
+}

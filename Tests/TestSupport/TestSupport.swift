@@ -1,0 +1,99 @@
+import Foundation
+import GitOpsMLCore
+
+/// A temporary folder removed when the value goes away.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init(_ label: String = "gitops-ml") {
+        let base = FileManager.default.temporaryDirectory.path + "/\(label)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        // Resolve symlinks (/tmp on some systems) so that paths compare equal to what libgit2 reports.
+        path = URL(fileURLWithPath: base).resolvingSymlinksInPath().path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    public func sub(_ name: String) -> String {
+        let full = path + "/" + name
+        try? FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        return full
+    }
+}
+
+public struct CommandFailed: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// A fixed identity and clock for git commands run by tests, so histories are reproducible.
+public let gitTestEnvironment: [String: String] = {
+    var env = ProcessInfo.processInfo.environment
+    env["GIT_AUTHOR_NAME"] = "Test Author"
+    env["GIT_AUTHOR_EMAIL"] = "author@example.com"
+    env["GIT_COMMITTER_NAME"] = "Test Committer"
+    env["GIT_COMMITTER_EMAIL"] = "committer@example.com"
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["GIT_CONFIG_GLOBAL"] = "/dev/null"
+    env["HOME"] = FileManager.default.temporaryDirectory.path
+    return env
+}()
+
+/// Runs a command and returns its standard output; throws with its stderr when it fails.
+@discardableResult
+public func run(_ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil,
+                input: String = "", timeout: Double = 120) throws -> String {
+    let output = try Subprocess.run(
+        arguments, directory: directory, environment: environment ?? gitTestEnvironment,
+        input: Array(input.utf8), timeout: timeout)
+    guard output.status == 0 else {
+        throw CommandFailed(
+            description: "\(arguments.joined(separator: " ")) exited \(output.status): \(output.stderrText)")
+    }
+    return output.stdoutText
+}
+
+/// Runs `git ARGS` in `directory` with the test identity.
+@discardableResult
+public func git(_ arguments: String..., in directory: String) throws -> String {
+    try run(["git"] + arguments, in: directory).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Writes `contents` to `path` below `directory`, creating folders.
+public func write(_ contents: String, to path: String, in directory: String) throws {
+    let full = directory + "/" + path
+    try FileManager.default.createDirectory(
+        atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try contents.write(toFile: full, atomically: true, encoding: .utf8)
+}
+
+/// A work-tree repository with a first commit, made with the real `git`.
+public func makeRepository(in directory: String, files: [String: String] = ["README.md": "hello\n"],
+                           branch: String = "main") throws -> String {
+    try git("init", "-q", "-b", branch, in: directory)
+    try commitFiles(files, message: "initial", in: directory)
+    return directory
+}
+
+/// Writes files and commits them; returns the new commit id.
+@discardableResult
+public func commitFiles(_ files: [String: String], message: String, in directory: String, date: Int? = nil) throws -> String {
+    for (path, contents) in files { try write(contents, to: path, in: directory) }
+    try git("add", "-A", in: directory)
+    var env = gitTestEnvironment
+    if let date {
+        env["GIT_AUTHOR_DATE"] = "@\(date) +0000"
+        env["GIT_COMMITTER_DATE"] = "@\(date) +0000"
+    }
+    try run(["git", "commit", "-q", "--allow-empty", "-m", message], in: directory, environment: env)
+    return try git("rev-parse", "HEAD", in: directory)
+}
+
+/// The folder holding the package (for the built binary and the bundled files).
+public let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
+    }
+    return FileManager.default.currentDirectoryPath
+}()
