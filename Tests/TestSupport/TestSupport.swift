@@ -97,3 +97,38 @@ public let packageRoot: String = {
     }
     return FileManager.default.currentDirectoryPath
 }()
+
+/// A server process on 127.0.0.1 that printed its port on its first line of output; killed on deinit.
+public final class LoopbackServer: @unchecked Sendable {
+    public let process: ChildProcess
+    public let port: Int
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public init(_ arguments: [String], directory: String? = nil, environment: [String: String]? = nil) throws {
+        let temp = TemporaryDirectory("server")
+        let output = temp.path + "/stdout"
+        process = try Subprocess.start(
+            arguments, directory: directory, environment: environment, stdoutPath: output,
+            stderrPath: temp.path + "/stderr")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: output, encoding: .utf8),
+               let line = text.split(separator: "\n").first, let port = Int(line.trimmingCharacters(in: .whitespaces)) {
+                self.port = port
+                return
+            }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        let stderr = (try? String(contentsOfFile: temp.path + "/stderr", encoding: .utf8)) ?? ""
+        process.terminate()
+        throw CommandFailed(description: "\(arguments.joined(separator: " ")) did not report a port: \(stderr)")
+    }
+
+    /// The bundled echo server (Tests/Fixtures/http_test_server.py).
+    public static func echo() throws -> LoopbackServer {
+        try LoopbackServer(["python3", packageRoot + "/Tests/Fixtures/http_test_server.py"])
+    }
+
+    deinit { process.terminate() }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+import TestSupport
+
+@testable import HTTPClient
+
+@Suite("HTTP client over libcurl, against a real loopback server")
+struct HTTPClientTests {
+    let server: LoopbackServer
+
+    init() throws { server = try LoopbackServer.echo() }
+
+    private func echo(_ response: HTTPResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+    }
+
+    @Test func getWithHeaders() throws {
+        let response = try HTTPClient.perform(
+            HTTPRequest("GET", server.baseURL + "/echo", headers: [("Authorization", "Bearer s3cret"), ("X-A", "1")]))
+        #expect(response.status == 200)
+        #expect(response.headers["x-test"] == "yes")
+        #expect(response.headers["content-type"] == "application/json")
+        let echoed = try echo(response)
+        #expect(echoed["method"] as? String == "GET")
+        let headers = try #require(echoed["headers"] as? [String: String])
+        #expect(headers["authorization"] == "Bearer s3cret")
+        #expect(headers["x-a"] == "1")
+    }
+
+    @Test(arguments: ["POST", "PUT", "PATCH", "DELETE"])
+    func methodsWithBodies(method: String) async throws {
+        let body = Array("{\"apply\": \"yes\", \"bytes\": \"\u{e9}\"}".utf8)
+        let response = try await HTTPClient.send(
+            HTTPRequest(method, server.baseURL + "/echo", headers: [("Content-Type", "application/json")], body: body))
+        let echoed = try echo(response)
+        #expect(echoed["method"] as? String == method)
+        #expect(echoed["body"] as? String == String(decoding: body, as: UTF8.self))
+    }
+
+    @Test func emptyPostAndErrorStatusesAreResponses() throws {
+        let post = try HTTPClient.perform(HTTPRequest("POST", server.baseURL + "/echo"))
+        #expect(try echo(post)["body"] as? String == "")
+        let notFound = try HTTPClient.perform(HTTPRequest("GET", server.baseURL + "/status/503"))
+        #expect(notFound.status == 503)
+    }
+
+    @Test func totalTimeoutIsAnEnvironmentErrorAndDoesNotHang() async throws {
+        let started = Date()
+        let error = await #expect(throws: HTTPError.self) {
+            try await HTTPClient.send(HTTPRequest("GET", server.baseURL + "/slow?seconds=10", timeout: 0.5))
+        }
+        #expect(error?.kind == .timeout)
+        #expect(error.map { ExitStatus.of($0) } == .environment)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func refusedConnectionIsReported() throws {
+        // Port 9 (discard) on loopback has no listener here.
+        let error = #expect(throws: HTTPError.self) {
+            try HTTPClient.perform(HTTPRequest("GET", "http://127.0.0.1:9/", connectTimeout: 1))
+        }
+        #expect(error?.kind == .connection)
+    }
+
+    @Test func onlyHTTPAndHTTPSAreAllowed() throws {
+        let file = #expect(throws: HTTPError.self) { try HTTPClient.perform(HTTPRequest("GET", "file:///etc/passwd")) }
+        #expect(file?.kind == .protocolNotAllowed)
+        // Redirects are not followed, so a redirect to file:// cannot be used to read local files.
+        let redirect = try HTTPClient.perform(HTTPRequest("GET", server.baseURL + "/redirect?to=file:///etc/passwd"))
+        #expect(redirect.status == 302)
+        #expect(redirect.headers["location"] == "file:///etc/passwd")
+    }
+
+    @Test func credentialsInURLsAreRedactedFromErrors() throws {
+        let error = #expect(throws: HTTPError.self) {
+            try HTTPClient.perform(HTTPRequest("GET", "http://user:hunter22@127.0.0.1:9/x?access_token=abcdef", connectTimeout: 1))
+        }
+        let text = try #require(error).description
+        #expect(!text.contains("hunter22") && !text.contains("abcdef"))
+        #expect(text.contains("127.0.0.1:9"))
+    }
+
+    @Test func oversizedResponsesFail() throws {
+        let error = #expect(throws: HTTPError.self) {
+            try HTTPClient.perform(HTTPRequest("GET", server.baseURL + "/big?bytes=200000", maxResponseBytes: 1000))
+        }
+        #expect(error?.kind == .tooLarge)
+        let fits = try HTTPClient.perform(HTTPRequest("GET", server.baseURL + "/big?bytes=200000"))
+        #expect(fits.body.count == 200_000)
+    }
+
+    @Test func tlsIsVerifiedByDefaultAndTrustsAGivenBundle() throws {
+        let temp = TemporaryDirectory("tls")
+        try run([
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", temp.path + "/key.pem", "-out", temp.path + "/cert.pem",
+        ])
+        let tls = try LoopbackServer([
+            "python3", packageRoot + "/Tests/Fixtures/http_test_server.py", "--tls", temp.path + "/cert.pem",
+            temp.path + "/key.pem",
+        ])
+        let url = "https://127.0.0.1:\(tls.port)/echo"
+        let untrusted = #expect(throws: HTTPError.self) { try HTTPClient.perform(HTTPRequest("GET", url)) }
+        #expect(untrusted?.kind == .tls)
+        let trusted = try HTTPClient.perform(HTTPRequest("GET", url, caBundle: temp.path + "/cert.pem"))
+        #expect(trusted.status == 200)
+    }
+}
