@@ -187,3 +187,12 @@ private final class ResponseSink {
         return length
     }
 }
+
+extension HTTPClient {
+    /// The version of libcurl this process runs with.
+    public static var libraryVersion: String {
+        // "libcurl/7.88.1 OpenSSL/3.0.15 zlib/1.2.13 …"
+        let full = String(cString: curl_version())
+        return full.split(separator: " ").first.map { String($0.dropFirst("libcurl/".count)) } ?? full
+    }
+}

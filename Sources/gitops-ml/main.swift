@@ -1,1 +1,3 @@
 import GitOpsMLCLI
+
+CLI.main()

@@ -1,0 +1,147 @@
+import GitOpsMLCore
+
+/// A file of `policies/`: `apiVersion: gitops-ml/v1`, a `kind`, `metadata.name` and a `spec`.
+public enum Policy: Sendable, Equatable {
+    case gate(GatePolicy)
+    case data(DataPolicy)
+
+    public static let apiVersion = "gitops-ml/v1"
+
+    public var name: String {
+        switch self {
+        case .gate(let policy): return policy.name
+        case .data(let policy): return policy.name
+        }
+    }
+
+    /// Parses every YAML document of a policy file.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> [Policy] {
+        guard let root = try YAMLReader.compose(bytes, file: file) else { return [] }
+        let top = try ConfigNode(root, file: file).mapping()
+        let apiVersionNode = try top.required("apiVersion")
+        guard try apiVersionNode.string() == apiVersion else {
+            throw apiVersionNode.error("unsupported apiVersion \"\(try apiVersionNode.string())\" (expected \(apiVersion))")
+        }
+        let kind = try top.required("kind").choice(["GatePolicy", "DataPolicy"])
+        let metadata = try top.required("metadata").mapping()
+        let name = try metadata.required("name").string()
+        _ = metadata.optional("labels")
+        _ = metadata.optional("annotations")
+        try metadata.finish()
+        let spec = try top.required("spec")
+        try top.finish()
+        switch kind {
+        case "GatePolicy": return [.gate(try GatePolicy(name: name, spec: spec))]
+        default: return [.data(try DataPolicy(name: name, spec: spec))]
+        }
+    }
+}
+
+/// Champion-vs-challenger gates and metric thresholds for one model.
+public struct GatePolicy: Sendable, Equatable {
+    public var name: String
+    public var model: String?
+    public var gates: [Gate]
+    public var location: SourceLocation
+
+    public struct Gate: Sendable, Equatable {
+        public var metric: String
+        public var greaterIsBetter: Bool = true
+        /// The challenger's value must be at least (or at most) this.
+        public var threshold: Double?
+        /// The challenger must beat the champion by at least this much (MLflow `min_absolute_change`).
+        public var minAbsoluteChange: Double?
+        /// … and by at least this fraction of the champion's value (MLflow `min_relative_change`).
+        public var minRelativeChange: Double?
+        /// A significance test over paired predictions: `bootstrap`, `mcnemar` or `delong`.
+        public var significance: Significance?
+        /// Not worse than the champion by more than `margin`, at confidence `1 - alpha`.
+        public var nonInferiorityMargin: Double?
+        public var location: SourceLocation
+    }
+
+    public struct Significance: Sendable, Equatable {
+        public var test: String
+        public var alpha: Double = 0.05
+        public var resamples: Int = 1000
+        public var seed: Int = 0
+    }
+
+    init(name: String, spec node: ConfigNode) throws {
+        let spec = try node.mapping()
+        self.name = name
+        location = node.location
+        model = try spec.optional("model")?.string()
+        gates = []
+        for item in try spec.required("gates").list() {
+            let map = try item.mapping()
+            var gate = Gate(metric: try map.required("metric").string(), location: item.location)
+            gate.greaterIsBetter = try map.optional("greater_is_better")?.bool() ?? true
+            gate.threshold = try map.optional("threshold")?.double()
+            gate.minAbsoluteChange = try map.optional("min_absolute_change")?.double()
+            gate.minRelativeChange = try map.optional("min_relative_change")?.double()
+            gate.nonInferiorityMargin = try map.optional("non_inferiority_margin")?.double()
+            if let significanceNode = map.optional("significance") {
+                let sig = try significanceNode.mapping()
+                var significance = Significance(test: try sig.required("test").choice(["bootstrap", "mcnemar", "delong"]))
+                significance.alpha = try sig.optional("alpha")?.double() ?? 0.05
+                significance.resamples = try sig.optional("resamples")?.int() ?? 1000
+                significance.seed = try sig.optional("seed")?.int() ?? 0
+                guard significance.alpha > 0 && significance.alpha < 1 else {
+                    throw try sig.required("alpha").error("alpha must be between 0 and 1")
+                }
+                try sig.finish()
+                gate.significance = significance
+            }
+            try map.finish()
+            gates.append(gate)
+        }
+        try spec.finish()
+    }
+}
+
+/// Expectations and drift settings for one dataset. Expectation arguments are checked by the data suite,
+/// which knows each expectation's parameters.
+public struct DataPolicy: Sendable, Equatable {
+    public var name: String
+    public var dataset: String
+    public var expectations: [Expectation]
+    public var drift: StructuredValue?
+    public var location: SourceLocation
+
+    public struct Expectation: Sendable, Equatable {
+        public var type: String
+        public var column: String?
+        public var mostly: Double?
+        public var arguments: [(key: String, value: StructuredValue)]
+        public var location: SourceLocation
+
+        public static func == (a: Expectation, b: Expectation) -> Bool {
+            a.type == b.type && a.column == b.column && a.mostly == b.mostly && a.location == b.location
+                && StructuredValue.object(a.arguments) == StructuredValue.object(b.arguments)
+        }
+    }
+
+    init(name: String, spec node: ConfigNode) throws {
+        let spec = try node.mapping()
+        self.name = name
+        location = node.location
+        dataset = try spec.required("dataset").string()
+        expectations = []
+        for item in try spec.optional("expectations")?.list() ?? [] {
+            let map = try item.mapping()
+            var expectation = Expectation(
+                type: try map.required("expect").string(), column: try map.optional("column")?.string(),
+                mostly: try map.optional("mostly")?.double(), arguments: [], location: item.location)
+            if let mostly = expectation.mostly, !(0...1).contains(mostly) {
+                throw try map.required("mostly").error("mostly must be between 0 and 1")
+            }
+            for (key, value) in map.all() where !["expect", "column", "mostly"].contains(key) {
+                expectation.arguments.append((key, try value.value))
+            }
+            expectations.append(expectation)
+        }
+        drift = try spec.optional("drift")?.value
+        try spec.finish()
+    }
+}

@@ -1,0 +1,130 @@
+import GitOpsMLCore
+
+/// Which metrics and params files a revision tracks, and what they hold there.
+///
+/// Sources, in order: the files named on the command line; those in `gitops-ml.yaml`; those declared
+/// in the revision's `dvc.yaml` (top-level `metrics:`/`params:` and stage `metrics:`/`params:`, relative
+/// to the stage's `wdir`). When none are declared: `metrics.json` for metrics; `params.yaml` is always
+/// read for params when present, as DVC does.
+public enum TrackedFiles {
+    public enum Kind: Sendable { case metrics, params }
+
+    /// A file and, for params, the keys a stage depends on (empty: all keys).
+    public struct Target: Sendable, Equatable {
+        public var path: String
+        public var keys: [String]
+    }
+
+    public static func targets(
+        _ kind: Kind, in view: any FileView, config: ProjectConfig?, explicit: [String] = []
+    ) throws -> [Target] {
+        if !explicit.isEmpty { return explicit.map { Target(path: normalize($0), keys: []) } }
+        let configured = kind == .metrics ? config?.metrics ?? [] : config?.params ?? []
+        if !configured.isEmpty { return configured.map { Target(path: normalize($0), keys: []) } }
+        var targets = try dvcTargets(kind, in: view)
+        switch kind {
+        case .metrics:
+            if targets.isEmpty, try view.read("metrics.json") != nil { targets = [Target(path: "metrics.json", keys: [])] }
+        case .params:
+            if try view.read("params.yaml") != nil { targets.append(Target(path: "params.yaml", keys: [])) }
+        }
+        return merge(targets)
+    }
+
+    /// Reads each target at this revision. A missing file is `.missing`; a malformed one is an error
+    /// naming the file, the line and the revision.
+    public static func values(_ kind: Kind, of targets: [Target], in view: any FileView) throws -> [String: FileValues] {
+        var result: [String: FileValues] = [:]
+        for target in targets {
+            guard let bytes = try view.read(target.path) else {
+                result[target.path] = .missing
+                continue
+            }
+            let parsed = try atRevision(view) { try StructuredFormat.parse(bytes, path: target.path) }
+            result[target.path] = kind == .metrics
+                ? FileValues.metrics(parsed, keys: target.keys) : FileValues.params(parsed, keys: target.keys)
+        }
+        return result
+    }
+
+    /// Adds the revision to configuration errors raised by `body` (not for the working tree).
+    static func atRevision<T>(_ view: any FileView, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as GitOpsMLError {
+            if case .git(let spec) = view.revision { error.message += " (at revision \(spec))" }
+            throw error
+        }
+    }
+
+    private static func dvcTargets(_ kind: Kind, in view: any FileView) throws -> [Target] {
+        guard let bytes = try view.read("dvc.yaml") else { return [] }
+        let dvc = try atRevision(view) { try YAMLReader.parse(bytes, file: "dvc.yaml") }
+        var targets: [Target] = []
+        let topKey = kind == .metrics ? "metrics" : "params"
+        for item in dvc[topKey]?.arrayValue ?? [] {
+            if case .string(let path) = item { targets.append(Target(path: normalize(path), keys: [])) }
+        }
+        guard case .object(let stages)? = dvc["stages"] else { return targets }
+        for (_, stage) in stages {
+            var wdir = "."
+            if case .string(let dir)? = stage["wdir"] { wdir = dir }
+            for item in stage[topKey]?.arrayValue ?? [] {
+                switch (kind, item) {
+                case (.metrics, .string(let path)):
+                    targets.append(Target(path: normalize(wdir + "/" + path), keys: []))
+                case (.metrics, .object(let pairs)):
+                    targets += pairs.map { Target(path: normalize(wdir + "/" + $0.key), keys: []) }
+                case (.params, .string(let key)):
+                    // A bare key refers to params.yaml in the stage's folder.
+                    targets.append(Target(path: normalize(wdir + "/params.yaml"), keys: [key]))
+                case (.params, .object(let pairs)):
+                    for pair in pairs {
+                        let keys = (pair.value.arrayValue ?? []).compactMap { value -> String? in
+                            if case .string(let key) = value { return key }
+                            return nil
+                        }
+                        targets.append(Target(path: normalize(wdir + "/" + pair.key), keys: keys))
+                    }
+                default: continue
+                }
+            }
+        }
+        return targets
+    }
+
+    /// One target per file; a file wanted whole anywhere is read whole.
+    private static func merge(_ targets: [Target]) -> [Target] {
+        var order: [String] = []
+        var keys: [String: [String]?] = [:]
+        for target in targets {
+            if keys[target.path] == nil {
+                order.append(target.path)
+                keys[target.path] = .some(target.keys.isEmpty ? nil : target.keys)
+            } else if let existing = keys[target.path] ?? nil {
+                keys[target.path] = .some(target.keys.isEmpty ? nil : existing + target.keys.filter { !existing.contains($0) })
+            }
+        }
+        return order.map { Target(path: $0, keys: (keys[$0] ?? nil) ?? []) }
+    }
+
+    /// `./a/../b/c.json` → `b/c.json`.
+    public static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return parts.joined(separator: "/")
+    }
+}
+
+extension StructuredValue {
+    var arrayValue: [StructuredValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import GitOpsMLCore
+import Yams
+
+/// YAML parsing with the YAML 1.2 core schema (as ruamel.yaml, which DVC uses): `yes`, `no`, `on`
+/// and `off` are strings, not booleans. Errors carry `file:line`.
+public enum YAMLReader {
+    /// The first document's root node, or nil for an empty document.
+    public static func compose(_ bytes: [UInt8], file: String) throws -> Node? {
+        try checkUTF8(bytes, file: file)
+        let text = String(decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
+        do {
+            return try Yams.compose(yaml: text, .basic)
+        } catch let error as YamlError {
+            throw translate(error, file: file)
+        }
+    }
+
+    public static func parse(_ bytes: [UInt8], file: String) throws -> StructuredValue {
+        guard let root = try compose(bytes, file: file) else { return .null }
+        return try value(of: root, file: file)
+    }
+
+    static func translate(_ error: YamlError, file: String) -> GitOpsMLError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return .configuration("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return .configuration(
+                "invalid YAML: duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))",
+                at: SourceLocation(file: file, line: context.mark.line))
+        case .reader(let problem, _, _, _):
+            return .configuration("invalid YAML: \(problem)", at: SourceLocation(file: file))
+        default:
+            return .configuration("invalid YAML: \(error)", at: SourceLocation(file: file))
+        }
+    }
+
+    static func value(of node: Node, file: String) throws -> StructuredValue {
+        switch node {
+        case .scalar(let scalar): return resolve(scalar)
+        case .sequence(let sequence): return .array(try sequence.map { try value(of: $0, file: file) })
+        case .mapping(let mapping):
+            var pairs: [(key: String, value: StructuredValue)] = []
+            for (key, item) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw GitOpsMLError.configuration(
+                        "complex mapping keys are not supported", at: SourceLocation(file: file, line: key.mark?.line))
+                }
+                pairs.append((keyScalar.string, try value(of: item, file: file)))
+            }
+            return .object(pairs)
+        case .alias(let alias):
+            throw GitOpsMLError.configuration("unresolved alias", at: SourceLocation(file: file, line: alias.mark?.line))
+        }
+    }
+
+    /// YAML 1.2 core schema resolution of a scalar (quoted scalars are always strings).
+    public static func resolve(_ scalar: Node.Scalar) -> StructuredValue {
+        let text = scalar.string
+        guard scalar.style == .plain || scalar.style == .any else { return .string(text) }
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .double(.infinity)
+        case "-.inf", "-.Inf", "-.INF": return .double(-.infinity)
+        case ".nan", ".NaN", ".NAN": return .double(.nan)
+        default: break
+        }
+        return number(text) ?? .string(text)
+    }
+
+    /// Ints (decimal, 0x, 0o) and floats in YAML 1.2 form; underscores between digits allowed.
+    static func number(_ text: String) -> StructuredValue? {
+        if text.hasPrefix("0x"), let value = Int(text.dropFirst(2), radix: 16) { return .int(value) }
+        if text.hasPrefix("0o"), let value = Int(text.dropFirst(2), radix: 8) { return .int(value) }
+        var body = Substring(text)
+        if body.first == "+" || body.first == "-" { body = body.dropFirst() }
+        guard let first = body.first, first.isASCII, first.isNumber || first == "." else { return nil }
+        let allowed = Set("0123456789._eE+-")
+        guard body.allSatisfy({ allowed.contains($0) }), !body.hasSuffix("_") else { return nil }
+        let clean = text.replacingOccurrences(of: "_", with: "")
+        if clean.allSatisfy({ $0.isNumber || $0 == "+" || $0 == "-" }) {
+            if let value = Int(clean) { return .int(value) }
+            return Double(clean).map { .double($0) }
+        }
+        let mantissa = clean.split(whereSeparator: { $0 == "e" || $0 == "E" }).first ?? ""
+        guard mantissa.contains(where: { $0.isNumber }) else { return nil }
+        return Double(clean).map { .double($0) }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Config
+import GitOpsMLCore
+
+/// `gitops-ml diff metrics|params [A] [B]`: DVC's `metrics diff` and `params diff`, read from git objects.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff", abstract: "Compare metrics or params between two revisions.",
+        subcommands: [Metrics.self, Params.self])
+
+    struct Metrics: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "metrics",
+            abstract: "Show changes in metrics between two revisions (like `dvc metrics diff`).",
+            discussion: """
+                Metrics files come from --targets, else gitops-ml.yaml `metrics:`, else dvc.yaml, else metrics.json. \
+                With --fail-on, exits 1 when a change violates a tolerance: 'accuracy<-0.01' fails when \
+                accuracy drops by more than 0.01; 'loss>5%' when loss grows by more than 5%.
+                """)
+        @OptionGroup var diff: DiffOptions
+        @Option(name: .long, parsing: .singleValue, help: "A tolerance on a metric's change; repeatable.")
+        var failOn: [String] = []
+
+        func run() throws { try diff.run(.metrics, failOn: failOn) }
+    }
+
+    struct Params: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "params", abstract: "Show changes in params between two revisions (like `dvc params diff`).",
+            discussion: "Params files come from --targets, else gitops-ml.yaml `params:`, else dvc.yaml plus params.yaml.")
+        @OptionGroup var diff: DiffOptions
+        @Option(name: .long, parsing: .singleValue, help: "A tolerance on a numeric param's change; repeatable.")
+        var failOn: [String] = []
+
+        func run() throws { try diff.run(.params, failOn: failOn) }
+    }
+}
+
+struct DiffOptions: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The old revision (default: HEAD).")
+    var a: String = "HEAD"
+
+    @Argument(help: "The new revision (default: the workspace; required in a bare repository).")
+    var b: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Only these files.")
+    var targets: [String] = []
+
+    @Flag(name: .long, help: "Include unchanged values.")
+    var all = false
+
+    @Option(name: .long, help: "Digits after the decimal point in the table (default 5).")
+    var precision: Int = 5
+
+    @Flag(name: .long, help: "JSON in the shape of `dvc metrics diff --json`.")
+    var json = false
+
+    @Flag(name: .long, help: "A Markdown table.")
+    var md = false
+
+    func run(_ kind: TrackedFiles.Kind, failOn: [String]) throws {
+        let tolerances = try failOn.map(Tolerance.init(parsing:))
+        guard !(json && md) else { throw GitOpsMLError.usage("--json and --md cannot be combined") }
+        guard precision >= 0 && precision <= 17 else { throw GitOpsMLError.usage("--precision must be between 0 and 17") }
+        let project = try Project(global)
+        guard let newRevision = b ?? (project.repository.isBare ? nil : "workspace") else {
+            throw GitOpsMLError.usage("a bare repository has no workspace: name the new revision (diff A B)")
+        }
+        let old = try project.files(a)
+        let new = try project.files(newRevision)
+        let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)
+        let newTargets = try TrackedFiles.targets(kind, in: new, config: project.config, explicit: targets)
+        let everything = ValueDiff.compare(
+            old: try TrackedFiles.values(kind, of: oldTargets, in: old),
+            new: try TrackedFiles.values(kind, of: newTargets, in: new), includeUnchanged: true)
+        let shown = all ? everything : everything.filter(\.changed)
+
+        if json {
+            print(ValueDiff.json(shown, withDiff: true).json(indent: 2))
+        } else if !shown.isEmpty {
+            print(DiffTable.render(shown, kind: kind, old: a, new: newRevision, precision: precision, markdown: md))
+        }
+
+        var violations: [String] = []
+        for tolerance in tolerances {
+            let matching = everything.filter(tolerance.applies(to:))
+            if matching.isEmpty {
+                violations.append("--fail-on '\(tolerance)': no such \(kind == .metrics ? "metric" : "param") in either revision")
+            }
+            violations += matching.compactMap(tolerance.violation)
+        }
+        if !violations.isEmpty { throw CheckFailure(lines: violations) }
+    }
+}

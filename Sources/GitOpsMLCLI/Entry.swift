@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import GitOpsMLCore
+
+/// The command-line entry point: parses, runs, and maps every error to an exit code in one place.
+public enum CLI {
+    public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let status: ExitStatus
+        do {
+            var command = try GitOpsML.parseAsRoot(arguments)
+            try command.run()
+            status = .success
+        } catch {
+            status = report(error)
+        }
+        fflush(nil)
+        exit(status.rawValue)
+    }
+
+    /// Prints `error` (one line on stderr; help on stdout) and returns its exit status.
+    static func report(_ error: any Error) -> ExitStatus {
+        if let failure = error as? CheckFailure {
+            failure.lines.forEach { Output.error($0) }
+            return .failed
+        }
+        if error is any CategorizedError {
+            Output.error("error: \(error)")
+            return ExitStatus.of(error)
+        }
+        // Errors of the argument parser: help and version requests, or usage mistakes.
+        let code = GitOpsML.exitCode(for: error)
+        let message = GitOpsML.fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { print(message) }
+            return .success
+        }
+        Output.error(message)
+        return .usage
+    }
+}
+
+/// A check, gate or tolerance failed: each line says which and why. Exit code 1.
+struct CheckFailure: CategorizedError {
+    var lines: [String]
+    var category: ErrorCategory { .checkFailed }
+    var description: String { lines.joined(separator: "\n") }
+}
+
+/// Writing to the terminal: colour only on a TTY, and never when NO_COLOR is set or --no-color given.
+enum Output {
+    nonisolated(unsafe) static var colorEnabled: Bool = {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }()
+
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data(("gitops-ml: " + line + "\n").utf8))
+    }
+
+    static func paint(_ text: String, _ code: String) -> String {
+        colorEnabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+}

@@ -1,0 +1,6 @@
+import GitStore
+import HTTPClient
+
+enum LinkedLibraries {
+    static var versions: [(String, String)] { [("libgit2", GitLibrary.version), ("libcurl", HTTPClient.libraryVersion)] }
+}
