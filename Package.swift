@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -72,9 +72,13 @@ struct DiffOptions: ParsableArguments {
         let new = try project.files(newRevision)
         let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)
         let newTargets = try TrackedFiles.targets(kind, in: new, config: project.config, explicit: targets)
-        let everything = ValueDiff.compare(
-            old: try TrackedFiles.values(kind, of: oldTargets, in: old),
-            new: try TrackedFiles.values(kind, of: newTargets, in: new), includeUnchanged: true)
+        let oldValues = try TrackedFiles.values(kind, of: oldTargets, in: old)
+        let newValues = try TrackedFiles.values(kind, of: newTargets, in: new)
+        // A file named on the command line must exist on at least one side.
+        for path in targets.map(TrackedFiles.normalize) where oldValues[path] == .missing && newValues[path] == .missing {
+            throw GitOpsMLError.environment("\(path): no such file at \(a) or at \(newRevision)")
+        }
+        let everything = ValueDiff.compare(old: oldValues, new: newValues, includeUnchanged: true)
         let shown = all ? everything : everything.filter(\.changed)
 
         if json {

@@ -34,7 +34,12 @@ public enum CLI {
             if !message.isEmpty { print(message) }
             return .success
         }
-        Output.error(message)
+        // One line: the parser's first line, and where to read more.
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        var first = lines.first ?? "invalid usage"
+        if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
+        let hint = lines.first { $0.hasPrefix("See '") }.map { " (s" + $0.dropFirst().prefix { $0 != "." } + ")" } ?? ""
+        Output.error("error: " + first + hint)
         return .usage
     }
 }

@@ -132,3 +132,33 @@ public final class LoopbackServer: @unchecked Sendable {
 
     deinit { process.terminate() }
 }
+
+/// The built `gitops-ml` binary: `$GITOPS_ML_BIN`, else next to the test bundle.
+public let gitopsMLBinary: String = {
+    if let explicit = ProcessInfo.processInfo.environment["GITOPS_ML_BIN"] { return explicit }
+    let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var folder = testBinary.deletingLastPathComponent()
+    // On Linux the test binary is <build>/gitops-mlPackageTests.xctest; on macOS it is inside a bundle.
+    while folder.path != "/" {
+        if FileManager.default.isExecutableFile(atPath: folder.path + "/gitops-ml") { return folder.path + "/gitops-ml" }
+        folder.deleteLastPathComponent()
+    }
+    return packageRoot + "/.build/debug/gitops-ml"
+}()
+
+/// Runs the built binary and returns its output, whatever its exit status.
+public func gitopsML(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> ProcessOutput {
+    var env = gitTestEnvironment
+    env["NO_COLOR"] = "1"
+    env.merge(environment) { _, new in new }
+    return try Subprocess.run([gitopsMLBinary] + arguments, directory: directory, environment: env, timeout: 120)
+}
+
+/// A Python virtual environment's tool (installed by `make test` into `.venv`), or nil when absent.
+public func venvTool(_ name: String) -> String? {
+    let path = packageRoot + "/.venv/bin/" + name
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}
+
+/// True under CI, where every tool the tests need must be installed: a missing tool fails instead of skipping.
+public let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil

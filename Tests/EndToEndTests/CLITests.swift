@@ -1,0 +1,129 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+import TestSupport
+
+/// The built binary on real temporary repositories: outputs, exit codes and one-line errors.
+@Suite("gitops-ml command line")
+struct CLITests {
+    let temp = TemporaryDirectory("cli")
+
+    func project() throws -> String {
+        let dir = try makeRepository(in: temp.sub("repo"), files: [
+            "metrics.json": #"{"accuracy": 0.80, "loss": 0.5}"#, "params.yaml": "lr: 0.1\nlayers: [8, 16]\n",
+        ])
+        try commitFiles(["metrics.json": #"{"accuracy": 0.78, "loss": 0.4}"#, "params.yaml": "lr: 0.2\nlayers: [8, 16]\n"], message: "two", in: dir)
+        return dir
+    }
+
+    @Test func helpAndVersion() throws {
+        let help = try gitopsML(["--help"], in: temp.path)
+        #expect(help.status == 0)
+        #expect(help.stdoutText.contains("diff"))
+        #expect(help.stdoutText.contains("Exit codes"))
+        let version = try gitopsML(["version", "--verbose"], in: temp.path)
+        #expect(version.status == 0)
+        #expect(version.stdoutText.contains("libgit2 1."))
+        #expect(version.stdoutText.contains("libcurl"))
+    }
+
+    @Test func textTableMarkdownAndJSON() throws {
+        let dir = try project()
+        let table = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD"], in: dir)
+        #expect(table.status == 0)
+        #expect(table.stdoutText == """
+            Path          Metric    HEAD~1  HEAD  Change
+            metrics.json  accuracy  0.8     0.78  -0.02
+            metrics.json  loss      0.5     0.4   -0.1
+
+            """)
+        let md = try gitopsML(["diff", "params", "HEAD~1", "HEAD", "--md", "--all"], in: dir)
+        #expect(md.stdoutText.contains("| params.yaml | lr | 0.1 | 0.2 |"))
+        #expect(md.stdoutText.contains("| params.yaml | layers | [8, 16] | [8, 16] |"))
+        let json = try gitopsML(["diff", "metrics", "HEAD~1", "--json"], in: dir)
+        #expect(json.stdoutText.contains("\"diff\": -0.020000000000000018"))
+        let precise = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--precision", "1"], in: dir)
+        #expect(precise.stdoutText.contains("accuracy  0.8     0.8   -0.0"))
+    }
+
+    @Test func failOnGivesExitOne() throws {
+        let dir = try project()
+        let failing = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.01"], in: dir)
+        #expect(failing.status == 1)
+        #expect(failing.stderrText.contains("metrics.json:accuracy changed by -0.02"))
+        let passing = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.05", "--fail-on", "loss>10%"], in: dir)
+        #expect(passing.status == 0, "\(passing.stderrText)")
+        let unknown = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "acurracy<0"], in: dir)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderrText.contains("no such metric"))
+        let malformed = try gitopsML(["diff", "metrics", "--fail-on", "accuracy"], in: dir)
+        #expect(malformed.status == 2)
+    }
+
+    @Test func bareRepositoriesNeedTheNewRevision() throws {
+        let dir = try project()
+        try git("clone", "-q", "--bare", dir, temp.path + "/bare.git", in: temp.path)
+        let missing = try gitopsML(["diff", "metrics", "--repo", temp.path + "/bare.git"], in: temp.path)
+        #expect(missing.status == 2)
+        #expect(missing.stderrText.contains("bare repository"))
+        let ok = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--repo", temp.path + "/bare.git", "--json"], in: temp.path)
+        #expect(ok.status == 0)
+        #expect(ok.stdoutText.contains("\"accuracy\""))
+    }
+
+    @Test func badInputIsOneLineWithTheDocumentedExitCode() throws {
+        let dir = try project()
+        func expectError(_ arguments: [String], status: Int32, _ fragment: String, in directory: String? = nil) throws {
+            let result = try gitopsML(arguments, in: directory ?? dir)
+            #expect(result.status == status, "\(arguments): \(result.stderrText)")
+            let lines = result.stderrText.split(separator: "\n")
+            #expect(lines.count == 1, "\(arguments): \(result.stderrText)")
+            #expect(result.stderrText.contains(fragment), "\(arguments): \(result.stderrText)")
+        }
+        try expectError(["diff", "metrics", "no-such-rev"], status: 3, "unknown revision 'no-such-rev'")
+        try expectError(["diff", "metrics", "HEAD~9"], status: 3, "unknown revision 'HEAD~9'")
+        try expectError(["diff", "metrics", "--targets", "nothere.json"], status: 3, "nothere.json: no such file")
+        try expectError(["diff", "metrics", "--repo", temp.sub("not-a-repo")], status: 3, "not a git repository")
+        try expectError(["diff", "metrics", "--repo", temp.path + "/absent"], status: 3, "not a git repository")
+
+        try write("{\n  \"accuracy\": 0.8,\n  \"loss\": \n}", to: "metrics.json", in: dir)
+        try expectError(["diff", "metrics"], status: 2, "metrics.json:4: invalid JSON")
+        try commitFiles([:], message: "broken metrics", in: dir)
+        try expectError(["diff", "metrics", "HEAD", "HEAD~1"], status: 2, "metrics.json:4: invalid JSON: unexpected character '}' (at revision HEAD)")
+
+        try write("lr: [0.1,\nlayers: 2\n", to: "params.yaml", in: dir)
+        try expectError(["diff", "params"], status: 2, "params.yaml:")
+        try write("[train]\nlr = \n", to: "params.toml", in: dir)
+        try expectError(["diff", "params", "--targets", "params.toml"], status: 2, "params.toml:2: invalid TOML")
+
+        try write("version: 1\nmodels:\n  churn:\n    artefact: m.json\n", to: "gitops-ml.yaml", in: dir)
+        try expectError(["validate"], status: 2, "gitops-ml.yaml:4: unknown key 'artefact' in models.churn")
+        try expectError(["diff", "metrics", "--bogus"], status: 2, "Unknown option '--bogus'")
+    }
+
+    @Test func validateReportsPolicies() throws {
+        let dir = try makeRepository(in: temp.sub("validate"), files: [
+            "gitops-ml.yaml": "version: 1\nmodels:\n  churn:\n    metrics: metrics.json\n",
+            "policies/gates.yaml": "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: 0.8\n",
+        ])
+        let ok = try gitopsML(["validate"], in: dir)
+        #expect(ok.status == 0, "\(ok.stderrText)")
+        #expect(ok.stdoutText.contains("policies/gates.yaml: GatePolicy g, 1 gates"))
+        try write("apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: high\n", to: "policies/gates.yaml", in: dir)
+        let bad = try gitopsML(["validate"], in: dir)
+        #expect(bad.status == 2)
+        #expect(bad.stderrText.contains("policies/gates.yaml:7: spec.gates[0].threshold: expected a number"), "\(bad.stderrText)")
+    }
+
+    @Test func exampleProjectMaterialisesAndDiffs() throws {
+        let dest = temp.path + "/churn"
+        try run(["bash", packageRoot + "/examples/churn/materialize.sh", dest], timeout: 300)
+        let better = try gitopsML(["diff", "metrics", "main", "challenger/better", "--json"], in: dest)
+        #expect(better.status == 0, "\(better.stderrText)")
+        #expect(better.stdoutText.contains("eval.roc_auc"))
+        let worse = try gitopsML(["diff", "metrics", "main", "challenger/worse", "--fail-on", "eval.accuracy<-0.01"], in: dest)
+        #expect(worse.status == 1)
+        let validate = try gitopsML(["validate"], in: dest)
+        #expect(validate.status == 0, "\(validate.stderrText)")
+    }
+}
