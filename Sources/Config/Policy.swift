@@ -20,7 +20,8 @@ public enum Policy: Sendable, Equatable {
         let top = try ConfigNode(root, file: file).mapping()
         let apiVersionNode = try top.required("apiVersion")
         guard try apiVersionNode.string() == apiVersion else {
-            throw apiVersionNode.error("unsupported apiVersion \"\(try apiVersionNode.string())\" (expected \(apiVersion))")
+            throw apiVersionNode.error(
+                "unsupported apiVersion \"\(try apiVersionNode.string())\" (expected \(apiVersion))")
         }
         let kind = try top.required("kind").choice(["GatePolicy", "DataPolicy"])
         let metadata = try top.required("metadata").mapping()
@@ -83,7 +84,8 @@ public struct GatePolicy: Sendable, Equatable {
             gate.nonInferiorityMargin = try map.optional("non_inferiority_margin")?.double()
             if let significanceNode = map.optional("significance") {
                 let sig = try significanceNode.mapping()
-                var significance = Significance(test: try sig.required("test").choice(["bootstrap", "mcnemar", "delong"]))
+                var significance = Significance(
+                    test: try sig.required("test").choice(["bootstrap", "mcnemar", "delong"]))
                 significance.alpha = try sig.optional("alpha")?.double() ?? 0.05
                 significance.resamples = try sig.optional("resamples")?.int() ?? 1000
                 significance.seed = try sig.optional("seed")?.int() ?? 0

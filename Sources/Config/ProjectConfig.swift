@@ -124,7 +124,8 @@ extension ProjectConfig {
     private static func model(_ name: String, _ node: ConfigNode) throws -> Model {
         let map = try node.mapping()
         var model = Model(
-            name: name, artifact: try map.optional("artifact")?.string(), metrics: try map.optional("metrics")?.string(),
+            name: name, artifact: try map.optional("artifact")?.string(),
+            metrics: try map.optional("metrics")?.string(),
             predictions: try map.optional("predictions")?.string(), task: .classification, serving: Serving())
         if let task = map.optional("task") {
             model.task = Model.Task(rawValue: try task.choice(["classification", "regression"])) ?? .classification

@@ -99,7 +99,8 @@ extension StructuredValue {
             return out + quote
         case .array(let values): return "[" + values.map(\.pythonRepr).joined(separator: ", ") + "]"
         case .object(let pairs):
-            return "{" + pairs.map { "\(StructuredValue.string($0.key).pythonRepr): \($0.value.pythonRepr)" }
+            return "{"
+                + pairs.map { "\(StructuredValue.string($0.key).pythonRepr): \($0.value.pythonRepr)" }
                 .joined(separator: ", ") + "}"
         }
     }
@@ -157,7 +158,8 @@ extension StructuredValue {
             let ordered = sortedKeys ? pairs.sorted { $0.key < $1.key } : pairs
             return "{" + newline
                 + ordered.map {
-                    StructuredValue.jsonString($0.key) + ": " + $0.value.json(sortedKeys: sortedKeys, indent: indent, level: level + 1)
+                    StructuredValue.jsonString($0.key) + ": "
+                        + $0.value.json(sortedKeys: sortedKeys, indent: indent, level: level + 1)
                 }.joined(separator: separator + newline) + closing + "}"
         }
     }

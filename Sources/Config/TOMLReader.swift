@@ -17,7 +17,11 @@ public struct TOMLReader {
 
         func get(_ key: String) -> Item? { pairs.first { $0.key == key }?.value }
         func set(_ key: String, _ value: Item) {
-            if let position = pairs.firstIndex(where: { $0.key == key }) { pairs[position].value = value } else { pairs.append((key, value)) }
+            if let position = pairs.firstIndex(where: { $0.key == key }) {
+                pairs[position].value = value
+            } else {
+                pairs.append((key, value))
+            }
         }
         var value: StructuredValue { .object(pairs.map { ($0.key, $0.value.value) }) }
     }
@@ -208,7 +212,9 @@ public struct TOMLReader {
                 advance()
             }
             // A date and time may have one space between its two halves.
-            if current == " ", token.count == 10, token.dropFirst(4).first == "-", index + 1 < chars.count, chars[index + 1].isNumber {
+            if current == " ", token.count == 10, token.dropFirst(4).first == "-", index + 1 < chars.count,
+                chars[index + 1].isNumber
+            {
                 advance()
                 token.append("T")
                 while let c = current, !" \t,]}#\n\r\n".contains(c) {
@@ -230,12 +236,16 @@ public struct TOMLReader {
         default: break
         }
         for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where token.hasPrefix(prefix) {
-            guard let value = Int(token.dropFirst(2).replacingOccurrences(of: "_", with: ""), radix: radix) else { break }
+            guard let value = Int(token.dropFirst(2).replacingOccurrences(of: "_", with: ""), radix: radix) else {
+                break
+            }
             return .int(value)
         }
         let isDate = token.count >= 8 && (token.dropFirst(4).first == "-" || token.dropFirst(2).first == ":")
         if isDate { return .string(token) }
-        guard !token.contains("__"), !token.hasPrefix("_"), !token.hasSuffix("_") else { throw error("invalid value '\(token)'") }
+        guard !token.contains("__"), !token.hasPrefix("_"), !token.hasSuffix("_") else {
+            throw error("invalid value '\(token)'")
+        }
         let clean = token.replacingOccurrences(of: "_", with: "")
         let unsigned = clean.hasPrefix("+") || clean.hasPrefix("-") ? clean.dropFirst() : Substring(clean)
         if unsigned.count > 1 && unsigned.hasPrefix("0") && unsigned.dropFirst().first?.isNumber == true {
@@ -245,8 +255,10 @@ public struct TOMLReader {
             guard let value = Int(clean) else { throw error("integer out of range '\(token)'") }
             return .int(value)
         }
-        if unsigned.first?.isNumber == true, !unsigned.hasSuffix("."), !unsigned.contains(".e"), !unsigned.contains(".E"),
-           let value = Double(clean) {
+        if unsigned.first?.isNumber == true, !unsigned.hasSuffix("."), !unsigned.contains(".e"),
+            !unsigned.contains(".E"),
+            let value = Double(clean)
+        {
             return .double(value)
         }
         throw error("invalid value '\(token)'")
@@ -338,8 +350,9 @@ public struct TOMLReader {
                 case "\\": out.append("\\")
                 case "u", "U":
                     let width = escape == "u" ? 4 : 8
-                    guard index + width <= chars.count, let code = UInt32(String(chars[index..<index + width]), radix: 16),
-                          let scalar = Unicode.Scalar(code)
+                    guard index + width <= chars.count,
+                        let code = UInt32(String(chars[index..<index + width]), radix: 16),
+                        let scalar = Unicode.Scalar(code)
                     else { throw error("invalid unicode escape") }
                     index += width
                     out.unicodeScalars.append(scalar)

@@ -24,7 +24,9 @@ public enum TrackedFiles {
         var targets = try dvcTargets(kind, in: view)
         switch kind {
         case .metrics:
-            if targets.isEmpty, try view.read("metrics.json") != nil { targets = [Target(path: "metrics.json", keys: [])] }
+            if targets.isEmpty, try view.read("metrics.json") != nil {
+                targets = [Target(path: "metrics.json", keys: [])]
+            }
         case .params:
             if try view.read("params.yaml") != nil { targets.append(Target(path: "params.yaml", keys: [])) }
         }
@@ -33,7 +35,8 @@ public enum TrackedFiles {
 
     /// Reads each target at this revision. A missing file is `.missing`; a malformed one is an error
     /// naming the file, the line and the revision.
-    public static func values(_ kind: Kind, of targets: [Target], in view: any FileView) throws -> [String: FileValues] {
+    public static func values(_ kind: Kind, of targets: [Target], in view: any FileView) throws -> [String: FileValues]
+    {
         var result: [String: FileValues] = [:]
         for target in targets {
             guard let bytes = try view.read(target.path) else {
@@ -41,7 +44,8 @@ public enum TrackedFiles {
                 continue
             }
             let parsed = try atRevision(view) { try StructuredFormat.parse(bytes, path: target.path) }
-            result[target.path] = kind == .metrics
+            result[target.path] =
+                kind == .metrics
                 ? FileValues.metrics(parsed, keys: target.keys) : FileValues.params(parsed, keys: target.keys)
         }
         return result
@@ -102,7 +106,8 @@ public enum TrackedFiles {
                 order.append(target.path)
                 keys[target.path] = .some(target.keys.isEmpty ? nil : target.keys)
             } else if let existing = keys[target.path] ?? nil {
-                keys[target.path] = .some(target.keys.isEmpty ? nil : existing + target.keys.filter { !existing.contains($0) })
+                keys[target.path] = .some(
+                    target.keys.isEmpty ? nil : existing + target.keys.filter { !existing.contains($0) })
             }
         }
         return order.map { Target(path: $0, keys: (keys[$0] ?? nil) ?? []) }

@@ -119,7 +119,9 @@ public enum ValueDiff {
         var byPath: [(key: String, value: StructuredValue)] = []
         for path in uniqueInOrder(changes.map(\.path)) {
             let entries = changes.filter { $0.path == path }.map { change -> (key: String, value: StructuredValue) in
-                var fields: [(key: String, value: StructuredValue)] = [("old", change.old ?? .null), ("new", change.new ?? .null)]
+                var fields: [(key: String, value: StructuredValue)] = [
+                    ("old", change.old ?? .null), ("new", change.new ?? .null),
+                ]
                 if withDiff, let diff = change.diff { fields.append(("diff", diff)) }
                 return (change.key, .object(fields))
             }
@@ -137,7 +139,9 @@ public enum ValueDiff {
 /// A tolerance that fails CI: `accuracy<-0.01` (absolute change), `loss>5%` (relative change),
 /// optionally scoped to a file (`eval/metrics.json:accuracy<0`).
 public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
-    public enum Comparison: String, Sendable, CaseIterable { case lessOrEqual = "<=", greaterOrEqual = ">=", less = "<", greater = ">", equal = "==", notEqual = "!=" }
+    public enum Comparison: String, Sendable, CaseIterable {
+        case lessOrEqual = "<=", greaterOrEqual = ">=", less = "<", greater = ">", equal = "==", notEqual = "!="
+    }
 
     public var path: String?
     public var key: String
@@ -178,7 +182,9 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
     /// Why `change` violates this rule, or nil when it does not.
     public func violation(_ change: ValueChange) -> String? {
         guard let old = change.old?.number, let new = change.new?.number else {
-            let side = change.new == nil ? "missing in the new revision" : change.old == nil ? "missing in the old revision" : "not a number"
+            let side =
+                change.new == nil
+                ? "missing in the new revision" : change.old == nil ? "missing in the old revision" : "not a number"
             return "\(change.path):\(change.key) is \(side)"
         }
         var delta = new - old
@@ -197,7 +203,7 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
         }
         guard hit else { return nil }
         let shown = relative ? String(format: "%+.4g%%", delta * 100) : String(format: "%+.6g", delta)
-        return "\(change.path):\(change.key) changed by \(shown) (\(StructuredValue.pythonFloat(old)) → \(StructuredValue.pythonFloat(new))), violating --fail-on '\(description)'"
+        return
+            "\(change.path):\(change.key) changed by \(shown) (\(StructuredValue.pythonFloat(old)) → \(StructuredValue.pythonFloat(new))), violating --fail-on '\(description)'"
     }
 }
-

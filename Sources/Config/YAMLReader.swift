@@ -8,7 +8,8 @@ public enum YAMLReader {
     /// The first document's root node, or nil for an empty document.
     public static func compose(_ bytes: [UInt8], file: String) throws -> Node? {
         try checkUTF8(bytes, file: file)
-        let text = String(decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
+        let text = String(
+            decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
         do {
             return try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
@@ -25,7 +26,8 @@ public enum YAMLReader {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
-            return .configuration("invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+            return .configuration(
+                "invalid YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
         case .duplicatedKeysInMapping(let duplicates, let context):
             return .configuration(
                 "invalid YAML: duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))",
@@ -52,7 +54,8 @@ public enum YAMLReader {
             }
             return .object(pairs)
         case .alias(let alias):
-            throw GitOpsMLError.configuration("unresolved alias", at: SourceLocation(file: file, line: alias.mark?.line))
+            throw GitOpsMLError.configuration(
+                "unresolved alias", at: SourceLocation(file: file, line: alias.mark?.line))
         }
     }
 

@@ -27,7 +27,8 @@ struct DiffCommand: ParsableCommand {
     struct Params: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "params", abstract: "Show changes in params between two revisions (like `dvc params diff`).",
-            discussion: "Params files come from --targets, else gitops-ml.yaml `params:`, else dvc.yaml plus params.yaml.")
+            discussion:
+                "Params files come from --targets, else gitops-ml.yaml `params:`, else dvc.yaml plus params.yaml.")
         @OptionGroup var diff: DiffOptions
         @Option(name: .long, parsing: .singleValue, help: "A tolerance on a numeric param's change; repeatable.")
         var failOn: [String] = []
@@ -63,7 +64,9 @@ struct DiffOptions: ParsableArguments {
     func run(_ kind: TrackedFiles.Kind, failOn: [String]) throws {
         let tolerances = try failOn.map(Tolerance.init(parsing:))
         guard !(json && md) else { throw GitOpsMLError.usage("--json and --md cannot be combined") }
-        guard precision >= 0 && precision <= 17 else { throw GitOpsMLError.usage("--precision must be between 0 and 17") }
+        guard precision >= 0 && precision <= 17 else {
+            throw GitOpsMLError.usage("--precision must be between 0 and 17")
+        }
         let project = try Project(global)
         guard let newRevision = b ?? (project.repository.isBare ? nil : "workspace") else {
             throw GitOpsMLError.usage("a bare repository has no workspace: name the new revision (diff A B)")
@@ -75,7 +78,8 @@ struct DiffOptions: ParsableArguments {
         let oldValues = try TrackedFiles.values(kind, of: oldTargets, in: old)
         let newValues = try TrackedFiles.values(kind, of: newTargets, in: new)
         // A file named on the command line must exist on at least one side.
-        for path in targets.map(TrackedFiles.normalize) where oldValues[path] == .missing && newValues[path] == .missing {
+        for path in targets.map(TrackedFiles.normalize) where oldValues[path] == .missing && newValues[path] == .missing
+        {
             throw GitOpsMLError.environment("\(path): no such file at \(a) or at \(newRevision)")
         }
         let everything = ValueDiff.compare(old: oldValues, new: newValues, includeUnchanged: true)
@@ -91,7 +95,8 @@ struct DiffOptions: ParsableArguments {
         for tolerance in tolerances {
             let matching = everything.filter(tolerance.applies(to:))
             if matching.isEmpty {
-                violations.append("--fail-on '\(tolerance)': no such \(kind == .metrics ? "metric" : "param") in either revision")
+                violations.append(
+                    "--fail-on '\(tolerance)': no such \(kind == .metrics ? "metric" : "param") in either revision")
             }
             violations += matching.compactMap(tolerance.violation)
         }

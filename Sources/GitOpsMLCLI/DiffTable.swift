@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import GitOpsMLCore
 
 /// The table of `diff metrics|params`: Path, Metric (or Param), A, B and, for metrics, Change.
@@ -49,8 +50,11 @@ enum Table {
 
     static func markdown(header: [String], rows: [[String]]) -> String {
         func escape(_ cell: String) -> String { cell.replacingOccurrences(of: "|", with: "\\|") }
-        let lines = ["| " + header.map(escape).joined(separator: " | ") + " |",
-                     "|" + header.map { _ in "--------|" }.joined()]
+        let lines =
+            [
+                "| " + header.map(escape).joined(separator: " | ") + " |",
+                "|" + header.map { _ in "--------|" }.joined(),
+            ]
             + rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }
         return lines.joined(separator: "\n")
     }
@@ -63,5 +67,3 @@ extension String {
         return copy
     }
 }
-
-import Foundation

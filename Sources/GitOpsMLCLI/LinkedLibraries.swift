@@ -2,5 +2,7 @@ import GitStore
 import HTTPClient
 
 enum LinkedLibraries {
-    static var versions: [(String, String)] { [("libgit2", GitLibrary.version), ("libcurl", HTTPClient.libraryVersion)] }
+    static var versions: [(String, String)] {
+        [("libgit2", GitLibrary.version), ("libcurl", HTTPClient.libraryVersion)]
+    }
 }

@@ -32,7 +32,8 @@ struct Project {
     /// A view of `text` as a revision: a git revspec or `workspace`.
     func files(_ text: String) throws -> RevisionFiles {
         if text.hasPrefix("env:") || text.hasPrefix("registry:") {
-            throw GitOpsMLError.usage("'\(text)': environment and registry revisions need release records; name a git revision")
+            throw GitOpsMLError.usage(
+                "'\(text)': environment and registry revisions need release records; name a git revision")
         }
         return try repository.fileView(Revision(text))
     }

@@ -26,11 +26,14 @@ struct ValidateCommand: ParsableCommand {
             guard let bytes = try files.read(path) else { continue }
             policies += try Policy.parse(bytes, file: path)
         }
-        print("\(ProjectConfig.fileName): \(config.models.count) models, \(config.datasets.count) datasets, \(config.environments.count) environments")
+        print(
+            "\(ProjectConfig.fileName): \(config.models.count) models, \(config.datasets.count) datasets, \(config.environments.count) environments"
+        )
         for policy in policies {
             switch policy {
             case .gate(let gate): print("\(gate.location.file): GatePolicy \(gate.name), \(gate.gates.count) gates")
-            case .data(let data): print("\(data.location.file): DataPolicy \(data.name), \(data.expectations.count) expectations")
+            case .data(let data):
+                print("\(data.location.file): DataPolicy \(data.name), \(data.expectations.count) expectations")
             }
         }
     }

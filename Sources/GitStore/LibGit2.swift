@@ -79,13 +79,16 @@ extension GitSignature {
 
 @discardableResult
 /// Calls `body` with a libgit2 signature built from `signature`, freed afterwards.
-func withSignature<R>(_ signature: GitSignature, _ body: (UnsafeMutablePointer<git_signature>) throws -> R) throws -> R {
+func withSignature<R>(_ signature: GitSignature, _ body: (UnsafeMutablePointer<git_signature>) throws -> R) throws -> R
+{
     var raw: UnsafeMutablePointer<git_signature>?
     try check(
         git_signature_new(
             &raw, signature.name, signature.email, git_time_t(signature.time.timeIntervalSince1970),
             Int32(signature.offsetMinutes)), "create signature", signature.email)
-    guard let raw else { throw GitError(.other(-1), operation: "create signature", subject: signature.email, message: "") }
+    guard let raw else {
+        throw GitError(.other(-1), operation: "create signature", subject: signature.email, message: "")
+    }
     defer { git_signature_free(raw) }
     return try body(raw)
 }

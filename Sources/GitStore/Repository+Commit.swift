@@ -60,7 +60,8 @@ extension Repository {
             if let sign {
                 var buffer = git_buf()
                 try check(
-                    git_commit_create_buffer(&buffer, handle, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                    git_commit_create_buffer(
+                        &buffer, handle, sig, sig, "UTF-8", message, tree, parents.count, &parents),
                     "write commit", refName)
                 let content = consume(&buffer)
                 let armored = try sign(content)
@@ -69,7 +70,8 @@ extension Repository {
                     "write commit", refName)
             } else {
                 try check(
-                    git_commit_create(&commitOID, handle, nil, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                    git_commit_create(
+                        &commitOID, handle, nil, sig, sig, "UTF-8", message, tree, parents.count, &parents),
                     "write commit", refName)
             }
         }
@@ -81,7 +83,8 @@ extension Repository {
 
     private func apply(_ change: FileChange, to index: OpaquePointer?) throws {
         let path = change.path.hasPrefix("./") ? String(change.path.dropFirst(2)) : change.path
-        guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains(where: { $0 == ".." || $0 == ".git" })
+        guard !path.isEmpty, !path.hasPrefix("/"),
+            !path.split(separator: "/").contains(where: { $0 == ".." || $0 == ".git" })
         else {
             throw GitOpsMLError.usage("\(change.path): not a safe relative path inside the repository")
         }
@@ -108,7 +111,9 @@ extension Repository {
 
     /// Points `name` at `target` if, and only if, it currently points at `expected` (nil: does not exist).
     /// Throws `.referenceMoved` (or `.referenceExists`) when another writer got there first.
-    public func updateReference(_ name: String, to target: ObjectID, expected: ObjectID?, logMessage: String = "gitops-ml")
+    public func updateReference(
+        _ name: String, to target: ObjectID, expected: ObjectID?, logMessage: String = "gitops-ml"
+    )
         throws
     {
         var new = try target.raw()

@@ -113,7 +113,9 @@ public final class Repository {
         var oid = try id.raw()
         var commit: OpaquePointer?
         try check(git_commit_lookup(&commit, handle, &oid), "read commit", id.hex)
-        guard let commit else { throw GitError(.revisionNotFound, operation: "read commit", subject: id.hex, message: "") }
+        guard let commit else {
+            throw GitError(.revisionNotFound, operation: "read commit", subject: id.hex, message: "")
+        }
         return commit
     }
 

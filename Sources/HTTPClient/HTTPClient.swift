@@ -110,10 +110,14 @@ public enum HTTPClient {
             if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method.uppercased()) {
                 setup.append(gml_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
                 // COPYPOSTFIELDS copies the body, so it need not outlive this call.
-                setup.append(request.body.withUnsafeBytes { bytes -> CURLcode in
-                    guard let base = bytes.baseAddress else { return gml_curl_set_string(handle, CURLOPT_COPYPOSTFIELDS, "") }
-                    return gml_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
-                })
+                setup.append(
+                    request.body.withUnsafeBytes { bytes -> CURLcode in
+                        guard let base = bytes.baseAddress else {
+                            return gml_curl_set_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+                        }
+                        return gml_curl_set_pointer(
+                            handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+                    })
             }
             for header in request.headers {
                 headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
@@ -127,7 +131,8 @@ public enum HTTPClient {
         let duration = Date().timeIntervalSince(start)
         guard code == CURLE_OK else {
             if sink.overflowed {
-                throw HTTPError(kind: .tooLarge, url: safeURL, message: "response larger than \(request.maxResponseBytes) bytes")
+                throw HTTPError(
+                    kind: .tooLarge, url: safeURL, message: "response larger than \(request.maxResponseBytes) bytes")
             }
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail

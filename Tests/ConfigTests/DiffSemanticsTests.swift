@@ -31,15 +31,28 @@ struct DiffSemanticsTests {
 
     @Test func paramsShowListsAsPythonAndFilterKeys() {
         let value = StructuredValue.object([
-            ("layers", .array([.int(32), .int(64)])), ("opt", .object([("lr", .double(0.1)), ("name", .string("adam"))])),
+            ("layers", .array([.int(32), .int(64)])),
+            ("opt", .object([("lr", .double(0.1)), ("name", .string("adam"))])),
         ])
-        #expect(FileValues.params(value) == .values([("layers", .string("[32, 64]")), ("opt.lr", .double(0.1)), ("opt.name", .string("adam"))]))
-        #expect(FileValues.params(value, keys: ["opt"]) == .values([("opt.lr", .double(0.1)), ("opt.name", .string("adam"))]))
+        #expect(
+            FileValues.params(value)
+                == .values([("layers", .string("[32, 64]")), ("opt.lr", .double(0.1)), ("opt.name", .string("adam"))]))
+        #expect(
+            FileValues.params(value, keys: ["opt"])
+                == .values([("opt.lr", .double(0.1)), ("opt.name", .string("adam"))]))
     }
 
     @Test func equalNumbersAreUnchangedAndDiffsFollowPython() {
-        let old: [String: FileValues] = ["m.json": .values([("a", .double(0.2)), ("b", .int(1)), ("c", .int(3)), ("d", .double(0.8)), ("gone", .int(1))])]
-        let new: [String: FileValues] = ["m.json": .values([("a", .double(0.20)), ("b", .double(1.0)), ("c", .int(5)), ("d", .double(0.9)), ("added", .string("x"))])]
+        let old: [String: FileValues] = [
+            "m.json": .values([
+                ("a", .double(0.2)), ("b", .int(1)), ("c", .int(3)), ("d", .double(0.8)), ("gone", .int(1)),
+            ])
+        ]
+        let new: [String: FileValues] = [
+            "m.json": .values([
+                ("a", .double(0.20)), ("b", .double(1.0)), ("c", .int(5)), ("d", .double(0.9)), ("added", .string("x")),
+            ])
+        ]
         let changes = ValueDiff.compare(old: old, new: new)
         #expect(changes.map(\.key) == ["c", "d", "gone", "added"])
         #expect(changes[0].diff == .int(2))
@@ -58,7 +71,9 @@ struct DiffSemanticsTests {
         #expect(drop.key == "accuracy" && drop.comparison == .less && drop.limit == -0.01 && !drop.relative)
         let change = ValueChange(path: "m.json", key: "accuracy", old: .double(0.9), new: .double(0.85), diff: nil)
         #expect(drop.violation(change) != nil)
-        #expect(drop.violation(ValueChange(path: "m.json", key: "accuracy", old: .double(0.9), new: .double(0.895), diff: nil)) == nil)
+        #expect(
+            drop.violation(
+                ValueChange(path: "m.json", key: "accuracy", old: .double(0.9), new: .double(0.895), diff: nil)) == nil)
         let relative = try Tolerance(parsing: "eval/m.json:loss >= 5%")
         #expect(relative.path == "eval/m.json" && relative.comparison == .greaterOrEqual && relative.relative)
         #expect(relative.limit == 0.05)
@@ -66,7 +81,8 @@ struct DiffSemanticsTests {
         #expect(relative.applies(to: loss) && relative.violation(loss) != nil)
         #expect(!relative.applies(to: ValueChange(path: "other.json", key: "loss", old: nil, new: nil, diff: nil)))
         // A metric that disappeared violates any rule on it.
-        #expect(drop.violation(ValueChange(path: "m.json", key: "accuracy", old: .double(0.9), new: nil, diff: nil)) != nil)
+        #expect(
+            drop.violation(ValueChange(path: "m.json", key: "accuracy", old: .double(0.9), new: nil, diff: nil)) != nil)
         for bad in ["accuracy", "<0.1", "acc<x", "acc<<1"] {
             #expect(throws: GitOpsMLError.self) { try Tolerance(parsing: bad) }
         }

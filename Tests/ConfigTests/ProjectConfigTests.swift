@@ -58,12 +58,17 @@ struct ProjectConfigTests {
         ("version: 1\nmodels:\n  m:\n    serving:\n      port: 99999\n", 5, "port must be between 1 and 65535"),
         ("version: 1\nmodels:\n  m:\n    task: ranking\n", 4, "unknown value \"ranking\""),
         ("version: 1\nchecks:\n  code:\n    - name: x\n", 4, "missing required key 'run'"),
-        ("version: 1\nenvironments:\n  prod:\n    branch: main\n    aproval: true\n", 5, "unknown key 'aproval' in environments.prod"),
+        (
+            "version: 1\nenvironments:\n  prod:\n    branch: main\n    aproval: true\n", 5,
+            "unknown key 'aproval' in environments.prod"
+        ),
         ("version: one\n", 1, "expected a whole number"),
         ("version: 1\nmetrics: {a: 1}\n", 2, "expected text"),
     ])
     func errorsNameTheLine(text: String, line: Int, message: String) throws {
-        let error = #expect(throws: GitOpsMLError.self) { try ProjectConfig.parse(Array(text.utf8), file: "gitops-ml.yaml") }
+        let error = #expect(throws: GitOpsMLError.self) {
+            try ProjectConfig.parse(Array(text.utf8), file: "gitops-ml.yaml")
+        }
         #expect(error?.location?.line == line, "\(String(describing: error))")
         #expect(error?.location?.file == "gitops-ml.yaml")
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
@@ -71,45 +76,52 @@ struct ProjectConfigTests {
     }
 
     @Test func parsesGateAndDataPolicies() throws {
-        let gate = try Policy.parse(Array("""
-            apiVersion: gitops-ml/v1
-            kind: GatePolicy
-            metadata: {name: churn-gates}
-            spec:
-              model: churn
-              gates:
-                - metric: accuracy
-                  threshold: 0.8
-                  min_absolute_change: 0.0
-                  significance: {test: mcnemar, alpha: 0.05}
-                - metric: log_loss
-                  greater_is_better: false
-                  non_inferiority_margin: 0.01
-            """.utf8), file: "policies/gates.yaml")
+        let gate = try Policy.parse(
+            Array(
+                """
+                apiVersion: gitops-ml/v1
+                kind: GatePolicy
+                metadata: {name: churn-gates}
+                spec:
+                  model: churn
+                  gates:
+                    - metric: accuracy
+                      threshold: 0.8
+                      min_absolute_change: 0.0
+                      significance: {test: mcnemar, alpha: 0.05}
+                    - metric: log_loss
+                      greater_is_better: false
+                      non_inferiority_margin: 0.01
+                """.utf8), file: "policies/gates.yaml")
         guard case .gate(let policy) = gate.first else { Issue.record("not a gate policy"); return }
         #expect(policy.gates.count == 2)
         #expect(policy.gates[0].significance?.test == "mcnemar")
         #expect(policy.gates[1].greaterIsBetter == false)
         #expect(policy.gates[1].location.line == 11)
 
-        let data = try Policy.parse(Array("""
-            apiVersion: gitops-ml/v1
-            kind: DataPolicy
-            metadata: {name: train-data}
-            spec:
-              dataset: train
-              expectations:
-                - expect: column_values_between
-                  column: age
-                  min_value: 18
-                  max_value: 100
-                  mostly: 0.99
-            """.utf8), file: "policies/data.yaml")
+        let data = try Policy.parse(
+            Array(
+                """
+                apiVersion: gitops-ml/v1
+                kind: DataPolicy
+                metadata: {name: train-data}
+                spec:
+                  dataset: train
+                  expectations:
+                    - expect: column_values_between
+                      column: age
+                      min_value: 18
+                      max_value: 100
+                      mostly: 0.99
+                """.utf8), file: "policies/data.yaml")
         guard case .data(let dataPolicy) = data.first else { Issue.record("not a data policy"); return }
         #expect(dataPolicy.expectations.first?.arguments.map(\.key) == ["min_value", "max_value"])
 
         let typo = #expect(throws: GitOpsMLError.self) {
-            try Policy.parse(Array("apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: acc\n      treshold: 1\n".utf8), file: "policies/g.yaml")
+            try Policy.parse(
+                Array(
+                    "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: acc\n      treshold: 1\n"
+                        .utf8), file: "policies/g.yaml")
         }
         #expect(typo?.description.hasPrefix("policies/g.yaml:7: ") == true, "\(String(describing: typo))")
         let version = #expect(throws: GitOpsMLError.self) {

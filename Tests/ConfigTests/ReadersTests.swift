@@ -8,7 +8,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 @Suite("JSON, YAML and TOML readers")
 struct ReadersTests {
     @Test func jsonKeepsIntsFloatsAndOrder() throws {
-        let value = try JSONReader.parse(bytes(#"{"b": 1, "a": 1.0, "e": 2e3, "s": "\u00e9\n", "n": null, "t": true, "l": [1, -0.5], "nan": NaN}"#), file: "m.json")
+        let value = try JSONReader.parse(
+            bytes(#"{"b": 1, "a": 1.0, "e": 2e3, "s": "\u00e9\n", "n": null, "t": true, "l": [1, -0.5], "nan": NaN}"#),
+            file: "m.json")
         guard case .object(let pairs) = value else { throw CommandError("not an object") }
         #expect(pairs.map(\.key) == ["b", "a", "e", "s", "n", "t", "l", "nan"])
         #expect(value["b"] == .int(1))
@@ -47,21 +49,23 @@ struct ReadersTests {
     }
 
     @Test func yamlUsesTheCoreSchemaOfYAML12() throws {
-        let value = try YAMLReader.parse(bytes("""
-            a: yes
-            b: on
-            c: true
-            d: 0.20
-            e: 10
-            f: '10'
-            g: ~
-            h: 1e-3
-            i: 0x1f
-            j: .inf
-            k: 1_000
-            l: 2024-01-01
-            m: [1, 2.5, x]
-            """), file: "params.yaml")
+        let value = try YAMLReader.parse(
+            bytes(
+                """
+                a: yes
+                b: on
+                c: true
+                d: 0.20
+                e: 10
+                f: '10'
+                g: ~
+                h: 1e-3
+                i: 0x1f
+                j: .inf
+                k: 1_000
+                l: 2024-01-01
+                m: [1, 2.5, x]
+                """), file: "params.yaml")
         #expect(value["a"] == .string("yes"))
         #expect(value["b"] == .string("on"))
         #expect(value["c"] == .bool(true))
@@ -83,39 +87,43 @@ struct ReadersTests {
         }
         #expect(error?.location?.file == "params.yaml")
         #expect((error?.location?.line ?? 0) >= 2)
-        let duplicate = #expect(throws: GitOpsMLError.self) { try YAMLReader.parse(bytes("a: 1\na: 2\n"), file: "d.yaml") }
+        let duplicate = #expect(throws: GitOpsMLError.self) {
+            try YAMLReader.parse(bytes("a: 1\na: 2\n"), file: "d.yaml")
+        }
         #expect(duplicate?.description.contains("duplicate key") == true)
     }
 
     @Test func tomlTablesArraysAndStrings() throws {
-        let value = try TOMLReader.parse(bytes(#"""
-            # metrics
-            title = "run 1" # comment
-            count = 1_000
-            hex = 0xff
-            ratio = 6.5e-1
-            ok = true
-            when = 1979-05-27T07:32:00Z
-            list = [1, 2,
-              3, ] # trailing comma
-            inline = { x = 1, y.z = "two" }
-            multi = """
-            line one
-            line two"""
-            raw = 'C:\path'
+        let value = try TOMLReader.parse(
+            bytes(
+                #"""
+                # metrics
+                title = "run 1" # comment
+                count = 1_000
+                hex = 0xff
+                ratio = 6.5e-1
+                ok = true
+                when = 1979-05-27T07:32:00Z
+                list = [1, 2,
+                  3, ] # trailing comma
+                inline = { x = 1, y.z = "two" }
+                multi = """
+                line one
+                line two"""
+                raw = 'C:\path'
 
-            [train]
-            accuracy = 0.91
-            [train.per_class]
-            a = 0.5
+                [train]
+                accuracy = 0.91
+                [train.per_class]
+                a = 0.5
 
-            [[runs]]
-            name = "first"
-            [[runs]]
-            name = "second"
-            [site."key with space"]
-            v = -inf
-            """#), file: "m.toml")
+                [[runs]]
+                name = "first"
+                [[runs]]
+                name = "second"
+                [site."key with space"]
+                v = -inf
+                """#), file: "m.toml")
         #expect(value["title"] == .string("run 1"))
         #expect(value["count"] == .int(1000))
         #expect(value["hex"] == .int(255))
@@ -128,7 +136,8 @@ struct ReadersTests {
         #expect(value["raw"] == .string("C:\\path"))
         #expect(value["train"]?["accuracy"] == .double(0.91))
         #expect(value["train"]?["per_class"]?["a"] == .double(0.5))
-        #expect(value["runs"] == .array([.object([("name", .string("first"))]), .object([("name", .string("second"))])]))
+        #expect(
+            value["runs"] == .array([.object([("name", .string("first"))]), .object([("name", .string("second"))])]))
         #expect(value["site"]?["key with space"]?["v"] == .double(-.infinity))
         let flat = value.flattened().map(\.key)
         #expect(flat.contains("train.per_class.a"))

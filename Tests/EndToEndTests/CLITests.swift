@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 /// The built binary on real temporary repositories: outputs, exit codes and one-line errors.
 @Suite("gitops-ml command line")
@@ -9,10 +9,14 @@ struct CLITests {
     let temp = TemporaryDirectory("cli")
 
     func project() throws -> String {
-        let dir = try makeRepository(in: temp.sub("repo"), files: [
-            "metrics.json": #"{"accuracy": 0.80, "loss": 0.5}"#, "params.yaml": "lr: 0.1\nlayers: [8, 16]\n",
-        ])
-        try commitFiles(["metrics.json": #"{"accuracy": 0.78, "loss": 0.4}"#, "params.yaml": "lr: 0.2\nlayers: [8, 16]\n"], message: "two", in: dir)
+        let dir = try makeRepository(
+            in: temp.sub("repo"),
+            files: [
+                "metrics.json": #"{"accuracy": 0.80, "loss": 0.5}"#, "params.yaml": "lr: 0.1\nlayers: [8, 16]\n",
+            ])
+        try commitFiles(
+            ["metrics.json": #"{"accuracy": 0.78, "loss": 0.4}"#, "params.yaml": "lr: 0.2\nlayers: [8, 16]\n"],
+            message: "two", in: dir)
         return dir
     }
 
@@ -31,12 +35,13 @@ struct CLITests {
         let dir = try project()
         let table = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD"], in: dir)
         #expect(table.status == 0)
-        #expect(table.stdoutText == """
-            Path          Metric    HEAD~1  HEAD  Change
-            metrics.json  accuracy  0.8     0.78  -0.02
-            metrics.json  loss      0.5     0.4   -0.1
+        #expect(
+            table.stdoutText == """
+                Path          Metric    HEAD~1  HEAD  Change
+                metrics.json  accuracy  0.8     0.78  -0.02
+                metrics.json  loss      0.5     0.4   -0.1
 
-            """)
+                """)
         let md = try gitopsML(["diff", "params", "HEAD~1", "HEAD", "--md", "--all"], in: dir)
         #expect(md.stdoutText.contains("| params.yaml | lr | 0.1 | 0.2 |"))
         #expect(md.stdoutText.contains("| params.yaml | layers | [8, 16] | [8, 16] |"))
@@ -51,7 +56,8 @@ struct CLITests {
         let failing = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.01"], in: dir)
         #expect(failing.status == 1)
         #expect(failing.stderrText.contains("metrics.json:accuracy changed by -0.02"))
-        let passing = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.05", "--fail-on", "loss>10%"], in: dir)
+        let passing = try gitopsML(
+            ["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.05", "--fail-on", "loss>10%"], in: dir)
         #expect(passing.status == 0, "\(passing.stderrText)")
         let unknown = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "acurracy<0"], in: dir)
         #expect(unknown.status == 1)
@@ -66,7 +72,8 @@ struct CLITests {
         let missing = try gitopsML(["diff", "metrics", "--repo", temp.path + "/bare.git"], in: temp.path)
         #expect(missing.status == 2)
         #expect(missing.stderrText.contains("bare repository"))
-        let ok = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--repo", temp.path + "/bare.git", "--json"], in: temp.path)
+        let ok = try gitopsML(
+            ["diff", "metrics", "HEAD~1", "HEAD", "--repo", temp.path + "/bare.git", "--json"], in: temp.path)
         #expect(ok.status == 0)
         #expect(ok.stdoutText.contains("\"accuracy\""))
     }
@@ -89,7 +96,9 @@ struct CLITests {
         try write("{\n  \"accuracy\": 0.8,\n  \"loss\": \n}", to: "metrics.json", in: dir)
         try expectError(["diff", "metrics"], status: 2, "metrics.json:4: invalid JSON")
         try commitFiles([:], message: "broken metrics", in: dir)
-        try expectError(["diff", "metrics", "HEAD", "HEAD~1"], status: 2, "metrics.json:4: invalid JSON: unexpected character '}' (at revision HEAD)")
+        try expectError(
+            ["diff", "metrics", "HEAD", "HEAD~1"], status: 2,
+            "metrics.json:4: invalid JSON: unexpected character '}' (at revision HEAD)")
 
         try write("lr: [0.1,\nlayers: 2\n", to: "params.yaml", in: dir)
         try expectError(["diff", "params"], status: 2, "params.yaml:")
@@ -102,17 +111,24 @@ struct CLITests {
     }
 
     @Test func validateReportsPolicies() throws {
-        let dir = try makeRepository(in: temp.sub("validate"), files: [
-            "gitops-ml.yaml": "version: 1\nmodels:\n  churn:\n    metrics: metrics.json\n",
-            "policies/gates.yaml": "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: 0.8\n",
-        ])
+        let dir = try makeRepository(
+            in: temp.sub("validate"),
+            files: [
+                "gitops-ml.yaml": "version: 1\nmodels:\n  churn:\n    metrics: metrics.json\n",
+                "policies/gates.yaml":
+                    "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: 0.8\n",
+            ])
         let ok = try gitopsML(["validate"], in: dir)
         #expect(ok.status == 0, "\(ok.stderrText)")
         #expect(ok.stdoutText.contains("policies/gates.yaml: GatePolicy g, 1 gates"))
-        try write("apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: high\n", to: "policies/gates.yaml", in: dir)
+        try write(
+            "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: high\n",
+            to: "policies/gates.yaml", in: dir)
         let bad = try gitopsML(["validate"], in: dir)
         #expect(bad.status == 2)
-        #expect(bad.stderrText.contains("policies/gates.yaml:7: spec.gates[0].threshold: expected a number"), "\(bad.stderrText)")
+        #expect(
+            bad.stderrText.contains("policies/gates.yaml:7: spec.gates[0].threshold: expected a number"),
+            "\(bad.stderrText)")
     }
 
     @Test func exampleProjectMaterialisesAndDiffs() throws {
@@ -121,7 +137,8 @@ struct CLITests {
         let better = try gitopsML(["diff", "metrics", "main", "challenger/better", "--json"], in: dest)
         #expect(better.status == 0, "\(better.stderrText)")
         #expect(better.stdoutText.contains("eval.roc_auc"))
-        let worse = try gitopsML(["diff", "metrics", "main", "challenger/worse", "--fail-on", "eval.accuracy<-0.01"], in: dest)
+        let worse = try gitopsML(
+            ["diff", "metrics", "main", "challenger/worse", "--fail-on", "eval.accuracy<-0.01"], in: dest)
         #expect(worse.status == 1)
         let validate = try gitopsML(["validate"], in: dest)
         #expect(validate.status == 0, "\(validate.stderrText)")

@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Config
 
@@ -16,7 +16,8 @@ struct DVCParityTests {
         let dir = temp.sub("project")
         try git("init", "-q", "-b", "main", in: dir)
         try run([try dvc(), "init", "-q"], in: dir, environment: dvcEnvironment)
-        try write("""
+        try write(
+            """
             stages:
               train:
                 cmd: python3 train.py
@@ -34,17 +35,20 @@ struct DVCParityTests {
             """, to: "dvc.yaml", in: dir)
         let versions: [[String: String]] = [
             [
-                "metrics.json": #"{"accuracy": 0.20, "loss": 1, "nested": {"f1": 0.5, "deep": {"x": 3}}, "name": "a", "flag": true, "list": [1, 2]}"#,
+                "metrics.json":
+                    #"{"accuracy": 0.20, "loss": 1, "nested": {"f1": 0.5, "deep": {"x": 3}}, "name": "a", "flag": true, "list": [1, 2]}"#,
                 "eval/scores.yaml": "auc: 0.8\ncount: 100\nby_class:\n  cat: 0.9\n  dog: 0.7\n",
                 "summary.toml": "[overall]\nscore = 1.5\nruns = 3\n",
                 "params.yaml": "train:\n  lr: 0.01\n  layers: [32, 64]\n  optimizer: adam\n  dropout: 0.2\nunused: 1\n",
                 "extra.toml": "[model]\ndepth = 4\nwidth = 8\n",
             ],
             [
-                "metrics.json": #"{"accuracy": 0.2, "loss": 1.0, "nested": {"f1": 0.55, "deep": {"x": 4}}, "name": "b", "flag": false, "extra": 7}"#,
+                "metrics.json":
+                    #"{"accuracy": 0.2, "loss": 1.0, "nested": {"f1": 0.55, "deep": {"x": 4}}, "name": "b", "flag": false, "extra": 7}"#,
                 "eval/scores.yaml": "auc: 0.85\ncount: 100\nby_class:\n  cat: 0.9\n  dog: 0.72\n  bird: 0.1\n",
                 "summary.toml": "[overall]\nscore = 1.25\nruns = 4\n",
-                "params.yaml": "train:\n  lr: 0.02\n  layers: [32, 128]\n  optimizer: adam\n  dropout: 0.20\n  seed: 7\nunused: 2\n",
+                "params.yaml":
+                    "train:\n  lr: 0.02\n  layers: [32, 128]\n  optimizer: adam\n  dropout: 0.20\n  seed: 7\nunused: 2\n",
                 "extra.toml": "[model]\ndepth = 6\nwidth = 16\n",
             ],
             [
@@ -59,7 +63,9 @@ struct DVCParityTests {
             try commitFiles(files, message: "version \(index)", in: dir)
         }
         // The workspace differs from HEAD too.
-        try write(#"{"accuracy": 0.3, "nested": {"f1": 0.6}, "name": "c", "flag": true, "extra": 8}"#, to: "metrics.json", in: dir)
+        try write(
+            #"{"accuracy": 0.3, "nested": {"f1": 0.6}, "name": "c", "flag": true, "extra": 8}"#, to: "metrics.json",
+            in: dir)
         return dir
     }
 
@@ -80,7 +86,8 @@ struct DVCParityTests {
     }
 
     @Test(arguments: [
-        ["HEAD~2", "HEAD~1"], ["HEAD~1", "HEAD"], ["HEAD~2", "HEAD"], ["HEAD"], ["HEAD~2"], ["HEAD~2", "HEAD", "--all"],
+        ["HEAD~2", "HEAD~1"], ["HEAD~1", "HEAD"], ["HEAD~2", "HEAD"], ["HEAD"], ["HEAD~2"],
+        ["HEAD~2", "HEAD", "--all"],
         ["HEAD", "HEAD~2", "--all"],
     ])
     func metricsAndParamsMatchDVC(revisions: [String]) throws {

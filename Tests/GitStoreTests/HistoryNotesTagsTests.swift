@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import GitStore
 
@@ -14,7 +14,8 @@ struct HistoryNotesTagsTests {
         let m2 = try commitFiles(["metrics.json": "2"], message: "m2", in: dir, date: 1_700_000_100)
         try commitFiles(["other": "b"], message: "other", in: dir, date: 1_700_000_200)
         try git("checkout", "-q", "-b", "side", "HEAD~2", in: dir)
-        let side = try commitFiles(["side.txt": "s", "metrics.json": "3"], message: "side metrics", in: dir, date: 1_700_000_300)
+        let side = try commitFiles(
+            ["side.txt": "s", "metrics.json": "3"], message: "side metrics", in: dir, date: 1_700_000_300)
         try git("checkout", "-q", "main", in: dir)
         try run(["git", "merge", "-q", "--no-ff", "-X", "theirs", "-m", "merge side", "side"], in: dir)
         let repo = try Repository(at: dir)
@@ -25,7 +26,8 @@ struct HistoryNotesTagsTests {
         #expect(all.first?.summary == "merge side")
 
         // Compare with git itself.
-        let expected = try git("log", "--format=%H", "--", "metrics.json", in: dir).split(separator: "\n").map(String.init)
+        let expected = try git("log", "--format=%H", "--", "metrics.json", in: dir).split(separator: "\n").map(
+            String.init)
         let ours = try repo.history(paths: ["metrics.json"]).map(\.id.hex)
         #expect(ours == expected)
         // The merge took metrics.json from `side`, so git (and we) follow only that parent: m2 is pruned.
@@ -65,8 +67,9 @@ struct HistoryNotesTagsTests {
         #expect(annotated.message == "Registering version\n")
         #expect(tags[1].tagger == nil && !tags[1].isAnnotated)
 
-        try repo.createTag("churn#prod#1", target: ObjectID(hex: head), message: "Assigning stage prod",
-                           tagger: GitSignature(name: "R", email: "r@example.com"))
+        try repo.createTag(
+            "churn#prod#1", target: ObjectID(hex: head), message: "Assigning stage prod",
+            tagger: GitSignature(name: "R", email: "r@example.com"))
         #expect(try git("cat-file", "-t", "churn#prod#1", in: dir) == "tag")
         let again = #expect(throws: GitError.self) {
             try repo.createTag("churn#prod#1", target: ObjectID(hex: head), message: "dup")

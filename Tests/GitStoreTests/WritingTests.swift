@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import GitStore
 
@@ -31,7 +31,9 @@ struct WritingTests {
         #expect(info.parents == [before])
         #expect(info.trailers.map(\.key) == ["Gitops-Ml-Model"])
         #expect(try git("show", "main:environments/prod/churn.yaml", in: bare) == "version: v1")
-        #expect(try git("ls-tree", "-r", "--name-only", "main", in: bare) == "environments/prod/churn.yaml\nkeep.txt\nrun.sh")
+        #expect(
+            try git("ls-tree", "-r", "--name-only", "main", in: bare)
+                == "environments/prod/churn.yaml\nkeep.txt\nrun.sh")
         #expect(try git("ls-tree", "main", "run.sh", in: bare).hasPrefix("100755"))
         #expect(try git("fsck", "--strict", in: bare).isEmpty)
 
@@ -45,7 +47,8 @@ struct WritingTests {
     @Test func createsOrphanBranch() throws {
         let dir = try makeRepository(in: temp.sub("repo"))
         let repo = try Repository(at: dir)
-        let id = try #require(try repo.commit(on: "env/prod", changes: [FileChange(path: "a", contents: [65])], message: "first"))
+        let id = try #require(
+            try repo.commit(on: "env/prod", changes: [FileChange(path: "a", contents: [65])], message: "first"))
         #expect(try repo.commit(id.hex).parents.isEmpty)
         #expect(throws: GitOpsMLError.self) {
             try repo.commit(on: "x", changes: [FileChange(path: "../escape", contents: [1])], message: "bad")

@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import HTTPClient
 
@@ -74,7 +74,8 @@ struct HTTPClientTests {
 
     @Test func credentialsInURLsAreRedactedFromErrors() throws {
         let error = #expect(throws: HTTPError.self) {
-            try HTTPClient.perform(HTTPRequest("GET", "http://user:hunter22@127.0.0.1:9/x?access_token=abcdef", connectTimeout: 1))
+            try HTTPClient.perform(
+                HTTPRequest("GET", "http://user:hunter22@127.0.0.1:9/x?access_token=abcdef", connectTimeout: 1))
         }
         let text = try #require(error).description
         #expect(!text.contains("hunter22") && !text.contains("abcdef"))
@@ -94,7 +95,8 @@ struct HTTPClientTests {
         let temp = TemporaryDirectory("tls")
         try run([
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", temp.path + "/key.pem", "-out", temp.path + "/cert.pem",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", temp.path + "/key.pem", "-out",
+            temp.path + "/cert.pem",
         ])
         let tls = try LoopbackServer([
             "python3", packageRoot + "/Tests/Fixtures/http_test_server.py", "--tls", temp.path + "/cert.pem",

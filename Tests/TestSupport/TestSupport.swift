@@ -40,8 +40,10 @@ public let gitTestEnvironment: [String: String] = {
 
 /// Runs a command and returns its standard output; throws with its stderr when it fails.
 @discardableResult
-public func run(_ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil,
-                input: String = "", timeout: Double = 120) throws -> String {
+public func run(
+    _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil,
+    input: String = "", timeout: Double = 120
+) throws -> String {
     let output = try Subprocess.run(
         arguments, directory: directory, environment: environment ?? gitTestEnvironment,
         input: Array(input.utf8), timeout: timeout)
@@ -67,8 +69,10 @@ public func write(_ contents: String, to path: String, in directory: String) thr
 }
 
 /// A work-tree repository with a first commit, made with the real `git`.
-public func makeRepository(in directory: String, files: [String: String] = ["README.md": "hello\n"],
-                           branch: String = "main") throws -> String {
+public func makeRepository(
+    in directory: String, files: [String: String] = ["README.md": "hello\n"],
+    branch: String = "main"
+) throws -> String {
     try git("init", "-q", "-b", branch, in: directory)
     try commitFiles(files, message: "initial", in: directory)
     return directory
@@ -76,7 +80,9 @@ public func makeRepository(in directory: String, files: [String: String] = ["REA
 
 /// Writes files and commits them; returns the new commit id.
 @discardableResult
-public func commitFiles(_ files: [String: String], message: String, in directory: String, date: Int? = nil) throws -> String {
+public func commitFiles(_ files: [String: String], message: String, in directory: String, date: Int? = nil) throws
+    -> String
+{
     for (path, contents) in files { try write(contents, to: path, in: directory) }
     try git("add", "-A", in: directory)
     var env = gitTestEnvironment
@@ -113,7 +119,8 @@ public final class LoopbackServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: output, encoding: .utf8),
-               let line = text.split(separator: "\n").first, let port = Int(line.trimmingCharacters(in: .whitespaces)) {
+                let line = text.split(separator: "\n").first, let port = Int(line.trimmingCharacters(in: .whitespaces))
+            {
                 self.port = port
                 return
             }
@@ -140,14 +147,18 @@ public let gitopsMLBinary: String = {
     var folder = testBinary.deletingLastPathComponent()
     // On Linux the test binary is <build>/gitops-mlPackageTests.xctest; on macOS it is inside a bundle.
     while folder.path != "/" {
-        if FileManager.default.isExecutableFile(atPath: folder.path + "/gitops-ml") { return folder.path + "/gitops-ml" }
+        if FileManager.default.isExecutableFile(atPath: folder.path + "/gitops-ml") {
+            return folder.path + "/gitops-ml"
+        }
         folder.deleteLastPathComponent()
     }
     return packageRoot + "/.build/debug/gitops-ml"
 }()
 
 /// Runs the built binary and returns its output, whatever its exit status.
-public func gitopsML(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> ProcessOutput {
+public func gitopsML(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws
+    -> ProcessOutput
+{
     var env = gitTestEnvironment
     env["NO_COLOR"] = "1"
     env.merge(environment) { _, new in new }
