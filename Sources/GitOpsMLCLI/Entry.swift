@@ -58,6 +58,7 @@ enum Output {
     }()
 
     static func error(_ line: String) {
+        fflush(nil)  // what was printed before the error comes before it
         FileHandle.standardError.write(Data(("gitops-ml: " + line + "\n").utf8))
     }
 

@@ -1,0 +1,64 @@
+# The README's two commands are `make demo` and `make test`; each installs what it needs.
+SHELL := /bin/bash
+SWIFT ?= swift
+VENV ?= .venv
+DEMO_DIR ?= out/churn
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN := .build/release/gitops-ml
+
+.PHONY: demo test deps venv build format lint benchmark clean
+
+## Debian packages: libgit2, libcurl and pkg-config (for the build), git, python3 with venv, openssl (for tests).
+deps:
+	@if ! pkg-config --exists libgit2 libcurl 2>/dev/null || ! command -v git >/dev/null || ! command -v openssl >/dev/null \
+	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl with apt-get"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
+	    libgit2-dev libcurl4-openssl-dev pkg-config git python3 python3-venv openssl ca-certificates; \
+	fi
+
+## Python tools in a local virtual environment (dvc, for the parity tests and benchmarks).
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt | deps
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+build: deps
+	$(SWIFT) build -c release --product gitops-ml
+
+## Materialise the churn example as a git repository and run gitops-ml on its history.
+demo: build
+	rm -rf $(DEMO_DIR)
+	bash examples/churn/materialize.sh $(DEMO_DIR)
+	@echo; echo '$$ gitops-ml diff metrics main challenger/better'
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff metrics main challenger/better
+	@echo; echo '$$ gitops-ml diff params main challenger/better'
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff params main challenger/better
+	@echo; echo '$$ gitops-ml diff metrics main challenger/worse --fail-on "eval.accuracy<-0.01"   # exits 1'
+	@cd $(DEMO_DIR) && { $(CURDIR)/$(BIN) diff metrics main challenger/worse --fail-on 'eval.accuracy<-0.01'; \
+	  status=$$?; echo "exit code: $$status"; [ $$status -eq 1 ]; }
+	@echo; echo '$$ gitops-ml diff metrics main data/refresh --md'
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff metrics main data/refresh --md
+
+## Build and run every test (unit, end-to-end, parity with dvc), then the format check.
+test: deps venv
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(MAKE) lint
+
+## Format check of the Swift sources; the project's own workflows checked by actionlint and zizmor.
+lint: venv
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+
+format:
+	$(SWIFT) format -i -r Sources Tests Package.swift
+
+## Compare with dvc on generated repositories; see benchmarks/README.md.
+benchmark: build venv
+	bash benchmarks/run.sh
+
+clean:
+	rm -rf .build out $(VENV)

@@ -1,0 +1,32 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+import TestSupport
+
+/// The shipped JSON Schema and the parser agree on what a valid gitops-ml.yaml is.
+@Suite("JSON Schema of gitops-ml.yaml", .enabled(if: venvTool("python") != nil || runningInCI))
+struct SchemaTests {
+    let temp = TemporaryDirectory("schema")
+
+    @Test func schemaAndParserAgree() throws {
+        let python = try #require(venvTool("python"), "make test installs .venv")
+        let cases: [(name: String, text: String, valid: Bool)] = [
+            ("example.yaml", try String(contentsOfFile: packageRoot + "/examples/churn/gitops-ml.yaml", encoding: .utf8), true),
+            ("unknown-key.yaml", "version: 1\nmodles: {}\n", false),
+            ("bad-version.yaml", "version: 2\n", false),
+            ("bad-port.yaml", "version: 1\nmodels:\n  m:\n    serving: {port: 70000}\n", false),
+            ("datasets.yaml", "version: 1\ndatasets:\n  a: a.csv\n  b: {path: b.tsv, format: tsv}\n", true),
+        ]
+        for item in cases {
+            let dir = temp.sub(item.name)
+            try write(item.text, to: "gitops-ml.yaml", in: dir)
+            let schema = try Subprocess.run(
+                [python, packageRoot + "/Tests/Fixtures/validate_schema.py", packageRoot + "/schemas/gitops-ml.schema.json",
+                 dir + "/gitops-ml.yaml"])
+            #expect((schema.status == 0) == item.valid, "\(item.name): \(schema.stdoutText)")
+            try git("init", "-q", in: dir)
+            let ours = try gitopsML(["validate"], in: dir)
+            #expect((ours.status == 0) == item.valid, "\(item.name): \(ours.stderrText)")
+        }
+    }
+}
