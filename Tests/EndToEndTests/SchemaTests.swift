@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 /// The shipped JSON Schema and the parser agree on what a valid gitops-ml.yaml is.
 @Suite("JSON Schema of gitops-ml.yaml", .enabled(if: venvTool("python") != nil || runningInCI))
@@ -11,7 +11,10 @@ struct SchemaTests {
     @Test func schemaAndParserAgree() throws {
         let python = try #require(venvTool("python"), "make test installs .venv")
         let cases: [(name: String, text: String, valid: Bool)] = [
-            ("example.yaml", try String(contentsOfFile: packageRoot + "/examples/churn/gitops-ml.yaml", encoding: .utf8), true),
+            (
+                "example.yaml",
+                try String(contentsOfFile: packageRoot + "/examples/churn/gitops-ml.yaml", encoding: .utf8), true
+            ),
             ("unknown-key.yaml", "version: 1\nmodles: {}\n", false),
             ("bad-version.yaml", "version: 2\n", false),
             ("bad-port.yaml", "version: 1\nmodels:\n  m:\n    serving: {port: 70000}\n", false),
@@ -21,8 +24,11 @@ struct SchemaTests {
             let dir = temp.sub(item.name)
             try write(item.text, to: "gitops-ml.yaml", in: dir)
             let schema = try Subprocess.run(
-                [python, packageRoot + "/Tests/Fixtures/validate_schema.py", packageRoot + "/schemas/gitops-ml.schema.json",
-                 dir + "/gitops-ml.yaml"])
+                [
+                    python, packageRoot + "/Tests/Fixtures/validate_schema.py",
+                    packageRoot + "/schemas/gitops-ml.schema.json",
+                    dir + "/gitops-ml.yaml",
+                ])
             #expect((schema.status == 0) == item.valid, "\(item.name): \(schema.stdoutText)")
             try git("init", "-q", in: dir)
             let ours = try gitopsML(["validate"], in: dir)
