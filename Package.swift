@@ -24,15 +24,17 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
         // Value types, protocols, errors and exit codes shared by every module.
-        .target(name: "GitOpsMLCore", swiftSettings: strict),
+        .target(name: "GitOpsMLCore", exclude: ["README.md"], swiftSettings: strict),
         // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
-        .target(name: "GitStore", dependencies: ["GitOpsMLCore", "CLibGit2"], swiftSettings: strict),
+        .target(
+            name: "GitStore", dependencies: ["GitOpsMLCore", "CLibGit2"], exclude: ["README.md"], swiftSettings: strict),
         // libcurl: HTTP requests with timeouts and redacted URLs, off the cooperative pool.
-        .target(name: "HTTPClient", dependencies: ["GitOpsMLCore", "CCurl"], swiftSettings: strict),
+        .target(
+            name: "HTTPClient", dependencies: ["GitOpsMLCore", "CCurl"], exclude: ["README.md"], swiftSettings: strict),
         // gitops-ml.yaml, policies/, structured files (JSON/YAML/TOML) and their diffs.
         .target(
             name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
-            swiftSettings: strict),
+            exclude: ["README.md"], swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
@@ -40,7 +42,7 @@ let package = Package(
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict),
+            exclude: ["README.md"], swiftSettings: strict),
         .executableTarget(name: "gitops-ml", dependencies: ["GitOpsMLCLI"], swiftSettings: strict),
 
         .target(name: "TestSupport", dependencies: ["GitOpsMLCore"], path: "Tests/TestSupport"),

@@ -144,3 +144,27 @@ struct CLITests {
         #expect(validate.status == 0, "\(validate.stderrText)")
     }
 }
+
+@Suite("gitops-ml show")
+struct ShowTests {
+    let temp = TemporaryDirectory("show")
+
+    @Test func printsFilesAtRevisionsByteForByte() throws {
+        let dir = try makeRepository(in: temp.sub("repo"), files: ["m.json": "{\"a\": 1}\n"])
+        try commitFiles(["m.json": "{\"a\": 2}\n"], message: "two", in: dir)
+        let old = try gitopsML(["show", "HEAD~1:m.json"], in: dir)
+        #expect(old.status == 0)
+        #expect(old.stdoutText == "{\"a\": 1}\n")
+        var binary = [UInt8](repeating: 0, count: 1 << 20)
+        for index in binary.indices { binary[index] = UInt8(truncatingIfNeeded: index &* 7919 >> 3) }
+        try Data(binary).write(to: URL(fileURLWithPath: dir + "/blob.bin"))
+        try commitFiles([:], message: "binary", in: dir)
+        #expect(try gitopsML(["show", "HEAD:blob.bin"], in: dir).stdout == binary)
+        try write("{\"a\": 3}\n", to: "m.json", in: dir)
+        #expect(try gitopsML(["show", "workspace:m.json"], in: dir).stdoutText == "{\"a\": 3}\n")
+        let missing = try gitopsML(["show", "HEAD:nope.json"], in: dir)
+        #expect(missing.status == 3)
+        #expect(missing.stderrText == "gitops-ml: error: nope.json: no such file at HEAD\n")
+        #expect(try gitopsML(["show", "m.json"], in: dir).status == 2)
+    }
+}

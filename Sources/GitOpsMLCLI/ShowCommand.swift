@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import GitOpsMLCore
+
+/// `gitops-ml show REV:PATH`: a file's bytes at a revision, read from git objects without a checkout.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Print a file as it is at a revision (REV:PATH, or workspace:PATH).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "REV:PATH, e.g. HEAD~2:metrics.json or v1.0:data/train.csv.")
+    var object: String
+
+    func run() throws {
+        guard let colon = object.firstIndex(of: ":"), colon != object.startIndex else {
+            throw GitOpsMLError.usage("expected REV:PATH, e.g. HEAD:metrics.json (got '\(object)')")
+        }
+        let revision = String(object[..<colon])
+        let path = String(object[object.index(after: colon)...])
+        let project = try Project(global)
+        guard let bytes = try project.files(revision).read(path) else {
+            throw GitOpsMLError.environment("\(path): no such file at \(revision)")
+        }
+        try FileHandle.standardOutput.write(contentsOf: Data(bytes))
+    }
+}
