@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements-dev.txt | deps
 	touch $@
 
 build: deps
-	$(SWIFT) build -c release --product gitops-ml
+	$(SWIFT) build -c release --product gitops-ml --static-swift-stdlib
 
 ## Materialise the churn example as a git repository and run gitops-ml on its history.
 demo: build

@@ -19,9 +19,8 @@ let package = Package(
         .systemLibrary(
             name: "CLibGit2", pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"]), .brew(["libgit2"])]),
-        .systemLibrary(
-            name: "CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // libcurl's headers only: the library is loaded with dlopen on first use (see shim.h).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
         // Value types, protocols, errors and exit codes shared by every module.
         .target(name: "GitOpsMLCore", exclude: ["README.md"], swiftSettings: strict),

@@ -62,6 +62,20 @@ enum Output {
         FileHandle.standardError.write(Data(("gitops-ml: " + line + "\n").utf8))
     }
 
+    /// Writes raw bytes to standard output, straight from the caller's buffer.
+    static func write(_ bytes: UnsafeRawBufferPointer) throws {
+        fflush(nil)
+        var offset = 0
+        while offset < bytes.count {
+            let count = Glibc.write(STDOUT_FILENO, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw GitOpsMLError.environment("cannot write to standard output: \(String(cString: strerror(errno)))")
+            }
+            offset += count
+        }
+    }
+
     static func paint(_ text: String, _ code: String) -> String {
         colorEnabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }

@@ -19,9 +19,7 @@ struct ShowCommand: ParsableCommand {
         let revision = String(object[..<colon])
         let path = String(object[object.index(after: colon)...])
         let project = try Project(global)
-        guard let bytes = try project.files(revision).read(path) else {
-            throw GitOpsMLError.environment("\(path): no such file at \(revision)")
-        }
-        try FileHandle.standardOutput.write(contentsOf: Data(bytes))
+        let written: Void? = try project.files(revision).withContents(path) { bytes in try Output.write(bytes) }
+        guard written != nil else { throw GitOpsMLError.environment("\(path): no such file at \(revision)") }
     }
 }

@@ -73,6 +73,14 @@ extension Repository {
 
     /// The contents of the blob at `path` in commit `commitID`, nil when absent.
     func blob(_ path: String, inCommit commitID: ObjectID) throws -> [UInt8]? {
+        try withBlob(path, inCommit: commitID) { [UInt8]($0) }
+    }
+
+    /// Calls `body` with the bytes of the blob at `path` in commit `commitID`, in libgit2's own buffer
+    /// (no copy); nil when there is no such file. The buffer is only valid during the call.
+    func withBlob<R>(_ path: String, inCommit commitID: ObjectID, _ body: (UnsafeRawBufferPointer) throws -> R) throws
+        -> R?
+    {
         let subject = "\(commitID.short):\(path)"
         let commit = try lookupCommit(commitID)
         defer { git_commit_free(commit) }
@@ -87,22 +95,23 @@ extension Repository {
         guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else {
             throw GitError(.notAFile, operation: "read", subject: subject, message: "not a file")
         }
-        return try blob(git_tree_entry_id(entry), subject: subject)
+        return try withBlob(git_tree_entry_id(entry), subject: subject, body)
     }
 
     /// The contents of a blob by id.
     public func blob(_ id: ObjectID) throws -> [UInt8] {
         var oid = try id.raw()
-        return try blob(&oid, subject: id.hex)
+        return try withBlob(&oid, subject: id.hex) { [UInt8]($0) }
     }
 
-    private func blob(_ oid: UnsafePointer<git_oid>, subject: String) throws -> [UInt8] {
+    private func withBlob<R>(
+        _ oid: UnsafePointer<git_oid>, subject: String, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         var blob: OpaquePointer?
         try check(git_blob_lookup(&blob, handle, oid), "read blob", subject, notFound: .pathNotFound)
         defer { git_blob_free(blob) }
         let size = Int(git_blob_rawsize(blob))
-        guard size > 0, let content = git_blob_rawcontent(blob) else { return [] }
-        return [UInt8](UnsafeRawBufferPointer(start: content, count: size))
+        return try body(UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size))
     }
 }
 
@@ -115,8 +124,13 @@ public struct RevisionFiles: FileView {
     let workTree: String?
 
     public func read(_ path: String) throws -> [UInt8]? {
+        try withContents(path) { [UInt8]($0) }
+    }
+
+    /// Calls `body` with the file's bytes without copying them (for large files); nil when absent.
+    public func withContents<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-        if let commit { return try repository.blob(clean, inCommit: commit) }
+        if let commit { return try repository.withBlob(clean, inCommit: commit, body) }
         let full = (workTree ?? "") + "/" + clean
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { return nil }
@@ -126,6 +140,6 @@ public struct RevisionFiles: FileView {
         guard let data = FileManager.default.contents(atPath: full) else {
             throw GitError(.other(-1), operation: "read", subject: full, message: "cannot read the file")
         }
-        return [UInt8](data)
+        return try data.withUnsafeBytes(body)
     }
 }

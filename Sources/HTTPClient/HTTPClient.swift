@@ -61,9 +61,11 @@ public struct HTTPError: CategorizedError, Equatable {
 /// Requests over libcurl. `perform` blocks its thread; `send` runs the transfer on a thread of its own
 /// so that Swift's cooperative pool is never blocked.
 public enum HTTPClient {
-    private static let ready: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return true
+    /// libcurl, loaded and initialised once; nil with the loader's message when it cannot be.
+    private static let loadError: String? = {
+        if let message = gml_curl_load() { return String(cString: message) }
+        _ = gml_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        return nil
     }()
 
     public static func send(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -73,15 +75,17 @@ public enum HTTPClient {
     }
 
     public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
-        _ = ready
         let safeURL = Redaction.url(request.url)
-        guard let handle = curl_easy_init() else {
+        if let loadError {
+            throw HTTPError(kind: .other, url: safeURL, message: "cannot load libcurl: \(loadError)")
+        }
+        guard let handle = gml_curl_easy_init() else {
             throw HTTPError(kind: .other, url: safeURL, message: "cannot create a curl handle")
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { gml_curl_easy_cleanup(handle) }
         let sink = ResponseSink(limit: request.maxResponseBytes)
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { gml_curl_slist_free_all(headerList) }
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let start = Date()
@@ -120,13 +124,13 @@ public enum HTTPClient {
                     })
             }
             for header in request.headers {
-                headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+                headerList = gml_curl_slist_append(headerList, "\(header.name): \(header.value)")
             }
             // Without an explicit empty Expect, curl waits for "100 Continue" on larger bodies.
-            headerList = curl_slist_append(headerList, "Expect:")
+            headerList = gml_curl_slist_append(headerList, "Expect:")
             setup.append(gml_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList)))
             if let failed = setup.first(where: { $0 != CURLE_OK }) { return failed }
-            return curl_easy_perform(handle)
+            return gml_curl_easy_perform(handle)
         }
         let duration = Date().timeIntervalSince(start)
         guard code == CURLE_OK else {
@@ -135,7 +139,7 @@ public enum HTTPClient {
                     kind: .tooLarge, url: safeURL, message: "response larger than \(request.maxResponseBytes) bytes")
             }
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let text = detail.isEmpty ? String(cString: gml_curl_easy_strerror(code)) : detail
             throw HTTPError(kind: kind(of: code), url: safeURL, message: Redaction.url(text))
         }
         var status = 0
@@ -196,8 +200,9 @@ private final class ResponseSink {
 extension HTTPClient {
     /// The version of libcurl this process runs with.
     public static var libraryVersion: String {
+        if let loadError { return "unavailable (\(loadError))" }
         // "libcurl/7.88.1 OpenSSL/3.0.15 zlib/1.2.13 …"
-        let full = String(cString: curl_version())
+        let full = String(cString: gml_curl_version())
         return full.split(separator: " ").first.map { String($0.dropFirst("libcurl/".count)) } ?? full
     }
 }

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs every benchmark; `make benchmark` builds the release binary and the venv first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 benchmarks/bench_git.py --gitops-ml .build/release/gitops-ml --dvc .venv/bin/dvc "$@"
