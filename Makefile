@@ -8,13 +8,15 @@ BIN := .build/release/gitops-ml
 
 .PHONY: demo test deps venv build format lint benchmark clean
 
-## Debian packages: libgit2, libcurl and pkg-config (for the build), git, python3 with venv, openssl (for tests).
+## Debian packages: libgit2, libcurl and pkg-config (for the build); git, python3 with venv, openssl and an
+## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1).
 deps:
 	@if ! pkg-config --exists libgit2 libcurl 2>/dev/null || ! command -v git >/dev/null || ! command -v openssl >/dev/null \
-	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
-	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl with apt-get"; \
+	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! [ -x /usr/sbin/sshd ]; then \
+	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl openssh-server with apt-get"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
-	    libgit2-dev libcurl4-openssl-dev pkg-config git python3 python3-venv openssl ca-certificates; \
+	    libgit2-dev libcurl4-openssl-dev pkg-config git python3 python3-venv openssl ca-certificates \
+	    openssh-client openssh-server; \
 	fi
 
 ## Python tools in a local virtual environment (dvc, for the parity tests and benchmarks).

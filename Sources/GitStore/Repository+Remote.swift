@@ -10,21 +10,30 @@ public struct RemoteCredentials: Sendable {
     public var username: String
     /// A private key file for SSH remotes; without it, the SSH agent is asked.
     public var sshKeyPath: String?
+    /// The known_hosts file that SSH host keys must be listed in.
+    public var knownHostsPath: String?
 
-    public init(token: String? = nil, username: String = "x-access-token", sshKeyPath: String? = nil) {
+    public init(
+        token: String? = nil, username: String = "x-access-token", sshKeyPath: String? = nil,
+        knownHostsPath: String? = nil
+    ) {
         self.token = token
         self.username = username
         self.sshKeyPath = sshKeyPath
+        self.knownHostsPath = knownHostsPath
     }
 
-    /// `GITOPS_ML_GIT_TOKEN` (else `GITHUB_TOKEN`), `GITOPS_ML_GIT_USERNAME`, `GITOPS_ML_SSH_KEY`.
+    /// `GITOPS_ML_GIT_TOKEN` (else `GITHUB_TOKEN`), `GITOPS_ML_GIT_USERNAME`, `GITOPS_ML_SSH_KEY`,
+    /// `GITOPS_ML_SSH_KNOWN_HOSTS` (else `~/.ssh/known_hosts`).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
         -> RemoteCredentials
     {
         RemoteCredentials(
             token: environment["GITOPS_ML_GIT_TOKEN"] ?? environment["GITHUB_TOKEN"],
             username: environment["GITOPS_ML_GIT_USERNAME"] ?? "x-access-token",
-            sshKeyPath: environment["GITOPS_ML_SSH_KEY"])
+            sshKeyPath: environment["GITOPS_ML_SSH_KEY"],
+            knownHostsPath: environment["GITOPS_ML_SSH_KNOWN_HOSTS"]
+                ?? environment["HOME"].map { $0 + "/.ssh/known_hosts" })
     }
 }
 
@@ -33,6 +42,8 @@ private final class RemoteSession {
     let credentials: RemoteCredentials
     var attempts = 0
     var rejected: [(reference: String, status: String)] = []
+    /// Why an SSH host key was refused, to replace libgit2's generic certificate error.
+    var hostKeyProblem: String?
 
     init(_ credentials: RemoteCredentials) { self.credentials = credentials }
 }
@@ -50,7 +61,7 @@ extension Repository {
             git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
             install(session, into: &options.callbacks)
             try withStringArray(refspecs) { array in
-                try check(git_remote_fetch(handle, &array, &options, "gitops-ml fetch"), "fetch", Redaction.url(remote))
+                try session.check(git_remote_fetch(handle, &array, &options, "gitops-ml fetch"), "fetch", remote)
             }
         }
     }
@@ -66,7 +77,7 @@ extension Repository {
             git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
             install(session, into: &options.callbacks)
             try withStringArray(refspecs) { array in
-                try check(git_remote_push(handle, &array, &options), "push", Redaction.url(remote))
+                try session.check(git_remote_push(handle, &array, &options), "push", remote)
             }
         }
         if let rejection = session.rejected.first {
@@ -116,12 +127,62 @@ extension Repository {
             }
             return GIT_PASSTHROUGH.rawValue
         }
+        callbacks.certificate_check = { certificate, valid, host, payload in
+            guard let certificate, let payload else { return -1 }
+            // TLS certificates: libgit2 has verified them against the system's trust store.
+            guard certificate.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else { return valid != 0 ? 0 : -1 }
+            let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+            let hostKey = UnsafeRawPointer(certificate).assumingMemoryBound(to: git_cert_hostkey.self).pointee
+            guard hostKey.type.rawValue & GIT_CERT_SSH_RAW.rawValue != 0, let raw = hostKey.hostkey else {
+                session.hostKeyProblem = "the SSH server did not present a host key"
+                return GIT_ECERTIFICATE.rawValue
+            }
+            let key = Data(bytes: raw, count: hostKey.hostkey_len)
+            session.hostKeyProblem = KnownHosts.problem(
+                host: host.map { String(cString: $0) } ?? "", key: key, file: session.credentials.knownHostsPath)
+            return session.hostKeyProblem == nil ? 0 : GIT_ECERTIFICATE.rawValue
+        }
         callbacks.push_update_reference = { reference, status, payload in
             guard let status, let payload else { return 0 }
             let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
             session.rejected.append((reference.map { String(cString: $0) } ?? "", String(cString: status)))
             return 0
         }
+    }
+}
+
+extension RemoteSession {
+    /// `check(_:)` for network calls: a refused SSH host key is reported as such, and URLs are redacted.
+    func check(_ code: Int32, _ operation: String, _ remote: String) throws {
+        guard code < 0 else { return }
+        if let hostKeyProblem {
+            throw GitError(
+                .authentication, operation: operation, subject: Redaction.url(remote), message: hostKeyProblem)
+        }
+        throw lastError(code, operation, Redaction.url(remote), notFound: .network)
+    }
+}
+
+/// SSH host keys must be listed in a known_hosts file (plain host names; hashed entries are not read).
+enum KnownHosts {
+    /// nil when `key` is listed for `host`; else why not.
+    static func problem(host: String, key: Data, file: String?) -> String? {
+        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            return "cannot verify the SSH host key of \(host): no known_hosts file (set GITOPS_ML_SSH_KNOWN_HOSTS)"
+        }
+        let encoded = key.base64EncodedString()
+        var listed = false
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 3 else { continue }
+            let names = fields[0].split(separator: ",").map(String.init)
+            guard names.contains(where: { $0 == host || $0.hasPrefix("[\(host)]:") }) else { continue }
+            listed = true
+            if fields[2] == encoded { return nil }
+        }
+        return listed
+            ? "the SSH host key of \(host) does not match \(file): refusing to connect"
+            : "the SSH host key of \(host) is not in \(file)"
     }
 }
 
