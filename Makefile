@@ -43,11 +43,12 @@ demo: build
 	@echo; echo '$$ gitops-ml diff metrics main data/refresh --md'
 	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff metrics main data/refresh --md
 
-## Build and run every test (unit, end-to-end, parity with dvc), then the format check.
+## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
+## summary is the last line.
 test: deps venv
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
 	$(MAKE) lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
 
 ## Format check of the Swift sources; the project's own workflows checked by actionlint and zizmor.
 lint: venv
