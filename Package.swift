@@ -34,11 +34,19 @@ let package = Package(
         .target(
             name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"], swiftSettings: strict),
+        // Datasets: columnar reading of CSV/TSV (and, with the data suite, expectations and drift).
+        .target(name: "Data", dependencies: ["GitOpsMLCore"], swiftSettings: strict),
+        // Metrics from predictions, and champion-vs-challenger statistics.
+        .target(name: "Gates", dependencies: ["GitOpsMLCore"], swiftSettings: strict),
+        // Plan → run → findings for `check`, the code-test runner, and the reporters.
+        .target(
+            name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates"], exclude: ["README.md"],
+            swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
@@ -49,6 +57,10 @@ let package = Package(
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(
+            name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

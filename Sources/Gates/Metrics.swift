@@ -1,0 +1,223 @@
+import Foundation
+
+/// Per-example predictions of a classifier on an evaluation set: true and predicted labels, and for
+/// binary tasks the score (probability) of the positive label.
+public struct ClassificationPredictions: Sendable {
+    public var ids: [String]
+    public var truth: [String]
+    public var predicted: [String]
+    /// P(positive) per example, when the file has a score column.
+    public var score: [Double]?
+    public var positiveLabel: String
+
+    public init(ids: [String], truth: [String], predicted: [String], score: [Double]?, positiveLabel: String = "1") {
+        self.ids = ids
+        self.truth = truth
+        self.predicted = predicted
+        self.score = score
+        self.positiveLabel = positiveLabel
+    }
+
+    public var count: Int { truth.count }
+    /// Labels seen in either column, sorted (scikit-learn's `unique_labels`).
+    public var labels: [String] { Array(Set(truth).union(predicted)).sorted() }
+    /// 1 where the true label is the positive one.
+    public var positives: [Bool] { truth.map { $0 == positiveLabel } }
+    /// 1 where the prediction is right.
+    public var correct: [Bool] { zip(truth, predicted).map { $0 == $1 } }
+}
+
+/// Classification metrics with scikit-learn's definitions (zero division gives 0).
+public enum ClassificationMetrics {
+    public static let names = [
+        "accuracy", "error_rate", "precision", "recall", "f1", "f1_macro", "f1_weighted", "precision_macro",
+        "recall_macro", "roc_auc", "pr_auc", "log_loss", "brier",
+    ]
+
+    /// Every metric the predictions allow (score-based ones need a score column and two labels).
+    public static func all(_ p: ClassificationPredictions) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for name in names { if let value = metric(name, p) { result[name] = value } }
+        return result
+    }
+
+    /// One metric by name, nil when the predictions cannot give it.
+    public static func metric(_ name: String, _ p: ClassificationPredictions) -> Double? {
+        guard p.count > 0 else { return nil }
+        switch name {
+        case "accuracy": return accuracy(p.correct)
+        case "error_rate": return 1 - accuracy(p.correct)
+        case "precision": return binary(p).precision
+        case "recall": return binary(p).recall
+        case "f1": return binary(p).f1
+        case "f1_macro": return averaged(p, weighted: false).f1
+        case "f1_weighted": return averaged(p, weighted: true).f1
+        case "precision_macro": return averaged(p, weighted: false).precision
+        case "recall_macro": return averaged(p, weighted: false).recall
+        case "roc_auc": return p.score.flatMap { rocAUC(positives: p.positives, scores: $0) }
+        case "pr_auc": return p.score.flatMap { averagePrecision(positives: p.positives, scores: $0) }
+        case "log_loss": return p.score.map { logLoss(positives: p.positives, scores: $0) }
+        case "brier": return p.score.map { brier(positives: p.positives, scores: $0) }
+        default: return nil
+        }
+    }
+
+    public static func accuracy(_ correct: [Bool]) -> Double {
+        Double(correct.lazy.filter { $0 }.count) / Double(max(correct.count, 1))
+    }
+
+    /// Precision, recall and F1 of one label against the rest.
+    static func scores(_ p: ClassificationPredictions, label: String) -> (
+        precision: Double, recall: Double, f1: Double, support: Int
+    ) {
+        var tp = 0
+        var fp = 0
+        var fn = 0
+        for (truth, predicted) in zip(p.truth, p.predicted) {
+            if predicted == label { if truth == label { tp += 1 } else { fp += 1 } } else if truth == label { fn += 1 }
+        }
+        let precision = tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp)
+        let recall = tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn)
+        let f1 = 2 * tp + fp + fn == 0 ? 0 : 2 * Double(tp) / Double(2 * tp + fp + fn)
+        return (precision, recall, f1, tp + fn)
+    }
+
+    static func binary(_ p: ClassificationPredictions) -> (precision: Double, recall: Double, f1: Double) {
+        let s = scores(p, label: p.positiveLabel)
+        return (s.precision, s.recall, s.f1)
+    }
+
+    static func averaged(_ p: ClassificationPredictions, weighted: Bool) -> (
+        precision: Double, recall: Double, f1: Double
+    ) {
+        let perLabel = p.labels.map { scores(p, label: $0) }
+        let total = Double(perLabel.reduce(0) { $0 + $1.support })
+        func mean(_ value: KeyPath<(precision: Double, recall: Double, f1: Double, support: Int), Double>) -> Double {
+            if weighted {
+                return total == 0 ? 0 : perLabel.reduce(0) { $0 + $1[keyPath: value] * Double($1.support) } / total
+            }
+            return perLabel.reduce(0) { $0 + $1[keyPath: value] } / Double(max(perLabel.count, 1))
+        }
+        return (mean(\.precision), mean(\.recall), mean(\.f1))
+    }
+
+    /// `tp, fp, fn, tn` counts keyed by label pairs: `matrix[true][predicted]`, labels sorted.
+    public static func confusionMatrix(_ p: ClassificationPredictions) -> (labels: [String], counts: [[Int]]) {
+        let labels = p.labels
+        let position = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
+        for (truth, predicted) in zip(p.truth, p.predicted) {
+            if let row = position[truth], let column = position[predicted] { counts[row][column] += 1 }
+        }
+        return (labels, counts)
+    }
+
+    /// Area under the ROC curve: the Mann–Whitney statistic with average ranks for ties.
+    public static func rocAUC(positives: [Bool], scores: [Double]) -> Double? {
+        let positiveCount = positives.lazy.filter { $0 }.count
+        let negativeCount = positives.count - positiveCount
+        guard positiveCount > 0, negativeCount > 0 else { return nil }
+        let ranks = Ranking.midranks(scores)
+        var rankSum = 0.0
+        for (rank, positive) in zip(ranks, positives) where positive { rankSum += rank }
+        let u = rankSum - Double(positiveCount) * Double(positiveCount + 1) / 2
+        return u / (Double(positiveCount) * Double(negativeCount))
+    }
+
+    /// Average precision (scikit-learn's `average_precision_score`): Σ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds.
+    public static func averagePrecision(positives: [Bool], scores: [Double]) -> Double? {
+        let totalPositives = positives.lazy.filter { $0 }.count
+        guard totalPositives > 0 else { return nil }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var tp = 0
+        var fp = 0
+        var previousRecall = 0.0
+        var result = 0.0
+        var index = 0
+        while index < order.count {
+            let threshold = scores[order[index]]
+            while index < order.count && scores[order[index]] == threshold {
+                if positives[order[index]] { tp += 1 } else { fp += 1 }
+                index += 1
+            }
+            let recall = Double(tp) / Double(totalPositives)
+            let precision = Double(tp) / Double(tp + fp)
+            result += (recall - previousRecall) * precision
+            previousRecall = recall
+        }
+        return result
+    }
+
+    /// Mean negative log-likelihood, probabilities clipped to [ε, 1 − ε] with ε the float64 epsilon.
+    public static func logLoss(positives: [Bool], scores: [Double]) -> Double {
+        let epsilon = Double.ulpOfOne
+        var total = 0.0
+        for (positive, score) in zip(positives, scores) {
+            let p = min(max(score, epsilon), 1 - epsilon)
+            total -= positive ? log(p) : log(1 - p)
+        }
+        return total / Double(max(scores.count, 1))
+    }
+
+    public static func brier(positives: [Bool], scores: [Double]) -> Double {
+        var total = 0.0
+        for (positive, score) in zip(positives, scores) {
+            let difference = score - (positive ? 1 : 0)
+            total += difference * difference
+        }
+        return total / Double(max(scores.count, 1))
+    }
+}
+
+/// Regression metrics with scikit-learn's definitions.
+public enum RegressionMetrics {
+    public static let names = ["mae", "mse", "rmse", "r2", "mape"]
+
+    public static func all(truth: [Double], predicted: [Double]) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for name in names { if let value = metric(name, truth: truth, predicted: predicted) { result[name] = value } }
+        return result
+    }
+
+    public static func metric(_ name: String, truth: [Double], predicted: [Double]) -> Double? {
+        let n = Double(truth.count)
+        guard n > 0 else { return nil }
+        switch name {
+        case "mae": return zip(truth, predicted).reduce(0) { $0 + abs($1.0 - $1.1) } / n
+        case "mse": return zip(truth, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / n
+        case "rmse": return metric("mse", truth: truth, predicted: predicted).map { $0.squareRoot() }
+        case "r2":
+            let mean = truth.reduce(0, +) / n
+            let total = truth.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            let residual = zip(truth, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+            // scikit-learn: a constant truth gives 1 when predicted perfectly, else 0.
+            if total == 0 { return residual == 0 ? 1 : 0 }
+            return 1 - residual / total
+        case "mape":
+            return zip(truth, predicted).reduce(0) { $0 + abs($1.0 - $1.1) / max(abs($1.0), Double.ulpOfOne) } / n
+        default: return nil
+        }
+    }
+}
+
+/// Whether a larger value of a metric is better, for the metrics this module knows.
+public func metricGreaterIsBetter(_ name: String) -> Bool {
+    !["error_rate", "log_loss", "brier", "mae", "mse", "rmse", "mape", "loss"].contains(name)
+}
+
+enum Ranking {
+    /// Ranks from 1, ties sharing their average rank.
+    static func midranks(_ values: [Double]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var ranks = [Double](repeating: 0, count: values.count)
+        var start = 0
+        while start < order.count {
+            var end = start
+            while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+            let rank = Double(start + end) / 2 + 1
+            for position in start...end { ranks[order[position]] = rank }
+            start = end + 1
+        }
+        return ranks
+    }
+}
