@@ -66,6 +66,8 @@ public struct GatePolicy: Sendable, Equatable {
         public var alpha: Double = 0.05
         public var resamples: Int = 1000
         public var seed: Int = 0
+        /// What a point-estimate improvement that is not significant concludes: fail, warn or pass.
+        public var onInsignificant: String = "fail"
     }
 
     init(name: String, spec node: ConfigNode) throws {
@@ -89,6 +91,10 @@ public struct GatePolicy: Sendable, Equatable {
                 significance.alpha = try sig.optional("alpha")?.double() ?? 0.05
                 significance.resamples = try sig.optional("resamples")?.int() ?? 1000
                 significance.seed = try sig.optional("seed")?.int() ?? 0
+                significance.onInsignificant = try sig.optional("on_insignificant")?.choice(["fail", "warn", "pass"]) ?? "fail"
+                guard significance.resamples >= 10 && significance.resamples <= 1_000_000 else {
+                    throw try sig.required("resamples").error("resamples must be between 10 and 1000000")
+                }
                 guard significance.alpha > 0 && significance.alpha < 1 else {
                     throw try sig.required("alpha").error("alpha must be between 0 and 1")
                 }
