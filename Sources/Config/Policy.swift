@@ -44,6 +44,18 @@ public struct GatePolicy: Sendable, Equatable {
     public var model: String?
     public var gates: [Gate]
     public var location: SourceLocation
+    /// A column of the predictions file to report every gate metric by (e.g. a customer segment).
+    public var sliceBy: String?
+    public var artifact: ArtifactRules?
+
+    /// Checks on the model's artifact file.
+    public struct ArtifactRules: Sendable, Equatable {
+        public var minBytes: Int?
+        public var maxBytes: Int?
+        /// json, onnx, safetensors, pickle or joblib; default: from the file extension.
+        public var format: String?
+        public var location: SourceLocation
+    }
 
     public struct Gate: Sendable, Equatable {
         public var metric: String
@@ -75,6 +87,15 @@ public struct GatePolicy: Sendable, Equatable {
         self.name = name
         location = node.location
         model = try spec.optional("model")?.string()
+        sliceBy = try spec.optional("slice_by")?.string()
+        if let node = spec.optional("artifact") {
+            let map = try node.mapping()
+            artifact = ArtifactRules(
+                minBytes: try map.optional("min_bytes")?.int(), maxBytes: try map.optional("max_bytes")?.int(),
+                format: try map.optional("format")?.choice(["json", "onnx", "safetensors", "pickle", "joblib"]),
+                location: node.location)
+            try map.finish()
+        }
         gates = []
         for item in try spec.required("gates").list() {
             let map = try item.mapping()

@@ -90,9 +90,11 @@ public enum GateEvaluator {
             rule(.fail, "improves by \(signed(improvement)), less than the required \(signed(minimum))")
         }
         if let minimum = spec.minRelativeChange, champion != 0, improvement / abs(champion) < minimum {
-            rule(.fail, "improves by \(percent(improvement / abs(champion))), less than the required \(percent(minimum))")
+            rule(.fail, "improves by \(signedPercent(improvement / abs(champion))), less than the required \(signedPercent(minimum))")
         }
 
+        // The named test serves both the superiority and the non-inferiority question; without one, a
+        // non-inferiority margin uses the metric's natural test.
         let testName = spec.test ?? (spec.nonInferiorityMargin != nil ? defaultTest(spec.metric) : nil)
         guard let testName else { return finish(&outcome, statuses, spec) }
         guard let paired, paired.count > 0 else {
@@ -113,8 +115,10 @@ public enum GateEvaluator {
         outcome.difference = comparison.difference
 
         if spec.test != nil {
-            let significant = comparison.pValue < spec.alpha && direction * comparison.difference > 0
-            if !significant {
+            let significant = comparison.pValue < spec.alpha
+            if significant && direction * comparison.difference < 0 {
+                rule(.fail, "significantly worse at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
+            } else if !significant || direction * comparison.difference <= 0 {
                 rule(spec.onInsignificant, "not a significant improvement at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
             }
         }
@@ -285,15 +289,17 @@ public enum GateEvaluator {
 
     // MARK: - Formatting
 
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }
         if value != 0 && abs(value) < 0.001 { return String(format: "%.2g", value) }
         return String(format: "%.4g", value)
     }
 
-    static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "−") + format(abs(value)) }
+    public static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "−") + format(abs(value)) }
 
     static func percent(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f%%", value * 100) }
+
+    static func signedPercent(_ value: Double) -> String { (value >= 0 ? "+" : "−") + percent(abs(value)) }
 }
 
 extension ClassificationPredictions {

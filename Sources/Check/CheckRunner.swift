@@ -1,0 +1,182 @@
+import Config
+import Foundation
+import Gates
+import GitOpsMLCore
+
+/// Runs the planned suites and collects their findings. Only I/O and configuration problems throw.
+public enum CheckRunner {
+    public static func run(_ context: CheckContext, progress: (String) -> Void = { _ in }) throws -> [Finding] {
+        var findings: [Finding] = []
+        if context.suites.contains(.config) {
+            progress("config")
+            findings += try ConfigSuite.run(context)
+        }
+        if context.suites.contains(.model) || context.suites.contains(.gate) {
+            for (name, model) in context.config.models.sorted(by: { $0.key < $1.key }) {
+                progress("model \(name)")
+                findings += try ModelSuites.run(name: name, model: model, context: context)
+            }
+        }
+        if context.suites.contains(.code) {
+            for check in context.config.checks.code {
+                progress("code \(check.name)")
+                findings += CodeSuite.run(check, workTree: context.workTree)
+            }
+        }
+        return findings
+    }
+}
+
+/// params and metrics files parse at the head; params changes from base to head are reported.
+enum ConfigSuite {
+    static func run(_ context: CheckContext) throws -> [Finding] {
+        var findings: [Finding] = []
+        for kind in [TrackedFiles.Kind.params, .metrics] {
+            let label = kind == .params ? "params" : "metrics"
+            let targets = try TrackedFiles.targets(kind, in: context.head.files, config: context.config)
+            for target in targets {
+                let id = "config/\(label)/\(target.path)"
+                do {
+                    let values = try TrackedFiles.values(kind, of: [target], in: context.head.files)
+                    let missing = values[target.path] == .missing
+                    findings.append(
+                        Finding(
+                            id: id, suite: "config", check: "parse", status: missing ? .skip : .pass,
+                            message: missing ? "\(target.path) does not exist at \(context.head.name)" : "\(target.path) parses",
+                            location: SourceLocation(file: target.path)))
+                } catch let error as GitOpsMLError where error.category == .configuration {
+                    findings.append(
+                        Finding(
+                            id: id, suite: "config", check: "parse", status: .fail, message: error.message,
+                            location: error.location))
+                }
+            }
+        }
+        guard let base = context.base else { return findings }
+        let oldTargets = try TrackedFiles.targets(.params, in: base.files, config: context.config)
+        let newTargets = try TrackedFiles.targets(.params, in: context.head.files, config: context.config)
+        guard
+            let old = try? TrackedFiles.values(.params, of: oldTargets, in: base.files),
+            let new = try? TrackedFiles.values(.params, of: newTargets, in: context.head.files)
+        else { return findings }
+        let changes = ValueDiff.compare(old: old, new: new)
+        let summary = changes.prefix(5).map { "\($0.key) \(cell($0.old)) → \(cell($0.new))" }.joined(separator: ", ")
+        findings.append(
+            Finding(
+                id: "config/params-diff", suite: "config", check: "params-diff", status: .pass,
+                message: changes.isEmpty
+                    ? "params unchanged from \(base.name)"
+                    : "\(changes.count) params changed from \(base.name): \(summary)\(changes.count > 5 ? ", …" : "")",
+                details: ValueDiff.json(changes, withDiff: false)))
+        return findings
+    }
+
+    static func cell(_ value: StructuredValue?) -> String {
+        switch value {
+        case nil: return "(none)"
+        case .string(let text)?: return text
+        case let other?: return other.json()
+        }
+    }
+}
+
+/// The model suite (requirements on the head alone) and the gate suite (head against the champion).
+enum ModelSuites {
+    static func run(name: String, model: ProjectConfig.Model, context: CheckContext) throws -> [Finding] {
+        let policies = context.gatePolicies.filter { $0.model == nil || $0.model == name }
+        var findings: [Finding] = []
+        let sliceBy = policies.compactMap(\.sliceBy).first
+        let head = try ModelVersion.load(model, config: context.config, at: context.head, sliceBy: sliceBy)
+        if context.suites.contains(.model) {
+            findings += try ArtifactCheck.run(
+                name: name, model: model, revision: context.head, rules: policies.compactMap(\.artifact).first)
+            if let problem = head.predictionsProblem {
+                findings.append(
+                    Finding(
+                        id: "model/\(name)/predictions", suite: "model", check: "predictions", status: .error,
+                        message: problem, location: model.predictions.map { SourceLocation(file: $0) }))
+            }
+        }
+        let base = try context.base.map { try ModelVersion.load(model, config: context.config, at: $0) }
+        let paired = base.flatMap { ModelVersion.paired(champion: $0, challenger: head) }
+
+        for policy in policies {
+            for gate in policy.gates {
+                let id = "\(name)/\(gate.metric)"
+                guard let challenger = try head.value(of: gate.metric) else {
+                    findings.append(
+                        Finding(
+                            id: "model/\(id)", suite: "model", check: "metric", status: .error,
+                            message: "metric \"\(gate.metric)\" is neither computable from the predictions nor in the metrics files at \(context.head.name)",
+                            location: gate.location))
+                    continue
+                }
+                if context.suites.contains(.model), let threshold = gate.threshold {
+                    let ok = gate.greaterIsBetter ? challenger.value >= threshold : challenger.value <= threshold
+                    let value = GateEvaluator.format(challenger.value)
+                    let limit = GateEvaluator.format(threshold)
+                    findings.append(
+                        Finding(
+                            id: "model/\(id)/threshold", suite: "model", check: "threshold", status: ok ? .pass : .fail,
+                            message: ok
+                                ? "\(gate.metric) = \(value) meets the threshold \(limit)"
+                                : "\(gate.metric) = \(value) is \(gate.greaterIsBetter ? "below" : "above") the threshold \(limit)",
+                            observed: .double(challenger.value),
+                            expected: .object([(gate.greaterIsBetter ? "min" : "max", .double(threshold))]),
+                            location: gate.location, details: .object([("source", .string(challenger.source))])))
+                }
+                guard context.suites.contains(.gate), hasComparison(gate) else { continue }
+                findings.append(try gateFinding(id: id, gate: gate, challenger: challenger.value, base: base, paired: paired, context: context))
+            }
+        }
+        if context.suites.contains(.model), let sliceBy, let slices = head.slices, let predictions = head.classification {
+            let metrics = policies.flatMap { $0.gates.map(\.metric) }
+            findings += SliceReport.findings(model: name, column: sliceBy, slices: slices, predictions: predictions, metrics: metrics)
+        }
+        return findings
+    }
+
+    static func hasComparison(_ gate: GatePolicy.Gate) -> Bool {
+        gate.minAbsoluteChange != nil || gate.minRelativeChange != nil || gate.significance != nil
+            || gate.nonInferiorityMargin != nil
+    }
+
+    static func gateFinding(
+        id: String, gate: GatePolicy.Gate, challenger: Double, base: ModelVersion?, paired: PairedData?,
+        context: CheckContext
+    ) throws -> Finding {
+        var spec = GateSpec(metric: gate.metric, greaterIsBetter: gate.greaterIsBetter)
+        spec.minAbsoluteChange = gate.minAbsoluteChange
+        spec.minRelativeChange = gate.minRelativeChange
+        spec.nonInferiorityMargin = gate.nonInferiorityMargin
+        if let significance = gate.significance {
+            spec.test = GateSpec.Test(rawValue: significance.test)
+            spec.alpha = significance.alpha
+            spec.resamples = significance.resamples
+            spec.seed = UInt64(truncatingIfNeeded: significance.seed)
+            spec.onInsignificant = Finding.Status(rawValue: significance.onInsignificant) ?? .fail
+        }
+
+        let champion = try base?.value(of: gate.metric)?.value
+        let firstDeployment = Finding.Status(rawValue: context.config.checks.firstDeployment.rawValue) ?? .warn
+        let outcome = GateEvaluator.evaluate(
+            spec, champion: champion, challenger: challenger, paired: paired, firstDeployment: firstDeployment)
+        var details: [(key: String, value: StructuredValue)] = [
+            ("metric", .string(gate.metric)), ("greater_is_better", .bool(gate.greaterIsBetter)),
+            ("champion", outcome.champion.map(StructuredValue.double) ?? .null), ("challenger", .double(outcome.challenger)),
+            ("difference", outcome.difference.map(StructuredValue.double) ?? .null),
+        ]
+        if let interval = outcome.interval, let confidence = outcome.confidence {
+            details.append(("interval", .array([.double(interval.lowerBound), .double(interval.upperBound)])))
+            details.append(("confidence", .double(confidence)))
+        }
+        if let p = outcome.pValue { details.append(("p_value", .double(p))) }
+        if let test = outcome.test { details.append(("test", .string(test))) }
+        if let n = outcome.n { details.append(("n", .int(n))) }
+        details.append(("base", .string(context.base?.name ?? "none")))
+        return Finding(
+            id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: outcome.status, message: outcome.message,
+            observed: .double(challenger), expected: champion.map { .object([("champion", .double($0))]) },
+            location: gate.location, details: .object(details))
+    }
+}

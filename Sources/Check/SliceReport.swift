@@ -1,0 +1,23 @@
+import Gates
+import GitOpsMLCore
+
+/// Gate metrics per value of a column of the predictions (e.g. per contract type), so that a model that
+/// is better on average but worse for one segment shows it.
+enum SliceReport {
+    static func findings(
+        model: String, column: String, slices: [String], predictions: ClassificationPredictions, metrics: [String]
+    ) -> [Finding] {
+        let groups = Dictionary(grouping: slices.indices, by: { slices[$0] })
+        return groups.keys.sorted().map { value in
+            let subset = predictions.subset(groups[value] ?? [], keepingIDs: predictions.ids)
+            let values = metrics.compactMap { metric in
+                ClassificationMetrics.metric(metric, subset).map { (key: metric, value: StructuredValue.double($0)) }
+            }
+            let text = values.map { "\($0.key) \(GateEvaluator.format($0.value.number ?? 0))" }.joined(separator: ", ")
+            return Finding(
+                id: "model/\(model)/slice/\(column)=\(value)", suite: "model", check: "slice", status: .pass,
+                message: "\(column) = \(value) (n = \(subset.count)): \(text)",
+                details: .object([("column", .string(column)), ("value", .string(value)), ("n", .int(subset.count))] + values))
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Check
+import Config
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+/// `gitops-ml check`: the pull-request step. Runs the suites on the head against the champion (base),
+/// reports in every requested format, stores the JSON report as a git note, exits 1 on failure.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Run data, model, gate, code and config checks on a revision against its champion.",
+        discussion: """
+            The base (champion) defaults to the merge base with the default branch (or the head's parent when \
+            the head is on it). Formats: text (default), json, junit, markdown, github; give several as \
+            --format NAME[:PATH]. Under GitHub Actions the step summary, $GITHUB_OUTPUT (verdict, report) and \
+            annotations are written too.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The champion's revision; 'none' for a first deployment.")
+    var base: String?
+
+    @Option(name: .long, help: "The challenger's revision (a revspec or 'workspace').")
+    var head: String = "HEAD"
+
+    @Option(name: .long, parsing: .singleValue, help: "Only these suites: config, model, gate, code (repeatable).")
+    var suite: [String] = []
+
+    @Option(name: .long, parsing: .singleValue, help: "text, json, junit, markdown or github, optionally :PATH (repeatable).")
+    var format: [String] = []
+
+    @Option(name: .long, help: "Where the (single) --format goes, instead of standard output.")
+    var output: String?
+
+    @Flag(name: .long, help: "Do not store the JSON report as a git note on the head commit.")
+    var noNote = false
+
+    func run() throws {
+        let suites = try parseSuites()
+        let outputs = try parseFormats()
+        let project = try Project(global)
+        guard let config = project.config else {
+            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
+        }
+        let repository = project.repository
+        let headFiles = try project.files(head)
+        let headRevision = CheckRevision(files: headFiles, name: head, commit: headFiles.commit?.hex)
+        let defaults = try base == nil ? defaultBase(repository, config: config, head: headFiles.commit) : nil
+        let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
+            guard spec != "none" else { return nil }
+            let files = try project.files(spec)
+            return CheckRevision(files: files, name: defaults?.name ?? spec, commit: files.commit?.hex)
+        }
+        var policies: [Policy] = []
+        for path in try repository.policyFiles(in: config.checks.policies, at: headFiles) {
+            guard let bytes = try headFiles.read(path) else { continue }
+            policies += try Policy.parse(bytes, file: path)
+        }
+        let context = CheckContext(
+            config: config, policies: policies, head: headRevision, base: baseRevision, suites: suites,
+            workTree: repository.workTree)
+        let progress = ProgressLine()
+        let findings = try CheckRunner.run(context) { progress.show("checking \($0)…") }
+        progress.clear()
+        let report = CheckReport(
+            toolVersion: Version.current, base: baseRevision.map { ($0.name, $0.commit) }, head: (head, headRevision.commit),
+            findings: findings)
+
+        var jsonPath: String?
+        for (name, path) in outputs {
+            let text: String
+            switch name {
+            case "json":
+                text = report.jsonText
+                jsonPath = path ?? jsonPath
+            case "junit": text = report.junit
+            case "markdown": text = report.markdown
+            case "github": text = report.githubAnnotations
+            default: text = report.text(color: path == nil && Output.colorEnabled)
+            }
+            if let path {
+                try writeFile(text, to: path)
+            } else {
+                print(text, terminator: "")
+            }
+        }
+        let digest = SHA256.hex(Array(report.jsonText.utf8))
+        if !noNote, let commit = headFiles.commit {
+            try repository.setNote(report.jsonText, for: commit)
+            Output.error("report sha256:\(digest) stored as a note on \(commit.short) (refs/notes/gitops-ml)")
+        } else {
+            Output.error("report sha256:\(digest)")
+        }
+        try writeGitHubOutputs(report, jsonPath: jsonPath)
+        if report.verdict == .fail {
+            throw CheckFailure(lines: ["check failed: \(findings.count(.fail)) failed, \(findings.count(.error)) errors"])
+        }
+    }
+
+    private func parseSuites() throws -> Set<CheckContext.Suite> {
+        guard !suite.isEmpty else { return Set(CheckContext.Suite.allCases) }
+        return Set(
+            try suite.map { name in
+                guard let value = CheckContext.Suite(rawValue: name) else {
+                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, model, gate, code)")
+                }
+                return value
+            })
+    }
+
+    private func parseFormats() throws -> [(String, String?)] {
+        let requested = format.isEmpty ? ["text"] : format
+        let parsed = try requested.map { spec -> (String, String?) in
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = parts.first, ["text", "json", "junit", "markdown", "github"].contains(name) else {
+                throw GitOpsMLError.usage("unknown format \"\(spec)\" (text, json, junit, markdown, github)")
+            }
+            return (name, parts.count > 1 ? parts[1] : nil)
+        }
+        if let output {
+            guard parsed.count == 1 else { throw GitOpsMLError.usage("--output goes with one --format; use --format NAME:PATH") }
+            return [(parsed[0].0, output)]
+        }
+        return parsed
+    }
+
+    /// The merge base with the default branch, or the head's first parent when the head is on that branch;
+    /// with a name for reports.
+    private func defaultBase(_ repository: Repository, config: ProjectConfig, head: ObjectID?) throws
+        -> (revision: String, name: String)?
+    {
+        guard let head else { return ("HEAD", "HEAD") }  // the workspace is compared with HEAD
+        let names = config.defaultBranch.map { [$0] } ?? ["main", "master"]
+        for name in names {
+            for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
+                guard let tip = try repository.referenceTarget(ref), let mergeBase = try repository.mergeBase(head, tip) else { continue }
+                let short = ref.hasPrefix("refs/heads/") ? name : "origin/\(name)"
+                if mergeBase != head { return (mergeBase.hex, mergeBase == tip ? short : "merge-base(\(short))") }
+                return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }
+            }
+        }
+        return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }
+    }
+
+    private func writeGitHubOutputs(_ report: CheckReport, jsonPath: String?) throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["GITHUB_ACTIONS"] == "true" else { return }
+        var reportPath = jsonPath
+        if reportPath == nil {
+            let folder = environment["RUNNER_TEMP"] ?? FileManager.default.temporaryDirectory.path
+            reportPath = folder + "/gitops-ml-report.json"
+            try writeFile(report.jsonText, to: reportPath ?? "")
+        }
+        if let summary = environment["GITHUB_STEP_SUMMARY"] { try append(report.markdown, to: summary) }
+        if let outputFile = environment["GITHUB_OUTPUT"] {
+            try append("verdict=\(report.verdict.rawValue)\nreport=\(reportPath ?? "")\n", to: outputFile)
+        }
+        if !format.contains(where: { $0.hasPrefix("github") }) { print(report.githubAnnotations, terminator: "") }
+    }
+
+    private func writeFile(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do {
+            try Data(text.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw GitOpsMLError.environment("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func append(_ text: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            return try writeFile(text, to: path)
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+}
+
+/// A one-line progress indicator on a terminal's standard error; silent otherwise.
+final class ProgressLine {
+    private let enabled = isatty(STDERR_FILENO) == 1
+
+    func show(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
