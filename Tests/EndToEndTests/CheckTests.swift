@@ -1,0 +1,117 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+import TestSupport
+
+/// `gitops-ml check` run as a process on the example project's real history.
+@Suite("gitops-ml check end to end")
+struct CheckEndToEndTests {
+    let temp = TemporaryDirectory("check")
+
+    func example() throws -> String {
+        let dest = temp.path + "/churn"
+        try run(["bash", packageRoot + "/examples/churn/materialize.sh", dest], timeout: 300)
+        return dest
+    }
+
+    @Test func passingChallengerStoresItsReportAsANote() throws {
+        let dir = try example()
+        try git("checkout", "-q", "challenger/better", in: dir)
+        let result = try gitopsML(["check"], in: dir)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("roc_auc: challenger 0.8429 vs champion 0.8222"))
+        #expect(result.stdoutText.contains("not a significant improvement"))  // accuracy: a warning by policy
+        #expect(result.stdoutText.contains("PASS: 1 warn"))
+        // The note holds the JSON report whose digest was printed.
+        let head = try git("rev-parse", "HEAD", in: dir)
+        let note = try run(["git", "notes", "--ref=gitops-ml", "show", head], in: dir)
+        let digest = try #require(result.stderrText.split(separator: "sha256:").last?.prefix(64))
+        #expect(SHA256.hex(Array(note.utf8)) == String(digest))
+        #expect(note.contains("\"verdict\": \"pass\""))
+    }
+
+    @Test func failingGateExitsOneWithAnnotationsUnderGitHubActions() throws {
+        let dir = try example()
+        try git("checkout", "-q", "challenger/worse", in: dir)
+        let outputs = temp.path + "/github_output"
+        let summary = temp.path + "/step_summary"
+        let result = try gitopsML(
+            ["check", "--no-note"], in: dir,
+            environment: ["GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "GITHUB_STEP_SUMMARY": summary, "RUNNER_TEMP": temp.path])
+        #expect(result.status == 1)
+        #expect(result.stderrText.contains("check failed: 4 failed"))
+        #expect(result.stdoutText.contains("::error file=policies/gates.yaml,line=10,title=gate/churn/accuracy::accuracy: challenger 0.709"))
+        let written = try String(contentsOfFile: outputs, encoding: .utf8)
+        #expect(written.contains("verdict=fail\n"))
+        #expect(written.contains("report=\(temp.path)/gitops-ml-report.json"))
+        #expect(FileManager.default.fileExists(atPath: temp.path + "/gitops-ml-report.json"))
+        let markdown = try String(contentsOfFile: summary, encoding: .utf8)
+        #expect(markdown.contains("## gitops-ml check: ❌ **fail**"))
+        #expect(markdown.contains("| roc_auc | 0.8222 | 0.5863 | −0.2359 |"))
+        // No note was written with --no-note.
+        #expect(try git("notes", "--ref=gitops-ml", "list", in: dir).isEmpty)
+    }
+
+    @Test(.enabled(if: venvTool("python") != nil || runningInCI))
+    func jsonMatchesItsSchemaAndJUnitIsReadByJunitparser() throws {
+        let dir = try example()
+        try git("checkout", "-q", "challenger/worse", in: dir)
+        let result = try gitopsML(
+            ["check", "--no-note", "--format", "json:\(temp.path)/report.json", "--format", "junit:\(temp.path)/junit.xml",
+             "--format", "text"], in: dir)
+        #expect(result.status == 1)
+        #expect(result.stdoutText.contains("FAIL: 4 fail"))
+        let python = try #require(venvTool("python"), "make test installs .venv")
+        let validated = try Subprocess.run([
+            python, packageRoot + "/Tests/Fixtures/validate_report.py", packageRoot + "/schemas/check-report.schema.json",
+            temp.path + "/report.json", temp.path + "/junit.xml",
+        ])
+        #expect(validated.status == 0, "\(validated.stdoutText)\(validated.stderrText)")
+        #expect(validated.stdoutText.contains("schema ok"))
+        #expect(validated.stdoutText.contains("junit: 9 tests, 4 failures, 0 errors"))
+    }
+
+    @Test func configurationErrorsExitTwoAndMissingObjectsExitThree() throws {
+        let dir = try example()
+        try write(
+            "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      min_absolut_change: 0\n",
+            to: "policies/gates.yaml", in: dir)
+        let config = try gitopsML(["check", "--head", "workspace", "--no-note"], in: dir)
+        #expect(config.status == 2)
+        #expect(config.stderrText.contains("policies/gates.yaml:7: unknown key 'min_absolut_change'"), "\(config.stderrText)")
+        try git("checkout", "-q", "--", "policies/gates.yaml", in: dir)
+
+        let unknown = try gitopsML(["check", "--base", "no-such-branch", "--no-note"], in: dir)
+        #expect(unknown.status == 3)
+        #expect(unknown.stderrText.contains("unknown revision 'no-such-branch'"))
+
+        // A blob that history points to but the object store lost.
+        let blob = try git("rev-parse", "challenger/better:eval/predictions.csv", in: dir)
+        try git("repack", "-a", "-d", "-q", in: dir)
+        try git("checkout", "-q", "challenger/better", in: dir)
+        let packs = try FileManager.default.contentsOfDirectory(atPath: dir + "/.git/objects/pack").filter { $0.hasSuffix(".pack") }
+        #expect(!packs.isEmpty)
+        // Rewrite the pack without that blob.
+        let keep = try run(["git", "rev-list", "--objects", "--all"], in: dir).split(separator: "\n")
+            .map { String($0.prefix(40)) }.filter { $0 != blob }.joined(separator: "\n") + "\n"
+        try run(["git", "pack-objects", "-q", dir + "/.git/objects/pack/kept"], in: dir, input: keep)
+        for pack in packs {
+            try FileManager.default.removeItem(atPath: dir + "/.git/objects/pack/" + pack)
+            try FileManager.default.removeItem(atPath: dir + "/.git/objects/pack/" + pack.replacingOccurrences(of: ".pack", with: ".idx"))
+        }
+        let missing = try gitopsML(["check", "--no-note"], in: dir)
+        #expect(missing.status == 3, "\(missing.stderrText)")
+        #expect(missing.stderrText.contains(String(blob.prefix(7))) || missing.stderrText.contains("eval/predictions.csv"), "\(missing.stderrText)")
+        #expect(missing.stderrText.split(separator: "\n").count == 1)
+    }
+
+    @Test func suitesAndFormatsAreValidated() throws {
+        let dir = try example()
+        #expect(try gitopsML(["check", "--suite", "dat"], in: dir).status == 2)
+        #expect(try gitopsML(["check", "--format", "xml"], in: dir).status == 2)
+        let onlyConfig = try gitopsML(["check", "--suite", "config", "--no-note", "--format", "json"], in: dir)
+        #expect(onlyConfig.status == 0)
+        #expect(!onlyConfig.stdoutText.contains("\"suite\": \"gate\""))
+        #expect(onlyConfig.stdoutText.contains("\"suite\": \"config\""))
+    }
+}
