@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 benchmarks/bench_git.py --gitops-ml .build/release/gitops-ml --dvc .venv/bin/dvc "$@"
+python3 benchmarks/bench_check.py --gitops-ml .build/release/gitops-ml "$@"

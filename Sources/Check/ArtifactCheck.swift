@@ -3,7 +3,9 @@ import GitOpsMLCore
 
 /// The model's artifact at the head: present, within size bounds, of the format its name promises.
 enum ArtifactCheck {
-    static func run(name: String, model: ProjectConfig.Model, revision: CheckRevision, rules: GatePolicy.ArtifactRules? = nil)
+    static func run(
+        name: String, model: ProjectConfig.Model, revision: CheckRevision, rules: GatePolicy.ArtifactRules? = nil
+    )
         throws -> [Finding]
     {
         guard let path = model.artifact else { return [] }
@@ -19,15 +21,20 @@ enum ArtifactCheck {
         let digest = "sha256:" + SHA256.hex(bytes)
         var problems: [String] = []
         if bytes.isEmpty { problems.append("is empty") }
-        if let minimum = rules?.minBytes, bytes.count < minimum { problems.append("has \(bytes.count) bytes, fewer than \(minimum)") }
-        if let maximum = rules?.maxBytes, bytes.count > maximum { problems.append("has \(bytes.count) bytes, more than \(maximum)") }
+        if let minimum = rules?.minBytes, bytes.count < minimum {
+            problems.append("has \(bytes.count) bytes, fewer than \(minimum)")
+        }
+        if let maximum = rules?.maxBytes, bytes.count > maximum {
+            problems.append("has \(bytes.count) bytes, more than \(maximum)")
+        }
         let expected = rules?.format ?? ArtifactFormat.fromExtension(path)
         let sniffed = ArtifactFormat.sniff(bytes)
         if let expected, !bytes.isEmpty, sniffed != expected, !(expected == "joblib" && sniffed == "pickle") {
             problems.append("should be \(expected) but its bytes look like \(sniffed ?? "none of the known formats")")
         }
         let details: StructuredValue = .object([
-            ("bytes", .int(bytes.count)), ("digest", .string(digest)), ("format", sniffed.map(StructuredValue.string) ?? .null),
+            ("bytes", .int(bytes.count)), ("digest", .string(digest)),
+            ("format", sniffed.map(StructuredValue.string) ?? .null),
         ])
         return [
             Finding(
@@ -62,7 +69,9 @@ public enum ArtifactFormat {
         if bytes.starts(with: Array("ZF".utf8)) { return "joblib" }
         // safetensors: an 8-byte little-endian header length, then a JSON object.
         if bytes.count > 9 {
-            let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            let length = bytes[0..<8].enumerated().reduce(UInt64(0)) {
+                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+            }
             if length > 1 && length < UInt64(bytes.count) && bytes[8] == UInt8(ascii: "{") { return "safetensors" }
         }
         // ONNX: a protobuf ModelProto, whose first field is ir_version (field 1, varint: 0x08).

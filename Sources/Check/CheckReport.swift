@@ -12,7 +12,10 @@ public struct CheckReport: Sendable {
     public var head: (name: String, commit: String?)
     public var findings: [Finding]
 
-    public init(toolVersion: String, base: (name: String, commit: String?)?, head: (name: String, commit: String?), findings: [Finding]) {
+    public init(
+        toolVersion: String, base: (name: String, commit: String?)?, head: (name: String, commit: String?),
+        findings: [Finding]
+    ) {
         self.toolVersion = toolVersion
         self.base = base
         self.head = head
@@ -27,7 +30,9 @@ public struct CheckReport: Sendable {
         func revision(_ side: (name: String, commit: String?)) -> StructuredValue {
             .object([("rev", .string(side.name)), ("commit", side.commit.map(StructuredValue.string) ?? .null)])
         }
-        let summary: [(key: String, value: StructuredValue)] = Finding.Status.allCases.map { ($0.rawValue, .int(findings.count($0))) }
+        let summary: [(key: String, value: StructuredValue)] = Finding.Status.allCases.map {
+            ($0.rawValue, .int(findings.count($0)))
+        }
         return .object([
             ("schema_version", .int(CheckReport.schemaVersion)),
             ("tool", .object([("name", .string("gitops-ml")), ("version", .string(toolVersion))])),
@@ -65,7 +70,9 @@ public struct CheckReport: Sendable {
             .pass: paint("✔", "32"), .fail: paint("✘", "31"), .warn: paint("!", "33"), .skip: paint("-", "90"),
             .error: paint("✘", "35"),
         ]
-        var lines = ["gitops-ml check: \(head.name)\(head.commit.map { " (\($0.prefix(12)))" } ?? "") against \(base.map { "\($0.name)\($0.commit.map { c in " (\(c.prefix(12)))" } ?? "")" } ?? "no champion")"]
+        var lines = [
+            "gitops-ml check: \(head.name)\(head.commit.map { " (\($0.prefix(12)))" } ?? "") against \(base.map { "\($0.name)\($0.commit.map { c in " (\(c.prefix(12)))" } ?? "")" } ?? "no champion")"
+        ]
         for suite in ["config", "model", "gate", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
@@ -73,7 +80,9 @@ public struct CheckReport: Sendable {
             lines.append(paint(suite, "1"))
             for finding in items {
                 let place = finding.location.map { " [\($0)]" } ?? ""
-                lines.append("  \(marks[finding.status] ?? "?") \(finding.message)\(finding.status == .pass ? "" : paint(place, "90"))")
+                lines.append(
+                    "  \(marks[finding.status] ?? "?") \(finding.message)\(finding.status == .pass ? "" : paint(place, "90"))"
+                )
             }
         }
         lines.append("")
@@ -94,31 +103,47 @@ public struct CheckReport: Sendable {
 
     public var markdown: String {
         var lines = ["## gitops-ml check: \(verdictLine(markdown: true))", ""]
-        lines.append("`\(head.name)`\(head.commit.map { " (`\($0.prefix(12))`)" } ?? "") against \(base.map { "`\($0.name)`\($0.commit.map { c in " (`\(c.prefix(12))`)" } ?? "")" } ?? "no champion (first deployment)")")
+        lines.append(
+            "`\(head.name)`\(head.commit.map { " (`\($0.prefix(12))`)" } ?? "") against \(base.map { "`\($0.name)`\($0.commit.map { c in " (`\(c.prefix(12))`)" } ?? "")" } ?? "no champion (first deployment)")"
+        )
         let gates = findings.filter { $0.suite == "gate" }
         if !gates.isEmpty {
-            lines += ["", "| gate | champion | challenger | Δ | interval | p | n | result |", "|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "", "| gate | champion | challenger | Δ | interval | p | n | result |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
             for gate in gates {
                 let details = gate.details
                 func number(_ key: String) -> String { details?[key]?.number.map(GateEvaluator.format) ?? "–" }
-                let interval = details?["interval"].flatMap { value -> String? in
-                    guard case .array(let bounds) = value, bounds.count == 2, let low = bounds[0].number, let high = bounds[1].number
-                    else { return nil }
-                    return "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high))"
-                } ?? "–"
+                let interval =
+                    details?["interval"].flatMap { value -> String? in
+                        guard case .array(let bounds) = value, bounds.count == 2, let low = bounds[0].number,
+                            let high = bounds[1].number
+                        else { return nil }
+                        return "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high))"
+                    } ?? "–"
                 let delta = details?["difference"]?.number.map(GateEvaluator.signed) ?? "–"
                 let metric: String
                 if case .string(let name)? = details?["metric"] { metric = name } else { metric = gate.id }
-                lines.append("| \(metric) | \(number("champion")) | \(number("challenger")) | \(delta) | \(interval) | \(number("p_value")) | \(number("n")) | \(Self.emoji(gate.status)) \(gate.status.rawValue) |")
+                lines.append(
+                    "| \(metric) | \(number("champion")) | \(number("challenger")) | \(delta) | \(interval) | \(number("p_value")) | \(number("n")) | \(Self.emoji(gate.status)) \(gate.status.rawValue) |"
+                )
             }
         }
         let problems = findings.filter { $0.status != .pass }
         if !problems.isEmpty {
             lines += ["", "### Needs attention", ""]
-            lines += problems.map { "- \(Self.emoji($0.status)) **\($0.id)**: \(Self.escape($0.message))\($0.location.map { " (`\($0)`)" } ?? "")" }
+            lines += problems.map {
+                "- \(Self.emoji($0.status)) **\($0.id)**: \(Self.escape($0.message))\($0.location.map { " (`\($0)`)" } ?? "")"
+            }
         }
-        lines += ["", "<details><summary>All \(findings.count) findings</summary>", "", "| status | suite | check | message |", "|---|---|---|---|"]
-        lines += findings.map { "| \(Self.emoji($0.status)) \($0.status.rawValue) | \($0.suite) | \($0.check) | \(Self.escape($0.message)) |" }
+        lines += [
+            "", "<details><summary>All \(findings.count) findings</summary>", "",
+            "| status | suite | check | message |", "|---|---|---|---|",
+        ]
+        lines += findings.map {
+            "| \(Self.emoji($0.status)) \($0.status.rawValue) | \($0.suite) | \($0.check) | \(Self.escape($0.message)) |"
+        }
         lines += ["", "</details>", ""]
         return lines.joined(separator: "\n")
     }
@@ -144,13 +169,18 @@ public struct CheckReport: Sendable {
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
         let failures = findings.count(.fail)
         let errors = findings.count(.error)
-        lines.append("<testsuites name=\"gitops-ml check\" tests=\"\(findings.count)\" failures=\"\(failures)\" errors=\"\(errors)\">")
+        lines.append(
+            "<testsuites name=\"gitops-ml check\" tests=\"\(findings.count)\" failures=\"\(failures)\" errors=\"\(errors)\">"
+        )
         for suite in ["config", "model", "gate", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
-            lines.append("  <testsuite name=\"\(suite)\" tests=\"\(items.count)\" failures=\"\(items.count(.fail))\" errors=\"\(items.count(.error))\" skipped=\"\(items.count(.skip))\">")
+            lines.append(
+                "  <testsuite name=\"\(suite)\" tests=\"\(items.count)\" failures=\"\(items.count(.fail))\" errors=\"\(items.count(.error))\" skipped=\"\(items.count(.skip))\">"
+            )
             for finding in items {
-                var attributes = "classname=\"\(Self.xml(suite + "." + finding.check))\" name=\"\(Self.xml(finding.id))\""
+                var attributes =
+                    "classname=\"\(Self.xml(suite + "." + finding.check))\" name=\"\(Self.xml(finding.id))\""
                 if let location = finding.location {
                     attributes += " file=\"\(Self.xml(location.file))\""
                     if let line = location.line { attributes += " line=\"\(line)\"" }
@@ -161,8 +191,12 @@ public struct CheckReport: Sendable {
                 case .skip: lines.append("    <testcase \(attributes)><skipped message=\"\(message)\"/></testcase>")
                 case .warn:
                     lines.append("    <testcase \(attributes)><system-out>warning: \(message)</system-out></testcase>")
-                case .fail: lines.append("    <testcase \(attributes)><failure message=\"\(message)\">\(message)</failure></testcase>")
-                case .error: lines.append("    <testcase \(attributes)><error message=\"\(message)\">\(message)</error></testcase>")
+                case .fail:
+                    lines.append(
+                        "    <testcase \(attributes)><failure message=\"\(message)\">\(message)</failure></testcase>")
+                case .error:
+                    lines.append(
+                        "    <testcase \(attributes)><error message=\"\(message)\">\(message)</error></testcase>")
                 }
             }
             lines.append("  </testsuite>")

@@ -42,7 +42,8 @@ enum ConfigSuite {
                     findings.append(
                         Finding(
                             id: id, suite: "config", check: "parse", status: missing ? .skip : .pass,
-                            message: missing ? "\(target.path) does not exist at \(context.head.name)" : "\(target.path) parses",
+                            message: missing
+                                ? "\(target.path) does not exist at \(context.head.name)" : "\(target.path) parses",
                             location: SourceLocation(file: target.path)))
                 } catch let error as GitOpsMLError where error.category == .configuration {
                     findings.append(
@@ -86,7 +87,9 @@ enum ModelSuites {
         let policies = context.gatePolicies.filter { $0.model == nil || $0.model == name }
         var findings: [Finding] = []
         let sliceBy = policies.compactMap(\.sliceBy).first
-        let head = try ModelVersion.load(model, config: context.config, at: context.head, sliceBy: sliceBy)
+        let headFiles = try ModelVersion.read(model, config: context.config, at: context.head, sliceBy: sliceBy)
+        let baseFiles = try context.base.map { try ModelVersion.read(model, config: context.config, at: $0) }
+        let (head, base) = try ModelVersion.parse(headFiles, baseFiles)
         if context.suites.contains(.model) {
             findings += try ArtifactCheck.run(
                 name: name, model: model, revision: context.head, rules: policies.compactMap(\.artifact).first)
@@ -97,7 +100,6 @@ enum ModelSuites {
                         message: problem, location: model.predictions.map { SourceLocation(file: $0) }))
             }
         }
-        let base = try context.base.map { try ModelVersion.load(model, config: context.config, at: $0) }
         let paired = base.flatMap { ModelVersion.paired(champion: $0, challenger: head) }
 
         for policy in policies {
@@ -107,7 +109,8 @@ enum ModelSuites {
                     findings.append(
                         Finding(
                             id: "model/\(id)", suite: "model", check: "metric", status: .error,
-                            message: "metric \"\(gate.metric)\" is neither computable from the predictions nor in the metrics files at \(context.head.name)",
+                            message:
+                                "metric \"\(gate.metric)\" is neither computable from the predictions nor in the metrics files at \(context.head.name)",
                             location: gate.location))
                     continue
                 }
@@ -126,12 +129,16 @@ enum ModelSuites {
                             location: gate.location, details: .object([("source", .string(challenger.source))])))
                 }
                 guard context.suites.contains(.gate), hasComparison(gate) else { continue }
-                findings.append(try gateFinding(id: id, gate: gate, challenger: challenger.value, base: base, paired: paired, context: context))
+                findings.append(
+                    try gateFinding(
+                        id: id, gate: gate, challenger: challenger.value, base: base, paired: paired, context: context))
             }
         }
-        if context.suites.contains(.model), let sliceBy, let slices = head.slices, let predictions = head.classification {
+        if context.suites.contains(.model), let sliceBy, let slices = head.slices, let predictions = head.classification
+        {
             let metrics = policies.flatMap { $0.gates.map(\.metric) }
-            findings += SliceReport.findings(model: name, column: sliceBy, slices: slices, predictions: predictions, metrics: metrics)
+            findings += SliceReport.findings(
+                model: name, column: sliceBy, slices: slices, predictions: predictions, metrics: metrics)
         }
         return findings
     }
@@ -163,7 +170,8 @@ enum ModelSuites {
             spec, champion: champion, challenger: challenger, paired: paired, firstDeployment: firstDeployment)
         var details: [(key: String, value: StructuredValue)] = [
             ("metric", .string(gate.metric)), ("greater_is_better", .bool(gate.greaterIsBetter)),
-            ("champion", outcome.champion.map(StructuredValue.double) ?? .null), ("challenger", .double(outcome.challenger)),
+            ("champion", outcome.champion.map(StructuredValue.double) ?? .null),
+            ("challenger", .double(outcome.challenger)),
             ("difference", outcome.difference.map(StructuredValue.double) ?? .null),
         ]
         if let interval = outcome.interval, let confidence = outcome.confidence {
@@ -175,7 +183,8 @@ enum ModelSuites {
         if let n = outcome.n { details.append(("n", .int(n))) }
         details.append(("base", .string(context.base?.name ?? "none")))
         return Finding(
-            id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: outcome.status, message: outcome.message,
+            id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: outcome.status,
+            message: outcome.message,
             observed: .double(challenger), expected: champion.map { .object([("champion", .double($0))]) },
             location: gate.location, details: .object(details))
     }

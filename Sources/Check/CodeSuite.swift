@@ -21,7 +21,9 @@ enum CodeSuite {
         do {
             output = try Subprocess.run(["/bin/sh", "-c", check.run], directory: directory, timeout: check.timeout)
         } catch {
-            return [Finding(id: id, suite: "code", check: "command", status: .error, message: "\(check.name): \(error)")]
+            return [
+                Finding(id: id, suite: "code", check: "command", status: .error, message: "\(check.name): \(error)")
+            ]
         }
         let seconds = Date().timeIntervalSince(started)
         var findings: [Finding] = []
@@ -33,7 +35,9 @@ enum CodeSuite {
         } else if output.status == 127 {
             (status, message) = (.error, "\(check.name): command not found: \(tail)")
         } else if output.status != 0 {
-            (status, message) = (.fail, "\(check.name) exited with status \(output.status)\(tail.isEmpty ? "" : ": " + tail)")
+            (status, message) = (
+                .fail, "\(check.name) exited with status \(output.status)\(tail.isEmpty ? "" : ": " + tail)"
+            )
         } else {
             (status, message) = (.pass, "\(check.name) passed in \(String(format: "%.1f", seconds)) s")
         }
@@ -52,24 +56,35 @@ enum CodeSuite {
 enum JUnitResults {
     static func findings(path: String, name: String, relativeTo root: String) -> [Finding] {
         let id = "code/\(name)/junit"
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            return [Finding(id: id, suite: "code", check: "junit", status: .error, message: "\(name): no JUnit report at \(path)")]
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            return [
+                Finding(
+                    id: id, suite: "code", check: "junit", status: .error,
+                    message: "\(name): no JUnit report at \(path)")
+            ]
         }
         let cases = XMLScan.elements(named: "testcase", in: text)
         guard !cases.isEmpty || text.contains("<testsuite") else {
-            return [Finding(id: id, suite: "code", check: "junit", status: .error, message: "\(name): \(path) is not JUnit XML")]
+            return [
+                Finding(
+                    id: id, suite: "code", check: "junit", status: .error, message: "\(name): \(path) is not JUnit XML")
+            ]
         }
         var failed: [Finding] = []
         var skipped = 0
         for element in cases {
-            let caseName = [element.attributes["classname"], element.attributes["name"]].compactMap { $0 }.joined(separator: ".")
+            let caseName = [element.attributes["classname"], element.attributes["name"]].compactMap { $0 }.joined(
+                separator: ".")
             if element.body.contains("<skipped") { skipped += 1 }
-            guard let failure = XMLScan.elements(named: "failure", in: element.body).first
-                ?? XMLScan.elements(named: "error", in: element.body).first
+            guard
+                let failure = XMLScan.elements(named: "failure", in: element.body).first
+                    ?? XMLScan.elements(named: "error", in: element.body).first
             else { continue }
             let file = element.attributes["file"]
             let line = element.attributes["line"].flatMap(Int.init)
-            let reason = failure.attributes["message"] ?? failure.body.split(separator: "\n").first.map(String.init) ?? "failed"
+            let reason =
+                failure.attributes["message"] ?? failure.body.split(separator: "\n").first.map(String.init) ?? "failed"
             failed.append(
                 Finding(
                     id: "\(id)/\(caseName)", suite: "code", check: "junit", status: .fail,
@@ -79,7 +94,8 @@ enum JUnitResults {
         let summary = Finding(
             id: id, suite: "code", check: "junit", status: failed.isEmpty ? .pass : .fail,
             message: "\(name): \(cases.count) tests, \(failed.count) failed, \(skipped) skipped",
-            details: .object([("tests", .int(cases.count)), ("failed", .int(failed.count)), ("skipped", .int(skipped))]))
+            details: .object([("tests", .int(cases.count)), ("failed", .int(failed.count)), ("skipped", .int(skipped))])
+        )
         return [summary] + failed
     }
 }
@@ -96,7 +112,8 @@ enum XMLScan {
         var rest = text[...]
         while let open = rest.range(of: "<" + name) {
             let after = rest[open.upperBound...]
-            guard let first = after.first, first == " " || first == ">" || first == "/" || first == "\n" || first == "\t",
+            guard let first = after.first,
+                first == " " || first == ">" || first == "/" || first == "\n" || first == "\t",
                 let close = after.firstIndex(of: ">")
             else {
                 rest = after
@@ -122,7 +139,9 @@ enum XMLScan {
         var attributes: [String: String] = [:]
         var rest = tag[...]
         while let equals = rest.firstIndex(of: "=") {
-            let key = rest[..<equals].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).last.map(String.init) ?? ""
+            let key =
+                rest[..<equals].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).last.map(String.init)
+                ?? ""
             var valueStart = rest.index(after: equals)
             guard valueStart < rest.endIndex else { break }
             let quote = rest[valueStart]

@@ -1,5 +1,6 @@
 import Config
 import Data
+import Dispatch
 import Foundation
 import Gates
 import GitOpsMLCore
@@ -14,23 +15,52 @@ struct ModelVersion {
     /// The value of the slice column for each prediction, when a slice column was asked for.
     var slices: [String]?
 
-    /// Reads the model's metrics and predictions files at `revision`. Missing files leave the fields empty;
-    /// malformed ones throw configuration errors naming the file and line.
-    static func load(
+    /// The files of one version, read from git (on the calling thread: repositories are not thread-safe).
+    struct Files: Sendable {
+        var model: ProjectConfig.Model
+        var metrics: [(path: String, bytes: [UInt8])]
+        var predictions: (path: String, bytes: [UInt8]?)?
+        var revisionName: String
+        var sliceBy: String?
+    }
+
+    static func read(
         _ model: ProjectConfig.Model, config: ProjectConfig, at revision: CheckRevision, sliceBy: String? = nil
-    ) throws -> ModelVersion {
-        var version = ModelVersion()
+    ) throws -> Files {
         let metricsFiles = model.metrics.map { [$0] } ?? (config.metrics.isEmpty ? ["metrics.json"] : config.metrics)
-        for path in metricsFiles {
-            guard let bytes = try revision.files.read(path) else { continue }
+        let metrics = try metricsFiles.compactMap { path in try revision.files.read(path).map { (path, $0) } }
+        let predictions = try model.predictions.map { path in (path, try revision.files.read(path)) }
+        return Files(
+            model: model, metrics: metrics, predictions: predictions, revisionName: revision.name, sliceBy: sliceBy)
+    }
+
+    /// Parses both versions at once, one per core (large predictions files dominate a check's time).
+    static func parse(_ head: Files, _ base: Files?) throws -> (head: ModelVersion, base: ModelVersion?) {
+        let inputs = [head] + (base.map { [$0] } ?? [])
+        let results = Mutex<[Int: Result<ModelVersion, Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { index in
+            let result = Result { try parse(inputs[index]) }
+            results.withLock { $0[index] = result }
+        }
+        let done = results.withLock { $0 }
+        guard let parsedHead = done[0] else { throw GitOpsMLError.environment("internal: predictions were not parsed") }
+        return (try parsedHead.get(), try done[1]?.get())
+    }
+
+    /// Missing files leave the fields empty; malformed ones throw configuration errors naming the file and line.
+    static func parse(_ files: Files) throws -> ModelVersion {
+        var version = ModelVersion()
+        let model = files.model
+        let sliceBy = files.sliceBy
+        for (path, bytes) in files.metrics {
             let value = try StructuredFormat.parse(bytes, path: path)
             if case .values(let pairs) = FileValues.metrics(value) {
                 for pair in pairs { version.metrics[pair.key] = pair.value }
             }
         }
-        guard let path = model.predictions else { return version }
-        guard let bytes = try revision.files.read(path) else {
-            version.predictionsProblem = "\(path) does not exist at \(revision.name)"
+        guard let (path, content) = files.predictions else { return version }
+        guard let bytes = content else {
+            version.predictionsProblem = "\(path) does not exist at \(files.revisionName)"
             return version
         }
         let delimiter: UInt8 = path.hasSuffix(".tsv") ? UInt8(ascii: "\t") : UInt8(ascii: ",")
@@ -50,7 +80,8 @@ struct ModelVersion {
                 try table.numbers(column).enumerated().map { row, value in
                     guard let value, (0...1).contains(value) else {
                         throw GitOpsMLError.configuration(
-                            "\(column) must be a probability between 0 and 1", at: SourceLocation(file: path, line: table.rowLines[row]))
+                            "\(column) must be a probability between 0 and 1",
+                            at: SourceLocation(file: path, line: table.rowLines[row]))
                     }
                     return value
                 }
@@ -66,10 +97,10 @@ struct ModelVersion {
             }
             version.regression = (ids, truth.compactMap { $0 }, predicted.compactMap { $0 })
         }
-        let duplicates = Dictionary(grouping: ids.indices, by: { ids[$0] }).first { $0.value.count > 1 }
-        if let duplicate = duplicates {
+        var seen = Set<String>(minimumCapacity: ids.count)
+        for (row, id) in ids.enumerated() where !seen.insert(id).inserted {
             throw GitOpsMLError.configuration(
-                "id \"\(duplicate.key)\" appears more than once", at: SourceLocation(file: path, line: table.rowLines[duplicate.value[1]]))
+                "id \"\(id)\" appears more than once", at: SourceLocation(file: path, line: table.rowLines[row]))
         }
         return version
     }
@@ -80,7 +111,9 @@ struct ModelVersion {
         if let classification, let value = ClassificationMetrics.metric(metric, classification) {
             return (value, "predictions")
         }
-        if let regression, let value = RegressionMetrics.metric(metric, truth: regression.truth, predicted: regression.predicted) {
+        if let regression,
+            let value = RegressionMetrics.metric(metric, truth: regression.truth, predicted: regression.predicted)
+        {
             return (value, "predictions")
         }
         if let value = metrics[metric]?.number { return (value, "metrics") }
@@ -95,12 +128,16 @@ struct ModelVersion {
     /// Both versions' predictions on the evaluation ids they share, in the same order.
     static func paired(champion: ModelVersion, challenger: ModelVersion) -> PairedData? {
         if let a = champion.classification, let b = challenger.classification {
+            if a.ids == b.ids { return .classification(champion: a, challenger: b) }  // the usual case: same file order
             let position = Dictionary(uniqueKeysWithValues: a.ids.enumerated().map { ($1, $0) })
             let common = b.ids.indices.compactMap { index in position[b.ids[index]].map { (index, $0) } }
             guard !common.isEmpty else { return nil }
-            return .classification(champion: a.subset(common.map(\.1), keepingIDs: a.ids), challenger: b.subset(common.map(\.0), keepingIDs: b.ids))
+            return .classification(
+                champion: a.subset(common.map(\.1), keepingIDs: a.ids),
+                challenger: b.subset(common.map(\.0), keepingIDs: b.ids))
         }
         if let a = champion.regression, let b = challenger.regression {
+            if a.ids == b.ids { return .regression(truth: b.truth, champion: a.predicted, challenger: b.predicted) }
             let position = Dictionary(uniqueKeysWithValues: a.ids.enumerated().map { ($1, $0) })
             let common = b.ids.indices.compactMap { index in position[b.ids[index]].map { (index, $0) } }
             guard !common.isEmpty else { return nil }

@@ -17,7 +17,8 @@ enum SliceReport {
             return Finding(
                 id: "model/\(model)/slice/\(column)=\(value)", suite: "model", check: "slice", status: .pass,
                 message: "\(column) = \(value) (n = \(subset.count)): \(text)",
-                details: .object([("column", .string(column)), ("value", .string(value)), ("n", .int(subset.count))] + values))
+                details: .object(
+                    [("column", .string(column)), ("value", .string(value)), ("n", .int(subset.count))] + values))
         }
     }
 }

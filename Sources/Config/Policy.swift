@@ -112,7 +112,8 @@ public struct GatePolicy: Sendable, Equatable {
                 significance.alpha = try sig.optional("alpha")?.double() ?? 0.05
                 significance.resamples = try sig.optional("resamples")?.int() ?? 1000
                 significance.seed = try sig.optional("seed")?.int() ?? 0
-                significance.onInsignificant = try sig.optional("on_insignificant")?.choice(["fail", "warn", "pass"]) ?? "fail"
+                significance.onInsignificant =
+                    try sig.optional("on_insignificant")?.choice(["fail", "warn", "pass"]) ?? "fail"
                 guard significance.resamples >= 10 && significance.resamples <= 1_000_000 else {
                     throw try sig.required("resamples").error("resamples must be between 10 and 1000000")
                 }

@@ -114,6 +114,10 @@ public struct CSVTable: Sendable {
         }
         var columns = [[Field]](repeating: [], count: names.count)
         var lines: [Int] = []
+        // Rows are usually about as long as the header: reserve for that many, to avoid regrowing.
+        let estimatedRows = bytes.count / max(scanner.index, 8)
+        for index in columns.indices { columns[index].reserveCapacity(estimatedRows) }
+        lines.reserveCapacity(estimatedRows)
         while let record = try scanner.record(fail) {
             if record.fields.count == 1 && record.fields[0].start == record.fields[0].end && names.count > 1 {
                 continue  // a blank line

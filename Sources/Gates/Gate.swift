@@ -79,7 +79,10 @@ public enum GateEvaluator {
         }
 
         if let threshold = spec.threshold, direction * (challenger - threshold) < 0 {
-            rule(.fail, "\(format(challenger)) is \(spec.greaterIsBetter ? "below" : "above") the threshold \(format(threshold))")
+            rule(
+                .fail,
+                "\(format(challenger)) is \(spec.greaterIsBetter ? "below" : "above") the threshold \(format(threshold))"
+            )
         }
         guard let champion else {
             rule(firstDeployment, "no champion to compare with (first deployment)")
@@ -90,7 +93,10 @@ public enum GateEvaluator {
             rule(.fail, "improves by \(signed(improvement)), less than the required \(signed(minimum))")
         }
         if let minimum = spec.minRelativeChange, champion != 0, improvement / abs(champion) < minimum {
-            rule(.fail, "improves by \(signedPercent(improvement / abs(champion))), less than the required \(signedPercent(minimum))")
+            rule(
+                .fail,
+                "improves by \(signedPercent(improvement / abs(champion))), less than the required \(signedPercent(minimum))"
+            )
         }
 
         // The named test serves both the superiority and the non-inferiority question; without one, a
@@ -119,25 +125,33 @@ public enum GateEvaluator {
             if significant && direction * comparison.difference < 0 {
                 rule(.fail, "significantly worse at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
             } else if !significant || direction * comparison.difference <= 0 {
-                rule(spec.onInsignificant, "not a significant improvement at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
+                rule(
+                    spec.onInsignificant,
+                    "not a significant improvement at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
             }
         }
         if let margin = spec.nonInferiorityMargin {
             let bound = comparison.oneSidedLowerBound(direction)
             if !(bound > -margin) {
-                rule(.fail, "non-inferiority not shown: the \(percent(1 - spec.alpha, digits: 0)) lower bound of the improvement is \(signed(bound)), not above −\(format(margin))")
+                rule(
+                    .fail,
+                    "non-inferiority not shown: the \(percent(1 - spec.alpha, digits: 0)) lower bound of the improvement is \(signed(bound)), not above −\(format(margin))"
+                )
             }
         }
         return finish(&outcome, statuses, spec)
     }
 
-    private static func finish(_ outcome: inout GateOutcome, _ statuses: [Finding.Status], _ spec: GateSpec) -> GateOutcome {
+    private static func finish(_ outcome: inout GateOutcome, _ statuses: [Finding.Status], _ spec: GateSpec)
+        -> GateOutcome
+    {
         outcome.status = statuses.max() ?? .pass
         var parts = ["\(spec.metric): challenger \(format(outcome.challenger))"]
         if let champion = outcome.champion, let difference = outcome.difference {
             parts[0] += " vs champion \(format(champion)) (\(signed(difference))"
             if let interval = outcome.interval, let confidence = outcome.confidence {
-                parts[0] += "; \(percent(confidence, digits: 0)) CI \(signed(interval.lowerBound)) to \(signed(interval.upperBound))"
+                parts[0] +=
+                    "; \(percent(confidence, digits: 0)) CI \(signed(interval.lowerBound)) to \(signed(interval.upperBound))"
             }
             if let p = outcome.pValue, let test = outcome.test { parts[0] += "; \(test) p = \(format(p))" }
             if let n = outcome.n { parts[0] += "; n = \(n)" }
@@ -182,14 +196,18 @@ public enum GateEvaluator {
         let z1 = Distributions.normalQuantile(1 - spec.alpha)
         switch test {
         case .mcnemar:
-            guard case .classification(let champion, let challenger) = paired, ["accuracy", "error_rate"].contains(spec.metric)
-            else { throw ComparisonError(description: "McNemar's test applies to accuracy or error_rate of a classifier") }
+            guard case .classification(let champion, let challenger) = paired,
+                ["accuracy", "error_rate"].contains(spec.metric)
+            else {
+                throw ComparisonError(description: "McNemar's test applies to accuracy or error_rate of a classifier")
+            }
             let result = McNemarResult.test(championCorrect: champion.correct, challengerCorrect: challenger.correct)
             let n = Double(champion.count)
             let sign: Double = spec.metric == "accuracy" ? 1 : -1
             let difference = sign * Double(result.challengerOnly - result.championOnly) / n
             let discordant = Double(result.championOnly + result.challengerOnly)
-            let se = max(discordant - pow(Double(result.challengerOnly - result.championOnly), 2) / n, 0).squareRoot() / n
+            let se =
+                max(discordant - pow(Double(result.challengerOnly - result.championOnly), 2) / n, 0).squareRoot() / n
             return Comparison(
                 name: result.exact ? "McNemar exact" : "McNemar χ²", difference: difference,
                 interval: (difference - z2 * se)...(difference + z2 * se), pValue: result.pValue,
@@ -213,7 +231,8 @@ public enum GateEvaluator {
                 name: "bootstrap (\(result.resamples) resamples)", difference: result.estimate,
                 interval: result.lower...result.upper, pValue: result.pValue,
                 oneSidedLowerBound: { direction in
-                    direction > 0 ? result.lowerBound(confidence: confidence) : -result.upperBound(confidence: confidence)
+                    direction > 0
+                        ? result.lowerBound(confidence: confidence) : -result.upperBound(confidence: confidence)
                 })
         }
     }
@@ -225,7 +244,8 @@ public enum GateEvaluator {
         switch paired {
         case .classification(let champion, let challenger):
             if let perExample = perExampleClassification(spec.metric, champion: champion, challenger: challenger) {
-                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
+                return PairedBootstrap.meanDifference(
+                    perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
             }
             guard ClassificationMetrics.metric(spec.metric, challenger) != nil else {
                 throw ComparisonError(description: "cannot compute \(spec.metric) from the predictions")
@@ -242,13 +262,15 @@ public enum GateEvaluator {
         case .regression(let truth, let champion, let challenger):
             let perExample: [Double]?
             switch spec.metric {
-            case "mae": perExample = truth.indices.map { abs(challenger[$0] - truth[$0]) - abs(champion[$0] - truth[$0]) }
+            case "mae":
+                perExample = truth.indices.map { abs(challenger[$0] - truth[$0]) - abs(champion[$0] - truth[$0]) }
             case "mse":
                 perExample = truth.indices.map { pow(challenger[$0] - truth[$0], 2) - pow(champion[$0] - truth[$0], 2) }
             default: perExample = nil
             }
             if let perExample {
-                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
+                return PairedBootstrap.meanDifference(
+                    perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
             }
             let metric = spec.metric
             guard RegressionMetrics.names.contains(metric) else {

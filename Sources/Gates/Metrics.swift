@@ -206,9 +206,84 @@ public func metricGreaterIsBetter(_ name: String) -> Bool {
 }
 
 enum Ranking {
+    /// With one sort: each value's midrank among all values, and among the values of its own class.
+    static func jointMidranks(_ values: [Double], _ classes: [Bool]) -> (all: [Double], withinClass: [Double]) {
+        let order = sortedIndices(values)
+        var all = [Double](repeating: 0, count: values.count)
+        var within = [Double](repeating: 0, count: values.count)
+        var seen = [0, 0]  // values of each class before the current tie group
+        var start = 0
+        while start < order.count {
+            var end = start
+            while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+            let rank = Double(start + end) / 2 + 1
+            var inGroup = [0, 0]
+            for position in start...end { inGroup[classes[order[position]] ? 1 : 0] += 1 }
+            for position in start...end {
+                let index = order[position]
+                let group = classes[index] ? 1 : 0
+                all[index] = rank
+                within[index] = Double(seen[group]) + Double(inGroup[group] + 1) / 2
+            }
+            seen[0] += inGroup[0]
+            seen[1] += inGroup[1]
+            start = end + 1
+        }
+        return (all, within)
+    }
+
+    /// Indices ordered by value (ties in index order): a least-significant-digit radix sort of the
+    /// doubles' bits mapped to order-preserving unsigned keys, O(n) — sorting is the bulk of DeLong's
+    /// cost on large evaluation sets.
+    static func sortedIndices(_ values: [Double]) -> [Int] {
+        let count = values.count
+        var keys = values.map { value -> UInt64 in
+            let bits = (value == 0 ? 0 : value).bitPattern  // -0 sorts with 0
+            return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+        }
+        var order = Array(0..<count)
+        guard count > 64 else { return order.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) } }
+        var nextKeys = [UInt64](repeating: 0, count: count)
+        var nextOrder = [Int](repeating: 0, count: count)
+        let radixBits = 11
+        let buckets = 1 << radixBits
+        var shift = 0
+        while shift < 64 {
+            var histogram = [Int](repeating: 0, count: buckets + 1)
+            for key in keys { histogram[Int((key >> UInt64(shift)) & UInt64(buckets - 1)) + 1] += 1 }
+            if histogram[1...].contains(count) {  // every key has the same digit here: nothing to move
+                shift += radixBits
+                continue
+            }
+            for bucket in 0..<buckets { histogram[bucket + 1] += histogram[bucket] }
+            let digitShift = UInt64(shift)
+            keys.withUnsafeBufferPointer { keys in
+                order.withUnsafeBufferPointer { order in
+                    nextKeys.withUnsafeMutableBufferPointer { nextKeys in
+                        nextOrder.withUnsafeMutableBufferPointer { nextOrder in
+                            histogram.withUnsafeMutableBufferPointer { histogram in
+                                for position in 0..<count {
+                                    let digit = Int((keys[position] >> digitShift) & UInt64(buckets - 1))
+                                    let target = histogram[digit]
+                                    histogram[digit] = target + 1
+                                    nextKeys[target] = keys[position]
+                                    nextOrder[target] = order[position]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &nextKeys)
+            swap(&order, &nextOrder)
+            shift += radixBits
+        }
+        return order
+    }
+
     /// Ranks from 1, ties sharing their average rank.
     static func midranks(_ values: [Double]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
+        let order = sortedIndices(values)
         var ranks = [Double](repeating: 0, count: values.count)
         var start = 0
         while start < order.count {

@@ -9,7 +9,8 @@ import GitStore
 /// reports in every requested format, stores the JSON report as a git note, exits 1 on failure.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Run data, model, gate, code and config checks on a revision against its champion.",
+        commandName: "check",
+        abstract: "Run data, model, gate, code and config checks on a revision against its champion.",
         discussion: """
             The base (champion) defaults to the merge base with the default branch (or the head's parent when \
             the head is on it). Formats: text (default), json, junit, markdown, github; give several as \
@@ -28,7 +29,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "Only these suites: config, model, gate, code (repeatable).")
     var suite: [String] = []
 
-    @Option(name: .long, parsing: .singleValue, help: "text, json, junit, markdown or github, optionally :PATH (repeatable).")
+    @Option(
+        name: .long, parsing: .singleValue,
+        help: "text, json, junit, markdown or github, optionally :PATH (repeatable).")
     var format: [String] = []
 
     @Option(name: .long, help: "Where the (single) --format goes, instead of standard output.")
@@ -65,7 +68,8 @@ struct CheckCommand: ParsableCommand {
         let findings = try CheckRunner.run(context) { progress.show("checking \($0)…") }
         progress.clear()
         let report = CheckReport(
-            toolVersion: Version.current, base: baseRevision.map { ($0.name, $0.commit) }, head: (head, headRevision.commit),
+            toolVersion: Version.current, base: baseRevision.map { ($0.name, $0.commit) },
+            head: (head, headRevision.commit),
             findings: findings)
 
         var jsonPath: String?
@@ -95,7 +99,9 @@ struct CheckCommand: ParsableCommand {
         }
         try writeGitHubOutputs(report, jsonPath: jsonPath)
         if report.verdict == .fail {
-            throw CheckFailure(lines: ["check failed: \(findings.count(.fail)) failed, \(findings.count(.error)) errors"])
+            throw CheckFailure(lines: [
+                "check failed: \(findings.count(.fail)) failed, \(findings.count(.error)) errors"
+            ])
         }
     }
 
@@ -120,7 +126,9 @@ struct CheckCommand: ParsableCommand {
             return (name, parts.count > 1 ? parts[1] : nil)
         }
         if let output {
-            guard parsed.count == 1 else { throw GitOpsMLError.usage("--output goes with one --format; use --format NAME:PATH") }
+            guard parsed.count == 1 else {
+                throw GitOpsMLError.usage("--output goes with one --format; use --format NAME:PATH")
+            }
             return [(parsed[0].0, output)]
         }
         return parsed
@@ -135,7 +143,8 @@ struct CheckCommand: ParsableCommand {
         let names = config.defaultBranch.map { [$0] } ?? ["main", "master"]
         for name in names {
             for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
-                guard let tip = try repository.referenceTarget(ref), let mergeBase = try repository.mergeBase(head, tip) else { continue }
+                guard let tip = try repository.referenceTarget(ref), let mergeBase = try repository.mergeBase(head, tip)
+                else { continue }
                 let short = ref.hasPrefix("refs/heads/") ? name : "origin/\(name)"
                 if mergeBase != head { return (mergeBase.hex, mergeBase == tip ? short : "merge-base(\(short))") }
                 return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }

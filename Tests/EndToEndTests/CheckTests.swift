@@ -1,7 +1,7 @@
 import Foundation
 import GitOpsMLCore
-import Testing
 import TestSupport
+import Testing
 
 /// `gitops-ml check` run as a process on the example project's real history.
 @Suite("gitops-ml check end to end")
@@ -37,10 +37,15 @@ struct CheckEndToEndTests {
         let summary = temp.path + "/step_summary"
         let result = try gitopsML(
             ["check", "--no-note"], in: dir,
-            environment: ["GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "GITHUB_STEP_SUMMARY": summary, "RUNNER_TEMP": temp.path])
+            environment: [
+                "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "GITHUB_STEP_SUMMARY": summary,
+                "RUNNER_TEMP": temp.path,
+            ])
         #expect(result.status == 1)
         #expect(result.stderrText.contains("check failed: 4 failed"))
-        #expect(result.stdoutText.contains("::error file=policies/gates.yaml,line=10,title=gate/churn/accuracy::accuracy: challenger 0.709"))
+        #expect(
+            result.stdoutText.contains(
+                "::error file=policies/gates.yaml,line=10,title=gate/churn/accuracy::accuracy: challenger 0.709"))
         let written = try String(contentsOfFile: outputs, encoding: .utf8)
         #expect(written.contains("verdict=fail\n"))
         #expect(written.contains("report=\(temp.path)/gitops-ml-report.json"))
@@ -57,13 +62,17 @@ struct CheckEndToEndTests {
         let dir = try example()
         try git("checkout", "-q", "challenger/worse", in: dir)
         let result = try gitopsML(
-            ["check", "--no-note", "--format", "json:\(temp.path)/report.json", "--format", "junit:\(temp.path)/junit.xml",
-             "--format", "text"], in: dir)
+            [
+                "check", "--no-note", "--format", "json:\(temp.path)/report.json", "--format",
+                "junit:\(temp.path)/junit.xml",
+                "--format", "text",
+            ], in: dir)
         #expect(result.status == 1)
         #expect(result.stdoutText.contains("FAIL: 4 fail"))
         let python = try #require(venvTool("python"), "make test installs .venv")
         let validated = try Subprocess.run([
-            python, packageRoot + "/Tests/Fixtures/validate_report.py", packageRoot + "/schemas/check-report.schema.json",
+            python, packageRoot + "/Tests/Fixtures/validate_report.py",
+            packageRoot + "/schemas/check-report.schema.json",
             temp.path + "/report.json", temp.path + "/junit.xml",
         ])
         #expect(validated.status == 0, "\(validated.stdoutText)\(validated.stderrText)")
@@ -78,7 +87,9 @@ struct CheckEndToEndTests {
             to: "policies/gates.yaml", in: dir)
         let config = try gitopsML(["check", "--head", "workspace", "--no-note"], in: dir)
         #expect(config.status == 2)
-        #expect(config.stderrText.contains("policies/gates.yaml:7: unknown key 'min_absolut_change'"), "\(config.stderrText)")
+        #expect(
+            config.stderrText.contains("policies/gates.yaml:7: unknown key 'min_absolut_change'"),
+            "\(config.stderrText)")
         try git("checkout", "-q", "--", "policies/gates.yaml", in: dir)
 
         let unknown = try gitopsML(["check", "--base", "no-such-branch", "--no-note"], in: dir)
@@ -89,19 +100,25 @@ struct CheckEndToEndTests {
         let blob = try git("rev-parse", "challenger/better:eval/predictions.csv", in: dir)
         try git("repack", "-a", "-d", "-q", in: dir)
         try git("checkout", "-q", "challenger/better", in: dir)
-        let packs = try FileManager.default.contentsOfDirectory(atPath: dir + "/.git/objects/pack").filter { $0.hasSuffix(".pack") }
+        let packs = try FileManager.default.contentsOfDirectory(atPath: dir + "/.git/objects/pack").filter {
+            $0.hasSuffix(".pack")
+        }
         #expect(!packs.isEmpty)
         // Rewrite the pack without that blob.
-        let keep = try run(["git", "rev-list", "--objects", "--all"], in: dir).split(separator: "\n")
+        let keep =
+            try run(["git", "rev-list", "--objects", "--all"], in: dir).split(separator: "\n")
             .map { String($0.prefix(40)) }.filter { $0 != blob }.joined(separator: "\n") + "\n"
         try run(["git", "pack-objects", "-q", dir + "/.git/objects/pack/kept"], in: dir, input: keep)
         for pack in packs {
             try FileManager.default.removeItem(atPath: dir + "/.git/objects/pack/" + pack)
-            try FileManager.default.removeItem(atPath: dir + "/.git/objects/pack/" + pack.replacingOccurrences(of: ".pack", with: ".idx"))
+            try FileManager.default.removeItem(
+                atPath: dir + "/.git/objects/pack/" + pack.replacingOccurrences(of: ".pack", with: ".idx"))
         }
         let missing = try gitopsML(["check", "--no-note"], in: dir)
         #expect(missing.status == 3, "\(missing.stderrText)")
-        #expect(missing.stderrText.contains(String(blob.prefix(7))) || missing.stderrText.contains("eval/predictions.csv"), "\(missing.stderrText)")
+        #expect(
+            missing.stderrText.contains(String(blob.prefix(7))) || missing.stderrText.contains("eval/predictions.csv"),
+            "\(missing.stderrText)")
         #expect(missing.stderrText.split(separator: "\n").count == 1)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Gates
@@ -50,5 +51,61 @@ struct BootstrapTests {
         }
         #expect(abs(generic.estimate - mean.estimate) < 1e-12)
         #expect(abs(generic.lower - mean.lower) < 0.02 && abs(generic.upper - mean.upper) < 0.02)
+    }
+}
+
+@Suite("Binomial variates")
+struct BinomialTests {
+    /// Chi-square goodness of fit against the exact binomial distribution, for the inversion and the
+    /// BTRS regimes.
+    @Test(arguments: [(20, 0.3), (1000, 0.005), (200, 0.5), (5000, 0.1), (1_000_000, 0.27)])
+    func samplesFollowTheBinomialDistribution(n: Int, p: Double) {
+        var rng = SplitMix64(seed: UInt64(n))
+        let draws = 40_000
+        var samples: [Int] = []
+        for _ in 0..<draws { samples.append(Binomial.sample(n, p, &rng)) }
+        let mean = Double(samples.reduce(0, +)) / Double(draws)
+        let variance = samples.reduce(0.0) { $0 + pow(Double($1) - mean, 2) } / Double(draws - 1)
+        let expectedMean = Double(n) * p
+        let expectedVariance = expectedMean * (1 - p)
+        #expect(
+            abs(mean - expectedMean) < 5 * (expectedVariance / Double(draws)).squareRoot(),
+            "mean \(mean) vs \(expectedMean)")
+        #expect(abs(variance / expectedVariance - 1) < 0.05, "variance \(variance) vs \(expectedVariance)")
+        // Goodness of fit over bins of the central range with expected counts ≥ 5.
+        func logPMF(_ k: Int) -> Double {
+            lgamma(Double(n + 1)) - lgamma(Double(k + 1)) - lgamma(Double(n - k + 1)) + Double(k) * log(p)
+                + Double(n - k) * log(1 - p)
+        }
+        var observed: [Int: Int] = [:]
+        for sample in samples { observed[sample, default: 0] += 1 }
+        var statistic = 0.0
+        var bins = 0
+        let low = max(0, Int(expectedMean - 4 * expectedVariance.squareRoot()))
+        let high = min(n, Int(expectedMean + 4 * expectedVariance.squareRoot()) + 1)
+        for k in low...high {
+            let expected = Double(draws) * exp(logPMF(k))
+            guard expected >= 5 else { continue }
+            statistic += pow(Double(observed[k, default: 0]) - expected, 2) / expected
+            bins += 1
+        }
+        // 99.9% quantile of chi-square with `bins` degrees of freedom (Wilson–Hilferty).
+        let dof = Double(bins)
+        let limit = dof * pow(1 - 2 / (9 * dof) + 3.09 * (2 / (9 * dof)).squareRoot(), 3)
+        #expect(statistic < limit, "chi-square \(statistic) over \(bins) bins, limit \(limit)")
+    }
+
+    @Test func multinomialBootstrapMatchesIndexResamplingInDistribution() {
+        // Accuracy-style differences: the fast (conditional binomial) path and the generic index
+        // resampling path must give the same interval up to Monte Carlo error.
+        let differences = (0..<3000).map { index -> Double in index % 10 == 0 ? 1 : (index % 13 == 0 ? -1 : 0) }
+        let fast = PairedBootstrap.meanDifference(differences, resamples: 4000, confidence: 0.95, seed: 9)
+        let slow = PairedBootstrap.difference(count: differences.count, resamples: 4000, confidence: 0.95, seed: 9) {
+            indices in
+            indices.reduce(0) { $0 + differences[$1] } / Double(indices.count)
+        }
+        #expect(
+            abs(fast.lower - slow.lower) < 0.002 && abs(fast.upper - slow.upper) < 0.002,
+            "\(fast.lower)…\(fast.upper) vs \(slow.lower)…\(slow.upper)")
     }
 }

@@ -14,7 +14,8 @@ private func paired(n: Int, championRight: Int, challengerRight: Int, bothRight:
         let wrong = label == "1" ? "0" : "1"
         truth.append(label)
         let championCorrect = index < championRight
-        let challengerCorrect = index < bothRight || (index >= championRight && index < championRight + challengerRight - bothRight)
+        let challengerCorrect =
+            index < bothRight || (index >= championRight && index < championRight + challengerRight - bothRight)
         a.append(championCorrect ? label : wrong)
         b.append(challengerCorrect ? label : wrong)
     }
@@ -35,11 +36,15 @@ struct GateTests {
         let first = GateEvaluator.evaluate(spec, champion: nil, challenger: 0.85, paired: nil, firstDeployment: .warn)
         #expect(first.status == .warn)
         #expect(first.message.contains("first deployment"))
-        #expect(GateEvaluator.evaluate(spec, champion: nil, challenger: 0.85, paired: nil, firstDeployment: .fail).status == .fail)
+        #expect(
+            GateEvaluator.evaluate(spec, champion: nil, challenger: 0.85, paired: nil, firstDeployment: .fail).status
+                == .fail)
         var loss = GateSpec(metric: "log_loss")
         #expect(!loss.greaterIsBetter)
         loss.threshold = 0.5
-        #expect(GateEvaluator.evaluate(loss, champion: nil, challenger: 0.6, paired: nil, firstDeployment: .pass).status == .fail)
+        #expect(
+            GateEvaluator.evaluate(loss, champion: nil, challenger: 0.6, paired: nil, firstDeployment: .pass).status
+                == .fail)
     }
 
     @Test func absoluteAndRelativeChangeFollowTheMetricsDirection() {
