@@ -29,7 +29,8 @@ $(VENV)/.installed: requirements-dev.txt | deps
 build: deps
 	$(SWIFT) build -c release --product gitops-ml --static-swift-stdlib
 
-## Materialise the churn example as a git repository and run gitops-ml on its history.
+## Materialise the churn example as a git repository and run gitops-ml on its history: the metrics and
+## params diffs, then `check` on a better challenger (passes) and a worse one (fails, exit code 1).
 demo: build
 	rm -rf $(DEMO_DIR)
 	bash examples/churn/materialize.sh $(DEMO_DIR)
@@ -37,11 +38,12 @@ demo: build
 	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff metrics main challenger/better
 	@echo; echo '$$ gitops-ml diff params main challenger/better'
 	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff params main challenger/better
-	@echo; echo '$$ gitops-ml diff metrics main challenger/worse --fail-on "eval.accuracy<-0.01"   # exits 1'
-	@cd $(DEMO_DIR) && { $(CURDIR)/$(BIN) diff metrics main challenger/worse --fail-on 'eval.accuracy<-0.01'; \
+	@echo; echo '$$ git checkout challenger/better && gitops-ml check'
+	@cd $(DEMO_DIR) && git checkout -q challenger/better && $(CURDIR)/$(BIN) check
+	@echo; echo '$$ git checkout challenger/worse && gitops-ml check   # exits 1'
+	@cd $(DEMO_DIR) && git checkout -q challenger/worse && { $(CURDIR)/$(BIN) check; \
 	  status=$$?; echo "exit code: $$status"; [ $$status -eq 1 ]; }
-	@echo; echo '$$ gitops-ml diff metrics main data/refresh --md'
-	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) diff metrics main data/refresh --md
+	@cd $(DEMO_DIR) && git checkout -q main
 
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.

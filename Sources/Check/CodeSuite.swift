@@ -31,7 +31,7 @@ enum CodeSuite {
         let status: Finding.Status
         let message: String
         if output.timedOut {
-            (status, message) = (.fail, "\(check.name) timed out after \(Int(check.timeout)) s")
+            (status, message) = (.fail, "\(check.name) timed out after \(String(format: "%g", check.timeout)) s")
         } else if output.status == 127 {
             (status, message) = (.error, "\(check.name): command not found: \(tail)")
         } else if output.status != 0 {

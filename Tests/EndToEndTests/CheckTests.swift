@@ -132,3 +132,47 @@ struct CheckEndToEndTests {
         #expect(onlyConfig.stdoutText.contains("\"suite\": \"config\""))
     }
 }
+
+@Suite("check: code suite")
+struct CodeSuiteTests {
+    let temp = TemporaryDirectory("code")
+
+    @Test func commandsTimeoutsAndJUnitResults() throws {
+        let junit = """
+            <?xml version="1.0" encoding="utf-8"?>
+            <testsuites><testsuite name="pytest" tests="3" failures="1" skipped="1">
+              <testcase classname="tests.test_model" name="test_shapes" file="tests/test_model.py" line="12" time="0.01"/>
+              <testcase classname="tests.test_model" name="test_auc" file="tests/test_model.py" line="30">
+                <failure message="assert 0.61 &gt;= 0.7">AssertionError</failure>
+              </testcase>
+              <testcase classname="tests.test_io" name="test_s3"><skipped message="no network"/></testcase>
+            </testsuite></testsuites>
+            """
+        let dir = try makeRepository(
+            in: temp.sub("repo"),
+            files: [
+                "gitops-ml.yaml": """
+                version: 1
+                checks:
+                  code:
+                    - {name: unit, run: "cp fixtures/junit.xml reports/unit.xml; exit 1", junit: reports/unit.xml}
+                    - {name: lint, run: "echo ok"}
+                    - {name: slow, run: "sleep 20", timeout: 0.5}
+                    - {name: missing, run: "no-such-tool --check"}
+                """,
+                "fixtures/junit.xml": junit, "reports/.keep": "",
+            ])
+        let result = try gitopsML(["check", "--suite", "code", "--no-note", "--format", "json"], in: dir)
+        #expect(result.status == 1)
+        let text = result.stdoutText
+        #expect(text.contains("\"unit exited with status 1\""))
+        #expect(text.contains("\"unit: 3 tests, 1 failed, 1 skipped\""))
+        #expect(text.contains("\"tests.test_model.test_auc: assert 0.61 >= 0.7\""))
+        #expect(text.contains("\"file\": \"tests/test_model.py\""))
+        #expect(text.contains("\"line\": 30"))
+        #expect(text.contains("lint passed in"))
+        #expect(text.contains("\"slow timed out after 0.5 s\""))
+        #expect(text.contains("missing: command not found"))
+        #expect(text.contains("\"status\": \"error\""))
+    }
+}
