@@ -101,6 +101,9 @@ enum ModelSuites {
             }
         }
         let paired = base.flatMap { ModelVersion.paired(champion: $0, challenger: head) }
+        if context.suites.contains(.model), let summary = MetricsSummary.finding(model: name, version: head) {
+            findings.append(summary)
+        }
 
         for policy in policies {
             for gate in policy.gates {
