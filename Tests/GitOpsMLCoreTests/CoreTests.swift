@@ -24,6 +24,15 @@ struct CoreTests {
         #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == expected)
     }
 
+    @Test(arguments: [0, 3, 55, 56, 64, 65, 100_000])
+    func md5MatchesMd5sum(length: Int) throws {
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 3) }
+        let temp = TemporaryDirectory("md5")
+        try Data(bytes).write(to: URL(fileURLWithPath: temp.path + "/f"))
+        let expected = try run(["md5sum", temp.path + "/f"]).split(separator: " ").first.map(String.init)
+        #expect(MD5.hex(bytes) == expected)
+    }
+
     @Test func redactsCredentials() {
         #expect(Redaction.url("https://user:tok@github.com/o/r.git") == "https://***@github.com/o/r.git")
         #expect(Redaction.url("https://h/x?access_token=abc&page=2") == "https://h/x?access_token=***&page=2")
