@@ -35,9 +35,9 @@ let package = Package(
             name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"], swiftSettings: strict),
         // Datasets: columnar reading of CSV/TSV (and, with the data suite, expectations and drift).
-        .target(name: "Data", dependencies: ["GitOpsMLCore"], swiftSettings: strict),
+        .target(name: "Data", dependencies: ["GitOpsMLCore", "Config"], exclude: ["README.md"], swiftSettings: strict),
         // Metrics from predictions, and champion-vs-challenger statistics.
-        .target(name: "Gates", dependencies: ["GitOpsMLCore"], swiftSettings: strict),
+        .target(name: "Gates", dependencies: ["GitOpsMLCore"], exclude: ["README.md"], swiftSettings: strict),
         // Plan → run → findings for `check`, the code-test runner, and the reporters.
         .target(
             name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates"], exclude: ["README.md"],
@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Check",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),

@@ -1,24 +1,36 @@
 import Config
+import Data
 import GitOpsMLCore
 
 /// The model's artifact at the head: present, within size bounds, of the format its name promises.
 enum ArtifactCheck {
+    /// The artifact is read through DVC and LFS pointers; their objects' digests must match the pointer.
     static func run(
-        name: String, model: ProjectConfig.Model, revision: CheckRevision, rules: GatePolicy.ArtifactRules? = nil
-    )
-        throws -> [Finding]
-    {
+        name: String, model: ProjectConfig.Model, revision: CheckRevision, stores: DataStores,
+        rules: GatePolicy.ArtifactRules? = nil
+    ) throws -> [Finding] {
         guard let path = model.artifact else { return [] }
         let id = "model/\(name)/artifact"
         let location = SourceLocation(file: path)
-        guard let bytes = try revision.files.read(path) else {
+        let resolved: ResolvedData?
+        do {
+            resolved = try DataResolver.resolve(path, in: revision.files, stores: stores)
+        } catch let error as GitOpsMLError {
+            return [
+                Finding(
+                    id: id, suite: "model", check: "artifact", status: .error, message: error.description,
+                    location: location)
+            ]
+        }
+        guard let resolved else {
             return [
                 Finding(
                     id: id, suite: "model", check: "artifact", status: .fail,
                     message: "artifact \(path) does not exist at \(revision.name)", location: location)
             ]
         }
-        let digest = "sha256:" + SHA256.hex(bytes)
+        let bytes = resolved.bytes
+        let digest = resolved.digest
         var problems: [String] = []
         if bytes.isEmpty { problems.append("is empty") }
         if let minimum = rules?.minBytes, bytes.count < minimum {
@@ -34,13 +46,15 @@ enum ArtifactCheck {
         }
         let details: StructuredValue = .object([
             ("bytes", .int(bytes.count)), ("digest", .string(digest)),
-            ("format", sniffed.map(StructuredValue.string) ?? .null),
+            ("format", sniffed.map(StructuredValue.string) ?? .null), ("stored_as", .string(resolved.kind.rawValue)),
+            ("pointer", resolved.pointer.map(StructuredValue.string) ?? .null),
         ])
+        let via = resolved.pointer.map { " via \($0), digest verified" } ?? ""
         return [
             Finding(
                 id: id, suite: "model", check: "artifact", status: problems.isEmpty ? .pass : .fail,
                 message: problems.isEmpty
-                    ? "artifact \(path): \(bytes.count) bytes, \(sniffed ?? "unknown format"), \(digest.prefix(19))…"
+                    ? "artifact \(path): \(bytes.count) bytes, \(sniffed ?? "unknown format"), \(digest.prefix(19))…\(via)"
                     : "artifact \(path) " + problems.joined(separator: "; "),
                 observed: .int(bytes.count), location: location, details: details)
         ]

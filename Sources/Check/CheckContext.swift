@@ -1,4 +1,5 @@
 import Config
+import Data
 import GitOpsMLCore
 
 /// One side of the comparison: the files of a revision, as the user named it and as resolved.
@@ -26,12 +27,15 @@ public struct CheckContext {
     public var suites: Set<Suite>
     /// Where code checks run (the work tree); nil in a bare repository.
     public var workTree: String?
+    /// Where DVC and LFS pointers' objects are.
+    public var stores: DataStores
 
     public enum Suite: String, CaseIterable, Sendable { case config, model, gate, code }
 
     public init(
         config: ProjectConfig, policies: [Policy], head: CheckRevision, base: CheckRevision?,
-        suites: Set<Suite> = Set(Suite.allCases), workTree: String? = nil
+        suites: Set<Suite> = Set(Suite.allCases), workTree: String? = nil,
+        stores: DataStores = DataStores(dvcCache: nil, lfsObjects: nil)
     ) {
         self.config = config
         self.policies = policies
@@ -39,6 +43,7 @@ public struct CheckContext {
         self.base = base
         self.suites = suites
         self.workTree = workTree
+        self.stores = stores
     }
 
     var gatePolicies: [GatePolicy] {

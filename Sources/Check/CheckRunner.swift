@@ -87,12 +87,16 @@ enum ModelSuites {
         let policies = context.gatePolicies.filter { $0.model == nil || $0.model == name }
         var findings: [Finding] = []
         let sliceBy = policies.compactMap(\.sliceBy).first
-        let headFiles = try ModelVersion.read(model, config: context.config, at: context.head, sliceBy: sliceBy)
-        let baseFiles = try context.base.map { try ModelVersion.read(model, config: context.config, at: $0) }
+        let headFiles = try ModelVersion.read(
+            model, config: context.config, at: context.head, stores: context.stores, sliceBy: sliceBy)
+        let baseFiles = try context.base.map {
+            try ModelVersion.read(model, config: context.config, at: $0, stores: context.stores)
+        }
         let (head, base) = try ModelVersion.parse(headFiles, baseFiles)
         if context.suites.contains(.model) {
             findings += try ArtifactCheck.run(
-                name: name, model: model, revision: context.head, rules: policies.compactMap(\.artifact).first)
+                name: name, model: model, revision: context.head, stores: context.stores,
+                rules: policies.compactMap(\.artifact).first)
             if let problem = head.predictionsProblem {
                 findings.append(
                     Finding(

@@ -24,12 +24,16 @@ struct ModelVersion {
         var sliceBy: String?
     }
 
+    /// Predictions may be stored through DVC or LFS pointers.
     static func read(
-        _ model: ProjectConfig.Model, config: ProjectConfig, at revision: CheckRevision, sliceBy: String? = nil
+        _ model: ProjectConfig.Model, config: ProjectConfig, at revision: CheckRevision, stores: DataStores,
+        sliceBy: String? = nil
     ) throws -> Files {
         let metricsFiles = model.metrics.map { [$0] } ?? (config.metrics.isEmpty ? ["metrics.json"] : config.metrics)
         let metrics = try metricsFiles.compactMap { path in try revision.files.read(path).map { (path, $0) } }
-        let predictions = try model.predictions.map { path in (path, try revision.files.read(path)) }
+        let predictions = try model.predictions.map { path in
+            (path, try DataResolver.resolve(path, in: revision.files, stores: stores)?.bytes)
+        }
         return Files(
             model: model, metrics: metrics, predictions: predictions, revisionName: revision.name, sliceBy: sliceBy)
     }

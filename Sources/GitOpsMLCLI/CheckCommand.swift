@@ -1,6 +1,7 @@
 import ArgumentParser
 import Check
 import Config
+import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
@@ -63,7 +64,8 @@ struct CheckCommand: ParsableCommand {
         }
         let context = CheckContext(
             config: config, policies: policies, head: headRevision, base: baseRevision, suites: suites,
-            workTree: repository.workTree)
+            workTree: repository.workTree,
+            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
         let progress = ProgressLine()
         let findings = try CheckRunner.run(context) { progress.show("checking \($0)…") }
         progress.clear()

@@ -176,3 +176,34 @@ struct CodeSuiteTests {
         #expect(text.contains("\"status\": \"error\""))
     }
 }
+
+@Suite("check: artifacts behind DVC pointers", .enabled(if: venvTool("dvc") != nil || runningInCI))
+struct ArtifactPointerTests {
+    let temp = TemporaryDirectory("artifact")
+
+    @Test func digestOfTheCachedObjectMatchesThePointer() throws {
+        let dvc = try #require(venvTool("dvc"), "make test installs dvc into .venv")
+        var env = gitTestEnvironment
+        env["DVC_NO_ANALYTICS"] = "1"
+        env["DVC_SITE_CACHE_DIR"] = temp.sub("site")
+        let dir = try makeRepository(
+            in: temp.sub("repo"),
+            files: [
+                "gitops-ml.yaml": "version: 1\nmodels:\n  m:\n    artifact: model.pkl\n"
+            ])
+        try run([dvc, "init", "-q"], in: dir, environment: env)
+        // A pickle (protocol 4) of the int 1.
+        try Data([0x80, 0x04, 0x4B, 0x01, 0x2E]).write(to: URL(fileURLWithPath: dir + "/model.pkl"))
+        try run([dvc, "add", "-q", "model.pkl"], in: dir, environment: env)
+        try commitFiles([:], message: "model", in: dir)
+        let ok = try gitopsML(["check", "--suite", "model", "--no-note"], in: dir)
+        #expect(ok.status == 0, "\(ok.stdoutText)\(ok.stderrText)")
+        #expect(ok.stdoutText.contains("artifact model.pkl: 5 bytes, pickle, md5:"))
+        #expect(ok.stdoutText.contains("via model.pkl.dvc, digest verified"))
+
+        try FileManager.default.removeItem(atPath: dir + "/.dvc/cache")
+        let missing = try gitopsML(["check", "--suite", "model", "--no-note"], in: dir)
+        #expect(missing.status == 1)
+        #expect(missing.stdoutText.contains("not in the local cache: run `dvc pull`"), "\(missing.stdoutText)")
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+import TestSupport
+import Testing
+
+@testable import Data
+
+/// Dataset resolution on repositories made with the real formats: `dvc add` (DVC 3), a DVC 2 pointer,
+/// a directory output, `dvc.lock`, a git-lfs pointer with its object, and missing or corrupt objects.
+@Suite("Data resolution: blobs, DVC, LFS", .enabled(if: venvTool("dvc") != nil || runningInCI))
+struct ResolverTests {
+    let temp = TemporaryDirectory("resolve")
+
+    var dvcEnvironment: [String: String] {
+        var env = gitTestEnvironment
+        env["DVC_NO_ANALYTICS"] = "1"
+        env["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
+        return env
+    }
+
+    func dvc(_ arguments: String..., in dir: String) throws {
+        let tool = try #require(venvTool("dvc"), "make test installs dvc into .venv")
+        try run([tool] + arguments, in: dir, environment: dvcEnvironment)
+    }
+
+    func project() throws -> (String, Repository, DataStores) {
+        let dir = try makeRepository(in: temp.sub("repo"), files: ["README.md": "x"])
+        try dvc("init", "-q", in: dir)
+        try write("id,value\n1,10\n2,20\n", to: "data/train.csv", in: dir)
+        try write("a,b\r\n1,2\r\n", to: "data/images/a.csv", in: dir)
+        try write("c\n3\n", to: "data/images/sub/b.csv", in: dir)
+        try dvc("add", "-q", "data/train.csv", in: dir)
+        try dvc("add", "-q", "data/images", in: dir)
+        try write(
+            "stages:\n  copy:\n    cmd: mkdir -p out && cp data/train.csv out/copy.csv\n    deps: [data/train.csv]\n    outs: [out/copy.csv]\n",
+            to: "dvc.yaml", in: dir)
+        try dvc("repro", "-q", in: dir)
+        try commitFiles([:], message: "dvc data", in: dir)
+        let repository = try Repository(at: dir)
+        return (dir, repository, DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+    }
+
+    @Test func dvc3PointersDirectoryOutputsAndLockOutputs() throws {
+        let (dir, repository, stores) = try project()
+        let head = try repository.fileView(.git("HEAD"))
+        let train = try #require(try DataResolver.resolve("data/train.csv", in: head, stores: stores))
+        #expect(train.kind == .dvc)
+        #expect(train.bytes == Array("id,value\n1,10\n2,20\n".utf8))
+        #expect(train.digest == "md5:" + MD5.hex(train.bytes))
+        #expect(train.pointer == "data/train.csv.dvc")
+        let inDirectory = try #require(try DataResolver.resolve("data/images/sub/b.csv", in: head, stores: stores))
+        #expect(inDirectory.bytes == Array("c\n3\n".utf8))
+        let crlf = try #require(try DataResolver.resolve("data/images/a.csv", in: head, stores: stores))
+        #expect(crlf.bytes == Array("a,b\r\n1,2\r\n".utf8))
+        let locked = try #require(try DataResolver.resolve("out/copy.csv", in: head, stores: stores))
+        #expect(locked.kind == .dvcLock)
+        #expect(locked.bytes == train.bytes)
+        #expect(try DataResolver.resolve("data/none.csv", in: head, stores: stores) == nil)
+        let plain = try #require(try DataResolver.resolve("README.md", in: head, stores: stores))
+        #expect(plain.kind == .blob && plain.digest == "sha256:" + SHA256.hex(Array("x".utf8)))
+        _ = dir
+    }
+
+    @Test func missingAndCorruptObjectsAreClearErrors() throws {
+        let (dir, repository, stores) = try project()
+        let head = try repository.fileView(.git("HEAD"))
+        let md5 = MD5.hex(Array("id,value\n1,10\n2,20\n".utf8))
+        let object = dir + "/.dvc/cache/files/md5/\(md5.prefix(2))/\(md5.dropFirst(2))"
+        #expect(FileManager.default.fileExists(atPath: object))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: object)
+        try Data("id,value\n1,10\n2,21\n".utf8).write(to: URL(fileURLWithPath: object))
+        let corrupt = #expect(throws: GitOpsMLError.self) {
+            try DataResolver.resolve("data/train.csv", in: head, stores: stores)
+        }
+        #expect(corrupt?.message.contains("is corrupt") == true)
+        try FileManager.default.removeItem(atPath: object)
+        let missing = #expect(throws: GitOpsMLError.self) {
+            try DataResolver.resolve("data/train.csv", in: head, stores: stores)
+        }
+        #expect(
+            missing?.message
+                == "data/train.csv is a DVC output (data/train.csv.dvc) with md5 \(md5.prefix(12))…; not in the local cache: run `dvc pull`"
+        )
+        #expect(missing.map { ExitStatus.of($0) } == .environment)
+    }
+
+    @Test func dvc2PointersUseTheDos2unixMd5AndTheOldCacheLayout() throws {
+        let dir = try makeRepository(in: temp.sub("dvc2"))
+        let content = Array("x,y\r\n1,2\r\n".utf8)
+        let legacy = MD5.hex(Array("x,y\n1,2\n".utf8))
+        try write(
+            "outs:\n- md5: \(legacy)\n  size: \(content.count)\n  path: old.csv\n", to: "data/old.csv.dvc", in: dir)
+        try commitFiles([:], message: "dvc 2 pointer", in: dir)
+        let cache = dir + "/.dvc/cache/\(legacy.prefix(2))"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        try Data(content).write(to: URL(fileURLWithPath: cache + "/" + legacy.dropFirst(2)))
+        let repository = try Repository(at: dir)
+        let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
+        let resolved = try #require(
+            try DataResolver.resolve("data/old.csv", in: repository.fileView(.git("HEAD")), stores: stores))
+        #expect(resolved.bytes == content)
+        #expect(resolved.digest == "md5:" + legacy)
+    }
+
+    @Test func lfsPointersAndTheirObjects() throws {
+        let content = Array("id,score\n1,0.5\n".utf8)
+        let oid = SHA256.hex(content)
+        let dir = try makeRepository(
+            in: temp.sub("lfs"),
+            files: [
+                "data/big.csv":
+                    "version https://git-lfs.github.com/spec/v1\noid sha256:\(oid)\nsize \(content.count)\n",
+                "data/old.csv": "version https://hawser.github.com/spec/v1\noid sha256:\(oid)\nsize \(content.count)\n",
+                "data/empty.csv": "",
+            ])
+        let repository = try Repository(at: dir)
+        let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
+        let head = try repository.fileView(.git("HEAD"))
+        let absent = #expect(throws: GitOpsMLError.self) {
+            try DataResolver.resolve("data/big.csv", in: head, stores: stores)
+        }
+        #expect(absent?.message.contains("git lfs pull") == true)
+        let folder = repository.gitDirectory + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data(content).write(to: URL(fileURLWithPath: folder + "/" + oid))
+        for path in ["data/big.csv", "data/old.csv"] {
+            let resolved = try #require(try DataResolver.resolve(path, in: head, stores: stores))
+            #expect(resolved.kind == .lfs && resolved.bytes == content && resolved.digest == "sha256:" + oid)
+        }
+        let empty = try #require(try DataResolver.resolve("data/empty.csv", in: head, stores: stores))
+        #expect(empty.kind == .blob && empty.bytes.isEmpty)  // an empty file is not a pointer
+    }
+}
