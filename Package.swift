@@ -57,7 +57,8 @@ let package = Package(
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),

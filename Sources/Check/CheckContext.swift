@@ -30,7 +30,7 @@ public struct CheckContext {
     /// Where DVC and LFS pointers' objects are.
     public var stores: DataStores
 
-    public enum Suite: String, CaseIterable, Sendable { case config, model, gate, code }
+    public enum Suite: String, CaseIterable, Sendable { case config, data, model, gate, code }
 
     public init(
         config: ProjectConfig, policies: [Policy], head: CheckRevision, base: CheckRevision?,
@@ -44,6 +44,10 @@ public struct CheckContext {
         self.suites = suites
         self.workTree = workTree
         self.stores = stores
+    }
+
+    var dataPolicies: [DataPolicy] {
+        policies.compactMap { if case .data(let policy) = $0 { return policy } else { return nil } }
     }
 
     var gatePolicies: [GatePolicy] {

@@ -44,7 +44,7 @@ public struct CheckReport: Sendable {
         ])
     }
 
-    static func json(_ finding: Finding) -> StructuredValue {
+    public static func json(_ finding: Finding) -> StructuredValue {
         var fields: [(key: String, value: StructuredValue)] = [
             ("id", .string(finding.id)), ("suite", .string(finding.suite)), ("check", .string(finding.check)),
             ("status", .string(finding.status.rawValue)), ("message", .string(finding.message)),
@@ -73,7 +73,7 @@ public struct CheckReport: Sendable {
         var lines = [
             "gitops-ml check: \(head.name)\(head.commit.map { " (\($0.prefix(12)))" } ?? "") against \(base.map { "\($0.name)\($0.commit.map { c in " (\(c.prefix(12)))" } ?? "")" } ?? "no champion")"
         ]
-        for suite in ["config", "model", "gate", "code"] {
+        for suite in ["config", "data", "model", "gate", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append("")
@@ -172,7 +172,7 @@ public struct CheckReport: Sendable {
         lines.append(
             "<testsuites name=\"gitops-ml check\" tests=\"\(findings.count)\" failures=\"\(failures)\" errors=\"\(errors)\">"
         )
-        for suite in ["config", "model", "gate", "code"] {
+        for suite in ["config", "data", "model", "gate", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append(

@@ -11,6 +11,10 @@ public enum CheckRunner {
             progress("config")
             findings += try ConfigSuite.run(context)
         }
+        if context.suites.contains(.data) {
+            progress("data")
+            findings += try DataSuite.run(context)
+        }
         if context.suites.contains(.model) || context.suites.contains(.gate) {
             for (name, model) in context.config.models.sorted(by: { $0.key < $1.key }) {
                 progress("model \(name)")

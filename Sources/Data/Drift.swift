@@ -214,7 +214,9 @@ public enum DriftStatistics {
 
     /// Evidently's chi-square test: the current counts against the reference's shares scaled to the current
     /// size (scipy `chisquare`), k − 1 degrees of freedom over the categories of both.
-    public static func chiSquareGoodnessOfFit(reference: [String], current: [String]) -> (statistic: Double, pValue: Double) {
+    public static func chiSquareGoodnessOfFit(reference: [String], current: [String]) -> (
+        statistic: Double, pValue: Double
+    ) {
         let keys = Array(Set(reference).union(current)).sorted()
         var r: [String: Int] = [:]
         var c: [String: Int] = [:]
@@ -225,14 +227,17 @@ public enum DriftStatistics {
         for key in keys {
             let expected = Double(r[key] ?? 0) * scale
             let observed = Double(c[key] ?? 0)
-            statistic += expected > 0 ? (observed - expected) * (observed - expected) / expected : (observed > 0 ? .infinity : 0)
+            statistic +=
+                expected > 0 ? (observed - expected) * (observed - expected) / expected : (observed > 0 ? .infinity : 0)
         }
         let dof = Double(max(keys.count - 1, 1))
         return (statistic, statistic.isInfinite ? 0 : SpecialFunctions.chiSquareSF(statistic, dof: dof))
     }
 
     /// scipy's `chi2_contingency` on the 2 × k table of counts (Yates' correction only for 1 degree of freedom).
-    public static func chiSquareContingency(reference: [String], current: [String]) -> (statistic: Double, pValue: Double, dof: Int) {
+    public static func chiSquareContingency(reference: [String], current: [String]) -> (
+        statistic: Double, pValue: Double, dof: Int
+    ) {
         let keys = Array(Set(reference).union(current)).sorted()
         var r: [String: Int] = [:]
         var c: [String: Int] = [:]

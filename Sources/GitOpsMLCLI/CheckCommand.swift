@@ -27,7 +27,8 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "The challenger's revision (a revspec or 'workspace').")
     var head: String = "HEAD"
 
-    @Option(name: .long, parsing: .singleValue, help: "Only these suites: config, model, gate, code (repeatable).")
+    @Option(
+        name: .long, parsing: .singleValue, help: "Only these suites: config, data, model, gate, code (repeatable).")
     var suite: [String] = []
 
     @Option(
@@ -112,7 +113,7 @@ struct CheckCommand: ParsableCommand {
         return Set(
             try suite.map { name in
                 guard let value = CheckContext.Suite(rawValue: name) else {
-                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, model, gate, code)")
+                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, data, model, gate, code)")
                 }
                 return value
             })

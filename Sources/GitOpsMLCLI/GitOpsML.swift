@@ -11,7 +11,10 @@ struct GitOpsML: ParsableCommand {
             3 environment error (git object missing, network, I/O).
             """,
         version: Version.current,
-        subcommands: [CheckCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self, VersionCommand.self])
+        subcommands: [
+            CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
+            VersionCommand.self,
+        ])
 }
 
 /// Options every command takes.

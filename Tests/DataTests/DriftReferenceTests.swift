@@ -20,7 +20,9 @@ private func number(_ value: Any?) -> Double { (value as? NSNumber)?.doubleValue
 private func close(_ ours: Double, _ theirs: Any?, relative: Double = 1e-9, _ what: String) {
     let expected = number(theirs)
     let scale = max(abs(ours), abs(expected), 1e-300)
-    #expect(abs(ours - expected) / scale <= relative || abs(ours - expected) < 1e-14, "\(what): ours \(ours), reference \(expected)")
+    #expect(
+        abs(ours - expected) / scale <= relative || abs(ours - expected) < 1e-14,
+        "\(what): ours \(ours), reference \(expected)")
 }
 
 @Suite("Drift statistics against scipy, numpy and statsmodels")
@@ -45,7 +47,9 @@ struct DriftReferenceTests {
                 close(DriftStatistics.quantile(sorted, q), expected, "quantile \(q) #\(index)")
             }
             let floored = DriftStatistics.binnedShares(reference: .numeric(r), current: .numeric(c))
-            close(DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"], "PSI #\(index)")
+            close(
+                DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"],
+                "PSI #\(index)")
             let raw = DriftStatistics.binnedShares(reference: .numeric(r), current: .numeric(c), emptyShare: nil)
             close(DriftStatistics.jensenShannon(raw.reference, raw.current), item["jensenshannon"], "JS #\(index)")
         }
@@ -65,15 +69,19 @@ struct DriftReferenceTests {
             close(table.pValue, item["contingency_pvalue"], relative: 1e-9, "contingency p #\(index)")
             #expect(table.dof == (item["contingency_dof"] as? NSNumber)?.intValue)
             let floored = DriftStatistics.binnedShares(reference: .categorical(r), current: .categorical(c))
-            close(DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"], "PSI #\(index)")
-            let raw = DriftStatistics.binnedShares(reference: .categorical(r), current: .categorical(c), emptyShare: nil)
+            close(
+                DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"],
+                "PSI #\(index)")
+            let raw = DriftStatistics.binnedShares(
+                reference: .categorical(r), current: .categorical(c), emptyShare: nil)
             close(DriftStatistics.jensenShannon(raw.reference, raw.current), item["jensenshannon"], "JS #\(index)")
         }
     }
 
     @Test func binaryColumnsAndCorrections() throws {
         for (index, item) in try #require(reference["binary"] as? [[String: Any]]).enumerated() {
-            let z = DriftStatistics.proportionsZTest(reference: strings(item["reference"]), current: strings(item["current"]))
+            let z = DriftStatistics.proportionsZTest(
+                reference: strings(item["reference"]), current: strings(item["current"]))
             close(z.statistic, item["z"], "z #\(index)")
             close(z.pValue, item["pvalue"], relative: 1e-9, "z p #\(index)")
         }
@@ -82,7 +90,9 @@ struct DriftReferenceTests {
             close(ours, theirs, "BH")
         }
         for item in try #require(reference["gammaincc"] as? [[String: Any]]) {
-            close(SpecialFunctions.gammaQ(number(item["a"]), number(item["x"])), item["q"], relative: 1e-12, "Q(\(number(item["a"])), \(number(item["x"])))")
+            close(
+                SpecialFunctions.gammaQ(number(item["a"]), number(item["x"])), item["q"], relative: 1e-12,
+                "Q(\(number(item["a"])), \(number(item["x"])))")
         }
     }
 }

@@ -77,7 +77,7 @@ struct CheckEndToEndTests {
         ])
         #expect(validated.status == 0, "\(validated.stdoutText)\(validated.stderrText)")
         #expect(validated.stdoutText.contains("schema ok"))
-        #expect(validated.stdoutText.contains("junit: 10 tests, 4 failures, 0 errors"))
+        #expect(validated.stdoutText.contains("junit: 26 tests, 4 failures, 0 errors"))
     }
 
     @Test func configurationErrorsExitTwoAndMissingObjectsExitThree() throws {

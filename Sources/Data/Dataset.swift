@@ -1,0 +1,241 @@
+import Config
+import Foundation
+import GitOpsMLCore
+
+/// A table read into typed columns, with the file line of each row for messages.
+public struct Dataset: Sendable {
+    public var file: String
+    public var columns: [Column]
+    public var rowLines: [Int]
+
+    public var rowCount: Int { rowLines.count }
+    public var columnNames: [String] { columns.map(\.name) }
+
+    public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
+
+    public enum Format: String, Sendable { case csv, tsv, jsonl }
+
+    /// Reading options: the delimiter and null tokens, and types that override inference.
+    public struct Options: Sendable {
+        public var format: Format?
+        public var delimiter: UInt8?
+        public var nullTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+        public var types: [String: ColumnType] = [:]
+
+        public init(format: Format? = nil, delimiter: UInt8? = nil) {
+            self.format = format
+            self.delimiter = delimiter
+        }
+    }
+
+    /// Reads CSV/TSV (by extension, or `options.format`) or JSON Lines into typed columns.
+    public static func read(_ bytes: [UInt8], file: String, options: Options = Options()) throws -> Dataset {
+        let format =
+            options.format
+            ?? (file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson") ? .jsonl : file.hasSuffix(".tsv") ? .tsv : .csv)
+        guard !bytes.isEmpty else {
+            throw GitOpsMLError.configuration("empty file: no header row", at: SourceLocation(file: file, line: 1))
+        }
+        if format == .jsonl { return try readJSONLines(bytes, file: file, options: options) }
+        let delimiter = options.delimiter ?? (format == .tsv ? UInt8(ascii: "\t") : UInt8(ascii: ","))
+        let table = try CSVTable.parse(bytes, file: file, delimiter: delimiter)
+        var columns: [Column] = []
+        for name in table.header {
+            let raw = try table.strings(name).map { options.nullTokens.contains($0) ? nil : $0 }
+            columns.append(
+                try Column.build(
+                    name: name, values: raw, forced: options.types[name], file: file, lines: table.rowLines))
+        }
+        return Dataset(file: file, columns: columns, rowLines: table.rowLines)
+    }
+
+    static func readJSONLines(_ bytes: [UInt8], file: String, options: Options) throws -> Dataset {
+        if let problem = UTF8Check.firstProblem(bytes) {
+            throw GitOpsMLError.configuration(problem.message, at: SourceLocation(file: file, line: problem.line))
+        }
+        var names: [String] = []
+        var rows: [[String: String?]] = []
+        var lines: [Int] = []
+        var lineNumber = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
+            let value: StructuredValue
+            do {
+                value = try JSONReader.parse(Array(line), file: file)
+            } catch var error as GitOpsMLError {
+                error.location = SourceLocation(file: file, line: lineNumber)
+                throw error
+            }
+            guard case .object(let pairs) = value else {
+                throw GitOpsMLError.configuration(
+                    "each line must be a JSON object", at: SourceLocation(file: file, line: lineNumber))
+            }
+            var row: [String: String?] = [:]
+            for (key, item) in pairs {
+                if !names.contains(key) { names.append(key) }
+                switch item {
+                case .null: row[key] = .some(nil)
+                case .string(let text): row[key] = options.nullTokens.contains(text) ? .some(nil) : text
+                case .int, .double, .bool: row[key] = item.json()
+                default: row[key] = item.json()
+                }
+            }
+            rows.append(row)
+            lines.append(lineNumber)
+        }
+        guard !rows.isEmpty else {
+            throw GitOpsMLError.configuration("no records", at: SourceLocation(file: file, line: 1))
+        }
+        let columns = try names.map { name in
+            try Column.build(
+                name: name, values: rows.map { ($0[name] ?? nil) }, forced: options.types[name], file: file,
+                lines: lines)
+        }
+        return Dataset(file: file, columns: columns, rowLines: lines)
+    }
+}
+
+public enum ColumnType: String, Sendable, CaseIterable {
+    case int, float, bool, string, timestamp
+
+    public var isNumeric: Bool { self == .int || self == .float }
+}
+
+/// One column: its inferred (or declared) type, and its values as numbers (int, float, timestamp in
+/// seconds since 1970) or as text (string, bool). nil is a null.
+public struct Column: Sendable {
+    public var name: String
+    public var type: ColumnType
+    public var numbers: [Double?]
+    public var strings: [String?]
+
+    public var count: Int { type == .string || type == .bool ? strings.count : numbers.count }
+    public var nullCount: Int {
+        type == .string || type == .bool
+            ? strings.lazy.filter { $0 == nil }.count : numbers.lazy.filter { $0 == nil }.count
+    }
+    public var nonNullNumbers: [Double] { numbers.compactMap { $0 } }
+    /// Values as text, for categorical statistics (numbers in their shortest form).
+    public var texts: [String?] {
+        switch type {
+        case .string, .bool: return strings
+        case .int: return numbers.map { $0.map { String(Int($0)) } }
+        default: return numbers.map { $0.map(StructuredValue.pythonFloat) }
+        }
+    }
+
+    static func build(name: String, values: [String?], forced: ColumnType?, file: String, lines: [Int]) throws -> Column
+    {
+        let type = forced ?? infer(values)
+        switch type {
+        case .string:
+            return Column(name: name, type: .string, numbers: [], strings: values)
+        case .bool:
+            let normalized = try values.enumerated().map { row, value -> String? in
+                guard let value else { return nil }
+                switch value.lowercased() {
+                case "true", "1", "yes", "t": return "true"
+                case "false", "0", "no", "f": return "false"
+                default:
+                    throw GitOpsMLError.configuration(
+                        "column \"\(name)\": \"\(value)\" is not a boolean",
+                        at: SourceLocation(file: file, line: lines[row]))
+                }
+            }
+            return Column(name: name, type: .bool, numbers: [], strings: normalized)
+        case .int, .float, .timestamp:
+            func parse(_ text: String) -> Double? { type == .timestamp ? Timestamps.parse(text) : Column.number(text) }
+            let numbers = try values.enumerated().map { row, value -> Double? in
+                guard let value else { return nil }
+                guard let number = parse(value), type == .timestamp || number.isFinite else {
+                    throw GitOpsMLError.configuration(
+                        "column \"\(name)\": \"\(value)\" is not \(type == .timestamp ? "a timestamp" : "a number")",
+                        at: SourceLocation(file: file, line: lines[row]))
+                }
+                return number
+            }
+            return Column(name: name, type: type, numbers: numbers, strings: [])
+        }
+    }
+
+    static func number(_ text: String) -> Double? {
+        Double(text.trimmingCharacters(in: CharacterSet.whitespaces))
+    }
+
+    /// int when every value is a whole number, float when every value is a number, bool for
+    /// true/false, timestamp for ISO 8601 dates and times, else string.
+    static func infer(_ values: [String?]) -> ColumnType {
+        let present = values.lazy.compactMap { $0 }
+        guard present.first(where: { _ in true }) != nil else { return .string }
+        if present.allSatisfy({ Int($0) != nil }) { return .int }
+        if present.allSatisfy({ Double($0).map { $0.isFinite } ?? false }) { return .float }
+        if present.allSatisfy({ ["true", "false", "True", "False", "TRUE", "FALSE"].contains($0) }) { return .bool }
+        if present.allSatisfy({ Timestamps.parse($0) != nil }) { return .timestamp }
+        return .string
+    }
+}
+
+/// ISO 8601 dates (`2026-01-31`) and date-times (`2026-01-31T10:00:00Z`, `2026-01-31 10:00:00+02:00`,
+/// fractional seconds allowed; no zone means UTC), as seconds since 1970.
+enum Timestamps {
+    static func parse(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        func digits(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[start..<(start + count)] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), (1...12).contains(month),
+            (1...31).contains(day)
+        else { return nil }
+        var seconds = Double(daysFromCivil(year, month, day)) * 86_400
+        guard bytes.count > 10 else { return seconds }
+        guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "), bytes.count >= 16,
+            let hour = digits(11, 2), let minute = digits(14, 2), bytes[13] == UInt8(ascii: ":"), hour < 24, minute < 60
+        else { return nil }
+        seconds += Double(hour * 3600 + minute * 60)
+        var index = 16
+        if index < bytes.count, bytes[index] == UInt8(ascii: ":") {
+            guard let second = digits(17, 2), second <= 60 else { return nil }
+            seconds += Double(second)
+            index = 19
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                var fraction = 0.0
+                var scale = 0.1
+                index += 1
+                while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                    fraction += Double(bytes[index] - 0x30) * scale
+                    scale /= 10
+                    index += 1
+                }
+                seconds += fraction
+            }
+        }
+        guard index < bytes.count else { return seconds }
+        if bytes[index] == UInt8(ascii: "Z") { return index + 1 == bytes.count ? seconds : nil }
+        guard bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-"), let hours = digits(index + 1, 2)
+        else {
+            return nil
+        }
+        var offset = hours * 3600
+        let minutesAt = bytes.count > index + 3 && bytes[index + 3] == UInt8(ascii: ":") ? index + 4 : index + 3
+        if let minutes = digits(minutesAt, 2) { offset += minutes * 60 }
+        return seconds - Double(bytes[index] == UInt8(ascii: "+") ? offset : -offset)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

@@ -1,0 +1,396 @@
+import Config
+import Foundation
+import GitOpsMLCore
+
+/// The outcome of one expectation on one dataset.
+public struct ExpectationResult: Sendable {
+    public var type: String
+    public var column: String?
+    public var success: Bool
+    public var message: String
+    public var observed: StructuredValue
+    public var expected: StructuredValue
+    /// File lines of a few failing rows.
+    public var failingLines: [Int]
+    public var location: SourceLocation
+}
+
+/// Great Expectations' vocabulary (with or without the `expect_` prefix), evaluated on typed columns.
+/// Column-map expectations ignore nulls and pass when at least `mostly` of the non-null values comply.
+public enum Expectations {
+    /// The arguments each expectation takes (besides `column` and `mostly`).
+    static let catalogue: [String: (needsColumn: Bool, arguments: Set<String>)] = [
+        "table_columns_to_match_set": (false, ["column_set", "exact_match"]),
+        "table_columns_to_match_ordered_list": (false, ["column_list"]),
+        "column_to_exist": (true, []),
+        "column_values_to_be_of_type": (true, ["type_"]),
+        "column_values_to_not_be_null": (true, []),
+        "column_values_to_be_null": (true, []),
+        "column_values_to_be_unique": (true, []),
+        "compound_columns_to_be_unique": (false, ["column_list"]),
+        "column_values_to_be_between": (true, ["min_value", "max_value", "strict_min", "strict_max"]),
+        "column_values_to_be_in_set": (true, ["value_set"]),
+        "column_values_to_match_regex": (true, ["regex"]),
+        "column_value_lengths_to_be_between": (true, ["min_value", "max_value"]),
+        "table_row_count_to_be_between": (false, ["min_value", "max_value"]),
+        "column_mean_to_be_between": (true, ["min_value", "max_value"]),
+        "column_stdev_to_be_between": (true, ["min_value", "max_value"]),
+        "column_min_to_be_between": (true, ["min_value", "max_value"]),
+        "column_max_to_be_between": (true, ["min_value", "max_value"]),
+        "column_median_to_be_between": (true, ["min_value", "max_value"]),
+        "column_quantile_values_to_be_between": (true, ["quantile_ranges"]),
+        "column_proportion_of_non_null_values_to_be_between": (true, ["min_value", "max_value"]),
+        "column_values_to_be_fresh": (true, ["max_age_seconds", "max_age_days", "now"]),
+    ]
+
+    /// Checks the expectation's name and arguments: unknown ones are configuration errors at their line.
+    public static func validate(_ expectation: DataPolicy.Expectation) throws {
+        let name = canonical(expectation.type)
+        guard let entry = catalogue[name] else {
+            throw GitOpsMLError.configuration(
+                "unknown expectation \"\(expectation.type)\" (known: \(catalogue.keys.sorted().joined(separator: ", ")))",
+                at: expectation.location)
+        }
+        if entry.needsColumn && expectation.column == nil {
+            throw GitOpsMLError.configuration("\(expectation.type) needs a column", at: expectation.location)
+        }
+        for argument in expectation.arguments where !entry.arguments.contains(argument.key) {
+            throw GitOpsMLError.configuration(
+                "\(expectation.type): unknown argument \"\(argument.key)\" (expected: \(entry.arguments.sorted().joined(separator: ", ")))",
+                at: expectation.location)
+        }
+    }
+
+    public static func canonical(_ name: String) -> String {
+        name.hasPrefix("expect_") ? String(name.dropFirst(7)) : name
+    }
+
+    public static func evaluate(_ expectation: DataPolicy.Expectation, on data: Dataset, now: Date = Date()) throws
+        -> ExpectationResult
+    {
+        try validate(expectation)
+        let name = canonical(expectation.type)
+        let arguments = Arguments(pairs: expectation.arguments, location: expectation.location, name: expectation.type)
+        var result = ExpectationResult(
+            type: "expect_" + name, column: expectation.column, success: true, message: "", observed: .null,
+            expected: .null,
+            failingLines: [], location: expectation.location)
+        func finish(
+            _ success: Bool, _ message: String, observed: StructuredValue, expected: StructuredValue, lines: [Int] = []
+        ) -> ExpectationResult {
+            result.success = success
+            result.message = message
+            result.observed = observed
+            result.expected = expected
+            result.failingLines = Array(lines.prefix(5))
+            return result
+        }
+        let mostly = expectation.mostly ?? 1
+
+        // Table-level expectations.
+        switch name {
+        case "table_columns_to_match_set":
+            let wanted = try arguments.strings("column_set")
+            let exact = try arguments.bool("exact_match") ?? true
+            let missing = wanted.filter { !data.columnNames.contains($0) }
+            let extra = data.columnNames.filter { !wanted.contains($0) }
+            let ok = missing.isEmpty && (!exact || extra.isEmpty)
+            return finish(
+                ok, ok ? "columns match" : "missing \(missing), unexpected \(exact ? extra : [])",
+                observed: .array(data.columnNames.map(StructuredValue.string)),
+                expected: .array(wanted.map(StructuredValue.string)))
+        case "table_columns_to_match_ordered_list":
+            let wanted = try arguments.strings("column_list")
+            let ok = wanted == data.columnNames
+            return finish(
+                ok, ok ? "columns are in order" : "columns are \(data.columnNames), expected \(wanted)",
+                observed: .array(data.columnNames.map(StructuredValue.string)),
+                expected: .array(wanted.map(StructuredValue.string)))
+        case "table_row_count_to_be_between":
+            let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
+            let ok = within(Double(data.rowCount), low, high)
+            return finish(
+                ok, "\(data.rowCount) rows\(ok ? "" : ", expected \(range(low, high))")", observed: .int(data.rowCount),
+                expected: rangeValue(low, high))
+        case "compound_columns_to_be_unique":
+            let names = try arguments.strings("column_list")
+            let columns = try names.map { try Expectations.column($0, in: data, expectation.location) }
+            var seen: Set<[String]> = []
+            var lines: [Int] = []
+            for row in 0..<data.rowCount {
+                let key = columns.map { $0.texts[row] ?? "\u{0}null" }
+                if !seen.insert(key).inserted { lines.append(data.rowLines[row]) }
+            }
+            let ok = lines.isEmpty
+            return finish(
+                ok,
+                ok
+                    ? "\(names.joined(separator: ", ")) are unique together"
+                    : "\(lines.count) duplicate combinations of \(names.joined(separator: ", "))",
+                observed: .int(lines.count), expected: .int(0), lines: lines)
+        default: break
+        }
+
+        guard let columnName = expectation.column else {
+            return finish(false, "no column", observed: .null, expected: .null)
+        }
+        if name == "column_to_exist" {
+            let ok = data.column(columnName) != nil
+            return finish(
+                ok, ok ? "column \(columnName) exists" : "no column \(columnName)", observed: .bool(ok),
+                expected: .bool(true))
+        }
+        let column = try Expectations.column(columnName, in: data, expectation.location)
+
+        // Column-map expectations: a verdict per row.
+        func map(_ description: String, _ test: (Int) -> Bool?) -> ExpectationResult {
+            var total = 0
+            var failed: [Int] = []
+            for row in 0..<data.rowCount {
+                guard let ok = test(row) else { continue }  // nil: a null, ignored
+                total += 1
+                if !ok { failed.append(data.rowLines[row]) }
+            }
+            let share = total == 0 ? 1 : Double(total - failed.count) / Double(total)
+            let ok = share >= mostly
+            let text =
+                "\(columnName): \(failed.count) of \(total) values \(description)"
+                + (expectation.mostly != nil
+                    ? " (\(String(format: "%.2f", share * 100))% comply, mostly \(mostly))" : "")
+            return finish(
+                ok, text,
+                observed: .object([
+                    ("unexpected_count", .int(failed.count)), ("element_count", .int(total)),
+                    ("compliant_share", .double(share)),
+                ]), expected: .object([("mostly", .double(mostly))]), lines: failed)
+        }
+        let numbers = column.numbers
+        let texts = column.texts
+        switch name {
+        case "column_values_to_be_of_type":
+            let wanted = try arguments.string("type_") ?? ""
+            let aliases: [String: ColumnType] = [
+                "int": .int, "int64": .int, "integer": .int, "INTEGER": .int, "float": .float, "float64": .float,
+                "double": .float, "FLOAT": .float, "str": .string, "string": .string, "object": .string, "bool": .bool,
+                "boolean": .bool, "datetime": .timestamp, "timestamp": .timestamp, "datetime64": .timestamp,
+            ]
+            guard let type = aliases[wanted] else {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): unknown type \"\(wanted)\"", at: expectation.location)
+            }
+            let ok = column.type == type || (type == .float && column.type == .int)
+            return finish(
+                ok, "\(columnName) is \(column.type.rawValue)\(ok ? "" : ", expected \(type.rawValue)")",
+                observed: .string(column.type.rawValue), expected: .string(type.rawValue))
+        case "column_values_to_not_be_null":
+            var nulls: [Int] = []
+            for row in 0..<data.rowCount where texts[row] == nil { nulls.append(data.rowLines[row]) }
+            let share = data.rowCount == 0 ? 1 : Double(data.rowCount - nulls.count) / Double(data.rowCount)
+            let ok = share >= mostly
+            return finish(
+                ok, "\(columnName): \(nulls.count) nulls in \(data.rowCount) rows",
+                observed: .object([("null_count", .int(nulls.count)), ("non_null_share", .double(share))]),
+                expected: .object([("mostly", .double(mostly))]), lines: nulls)
+        case "column_values_to_be_null":
+            var present: [Int] = []
+            for row in 0..<data.rowCount where texts[row] != nil { present.append(data.rowLines[row]) }
+            let share = data.rowCount == 0 ? 1 : Double(data.rowCount - present.count) / Double(data.rowCount)
+            return finish(
+                share >= mostly, "\(columnName): \(present.count) values that are not null",
+                observed: .int(present.count), expected: .int(0), lines: present)
+        case "column_proportion_of_non_null_values_to_be_between":
+            let share = data.rowCount == 0 ? 0 : Double(data.rowCount - column.nullCount) / Double(data.rowCount)
+            let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
+            let ok = within(share, low, high)
+            return finish(
+                ok, "\(columnName): \(String(format: "%.4g", share)) of values are not null", observed: .double(share),
+                expected: rangeValue(low, high))
+        case "column_values_to_be_unique":
+            var counts: [String: Int] = [:]
+            for value in texts { if let value { counts[value, default: 0] += 1 } }
+            return map("are duplicates") { row in texts[row].map { (counts[$0] ?? 0) == 1 } }
+        case "column_values_to_be_between":
+            let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
+            let strictMin = try arguments.bool("strict_min") ?? false
+            let strictMax = try arguments.bool("strict_max") ?? false
+            guard column.type.isNumeric || column.type == .timestamp else {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): column \(columnName) is \(column.type.rawValue), not numeric",
+                    at: expectation.location)
+            }
+            return map("are outside \(range(low, high))") { row in
+                numbers[row].map { value in
+                    (low.map { strictMin ? value > $0 : value >= $0 } ?? true)
+                        && (high.map { strictMax ? value < $0 : value <= $0 } ?? true)
+                }
+            }
+        case "column_values_to_be_in_set":
+            let allowed = Set(
+                try arguments.values("value_set").map { value -> String in
+                    if case .string(let text) = value { return text }
+                    return value.number.map(StructuredValue.pythonFloat) ?? value.json()
+                })
+            return map("are not in the set") { row in texts[row].map { allowed.contains($0) } }
+        case "column_values_to_match_regex":
+            let pattern = try arguments.string("regex") ?? ""
+            let regex: NSRegularExpression
+            do { regex = try NSRegularExpression(pattern: pattern) } catch {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): invalid regex \"\(pattern)\"", at: expectation.location)
+            }
+            return map("do not match /\(pattern)/") { row in
+                texts[row].map { text in regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+                }
+            }
+        case "column_value_lengths_to_be_between":
+            let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
+            return map("have lengths outside \(range(low, high))") { row in
+                texts[row].map { within(Double($0.count), low, high) }
+            }
+        case "column_mean_to_be_between", "column_stdev_to_be_between", "column_min_to_be_between",
+            "column_max_to_be_between", "column_median_to_be_between":
+            let values = column.nonNullNumbers
+            guard column.type.isNumeric || column.type == .timestamp else {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): column \(columnName) is \(column.type.rawValue), not numeric",
+                    at: expectation.location)
+            }
+            let statistic: Double
+            switch name {
+            case "column_mean_to_be_between": statistic = values.reduce(0, +) / Double(values.count)
+            case "column_stdev_to_be_between": statistic = DriftStatistics.standardDeviation(values, ddof: 1)
+            case "column_min_to_be_between": statistic = values.min() ?? .nan
+            case "column_max_to_be_between": statistic = values.max() ?? .nan
+            default: statistic = DriftStatistics.quantile(values.sorted(), 0.5)
+            }
+            let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
+            let ok = !values.isEmpty && within(statistic, low, high)
+            let label = name.replacingOccurrences(of: "column_", with: "").replacingOccurrences(
+                of: "_to_be_between", with: "")
+            return finish(
+                ok,
+                "\(columnName): \(label) \(String(format: "%.6g", statistic))\(ok ? "" : ", expected \(range(low, high))")",
+                observed: .double(statistic), expected: rangeValue(low, high))
+        case "column_quantile_values_to_be_between":
+            guard case .object(let spec)? = arguments.pairs.first(where: { $0.key == "quantile_ranges" })?.value,
+                case .array(let quantiles)? = StructuredValue.object(spec)["quantiles"],
+                case .array(let ranges)? = StructuredValue.object(spec)["value_ranges"], quantiles.count == ranges.count
+            else {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): quantile_ranges needs quantiles and value_ranges of the same length",
+                    at: expectation.location)
+            }
+            let sorted = column.nonNullNumbers.sorted()
+            var observed: [StructuredValue] = []
+            var ok = !sorted.isEmpty
+            for (q, bounds) in zip(quantiles, ranges) {
+                let value = DriftStatistics.quantile(sorted, q.number ?? 0.5)
+                observed.append(.double(value))
+                if case .array(let pair) = bounds, pair.count == 2, !within(value, pair[0].number, pair[1].number) {
+                    ok = false
+                }
+            }
+            return finish(
+                ok,
+                "\(columnName): quantiles \(observed.map { String(format: "%.6g", $0.number ?? .nan) }.joined(separator: ", "))",
+                observed: .array(observed), expected: .array(ranges))
+        case "column_values_to_be_fresh":
+            guard column.type == .timestamp else {
+                throw GitOpsMLError.configuration(
+                    "\(expectation.type): column \(columnName) is \(column.type.rawValue), not a timestamp",
+                    at: expectation.location)
+            }
+            let maxAge =
+                try arguments.double("max_age_seconds") ?? (try arguments.double("max_age_days")).map { $0 * 86_400 }
+                ?? 86_400
+            let reference = try arguments.string("now").flatMap(Timestamps.parse) ?? now.timeIntervalSince1970
+            let newest = column.nonNullNumbers.max() ?? -.infinity
+            let age = reference - newest
+            let ok = age <= maxAge
+            return finish(
+                ok,
+                "\(columnName): newest value is \(String(format: "%.1f", age / 3600)) hours old\(ok ? "" : ", more than \(String(format: "%.1f", maxAge / 3600))")",
+                observed: .double(age), expected: .object([("max_age_seconds", .double(maxAge))]))
+        default:
+            throw GitOpsMLError.configuration("unknown expectation \"\(expectation.type)\"", at: expectation.location)
+        }
+    }
+
+    static func column(_ name: String, in data: Dataset, _ location: SourceLocation) throws -> Column {
+        guard let column = data.column(name) else {
+            throw ExpectationColumnMissing(column: name, location: location, columns: data.columnNames)
+        }
+        return column
+    }
+
+    static func within(_ value: Double, _ low: Double?, _ high: Double?) -> Bool {
+        (low.map { value >= $0 } ?? true) && (high.map { value <= $0 } ?? true)
+    }
+
+    static func range(_ low: Double?, _ high: Double?) -> String {
+        "[\(low.map { String(format: "%g", $0) } ?? "−∞"), \(high.map { String(format: "%g", $0) } ?? "∞")]"
+    }
+
+    static func rangeValue(_ low: Double?, _ high: Double?) -> StructuredValue {
+        .object([
+            ("min_value", low.map(StructuredValue.double) ?? .null),
+            ("max_value", high.map(StructuredValue.double) ?? .null),
+        ])
+    }
+
+    struct Arguments {
+        var pairs: [(key: String, value: StructuredValue)]
+        var location: SourceLocation
+        var name: String
+
+        func value(_ key: String) -> StructuredValue? { pairs.last { $0.key == key }?.value }
+
+        func double(_ key: String) throws -> Double? {
+            guard let value = value(key), value != .null else { return nil }
+            switch value {
+            case .int(let number): return Double(number)
+            case .double(let number): return number
+            default: throw GitOpsMLError.configuration("\(name): \(key) must be a number", at: location)
+            }
+        }
+
+        func bool(_ key: String) throws -> Bool? {
+            guard let value = value(key) else { return nil }
+            guard case .bool(let flag) = value else {
+                throw GitOpsMLError.configuration("\(name): \(key) must be true or false", at: location)
+            }
+            return flag
+        }
+
+        func string(_ key: String) throws -> String? {
+            guard let value = value(key) else { return nil }
+            guard case .string(let text) = value else {
+                throw GitOpsMLError.configuration("\(name): \(key) must be text", at: location)
+            }
+            return text
+        }
+
+        func values(_ key: String) throws -> [StructuredValue] {
+            guard case .array(let items)? = value(key) else {
+                throw GitOpsMLError.configuration("\(name): \(key) must be a list", at: location)
+            }
+            return items
+        }
+
+        func strings(_ key: String) throws -> [String] {
+            try values(key).map { item in
+                guard case .string(let text) = item else {
+                    throw GitOpsMLError.configuration("\(name): \(key) must be a list of text", at: location)
+                }
+                return text
+            }
+        }
+    }
+}
+
+/// An expectation named a column the dataset does not have: a failed expectation, not a crash.
+public struct ExpectationColumnMissing: Error {
+    public var column: String
+    public var location: SourceLocation
+    public var columns: [String]
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Check
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+
+/// `gitops-ml data profile|drift|validate`: datasets read from any revision, through DVC and LFS pointers.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Profile datasets, test them against expectations, and measure drift between versions.",
+        subcommands: [Profile.self, Drift.self, Validate.self])
+
+    /// A dataset by its name in gitops-ml.yaml or by path, optionally `@REV` (default: the workspace, or HEAD when bare).
+    struct Target {
+        var path: String
+        var revision: String
+        var options: Dataset.Options
+
+        init(_ text: String, project: Project, defaultRevision: String? = nil) {
+            let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+            let name = parts[0]
+            let dataset = project.config?.datasets[name]
+            path = dataset?.path ?? name
+            revision =
+                parts.count > 1 ? parts[1] : defaultRevision ?? (project.repository.isBare ? "HEAD" : "workspace")
+            options = Dataset.Options(format: dataset?.format.flatMap(Dataset.Format.init(rawValue:)))
+            if let delimiter = dataset?.delimiter?.utf8.first { options.delimiter = delimiter }
+        }
+
+        func load(_ project: Project) throws -> Dataset {
+            let files = try project.files(revision)
+            let stores = DataStores.of(
+                gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree)
+            guard let resolved = try DataResolver.resolve(path, in: files, stores: stores) else {
+                throw GitOpsMLError.environment("\(path): no such file at \(revision)")
+            }
+            return try Dataset.read(resolved.bytes, file: path, options: options)
+        }
+    }
+
+    struct Profile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "profile",
+            abstract: "Per-column summary: type, nulls, unique values, range, mean, quantiles, top categories.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dataset name from gitops-ml.yaml or a path, optionally @REV (e.g. train@HEAD~1).")
+        var dataset: String
+        @Flag(name: .long, help: "JSON instead of a table.")
+        var json = false
+
+        func run() throws {
+            let project = try Project(global)
+            let data = try Target(dataset, project: project).load(project)
+            let profile = DataProfile.profile(data)
+            if json {
+                print(profile.json(indent: 2))
+                return
+            }
+            print("\(data.file): \(data.rowCount) rows, \(data.columns.count) columns")
+            var rows: [[String]] = []
+            guard case .array(let columns)? = profile["columns"] else { return }
+            for column in columns {
+                func text(_ key: String) -> String {
+                    guard let value = column[key] else { return "" }
+                    switch value {
+                    case .string(let s): return s
+                    case .null: return ""
+                    case .double(let d): return String(format: "%.6g", d)
+                    case .array(let items):
+                        return items.prefix(3).compactMap { item in
+                            guard case .string(let v)? = item["value"], let n = item["count"]?.number else {
+                                return nil
+                            }
+                            return "\(v) (\(Int(n)))"
+                        }.joined(separator: ", ")
+                    default: return value.json()
+                    }
+                }
+                rows.append([
+                    text("name"), text("type"), text("nulls"), text("unique"), text("min"), text("mean"), text("p50"),
+                    text("max"), text("top"),
+                ])
+            }
+            print(
+                Table.text(
+                    header: ["column", "type", "nulls", "unique", "min", "mean", "median", "max", "top"], rows: rows))
+        }
+    }
+
+    struct Drift: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "drift",
+            abstract: "Drift of a dataset between two revisions (Evidently's tests and thresholds by default).",
+            discussion: "Exits 1 on dataset drift (at least --drift-share of the judged columns drifted).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "A dataset name from gitops-ml.yaml or a path.")
+        var dataset: String
+        @Option(name: .long, help: "The reference revision (default HEAD).")
+        var base: String = "HEAD"
+        @Option(name: .long, help: "The current revision (default: the workspace, or HEAD~0 when bare).")
+        var head: String?
+        @Option(name: .long, help: "One test for every column: ks, wasserstein, psi, jensenshannon, chisquare, z.")
+        var test: String?
+        @Option(name: .long, help: "The test's threshold (p-value or distance).")
+        var threshold: Double?
+        @Option(name: .long, help: "Dataset drift when this share of columns drift (default 0.5).")
+        var driftShare: Double = 0.5
+        @Flag(name: .long, help: "Benjamini–Hochberg correction of p-values across columns.")
+        var benjaminiHochberg = false
+        @Flag(name: .long, help: "JSON findings instead of text.")
+        var json = false
+
+        func run() throws {
+            let project = try Project(global)
+            var settings = DriftSettings()
+            if let test {
+                guard let value = DriftSettings.Test(rawValue: test) else {
+                    throw GitOpsMLError.usage("unknown test \"\(test)\"")
+                }
+                settings.test = value
+            }
+            settings.threshold = threshold
+            settings.driftShare = driftShare
+            settings.benjaminiHochberg = benjaminiHochberg
+            let reference = try Target(dataset, project: project, defaultRevision: base).load(project)
+            let current = try Target(dataset, project: project, defaultRevision: head).load(project)
+            let report = DriftDetector.detect(reference: reference, current: current, settings: settings)
+            let findings = DriftFindings.findings(report, id: "data/\(dataset)", dataset: reference.file, base: base)
+            if json {
+                print(StructuredValue.array(findings.map { finding in CheckReport.json(finding) }).json(indent: 2))
+            } else {
+                for finding in findings { print(finding.message) }
+            }
+            if report.datasetDrift {
+                throw CheckFailure(lines: [
+                    "dataset drift: \(report.driftedCount) of \(report.evaluated.count) columns drifted"
+                ])
+            }
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "validate",
+            abstract: "Run the expectations of the DataPolicies on their datasets at a revision.")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .long, help: "The revision (default: the workspace, or HEAD when bare).")
+        var rev: String?
+
+        func run() throws {
+            let project = try Project(global)
+            guard let config = project.config else { throw GitOpsMLError.configuration("no \(ProjectConfig.fileName)") }
+            let revision = rev ?? (project.repository.isBare ? "HEAD" : "workspace")
+            let files = try project.files(revision)
+            var policies: [Policy] = []
+            for path in try project.repository.policyFiles(in: config.checks.policies, at: files) {
+                if let bytes = try files.read(path) { policies += try Policy.parse(bytes, file: path) }
+            }
+            let context = CheckContext(
+                config: config, policies: policies,
+                head: CheckRevision(files: files, name: revision, commit: files.commit?.hex), base: nil,
+                suites: [.data], workTree: project.repository.workTree,
+                stores: DataStores.of(
+                    gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree))
+            let findings = try CheckRunner.run(context)
+            print(
+                CheckReport(
+                    toolVersion: Version.current, base: nil, head: (revision, files.commit?.hex), findings: findings
+                ).text(color: Output.colorEnabled), terminator: "")
+            if findings.verdict == .fail {
+                throw CheckFailure(lines: ["\(findings.count(.fail) + findings.count(.error)) expectations failed"])
+            }
+        }
+    }
+}

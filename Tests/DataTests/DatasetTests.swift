@@ -1,0 +1,262 @@
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+@testable import Config
+@testable import Data
+
+private func read(_ text: String, file: String = "data.csv", options: Dataset.Options = Dataset.Options()) throws
+    -> Dataset
+{
+    try Dataset.read(Array(text.utf8), file: file, options: options)
+}
+
+@Suite("Reading datasets")
+struct DatasetTests {
+    @Test func csvWithQuotesEmbeddedNewlinesCRLFAndBOM() throws {
+        let data = try Dataset.read(
+            [0xEF, 0xBB, 0xBF]
+                + Array(
+                    "id,name,score,when,flag\r\n1,\"Smith, J\",0.5,2026-01-01,true\r\n2,\"multi\nline \"\"quoted\"\"\",NA,2026-01-02T10:00:00Z,false\r\n"
+                        .utf8),
+            file: "d.csv")
+        #expect(data.columnNames == ["id", "name", "score", "when", "flag"])
+        #expect(data.rowCount == 2)
+        #expect(data.rowLines == [2, 3])
+        #expect(data.column("id")?.type == .int)
+        #expect(data.column("name")?.strings == ["Smith, J", "multi\nline \"quoted\""])
+        #expect(data.column("score")?.type == .float)
+        #expect(data.column("score")?.numbers == [0.5, nil])
+        #expect(data.column("when")?.type == .timestamp)
+        #expect(data.column("when")?.numbers == [1_767_225_600, 1_767_348_000])
+        #expect(data.column("flag")?.type == .bool)
+    }
+
+    @Test func tsvJSONLinesAndOverriddenTypes() throws {
+        let tsv = try read("a\tb\n1\tx\n2\ty\n", file: "d.tsv")
+        #expect(tsv.column("b")?.strings == ["x", "y"])
+        var options = Dataset.Options()
+        options.types = ["a": .string]
+        #expect(try read("a\n1\n2\n", options: options).column("a")?.type == .string)
+        let lines = try read("{\"a\": 1, \"b\": \"x\"}\n\n{\"a\": 2.5, \"c\": true, \"b\": null}\n", file: "d.jsonl")
+        #expect(lines.columnNames == ["a", "b", "c"])
+        #expect(lines.column("a")?.numbers == [1, 2.5])
+        #expect(lines.column("b")?.strings == ["x", nil])
+        #expect(lines.rowLines == [1, 3])
+    }
+
+    @Test(arguments: [
+        ("a,b\n1,2\n3\n", 3, "expected 2 fields, found 1"),
+        ("a,b\n1,\"open\n2,3\n", 2, "unterminated quoted field"),
+        ("a,a\n1,2\n", 1, "column \"a\" appears twice"),
+        ("", 1, "empty file"),
+        ("a,b\n1,x\"y\n", 2, "a quote inside an unquoted field"),
+    ])
+    func badCSVIsAnErrorAtItsLine(text: String, line: Int, message: String) throws {
+        let error = #expect(throws: GitOpsMLError.self) { try read(text) }
+        #expect(error?.location == SourceLocation(file: "data.csv", line: line), "\(String(describing: error))")
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test func invalidUTF8BinaryFilesAndHugeLines() throws {
+        let utf8 = #expect(throws: GitOpsMLError.self) {
+            try Dataset.read(Array("a\nok\n".utf8) + [0xC3, 0x28, 0x0A], file: "d.csv")
+        }
+        #expect(utf8?.description == "d.csv:3: not valid UTF-8")
+        let binary = #expect(throws: GitOpsMLError.self) {
+            try Dataset.read([0x89, 0x50, 0x4E, 0x47, 0x00, 0x01], file: "d.csv")
+        }
+        #expect(binary?.location?.line == 1)
+        // A 10 MB single line: one header column with a very long name, read without trouble.
+        let long = String(repeating: "x", count: 10_000_000)
+        let wide = try read(long + "\n1\n")
+        #expect(wide.columnNames.first?.count == 10_000_000)
+        let broken = #expect(throws: GitOpsMLError.self) { try read("a,b\n" + long + "\n") }
+        #expect(broken?.location?.line == 2)
+        let badJSON = #expect(throws: GitOpsMLError.self) { try read("{\"a\": 1}\n{\"a\": \n", file: "d.jsonl") }
+        #expect(badJSON?.location?.line == 2)
+    }
+}
+
+@Suite("Expectations")
+struct ExpectationTests {
+    let data: Dataset
+
+    init() throws {
+        data = try read(
+            """
+            id,age,city,score,seen
+            1,34,paris,0.5,2026-01-01T00:00:00Z
+            2,17,lyon,0.7,2026-01-02T00:00:00Z
+            3,45,,0.9,2026-01-03T00:00:00Z
+            3,101,nice,0.1,2026-01-04T00:00:00Z
+            5,52,paris,,2026-01-05T00:00:00Z
+
+            """)
+    }
+
+    func expect(
+        _ type: String, column: String? = nil, mostly: Double? = nil, _ arguments: [(String, StructuredValue)] = []
+    ) throws -> ExpectationResult {
+        try Expectations.evaluate(
+            DataPolicy.Expectation(
+                type: type, column: column, mostly: mostly, arguments: arguments.map { ($0.0, $0.1) },
+                location: SourceLocation(file: "policies/data.yaml", line: 7)),
+            on: data, now: Date(timeIntervalSince1970: 1_767_657_600))
+    }
+
+    @Test func columnMapExpectationsWithMostlyAndFailingLines() throws {
+        let between = try expect(
+            "expect_column_values_to_be_between", column: "age", [("min_value", .int(18)), ("max_value", .int(100))])
+        #expect(!between.success)
+        #expect(between.failingLines == [3, 5])
+        #expect(
+            try expect(
+                "column_values_to_be_between", column: "age", mostly: 0.6,
+                [("min_value", .int(18)), ("max_value", .int(100))]
+            ).success)
+        #expect(!(try expect("column_values_to_be_unique", column: "id")).success)
+        #expect(try expect("column_values_to_be_unique", column: "id").failingLines == [4, 5])
+        let notNull = try expect("column_values_to_not_be_null", column: "city")
+        #expect(!notNull.success && notNull.failingLines == [4])
+        #expect(try expect("column_values_to_not_be_null", column: "city", mostly: 0.8).success)
+        #expect(
+            try expect(
+                "column_values_to_be_in_set", column: "city",
+                [("value_set", .array([.string("paris"), .string("lyon"), .string("nice")]))]
+            ).success)
+        #expect(!(try expect("column_values_to_match_regex", column: "city", [("regex", .string("^p"))])).success)
+        #expect(
+            try expect(
+                "column_value_lengths_to_be_between", column: "city", [("min_value", .int(4)), ("max_value", .int(5))]
+            ).success)
+        #expect(
+            try expect("compound_columns_to_be_unique", [("column_list", .array([.string("id"), .string("city")]))])
+                .success)
+        let compound = try expect("compound_columns_to_be_unique", [("column_list", .array([.string("id")]))])
+        #expect(!compound.success && compound.failingLines == [5])
+    }
+
+    @Test func aggregateAndTableExpectations() throws {
+        #expect(
+            try expect("column_mean_to_be_between", column: "age", [("min_value", .int(40)), ("max_value", .int(60))])
+                .success)
+        let mean = try expect("column_mean_to_be_between", column: "age", [("min_value", .int(50))])
+        #expect(!mean.success && mean.observed == .double(49.8))
+        #expect(
+            try expect(
+                "column_median_to_be_between", column: "age", [("min_value", .int(45)), ("max_value", .int(45))]
+            ).success)
+        #expect(try expect("column_min_to_be_between", column: "age", [("max_value", .int(17))]).success)
+        #expect(try expect("column_max_to_be_between", column: "age", [("min_value", .int(101))]).success)
+        let quantiles = try expect(
+            "column_quantile_values_to_be_between", column: "score",
+            [
+                (
+                    "quantile_ranges",
+                    .object([
+                        ("quantiles", .array([.double(0.5)])),
+                        ("value_ranges", .array([.array([.double(0.55), .double(0.65)])])),
+                    ])
+                )
+            ])
+        #expect(quantiles.success)
+        #expect(try expect("table_row_count_to_be_between", [("min_value", .int(5)), ("max_value", .int(5))]).success)
+        #expect(
+            try expect(
+                "table_columns_to_match_ordered_list",
+                [("column_list", .array(["id", "age", "city", "score", "seen"].map(StructuredValue.string)))]
+            ).success)
+        #expect(!(try expect("table_columns_to_match_set", [("column_set", .array([.string("id")]))])).success)
+        #expect(try expect("column_values_to_be_of_type", column: "score", [("type_", .string("float"))]).success)
+        #expect(
+            try expect(
+                "column_proportion_of_non_null_values_to_be_between", column: "score", [("min_value", .double(0.8))]
+            ).success)
+        // Freshness: the newest value is 2026-01-05, "now" is 2026-01-06.
+        #expect(try expect("column_values_to_be_fresh", column: "seen", [("max_age_days", .int(2))]).success)
+        #expect(!(try expect("column_values_to_be_fresh", column: "seen", [("max_age_seconds", .int(3600))])).success)
+    }
+
+    @Test func unknownExpectationsAndArgumentsAreConfigurationErrors() throws {
+        let unknown = #expect(throws: GitOpsMLError.self) {
+            try expect("expect_column_values_to_be_purple", column: "age")
+        }
+        #expect(unknown?.location == SourceLocation(file: "policies/data.yaml", line: 7))
+        let argument = #expect(throws: GitOpsMLError.self) {
+            try expect("column_values_to_be_between", column: "age", [("minimum", .int(1))])
+        }
+        #expect(argument?.message.contains("unknown argument \"minimum\"") == true)
+        #expect(throws: ExpectationColumnMissing.self) { try expect("column_values_to_be_unique", column: "nope") }
+    }
+}
+
+@Suite("Drift detection")
+struct DriftDetectorTests {
+    @Test func evidentlysAutomaticChoiceAndDatasetDrift() throws {
+        var rng = SplitMixForTests(seed: 3)
+        func table(_ rows: Int, shift: Double, mix: Double) -> Dataset {
+            var text = "x,small,label,flag,id\n"
+            for index in 0..<rows {
+                let x = rng.normal() + shift
+                let small = Int(rng.uniform() * 4)
+                let label = rng.uniform() < mix ? "a" : (rng.uniform() < 0.5 ? "b" : "c")
+                let flag = rng.uniform() < 0.3 ? "yes" : "no"
+                text += "\(x),\(small),\(label),\(flag),id\(index)\n"
+            }
+            return (try? Dataset.read(Array(text.utf8), file: "d.csv")) ?? Dataset(file: "", columns: [], rowLines: [])
+        }
+        let small = DriftDetector.detect(
+            reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 0.5, mix: 0.3))
+        let tests = Dictionary(uniqueKeysWithValues: small.columns.map { ($0.column, $0.test?.rawValue ?? "-") })
+        #expect(tests == ["x": "ks", "small": "chisquare", "label": "chisquare", "flag": "z", "id": "-"])
+        #expect(small.columns.first { $0.column == "x" }?.drifted == true)
+        #expect(small.columns.first { $0.column == "id" }?.note?.contains("identifier") == true)
+        let large = DriftDetector.detect(
+            reference: table(3000, shift: 0, mix: 0.3), current: table(3000, shift: 0, mix: 0.8))
+        let largeTests = Dictionary(uniqueKeysWithValues: large.columns.map { ($0.column, $0.test?.rawValue ?? "-") })
+        #expect(largeTests["x"] == "wasserstein" && largeTests["label"] == "jensenshannon")
+        #expect(large.columns.first { $0.column == "label" }?.drifted == true)
+        #expect(large.columns.first { $0.column == "x" }?.drifted == false)
+        #expect(large.driftedCount == 1 && !large.datasetDrift)
+        var settings = DriftSettings()
+        settings.minimumSample = 1000
+        let insufficient = DriftDetector.detect(
+            reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 2, mix: 0.3), settings: settings)
+        #expect(insufficient.evaluated.isEmpty && !insufficient.datasetDrift)
+        #expect(insufficient.columns.first?.note?.contains("insufficient data") == true)
+    }
+
+    @Test func settingsParseAndRejectUnknownKeys() throws {
+        let settings = try DriftSettings.parse(
+            .object([
+                ("drift_share", .double(0.3)), ("correction", .string("benjamini_hochberg")),
+                ("columns", .object([("age", .object([("test", .string("psi")), ("threshold", .double(0.2))]))])),
+            ]),
+            location: SourceLocation(file: "p.yaml", line: 3))
+        #expect(settings.driftShare == 0.3 && settings.benjaminiHochberg)
+        #expect(settings.columnTests["age"]?.test == .psi)
+        #expect(throws: GitOpsMLError.self) {
+            try DriftSettings.parse(.object([("drift_shar", .double(0.3))]), location: SourceLocation(file: "p.yaml"))
+        }
+        #expect(throws: GitOpsMLError.self) {
+            try DriftSettings.parse(.object([("test", .string("magic"))]), location: SourceLocation(file: "p.yaml"))
+        }
+    }
+}
+
+/// A small seeded generator for test data.
+struct SplitMixForTests {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+    mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
+}
