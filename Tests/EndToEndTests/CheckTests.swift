@@ -207,3 +207,38 @@ struct ArtifactPointerTests {
         #expect(missing.stdoutText.contains("not in the local cache: run `dvc pull`"), "\(missing.stdoutText)")
     }
 }
+
+@Suite("gitops-ml data")
+struct DataCommandTests {
+    let temp = TemporaryDirectory("data-cli")
+
+    @Test func profileDriftAndValidateOnTheExample() throws {
+        let dir = temp.path + "/churn"
+        try run(["bash", packageRoot + "/examples/churn/materialize.sh", dir], timeout: 300)
+        let profile = try gitopsML(["data", "profile", "train@main", "--json"], in: dir)
+        #expect(profile.status == 0)
+        #expect(profile.stdoutText.contains("\"rows\": 2000"))
+        #expect(profile.stdoutText.contains("\"name\": \"monthly_charges\""))
+        let drift = try gitopsML(["data", "drift", "train", "--base", "main", "--head", "data/refresh"], in: dir)
+        #expect(drift.status == 1)
+        #expect(drift.stdoutText.contains("age: drift (wasserstein"))
+        #expect(drift.stdoutText.contains("region: no drift (jensenshannon"))
+        let same = try gitopsML(["data", "drift", "train", "--base", "main", "--head", "challenger/better"], in: dir)
+        #expect(same.status == 0)
+        let validate = try gitopsML(["data", "validate"], in: dir)
+        #expect(validate.status == 0, "\(validate.stdoutText)\(validate.stderrText)")
+
+        // A ragged row in the workspace: a finding with the file and line, exit 1, no crash.
+        var text = try String(contentsOfFile: dir + "/data/train.csv", encoding: .utf8)
+        text += "C999999,1,2\n"
+        try text.write(toFile: dir + "/data/train.csv", atomically: true, encoding: .utf8)
+        let ragged = try gitopsML(["data", "validate"], in: dir)
+        #expect(ragged.status == 1)
+        #expect(ragged.stdoutText.contains("expected 9 fields, found 3 [data/train.csv:2002]"), "\(ragged.stdoutText)")
+        let profileRagged = try gitopsML(["data", "profile", "train"], in: dir)
+        #expect(profileRagged.status == 2)
+        #expect(profileRagged.stderrText == "gitops-ml: error: data/train.csv:2002: expected 9 fields, found 3\n")
+        let missing = try gitopsML(["data", "profile", "data/none.csv@main"], in: dir)
+        #expect(missing.status == 3)
+    }
+}
