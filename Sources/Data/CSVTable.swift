@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GitOpsMLCore
 
@@ -54,6 +55,41 @@ public struct CSVTable: Sendable {
         return result
     }
 
+    /// The column as numbers when every field is a decimal number or a null token; nil as soon as one is
+    /// not (the caller then reads it as text). Also says whether every number was written as an integer.
+    public func numbersIfNumeric(_ index: Int, nullTokens: Set<String>) -> (values: [Double?], integral: Bool)? {
+        var result = [Double?]()
+        result.reserveCapacity(rowCount)
+        var integral = true
+        for field in fields[index] {
+            if let value = number(field) {
+                if integral {
+                    for offset in Int(field.start)..<Int(field.end) {
+                        let byte = bytes[offset]
+                        if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                            integral = false
+                            break
+                        }
+                    }
+                }
+                result.append(value)
+            } else if field.start == field.end || nullTokens.contains(text(field)) {
+                result.append(nil)
+            } else {
+                return nil
+            }
+        }
+        return (result, integral)
+    }
+
+    /// The column's values as text, nulls (per `nullTokens`) as nil.
+    public func texts(_ index: Int, nullTokens: Set<String>) -> [String?] {
+        fields[index].map { field in
+            let value = text(field)
+            return nullTokens.contains(value) ? nil : value
+        }
+    }
+
     private func columnIndex(_ name: String) throws -> Int {
         guard let index = header.firstIndex(of: name) else {
             throw GitOpsMLError.configuration(
@@ -71,12 +107,15 @@ public struct CSVTable: Sendable {
         return inner.replacingOccurrences(of: "\"\"", with: "\"")
     }
 
-    /// Parses an unquoted decimal number straight from the bytes (strtod on a small copy).
+    /// Parses an unquoted decimal number straight from the bytes: Clinger's exact fast path when the
+    /// digits fit in 2⁵³ and the power of ten is at most 10²² (one correctly rounded division or
+    /// multiplication), else strtod on a small copy.
     private func number(_ field: Field) -> Double? {
         let start = Int(field.start)
         let end = Int(field.end)
         let count = end - start
         guard !field.isQuoted, count > 0, count < 64 else { return nil }
+        if let fast = CSVTable.fastDecimal(bytes, start, end) { return fast }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Double? in
             for offset in 0..<count { buffer[offset] = CChar(bitPattern: bytes[start + offset]) }
             buffer[count] = 0
@@ -93,10 +132,43 @@ public struct CSVTable: Sendable {
         }
     }
 
+    static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+
+    @inline(__always)
+    static func fastDecimal(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Double? {
+        var index = start
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        var mantissa: UInt64 = 0
+        var digitCount = 0
+        var fraction = 0
+        var seenPoint = false
+        while index < end {
+            let byte = bytes[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                digitCount += 1
+                guard digitCount <= 19 else { return nil }  // UInt64 cannot overflow below 20 digits
+                mantissa = mantissa &* 10 &+ UInt64(byte - 0x30)
+                if seenPoint { fraction += 1 }
+            } else if byte == UInt8(ascii: ".") && !seenPoint {
+                seenPoint = true
+            } else {
+                return nil  // exponents, "inf", "nan": the slow path decides
+            }
+            index += 1
+        }
+        guard digitCount > 0, mantissa < (1 << 53), fraction <= 22 else { return nil }
+        let value = Double(mantissa) / powersOfTen[fraction]
+        return negative ? -value : value
+    }
+
     /// Scans `bytes` read from `file`. The first record is the header; a column named twice, a row with
     /// another number of fields, an unterminated quote, a NUL byte or bytes that are not UTF-8 are errors.
     public static func parse(_ bytes: [UInt8], file: String, delimiter: UInt8 = UInt8(ascii: ",")) throws -> CSVTable {
-        func fail(_ message: String, _ line: Int) -> GitOpsMLError {
+        @Sendable func fail(_ message: String, _ line: Int) -> GitOpsMLError {
             .configuration(message, at: SourceLocation(file: file, line: line))
         }
         guard bytes.count < Int(UInt32.max) else { throw fail("larger than 4 GiB", 1) }
@@ -112,21 +184,61 @@ public struct CSVTable: Sendable {
             }
             names.append(name)
         }
-        var columns = [[Field]](repeating: [], count: names.count)
-        var lines: [Int] = []
-        // Rows are usually about as long as the header: reserve for that many, to avoid regrowing.
-        let estimatedRows = bytes.count / max(scanner.index, 8)
-        for index in columns.indices { columns[index].reserveCapacity(estimatedRows) }
-        lines.reserveCapacity(estimatedRows)
-        while let record = try scanner.record(fail) {
-            if record.fields.count == 1 && record.fields[0].start == record.fields[0].end && names.count > 1 {
-                continue  // a blank line
+        // Without quotes, a newline always ends a record: the rest of the file splits into one chunk per
+        // core, scanned in parallel. With quotes, one scanner reads it all.
+        let bodyStart = scanner.index
+        var bounds = [bodyStart]
+        let hasQuotes = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { memchr($0, 0x22, buffer.count) != nil } ?? false
+        }
+        let workers = hasQuotes || bytes.count < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
+        for worker in 1..<max(workers, 1) {
+            var cut = bodyStart + (bytes.count - bodyStart) * worker / workers
+            while cut < bytes.count && bytes[cut - 1] != Scanner.newline { cut += 1 }
+            if cut > (bounds.last ?? 0) && cut < bytes.count { bounds.append(cut) }
+        }
+        bounds.append(bytes.count)
+        // The line each chunk starts on.
+        var firstLines = [scanner.line]
+        for chunk in 1..<(bounds.count - 1) {
+            let newlines = bytes[bounds[chunk - 1]..<bounds[chunk]].reduce(0) { $0 + ($1 == Scanner.newline ? 1 : 0) }
+            firstLines.append(firstLines[chunk - 1] + newlines)
+        }
+        let columnCount = names.count
+        let (chunkBounds, chunkLines) = (bounds, firstLines)
+        let results = Mutex<[Int: Result<(columns: [[Field]], lines: [Int]), Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { chunk in
+            let result = Result { () throws -> (columns: [[Field]], lines: [Int]) in
+                var part = Scanner(bytes: bytes, delimiter: delimiter)
+                part.index = chunkBounds[chunk]
+                part.line = chunkLines[chunk]
+                part.end = chunkBounds[chunk + 1]
+                var columns = [[Field]](repeating: [], count: columnCount)
+                var lines: [Int] = []
+                // Rows are usually about as long as the header: reserve for that many, to avoid regrowing.
+                let estimatedRows = (chunkBounds[chunk + 1] - chunkBounds[chunk]) / max(bodyStart, 8)
+                for index in columns.indices { columns[index].reserveCapacity(estimatedRows) }
+                lines.reserveCapacity(estimatedRows)
+                while let record = try part.record(fail) {
+                    if record.fields.count == 1 && record.fields[0].start == record.fields[0].end && columnCount > 1 {
+                        continue  // a blank line
+                    }
+                    guard record.fields.count == columnCount else {
+                        throw fail("expected \(columnCount) fields, found \(record.fields.count)", record.line)
+                    }
+                    for (index, field) in record.fields.enumerated() { columns[index].append(field) }
+                    lines.append(record.line)
+                }
+                return (columns, lines)
             }
-            guard record.fields.count == names.count else {
-                throw fail("expected \(names.count) fields, found \(record.fields.count)", record.line)
-            }
-            for (index, field) in record.fields.enumerated() { columns[index].append(field) }
-            lines.append(record.line)
+            results.withLock { $0[chunk] = result }
+        }
+        let parts = try results.withLock { $0 }.sorted { $0.key < $1.key }.map { try $0.value.get() }
+        var columns = parts.first?.columns ?? [[Field]](repeating: [], count: columnCount)
+        var lines = parts.first?.lines ?? []
+        for part in parts.dropFirst() {
+            for index in columns.indices { columns[index] += part.columns[index] }
+            lines += part.lines
         }
         return CSVTable(file: file, header: names, rowLines: lines, bytes: bytes, fields: columns)
     }
@@ -146,6 +258,8 @@ private struct Scanner {
     let delimiter: UInt8
     var index = 0
     var line = 1
+    /// Where this scanner stops (a chunk's end).
+    var end: Int
 
     static let quote = UInt8(ascii: "\"")
     static let newline = UInt8(ascii: "\n")
@@ -154,21 +268,22 @@ private struct Scanner {
     init(bytes: [UInt8], delimiter: UInt8) {
         self.bytes = bytes
         self.delimiter = delimiter
+        end = bytes.count
     }
 
     mutating func record(_ fail: (String, Int) -> GitOpsMLError) throws -> (line: Int, fields: [CSVTable.Field])? {
-        guard index < bytes.count else { return nil }
+        guard index < end else { return nil }
         let startLine = line
         var fields: [CSVTable.Field] = []
         while true {
             let start = index
-            if index < bytes.count && bytes[index] == Scanner.quote {
+            if index < end && bytes[index] == Scanner.quote {
                 index += 1
                 while true {
-                    guard index < bytes.count else { throw fail("unterminated quoted field", startLine) }
+                    guard index < end else { throw fail("unterminated quoted field", startLine) }
                     let byte = bytes[index]
                     if byte == Scanner.quote {
-                        if index + 1 < bytes.count && bytes[index + 1] == Scanner.quote {
+                        if index + 1 < end && bytes[index + 1] == Scanner.quote {
                             index += 2
                             continue
                         }
@@ -179,13 +294,13 @@ private struct Scanner {
                     index += 1
                 }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: true))
-                if index < bytes.count, bytes[index] != delimiter, bytes[index] != Scanner.newline,
+                if index < end, bytes[index] != delimiter, bytes[index] != Scanner.newline,
                     bytes[index] != Scanner.carriageReturn
                 {
                     throw fail("unexpected text after a quoted field", line)
                 }
             } else {
-                while index < bytes.count {
+                while index < end {
                     let byte = bytes[index]
                     if byte == delimiter || byte == Scanner.newline || byte == Scanner.carriageReturn { break }
                     if byte == Scanner.quote { throw fail("a quote inside an unquoted field", line) }
@@ -193,11 +308,11 @@ private struct Scanner {
                 }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: false))
             }
-            guard index < bytes.count else { return (startLine, fields) }
+            guard index < end else { return (startLine, fields) }
             let byte = bytes[index]
             index += 1
             if byte == delimiter { continue }
-            if byte == Scanner.carriageReturn && index < bytes.count && bytes[index] == Scanner.newline { index += 1 }
+            if byte == Scanner.carriageReturn && index < end && bytes[index] == Scanner.newline { index += 1 }
             line += 1
             return (startLine, fields)
         }

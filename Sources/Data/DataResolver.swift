@@ -36,8 +36,12 @@ public struct ResolvedData: Sendable {
     public var path: String
     public var kind: Kind
     public var bytes: [UInt8]
-    /// The content digest that identifies this version: `md5:…` (DVC), `sha256:…` (LFS and plain blobs).
-    public var digest: String
+    /// The pointer's digest (`md5:…` for DVC, `sha256:…` for LFS), already verified; nil for plain blobs.
+    var pointerDigest: String?
+
+    /// The content digest that identifies this version: `md5:…` (DVC), `sha256:…` (LFS and plain blobs,
+    /// computed on demand: most readers never ask).
+    public var digest: String { pointerDigest ?? "sha256:" + SHA256.hex(bytes) }
     /// The pointer file, for DVC and LFS.
     public var pointer: String?
 }
@@ -52,7 +56,7 @@ public enum DataResolver {
         if let bytes = try view.read(clean) {
             if let lfs = LFSPointer(bytes) { return try resolveLFS(lfs, path: clean, stores: stores) }
             return ResolvedData(
-                path: clean, kind: .blob, bytes: bytes, digest: "sha256:" + SHA256.hex(bytes), pointer: nil)
+                path: clean, kind: .blob, bytes: bytes, pointerDigest: nil, pointer: nil)
         }
         // A .dvc pointer for the path itself, or for a folder above it (a directory output).
         var components = clean.split(separator: "/").map(String.init)
@@ -101,7 +105,7 @@ public enum DataResolver {
             throw GitOpsMLError.environment(
                 "\(path): the local LFS object \(oid.prefix(12))… is corrupt (its digest or size differs)")
         }
-        return ResolvedData(path: path, kind: .lfs, bytes: bytes, digest: "sha256:" + oid, pointer: path)
+        return ResolvedData(path: path, kind: .lfs, bytes: bytes, pointerDigest: "sha256:" + oid, pointer: path)
     }
 
     static func resolveDVC(
@@ -138,7 +142,8 @@ public enum DataResolver {
                 throw GitOpsMLError.environment("\(path): no file \(inside) in the DVC directory output of \(pointer)")
             }
             let bytes = try object(entry.md5, legacy: output.legacy)
-            return ResolvedData(path: path, kind: kind, bytes: bytes, digest: "md5:" + entry.md5, pointer: pointer)
+            return ResolvedData(
+                path: path, kind: kind, bytes: bytes, pointerDigest: "md5:" + entry.md5, pointer: pointer)
         }
         guard inside.isEmpty else {
             throw GitOpsMLError.environment("\(path): \(pointer) describes a file, not a folder")
@@ -148,7 +153,7 @@ public enum DataResolver {
             throw GitOpsMLError.environment(
                 "\(path): the DVC cache object has \(bytes.count) bytes, \(pointer) says \(size)")
         }
-        return ResolvedData(path: path, kind: kind, bytes: bytes, digest: "md5:" + output.md5, pointer: pointer)
+        return ResolvedData(path: path, kind: kind, bytes: bytes, pointerDigest: "md5:" + output.md5, pointer: pointer)
     }
 
     static func normalize(_ path: String) -> String {

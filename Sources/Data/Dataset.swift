@@ -1,4 +1,5 @@
 import Config
+import Dispatch
 import Foundation
 import GitOpsMLCore
 
@@ -39,12 +40,30 @@ public struct Dataset: Sendable {
         if format == .jsonl { return try readJSONLines(bytes, file: file, options: options) }
         let delimiter = options.delimiter ?? (format == .tsv ? UInt8(ascii: "\t") : UInt8(ascii: ","))
         let table = try CSVTable.parse(bytes, file: file, delimiter: delimiter)
-        var columns: [Column] = []
-        for name in table.header {
-            let raw = try table.strings(name).map { options.nullTokens.contains($0) ? nil : $0 }
-            columns.append(
-                try Column.build(
-                    name: name, values: raw, forced: options.types[name], file: file, lines: table.rowLines))
+        // Columns are typed independently, one per core; numeric columns go straight from bytes to numbers.
+        let results = Mutex<[Int: Result<Column, Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: table.header.count) { index in
+            let name = table.header[index]
+            let result = Result { () throws -> Column in
+                let forced = options.types[name]
+                if forced == nil || forced == .int || forced == .float,
+                    let numeric = table.numbersIfNumeric(index, nullTokens: options.nullTokens),
+                    numeric.values.contains(where: { $0 != nil })
+                {
+                    let type = forced ?? (numeric.integral ? .int : .float)
+                    return Column(name: name, type: type, numbers: numeric.values, strings: [])
+                }
+                let texts = table.texts(index, nullTokens: options.nullTokens)
+                return try Column.build(name: name, values: texts, forced: forced, file: file, lines: table.rowLines)
+            }
+            results.withLock { $0[index] = result }
+        }
+        let built = results.withLock { $0 }
+        let columns = try table.header.indices.map { index -> Column in
+            guard let result = built[index] else {
+                throw GitOpsMLError.environment("internal: column \(index) was not read")
+            }
+            return try result.get()
         }
         return Dataset(file: file, columns: columns, rowLines: table.rowLines)
     }
@@ -111,6 +130,8 @@ public struct Column: Sendable {
     public var strings: [String?]
 
     public var count: Int { type == .string || type == .bool ? strings.count : numbers.count }
+    public var isText: Bool { type == .string || type == .bool }
+    public func isNull(_ row: Int) -> Bool { isText ? strings[row] == nil : numbers[row] == nil }
     public var nullCount: Int {
         type == .string || type == .bool
             ? strings.lazy.filter { $0 == nil }.count : numbers.lazy.filter { $0 == nil }.count

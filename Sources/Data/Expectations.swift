@@ -165,7 +165,12 @@ public enum Expectations {
                 ]), expected: .object([("mostly", .double(mostly))]), lines: failed)
         }
         let numbers = column.numbers
-        let texts = column.texts
+        // Text forms are built only for expectations that compare text.
+        let textual: Set<String> = [
+            "column_values_to_be_in_set", "column_values_to_match_regex", "column_value_lengths_to_be_between",
+            "column_values_to_be_unique",
+        ]
+        let texts = textual.contains(name) ? column.texts : []
         switch name {
         case "column_values_to_be_of_type":
             let wanted = try arguments.string("type_") ?? ""
@@ -184,7 +189,7 @@ public enum Expectations {
                 observed: .string(column.type.rawValue), expected: .string(type.rawValue))
         case "column_values_to_not_be_null":
             var nulls: [Int] = []
-            for row in 0..<data.rowCount where texts[row] == nil { nulls.append(data.rowLines[row]) }
+            for row in 0..<data.rowCount where column.isNull(row) { nulls.append(data.rowLines[row]) }
             let share = data.rowCount == 0 ? 1 : Double(data.rowCount - nulls.count) / Double(data.rowCount)
             let ok = share >= mostly
             return finish(
@@ -193,7 +198,7 @@ public enum Expectations {
                 expected: .object([("mostly", .double(mostly))]), lines: nulls)
         case "column_values_to_be_null":
             var present: [Int] = []
-            for row in 0..<data.rowCount where texts[row] != nil { present.append(data.rowLines[row]) }
+            for row in 0..<data.rowCount where !column.isNull(row) { present.append(data.rowLines[row]) }
             let share = data.rowCount == 0 ? 1 : Double(data.rowCount - present.count) / Double(data.rowCount)
             return finish(
                 share >= mostly, "\(columnName): \(present.count) values that are not null",
@@ -206,6 +211,18 @@ public enum Expectations {
                 ok, "\(columnName): \(String(format: "%.4g", share)) of values are not null", observed: .double(share),
                 expected: rangeValue(low, high))
         case "column_values_to_be_unique":
+            if !column.isText {
+                // Numbers: sort once and mark the values that repeat.
+                let order = numbers.indices.filter { numbers[$0] != nil }.sorted {
+                    (numbers[$0] ?? 0) < (numbers[$1] ?? 0)
+                }
+                var repeated = Set<Int>()
+                for (a, b) in zip(order, order.dropFirst()) where numbers[a] == numbers[b] {
+                    repeated.insert(a)
+                    repeated.insert(b)
+                }
+                return map("are duplicates") { row in numbers[row] == nil ? nil : !repeated.contains(row) }
+            }
             var counts: [String: Int] = [:]
             for value in texts { if let value { counts[value, default: 0] += 1 } }
             return map("are duplicates") { row in texts[row].map { (counts[$0] ?? 0) == 1 } }

@@ -260,3 +260,51 @@ struct SplitMixForTests {
     mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
     mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
 }
+
+@Suite("Number parsing")
+struct NumberParsingTests {
+    /// The fast path must give exactly what strtod gives.
+    @Test func fastDecimalsAgreeWithStrtod() {
+        var rng = SplitMixForTests(seed: 11)
+        var samples = [
+            "0", "-0", "1.", ".5", "-.25", "123456789012345678", "0.1", "0.30000000000000004", "9007199254740993",
+            "1e5", "nan", "-", ".", "12.3456789012345678",
+        ]
+        for _ in 0..<20_000 {
+            let digits = Int(rng.uniform() * 17) + 1
+            var text = rng.uniform() < 0.5 ? "-" : ""
+            for position in 0..<digits {
+                if position == Int(rng.uniform() * Double(digits)) && !text.contains(".") { text += "." }
+                text += String(Int(rng.uniform() * 10))
+            }
+            samples.append(text)
+        }
+        for text in samples {
+            let bytes = Array(text.utf8)
+            guard let fast = CSVTable.fastDecimal(bytes, 0, bytes.count) else { continue }
+            #expect(fast == strtod(text, nil), "\(text): \(fast) vs \(strtod(text, nil))")
+        }
+        #expect(CSVTable.fastDecimal(Array("1e5".utf8), 0, 3) == nil)
+        #expect(CSVTable.fastDecimal(Array(".".utf8), 0, 1) == nil)
+    }
+}
+
+@Suite("Parallel scanning of large files")
+struct ParallelScanTests {
+    @Test func chunksGiveTheSameRowsAndLinesAsOneScanner() throws {
+        var text = "id,x,label\n"
+        for index in 0..<60_000 { text += "\(index),\(Double(index) / 7),l\(index % 13)\n" }
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > 1 << 20)
+        let data = try Dataset.read(bytes, file: "big.csv")
+        #expect(data.rowCount == 60_000)
+        #expect(data.rowLines.first == 2 && data.rowLines.last == 60_001)
+        #expect(data.column("id")?.numbers.last == 59_999)
+        #expect(data.column("label")?.strings[30_000] == "l\(30_000 % 13)")
+        // A ragged row late in the file is reported at its own line.
+        var broken = text
+        broken += "1,2\n"
+        let error = #expect(throws: GitOpsMLError.self) { try Dataset.read(Array(broken.utf8), file: "big.csv") }
+        #expect(error?.location?.line == 60_002)
+    }
+}
