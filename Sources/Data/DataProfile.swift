@@ -12,7 +12,7 @@ public enum DataProfile {
             fields.append(("unique", .int(Set(texts).count)))
             if column.type.isNumeric || column.type == .timestamp {
                 let values = column.nonNullNumbers
-                let sorted = values.sorted()
+                let sorted = RadixSort.sorted(values)
                 let mean = values.isEmpty ? Double.nan : values.reduce(0, +) / Double(values.count)
                 fields += [
                     ("min", sorted.first.map(StructuredValue.double) ?? .null),

@@ -18,8 +18,8 @@ public enum DriftStatistics {
     /// recursion), else the limiting Kolmogorov distribution with Stephens' correction. (scipy uses the
     /// one-sample distribution `kstwo` for n = round(n₁n₂/(n₁+n₂)) there; the two agree to about 1 %.)
     public static func kolmogorovSmirnov(_ reference: [Double], _ current: [Double]) -> KSResult {
-        let a = reference.sorted()
-        let b = current.sorted()
+        let a = RadixSort.sorted(reference)
+        let b = RadixSort.sorted(current)
         let n1 = a.count
         let n2 = b.count
         guard n1 > 0, n2 > 0 else { return KSResult(statistic: 0, pValue: 1, method: "exact") }
@@ -116,18 +116,21 @@ public enum DriftStatistics {
 
     /// scipy's `wasserstein_distance(u, v)`: ∫ |F_u − F_v| over the real line.
     public static func wasserstein(_ u: [Double], _ v: [Double]) -> Double {
-        let a = u.sorted()
-        let b = v.sorted()
+        let a = RadixSort.sorted(u)
+        let b = RadixSort.sorted(v)
         guard !a.isEmpty, !b.isEmpty else { return .nan }
-        let all = (a + b).sorted()
+        // Walk the merged sorted values: between consecutive values the two CDFs are constant.
         var i = 0
         var j = 0
         var total = 0.0
-        for index in 0..<(all.count - 1) {
-            let x = all[index]
+        var x = min(a[0], b[0])
+        while i < a.count || j < b.count {
             while i < a.count && a[i] <= x { i += 1 }
             while j < b.count && b[j] <= x { j += 1 }
-            total += abs(Double(i) / Double(a.count) - Double(j) / Double(b.count)) * (all[index + 1] - x)
+            let next = min(i < a.count ? a[i] : .infinity, j < b.count ? b[j] : .infinity)
+            guard next.isFinite else { break }
+            total += abs(Double(i) / Double(a.count) - Double(j) / Double(b.count)) * (next - x)
+            x = next
         }
         return total
     }
@@ -153,7 +156,7 @@ public enum DriftStatistics {
         var shares: ([Double], [Double])
         switch (reference, current) {
         case (.numeric(let r), .numeric(let c)):
-            let sorted = r.sorted()
+            let sorted = RadixSort.sorted(r)
             var edges: [Double] = []
             for k in 1..<bins { edges.append(quantile(sorted, Double(k) / Double(bins))) }
             edges = Array(Set(edges)).sorted()

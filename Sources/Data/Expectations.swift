@@ -278,7 +278,7 @@ public enum Expectations {
             case "column_stdev_to_be_between": statistic = DriftStatistics.standardDeviation(values, ddof: 1)
             case "column_min_to_be_between": statistic = values.min() ?? .nan
             case "column_max_to_be_between": statistic = values.max() ?? .nan
-            default: statistic = DriftStatistics.quantile(values.sorted(), 0.5)
+            default: statistic = DriftStatistics.quantile(RadixSort.sorted(values), 0.5)
             }
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
             let ok = !values.isEmpty && within(statistic, low, high)
@@ -297,7 +297,7 @@ public enum Expectations {
                     "\(expectation.type): quantile_ranges needs quantiles and value_ranges of the same length",
                     at: expectation.location)
             }
-            let sorted = column.nonNullNumbers.sorted()
+            let sorted = RadixSort.sorted(column.nonNullNumbers)
             var observed: [StructuredValue] = []
             var ok = !sorted.isEmpty
             for (q, bounds) in zip(quantiles, ranges) {

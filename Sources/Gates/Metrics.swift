@@ -1,4 +1,5 @@
 import Foundation
+import GitOpsMLCore
 
 /// Per-example predictions of a classifier on an evaluation set: true and predicted labels, and for
 /// binary tasks the score (probability) of the positive label.
@@ -232,54 +233,9 @@ enum Ranking {
         return (all, within)
     }
 
-    /// Indices ordered by value (ties in index order): a least-significant-digit radix sort of the
-    /// doubles' bits mapped to order-preserving unsigned keys, O(n) — sorting is the bulk of DeLong's
-    /// cost on large evaluation sets.
-    static func sortedIndices(_ values: [Double]) -> [Int] {
-        let count = values.count
-        var keys = values.map { value -> UInt64 in
-            let bits = (value == 0 ? 0 : value).bitPattern  // -0 sorts with 0
-            return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
-        }
-        var order = Array(0..<count)
-        guard count > 64 else { return order.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) } }
-        var nextKeys = [UInt64](repeating: 0, count: count)
-        var nextOrder = [Int](repeating: 0, count: count)
-        let radixBits = 11
-        let buckets = 1 << radixBits
-        var shift = 0
-        while shift < 64 {
-            var histogram = [Int](repeating: 0, count: buckets + 1)
-            for key in keys { histogram[Int((key >> UInt64(shift)) & UInt64(buckets - 1)) + 1] += 1 }
-            if histogram[1...].contains(count) {  // every key has the same digit here: nothing to move
-                shift += radixBits
-                continue
-            }
-            for bucket in 0..<buckets { histogram[bucket + 1] += histogram[bucket] }
-            let digitShift = UInt64(shift)
-            keys.withUnsafeBufferPointer { keys in
-                order.withUnsafeBufferPointer { order in
-                    nextKeys.withUnsafeMutableBufferPointer { nextKeys in
-                        nextOrder.withUnsafeMutableBufferPointer { nextOrder in
-                            histogram.withUnsafeMutableBufferPointer { histogram in
-                                for position in 0..<count {
-                                    let digit = Int((keys[position] >> digitShift) & UInt64(buckets - 1))
-                                    let target = histogram[digit]
-                                    histogram[digit] = target + 1
-                                    nextKeys[target] = keys[position]
-                                    nextOrder[target] = order[position]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            swap(&keys, &nextKeys)
-            swap(&order, &nextOrder)
-            shift += radixBits
-        }
-        return order
-    }
+    /// Indices ordered by value (ties in index order), in O(n): sorting is the bulk of DeLong's cost on
+    /// large evaluation sets.
+    static func sortedIndices(_ values: [Double]) -> [Int] { RadixSort.sortedIndices(values) }
 
     /// Ranks from 1, ties sharing their average rank.
     static func midranks(_ values: [Double]) -> [Double] {
