@@ -15,10 +15,18 @@ public struct CSVTable: Sendable {
     let fields: [[Field]]
 
     /// A field's place in `bytes`; quoted fields keep their quotes (and may hold doubled quotes).
+    /// 8 bytes a field: the start, and the length with the quoted flag in its top bit.
     struct Field: Sendable {
         var start: UInt32
-        var end: UInt32
-        var isQuoted: Bool
+        private var packed: UInt32
+
+        init(start: UInt32, end: UInt32, isQuoted: Bool) {
+            self.start = start
+            packed = (end - start) | (isQuoted ? 1 << 31 : 0)
+        }
+
+        var end: UInt32 { start + (packed & ~(1 << 31)) }
+        var isQuoted: Bool { packed & (1 << 31) != 0 }
     }
 
     public var rowCount: Int { rowLines.count }
@@ -171,7 +179,7 @@ public struct CSVTable: Sendable {
         @Sendable func fail(_ message: String, _ line: Int) -> GitOpsMLError {
             .configuration(message, at: SourceLocation(file: file, line: line))
         }
-        guard bytes.count < Int(UInt32.max) else { throw fail("larger than 4 GiB", 1) }
+        guard bytes.count < Int(Int32.max) else { throw fail("larger than 2 GiB", 1) }
         if let problem = UTF8Check.firstProblem(bytes) { throw fail(problem.message, problem.line) }
         var scanner = Scanner(bytes: bytes, delimiter: delimiter)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
