@@ -1,10 +1,10 @@
 import Foundation
 
 /// MD5 (RFC 1321): DVC names its cache objects by it. Not for security.
-public struct MD5: Sendable {
+public struct MD5: Sendable, BlockHash {
     private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+    var buffer: [UInt8] = []
+    var length: UInt64 = 0
 
     private static let shifts: [UInt32] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
@@ -18,40 +18,21 @@ public struct MD5: Sendable {
 
     public init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var offset = 0
-        if !buffer.isEmpty {
-            let take = min(64 - buffer.count, bytes.count)
-            buffer.append(contentsOf: bytes[0..<take])
-            offset = take
-            guard buffer.count == 64 else { return }
-            buffer.withUnsafeBytes { compress($0) }
-            buffer.removeAll(keepingCapacity: true)
-        }
-        while bytes.count - offset >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 64)]))
-            offset += 64
-        }
-        buffer.append(contentsOf: bytes[offset...])
-    }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
 
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { absorb($0) } }
 
-    public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var padding: [UInt8] = [0x80]
-        while (buffer.count + padding.count) % 64 != 56 { padding.append(0) }
-        for shift in stride(from: 0, through: 56, by: 8) {
-            padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        update(padding)
-        return [state.0, state.1, state.2, state.3].flatMap { word in
+    public mutating func finalize() -> [UInt8] { pad() }
+
+    static var lengthIsBigEndian: Bool { false }
+
+    var digestBytes: [UInt8] {
+        [state.0, state.1, state.2, state.3].flatMap { word in
             (0..<4).map { UInt8(truncatingIfNeeded: word >> (8 * UInt32($0))) }
         }
     }
 
-    private mutating func compress(_ block: UnsafeRawBufferPointer) {
+    mutating func compress(_ block: UnsafeRawBufferPointer) {
         var words = [UInt32](repeating: 0, count: 16)
         for i in 0..<16 {
             words[i] =

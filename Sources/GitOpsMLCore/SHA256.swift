@@ -1,10 +1,10 @@
 /// SHA-256 (FIPS 180-4), for content digests of reports, artifacts and LFS objects.
-public struct SHA256: Sendable {
+public struct SHA256: Sendable, BlockHash {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+    var buffer: [UInt8] = []
+    var length: UInt64 = 0
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -19,40 +19,19 @@ public struct SHA256: Sendable {
 
     public init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var offset = 0
-        if !buffer.isEmpty {
-            let take = min(64 - buffer.count, bytes.count)
-            buffer.append(contentsOf: bytes[0..<take])
-            offset = take
-            guard buffer.count == 64 else { return }
-            buffer.withUnsafeBytes { compress($0) }
-            buffer.removeAll(keepingCapacity: true)
-        }
-        while bytes.count - offset >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 64)]))
-            offset += 64
-        }
-        buffer.append(contentsOf: bytes[offset...])
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
+
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { absorb($0) } }
+
+    public mutating func finalize() -> [UInt8] { pad() }
+
+    static var lengthIsBigEndian: Bool { true }
+
+    var digestBytes: [UInt8] {
+        state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32($0))) } }
     }
 
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var padding: [UInt8] = [0x80]
-        while (buffer.count + padding.count) % 64 != 56 { padding.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        update(padding)
-        return state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32($0))) } }
-    }
-
-    private mutating func compress(_ block: UnsafeRawBufferPointer) {
+    mutating func compress(_ block: UnsafeRawBufferPointer) {
         var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
             w[i] =
