@@ -1,4 +1,5 @@
 import Config
+import Dispatch
 import Foundation
 import GitOpsMLCore
 
@@ -102,96 +103,13 @@ public enum DriftDetector {
     public static func detect(reference: Dataset, current: Dataset, settings: DriftSettings = DriftSettings())
         -> DriftReport
     {
-        var results: [ColumnDrift] = []
-        for referenceColumn in reference.columns {
-            let name = referenceColumn.name
-            guard let currentColumn = current.column(name) else {
-                results.append(
-                    ColumnDrift(
-                        column: name, kind: "missing", referenceCount: referenceColumn.count, currentCount: 0,
-                        note: "not in the current data"))
-                continue
-            }
-            var result = ColumnDrift(column: name, kind: "", referenceCount: 0, currentCount: 0)
-            if settings.exclude.contains(name) {
-                result.note = "excluded"
-                results.append(result)
-                continue
-            }
-            let numericType = referenceColumn.type.isNumeric || referenceColumn.type == .timestamp
-            let sameType = numericType == (currentColumn.type.isNumeric || currentColumn.type == .timestamp)
-            let refValues: DriftColumn
-            let curValues: DriftColumn
-            var uniqueCount: Int
-            if numericType && sameType {
-                let r = referenceColumn.nonNullNumbers
-                let c = currentColumn.nonNullNumbers
-                uniqueCount = Set(r).union(c).count
-                if uniqueCount > 5 {
-                    (refValues, curValues) = (.numeric(r), .numeric(c))
-                } else {
-                    // Evidently: a numeric column with at most 5 values is categorical.
-                    (refValues, curValues) = (
-                        .categorical(r.map(StructuredValue.pythonFloat)),
-                        .categorical(c.map(StructuredValue.pythonFloat))
-                    )
-                }
-            } else {
-                let r = referenceColumn.texts.compactMap { $0 }
-                let c = currentColumn.texts.compactMap { $0 }
-                uniqueCount = Set(r).union(c).count
-                (refValues, curValues) = (.categorical(r), .categorical(c))
-                if referenceColumn.type == .string && Set(r).count == r.count && r.count > 5 {
-                    result.referenceCount = r.count
-                    result.currentCount = c.count
-                    result.kind = "categorical"
-                    result.note = "every value is distinct (an identifier): not judged"
-                    results.append(result)
-                    continue
-                }
-            }
-            result.referenceCount = refValues.count
-            result.currentCount = curValues.count
-            if case .numeric = refValues { result.kind = "numeric" } else { result.kind = "categorical" }
-            guard refValues.count >= settings.minimumSample, curValues.count >= settings.minimumSample else {
-                result.note = "insufficient data (fewer than \(settings.minimumSample) values)"
-                results.append(result)
-                continue
-            }
-            let override = settings.columnTests[name]
-            let test =
-                override?.test ?? settings.test ?? automatic(refValues, reference: referenceColumn, unique: uniqueCount)
-            result.test = test
-            let threshold = override?.threshold ?? settings.threshold ?? defaultThreshold(test)
-            result.threshold = threshold
-            switch (test, refValues, curValues) {
-            case (.ks, .numeric(let r), .numeric(let c)):
-                let ks = DriftStatistics.kolmogorovSmirnov(r, c)
-                (result.statistic, result.score) = (ks.statistic, ks.pValue)
-            case (.wasserstein, .numeric(let r), .numeric(let c)):
-                let distance = DriftStatistics.normedWasserstein(r, c)
-                (result.statistic, result.score) = (distance, distance)
-            case (.psi, _, _):
-                let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues)
-                let value = DriftStatistics.psi(reference: shares.reference, current: shares.current)
-                (result.statistic, result.score) = (value, value)
-            case (.jensenshannon, _, _):
-                let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues, emptyShare: nil)
-                let value = DriftStatistics.jensenShannon(shares.reference, shares.current)
-                (result.statistic, result.score) = (value, value)
-            case (.chisquare, _, _):
-                let chi = DriftStatistics.chiSquareGoodnessOfFit(
-                    reference: refValues.categories, current: curValues.categories)
-                (result.statistic, result.score) = (chi.statistic, chi.pValue)
-            case (.z, _, _):
-                let z = DriftStatistics.proportionsZTest(reference: refValues.categories, current: curValues.categories)
-                (result.statistic, result.score) = (z.statistic, z.pValue)
-            default:
-                result.note = "\(test.rawValue) needs a numeric column"
-                result.test = nil
-            }
-            results.append(result)
+        // Columns are judged independently: one per core.
+        let judged = Mutex<[Int: ColumnDrift]>([:])
+        DispatchQueue.concurrentPerform(iterations: reference.columns.count) { index in
+            let result = judge(reference.columns[index], current: current, settings: settings)
+            judged.withLock { $0[index] = result }
         }
+        var results = judged.withLock { values in reference.columns.indices.compactMap { values[$0] } }
         if settings.benjaminiHochberg {
             let indices = results.indices.filter { results[$0].isPValue && results[$0].score != nil }
             let adjusted = DriftStatistics.benjaminiHochberg(indices.map { results[$0].score ?? 1 })
@@ -202,6 +120,102 @@ public enum DriftDetector {
             results[index].drifted = results[index].isPValue ? score < threshold : score >= threshold
         }
         return DriftReport(columns: results, settings: settings)
+    }
+
+    static func judge(_ referenceColumn: Column, current: Dataset, settings: DriftSettings) -> ColumnDrift {
+        let name = referenceColumn.name
+        guard let currentColumn = current.column(name) else {
+            return ColumnDrift(
+                column: name, kind: "missing", referenceCount: referenceColumn.count, currentCount: 0,
+                note: "not in the current data")
+        }
+        var result = ColumnDrift(column: name, kind: "", referenceCount: 0, currentCount: 0)
+        if settings.exclude.contains(name) {
+            result.note = "excluded"
+            return result
+        }
+        let numericType = referenceColumn.type.isNumeric || referenceColumn.type == .timestamp
+        let sameType = numericType == (currentColumn.type.isNumeric || currentColumn.type == .timestamp)
+        let refValues: DriftColumn
+        let curValues: DriftColumn
+        var uniqueCount: Int
+        if numericType && sameType {
+            let r = referenceColumn.nonNullNumbers
+            let c = currentColumn.nonNullNumbers
+            uniqueCount = distinctCount(r + c, upTo: 6)
+            if uniqueCount > 5 {
+                (refValues, curValues) = (.numeric(r), .numeric(c))
+            } else {
+                // Evidently: a numeric column with at most 5 values is categorical.
+                (refValues, curValues) = (
+                    .categorical(r.map(StructuredValue.pythonFloat)),
+                    .categorical(c.map(StructuredValue.pythonFloat))
+                )
+            }
+        } else {
+            let r = referenceColumn.texts.compactMap { $0 }
+            let c = currentColumn.texts.compactMap { $0 }
+            uniqueCount = Set(r).union(c).count
+            (refValues, curValues) = (.categorical(r), .categorical(c))
+            if referenceColumn.type == .string && Set(r).count == r.count && r.count > 5 {
+                result.referenceCount = r.count
+                result.currentCount = c.count
+                result.kind = "categorical"
+                result.note = "every value is distinct (an identifier): not judged"
+                return result
+            }
+        }
+        result.referenceCount = refValues.count
+        result.currentCount = curValues.count
+        if case .numeric = refValues { result.kind = "numeric" } else { result.kind = "categorical" }
+        guard refValues.count >= settings.minimumSample, curValues.count >= settings.minimumSample else {
+            result.note = "insufficient data (fewer than \(settings.minimumSample) values)"
+            return result
+        }
+        let override = settings.columnTests[name]
+        let test =
+            override?.test ?? settings.test ?? automatic(refValues, reference: referenceColumn, unique: uniqueCount)
+        result.test = test
+        let threshold = override?.threshold ?? settings.threshold ?? defaultThreshold(test)
+        result.threshold = threshold
+        switch (test, refValues, curValues) {
+        case (.ks, .numeric(let r), .numeric(let c)):
+            let ks = DriftStatistics.kolmogorovSmirnov(r, c)
+            (result.statistic, result.score) = (ks.statistic, ks.pValue)
+        case (.wasserstein, .numeric(let r), .numeric(let c)):
+            let distance = DriftStatistics.normedWasserstein(r, c)
+            (result.statistic, result.score) = (distance, distance)
+        case (.psi, _, _):
+            let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues)
+            let value = DriftStatistics.psi(reference: shares.reference, current: shares.current)
+            (result.statistic, result.score) = (value, value)
+        case (.jensenshannon, _, _):
+            let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues, emptyShare: nil)
+            let value = DriftStatistics.jensenShannon(shares.reference, shares.current)
+            (result.statistic, result.score) = (value, value)
+        case (.chisquare, _, _):
+            let chi = DriftStatistics.chiSquareGoodnessOfFit(
+                reference: refValues.categories, current: curValues.categories)
+            (result.statistic, result.score) = (chi.statistic, chi.pValue)
+        case (.z, _, _):
+            let z = DriftStatistics.proportionsZTest(reference: refValues.categories, current: curValues.categories)
+            (result.statistic, result.score) = (z.statistic, z.pValue)
+        default:
+            result.note = "\(test.rawValue) needs a numeric column"
+            result.test = nil
+        }
+        return result
+    }
+
+    /// The number of distinct values, counting no further than `limit` (deciding "at most 5 values"
+    /// must not hash a million numbers).
+    static func distinctCount(_ values: [Double], upTo limit: Int) -> Int {
+        var seen: [Double] = []
+        for value in values where !seen.contains(value) {
+            seen.append(value)
+            if seen.count >= limit { return seen.count }
+        }
+        return seen.count
     }
 
     /// Evidently's default: small reference (≤ 1000 rows): KS for numeric columns, chi-square for
