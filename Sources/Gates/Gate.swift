@@ -123,11 +123,11 @@ public enum GateEvaluator {
         if spec.test != nil {
             let significant = comparison.pValue < spec.alpha
             if significant && direction * comparison.difference < 0 {
-                rule(.fail, "significantly worse at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
+                rule(.fail, "significantly worse at α = \(format(spec.alpha)) (\(pText(comparison.pValue)))")
             } else if !significant || direction * comparison.difference <= 0 {
                 rule(
                     spec.onInsignificant,
-                    "not a significant improvement at α = \(format(spec.alpha)) (p = \(format(comparison.pValue)))")
+                    "not a significant improvement at α = \(format(spec.alpha)) (\(pText(comparison.pValue)))")
             }
         }
         if let margin = spec.nonInferiorityMargin {
@@ -153,7 +153,7 @@ public enum GateEvaluator {
                 parts[0] +=
                     "; \(percent(confidence, digits: 0)) CI \(signed(interval.lowerBound)) to \(signed(interval.upperBound))"
             }
-            if let p = outcome.pValue, let test = outcome.test { parts[0] += "; \(test) p = \(format(p))" }
+            if let p = outcome.pValue, let test = outcome.test { parts[0] += "; \(test) \(pText(p))" }
             if let n = outcome.n { parts[0] += "; n = \(n)" }
             parts[0] += ")"
         }
@@ -316,6 +316,9 @@ public enum GateEvaluator {
         if value != 0 && abs(value) < 0.001 { return String(format: "%.2g", value) }
         return String(format: "%.4g", value)
     }
+
+    /// "p = 0.012", or "p < 1e-16" where the double underflowed to zero.
+    static func pText(_ p: Double) -> String { p < 1e-16 ? "p < 1e-16" : "p = \(format(p))" }
 
     public static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "−") + format(abs(value)) }
 
