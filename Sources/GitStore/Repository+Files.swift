@@ -124,22 +124,54 @@ public struct RevisionFiles: FileView {
     let workTree: String?
 
     public func read(_ path: String) throws -> [UInt8]? {
-        try withContents(path) { [UInt8]($0) }
+        guard commit != nil else { return try workTreeFile(path) }
+        return try withContents(path) { [UInt8]($0) }
     }
 
     /// Calls `body` with the file's bytes without copying them (for large files); nil when absent.
     public func withContents<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
         if let commit { return try repository.withBlob(clean, inCommit: commit, body) }
+        return try workTreeFile(clean)?.withUnsafeBytes(body)
+    }
+
+    /// A file of the work tree, read straight into one array (no intermediate copy).
+    private func workTreeFile(_ path: String) throws -> [UInt8]? {
+        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
         let full = (workTree ?? "") + "/" + clean
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { return nil }
         guard !isDirectory.boolValue else {
             throw GitError(.notAFile, operation: "read", subject: "workspace:\(clean)", message: "not a file")
         }
-        guard let data = FileManager.default.contents(atPath: full) else {
-            throw GitError(.other(-1), operation: "read", subject: full, message: "cannot read the file")
+        let descriptor = open(full, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw GitError(.other(-1), operation: "read", subject: full, message: String(cString: strerror(errno)))
         }
-        return try data.withUnsafeBytes(body)
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw GitError(.other(-1), operation: "read", subject: full, message: String(cString: strerror(errno)))
+        }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < size {
+                let got = Glibc.read(descriptor, buffer.baseAddress.map { $0 + count }, size - count)
+                if got < 0 && errno == EINTR { continue }
+                if got <= 0 {
+                    failure = got < 0 ? errno : 0
+                    break
+                }
+                count += got
+            }
+        }
+        guard failure == 0, bytes.count == size else {
+            throw GitError(
+                .other(-1), operation: "read", subject: full,
+                message: failure == 0 ? "the file changed while read" : String(cString: strerror(failure)))
+        }
+        return bytes
     }
 }
