@@ -65,8 +65,9 @@ public struct CSVTable: Sendable {
 
     /// The column as numbers when every field is a decimal number or a null token; nil as soon as one is
     /// not (the caller then reads it as text). Also says whether every number was written as an integer.
-    public func numbersIfNumeric(_ index: Int, nullTokens: Set<String>) -> (values: [Double?], integral: Bool)? {
-        var result = [Double?]()
+    /// Nulls are NaN (see `Column.values`).
+    public func numbersIfNumeric(_ index: Int, nullTokens: Set<String>) -> (values: [Double], integral: Bool)? {
+        var result = [Double]()
         result.reserveCapacity(rowCount)
         var integral = true
         for field in fields[index] {
@@ -82,7 +83,7 @@ public struct CSVTable: Sendable {
                 }
                 result.append(value)
             } else if field.start == field.end || nullTokens.contains(text(field)) {
-                result.append(nil)
+                result.append(.nan)
             } else {
                 return nil
             }

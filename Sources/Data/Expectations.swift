@@ -164,7 +164,7 @@ public enum Expectations {
                     ("compliant_share", .double(share)),
                 ]), expected: .object([("mostly", .double(mostly))]), lines: failed)
         }
-        let numbers = column.numbers
+        let values = column.values
         // Text forms are built only for expectations that compare text.
         let textual: Set<String> = [
             "column_values_to_be_in_set", "column_values_to_match_regex", "column_value_lengths_to_be_between",
@@ -213,15 +213,14 @@ public enum Expectations {
         case "column_values_to_be_unique":
             if !column.isText {
                 // Numbers: sort once and mark the values that repeat.
-                let order = numbers.indices.filter { numbers[$0] != nil }.sorted {
-                    (numbers[$0] ?? 0) < (numbers[$1] ?? 0)
-                }
+                let present = values.indices.filter { !values[$0].isNaN }
+                let order = RadixSort.sortedIndices(present.map { values[$0] }).map { present[$0] }
                 var repeated = Set<Int>()
-                for (a, b) in zip(order, order.dropFirst()) where numbers[a] == numbers[b] {
+                for (a, b) in zip(order, order.dropFirst()) where values[a] == values[b] {
                     repeated.insert(a)
                     repeated.insert(b)
                 }
-                return map("are duplicates") { row in numbers[row] == nil ? nil : !repeated.contains(row) }
+                return map("are duplicates") { row in values[row].isNaN ? nil : !repeated.contains(row) }
             }
             var counts: [String: Int] = [:]
             for value in texts { if let value { counts[value, default: 0] += 1 } }
@@ -236,7 +235,7 @@ public enum Expectations {
                     at: expectation.location)
             }
             return map("are outside \(range(low, high))") { row in
-                numbers[row].map { value in
+                column.number(row).map { value in
                     (low.map { strictMin ? value > $0 : value >= $0 } ?? true)
                         && (high.map { strictMax ? value < $0 : value <= $0 } ?? true)
                 }
