@@ -61,11 +61,7 @@ enum DataSuite {
             guard let resolved = try DataResolver.resolve(dataset.path, in: revision.files, stores: stores) else {
                 return failure("\(dataset.path) does not exist at \(revision.name)", nil)
             }
-            var options = Dataset.Options(format: dataset.format.flatMap(Dataset.Format.init(rawValue:)))
-            if let delimiter = dataset.delimiter?.utf8.first {
-                options.delimiter = delimiter == UInt8(ascii: "\\") ? UInt8(ascii: "\t") : delimiter
-            }
-            return .success(try Dataset.read(resolved.bytes, file: dataset.path, options: options))
+            return .success(try Dataset.read(resolved.bytes, file: dataset.path, options: Dataset.Options(dataset)))
         } catch let error as GitOpsMLError {
             return failure(error.message + (revision.commit == nil ? "" : " (at \(revision.name))"), error.location)
         } catch {

@@ -14,7 +14,7 @@ public enum Policy: Sendable, Equatable {
         }
     }
 
-    /// Parses every YAML document of a policy file.
+    /// Parses a policy file (one YAML document).
     public static func parse(_ bytes: [UInt8], file: String) throws -> [Policy] {
         guard let root = try YAMLReader.compose(bytes, file: file) else { return [] }
         let top = try ConfigNode(root, file: file).mapping()

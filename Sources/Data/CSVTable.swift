@@ -108,13 +108,7 @@ public struct CSVTable: Sendable {
         return index
     }
 
-    private func text(_ field: Field) -> String {
-        let start = Int(field.start)
-        let end = Int(field.end)
-        guard field.isQuoted else { return String(decoding: bytes[start..<end], as: UTF8.self) }
-        let inner = String(decoding: bytes[(start + 1)..<(end - 1)], as: UTF8.self)
-        return inner.replacingOccurrences(of: "\"\"", with: "\"")
-    }
+    private func text(_ field: Field) -> String { CSVTable.decode(bytes, field) }
 
     /// Parses an unquoted decimal number straight from the bytes: Clinger's exact fast path when the
     /// digits fit in 2⁵³ and the power of ten is at most 10²² (one correctly rounded division or

@@ -27,6 +27,15 @@ public struct Dataset: Sendable {
             self.format = format
             self.delimiter = delimiter
         }
+
+        /// The options a dataset of gitops-ml.yaml declares. A delimiter written `\t` (single-quoted
+        /// YAML keeps the backslash) means a tab.
+        public init(_ dataset: ProjectConfig.Dataset) {
+            format = dataset.format.flatMap(Format.init(rawValue:))
+            if let text = dataset.delimiter, let first = text.utf8.first {
+                delimiter = text == "\\t" ? UInt8(ascii: "\t") : first
+            }
+        }
     }
 
     /// Reads CSV/TSV (by extension, or `options.format`) or JSON Lines into typed columns.

@@ -68,7 +68,10 @@ struct CheckCommand: ParsableCommand {
             workTree: repository.workTree,
             stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
         let progress = ProgressLine()
-        let findings = try CheckRunner.run(context) { progress.show("checking \($0)…") }
+        let findings = try CheckRunner.run(context) { step in
+            Log.info("checking", ["step": step])
+            progress.show("checking \(step)…")
+        }
         progress.clear()
         let report = CheckReport(
             toolVersion: Version.current, base: baseRevision.map { ($0.name, $0.commit) },

@@ -25,8 +25,7 @@ struct DataCommand: ParsableCommand {
             path = dataset?.path ?? name
             revision =
                 parts.count > 1 ? parts[1] : defaultRevision ?? (project.repository.isBare ? "HEAD" : "workspace")
-            options = Dataset.Options(format: dataset?.format.flatMap(Dataset.Format.init(rawValue:)))
-            if let delimiter = dataset?.delimiter?.utf8.first { options.delimiter = delimiter }
+            options = dataset.map(Dataset.Options.init) ?? Dataset.Options()
         }
 
         func load(_ project: Project) throws -> Dataset {

@@ -13,6 +13,9 @@ struct Project {
         options.apply()
         repository = try Repository(at: options.repo)
         config = try Project.loadConfig(options.config, repository: repository)
+        Log.debug(
+            "opened repository",
+            ["root": repository.root, "bare": "\(repository.isBare)", "config": config == nil ? "none" : "loaded"])
     }
 
     /// `--config` when given (it must exist); else gitops-ml.yaml in the work tree, or at HEAD when bare.
@@ -23,8 +26,9 @@ struct Project {
             }
             return try ProjectConfig.parse([UInt8](data), file: explicit)
         }
+        // A bare repository's configuration is the one at HEAD; an empty bare repository has none.
+        if repository.isBare && (try? repository.resolve("HEAD")) == nil { return nil }
         let revision: Revision = repository.isBare ? .git("HEAD") : .workspace
-        guard repository.isBare == false || (try? repository.resolve("HEAD")) != nil else { return nil }
         guard let bytes = try repository.read(ProjectConfig.fileName, at: revision) else { return nil }
         return try ProjectConfig.parse(bytes, file: ProjectConfig.fileName)
     }

@@ -54,6 +54,7 @@ extension Repository {
     public func fetch(
         _ remote: String, refspecs: [String], credentials: RemoteCredentials = .fromEnvironment()
     ) throws {
+        Log.info("fetch", ["remote": remote, "refspecs": refspecs.joined(separator: " ")])
         let session = RemoteSession(credentials)
         defer { withExtendedLifetime(session) {} }
         try withRemote(remote) { handle in
@@ -71,6 +72,7 @@ extension Repository {
     public func push(
         _ remote: String, refspecs: [String], credentials: RemoteCredentials = .fromEnvironment()
     ) throws {
+        Log.info("push", ["remote": remote, "refspecs": refspecs.joined(separator: " ")])
         let session = RemoteSession(credentials)
         try withRemote(remote) { handle in
             var options = git_push_options()

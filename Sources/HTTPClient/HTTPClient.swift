@@ -144,6 +144,12 @@ public enum HTTPClient {
         }
         var status = 0
         _ = gml_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        Log.debug(
+            "http",
+            [
+                "method": request.method, "url": request.url, "status": "\(status)",
+                "seconds": String(format: "%.3f", duration),
+            ])
         return HTTPResponse(status: status, headers: sink.headers, body: sink.body, duration: duration)
     }
 

@@ -66,6 +66,17 @@ struct CLITests {
         #expect(malformed.status == 2)
     }
 
+    @Test func logLevelControlsStructuredLogsOnStderr() throws {
+        let dir = try project()
+        let quiet = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD"], in: dir)
+        #expect(!quiet.stderrText.contains("level="))
+        let debug = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--log-level", "debug"], in: dir)
+        #expect(debug.status == 0)
+        #expect(debug.stderrText.contains("level=debug msg=\"opened repository\""), "\(debug.stderrText)")
+        #expect(debug.stderrText.contains("root=\(dir)"))
+        #expect(try gitopsML(["diff", "metrics", "--log-level", "loud"], in: dir).status == 2)
+    }
+
     @Test func bareRepositoriesNeedTheNewRevision() throws {
         let dir = try project()
         try git("clone", "-q", "--bare", dir, temp.path + "/bare.git", in: temp.path)
