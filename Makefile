@@ -6,17 +6,18 @@ DEMO_DIR ?= out/churn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/gitops-ml
 
-.PHONY: demo test deps venv build format lint benchmark clean
+.PHONY: demo test deps venv build format lint benchmark clean templates
 
 ## Debian packages: libgit2, libcurl and pkg-config (for the build); git, python3 with venv, openssl and an
-## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1).
+## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1); prometheus for
+## promtool, which checks the generated alert rules.
 deps:
 	@if ! pkg-config --exists libgit2 libcurl 2>/dev/null || ! command -v git >/dev/null || ! command -v openssl >/dev/null \
-	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! [ -x /usr/sbin/sshd ]; then \
-	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl openssh-server with apt-get"; \
+	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! [ -x /usr/sbin/sshd ] || ! command -v promtool >/dev/null; then \
+	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl openssh-server prometheus with apt-get"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
 	    libgit2-dev libcurl4-openssl-dev pkg-config git python3 python3-venv openssl ca-certificates \
-	    openssh-client openssh-server; \
+	    openssh-client openssh-server prometheus; \
 	fi
 
 ## Python tools in a local virtual environment (dvc, for the parity tests and benchmarks).
@@ -44,6 +45,8 @@ demo: build
 	@cd $(DEMO_DIR) && git checkout -q challenger/worse && { $(CURDIR)/$(BIN) check; \
 	  status=$$?; echo "exit code: $$status"; [ $$status -eq 1 ]; }
 	@cd $(DEMO_DIR) && git checkout -q main
+	@echo; echo '$$ gitops-ml generate all   # workflows, manifests, monitoring'
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) generate all | tail -n 4 && $(CURDIR)/$(BIN) generate all --check
 
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.
@@ -52,11 +55,17 @@ test: deps venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-## Format check of the Swift sources; the project's own workflows checked by actionlint and zizmor.
+## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
+## action.yml checked by actionlint and zizmor.
 lint: venv
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+	python3 scripts/embed-templates.py --check || { echo "templates/ changed: run make templates"; exit 1; }
 	$(VENV)/bin/actionlint .github/workflows/*.yml
-	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows action.yml
+
+## Embed templates/ into the binary (Sources/Render/BundledTemplates.swift).
+templates:
+	python3 scripts/embed-templates.py
 
 format:
 	$(SWIFT) format -i -r Sources Tests Package.swift

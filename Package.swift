@@ -42,11 +42,16 @@ let package = Package(
         .target(
             name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates"], exclude: ["README.md"],
             swiftSettings: strict),
+        // Templates → workflows, manifests and monitoring, each read back before it is written.
+        .target(
+            name: "Render",
+            dependencies: ["GitOpsMLCore", "Config", .product(name: "Yams", package: "Yams")],
+            exclude: ["README.md"], swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
@@ -62,6 +67,8 @@ let package = Package(
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
+        .testTarget(
+            name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,9 @@ public struct ProjectConfig: Sendable, Equatable {
     public var datasets: [String: Dataset]
     public var environments: [String: Environment]
     public var checks: Checks
+    public var workflows: Workflows = Workflows()
+    /// The git URL the sync agent fetches the environment branches from.
+    public var gitopsRepository: String?
 
     public struct Model: Sendable, Equatable {
         public var name: String
@@ -35,6 +38,39 @@ public struct ProjectConfig: Sendable, Equatable {
         public var healthPath: String = "/healthz"
         public var predictPath: String = "/predict"
         public var replicas: Int = 1
+        /// Kubernetes quantities: requests and limits of the serving container.
+        public var cpuRequest = "250m"
+        public var memoryRequest = "512Mi"
+        public var cpuLimit = "1"
+        public var memoryLimit = "1Gi"
+        /// Horizontal autoscaling between `minReplicas` (default `replicas`) and `maxReplicas` on CPU use.
+        public var minReplicas: Int?
+        public var maxReplicas: Int?
+        public var targetCPUUtilization = 70
+        /// Percent of traffic for a canary Deployment beside the stable one; nil renders no canary.
+        public var canaryWeight: Int?
+        /// Also render a KServe `InferenceService` (for clusters running KServe).
+        public var kserve = false
+
+        public init() {}
+    }
+
+    /// The generated GitHub Actions workflows.
+    public struct Workflows: Sendable, Equatable {
+        public var runsOn = "ubuntu-24.04"
+        /// The gitops-ml release the workflows install, from `repository`'s GitHub releases.
+        public var gitopsMLVersion = GitOpsMLVersion.current
+        public var gitopsMLRepository = "gitops-ml/gitops-ml"
+        /// sha256 of the release archive; when set the workflows verify the download against it.
+        public var gitopsMLSHA256: String?
+        /// The environment promoted on every push to the default branch, and the one needing approval.
+        public var autoPromote = "staging"
+        /// Drift monitoring: the dataset compared, the environment whose release is the reference, when.
+        public var driftDataset: String?
+        public var driftEnvironment = "production"
+        public var driftSchedule = "0 6 * * 1"
+        /// A workflow file dispatched when drift is found; without it an issue is opened.
+        public var retrainWorkflow: String?
 
         public init() {}
     }
@@ -117,6 +153,8 @@ extension ProjectConfig {
             config.environments[name] = try environment(name, node)
         }
         if let checks = top.optional("checks") { config.checks = try self.checks(checks) }
+        config.gitopsRepository = try top.optional("gitops_repository")?.string()
+        if let workflows = top.optional("workflows") { config.workflows = try self.workflows(workflows) }
         try top.finish()
         return config
     }
@@ -141,6 +179,26 @@ extension ProjectConfig {
             guard (1...65535).contains(model.serving.port) else {
                 throw try serving.required("port").error("port must be between 1 and 65535")
             }
+            if let resources = try serving.optional("resources")?.mapping() {
+                model.serving.cpuRequest = try resources.optional("cpu")?.string() ?? model.serving.cpuRequest
+                model.serving.memoryRequest = try resources.optional("memory")?.string() ?? model.serving.memoryRequest
+                model.serving.cpuLimit = try resources.optional("cpu_limit")?.string() ?? model.serving.cpuLimit
+                model.serving.memoryLimit =
+                    try resources.optional("memory_limit")?.string() ?? model.serving.memoryLimit
+                try resources.finish()
+            }
+            if let autoscaling = try serving.optional("autoscaling")?.mapping() {
+                model.serving.minReplicas = try autoscaling.optional("min_replicas")?.int()
+                model.serving.maxReplicas = try autoscaling.optional("max_replicas")?.int()
+                model.serving.targetCPUUtilization = try autoscaling.optional("target_cpu")?.int() ?? 70
+                try autoscaling.finish()
+            }
+            if let canary = serving.optional("canary_weight") {
+                let weight = try canary.int()
+                guard (1...99).contains(weight) else { throw canary.error("canary_weight must be between 1 and 99") }
+                model.serving.canaryWeight = weight
+            }
+            model.serving.kserve = try serving.optional("kserve")?.bool() ?? false
             try serving.finish()
         }
         try map.finish()
@@ -166,6 +224,26 @@ extension ProjectConfig {
             requiresApproval: try map.optional("requires_approval")?.bool() ?? false)
         try map.finish()
         return environment
+    }
+
+    private static func workflows(_ node: ConfigNode) throws -> Workflows {
+        let map = try node.mapping()
+        var workflows = Workflows()
+        workflows.runsOn = try map.optional("runs_on")?.string() ?? workflows.runsOn
+        workflows.gitopsMLVersion = try map.optional("gitops_ml_version")?.string() ?? workflows.gitopsMLVersion
+        workflows.gitopsMLRepository =
+            try map.optional("gitops_ml_repository")?.string() ?? workflows.gitopsMLRepository
+        workflows.gitopsMLSHA256 = try map.optional("gitops_ml_sha256")?.string()
+        workflows.autoPromote = try map.optional("auto_promote")?.string() ?? workflows.autoPromote
+        if let drift = try map.optional("drift")?.mapping() {
+            workflows.driftDataset = try drift.optional("dataset")?.string()
+            workflows.driftEnvironment = try drift.optional("environment")?.string() ?? workflows.driftEnvironment
+            workflows.driftSchedule = try drift.optional("schedule")?.string() ?? workflows.driftSchedule
+            workflows.retrainWorkflow = try drift.optional("retrain_workflow")?.string()
+            try drift.finish()
+        }
+        try map.finish()
+        return workflows
     }
 
     private static func checks(_ node: ConfigNode) throws -> Checks {

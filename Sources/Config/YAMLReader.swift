@@ -17,6 +17,19 @@ public enum YAMLReader {
         }
     }
 
+    /// Every document's root node (a `---`-separated stream).
+    public static func composeAll(_ text: String, file: String) throws -> [Node] {
+        do {
+            // Parser.nextRoot throws on a malformed document; compose_all's sequence would just end there.
+            let parser = try Parser(yaml: text, resolver: .basic)
+            var nodes: [Node] = []
+            while let node = try parser.nextRoot() { nodes.append(node) }
+            return nodes
+        } catch let error as YamlError {
+            throw translate(error, file: file)
+        }
+    }
+
     public static func parse(_ bytes: [UInt8], file: String) throws -> StructuredValue {
         guard let root = try compose(bytes, file: file) else { return .null }
         return try value(of: root, file: file)

@@ -74,7 +74,7 @@ struct CheckCommand: ParsableCommand {
         }
         progress.clear()
         let report = CheckReport(
-            toolVersion: Version.current, base: baseRevision.map { ($0.name, $0.commit) },
+            toolVersion: GitOpsMLVersion.current, base: baseRevision.map { ($0.name, $0.commit) },
             head: (head, headRevision.commit),
             findings: findings)
 

@@ -166,7 +166,8 @@ struct DataCommand: ParsableCommand {
             let findings = try CheckRunner.run(context)
             print(
                 CheckReport(
-                    toolVersion: Version.current, base: nil, head: (revision, files.commit?.hex), findings: findings
+                    toolVersion: GitOpsMLVersion.current, base: nil, head: (revision, files.commit?.hex),
+                    findings: findings
                 ).text(color: Output.colorEnabled), terminator: "")
             if findings.verdict == .fail {
                 throw CheckFailure(lines: ["\(findings.count(.fail) + findings.count(.error)) expectations failed"])

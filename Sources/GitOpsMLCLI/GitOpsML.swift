@@ -10,10 +10,10 @@ struct GitOpsML: ParsableCommand {
             Exit codes: 0 all passed, 1 a check, gate or tolerance failed, 2 usage or configuration error, \
             3 environment error (git object missing, network, I/O).
             """,
-        version: Version.current,
+        version: GitOpsMLVersion.current,
         subcommands: [
             CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
-            VersionCommand.self,
+            InitCommand.self, GenerateCommand.self, VersionCommand.self,
         ])
 }
 
@@ -40,10 +40,6 @@ struct GlobalOptions: ParsableArguments {
 
 extension LogLevel: ExpressibleByArgument {}
 
-enum Version {
-    static let current = "0.1.0"
-}
-
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
 
@@ -51,7 +47,7 @@ struct VersionCommand: ParsableCommand {
     var verbose = false
 
     func run() {
-        print("gitops-ml \(Version.current)")
+        print("gitops-ml \(GitOpsMLVersion.current)")
         if verbose {
             for (name, version) in LinkedLibraries.versions { print("\(name) \(version)") }
         }

@@ -19,6 +19,23 @@ struct SchemaTests {
             ("bad-version.yaml", "version: 2\n", false),
             ("bad-port.yaml", "version: 1\nmodels:\n  m:\n    serving: {port: 70000}\n", false),
             ("datasets.yaml", "version: 1\ndatasets:\n  a: a.csv\n  b: {path: b.tsv, format: tsv}\n", true),
+            (
+                "deploy.yaml",
+                """
+                version: 1
+                gitops_repository: https://example.com/g.git
+                models:
+                  m:
+                    serving:
+                      resources: {cpu: 250m, memory: 1Gi}
+                      autoscaling: {min_replicas: 2, max_replicas: 4, target_cpu: 60}
+                      canary_weight: 10
+                      kserve: true
+                workflows: {runs_on: ubuntu-24.04, drift: {dataset: a, schedule: "0 6 * * 1"}}
+                """, true
+            ),
+            ("bad-canary.yaml", "version: 1\nmodels:\n  m:\n    serving: {canary_weight: 100}\n", false),
+            ("bad-workflows.yaml", "version: 1\nworkflows: {drift: {datset: a}}\n", false),
         ]
         for item in cases {
             let dir = temp.sub(item.name)

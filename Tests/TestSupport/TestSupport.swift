@@ -23,6 +23,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
 public struct CommandFailed: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A fixed identity and clock for git commands run by tests, so histories are reproducible.

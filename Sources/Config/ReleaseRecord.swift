@@ -1,0 +1,86 @@
+import GitOpsMLCore
+
+/// `environments/<env>/<model>.yaml`: what an environment must run, written by `promote` and read by
+/// `generate`, the agent and `audit`. Digests are `algorithm:hex`.
+public struct ReleaseRecord: Sendable, Equatable {
+    public static let apiVersion = "gitops-ml/v1"
+
+    public var model: String
+    public var environment: String
+    public var version: String
+    /// The commit of the ML repository the model was built and checked at.
+    public var sourceCommit: String
+    public var artifactPath: String?
+    public var artifactDigest: String?
+    /// Dataset name → digest of its content at the source commit.
+    public var data: [String: String] = [:]
+    public var paramsDigest: String?
+    /// sha256 of the gate report note that passed this source commit.
+    public var gateReport: String?
+    /// The serving image, by digest when known.
+    public var image: String?
+    public var previousVersion: String?
+
+    public init(model: String, environment: String, version: String, sourceCommit: String) {
+        self.model = model
+        self.environment = environment
+        self.version = version
+        self.sourceCommit = sourceCommit
+    }
+
+    public static func path(environment: String, model: String) -> String {
+        "environments/\(environment)/\(model).yaml"
+    }
+
+    /// The record as YAML, keys in a fixed order so that the same release always gives the same bytes.
+    public var yaml: String {
+        var lines = [
+            "apiVersion: \(ReleaseRecord.apiVersion)", "kind: Release", "model: \(Self.scalar(model))",
+            "environment: \(Self.scalar(environment))", "version: \(Self.scalar(version))",
+            "source_commit: \(Self.scalar(sourceCommit))",
+        ]
+        if artifactPath != nil || artifactDigest != nil {
+            lines.append("artifact:")
+            if let artifactPath { lines.append("  path: \(Self.scalar(artifactPath))") }
+            if let artifactDigest { lines.append("  digest: \(Self.scalar(artifactDigest))") }
+        }
+        if !data.isEmpty {
+            lines.append("data:")
+            for name in data.keys.sorted() { lines.append("  \(Self.scalar(name)): \(Self.scalar(data[name] ?? ""))") }
+        }
+        if let paramsDigest { lines.append("params: \(Self.scalar(paramsDigest))") }
+        if let gateReport { lines.append("gate_report: \(Self.scalar(gateReport))") }
+        if let image { lines.append("image: \(Self.scalar(image))") }
+        if let previousVersion { lines.append("previous_version: \(Self.scalar(previousVersion))") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Reads a record; unknown keys and missing required ones are errors at their line.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> ReleaseRecord {
+        guard let root = try YAMLReader.compose(bytes, file: file) else {
+            throw GitOpsMLError.configuration("empty release record", at: SourceLocation(file: file))
+        }
+        let map = try ConfigNode(root, file: file).mapping()
+        let api = try map.required("apiVersion")
+        guard try api.string() == apiVersion else { throw api.error("expected apiVersion \(apiVersion)") }
+        let kind = try map.required("kind")
+        guard try kind.string() == "Release" else { throw kind.error("expected kind Release") }
+        var record = ReleaseRecord(
+            model: try map.required("model").string(), environment: try map.required("environment").string(),
+            version: try map.required("version").string(), sourceCommit: try map.required("source_commit").string())
+        if let artifact = try map.optional("artifact")?.mapping() {
+            record.artifactPath = try artifact.optional("path")?.string()
+            record.artifactDigest = try artifact.optional("digest")?.string()
+            try artifact.finish()
+        }
+        for (name, node) in try map.optional("data")?.mapping().all() ?? [] { record.data[name] = try node.string() }
+        record.paramsDigest = try map.optional("params")?.string()
+        record.gateReport = try map.optional("gate_report")?.string()
+        record.image = try map.optional("image")?.string()
+        record.previousVersion = try map.optional("previous_version")?.string()
+        try map.finish()
+        return record
+    }
+
+    private static func scalar(_ text: String) -> String { YAMLText.scalar(text) }
+}

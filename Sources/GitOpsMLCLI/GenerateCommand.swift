@@ -1,0 +1,131 @@
+import ArgumentParser
+import Config
+import Foundation
+import GitOpsMLCore
+import GitStore
+import Render
+
+/// `gitops-ml generate workflows|manifests|monitoring|all`.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Render GitHub Actions workflows, Kubernetes manifests and monitoring from gitops-ml.yaml.",
+        discussion: """
+            Templates come from the project's templates/ folder when it has the file, else from those bundled \
+            in gitops-ml. Every file is read back (YAML/JSON, shape) before anything is written. With --check \
+            nothing is written: the differences are printed and the exit code is 1 when there are any.
+            """,
+        subcommands: [Workflows.self, Manifests.self, Monitoring.self, All.self])
+
+    struct Options: ParsableArguments {
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .long, help: "Write nothing; print differences with the files on disk and exit 1 if any.")
+        var check = false
+        @Option(name: .long, help: "The folder to write into (default: the repository's work tree).")
+        var output: String?
+    }
+
+    struct Workflows: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "ml-ci.yml, ml-promote.yml and ml-drift.yml under .github/workflows/.")
+        @OptionGroup var options: Options
+        func run() throws {
+            let context = try GenerateContext(options.global)
+            try context.emit(try context.renderer.workflows(), options)
+        }
+    }
+
+    struct Manifests: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "deploy/<env>/ for each environment (or --env), and deploy/gitops-ml-agent/.")
+        @OptionGroup var options: Options
+        @Option(name: .long, parsing: .singleValue, help: "Only this environment (repeatable).")
+        var env: [String] = []
+        func run() throws {
+            let context = try GenerateContext(options.global)
+            try context.emit(try context.manifests(env), options)
+        }
+    }
+
+    struct Monitoring: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prometheus alert rules (plain and PrometheusRule) and a Grafana dashboard under monitoring/.")
+        @OptionGroup var options: Options
+        func run() throws {
+            let context = try GenerateContext(options.global)
+            try context.emit(try context.renderer.monitoring(), options)
+        }
+    }
+
+    struct All: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Workflows, manifests and monitoring.")
+        @OptionGroup var options: Options
+        func run() throws {
+            let context = try GenerateContext(options.global)
+            let files =
+                try context.renderer.workflows() + context.manifests([]) + context.renderer.monitoring()
+            try context.emit(files, options)
+        }
+    }
+}
+
+/// The project a generate command renders, and where its output goes.
+struct GenerateContext {
+    let project: Project
+    let config: ProjectConfig
+    let renderer: Renderer
+
+    init(_ options: GlobalOptions) throws {
+        project = try Project(options)
+        guard let config = project.config else {
+            throw GitOpsMLError.usage("no gitops-ml.yaml in \(project.repository.root): run `gitops-ml init` first")
+        }
+        self.config = config
+        let root = project.repository.root
+        let attributes = (try? project.repository.read(".gitattributes", at: .workspace)) ?? nil
+        let facts = ProjectFacts(
+            usesLFS: attributes.map { String(decoding: $0, as: UTF8.self).contains("filter=lfs") } ?? false,
+            usesDVC: FileManager.default.fileExists(atPath: root + "/dvc.yaml")
+                || FileManager.default.fileExists(atPath: root + "/.dvc"))
+        renderer = Renderer(config: config, library: TemplateLibrary(overridesAt: root + "/templates"), facts: facts)
+    }
+
+    /// Every environment's folder (or only `names`), then the agent's.
+    func manifests(_ names: [String]) throws -> [RenderedFile] {
+        var files: [RenderedFile] = []
+        for name in names.isEmpty ? config.environments.keys.sorted() : names {
+            files += try renderer.manifests(environment: name, releases: try releases(name))
+        }
+        return files + (try renderer.agent())
+    }
+
+    /// The environment's release records: from the work tree when it has them, else from the
+    /// environment's branch (local, then origin's).
+    func releases(_ environment: String) throws -> [String: ReleaseRecord] {
+        guard let branch = config.environments[environment]?.branch else { return [:] }
+        let branchRevision = [branch, "origin/\(branch)"].first { (try? project.repository.resolve($0)) != nil }
+        var records: [String: ReleaseRecord] = [:]
+        for model in config.models.keys {
+            let path = ReleaseRecord.path(environment: environment, model: model)
+            var bytes = project.repository.isBare ? nil : try project.repository.read(path, at: .workspace)
+            if bytes == nil, let branchRevision { bytes = try project.repository.read(path, at: .git(branchRevision)) }
+            if let bytes { records[model] = try ReleaseRecord.parse(bytes, file: path) }
+        }
+        return records
+    }
+
+    func emit(_ files: [RenderedFile], _ options: GenerateCommand.Options) throws {
+        guard let root = options.output ?? (project.repository.isBare ? nil : project.repository.root) else {
+            throw GitOpsMLError.usage("a bare repository has no work tree: give --output")
+        }
+        if options.check {
+            let diff = try FileSet.differences(files, root: root)
+            print(diff, terminator: "")
+            guard diff.isEmpty else {
+                throw CheckFailure(lines: ["generated files differ from the files on disk: run `gitops-ml generate`"])
+            }
+            return
+        }
+        for path in try FileSet.write(files, root: root) { print("wrote \(path)") }
+    }
+}

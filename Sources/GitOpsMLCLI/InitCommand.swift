@@ -1,0 +1,126 @@
+import ArgumentParser
+import Config
+import Foundation
+import GitOpsMLCore
+import Render
+
+/// `gitops-ml init [DIR]`: gitops-ml.yaml, commented policies and the workflows for an existing project.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write gitops-ml.yaml, policies/ and the GitHub Actions workflows for a project.",
+        discussion: """
+            Reads what is there: dvc.yaml (its metrics and params), params.yaml, metrics files, data files and \
+            .dvc pointers under data/, the current branch. Refuses to overwrite existing files without --force.
+            """)
+
+    @Argument(help: "The project folder (default: the current folder).")
+    var directory: String = "."
+
+    @Option(name: .long, help: "The model's name (default: the folder's name).")
+    var model: String?
+
+    @Flag(name: .long, help: "Overwrite existing files.")
+    var force = false
+
+    func run() throws {
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GitOpsMLError.usage("\(directory): no such folder")
+        }
+        let scaffold = try detect(root)
+        let library = TemplateLibrary(overridesAt: root + "/templates")
+        var files = try scaffold.render(library: library)
+        let config = try ProjectConfig.parse(Array(files[0].contents.utf8), file: ProjectConfig.fileName)
+        let facts = ProjectFacts(
+            usesLFS: (try? String(contentsOfFile: root + "/.gitattributes", encoding: .utf8))?.contains("filter=lfs")
+                ?? false,
+            usesDVC: scaffold.usesDVC)
+        files += try Renderer(config: config, library: library, facts: facts).workflows()
+        let existing = files.map(\.path).filter { FileManager.default.fileExists(atPath: root + "/" + $0) }
+        if !existing.isEmpty && !force {
+            throw GitOpsMLError.usage(
+                "\(existing.joined(separator: ", ")) already exist\(existing.count == 1 ? "s" : ""); use --force to overwrite"
+            )
+        }
+        for path in try FileSet.write(files, root: root) { print("wrote \(path)") }
+        print("next: review gitops-ml.yaml (serving image, environments), then `gitops-ml check`")
+    }
+
+    /// What the folder holds.
+    private func detect(_ root: String) throws -> Scaffold {
+        let view = DirectoryFiles(root: root)
+        let name = Self.label(URL(fileURLWithPath: root).lastPathComponent)
+        var scaffold = Scaffold(
+            project: name.isEmpty ? "project" : name, model: model ?? (name.isEmpty ? "model" : name))
+        scaffold.usesDVC =
+            FileManager.default.fileExists(atPath: root + "/dvc.yaml")
+            || FileManager.default.fileExists(atPath: root + "/.dvc")
+        if let head = try? String(contentsOfFile: root + "/.git/HEAD", encoding: .utf8),
+            head.hasPrefix("ref: refs/heads/")
+        {
+            scaffold.defaultBranch = String(head.dropFirst("ref: refs/heads/".count)).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+        }
+        let metrics = try TrackedFiles.targets(.metrics, in: view, config: nil)
+        scaffold.metrics = metrics.map(\.path)
+        scaffold.params = try TrackedFiles.targets(.params, in: view, config: nil).map(\.path)
+        scaffold.modelMetrics = scaffold.metrics.first
+        let known = ["accuracy", "roc_auc", "auc", "f1", "precision", "recall", "rmse", "mae", "r2", "log_loss"]
+        for (_, values) in try TrackedFiles.values(.metrics, of: metrics, in: view) {
+            guard case .values(let pairs) = values else { continue }
+            if let key = known.lazy.compactMap({ metric in
+                pairs.first { $0.key.split(separator: ".").last.map(String.init) == metric }?.key
+            }).first {
+                scaffold.gateMetric = key
+                break
+            }
+        }
+        for folder in ["model", "models"] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
+            if let file = entries.sorted().first(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".dvc") }) {
+                scaffold.modelArtifact = "\(folder)/\(file)"
+                break
+            }
+        }
+        let dataFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/data")) ?? []).sorted()
+        for file in dataFiles {
+            let base = file.hasSuffix(".dvc") ? String(file.dropLast(4)) : file
+            guard [".csv", ".tsv", ".jsonl"].contains(where: base.hasSuffix),
+                !scaffold.datasets.contains(where: { $0.path == "data/\(base)" })
+            else { continue }
+            let stem = Self.label(String(base.prefix { $0 != "." }))
+            guard !stem.isEmpty else { continue }
+            scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("\(root)/data/\(base)")))
+        }
+        return scaffold
+    }
+
+    /// The header row of a plain CSV/TSV file (not of a pointer or JSON Lines), for the data policy.
+    private func header(_ path: String) -> [String] {
+        guard path.hasSuffix(".csv") || path.hasSuffix(".tsv"), let handle = FileHandle(forReadingAtPath: path) else {
+            return []
+        }
+        defer { try? handle.close() }
+        let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
+        guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return [] }
+        let separator: Character = path.hasSuffix(".tsv") ? "\t" : ","
+        return line.split(separator: separator).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r ")) }
+    }
+
+    /// A name made fit for Kubernetes: lowercase, '-' for anything else.
+    static func label(_ text: String) -> String {
+        let mapped = text.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" }
+        return String(String(mapped).split(separator: "-").joined(separator: "-").prefix(55))
+    }
+}
+
+/// A plain folder seen as a revision (for `init`, which may run before the first commit).
+struct DirectoryFiles: FileView {
+    let root: String
+    var revision: Revision { .workspace }
+    func read(_ path: String) throws -> [UInt8]? {
+        FileManager.default.contents(atPath: root + "/" + path).map { [UInt8]($0) }
+    }
+}

