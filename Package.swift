@@ -47,11 +47,15 @@ let package = Package(
             name: "Render",
             dependencies: ["GitOpsMLCore", "Config", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"], swiftSettings: strict),
+        // Release records, promotion commits with trailers, the GTO-compatible registry, push with retry, signing.
+        .target(
+            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Render", "GitStore"], exclude: ["README.md"],
+            swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
+        .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),

@@ -45,6 +45,38 @@ extension Repository {
         return result.sorted { $0.name < $1.name }
     }
 
+    /// Every tag reference as (name without `refs/tags/`, the object it points at): the tag object of an
+    /// annotated tag, the commit of a lightweight one. Reads refs only, not objects.
+    public func tagReferences() throws -> [(name: String, object: ObjectID)] {
+        var iterator: OpaquePointer?
+        try check(git_reference_iterator_glob_new(&iterator, handle, "refs/tags/*"), "list tags", "refs/tags")
+        defer { git_reference_iterator_free(iterator) }
+        var result: [(name: String, object: ObjectID)] = []
+        var ref: OpaquePointer?
+        while git_reference_next(&ref, iterator) == 0 {
+            defer { git_reference_free(ref) }
+            guard let name = git_reference_name(ref), let oid = git_reference_target(ref) else { continue }
+            result.append((String(String(cString: name).dropFirst("refs/tags/".count)), ObjectID(oid.pointee)))
+        }
+        return result
+    }
+
+    /// The annotated tag object `id` (named `name`), nil when `id` is not a tag object (a lightweight tag).
+    public func annotatedTag(_ id: ObjectID, name: String) throws -> TagInfo? {
+        var oid = try id.raw()
+        var object: OpaquePointer?
+        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "read tag", name)
+        defer { git_object_free(object) }
+        guard git_object_type(object) == GIT_OBJECT_TAG else { return nil }
+        var peeled: OpaquePointer?
+        try check(git_tag_peel(&peeled, object), "peel tag", name)
+        defer { git_object_free(peeled) }
+        return TagInfo(
+            name: name, target: ObjectID(git_object_id(peeled)), tagObject: id,
+            tagger: git_tag_tagger(object).map { GitSignature($0) },
+            message: git_tag_message(object).map { String(cString: $0) })
+    }
+
     /// One tag by name (without `refs/tags/`), nil when it does not exist.
     public func tag(named name: String) throws -> TagInfo? {
         var oid = git_oid()

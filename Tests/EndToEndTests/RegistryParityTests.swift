@@ -1,0 +1,151 @@
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// `registry show/history --json` against the real `gto` (from .venv) on repositories whose tags gto wrote.
+@Suite(.enabled(if: venvTool("gto") != nil || runningInCI)) struct RegistryParityTests {
+    func gto(_ arguments: [String], in directory: String) throws -> String {
+        guard let gto = venvTool("gto") else {
+            throw CommandFailed(description: "gto is not installed (make test installs it)")
+        }
+        return try run([gto] + arguments, in: directory)
+    }
+
+    func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    /// gto's versions carry enrichments read from artifacts.yaml/dvc.yaml; ours are always empty.
+    func withoutEnrichments(_ value: Any) -> NSArray {
+        ((value as? [[String: Any]]) ?? []).map { version -> [String: Any] in
+            var copy = version
+            copy["enrichments"] = []
+            return copy
+        } as NSArray
+    }
+
+    func expectSameAnswers(in repo: String, models: [String]) throws {
+        let ours = try gitopsML(["registry", "show", "--json"], in: repo)
+        #expect(ours.status == 0, "\(ours.stderrText)")
+        #expect(
+            (try json(ours.stdoutText) as? NSDictionary)
+                == (try json(try gto(["show", "--json"], in: repo)) as? NSDictionary),
+            "show: \(ours.stdoutText)")
+        // History: the same events, in the same order of (time, priority). Within one second and one
+        // priority gto's order is whatever its internal lists hold; ours follows the tags' #N counter.
+        let history = try gitopsML(["registry", "history", "--json"], in: repo)
+        let oursEvents = (try json(history.stdoutText) as? [[String: Any]]) ?? []
+        let theirs = (try json(try gto(["history", "--json"], in: repo)) as? [[String: Any]]) ?? []
+        func canonical(_ events: [[String: Any]]) throws -> [String] {
+            try events.map {
+                String(decoding: try JSONSerialization.data(withJSONObject: $0, options: .sortedKeys), as: UTF8.self)
+            }
+        }
+        #expect(
+            try canonical(oursEvents).sorted() == (try canonical(theirs)).sorted(), "history: \(history.stdoutText)")
+        func keys(_ events: [[String: Any]]) -> [String] {
+            events.map { "\($0["timestamp"] ?? "") \($0["priority"] ?? "")" }
+        }
+        #expect(keys(oursEvents) == keys(theirs))
+        for model in models {
+            let versions = try gitopsML(["registry", "show", model, "--json"], in: repo)
+            #expect(
+                withoutEnrichments(try json(versions.stdoutText))
+                    == withoutEnrichments(try json(try gto(["show", model, "--json"], in: repo))),
+                "show \(model): \(versions.stdoutText)")
+        }
+    }
+
+    @Test func showAndHistoryMatchGTO() throws {
+        let folder = TemporaryDirectory("registry")
+        let repo = try makeRepository(in: folder.path)
+        try git("config", "user.name", "Test Author", in: repo)
+        try git("config", "user.email", "author@example.com", in: repo)
+        let c1 = try git("rev-parse", "HEAD", in: repo)
+        let c2 = try commitFiles(["model.txt": "2\n"], message: "two", in: repo)
+        let c3 = try commitFiles(["model.txt": "3\n"], message: "three", in: repo)
+
+        try gto(["register", "churn", c1, "--version", "v1.0.0"], in: repo)
+        try gto(["register", "churn", c2, "--bump-minor"], in: repo)
+        try gto(["assign", "churn", c1, "--stage", "prod"], in: repo)
+        try gto(["assign", "churn", c2, "--stage", "prod"], in: repo)
+        try gto(["assign", "churn", c2, "--stage", "staging"], in: repo)
+        try gto(["deprecate", "churn", "v1.1.0", "staging"], in: repo)
+        try gto(["register", "models:fraud", c3, "--version", "v0.1.0"], in: repo)
+        try gto(["assign", "models:fraud", c3, "--stage", "dev"], in: repo)
+        try gto(["register", "other", c1, "--version", "v0.1.0"], in: repo)
+        try gto(["deprecate", "other"], in: repo)
+        // Ignored by both: a lightweight tag in GTO's format, and tags that are not registry tags.
+        try git("tag", "churn@v9.9.9", c3, in: repo)
+        try git("tag", "-a", "release-1", "-m", "r", c3, in: repo)
+        try expectSameAnswers(in: repo, models: ["churn", "models:fraud"])
+
+        // Several tags in the same second (git with a fixed date, in GTO's formats): the #N counter orders them.
+        var env = gitTestEnvironment
+        env["GIT_COMMITTER_DATE"] = "@1900000000 +0200"
+        for (tag, commit) in [("churn#qa#7", c2), ("churn#canary#8", c2), ("churn#qa!#9", c2), ("churn@v1.2.0", c3)] {
+            try run(["git", "tag", "-a", tag, "-m", "same second", commit], in: repo, environment: env)
+        }
+        try expectSameAnswers(in: repo, models: ["churn"])
+        let show = try gitopsML(["registry", "show", "--json"], in: repo).stdoutText
+        #expect(show.contains("\"canary\": \"v1.1.0\""))
+        #expect(show.contains("\"version\": \"v1.2.0\""))
+    }
+
+    /// Tags we write are tags gto reads the same way.
+    @Test func gtoReadsWhatWeWrite() throws {
+        let folder = TemporaryDirectory("registry-write")
+        let repo = try makeRepository(in: folder.path)
+        try git("config", "user.name", "Test Author", in: repo)
+        try git("config", "user.email", "author@example.com", in: repo)
+        let c2 = try commitFiles(["m": "2"], message: "two", in: repo)
+        for arguments in [
+            ["register", "churn", "--rev", "HEAD~1"], ["register", "churn", "--bump", "minor"],
+            ["assign", "churn", "--stage", "prod", "--version", "v0.0.1"], ["assign", "churn", "--stage", "prod"],
+            ["assign", "churn", "--stage", "staging", "--rev", c2], ["unassign", "churn", "--stage", "staging"],
+            ["register", "team:ranker", "--version", "v2.0.0"], ["deprecate", "churn", "--version", "v0.0.1"],
+        ] {
+            let result = try gitopsML(["registry"] + arguments, in: repo)
+            #expect(result.status == 0, "\(arguments): \(result.stderrText)")
+        }
+        let tags = try git("tag", "-l", in: repo).split(separator: "\n").map(String.init)
+        #expect(
+            Set(tags) == [
+                "churn@v0.0.1", "churn@v0.1.0", "churn#prod#1", "churn#prod#2", "churn#staging#3", "churn#staging!#4",
+                "team=ranker@v2.0.0", "churn@v0.0.1!",
+            ])
+        try expectSameAnswers(in: repo, models: ["churn", "team:ranker"])
+
+        // Refusals: a version twice, a commit twice, an unknown stage, a bad name.
+        for (arguments, message) in [
+            (["register", "churn", "--version", "v0.1.0", "--rev", "HEAD~1"], "churn v0.1.0 is already registered"),
+            (["register", "churn"], "is already registered as v0.1.0"),
+            (["unassign", "churn", "--stage", "qa"], "churn has no version in stage 'qa'"),
+            (["register", "bad name"], "is not a valid registry name"),
+        ] {
+            let result = try gitopsML(["registry"] + arguments, in: repo)
+            #expect(result.status != 0)
+            #expect(result.stderrText.contains(message), "\(result.stderrText)")
+        }
+    }
+
+    /// The index under .git is a cache: deleting, damaging or outdating it changes no answer.
+    @Test func indexIsRebuiltWhenStale() throws {
+        let folder = TemporaryDirectory("registry-index")
+        let repo = try makeRepository(in: folder.path)
+        #expect(try gitopsML(["registry", "register", "churn"], in: repo).status == 0)
+        let first = try gitopsML(["registry", "show", "--json"], in: repo).stdoutText
+        let index = repo + "/.git/gitops-ml/registry-index"
+        #expect(FileManager.default.fileExists(atPath: index))
+        try "garbage\tline\n".write(toFile: index, atomically: true, encoding: .utf8)
+        #expect(try gitopsML(["registry", "show", "--json"], in: repo).stdoutText == first)
+        // A tag moved to another object behind the index's back is read again.
+        try commitFiles(["x": "1"], message: "x", in: repo)
+        try git("tag", "-f", "-a", "churn@v0.0.1", "-m", "moved", "HEAD", in: repo)
+        let moved = try gitopsML(["registry", "show", "churn", "--json"], in: repo).stdoutText
+        #expect(moved.contains(try git("rev-parse", "HEAD", in: repo)))
+        try git("tag", "-d", "churn@v0.0.1", in: repo)
+        #expect(
+            try gitopsML(["registry", "show", "--json"], in: repo).stdoutText.trimmingCharacters(
+                in: .whitespacesAndNewlines) == "{}")
+    }
+}
