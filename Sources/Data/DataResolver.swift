@@ -90,6 +90,34 @@ public enum DataResolver {
         return nil
     }
 
+    /// The content digest of `path` without reading any object store: `md5:…` from a DVC pointer or
+    /// dvc.lock, `sha256:…` from a git-lfs pointer, the sha256 of a plain blob; nil when absent. (For a file
+    /// inside a DVC directory output, the directory's digest.) Release records use it: the data need not
+    /// be pulled to be named.
+    public static func identity(_ path: String, in view: any FileView) throws -> String? {
+        let clean = normalize(path)
+        if let bytes = try view.read(clean) {
+            if let lfs = LFSPointer(bytes) { return "sha256:" + lfs.oid }
+            return "sha256:" + SHA256.hex(bytes)
+        }
+        var components = clean.split(separator: "/").map(String.init)
+        while !components.isEmpty {
+            let candidate = components.joined(separator: "/")
+            if let pointer = try view.read(candidate + ".dvc") {
+                let output = try DVCPointer.output(in: pointer, file: candidate + ".dvc", named: components.last ?? "")
+                return "md5:" + output.md5
+            }
+            components.removeLast()
+        }
+        if let lock = try view.read("dvc.lock") {
+            for output in try DVCPointer.lockOutputs(lock) {
+                let root = normalize(output.path)
+                if root == clean || clean.hasPrefix(root + "/") { return "md5:" + output.md5 }
+            }
+        }
+        return nil
+    }
+
     static func resolveLFS(_ pointer: LFSPointer, path: String, stores: DataStores) throws -> ResolvedData {
         let oid = pointer.oid
         guard let root = stores.lfsObjects,

@@ -13,7 +13,7 @@ struct GitOpsML: ParsableCommand {
         version: GitOpsMLVersion.current,
         subcommands: [
             CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
-            InitCommand.self, GenerateCommand.self, RegistryCommand.self, VersionCommand.self,
+            InitCommand.self, GenerateCommand.self, PromoteCommand.self, RegistryCommand.self, VersionCommand.self,
         ])
 }
 

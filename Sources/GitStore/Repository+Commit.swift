@@ -30,27 +30,42 @@ extension Repository {
     ) throws -> ObjectID? {
         let refName = branch.hasPrefix("refs/") ? branch : "refs/heads/" + branch
         let tip = try expectedTip ?? referenceTarget(refName)
+        guard
+            let id = try writeCommit(
+                parent: tip, changes: changes, message: message, author: author, sign: sign, subject: refName)
+        else { return nil }
+        let summary = message.prefix { $0 != "\n" }
+        try updateReference(refName, to: id, expected: tip, logMessage: "gitops-ml: \(summary)")
+        return id
+    }
+
+    /// Writes the commit object (tree from `parent`'s plus `changes`) without moving any reference; nil when
+    /// the changes leave the tree as it was.
+    public func writeCommit(
+        parent tip: ObjectID?, changes: [FileChange], message: String, author: GitSignature? = nil,
+        sign: ((String) throws -> String)? = nil, subject: String = "commit"
+    ) throws -> ObjectID? {
         var parent: OpaquePointer?
         if let tip { parent = try lookupCommit(tip) }
         defer { git_commit_free(parent) }
 
         var parentTree: OpaquePointer?
-        if let parent { try check(git_commit_tree(&parentTree, parent), "read tree", refName) }
+        if let parent { try check(git_commit_tree(&parentTree, parent), "read tree", subject) }
         defer { git_tree_free(parentTree) }
 
         var index: OpaquePointer?
-        try check(git_index_new(&index), "build tree", refName)
+        try check(git_index_new(&index), "build tree", subject)
         defer { git_index_free(index) }
-        if let parentTree { try check(git_index_read_tree(index, parentTree), "build tree", refName) }
+        if let parentTree { try check(git_index_read_tree(index, parentTree), "build tree", subject) }
         for change in changes {
             try apply(change, to: index)
         }
         var treeOID = git_oid()
-        try check(git_index_write_tree_to(&treeOID, index, handle), "write tree", refName)
+        try check(git_index_write_tree_to(&treeOID, index, handle), "write tree", subject)
         if let parent, git_oid_equal(&treeOID, git_commit_tree_id(parent)) == 1 { return nil }
 
         var tree: OpaquePointer?
-        try check(git_tree_lookup(&tree, handle, &treeOID), "write tree", refName)
+        try check(git_tree_lookup(&tree, handle, &treeOID), "write tree", subject)
         defer { git_tree_free(tree) }
 
         let signature = try author ?? defaultSignature()
@@ -62,23 +77,41 @@ extension Repository {
                 try check(
                     git_commit_create_buffer(
                         &buffer, handle, sig, sig, "UTF-8", message, tree, parents.count, &parents),
-                    "write commit", refName)
+                    "write commit", subject)
                 let content = consume(&buffer)
                 let armored = try sign(content)
                 try check(
                     git_commit_create_with_signature(&commitOID, handle, content, armored, "gpgsig"),
-                    "write commit", refName)
+                    "write commit", subject)
             } else {
                 try check(
                     git_commit_create(
                         &commitOID, handle, nil, sig, sig, "UTF-8", message, tree, parents.count, &parents),
-                    "write commit", refName)
+                    "write commit", subject)
             }
         }
-        let id = ObjectID(commitOID)
-        let summary = message.prefix { $0 != "\n" }
-        try updateReference(refName, to: id, expected: tip, logMessage: "gitops-ml: \(summary)")
-        return id
+        return ObjectID(commitOID)
+    }
+
+    /// The `gpgsig` signature of a commit and the exact bytes it signs; nil for an unsigned commit.
+    public func commitSignature(_ id: ObjectID) throws -> (signature: String, signedData: String)? {
+        var oid = try id.raw()
+        var signature = git_buf()
+        var data = git_buf()
+        let code = git_commit_extract_signature(&signature, &data, handle, &oid, nil)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read signature", id.short)
+        return (consume(&signature), consume(&data))
+    }
+
+    /// Deletes a reference; a missing one is not an error.
+    public func deleteReference(_ name: String) throws {
+        var ref: OpaquePointer?
+        let code = git_reference_lookup(&ref, handle, name)
+        if code == GIT_ENOTFOUND.rawValue { return }
+        try check(code, "delete", name)
+        defer { git_reference_free(ref) }
+        try check(git_reference_delete(ref), "delete", name)
     }
 
     private func apply(_ change: FileChange, to index: OpaquePointer?) throws {
@@ -124,5 +157,33 @@ extension Repository {
             try check(git_reference_create(&ref, handle, name, &new, 0, logMessage), "create", name)
         }
         git_reference_free(ref)
+    }
+}
+
+extension Repository {
+    /// The paths whose content differs between two commits' trees (added, removed or modified).
+    public func changedPaths(from old: ObjectID?, to new: ObjectID) throws -> Set<String> {
+        func tree(_ id: ObjectID?) throws -> OpaquePointer? {
+            guard let id else { return nil }
+            let commit = try lookupCommit(id)
+            defer { git_commit_free(commit) }
+            var tree: OpaquePointer?
+            try check(git_commit_tree(&tree, commit), "read tree", id.short)
+            return tree
+        }
+        let oldTree = try tree(old)
+        defer { git_tree_free(oldTree) }
+        let newTree = try tree(new)
+        defer { git_tree_free(newTree) }
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_tree(&diff, handle, oldTree, newTree, nil), "diff", new.short)
+        defer { git_diff_free(diff) }
+        var paths: Set<String> = []
+        for index in 0..<git_diff_num_deltas(diff) {
+            guard let delta = git_diff_get_delta(diff, index) else { continue }
+            if let path = delta.pointee.old_file.path { paths.insert(String(cString: path)) }
+            if let path = delta.pointee.new_file.path { paths.insert(String(cString: path)) }
+        }
+        return paths
     }
 }

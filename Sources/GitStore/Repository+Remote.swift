@@ -83,12 +83,56 @@ extension Repository {
             }
         }
         if let rejection = session.rejected.first {
-            let nonFastForward = ["non-fast-forward", "fetch first", "rejected", "stale info"]
-                .contains { rejection.status.contains($0) }
+            // Refused because the remote ref moved: behind it, or updated concurrently (the server could not
+            // lock or update the ref). Either way nothing was written and fetching again is the answer.
+            let nonFastForward = [
+                "non-fast-forward", "fetch first", "rejected", "stale info", "failed to update ref", "failed to lock",
+                "cannot lock ref",
+            ].contains { rejection.status.contains($0) }
             throw GitError(
                 nonFastForward ? .nonFastForward : .other(-1), operation: "push",
                 subject: "\(rejection.reference) to \(Redaction.url(remote))", message: rejection.status)
         }
+    }
+
+    /// The references the remote advertises (`refs/heads/main`, …), without fetching anything.
+    public func remoteReferences(_ remote: String, credentials: RemoteCredentials = .fromEnvironment()) throws
+        -> Set<String>
+    {
+        let session = RemoteSession(credentials)
+        defer { withExtendedLifetime(session) {} }
+        var names: Set<String> = []
+        try withRemote(remote) { handle in
+            var callbacks = git_remote_callbacks()
+            git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            install(session, into: &callbacks)
+            try session.check(git_remote_connect(handle, GIT_DIRECTION_FETCH, &callbacks, nil, nil), "connect", remote)
+            defer { git_remote_disconnect(handle) }
+            var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+            var count = 0
+            try session.check(git_remote_ls(&heads, &count, handle), "list references", remote)
+            for index in 0..<count {
+                if let head = heads?[index], let name = head.pointee.name { names.insert(String(cString: name)) }
+            }
+        }
+        return names
+    }
+
+    /// The URL of a configured remote, or `remote` itself; a relative path is made absolute (from the
+    /// current directory), so the URL can be used from another repository.
+    public func remoteURL(_ remote: String) throws -> String {
+        var url = remote
+        var handle: OpaquePointer?
+        if git_remote_lookup(&handle, self.handle, remote) == 0, let handle {
+            defer { git_remote_free(handle) }
+            if let raw = git_remote_url(handle) { url = String(cString: raw) }
+        }
+        if try localPath(of: url) != nil, !url.hasPrefix("/"), !url.hasPrefix("file://") {
+            // A configured remote's relative path is relative to the repository, a given one to the cwd.
+            let base = url == remote ? FileManager.default.currentDirectoryPath : root
+            url = URL(fileURLWithPath: url, relativeTo: URL(fileURLWithPath: base + "/")).standardizedFileURL.path
+        }
+        return url
     }
 
     private func withRemote(_ remote: String, _ body: (OpaquePointer) throws -> Void) throws {
@@ -198,4 +242,49 @@ func withStringArray(_ strings: [String], _ body: (inout git_strarray) throws ->
     }
     var array = git_strarray(strings: pointers, count: strings.count)
     try body(&array)
+}
+
+extension Repository {
+    /// Pushes `localRef` to `remoteRef` only if the remote ref is still at `expected` (nil: absent), and
+    /// throws `.nonFastForward` otherwise. Over smart transports the server's receive-pack does the
+    /// compare-and-swap; a repository on this machine (a path or file:// URL) is updated here, under its
+    /// ref lock, after the objects went over to a ref of their own — libgit2's local transport would
+    /// otherwise overwrite a concurrent update.
+    public func pushCompareAndSwap(
+        _ remote: String, localRef: String, remoteRef: String, expected: ObjectID?,
+        credentials: RemoteCredentials = .fromEnvironment()
+    ) throws {
+        guard let path = try localPath(of: remote) else {
+            return try push(remote, refspecs: ["\(localRef):\(remoteRef)"], credentials: credentials)
+        }
+        guard let new = try referenceTarget(localRef) else {
+            throw GitError(.revisionNotFound, operation: "push", subject: localRef, message: "no such reference")
+        }
+        let incoming = "refs/gitops-ml/incoming/\(UUID().uuidString.lowercased())"
+        try push(remote, refspecs: ["\(localRef):\(incoming)"], credentials: credentials)
+        let target = try Repository(at: path, discover: false)
+        defer { try? target.deleteReference(incoming) }
+        do {
+            try target.updateReference(remoteRef, to: new, expected: expected, logMessage: "gitops-ml: push")
+        } catch let error as GitError where [.referenceMoved, .referenceExists, .locked].contains(error.code) {
+            throw GitError(
+                .nonFastForward, operation: "push", subject: "\(remoteRef) to \(remote)",
+                message: "the remote reference moved")
+        }
+    }
+
+    /// The folder of a remote that lives on this machine (a path, or a file:// URL); nil for network remotes.
+    func localPath(of remote: String) throws -> String? {
+        var url = remote
+        var handle: OpaquePointer?
+        if git_remote_lookup(&handle, self.handle, remote) == 0, let handle {
+            defer { git_remote_free(handle) }
+            if let raw = git_remote_url(handle) { url = String(cString: raw) }
+        }
+        if url.hasPrefix("file://") { return String(url.dropFirst("file://".count)) }
+        if url.contains("://") { return nil }
+        // scp-like "host:path" is SSH; anything else is a path.
+        if let colon = url.firstIndex(of: ":"), !url[..<colon].contains("/") { return nil }
+        return url
+    }
 }

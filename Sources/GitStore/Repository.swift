@@ -36,6 +36,16 @@ public final class Repository {
 
     deinit { git_repository_free(handle) }
 
+    /// Creates an empty bare repository at `path` and opens it.
+    public static func createBare(at path: String) throws -> Repository {
+        _ = libgit2Ready
+        var raw: OpaquePointer?
+        let code = git_repository_init(&raw, path, 1)
+        guard code == 0 else { throw lastError(code, "create", path) }
+        git_repository_free(raw)
+        return try Repository(at: path, discover: false)
+    }
+
     public var isBare: Bool { git_repository_is_bare(handle) == 1 }
     public var isShallow: Bool { git_repository_is_shallow(handle) == 1 }
 

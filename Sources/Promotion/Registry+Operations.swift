@@ -138,7 +138,8 @@ extension Registry {
     }
 
     /// A registered, active version by name, or the one registered at `commit`.
-    func resolveVersion(_ artifact: String, version: String?, commit: ObjectID?) throws -> RegistryState.Version {
+    public func resolveVersion(_ artifact: String, version: String?, commit: ObjectID?) throws -> RegistryState.Version
+    {
         let entry = try state().artifact(artifact)
         if let version {
             guard let found = entry?.versions.first(where: { $0.version == version && $0.isRegistered && $0.isActive })

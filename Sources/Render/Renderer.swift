@@ -79,8 +79,11 @@ public struct Renderer: Sendable {
     // MARK: Manifests
 
     /// `deploy/<env>/`: a kustomization over one folder per model. `releases` are the environment's release
-    /// records by model; a model without one renders as "unreleased".
-    public func manifests(environment name: String, releases: [String: ReleaseRecord] = [:]) throws -> [RenderedFile] {
+    /// records by model; a model without one renders as "unreleased". `only` restricts the models rendered
+    /// and listed (promote renders the released ones).
+    public func manifests(
+        environment name: String, releases: [String: ReleaseRecord] = [:], only: Set<String>? = nil
+    ) throws -> [RenderedFile] {
         try checkNames()
         guard let environment = config.environments[name] else {
             let known = config.environments.keys.sorted().joined(separator: ", ")
@@ -93,12 +96,13 @@ public struct Renderer: Sendable {
             "name": .text(environment.name), "namespace": .text(environment.namespace),
             "branch": .text(environment.branch),
         ])
-        context["models"] = .list(config.models.keys.sorted().map { .map(["name": .text($0)]) })
+        let modelNames = config.models.keys.sorted().filter { only?.contains($0) ?? true }
+        context["models"] = .list(modelNames.map { .map(["name": .text($0)]) })
         let folder = "deploy/\(environment.name)"
         var files = [
             try render("manifests/kustomization.yaml", to: "\(folder)/kustomization.yaml", context, as: .kubernetes)
         ]
-        for modelName in config.models.keys.sorted() {
+        for modelName in modelNames {
             guard let model = config.models[modelName] else { continue }
             let release = releases[modelName]
             context["model"] = try modelContext(model, environment: environment, release: release)

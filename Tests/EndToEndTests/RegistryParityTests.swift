@@ -5,6 +5,7 @@ import Testing
 
 /// `registry show/history --json` against the real `gto` (from .venv) on repositories whose tags gto wrote.
 @Suite(.enabled(if: venvTool("gto") != nil || runningInCI)) struct RegistryParityTests {
+    @discardableResult
     func gto(_ arguments: [String], in directory: String) throws -> String {
         guard let gto = venvTool("gto") else {
             throw CommandFailed(description: "gto is not installed (make test installs it)")

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+import GitStore
+import Promotion
+import Render
+
+/// `gitops-ml promote MODEL --to ENV`: a promotion commit on the environment branch.
+struct PromoteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promote",
+        abstract: "Release a model version to an environment: one commit with its record, report and manifests.",
+        discussion: """
+            Requires a passing gate report (the note `gitops-ml check` stores) for exactly the source commit, or \
+            runs check with --run-checks. Writes environments/ENV/MODEL.yaml, the report, and deploy/ENV/ on \
+            the environment's branch without a work tree; with --push, lands it on the remote by \
+            compare-and-swap, retrying on the new tip when a concurrent promotion touched other files. A \
+            promotion that changes nothing writes nothing and exits 0.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The model (a key of models in gitops-ml.yaml).") var model: String
+    @Option(name: .long, help: "The environment.") var to: String
+    @Option(name: .long, help: "The source commit (default HEAD).") var rev = "HEAD"
+    @Option(name: .long, help: "The version to release (default: see docs/promote.md).") var version: String?
+    @Option(name: .long, help: "Push to this remote (a name or URL).") var push: String?
+    @Flag(name: .long, help: "Push to gitops-ml/promote/ENV/MODEL-VERSION instead, for a pull request.")
+    var branchPerPromotion = false
+    @Option(name: .long, help: "Sign the commit: ssh or openpgp.") var sign: String?
+    @Option(name: .long, help: "The signing key: an SSH private key file, or a gpg key id.") var signingKey: String?
+    @Flag(name: .long, help: "Print the commit message and the diff; write nothing.") var dryRun = false
+    @Flag(name: .long, help: "Run `gitops-ml check` on the source commit first (against the deployed version).")
+    var runChecks = false
+    @Flag(name: .long, help: "Also register the version and assign the stage named after the environment.")
+    var registry = false
+
+    func run() throws {
+        let project = try Project(global)
+        guard let config = project.config else {
+            throw GitOpsMLError.usage("no gitops-ml.yaml: promote needs the project's models and environments")
+        }
+        guard let modelConfig = config.models[model] else {
+            throw GitOpsMLError.configuration(
+                "model '\(model)' is not in gitops-ml.yaml", at: SourceLocation(file: ProjectConfig.fileName))
+        }
+        let repository = project.repository
+        let source = try repository.resolve(rev)
+        var promoter = Promoter(
+            repository: repository, config: config,
+            library: TemplateLibrary(overridesAt: repository.root + "/templates"))
+        let branch = try promoter.branch(of: to)
+        promoter.signer = try signer()
+
+        if runChecks { try check(source, project: project, branch: branch) }
+        let report = try gateReport(for: source, in: repository)
+
+        let files = try repository.fileView(.git(source.hex))
+        var lineage = Lineage(artifactPath: modelConfig.artifact)
+        if let artifact = modelConfig.artifact {
+            lineage.artifactDigest = try DataResolver.identity(artifact, in: files)
+        }
+        for (name, dataset) in config.datasets {
+            lineage.data[name] = try DataResolver.identity(dataset.path, in: files)
+        }
+        let params = try TrackedFiles.targets(.params, in: files, config: config)
+        if !params.isEmpty {
+            var hashed: [UInt8] = []
+            for target in params.sorted(by: { $0.path < $1.path }) {
+                hashed += Array(target.path.utf8) + [0] + ((try files.read(target.path)) ?? []) + [0]
+            }
+            lineage.paramsDigest = "sha256:" + SHA256.hex(hashed)
+        }
+        let state = try Registry(repository).state()
+        let versions = state.artifact(model)?.versions ?? []
+        let request = PromotionRequest(
+            model: model, environment: to, sourceCommit: source, lineage: lineage, gateReport: report,
+            version: version,
+            registeredVersion: versions.last { $0.commit == source.hex && $0.isRegistered && $0.isActive }?.version,
+            highestRegisteredVersion: versions.filter(\.isRegistered).compactMap { SemVer($0.version) }.max()?
+                .description)
+
+        if dryRun {
+            let tip =
+                try repository.referenceTarget("refs/heads/\(branch)")
+                ?? repository.referenceTarget("refs/remotes/\(push ?? "origin")/\(branch)")
+            let (plan, diff) = try promoter.preview(request, tip: tip)
+            print(plan.message)
+            print(diff.isEmpty ? "(no changes: \(to) already runs this)" : diff, terminator: "")
+            return
+        }
+        let outcome: Promoter.Outcome
+        if let push {
+            let proposal =
+                branchPerPromotion
+                ? "gitops-ml/promote/\(to)/\(model)-\(try promoter.plan(request, tip: nil).record.version)" : nil
+            outcome = try promoter.promote(request, pushTo: push, proposalBranch: proposal)
+        } else {
+            guard !branchPerPromotion else { throw GitOpsMLError.usage("--branch-per-promotion needs --push REMOTE") }
+            outcome = try promoter.promoteLocally(request)
+        }
+        switch outcome {
+        case .unchanged(let record):
+            print("unchanged: \(to) already runs \(model) \(record.version) from \(record.sourceCommit.prefix(12))")
+        case .committed(let commit, let plan, let attempts):
+            let target = branchPerPromotion ? "gitops-ml/promote/\(to)/\(model)-\(plan.record.version)" : branch
+            let retried = attempts > 1 ? " after \(attempts) attempts" : ""
+            print(
+                "promoted \(model) \(plan.record.version) to \(to): \(commit.hex) on \(target)\(push.map { " (pushed to \(Redaction.url($0))\(retried))" } ?? "")"
+            )
+            if registry { try assignStage(plan.record, source: source, repository: repository) }
+        }
+    }
+
+    private func signer() throws -> CommitSigner? {
+        switch sign {
+        case nil: return nil
+        case "ssh":
+            guard let signingKey else { throw GitOpsMLError.usage("--sign ssh needs --signing-key PRIVATE_KEY_FILE") }
+            return .ssh(key: signingKey)
+        case "openpgp", "gpg": return .openPGP(key: signingKey)
+        case let other?: throw GitOpsMLError.usage("--sign: ssh or openpgp, not '\(other)'")
+        }
+    }
+
+    /// `check` on the source commit against the version the environment runs (a first deployment when none).
+    private func check(_ source: ObjectID, project: Project, branch: String) throws {
+        var base = "none"
+        let path = ReleaseRecord.path(environment: to, model: model)
+        for candidate in [branch, "origin/\(branch)"] {
+            guard let tip = try? project.repository.resolve(candidate),
+                let bytes = try project.repository.read(path, at: .git(tip.hex))
+            else { continue }
+            let record = try ReleaseRecord.parse(bytes, file: path)
+            if (try? project.repository.resolve(record.sourceCommit)) != nil { base = record.sourceCommit }
+            break
+        }
+        var arguments = ["--repo", global.repo, "--head", source.hex, "--base", base]
+        if let config = global.config { arguments += ["--config", config] }
+        let command = try CheckCommand.parse(arguments)
+        try command.run()
+    }
+
+    /// The note `check` stored on the source commit, if it passed for exactly that commit.
+    private func gateReport(for source: ObjectID, in repository: Repository) throws -> String {
+        guard let note = try repository.note(for: source) else {
+            throw PromotionFailure.noGateReport(commit: source.hex)
+        }
+        let report = try JSONReader.parse(Array(note.utf8), file: "gate report note on \(source.short)")
+        let fields = report.objectPairs
+        let verdict = fields.first { $0.key == "verdict" }?.value.text ?? "unknown"
+        let head = fields.first { $0.key == "head" }?.value.objectPairs.first { $0.key == "commit" }?.value.text
+        guard head == source.hex else {
+            throw PromotionFailure.gateReportForAnotherCommit(commit: source.hex, reportCommit: head ?? "none")
+        }
+        guard verdict == "pass" || verdict == "warn" else {
+            throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: verdict)
+        }
+        return note
+    }
+
+    /// Registers the released version (when it is not yet) and assigns the environment's stage.
+    private func assignStage(_ record: ReleaseRecord, source: ObjectID, repository: Repository) throws {
+        let registry = Registry(repository)
+        var tags: [String] = []
+        if (try? registry.resolveVersion(model, version: record.version, commit: nil)) == nil {
+            tags.append(try registry.register(model, commit: source, version: record.version).tag)
+        }
+        tags.append(try registry.assign(model, stage: to, version: record.version))
+        for tag in tags { print("created tag \(tag)") }
+        if let push {
+            try repository.push(push, refspecs: tags.map { "refs/tags/\($0):refs/tags/\($0)" })
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+/// Signing promotion commits the way git does (`gpgsig` header): SSH signatures through `ssh-keygen -Y sign`
+/// (namespace `git`, what `gpg.format ssh` verifies) or OpenPGP through `gpg --detach-sign --armor`.
+public enum CommitSigner: Sendable, Equatable {
+    /// An SSH private key file.
+    case ssh(key: String)
+    /// A gpg key id (or nil for gpg's default key).
+    case openPGP(key: String?)
+
+    public func sign(_ content: String) throws -> String {
+        let arguments: [String]
+        switch self {
+        case .ssh(let key): arguments = ["ssh-keygen", "-q", "-Y", "sign", "-n", "git", "-f", key]
+        case .openPGP(let key):
+            arguments =
+                ["gpg", "--batch", "--yes", "--detach-sign", "--armor"] + (key.map { ["--local-user", $0] } ?? [])
+        }
+        let output = try Subprocess.run(arguments, input: Array(content.utf8), timeout: 60)
+        guard output.status == 0, output.stdoutText.contains("-----BEGIN") else {
+            let reason = output.stderrText.split(separator: "\n").first.map(String.init) ?? "exit \(output.status)"
+            throw GitOpsMLError.environment("cannot sign the commit with \(arguments[0]): \(reason)")
+        }
+        return output.stdoutText
+    }
+}
+
+/// Checks a commit's signature: SSH against an allowed-signers file (git's `gpg.ssh.allowedSignersFile`
+/// format), OpenPGP against a keyring folder (`GNUPGHOME`). The agent and `audit` trust only what passes.
+public enum CommitVerifier {
+    public enum Trust: Sendable, Equatable {
+        case sshAllowedSigners(String)
+        case openPGPKeyring(String)
+    }
+
+    public struct Verified: Sendable, Equatable {
+        /// The allowed signer's principal (SSH) or the key's fingerprint (OpenPGP).
+        public var signer: String
+    }
+
+    public static func verify(_ commit: ObjectID, in repository: Repository, trust: Trust) throws -> Verified {
+        guard let (signature, data) = try repository.commitSignature(commit) else {
+            throw VerificationFailure(commit: commit, reason: "the commit is not signed")
+        }
+        let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-verify-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let signatureFile = folder + "/signature"
+        try Data(signature.utf8).write(to: URL(fileURLWithPath: signatureFile))
+        switch trust {
+        case .sshAllowedSigners(let allowed):
+            guard signature.contains("BEGIN SSH SIGNATURE") else {
+                throw VerificationFailure(commit: commit, reason: "not an SSH signature")
+            }
+            let principals = try Subprocess.run(
+                ["ssh-keygen", "-Y", "find-principals", "-s", signatureFile, "-f", allowed], timeout: 30)
+            guard principals.status == 0, let principal = principals.stdoutText.split(separator: "\n").first else {
+                throw VerificationFailure(commit: commit, reason: "signed by a key that is not in \(allowed)")
+            }
+            let check = try Subprocess.run(
+                [
+                    "ssh-keygen", "-Y", "verify", "-f", allowed, "-I", String(principal), "-n", "git", "-s",
+                    signatureFile,
+                ],
+                input: Array(data.utf8), timeout: 30)
+            guard check.status == 0 else {
+                throw VerificationFailure(commit: commit, reason: "the SSH signature does not match the commit")
+            }
+            return Verified(signer: String(principal))
+        case .openPGPKeyring(let home):
+            let dataFile = folder + "/data"
+            try Data(data.utf8).write(to: URL(fileURLWithPath: dataFile))
+            var environment = ProcessInfo.processInfo.environment
+            environment["GNUPGHOME"] = home
+            let check = try Subprocess.run(
+                ["gpg", "--batch", "--status-fd", "1", "--verify", signatureFile, dataFile], environment: environment,
+                timeout: 30)
+            let valid = check.stdoutText.split(separator: "\n").first { $0.hasPrefix("[GNUPG:] VALIDSIG ") }
+            guard check.status == 0, let valid else {
+                throw VerificationFailure(commit: commit, reason: "the OpenPGP signature is not valid for the keyring")
+            }
+            return Verified(signer: String(valid.split(separator: " ")[2]))
+        }
+    }
+}
+
+public struct VerificationFailure: CategorizedError, Equatable {
+    public let commit: ObjectID
+    public let reason: String
+    public var category: ErrorCategory { .checkFailed }
+    public var description: String { "commit \(commit.short): \(reason)" }
+}

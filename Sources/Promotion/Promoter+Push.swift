@@ -1,0 +1,84 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+extension Promoter {
+    /// Promotes onto the remote's environment branch by compare-and-swap: fetch the tip, plan and commit on
+    /// it, push. When the push is refused because another promotion landed first, fetch again; if that
+    /// promotion touched none of the files this one owns, plan again on the new tip and retry (bounded,
+    /// with backoff); if it did, fail with nothing written. With `proposalBranch`, push there instead (it
+    /// must not exist yet), for a pull-request flow.
+    ///
+    /// Each attempt works in a fresh temporary bare repository holding only the environment branch: the
+    /// user's repository is never touched, and every fetch is a complete one (libgit2 1.5's negotiation
+    /// against a repository that took part in concurrent pushes could leave a fetched tip without its tree).
+    public func promote(
+        _ request: PromotionRequest, pushTo remote: String, proposalBranch: String? = nil, attempts: Int = 8,
+        credentials: RemoteCredentials = .fromEnvironment()
+    ) throws -> Outcome {
+        let branch = try self.branch(of: request.environment)
+        let url = try repository.remoteURL(remote)
+        var previousTip: ObjectID?
+        var previousPlan: Plan?
+        for attempt in 1...attempts {
+            let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-promote-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let store = try Repository.createBare(at: folder)
+            var refspecs = ["+refs/heads/\(branch):refs/heads/\(branch)"]
+            if let proposalBranch { refspecs.append("+refs/heads/\(proposalBranch):refs/heads/\(proposalBranch)") }
+            try fetchExisting(url, refspecs: refspecs, into: store, credentials: credentials)
+            let tip = try store.referenceTarget("refs/heads/\(branch)")
+            if let previousPlan, let tip {
+                // The previous tip is normally an ancestor of the new one; after a rewrite, compare with nothing.
+                let moved =
+                    try (try? store.changedPaths(from: previousTip, to: tip)) ?? store.changedPaths(from: nil, to: tip)
+                let overlap = moved.filter(previousPlan.owns).sorted()
+                if !overlap.isEmpty {
+                    throw PromotionFailure.conflict(paths: overlap, environment: request.environment)
+                }
+            }
+            let plan = try self.plan(request, tip: tip, in: store)
+            guard
+                let commit = try store.writeCommit(
+                    parent: tip, changes: plan.changes, message: plan.message, author: author, sign: signer?.sign)
+            else { return .unchanged(plan.previous ?? plan.record) }
+            let outgoing = "refs/gitops-ml/outgoing"
+            try store.updateReference(outgoing, to: commit, expected: nil)
+            if attempt == 1 { try beforeFirstPush?() }
+            do {
+                if let proposalBranch {
+                    guard try store.referenceTarget("refs/heads/\(proposalBranch)") == nil else {
+                        throw PromotionFailure.branchExists(proposalBranch)
+                    }
+                }
+                try store.pushCompareAndSwap(
+                    url, localRef: outgoing, remoteRef: "refs/heads/" + (proposalBranch ?? branch),
+                    expected: proposalBranch == nil ? tip : nil, credentials: credentials)
+                return .committed(commit: commit, plan: plan, attempts: attempt)
+            } catch let error as GitError where error.code == .nonFastForward || error.code == .locked {
+                guard proposalBranch == nil else { throw PromotionFailure.branchExists(proposalBranch ?? "") }
+                Log.info("push refused, retrying", ["attempt": "\(attempt)", "branch": branch])
+                // previousTip must stay readable in the next attempt's fresh store: it is the parent of the
+                // tip we will fetch there, or a conflict check against the root.
+                previousTip = tip
+                previousPlan = plan
+                // Exponential backoff with jitter: 20 ms, 40 ms, … (at most ~1.3 s) plus up to 50 %.
+                let delay = 0.02 * pow(2, Double(min(attempt - 1, 6)))
+                Thread.sleep(forTimeInterval: delay * (1 + Double.random(in: 0..<0.5)))
+            }
+        }
+        throw PromotionFailure.tooManyAttempts(attempts)
+    }
+
+    /// Fetches the refspecs whose source exists on the remote (a missing branch is a first promotion).
+    private func fetchExisting(
+        _ url: String, refspecs: [String], into store: Repository, credentials: RemoteCredentials
+    ) throws {
+        let advertised = try store.remoteReferences(url, credentials: credentials)
+        let wanted = refspecs.filter { spec in
+            let source = spec.dropFirst().split(separator: ":").first.map(String.init) ?? ""
+            return advertised.contains(source)
+        }
+        if !wanted.isEmpty { try store.fetch(url, refspecs: wanted, credentials: credentials) }
+    }
+}

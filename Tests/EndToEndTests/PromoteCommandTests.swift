@@ -1,0 +1,123 @@
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// `gitops-ml promote` through the built binary: refusals, no-ops, and concurrent promotions against one
+/// bare remote over file:// and over smart HTTP (`git http-backend`).
+@Suite struct PromoteCommandTests {
+    /// An ML project with `models` models, a passing gate report note on HEAD (unless `note` is nil), and
+    /// a bare remote holding it.
+    func project(models: Int, in temp: TemporaryDirectory, note: String? = "pass") throws -> (
+        work: String, remote: String
+    ) {
+        let remote = temp.path + "/srv/origin.git"
+        try FileManager.default.createDirectory(atPath: temp.path + "/srv", withIntermediateDirectories: true)
+        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
+        var yaml = "version: 1\nproject: race\nmodels:\n"
+        var files = ["params.yaml": "lr: 0.1\n"]
+        for index in 1...models {
+            yaml += "  m\(index): {artifact: model/m\(index).bin, serving: {image: ghcr.io/x/m\(index)}}\n"
+            files["model/m\(index).bin"] = "weights \(index)\n"
+        }
+        yaml += "environments:\n  staging: {branch: gitops, namespace: race-staging}\n"
+        files["gitops-ml.yaml"] = yaml
+        let work = try makeRepository(in: temp.sub("work"), files: files)
+        try git("push", "-q", remote, "main", in: work)
+        if let note {
+            try addNote(verdict: note, in: work)
+            try git("push", "-q", remote, "refs/notes/gitops-ml:refs/notes/gitops-ml", in: work)
+        }
+        return (work, remote)
+    }
+
+    func addNote(verdict: String, commit: String = "HEAD", reportFor: String? = nil, in work: String) throws {
+        let sha = try git("rev-parse", commit, in: work)
+        let report =
+            "{\"schema_version\": 1, \"verdict\": \"\(verdict)\", \"head\": {\"rev\": \"HEAD\", \"commit\": \"\(reportFor ?? sha)\"}}"
+        try git("notes", "--ref", "gitops-ml", "add", "-f", "-m", report, sha, in: work)
+    }
+
+    @Test func refusesWithoutAPassingReportForExactlyThisCommit() throws {
+        let temp = TemporaryDirectory("promote-cli")
+        let (work, _) = try project(models: 1, in: temp, note: nil)
+        let none = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        #expect(none.status == 1)
+        #expect(none.stderrText.contains("no gate report for"))
+        try addNote(verdict: "fail", in: work)
+        let failed = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        #expect(failed.status == 1)
+        #expect(failed.stderrText.contains("says fail"))
+        try addNote(verdict: "pass", reportFor: String(repeating: "0", count: 40), in: work)
+        let other = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        #expect(other.status == 1)
+        #expect(other.stderrText.contains("was made for 000000000000"))
+        #expect((try? git("rev-parse", "--verify", "-q", "gitops", in: work)) == nil, "nothing was written")
+
+        let unknown = try gitopsML(["promote", "m1", "--to", "prod"], in: work)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderrText.contains("environment 'prod' is not in gitops-ml.yaml"))
+
+        try addNote(verdict: "warn", in: work)
+        let dry = try gitopsML(["promote", "m1", "--to", "staging", "--dry-run"], in: work)
+        #expect(dry.status == 0)
+        #expect(dry.stdoutText.contains("promote(m1): v0.0.1 to staging"))
+        #expect(dry.stdoutText.contains("+++ b/environments/staging/m1.yaml"))
+        #expect((try? git("rev-parse", "--verify", "-q", "gitops", in: work)) == nil, "--dry-run wrote nothing")
+
+        let promoted = try gitopsML(["promote", "m1", "--to", "staging", "--registry"], in: work)
+        #expect(promoted.status == 0, "\(promoted.stderrText)")
+        #expect(promoted.stdoutText.contains("promoted m1 v0.0.1 to staging"))
+        #expect(try git("tag", "-l", in: work).split(separator: "\n").sorted() == ["m1#staging#1", "m1@v0.0.1"])
+        let again = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        #expect(again.status == 0)
+        #expect(again.stdoutText.hasPrefix("unchanged: staging already runs m1 v0.0.1"))
+    }
+
+    /// 8 processes promote 8 models at once: every promotion lands exactly once, history stays linear.
+    @Test(arguments: ["file", "http"])
+    func concurrentPromotionsAllLandOnce(_ transport: String) throws {
+        let temp = TemporaryDirectory("promote-race")
+        let (work, remote) = try project(models: 8, in: temp)
+        var server: LoopbackServer?
+        var url = remote
+        if transport == "http" {
+            server = try LoopbackServer([
+                "python3", packageRoot + "/Tests/Fixtures/git_http_server.py", temp.path + "/srv",
+            ])
+            url = (server?.baseURL ?? "") + "/origin.git"
+        }
+        defer { _ = server?.process.terminate() }
+        // Each promoter is its own CI job: its own clone, with the notes.
+        var processes: [(Int, ChildProcess, String)] = []
+        for index in 1...8 {
+            let clone = temp.path + "/clone\(index)"
+            try git("clone", "-q", remote, clone, in: temp.path)
+            try git("fetch", "-q", "origin", "refs/notes/gitops-ml:refs/notes/gitops-ml", in: clone)
+            let log = temp.path + "/promote\(index).log"
+            var environment = gitTestEnvironment
+            environment["NO_COLOR"] = "1"
+            let process = try Subprocess.start(
+                [gitopsMLBinary, "promote", "m\(index)", "--to", "staging", "--push", url], directory: clone,
+                environment: environment, stdoutPath: log, stderrPath: log + ".err")
+            processes.append((index, process, log))
+        }
+        for (index, process, log) in processes {
+            let status = process.waitForExit()
+            let errors = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
+            #expect(status == 0, "m\(index): \(errors)")
+            if status != 0 { print("m\(index) [\(transport)]: \(errors)") }
+        }
+        let subjects = try git("log", "--format=%s", "gitops", in: remote).split(separator: "\n").map(String.init)
+        #expect(subjects.count == 8)
+        #expect(Set(subjects) == Set((1...8).map { "promote(m\($0)): v0.0.1 to staging" }))
+        #expect(try git("rev-list", "--merges", "gitops", in: remote).isEmpty)
+        #expect(try git("rev-list", "--max-parents=0", "gitops", in: remote).split(separator: "\n").count == 1)
+        let records = try git("ls-tree", "--name-only", "gitops", "environments/staging/", in: remote)
+        #expect(records.split(separator: "\n").filter { $0.hasSuffix(".yaml") }.count == 8)
+        let kustomization = try git("show", "gitops:deploy/staging/kustomization.yaml", in: remote)
+        let listed = kustomization.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect((1...8).allSatisfy { listed.contains("- m\($0)") }, "\(kustomization)")
+        _ = work
+    }
+}
