@@ -47,6 +47,13 @@ demo: build
 	@cd $(DEMO_DIR) && git checkout -q main
 	@echo; echo '$$ gitops-ml generate all   # workflows, manifests, monitoring'
 	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) generate all | tail -n 4 && $(CURDIR)/$(BIN) generate all --check
+	@echo; echo '$$ gitops-ml promote churn --to staging --rev challenger/better --push ../gitops.git --registry'
+	@rm -rf $(DEMO_DIR)/../gitops.git && git init -q --bare $(DEMO_DIR)/../gitops.git
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) promote churn --to staging --rev challenger/better --push ../gitops.git --registry
+	@echo; echo '$$ git --git-dir ../gitops.git log -1 gitops   # the promotion commit'
+	@git --git-dir $(DEMO_DIR)/../gitops.git log -1 --stat gitops | sed -n '5,30p'
+	@echo; echo '$$ gitops-ml registry show'
+	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) registry show
 
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.

@@ -47,6 +47,10 @@ public final class Repository {
     }
 
     public var isBare: Bool { git_repository_is_bare(handle) == 1 }
+
+    /// The folder holding refs and objects shared by all work trees (the git directory unless this is a
+    /// linked work tree).
+    public var commonDirectory: String { String(cString: git_repository_commondir(handle)).trimmingSuffix("/") }
     public var isShallow: Bool { git_repository_is_shallow(handle) == 1 }
 
     /// Resolves a revspec (`HEAD~2`, `v1.0`, `main`, a short id…) to the commit it names.

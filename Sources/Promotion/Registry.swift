@@ -13,17 +13,29 @@ public struct Registry {
     /// the index does not already hold that exact object, and the index is rewritten when anything changed.
     public func events() throws -> [RegistryEvent] {
         var index = RegistryIndex.load(from: indexPath)
+        // When no tag ref file or packed-refs changed since the index was written, its entries are the refs.
+        let fingerprint = RefsFingerprint.of(repository.commonDirectory)
+        let refs: [(name: String, object: String)]
         var changed = false
+        if let fingerprint, fingerprint == index.fingerprint {
+            refs = index.entries.map { ($0.key, $0.value.object) }
+        } else {
+            refs = try repository.tagReferences().filter { RegistryTag(parsing: $0.name) != nil }.map {
+                ($0.name, $0.object.hex)
+            }
+            index.fingerprint = fingerprint
+            changed = true
+        }
         var events: [RegistryEvent] = []
         var seen: Set<String> = []
-        for (name, object) in try repository.tagReferences() {
+        for (name, object) in refs {
             guard let parsed = RegistryTag(parsing: name) else { continue }
             seen.insert(name)
             let entry: RegistryIndex.Entry
-            if let cached = index.entries[name], cached.object == object.hex {
+            if let cached = index.entries[name], cached.object == object {
                 entry = cached
             } else {
-                entry = try read(name, object: object)
+                entry = try read(name, object: ObjectID(hex: object))
                 index.entries[name] = entry
                 changed = true
             }
@@ -32,9 +44,8 @@ public struct Registry {
                 RegistryEvent(
                     kind: Self.kind(parsed.action), artifact: parsed.artifact, version: parsed.version,
                     stage: parsed.stage, commit: tag.target, time: Date(timeIntervalSince1970: Double(tag.time)),
-                    offsetMinutes: tag.offsetMinutes, author: tag.author, authorEmail: tag.email,
-                    message: tag.message.trimmingCharacters(in: .whitespacesAndNewlines), tag: name,
-                    counter: parsed.counter))
+                    offsetMinutes: tag.offsetMinutes, author: tag.author, authorEmail: tag.email, message: tag.message,
+                    tag: name, counter: parsed.counter))
         }
         if index.entries.count != seen.count {
             index.entries = index.entries.filter { seen.contains($0.key) }
@@ -46,7 +57,7 @@ public struct Registry {
 
     public func state() throws -> RegistryState { RegistryState(events: try events()) }
 
-    private var indexPath: String { repository.gitDirectory + "/gitops-ml/registry-index" }
+    private var indexPath: String { repository.commonDirectory + "/gitops-ml/registry-index" }
 
     private func read(_ name: String, object: ObjectID) throws -> RegistryIndex.Entry {
         guard let info = try repository.annotatedTag(object, name: name), let tagger = info.tagger else {
@@ -57,7 +68,18 @@ public struct Registry {
             tag: .init(
                 target: info.target.hex, time: Int64(tagger.time.timeIntervalSince1970.rounded(.down)),
                 offsetMinutes: tagger.offsetMinutes, author: tagger.name, email: tagger.email,
-                message: info.message ?? ""))
+                message: Self.trimmed(info.message ?? "")))
+    }
+
+    /// The message without surrounding white space, as GTO shows it (Python's `str.strip()`).
+    static func trimmed(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        func blank(_ byte: UInt8) -> Bool { byte == 32 || (9...13).contains(byte) }
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) })
+        else {
+            return ""
+        }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
     static func kind(_ action: RegistryTag.Action) -> RegistryEvent.Kind {
@@ -115,7 +137,7 @@ public struct Registry {
 /// The registry's cache of tag objects: for each registry tag, the object its ref points at and what
 /// reading that object gave. A tag whose ref still points at the same object is never read again.
 struct RegistryIndex {
-    static let header = "gitops-ml registry index v1"
+    static let header = "gitops-ml registry index v3"
 
     struct Entry: Equatable {
         struct Tag: Equatable {
@@ -132,15 +154,22 @@ struct RegistryIndex {
     }
 
     var entries: [String: Entry] = [:]
+    /// The tag refs' on-disk state when the index was written (see `RefsFingerprint`).
+    var fingerprint: String?
 
     /// The index on disk; a missing, unreadable or foreign file is an empty index (it is only a cache).
     static func load(from path: String) -> RegistryIndex {
         var index = RegistryIndex()
         guard let data = FileManager.default.contents(atPath: path) else { return index }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.first == Substring(header) else { return index }
-        for line in lines.dropFirst() where !line.isEmpty {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        // Split on bytes: tab and newline never occur inside an escaped field.
+        let lines = [UInt8](data).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard lines.count >= 2, String(decoding: lines[0], as: UTF8.self) == header else { return index }
+        let fingerprint = String(decoding: lines[1], as: UTF8.self)
+        index.fingerprint = fingerprint.isEmpty ? nil : fingerprint
+        for line in lines.dropFirst(2) where !line.isEmpty {
+            let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             if fields.count == 2 {
                 index.entries[fields[0]] = Entry(object: fields[1], tag: nil)
             } else if fields.count == 8, let time = Int64(fields[4]), let offset = Int(fields[5]) {
@@ -158,7 +187,7 @@ struct RegistryIndex {
 
     /// Written to a temporary file and renamed, so a reader never sees half an index.
     func save(to path: String) {
-        var text = Self.header + "\n"
+        var text = Self.header + "\n" + (fingerprint ?? "") + "\n"
         for (name, entry) in entries.sorted(by: { $0.key < $1.key }) {
             if let tag = entry.tag {
                 text +=
@@ -181,6 +210,7 @@ struct RegistryIndex {
     }
 
     static func unescape(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "\\")) else { return text }
         var out = ""
         var escaped = false
         for character in text {
@@ -199,5 +229,45 @@ struct RegistryIndex {
             }
         }
         return out
+    }
+}
+
+/// The on-disk state of a repository's tag refs: size and modification time (ns) of packed-refs and of
+/// refs/tags and every folder below it. Creating, moving or deleting a loose tag changes its folder's
+/// time; packing refs changes packed-refs. nil when it cannot be read, or when something changed in the
+/// last two seconds (a change within the file system's time resolution could go unseen, as git's "racy"
+/// index entries): then refs are listed.
+enum RefsFingerprint {
+    static func of(_ gitDirectory: String) -> String? {
+        var parts: [String] = []
+        let now = time(nil)
+        var recent = false
+        func stamp(_ path: String) -> String? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            if info.st_mtim.tv_sec >= now - 2 { recent = true }
+            return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+        parts.append(stamp(gitDirectory + "/packed-refs") ?? "-")
+        var folders = [gitDirectory + "/refs/tags"]
+        while let folder = folders.popLast() {
+            guard let value = stamp(folder), let directory = opendir(folder) else { return nil }
+            defer { closedir(directory) }
+            parts.append(value)
+            while let entry = readdir(directory) {
+                guard entry.pointee.d_type == DT_DIR || entry.pointee.d_type == DT_UNKNOWN else { continue }
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                guard name != ".", name != ".." else { continue }
+                let path = folder + "/" + name
+                if entry.pointee.d_type == DT_UNKNOWN {
+                    var info = stat()
+                    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+                }
+                folders.append(path)
+            }
+        }
+        return recent ? nil : parts.joined(separator: ",")
     }
 }

@@ -6,15 +6,15 @@ extension RegistryState {
     /// `gto show --json`: every active artifact (all with `deprecated`), its latest registered version and
     /// the version in each stage of the registry (null where it has none).
     public func showJSON(includeDeprecated: Bool = false) -> StructuredValue {
-        let stages = self.stages
+        let holders = artifacts.map(\.stageVersions)
+        let stages = Self.stages(of: holders)
         return .object(
-            artifacts.filter { $0.isActive || includeDeprecated }.map { artifact in
-                let holders = artifact.stageVersions
-                return (
+            zip(artifacts, holders).filter { $0.0.isActive || includeDeprecated }.map { artifact, held in
+                (
                     artifact.name,
                     .object([
                         ("version", artifact.latestVersion.map { .string($0.version) } ?? .null),
-                        ("stage", .object(stages.map { ($0, holders[$0].map { .string($0.version) } ?? .null) })),
+                        ("stage", .object(stages.map { ($0, held[$0].map { .string($0.version) } ?? .null) })),
                         ("registered", .bool(true)),
                         ("active", .bool(artifact.isActive)),
                     ])

@@ -49,6 +49,7 @@ public struct RegistryState: Sendable {
     public final class Version: @unchecked Sendable {
         public let version: String
         public let commit: String
+        let semver: SemVer?
         public internal(set) var registrations: [RegistryEvent] = []
         public internal(set) var deregistrations: [RegistryEvent] = []
         /// Stage → its assignments and unassignments, oldest first.
@@ -57,9 +58,18 @@ public struct RegistryState: Sendable {
         init(version: String, commit: String) {
             self.version = version
             self.commit = commit
+            semver = SemVer(version)
         }
 
         var directEvents: [RegistryEvent] { (registrations + deregistrations).sorted(by: RegistryEvent.precedes) }
+        /// The latest registration or deregistration (the arrays are in order: events arrive sorted).
+        var lastDirect: RegistryEvent? {
+            switch (registrations.last, deregistrations.last) {
+            case (let a?, let b?): return RegistryEvent.precedes(a, b) ? b : a
+            case (let a?, nil): return a
+            case (nil, let b): return b
+            }
+        }
         var stageEvents: [RegistryEvent] { stages.values.flatMap { $0 }.sorted(by: RegistryEvent.precedes) }
         var allEvents: [RegistryEvent] {
             (registrations + deregistrations + stageEvents).sorted(by: RegistryEvent.precedes)
@@ -67,12 +77,12 @@ public struct RegistryState: Sendable {
 
         /// Registered and not deregistered since; a version known only from stage tags is active.
         public var isActive: Bool {
-            if let last = directEvents.last { return last.kind == .registration }
-            return !stageEvents.isEmpty
+            if let last = lastDirect { return last.kind == .registration }
+            return stages.values.contains { !$0.isEmpty }
         }
         public var isRegistered: Bool { !registrations.isEmpty }
         /// Known only because a stage tag points at its commit.
-        public var discovered: Bool { directEvents.isEmpty }
+        public var discovered: Bool { registrations.isEmpty && deregistrations.isEmpty }
 
         /// The event that made it: the latest registration, else the latest stage event.
         var authoring: RegistryEvent? {
@@ -100,7 +110,12 @@ public struct RegistryState: Sendable {
 
         /// Not deprecated since its last event.
         public var isActive: Bool {
-            guard let last = events.last else { return false }
+            let candidates =
+                [creations.last, deprecations.last].compactMap { $0 }
+                + versions.flatMap { version in
+                    [version.lastDirect].compactMap { $0 } + version.stages.values.compactMap(\.last)
+                }
+            guard let last = candidates.max(by: RegistryEvent.precedes) else { return false }
             return last.kind != .deprecation
         }
 
@@ -186,13 +201,15 @@ public struct RegistryState: Sendable {
     }
 
     /// Every stage currently held by some version, sorted.
-    public var stages: [String] { Set(artifacts.flatMap { $0.stageVersions.keys }).sorted() }
+    public var stages: [String] { Self.stages(of: artifacts.map(\.stageVersions)) }
+
+    static func stages(of holders: [[String: Version]]) -> [String] { Set(holders.flatMap(\.keys)).sorted() }
 
     /// Semver order, newest first; versions that are not semver (commit ids) after them, by name.
     static func semverOrder(_ versions: [Version]) -> [Version] {
-        let semver = versions.compactMap { version in SemVer(version.version).map { (version, $0) } }
+        let semver = versions.compactMap { version in version.semver.map { (version, $0) } }
             .sorted { $0.1 > $1.1 }.map(\.0)
-        let other = versions.filter { SemVer($0.version) == nil }.sorted { $0.version > $1.version }
+        let other = versions.filter { $0.semver == nil }.sorted { $0.version > $1.version }
         return semver + other
     }
 }

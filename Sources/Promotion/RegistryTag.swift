@@ -53,7 +53,8 @@ public struct RegistryTag: Sendable, Hashable {
         let artifactPart = rest[..<separator]
         var tail = rest[rest.index(after: separator)...]
         guard RegistryTag.isArtifact(artifactPart) else { return nil }
-        artifact = artifactPart.replacingOccurrences(of: "=", with: ":")
+        artifact =
+            artifactPart.contains("=") ? artifactPart.replacingOccurrences(of: "=", with: ":") : String(artifactPart)
         let cancelled = tail.hasSuffix("!")
         if rest[separator] == "@" {
             if tail == "deprecated" || tail == "created" {

@@ -72,6 +72,20 @@ import Testing
         let again = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
         #expect(again.status == 0)
         #expect(again.stdoutText.hasPrefix("unchanged: staging already runs m1 v0.0.1"))
+
+        // The release is now a revision: env:ENV[/MODEL] and registry:MODEL#STAGE / @VERSION.
+        let head = try gitopsML(["show", "HEAD:model/m1.bin"], in: work).stdoutText
+        try commitFiles(["model/m1.bin": "weights 1b\n"], message: "retrain", in: work)
+        for revision in ["env:staging", "env:staging/m1", "registry:m1#staging", "registry:m1@v0.0.1"] {
+            let shown = try gitopsML(["show", "\(revision):model/m1.bin"], in: work)
+            #expect(shown.status == 0 && shown.stdoutText == head, "\(revision): \(shown.stderrText)")
+        }
+        let unknownEnv = try gitopsML(["show", "env:prod:model/m1.bin"], in: work)
+        #expect(unknownEnv.status == 2)
+        #expect(unknownEnv.stderrText.contains("no environment 'prod'"))
+        let noStage = try gitopsML(["show", "registry:m1#prod:model/m1.bin"], in: work)
+        #expect(noStage.status == 3)
+        #expect(noStage.stderrText.contains("no version of m1 is in stage 'prod'"))
     }
 
     /// 8 processes promote 8 models at once: every promotion lands exactly once, history stays linear.
