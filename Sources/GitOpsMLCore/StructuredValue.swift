@@ -164,7 +164,9 @@ extension StructuredValue {
         }
     }
 
-    static func jsonString(_ text: String) -> String {
+    /// A JSON string literal. Beyond JSON's required escapes it escapes DEL, NEL, the line and paragraph
+    /// separators and the BOM, so the result is also one safe line of YAML (a double-quoted scalar).
+    public static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -173,7 +175,11 @@ extension StructuredValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            case _
+            where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85 || scalar.value == 0x2028
+                || scalar.value == 0x2029 || scalar.value == 0xFEFF:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
