@@ -92,10 +92,7 @@ struct PromoteCommand: ParsableCommand {
         }
         let outcome: Promoter.Outcome
         if let push {
-            let proposal =
-                branchPerPromotion
-                ? "gitops-ml/promote/\(to)/\(model)-\(try promoter.plan(request, tip: nil).record.version)" : nil
-            outcome = try promoter.promote(request, pushTo: push, proposalBranch: proposal)
+            outcome = try promoter.promote(request, pushTo: push, propose: branchPerPromotion)
         } else {
             guard !branchPerPromotion else { throw GitOpsMLError.usage("--branch-per-promotion needs --push REMOTE") }
             outcome = try promoter.promoteLocally(request)
@@ -104,7 +101,9 @@ struct PromoteCommand: ParsableCommand {
         case .unchanged(let record):
             print("unchanged: \(to) already runs \(model) \(record.version) from \(record.sourceCommit.prefix(12))")
         case .committed(let commit, let plan, let attempts):
-            let target = branchPerPromotion ? "gitops-ml/promote/\(to)/\(model)-\(plan.record.version)" : branch
+            let target =
+                branchPerPromotion
+                ? Promoter.proposalBranch(environment: to, model: model, version: plan.record.version) : branch
             let retried = attempts > 1 ? " after \(attempts) attempts" : ""
             print(
                 "promoted \(model) \(plan.record.version) to \(to): \(commit.hex) on \(target)\(push.map { " (pushed to \(Redaction.url($0))\(retried))" } ?? "")"

@@ -6,14 +6,14 @@ extension Promoter {
     /// Promotes onto the remote's environment branch by compare-and-swap: fetch the tip, plan and commit on
     /// it, push. When the push is refused because another promotion landed first, fetch again; if that
     /// promotion touched none of the files this one owns, plan again on the new tip and retry (bounded,
-    /// with backoff); if it did, fail with nothing written. With `proposalBranch`, push there instead (it
-    /// must not exist yet), for a pull-request flow.
+    /// with backoff); if it did, fail with nothing written. With `propose`, push to
+    /// `Promoter.proposalBranch(…)` instead (it must not exist yet), for a pull-request flow.
     ///
     /// Each attempt works in a fresh temporary bare repository holding only the environment branch: the
     /// user's repository is never touched, and every fetch is a complete one (libgit2 1.5's negotiation
     /// against a repository that took part in concurrent pushes could leave a fetched tip without its tree).
     public func promote(
-        _ request: PromotionRequest, pushTo remote: String, proposalBranch: String? = nil, attempts: Int = 8,
+        _ request: PromotionRequest, pushTo remote: String, propose: Bool = false, attempts: Int = 8,
         credentials: RemoteCredentials = .fromEnvironment()
     ) throws -> Outcome {
         let branch = try self.branch(of: request.environment)
@@ -24,9 +24,10 @@ extension Promoter {
             let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-promote-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let store = try Repository.createBare(at: folder)
-            var refspecs = ["+refs/heads/\(branch):refs/heads/\(branch)"]
-            if let proposalBranch { refspecs.append("+refs/heads/\(proposalBranch):refs/heads/\(proposalBranch)") }
-            try fetchExisting(url, refspecs: refspecs, into: store, credentials: credentials)
+            let advertised = try store.remoteReferences(url, credentials: credentials)
+            if advertised.contains("refs/heads/\(branch)") {
+                try store.fetch(url, refspecs: ["+refs/heads/\(branch):refs/heads/\(branch)"], credentials: credentials)
+            }
             let tip = try store.referenceTarget("refs/heads/\(branch)")
             if let previousPlan, let tip {
                 // The previous tip is normally an ancestor of the new one; after a rewrite, compare with nothing.
@@ -38,6 +39,11 @@ extension Promoter {
                 }
             }
             let plan = try self.plan(request, tip: tip, in: store)
+            let proposalBranch =
+                propose
+                ? Self.proposalBranch(
+                    environment: request.environment, model: request.model, version: plan.record.version)
+                : nil
             guard
                 let commit = try store.writeCommit(
                     parent: tip, changes: plan.changes, message: plan.message, author: author, sign: signer?.sign)
@@ -46,10 +52,8 @@ extension Promoter {
             try store.updateReference(outgoing, to: commit, expected: nil)
             if attempt == 1 { try beforeFirstPush?() }
             do {
-                if let proposalBranch {
-                    guard try store.referenceTarget("refs/heads/\(proposalBranch)") == nil else {
-                        throw PromotionFailure.branchExists(proposalBranch)
-                    }
+                if let proposalBranch, advertised.contains("refs/heads/\(proposalBranch)") {
+                    throw PromotionFailure.branchExists(proposalBranch)
                 }
                 try store.pushCompareAndSwap(
                     url, localRef: outgoing, remoteRef: "refs/heads/" + (proposalBranch ?? branch),
@@ -70,15 +74,8 @@ extension Promoter {
         throw PromotionFailure.tooManyAttempts(attempts)
     }
 
-    /// Fetches the refspecs whose source exists on the remote (a missing branch is a first promotion).
-    private func fetchExisting(
-        _ url: String, refspecs: [String], into store: Repository, credentials: RemoteCredentials
-    ) throws {
-        let advertised = try store.remoteReferences(url, credentials: credentials)
-        let wanted = refspecs.filter { spec in
-            let source = spec.dropFirst().split(separator: ":").first.map(String.init) ?? ""
-            return advertised.contains(source)
-        }
-        if !wanted.isEmpty { try store.fetch(url, refspecs: wanted, credentials: credentials) }
+    /// The branch a proposed promotion is pushed to: `gitops-ml/promote/ENV/MODEL-VERSION`.
+    public static func proposalBranch(environment: String, model: String, version: String) -> String {
+        "gitops-ml/promote/\(environment)/\(model)-\(version)"
     }
 }

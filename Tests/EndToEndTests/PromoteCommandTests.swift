@@ -88,6 +88,22 @@ import Testing
         #expect(noStage.stderrText.contains("no version of m1 is in stage 'prod'"))
     }
 
+    @Test func branchPerPromotionProposesInsteadOfLanding() throws {
+        let temp = TemporaryDirectory("promote-proposal")
+        let (work, remote) = try project(models: 1, in: temp)
+        let proposed = try gitopsML(
+            ["promote", "m1", "--to", "staging", "--push", remote, "--branch-per-promotion"], in: work)
+        #expect(proposed.status == 0, "\(proposed.stderrText)")
+        #expect(proposed.stdoutText.contains("on gitops-ml/promote/staging/m1-v0.0.1"))
+        let branches = try git("for-each-ref", "--format=%(refname)", "refs/heads/", in: remote)
+        #expect(branches.contains("refs/heads/gitops-ml/promote/staging/m1-v0.0.1"))
+        #expect(!branches.contains("refs/heads/gitops\n") && !branches.hasSuffix("refs/heads/gitops"))
+        let again = try gitopsML(
+            ["promote", "m1", "--to", "staging", "--push", remote, "--branch-per-promotion"], in: work)
+        #expect(again.status == 1)
+        #expect(again.stderrText.contains("already exists on the remote"))
+    }
+
     /// 8 processes promote 8 models at once: every promotion lands exactly once, history stays linear.
     @Test(arguments: ["file", "http"])
     func concurrentPromotionsAllLandOnce(_ transport: String) throws {
