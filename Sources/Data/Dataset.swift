@@ -7,7 +7,7 @@ import GitOpsMLCore
 public struct Dataset: Sendable {
     public var file: String
     public var columns: [Column]
-    public var rowLines: [Int]
+    public var rowLines: RowLines
 
     public var rowCount: Int { rowLines.count }
     public var columnNames: [String] { columns.map(\.name) }
@@ -63,7 +63,8 @@ public struct Dataset: Sendable {
                     return Column(name: name, type: type, values: numeric.values, strings: [])
                 }
                 let texts = table.texts(index, nullTokens: options.nullTokens)
-                return try Column.build(name: name, values: texts, forced: forced, file: file, lines: table.rowLines)
+                return try Column.build(
+                    name: name, values: texts, forced: forced, file: file, lines: RowLines(table.rowLines))
             }
             results.withLock { $0[index] = result }
         }
@@ -74,7 +75,7 @@ public struct Dataset: Sendable {
             }
             return try result.get()
         }
-        return Dataset(file: file, columns: columns, rowLines: table.rowLines)
+        return Dataset(file: file, columns: columns, rowLines: RowLines(table.rowLines))
     }
 
     static func readJSONLines(_ bytes: [UInt8], file: String, options: Options) throws -> Dataset {
@@ -115,13 +116,44 @@ public struct Dataset: Sendable {
         guard !rows.isEmpty else {
             throw GitOpsMLError.configuration("no records", at: SourceLocation(file: file, line: 1))
         }
+        let rowLines = RowLines(lines)
         let columns = try names.map { name in
             try Column.build(
                 name: name, values: rows.map { ($0[name] ?? nil) }, forced: options.types[name], file: file,
-                lines: lines)
+                lines: rowLines)
         }
-        return Dataset(file: file, columns: columns, rowLines: lines)
+        return Dataset(file: file, columns: columns, rowLines: rowLines)
     }
+}
+
+/// The file line each row starts on: consecutive lines from a first one (the common case, stored as two
+/// numbers), or listed when blank lines or quoted newlines break the sequence.
+public struct RowLines: Sendable, Equatable {
+    public let count: Int
+    /// The first row's line (when there are rows).
+    public let first: Int
+    let listed: [Int32]?
+
+    public init(_ lines: [Int]) {
+        count = lines.count
+        let start = lines.first ?? 2
+        first = start
+        let sequential = lines.enumerated().allSatisfy { $0.element == start + $0.offset }
+        listed = sequential ? nil : lines.map { Int32(truncatingIfNeeded: $0) }
+    }
+
+    init(count: Int, first: Int, listed: [Int32]?) {
+        self.count = count
+        self.first = first
+        self.listed = listed
+    }
+
+    public subscript(row: Int) -> Int { listed.map { Int($0[row]) } ?? first + row }
+    public var last: Int? { count == 0 ? nil : self[count - 1] }
+}
+
+extension RowLines: ExpressibleByArrayLiteral {
+    public init(arrayLiteral lines: Int...) { self.init(lines) }
 }
 
 public enum ColumnType: String, Sendable, CaseIterable {
@@ -138,13 +170,45 @@ public struct Column: Sendable {
     /// Numbers (int, float, timestamp), NaN for nulls: 8 bytes a value where [Double?] takes 16. No
     /// value is NaN otherwise: "NaN" and "nan" read as nulls and the parsers only accept finite decimals.
     public var values: [Double]
-    public var strings: [String?]
+    /// Text (string, bool), dictionary-encoded: `dictionary[codes[row]]`, `Column.nullCode` for a null.
+    /// A categorical column of a million rows is 4 MB of codes and a few strings.
+    public var codes: [UInt32]
+    public var dictionary: [String]
+
+    public static let nullCode = UInt32.max
 
     public init(name: String, type: ColumnType, values: [Double], strings: [String?]) {
         self.name = name
         self.type = type
         self.values = values
-        self.strings = strings
+        var index: [String: UInt32] = [:]
+        var dictionary: [String] = []
+        codes = strings.map { text in
+            guard let text else { return Column.nullCode }
+            if let code = index[text] { return code }
+            let code = UInt32(dictionary.count)
+            index[text] = code
+            dictionary.append(text)
+            return code
+        }
+        self.dictionary = dictionary
+    }
+
+    public init(name: String, type: ColumnType, codes: [UInt32], dictionary: [String]) {
+        self.name = name
+        self.type = type
+        self.values = []
+        self.codes = codes
+        self.dictionary = dictionary
+    }
+
+    /// The text values with nulls as nil (allocates: one String a row).
+    public var strings: [String?] { codes.map { $0 == Column.nullCode ? nil : dictionary[Int($0)] } }
+
+    /// The text in `row`, nil for a null.
+    @inline(__always) public func text(_ row: Int) -> String? {
+        let code = codes[row]
+        return code == Column.nullCode ? nil : dictionary[Int(code)]
     }
 
     /// The numbers with nulls as nil (allocates: for small data and tests).
@@ -156,14 +220,28 @@ public struct Column: Sendable {
         return value.isNaN ? nil : value
     }
 
-    public var count: Int { type == .string || type == .bool ? strings.count : values.count }
+    public var count: Int { isText ? codes.count : values.count }
     public var isText: Bool { type == .string || type == .bool }
-    public func isNull(_ row: Int) -> Bool { isText ? strings[row] == nil : values[row].isNaN }
+    public func isNull(_ row: Int) -> Bool { isText ? codes[row] == Column.nullCode : values[row].isNaN }
     public var nullCount: Int {
-        type == .string || type == .bool
-            ? strings.lazy.filter { $0 == nil }.count : values.lazy.filter { $0.isNaN }.count
+        isText ? codes.lazy.filter { $0 == Column.nullCode }.count : values.lazy.filter { $0.isNaN }.count
     }
     public var nonNullNumbers: [Double] { values.filter { !$0.isNaN } }
+
+    /// How many times each text occurs (nulls left out), from the codes without building a String a row.
+    public var textCounts: [String: Int] {
+        guard isText else {
+            var counts: [String: Int] = [:]
+            for text in texts { if let text { counts[text, default: 0] += 1 } }
+            return counts
+        }
+        var tally = [Int](repeating: 0, count: dictionary.count)
+        for code in codes where code != Column.nullCode { tally[Int(code)] += 1 }
+        var counts: [String: Int] = [:]
+        for (index, count) in tally.enumerated() where count > 0 { counts[dictionary[index], default: 0] += count }
+        return counts
+    }
+
     /// Values as text, for categorical statistics (numbers in their shortest form).
     public var texts: [String?] {
         switch type {
@@ -173,7 +251,8 @@ public struct Column: Sendable {
         }
     }
 
-    static func build(name: String, values: [String?], forced: ColumnType?, file: String, lines: [Int]) throws -> Column
+    static func build(name: String, values: [String?], forced: ColumnType?, file: String, lines: RowLines) throws
+        -> Column
     {
         let type = forced ?? infer(values)
         switch type {
