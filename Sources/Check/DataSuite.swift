@@ -1,5 +1,6 @@
 import Config
 import Data
+import Dispatch
 import Foundation
 import GitOpsMLCore
 
@@ -24,11 +25,17 @@ enum DataSuite {
                 findings.append(finding.with(id: id + "/read"))
                 continue
             }
-            for (index, expectation) in policy.expectations.enumerated() {
-                findings.append(
-                    evaluate(
-                        expectation, on: head, id: "\(id)/\(index + 1)-\(Expectations.canonical(expectation.type))"))
+            // Expectations are independent reads of the columns: one per core, findings kept in order.
+            let expectations = policy.expectations
+            let results = Mutex<[Int: Finding]>([:])
+            DispatchQueue.concurrentPerform(iterations: expectations.count) { index in
+                let expectation = expectations[index]
+                let finding = evaluate(
+                    expectation, on: head, id: "\(id)/\(index + 1)-\(Expectations.canonical(expectation.type))")
+                results.withLock { $0[index] = finding }
             }
+            let evaluated = results.withLock { $0 }
+            findings += expectations.indices.compactMap { evaluated[$0] }
             guard policy.drift != nil, let base = context.base else { continue }
             guard case .success(let reference) = load(dataset, at: base, stores: context.stores) else {
                 findings.append(

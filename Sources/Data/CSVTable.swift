@@ -176,7 +176,7 @@ public struct CSVTable: Sendable {
         }
         guard bytes.count < Int(Int32.max) else { throw fail("larger than 2 GiB", 1) }
         if let problem = UTF8Check.firstProblem(bytes) { throw fail(problem.message, problem.line) }
-        var scanner = Scanner(bytes: bytes, delimiter: delimiter)
+        var scanner = RecordScanner(bytes: bytes, delimiter: delimiter)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
         var names: [String] = []
@@ -197,14 +197,16 @@ public struct CSVTable: Sendable {
         let workers = hasQuotes || bytes.count < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
         for worker in 1..<max(workers, 1) {
             var cut = bodyStart + (bytes.count - bodyStart) * worker / workers
-            while cut < bytes.count && bytes[cut - 1] != Scanner.newline { cut += 1 }
+            while cut < bytes.count && bytes[cut - 1] != RecordScanner.newline { cut += 1 }
             if cut > (bounds.last ?? 0) && cut < bytes.count { bounds.append(cut) }
         }
         bounds.append(bytes.count)
         // The line each chunk starts on.
         var firstLines = [scanner.line]
         for chunk in 1..<(bounds.count - 1) {
-            let newlines = bytes[bounds[chunk - 1]..<bounds[chunk]].reduce(0) { $0 + ($1 == Scanner.newline ? 1 : 0) }
+            let newlines = bytes[bounds[chunk - 1]..<bounds[chunk]].reduce(0) {
+                $0 + ($1 == RecordScanner.newline ? 1 : 0)
+            }
             firstLines.append(firstLines[chunk - 1] + newlines)
         }
         let columnCount = names.count
@@ -212,7 +214,7 @@ public struct CSVTable: Sendable {
         let results = Mutex<[Int: Result<(columns: [[Field]], lines: [Int]), Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { chunk in
             let result = Result { () throws -> (columns: [[Field]], lines: [Int]) in
-                var part = Scanner(bytes: bytes, delimiter: delimiter)
+                var part = RecordScanner(bytes: bytes, delimiter: delimiter)
                 part.index = chunkBounds[chunk]
                 part.line = chunkLines[chunk]
                 part.end = chunkBounds[chunk + 1]
@@ -256,7 +258,7 @@ public struct CSVTable: Sendable {
 }
 
 /// Splits bytes into records of fields, following RFC 4180.
-private struct Scanner {
+struct RecordScanner {
     let bytes: [UInt8]
     let delimiter: UInt8
     var index = 0
@@ -280,33 +282,35 @@ private struct Scanner {
         var fields: [CSVTable.Field] = []
         while true {
             let start = index
-            if index < end && bytes[index] == Scanner.quote {
+            if index < end && bytes[index] == RecordScanner.quote {
                 index += 1
                 while true {
                     guard index < end else { throw fail("unterminated quoted field", startLine) }
                     let byte = bytes[index]
-                    if byte == Scanner.quote {
-                        if index + 1 < end && bytes[index + 1] == Scanner.quote {
+                    if byte == RecordScanner.quote {
+                        if index + 1 < end && bytes[index + 1] == RecordScanner.quote {
                             index += 2
                             continue
                         }
                         index += 1
                         break
                     }
-                    if byte == Scanner.newline { line += 1 }
+                    if byte == RecordScanner.newline { line += 1 }
                     index += 1
                 }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: true))
-                if index < end, bytes[index] != delimiter, bytes[index] != Scanner.newline,
-                    bytes[index] != Scanner.carriageReturn
+                if index < end, bytes[index] != delimiter, bytes[index] != RecordScanner.newline,
+                    bytes[index] != RecordScanner.carriageReturn
                 {
                     throw fail("unexpected text after a quoted field", line)
                 }
             } else {
                 while index < end {
                     let byte = bytes[index]
-                    if byte == delimiter || byte == Scanner.newline || byte == Scanner.carriageReturn { break }
-                    if byte == Scanner.quote { throw fail("a quote inside an unquoted field", line) }
+                    if byte == delimiter || byte == RecordScanner.newline || byte == RecordScanner.carriageReturn {
+                        break
+                    }
+                    if byte == RecordScanner.quote { throw fail("a quote inside an unquoted field", line) }
                     index += 1
                 }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: false))
@@ -315,7 +319,9 @@ private struct Scanner {
             let byte = bytes[index]
             index += 1
             if byte == delimiter { continue }
-            if byte == Scanner.carriageReturn && index < end && bytes[index] == Scanner.newline { index += 1 }
+            if byte == RecordScanner.carriageReturn && index < end && bytes[index] == RecordScanner.newline {
+                index += 1
+            }
             line += 1
             return (startLine, fields)
         }
@@ -324,6 +330,36 @@ private struct Scanner {
 
 /// Finds the first NUL byte or invalid UTF-8 sequence, with its line.
 enum UTF8Check {
+    /// The first problem in `buffer[start..<end]` (with its offset) and the newlines there.
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> (
+        problem: (message: String, offset: Int)?, newlines: Int
+    ) {
+        var newlines = 0
+        var index = start
+        while index < end {
+            let byte = buffer[index]
+            if byte < 0x80 {
+                if byte == 0 { return (("a NUL byte: this looks like a binary file, not text", index), newlines) }
+                if byte == 0x0A { newlines += 1 }
+                index += 1
+                continue
+            }
+            let length: Int
+            switch byte {
+            case 0xC2...0xDF: length = 2
+            case 0xE0...0xEF: length = 3
+            case 0xF0...0xF4: length = 4
+            default: return (("not valid UTF-8", index), newlines)
+            }
+            guard index + length <= end else { return (("not valid UTF-8", index), newlines) }
+            for offset in 1..<length where buffer[index + offset] & 0xC0 != 0x80 {
+                return (("not valid UTF-8", index), newlines)
+            }
+            index += length
+        }
+        return (nil, newlines)
+    }
+
     static func firstProblem(_ bytes: [UInt8]) -> (message: String, line: Int)? {
         var line = 1
         var index = 0

@@ -48,6 +48,7 @@ public struct Dataset: Sendable {
         }
         if format == .jsonl { return try readJSONLines(bytes, file: file, options: options) }
         let delimiter = options.delimiter ?? (format == .tsv ? UInt8(ascii: "\t") : UInt8(ascii: ","))
+        if let fast = try ColumnarCSV.read(bytes, file: file, delimiter: delimiter, options: options) { return fast }
         let table = try CSVTable.parse(bytes, file: file, delimiter: delimiter)
         // Columns are typed independently, one per core; numeric columns go straight from bytes to numbers.
         let results = Mutex<[Int: Result<Column, Error>]>([:])

@@ -285,6 +285,51 @@ public enum DriftStatistics {
         return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
     }
 
+    /// The same quantiles as `quantile(sorted(values), q)` without sorting: two order statistics found by
+    /// selection (expected linear time) in a copy of the values.
+    public static func quantiles(of values: [Double], _ qs: [Double]) -> [Double] {
+        guard !values.isEmpty else { return qs.map { _ in .nan } }
+        var work = values
+        return work.withUnsafeMutableBufferPointer { buffer -> [Double] in
+            qs.map { q in
+                let position = q * Double(buffer.count - 1)
+                let low = Int(position.rounded(.down))
+                let lowValue = select(buffer, low)
+                guard low + 1 < buffer.count, position > Double(low) else { return lowValue }
+                // After selection every element past `low` is at least as large: the next one is their minimum.
+                var highValue = Double.infinity
+                for index in (low + 1)..<buffer.count where buffer[index] < highValue { highValue = buffer[index] }
+                return lowValue + (highValue - lowValue) * (position - Double(low))
+            }
+        }
+    }
+
+    /// The k-th smallest element (Hoare's selection with a median-of-three pivot), partially ordering
+    /// the buffer around it.
+    static func select(_ buffer: UnsafeMutableBufferPointer<Double>, _ k: Int) -> Double {
+        var low = 0
+        var high = buffer.count - 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            // Median of three as the pivot.
+            let a = buffer[low], b = buffer[middle], c = buffer[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var i = low
+            var j = high
+            while i <= j {
+                while buffer[i] < pivot { i += 1 }
+                while buffer[j] > pivot { j -= 1 }
+                if i <= j {
+                    buffer.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j { high = j } else if k >= i { low = i } else { return buffer[k] }
+        }
+        return buffer[k]
+    }
+
     /// Benjamini–Hochberg adjusted p-values (the step-up false discovery rate), in the input order.
     public static func benjaminiHochberg(_ pValues: [Double]) -> [Double] {
         let n = pValues.count

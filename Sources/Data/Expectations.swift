@@ -18,6 +18,25 @@ public struct ExpectationResult: Sendable {
 /// Great Expectations' vocabulary (with or without the `expect_` prefix), evaluated on typed columns.
 /// Column-map expectations ignore nulls and pass when at least `mostly` of the non-null values comply.
 public enum Expectations {
+    /// For a column of whole numbers spanning at most 2²⁶ values: which rows hold a value that occurs more
+    /// than once, by counting into a byte per possible value (linear, no sort). nil otherwise.
+    static func repeatedIntegers(_ values: [Double]) -> [Bool]? {
+        var low = Double.infinity
+        var high = -Double.infinity
+        for value in values where !value.isNaN {
+            guard value.rounded() == value else { return nil }
+            low = Swift.min(low, value)
+            high = Swift.max(high, value)
+        }
+        guard low <= high, high - low < Double(1 << 26) else { return nil }
+        var counts = [UInt8](repeating: 0, count: Int(high - low) + 1)
+        for value in values where !value.isNaN {
+            let slot = Int(value - low)
+            if counts[slot] < 2 { counts[slot] += 1 }
+        }
+        return values.map { $0.isNaN ? false : counts[Int($0 - low)] > 1 }
+    }
+
     /// The arguments each expectation takes (besides `column` and `mostly`).
     static let catalogue: [String: (needsColumn: Bool, arguments: Set<String>)] = [
         "table_columns_to_match_set": (false, ["column_set", "exact_match"]),
@@ -170,7 +189,17 @@ public enum Expectations {
             "column_values_to_be_in_set", "column_values_to_match_regex", "column_value_lengths_to_be_between",
             "column_values_to_be_unique",
         ]
-        let texts = textual.contains(name) ? column.texts : []
+        // Text columns are judged once per distinct value (their dictionary), then row by row by code.
+        let texts = textual.contains(name) && !column.isText ? column.texts : []
+        func mapText(_ description: String, _ test: (String) -> Bool) -> ExpectationResult {
+            guard column.isText else { return map(description) { row in texts[row].map(test) } }
+            let verdicts = column.dictionary.map(test)
+            let codes = column.codes
+            return map(description) { row in
+                let code = codes[row]
+                return code == Column.nullCode ? nil : verdicts[Int(code)]
+            }
+        }
         switch name {
         case "column_values_to_be_of_type":
             let wanted = try arguments.string("type_") ?? ""
@@ -211,6 +240,9 @@ public enum Expectations {
                 ok, "\(columnName): \(String(format: "%.4g", share)) of values are not null", observed: .double(share),
                 expected: rangeValue(low, high))
         case "column_values_to_be_unique":
+            if !column.isText, let repeated = Self.repeatedIntegers(values) {
+                return map("are duplicates") { row in values[row].isNaN ? nil : !repeated[row] }
+            }
             if !column.isText {
                 // Numbers: sort once and mark the values that repeat.
                 let present = values.indices.filter { !values[$0].isNaN }
@@ -222,9 +254,12 @@ public enum Expectations {
                 }
                 return map("are duplicates") { row in values[row].isNaN ? nil : !repeated.contains(row) }
             }
-            var counts: [String: Int] = [:]
-            for value in texts { if let value { counts[value, default: 0] += 1 } }
-            return map("are duplicates") { row in texts[row].map { (counts[$0] ?? 0) == 1 } }
+            var tally = [Int](repeating: 0, count: column.dictionary.count)
+            for code in column.codes where code != Column.nullCode { tally[Int(code)] += 1 }
+            return map("are duplicates") { row in
+                let code = column.codes[row]
+                return code == Column.nullCode ? nil : tally[Int(code)] == 1
+            }
         case "column_values_to_be_between":
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
             let strictMin = try arguments.bool("strict_min") ?? false
@@ -246,7 +281,7 @@ public enum Expectations {
                     if case .string(let text) = value { return text }
                     return value.number.map(StructuredValue.pythonFloat) ?? value.json()
                 })
-            return map("are not in the set") { row in texts[row].map { allowed.contains($0) } }
+            return mapText("are not in the set") { allowed.contains($0) }
         case "column_values_to_match_regex":
             let pattern = try arguments.string("regex") ?? ""
             let regex: NSRegularExpression
@@ -254,15 +289,12 @@ public enum Expectations {
                 throw GitOpsMLError.configuration(
                     "\(expectation.type): invalid regex \"\(pattern)\"", at: expectation.location)
             }
-            return map("do not match /\(pattern)/") { row in
-                texts[row].map { text in regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-                }
+            return mapText("do not match /\(pattern)/") { text in
+                regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
             }
         case "column_value_lengths_to_be_between":
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
-            return map("have lengths outside \(range(low, high))") { row in
-                texts[row].map { within(Double($0.count), low, high) }
-            }
+            return mapText("have lengths outside \(range(low, high))") { within(Double($0.count), low, high) }
         case "column_mean_to_be_between", "column_stdev_to_be_between", "column_min_to_be_between",
             "column_max_to_be_between", "column_median_to_be_between":
             let values = column.nonNullNumbers
@@ -277,7 +309,7 @@ public enum Expectations {
             case "column_stdev_to_be_between": statistic = DriftStatistics.standardDeviation(values, ddof: 1)
             case "column_min_to_be_between": statistic = values.min() ?? .nan
             case "column_max_to_be_between": statistic = values.max() ?? .nan
-            default: statistic = DriftStatistics.quantile(RadixSort.sorted(values), 0.5)
+            default: statistic = DriftStatistics.quantiles(of: values, [0.5])[0]
             }
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
             let ok = !values.isEmpty && within(statistic, low, high)
@@ -296,11 +328,11 @@ public enum Expectations {
                     "\(expectation.type): quantile_ranges needs quantiles and value_ranges of the same length",
                     at: expectation.location)
             }
-            let sorted = RadixSort.sorted(column.nonNullNumbers)
+            let present = column.nonNullNumbers
+            let values = DriftStatistics.quantiles(of: present, quantiles.map { $0.number ?? 0.5 })
             var observed: [StructuredValue] = []
-            var ok = !sorted.isEmpty
-            for (q, bounds) in zip(quantiles, ranges) {
-                let value = DriftStatistics.quantile(sorted, q.number ?? 0.5)
+            var ok = !present.isEmpty
+            for (value, bounds) in zip(values, ranges) {
                 observed.append(.double(value))
                 if case .array(let pair) = bounds, pair.count == 2, !within(value, pair[0].number, pair[1].number) {
                     ok = false

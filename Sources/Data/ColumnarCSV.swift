@@ -1,0 +1,420 @@
+import Dispatch
+import Foundation
+import GitOpsMLCore
+
+/// The fast reader of delimited files without quotes (by far the common case): one pass per chunk of
+/// rows, one chunk per core, every field parsed straight into its typed column — numbers into doubles,
+/// text into dictionary codes — with no per-field index and no per-row allocation. Types come from the
+/// first rows; a column whose later values contradict them is read again as text. Files with quotes
+/// (embedded delimiters, newlines) go through `CSVTable`'s RFC 4180 scanner instead.
+enum ColumnarCSV {
+    enum Kind { case number, timestamp, text }
+
+    /// One chunk's columns.
+    struct Part {
+        var numbers: [[Double]]
+        var codes: [[UInt32]]
+        var dictionaries: [[String]]
+        var integral: [Bool]
+        /// Columns with a value their kind could not read (read again as text).
+        var contradicted: Set<Int> = []
+        var rows = 0
+        /// The line of each row, kept only once a blank line broke the sequence.
+        var lines: [Int32]?
+    }
+
+    /// nil when the file has quotes: the caller falls back to `CSVTable`.
+    static func read(
+        _ bytes: [UInt8], file: String, delimiter: UInt8, options: Dataset.Options
+    ) throws -> Dataset? {
+        let hasQuotes = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { memchr($0, 0x22, buffer.count) != nil } ?? false
+        }
+        guard !hasQuotes else { return nil }
+        @Sendable func fail(_ message: String, _ line: Int) -> GitOpsMLError {
+            .configuration(message, at: SourceLocation(file: file, line: line))
+        }
+        guard bytes.count < Int(Int32.max) else { throw fail("larger than 2 GiB", 1) }
+
+        // The header, and up to 1,000 rows to decide each column's type.
+        var scanner = RecordScanner(bytes: bytes, delimiter: delimiter)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
+        guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
+        var names: [String] = []
+        for (index, field) in header.fields.enumerated() {
+            let name = CSVTable.decode(bytes, field)
+            if let first = names.firstIndex(of: name) {
+                throw fail("column \"\(name)\" appears twice (columns \(first + 1) and \(index + 1))", header.line)
+            }
+            names.append(name)
+        }
+        let bodyStart = scanner.index
+        let firstLine = scanner.line
+        var sample = [[String?]](repeating: [], count: names.count)
+        while sample[0].count < 1000, let record = try scanner.record(fail) {
+            guard record.fields.count == names.count else { continue }  // the full pass reports it
+            for (index, field) in record.fields.enumerated() {
+                let text = CSVTable.decode(bytes, field)
+                sample[index].append(options.nullTokens.contains(text) ? nil : text)
+            }
+        }
+        // A column whose sample is all nulls starts as numbers: any text in it sends it to the slow path.
+        let kinds: [Kind] = names.indices.map { index in
+            let sampled = sample[index].contains { $0 != nil }
+            switch options.types[names[index]] ?? (sampled ? Column.infer(sample[index]) : .float) {
+            case .int, .float: return .number
+            case .timestamp: return .timestamp
+            case .string, .bool: return .text
+            }
+        }
+
+        // Chunks end at newlines; with no quotes a newline always ends a row.
+        let workers = bytes.count < 1 << 20 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        var bounds = [bodyStart]
+        for worker in 1..<workers {
+            var cut = bodyStart + (bytes.count - bodyStart) * worker / workers
+            while cut < bytes.count && bytes[cut - 1] != UInt8(ascii: "\n") { cut += 1 }
+            if cut > (bounds.last ?? 0) && cut < bytes.count { bounds.append(cut) }
+        }
+        bounds.append(bytes.count)
+        // Per chunk, in parallel: UTF-8 validity (no multi-byte sequence contains a newline, so chunks can
+        // be checked apart) and the newlines, which give each chunk's first line.
+        let scanBounds = [0] + Array(bounds.dropFirst())
+        let scans = Mutex<[Int: (problem: (message: String, offset: Int)?, newlines: Int)]>([:])
+        DispatchQueue.concurrentPerform(iterations: scanBounds.count - 1) { chunk in
+            let result = bytes.withUnsafeBufferPointer { buffer in
+                UTF8Check.scan(buffer, from: scanBounds[chunk], to: scanBounds[chunk + 1])
+            }
+            scans.withLock { $0[chunk] = result }
+        }
+        let scanned = scans.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
+        if let (chunk, bad) = scanned.enumerated().first(where: { $0.element.problem != nil }).map({
+            ($0.offset, $0.element)
+        }),
+            let problem = bad.problem
+        {
+            let before = scanned[..<chunk].reduce(0) { $0 + $1.newlines }
+            let within = bytes[scanBounds[chunk]..<problem.offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            throw fail(problem.message, 1 + before + within)
+        }
+        var chunkLines = [firstLine]
+        for chunk in 1..<max(1, bounds.count - 1) {
+            // Lines before chunk k: those of the scan chunks before it, minus the header's.
+            chunkLines.append(1 + scanned[..<chunk].reduce(0) { $0 + $1.newlines })
+        }
+        // Each chunk's rows are its newlines (plus an unterminated last line): columns are reserved exactly.
+        let capacities = (0..<(bounds.count - 1)).map { chunk in
+            (chunk == 0 ? scanned[0].newlines - (firstLine - 1) : scanned[chunk].newlines) + 1
+        }
+        let nullTokens = options.nullTokens
+        let results = Mutex<[Int: Result<Part, Error>]>([:])
+        let (chunkBounds, startLines) = (bounds, chunkLines)
+        DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { chunk in
+            let result = Result {
+                try parse(
+                    bytes, from: chunkBounds[chunk], to: chunkBounds[chunk + 1], line: startLines[chunk],
+                    kinds: kinds, delimiter: delimiter, nullTokens: nullTokens, capacity: capacities[chunk], fail: fail)
+            }
+            results.withLock { $0[chunk] = result }
+        }
+        var parts = try results.withLock { $0 }.sorted { $0.key < $1.key }.map { try $0.value.get() }
+        let rowCount = parts.reduce(0) { $0 + $1.rows }
+
+        // Row lines: a range, unless a blank line broke it.
+        var listed: [Int32]?
+        if parts.contains(where: { $0.lines != nil }) {
+            var all: [Int32] = []
+            all.reserveCapacity(rowCount)
+            for (chunk, part) in parts.enumerated() {
+                all += part.lines ?? (0..<part.rows).map { Int32(startLines[chunk] + $0) }
+            }
+            listed = all
+        }
+        let rowLines = RowLines(count: rowCount, first: firstLine, listed: listed)
+        let contradicted = parts.reduce(into: Set<Int>()) { $0.formUnion($1.contradicted) }
+
+        var columns: [Column] = []
+        for index in names.indices {
+            let name = names[index]
+            if contradicted.contains(index) {
+                // Read again as text, then typed by all its values (a later row said it was not a number).
+                let texts = try projectedTexts(
+                    bytes, column: index, bounds: bounds, delimiter: delimiter, nullTokens: nullTokens)
+                columns.append(
+                    try Column.build(
+                        name: name, values: texts, forced: options.types[name], file: file, lines: rowLines))
+                continue
+            }
+            switch kinds[index] {
+            case .number, .timestamp:
+                var values: [Double] = []
+                values.reserveCapacity(rowCount)
+                for chunk in parts.indices {
+                    values += parts[chunk].numbers[index]
+                    parts[chunk].numbers[index] = []  // freed as soon as copied
+                }
+                if kinds[index] == .number, options.types[name] == nil, !values.contains(where: { !$0.isNaN }) {
+                    // Nothing but nulls: a text column of nulls, as inference says.
+                    columns.append(
+                        Column(
+                            name: name, type: .string, codes: [UInt32](repeating: Column.nullCode, count: rowCount),
+                            dictionary: []))
+                    continue
+                }
+                let type: ColumnType =
+                    kinds[index] == .timestamp
+                    ? .timestamp
+                    : options.types[name] ?? (parts.allSatisfy { $0.integral[index] } ? .int : .float)
+                columns.append(Column(name: name, type: type, values: values, strings: []))
+            case .text:
+                // Merge the chunks' dictionaries into one, recoding the later chunks.
+                var dictionary: [String] = []
+                var lookup: [String: UInt32] = [:]
+                var codes: [UInt32] = []
+                codes.reserveCapacity(rowCount)
+                for chunk in parts.indices {
+                    let part = parts[chunk]
+                    let remap = part.dictionaries[index].map { text -> UInt32 in
+                        if let code = lookup[text] { return code }
+                        let code = UInt32(dictionary.count)
+                        lookup[text] = code
+                        dictionary.append(text)
+                        return code
+                    }
+                    codes += part.codes[index].lazy.map { $0 == Column.nullCode ? $0 : remap[Int($0)] }
+                    parts[chunk].codes[index] = []
+                }
+                // The type from every distinct value (inference is "all values are …", so the dictionary decides).
+                let type = options.types[name] ?? Column.infer(dictionary)
+                if type == .string {
+                    columns.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
+                } else {
+                    // bool (or a column that looked like text in its first rows but is not): convert the
+                    // distinct values once, then the codes.
+                    let converted = try Column.build(
+                        name: name, values: dictionary, forced: type, file: file,
+                        lines: RowLines(count: dictionary.count, first: firstLine, listed: nil))
+                    if converted.isText {
+                        let canonical = Column(name: name, type: type, values: [], strings: converted.strings)
+                        let remap = canonical.codes
+                        columns.append(
+                            Column(
+                                name: name, type: type,
+                                codes: codes.map { $0 == Column.nullCode ? $0 : remap[Int($0)] },
+                                dictionary: canonical.dictionary))
+                    } else {
+                        columns.append(
+                            Column(
+                                name: name, type: converted.type,
+                                values: codes.map { $0 == Column.nullCode ? .nan : converted.values[Int($0)] },
+                                strings: []))
+                    }
+                }
+            }
+        }
+        return Dataset(file: file, columns: columns, rowLines: rowLines)
+    }
+
+    /// One chunk: rows of fields, each parsed by its column's kind.
+    static func parse(
+        _ bytes: [UInt8], from start: Int, to end: Int, line firstLine: Int, kinds: [Kind], delimiter: UInt8,
+        nullTokens: Set<String>, capacity estimate: Int, fail: (String, Int) -> GitOpsMLError
+    ) throws -> Part {
+        let columnCount = kinds.count
+        var part = Part(
+            numbers: kinds.map {
+                $0 == .text
+                    ? []
+                    : {
+                        var a = [Double](); a.reserveCapacity(estimate); return a
+                    }()
+            },
+            codes: kinds.map {
+                $0 == .text
+                    ? {
+                        var a = [UInt32](); a.reserveCapacity(estimate); return a
+                    }() : []
+            },
+            dictionaries: [[String]](repeating: [], count: columnCount),
+            integral: [Bool](repeating: true, count: columnCount))
+        var lookups = [[String: UInt32]](repeating: [:], count: columnCount)
+        let nullBytes = nullTokens.map { Array($0.utf8) }
+        try bytes.withUnsafeBufferPointer { buffer in
+            var index = start
+            var line = firstLine
+            while index < end {
+                // A blank line (or a lone CR before LF) is skipped, and from then on lines are listed.
+                if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A) {
+                    if part.lines == nil { part.lines = (0..<part.rows).map { Int32(firstLine + $0) } }
+                    index += buffer[index] == 0x0D ? 2 : 1
+                    line += 1
+                    continue
+                }
+                var column = 0
+                while true {
+                    let fieldStart = index
+                    while index < end {
+                        let byte = buffer[index]
+                        if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
+                        index += 1
+                    }
+                    let fieldEnd = index
+                    guard column < columnCount else {
+                        throw fail("expected \(columnCount) fields, found more", line)
+                    }
+                    let isNull =
+                        fieldEnd == fieldStart
+                        || nullBytes.contains { token in
+                            token.count == fieldEnd - fieldStart
+                                && token.indices.allSatisfy { buffer[fieldStart + $0] == token[$0] }
+                        }
+                    switch kinds[column] {
+                    case .number:
+                        if isNull {
+                            part.numbers[column].append(.nan)
+                        } else if let value = number(buffer, fieldStart, fieldEnd) {
+                            part.numbers[column].append(value)
+                            if part.integral[column] && !isInteger(buffer, fieldStart, fieldEnd) {
+                                part.integral[column] = false
+                            }
+                        } else {
+                            part.contradicted.insert(column)
+                            part.numbers[column].append(.nan)
+                        }
+                    case .timestamp:
+                        if isNull {
+                            part.numbers[column].append(.nan)
+                        } else if let value = Timestamps.parse(
+                            String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
+                        {
+                            part.numbers[column].append(value)
+                        } else {
+                            part.contradicted.insert(column)
+                            part.numbers[column].append(.nan)
+                        }
+                    case .text:
+                        if isNull {
+                            part.codes[column].append(Column.nullCode)
+                        } else {
+                            let text = String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self)
+                            if let code = lookups[column][text] {
+                                part.codes[column].append(code)
+                            } else {
+                                let code = UInt32(part.dictionaries[column].count)
+                                lookups[column][text] = code
+                                part.dictionaries[column].append(text)
+                                part.codes[column].append(code)
+                            }
+                        }
+                    }
+                    column += 1
+                    guard index < end, buffer[index] == delimiter else { break }
+                    index += 1
+                }
+                guard column == columnCount else { throw fail("expected \(columnCount) fields, found \(column)", line) }
+                // The end of the row: CRLF or LF (or the end of the chunk).
+                if index < end && buffer[index] == 0x0D { index += 1 }
+                if index < end && buffer[index] == 0x0A { index += 1 }
+                part.lines?.append(Int32(line))
+                part.rows += 1
+                line += 1
+            }
+        }
+        return part
+    }
+
+    /// A decimal number: the exact fast path, else strtod on a copy (decimal forms only, finite).
+    @inline(__always)
+    static func number(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
+        var index = start
+        var negative = false
+        if buffer[index] == UInt8(ascii: "-") || buffer[index] == UInt8(ascii: "+") {
+            negative = buffer[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fraction = 0
+        var seenPoint = false
+        var simple = true
+        while index < end {
+            let byte = buffer[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                digits += 1
+                if digits > 19 { simple = false; break }
+                mantissa = mantissa &* 10 &+ UInt64(byte - 0x30)
+                if seenPoint { fraction += 1 }
+            } else if byte == UInt8(ascii: ".") && !seenPoint {
+                seenPoint = true
+            } else {
+                simple = false
+                break
+            }
+            index += 1
+        }
+        if simple, digits > 0, mantissa < (1 << 53), fraction <= 22 {
+            let value = Double(mantissa) / CSVTable.powersOfTen[fraction]
+            return negative ? -value : value
+        }
+        let count = end - start
+        guard count < 64 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { copy -> Double? in
+            for offset in 0..<count { copy[offset] = CChar(bitPattern: buffer[start + offset]) }
+            copy[count] = 0
+            guard let base = copy.baseAddress else { return nil }
+            var endPointer: UnsafeMutablePointer<CChar>?
+            let value = strtod(base, &endPointer)
+            guard let endPointer, endPointer - base == count else { return nil }
+            let first = UInt8(bitPattern: base[0])
+            let decimal = (0x30...0x39).contains(first) || first == 0x2D || first == 0x2B || first == 0x2E
+            return decimal && value.isFinite ? value : nil
+        }
+    }
+
+    /// One column's fields as text, read again from the bytes.
+    static func projectedTexts(
+        _ bytes: [UInt8], column: Int, bounds: [Int], delimiter: UInt8, nullTokens: Set<String>
+    ) throws -> [String?] {
+        var texts: [String?] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = bounds[0]
+            let end = bounds[bounds.count - 1]
+            while index < end {
+                if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A) {
+                    index += buffer[index] == 0x0D ? 2 : 1
+                    continue
+                }
+                var current = 0
+                while true {
+                    let fieldStart = index
+                    while index < end, buffer[index] != delimiter, buffer[index] != 0x0A, buffer[index] != 0x0D {
+                        index += 1
+                    }
+                    if current == column {
+                        let text = String(decoding: buffer[fieldStart..<index], as: UTF8.self)
+                        texts.append(nullTokens.contains(text) ? nil : text)
+                    }
+                    current += 1
+                    guard index < end, buffer[index] == delimiter else { break }
+                    index += 1
+                }
+                if index < end && buffer[index] == 0x0D { index += 1 }
+                if index < end && buffer[index] == 0x0A { index += 1 }
+            }
+        }
+        return texts
+    }
+
+    /// An optional sign and digits only (what `Int(text)` accepts): such a column is int, else float.
+    @inline(__always)
+    static func isInteger(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        var index = start
+        if buffer[index] == UInt8(ascii: "-") || buffer[index] == UInt8(ascii: "+") { index += 1 }
+        guard index < end, end - index <= 18 else { return false }
+        while index < end {
+            guard buffer[index] >= 0x30 && buffer[index] <= 0x39 else { return false }
+            index += 1
+        }
+        return true
+    }
+}
