@@ -10,10 +10,11 @@ import GitOpsMLCore
 enum ColumnarCSV {
     enum Kind { case number, timestamp, text }
 
-    /// One chunk's columns.
-    struct Part {
-        var numbers: [[Double]]
-        var codes: [[UInt32]]
+    /// One chunk's columns, in buffers of exactly the chunk's row capacity (its newlines + 1); the merge
+    /// copies them once into the final columns and frees them.
+    struct Part: @unchecked Sendable {
+        var numbers: [UnsafeMutablePointer<Double>?]
+        var codes: [UnsafeMutablePointer<UInt32>?]
         var dictionaries: [[String]]
         var integral: [Bool]
         /// Columns with a value their kind could not read (read again as text).
@@ -21,6 +22,12 @@ enum ColumnarCSV {
         var rows = 0
         /// The line of each row, kept only once a blank line broke the sequence.
         var lines: [Int32]?
+
+        func free() {
+            for pointer in numbers { pointer?.deallocate() }
+            for pointer in codes { pointer?.deallocate() }
+        }
+
     }
 
     /// nil when the file has quotes: the caller falls back to `CSVTable`.
@@ -117,7 +124,19 @@ enum ColumnarCSV {
             }
             results.withLock { $0[chunk] = result }
         }
-        var parts = try results.withLock { $0 }.sorted { $0.key < $1.key }.map { try $0.value.get() }
+        let finished = results.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
+        // Each column's chunk buffers are freed as soon as the column is built; whatever is left on an
+        // error is freed here.
+        var freed = Set<Int>()
+        defer {
+            for case .success(let part) in finished {
+                for column in part.numbers.indices where !freed.contains(column) {
+                    part.numbers[column]?.deallocate()
+                    part.codes[column]?.deallocate()
+                }
+            }
+        }
+        let parts = try finished.map { try $0.get() }
         let rowCount = parts.reduce(0) { $0 + $1.rows }
 
         // Row lines: a range, unless a blank line broke it.
@@ -135,6 +154,13 @@ enum ColumnarCSV {
 
         var columns: [Column] = []
         for index in names.indices {
+            defer {
+                for part in parts {
+                    part.numbers[index]?.deallocate()
+                    part.codes[index]?.deallocate()
+                }
+                freed.insert(index)
+            }
             let name = names[index]
             if contradicted.contains(index) {
                 // Read again as text, then typed by all its values (a later row said it was not a number).
@@ -149,9 +175,10 @@ enum ColumnarCSV {
             case .number, .timestamp:
                 var values: [Double] = []
                 values.reserveCapacity(rowCount)
-                for chunk in parts.indices {
-                    values += parts[chunk].numbers[index]
-                    parts[chunk].numbers[index] = []  // freed as soon as copied
+                for part in parts {
+                    if let pointer = part.numbers[index] {
+                        values += UnsafeBufferPointer(start: pointer, count: part.rows)
+                    }
                 }
                 if kinds[index] == .number, options.types[name] == nil, !values.contains(where: { !$0.isNaN }) {
                     // Nothing but nulls: a text column of nulls, as inference says.
@@ -172,8 +199,7 @@ enum ColumnarCSV {
                 var lookup: [String: UInt32] = [:]
                 var codes: [UInt32] = []
                 codes.reserveCapacity(rowCount)
-                for chunk in parts.indices {
-                    let part = parts[chunk]
+                for part in parts {
                     let remap = part.dictionaries[index].map { text -> UInt32 in
                         if let code = lookup[text] { return code }
                         let code = UInt32(dictionary.count)
@@ -181,8 +207,11 @@ enum ColumnarCSV {
                         dictionary.append(text)
                         return code
                     }
-                    codes += part.codes[index].lazy.map { $0 == Column.nullCode ? $0 : remap[Int($0)] }
-                    parts[chunk].codes[index] = []
+                    if let pointer = part.codes[index] {
+                        codes += UnsafeBufferPointer(start: pointer, count: part.rows).lazy.map {
+                            $0 == Column.nullCode ? $0 : remap[Int($0)]
+                        }
+                    }
                 }
                 // The type from every distinct value (inference is "all values are …", so the dictionary decides).
                 let type = options.types[name] ?? Column.infer(dictionary)
@@ -215,111 +244,117 @@ enum ColumnarCSV {
         return Dataset(file: file, columns: columns, rowLines: rowLines)
     }
 
-    /// One chunk: rows of fields, each parsed by its column's kind.
+    /// One chunk: rows of fields, each parsed by its column's kind straight into the chunk's buffers.
     static func parse(
         _ bytes: [UInt8], from start: Int, to end: Int, line firstLine: Int, kinds: [Kind], delimiter: UInt8,
-        nullTokens: Set<String>, capacity estimate: Int, fail: (String, Int) -> GitOpsMLError
+        nullTokens: Set<String>, capacity: Int, fail: (String, Int) -> GitOpsMLError
     ) throws -> Part {
         let columnCount = kinds.count
+        let numbers = kinds.map { $0 == .text ? nil : UnsafeMutablePointer<Double>.allocate(capacity: capacity) }
+        let codes = kinds.map { $0 == .text ? UnsafeMutablePointer<UInt32>.allocate(capacity: capacity) : nil }
         var part = Part(
-            numbers: kinds.map {
-                $0 == .text
-                    ? []
-                    : {
-                        var a = [Double](); a.reserveCapacity(estimate); return a
-                    }()
-            },
-            codes: kinds.map {
-                $0 == .text
-                    ? {
-                        var a = [UInt32](); a.reserveCapacity(estimate); return a
-                    }() : []
-            },
-            dictionaries: [[String]](repeating: [], count: columnCount),
+            numbers: numbers, codes: codes, dictionaries: [[String]](repeating: [], count: columnCount),
             integral: [Bool](repeating: true, count: columnCount))
-        var lookups = [[String: UInt32]](repeating: [:], count: columnCount)
+        var lookups = [ByteDictionary](repeating: ByteDictionary(), count: columnCount)
         let nullBytes = nullTokens.map { Array($0.utf8) }
-        try bytes.withUnsafeBufferPointer { buffer in
-            var index = start
-            var line = firstLine
-            while index < end {
-                // A blank line (or a lone CR before LF) is skipped, and from then on lines are listed.
-                if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A) {
-                    if part.lines == nil { part.lines = (0..<part.rows).map { Int32(firstLine + $0) } }
-                    index += buffer[index] == 0x0D ? 2 : 1
-                    line += 1
-                    continue
+        let longestNull = nullBytes.map(\.count).max() ?? 0
+        var integral = part.integral
+        var contradicted = Set<Int>()
+        do {
+            try bytes.withUnsafeBufferPointer { buffer in
+                func isNullToken(_ fieldStart: Int, _ fieldEnd: Int) -> Bool {
+                    let length = fieldEnd - fieldStart
+                    guard length > 0 else { return true }
+                    guard length <= longestNull else { return false }
+                    return nullBytes.contains { token in
+                        token.count == length && token.indices.allSatisfy { buffer[fieldStart + $0] == token[$0] }
+                    }
                 }
-                var column = 0
-                while true {
-                    let fieldStart = index
-                    while index < end {
-                        let byte = buffer[index]
-                        if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
+                var index = start
+                var line = firstLine
+                var row = 0
+                while index < end {
+                    // A blank line (or a lone CR before LF) is skipped, and from then on lines are listed.
+                    if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A)
+                    {
+                        if part.lines == nil { part.lines = (0..<row).map { Int32(firstLine + $0) } }
+                        index += buffer[index] == 0x0D ? 2 : 1
+                        line += 1
+                        continue
+                    }
+                    guard row < capacity else { throw fail("internal: more rows than lines", line) }
+                    var column = 0
+                    while true {
+                        let fieldStart = index
+                        while index < end {
+                            let byte = buffer[index]
+                            if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
+                            index += 1
+                        }
+                        let fieldEnd = index
+                        guard column < columnCount else {
+                            throw fail("expected \(columnCount) fields, found more", line)
+                        }
+                        switch kinds[column] {
+                        case .number:
+                            // Numbers first: a null token is never a number ("NaN" and "nan" are refused).
+                            let target = numbers[column].unsafelyUnwrapped
+                            if fieldEnd > fieldStart, let value = number(buffer, fieldStart, fieldEnd) {
+                                target[row] = value
+                                if integral[column] && !isInteger(buffer, fieldStart, fieldEnd) {
+                                    integral[column] = false
+                                }
+                            } else {
+                                if !isNullToken(fieldStart, fieldEnd) { contradicted.insert(column) }
+                                target[row] = .nan
+                            }
+                        case .timestamp:
+                            let target = numbers[column].unsafelyUnwrapped
+                            if isNullToken(fieldStart, fieldEnd) {
+                                target[row] = .nan
+                            } else if let value = Timestamps.parse(
+                                String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
+                            {
+                                target[row] = value
+                            } else {
+                                contradicted.insert(column)
+                                target[row] = .nan
+                            }
+                        case .text:
+                            let target = codes[column].unsafelyUnwrapped
+                            if isNullToken(fieldStart, fieldEnd) {
+                                target[row] = Column.nullCode
+                            } else {
+                                let code = lookups[column].code(buffer, fieldStart, fieldEnd) {
+                                    part.dictionaries[column].append(
+                                        String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
+                                    return UInt32(part.dictionaries[column].count - 1)
+                                }
+                                target[row] = code
+                            }
+                        }
+                        column += 1
+                        guard index < end, buffer[index] == delimiter else { break }
                         index += 1
                     }
-                    let fieldEnd = index
-                    guard column < columnCount else {
-                        throw fail("expected \(columnCount) fields, found more", line)
+                    guard column == columnCount else {
+                        throw fail("expected \(columnCount) fields, found \(column)", line)
                     }
-                    let isNull =
-                        fieldEnd == fieldStart
-                        || nullBytes.contains { token in
-                            token.count == fieldEnd - fieldStart
-                                && token.indices.allSatisfy { buffer[fieldStart + $0] == token[$0] }
-                        }
-                    switch kinds[column] {
-                    case .number:
-                        if isNull {
-                            part.numbers[column].append(.nan)
-                        } else if let value = number(buffer, fieldStart, fieldEnd) {
-                            part.numbers[column].append(value)
-                            if part.integral[column] && !isInteger(buffer, fieldStart, fieldEnd) {
-                                part.integral[column] = false
-                            }
-                        } else {
-                            part.contradicted.insert(column)
-                            part.numbers[column].append(.nan)
-                        }
-                    case .timestamp:
-                        if isNull {
-                            part.numbers[column].append(.nan)
-                        } else if let value = Timestamps.parse(
-                            String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
-                        {
-                            part.numbers[column].append(value)
-                        } else {
-                            part.contradicted.insert(column)
-                            part.numbers[column].append(.nan)
-                        }
-                    case .text:
-                        if isNull {
-                            part.codes[column].append(Column.nullCode)
-                        } else {
-                            let text = String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self)
-                            if let code = lookups[column][text] {
-                                part.codes[column].append(code)
-                            } else {
-                                let code = UInt32(part.dictionaries[column].count)
-                                lookups[column][text] = code
-                                part.dictionaries[column].append(text)
-                                part.codes[column].append(code)
-                            }
-                        }
-                    }
-                    column += 1
-                    guard index < end, buffer[index] == delimiter else { break }
-                    index += 1
+                    // The end of the row: CRLF or LF (or the end of the chunk).
+                    if index < end && buffer[index] == 0x0D { index += 1 }
+                    if index < end && buffer[index] == 0x0A { index += 1 }
+                    part.lines?.append(Int32(line))
+                    row += 1
+                    line += 1
                 }
-                guard column == columnCount else { throw fail("expected \(columnCount) fields, found \(column)", line) }
-                // The end of the row: CRLF or LF (or the end of the chunk).
-                if index < end && buffer[index] == 0x0D { index += 1 }
-                if index < end && buffer[index] == 0x0A { index += 1 }
-                part.lines?.append(Int32(line))
-                part.rows += 1
-                line += 1
+                part.rows = row
             }
+        } catch {
+            part.free()
+            throw error
         }
+        part.integral = integral
+        part.contradicted = contradicted
         return part
     }
 
@@ -416,5 +451,55 @@ enum ColumnarCSV {
             index += 1
         }
         return true
+    }
+}
+
+/// Text → code for one column of one chunk, keyed by the field's bytes (FNV-1a, open addressing), so a
+/// value already seen costs a hash and one comparison, and no String.
+struct ByteDictionary {
+    private var slots = [Int32](repeating: -1, count: 64)
+    private var keys: [UInt8] = []
+    private var entries: [(offset: Int, length: Int, code: UInt32)] = []
+
+    mutating func code(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, insert: () -> UInt32
+    ) -> UInt32 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for index in start..<end { hash = (hash ^ UInt64(buffer[index])) &* 0x100_0000_01b3 }
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        let length = end - start
+        while slots[slot] >= 0 {
+            let entry = entries[Int(slots[slot])]
+            if entry.length == length {
+                var equal = true
+                for offset in 0..<length where keys[entry.offset + offset] != buffer[start + offset] {
+                    equal = false
+                    break
+                }
+                if equal { return entry.code }
+            }
+            slot = (slot + 1) & mask
+        }
+        let code = insert()
+        slots[slot] = Int32(entries.count)
+        entries.append((keys.count, length, code))
+        keys.append(contentsOf: buffer[start..<end])
+        if entries.count * 2 > slots.count { grow() }
+        return code
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (position, entry) in entries.enumerated() {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for index in entry.offset..<(entry.offset + entry.length) {
+                hash = (hash ^ UInt64(keys[index])) &* 0x100_0000_01b3
+            }
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(position)
+        }
     }
 }
