@@ -178,13 +178,8 @@ public enum DriftStatistics {
         default:
             let r = reference.categories
             let c = current.categories
-            let keys = Array(Set(r).union(c)).sorted()
-            func counts(_ values: [String]) -> [Double] {
-                var table: [String: Int] = [:]
-                for value in values { table[value, default: 0] += 1 }
-                return keys.map { Double(table[$0] ?? 0) / Double(values.count) }
-            }
-            shares = (counts(r), counts(c))
+            let keys = CategoryCounts.keys(r, c)
+            shares = (keys.map { Double(r[$0]) / Double(r.total) }, keys.map { Double(c[$0]) / Double(c.total) })
         }
         if let emptyShare {
             shares.0 = shares.0.map { $0 == 0 ? emptyShare : $0 }
@@ -220,16 +215,18 @@ public enum DriftStatistics {
     public static func chiSquareGoodnessOfFit(reference: [String], current: [String]) -> (
         statistic: Double, pValue: Double
     ) {
-        let keys = Array(Set(reference).union(current)).sorted()
-        var r: [String: Int] = [:]
-        var c: [String: Int] = [:]
-        for value in reference { r[value, default: 0] += 1 }
-        for value in current { c[value, default: 0] += 1 }
-        let scale = Double(current.count) / Double(reference.count)
+        chiSquareGoodnessOfFit(reference: CategoryCounts(reference), current: CategoryCounts(current))
+    }
+
+    public static func chiSquareGoodnessOfFit(reference r: CategoryCounts, current c: CategoryCounts) -> (
+        statistic: Double, pValue: Double
+    ) {
+        let keys = CategoryCounts.keys(r, c)
+        let scale = Double(c.total) / Double(r.total)
         var statistic = 0.0
         for key in keys {
-            let expected = Double(r[key] ?? 0) * scale
-            let observed = Double(c[key] ?? 0)
+            let expected = Double(r[key]) * scale
+            let observed = Double(c[key])
             statistic +=
                 expected > 0 ? (observed - expected) * (observed - expected) / expected : (observed > 0 ? .infinity : 0)
         }
@@ -265,12 +262,18 @@ public enum DriftStatistics {
 
     /// Evidently's Z-test for a binary column: the difference of two proportions, pooled.
     public static func proportionsZTest(reference: [String], current: [String]) -> (statistic: Double, pValue: Double) {
-        let keys = Array(Set(reference).union(current)).sorted()
+        proportionsZTest(reference: CategoryCounts(reference), current: CategoryCounts(current))
+    }
+
+    public static func proportionsZTest(reference: CategoryCounts, current: CategoryCounts) -> (
+        statistic: Double, pValue: Double
+    ) {
+        let keys = CategoryCounts.keys(reference, current)
         guard keys.count == 2 else { return (0, 1) }
-        let p1 = Double(reference.lazy.filter { $0 == keys[0] }.count) / Double(reference.count)
-        let p2 = Double(current.lazy.filter { $0 == keys[0] }.count) / Double(current.count)
-        let n1 = Double(reference.count)
-        let n2 = Double(current.count)
+        let p1 = Double(reference[keys[0]]) / Double(reference.total)
+        let p2 = Double(current[keys[0]]) / Double(current.total)
+        let n1 = Double(reference.total)
+        let n2 = Double(current.total)
         let pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
         let z = (p1 - p2) / (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
         return (z, 2 * (1 - 0.5 * erfc(-abs(z) / 2.squareRoot())))
@@ -348,19 +351,43 @@ public enum DriftStatistics {
 /// A column's values for drift: numbers (nulls dropped) or categories.
 public enum DriftColumn: Sendable {
     case numeric([Double])
-    case categorical([String])
+    case categorical(CategoryCounts)
 
     public var count: Int {
         switch self {
         case .numeric(let values): return values.count
-        case .categorical(let values): return values.count
+        case .categorical(let counts): return counts.total
         }
     }
 
-    var categories: [String] {
+    var categories: CategoryCounts {
         switch self {
-        case .numeric(let values): return values.map { StructuredValue.pythonFloat($0) }
-        case .categorical(let values): return values
+        case .numeric(let values): return CategoryCounts(values.map { StructuredValue.pythonFloat($0) })
+        case .categorical(let counts): return counts
         }
+    }
+}
+
+/// How many times each category occurs, and how many values there are.
+public struct CategoryCounts: Sendable, Equatable {
+    public var counts: [String: Int]
+    public var total: Int
+
+    public init(_ values: [String]) {
+        var counts: [String: Int] = [:]
+        for value in values { counts[value, default: 0] += 1 }
+        self.init(counts: counts)
+    }
+
+    public init(counts: [String: Int]) {
+        self.counts = counts
+        total = counts.values.reduce(0, +)
+    }
+
+    subscript(key: String) -> Int { counts[key] ?? 0 }
+
+    /// The categories of both, sorted.
+    static func keys(_ a: CategoryCounts, _ b: CategoryCounts) -> [String] {
+        Array(Set(a.counts.keys).union(b.counts.keys)).sorted()
     }
 }

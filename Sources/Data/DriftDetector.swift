@@ -142,24 +142,25 @@ public enum DriftDetector {
         if numericType && sameType {
             let r = referenceColumn.nonNullNumbers
             let c = currentColumn.nonNullNumbers
-            uniqueCount = distinctCount(r + c, upTo: 6)
+            uniqueCount = distinctCount(r, c, upTo: 6)
             if uniqueCount > 5 {
                 (refValues, curValues) = (.numeric(r), .numeric(c))
             } else {
                 // Evidently: a numeric column with at most 5 values is categorical.
                 (refValues, curValues) = (
-                    .categorical(r.map(StructuredValue.pythonFloat)),
-                    .categorical(c.map(StructuredValue.pythonFloat))
+                    .categorical(CategoryCounts(r.map(StructuredValue.pythonFloat))),
+                    .categorical(CategoryCounts(c.map(StructuredValue.pythonFloat)))
                 )
             }
         } else {
-            let r = referenceColumn.texts.compactMap { $0 }
-            let c = currentColumn.texts.compactMap { $0 }
-            uniqueCount = Set(r).union(c).count
+            // Counted from the dictionary codes: no String a row.
+            let r = CategoryCounts(counts: referenceColumn.textCounts)
+            let c = CategoryCounts(counts: currentColumn.textCounts)
+            uniqueCount = CategoryCounts.keys(r, c).count
             (refValues, curValues) = (.categorical(r), .categorical(c))
-            if referenceColumn.type == .string && Set(r).count == r.count && r.count > 5 {
-                result.referenceCount = r.count
-                result.currentCount = c.count
+            if referenceColumn.type == .string && r.counts.count == r.total && r.total > 5 {
+                result.referenceCount = r.total
+                result.currentCount = c.total
                 result.kind = "categorical"
                 result.note = "every value is distinct (an identifier): not judged"
                 return result
@@ -209,11 +210,13 @@ public enum DriftDetector {
 
     /// The number of distinct values, counting no further than `limit` (deciding "at most 5 values"
     /// must not hash a million numbers).
-    static func distinctCount(_ values: [Double], upTo limit: Int) -> Int {
+    static func distinctCount(_ a: [Double], _ b: [Double], upTo limit: Int) -> Int {
         var seen: [Double] = []
-        for value in values where !seen.contains(value) {
-            seen.append(value)
-            if seen.count >= limit { return seen.count }
+        for values in [a, b] {
+            for value in values where !seen.contains(value) {
+                seen.append(value)
+                if seen.count >= limit { return seen.count }
+            }
         }
         return seen.count
     }

@@ -3,7 +3,60 @@
 public enum RadixSort {
     /// The values, ascending.
     public static func sorted(_ values: [Double]) -> [Double] {
-        order(values, withIndices: false).keys.map(value)
+        var result = values
+        sortInPlace(&result)
+        return result
+    }
+
+    /// Sorts in place with one scratch buffer: the doubles become their keys where they are, are sorted
+    /// between that memory and the scratch, and become doubles again.
+    public static func sortInPlace(_ values: inout [Double]) {
+        let count = values.count
+        guard count > 1 else { return }
+        var scratch = [UInt64](repeating: 0, count: count)
+        let radixBits = 11
+        let buckets = 1 << radixBits
+        let mask = UInt64(buckets - 1)
+        let passes = (64 + radixBits - 1) / radixBits
+        values.withUnsafeMutableBufferPointer { doubles in
+            doubles.withMemoryRebound(to: UInt64.self) { keys in
+                scratch.withUnsafeMutableBufferPointer { other in
+                    var histograms = [Int](repeating: 0, count: passes * buckets)
+                    histograms.withUnsafeMutableBufferPointer { histograms in
+                        for position in 0..<count {
+                            let converted = key(Double(bitPattern: keys[position]))
+                            keys[position] = converted
+                            for pass in 0..<passes {
+                                histograms[pass * buckets + Int((converted >> UInt64(pass * radixBits)) & mask)] += 1
+                            }
+                        }
+                        var source = keys
+                        var target = other
+                        var offsets = [Int](repeating: 0, count: buckets)
+                        for pass in 0..<passes {
+                            let base = pass * buckets
+                            if histograms[base..<(base + buckets)].contains(count) { continue }
+                            var running = 0
+                            for bucket in 0..<buckets {
+                                offsets[bucket] = running
+                                running += histograms[base + bucket]
+                            }
+                            let shift = UInt64(pass * radixBits)
+                            offsets.withUnsafeMutableBufferPointer { offsets in
+                                for position in 0..<count {
+                                    let digit = Int((source[position] >> shift) & mask)
+                                    target[offsets[digit]] = source[position]
+                                    offsets[digit] += 1
+                                }
+                            }
+                            swap(&source, &target)
+                        }
+                        // The sorted keys are in `source`: back to doubles, in `values`' memory.
+                        for position in 0..<count { keys[position] = value(source[position]).bitPattern }
+                    }
+                }
+            }
+        }
     }
 
     /// The indices that order the values (ties in index order, as a stable sort).
@@ -31,25 +84,40 @@ public enum RadixSort {
         var nextOrder = [Int](repeating: 0, count: withIndices ? count : 0)
         let radixBits = 11
         let buckets = 1 << radixBits
-        var shift = 0
-        while shift < 64 {
-            var histogram = [Int](repeating: 0, count: buckets + 1)
-            let digitShift = UInt64(shift)
-            for key in keys { histogram[Int((key >> digitShift) & UInt64(buckets - 1)) + 1] += 1 }
-            if histogram[1...].contains(count) {  // every key has the same digit here: nothing moves
-                shift += radixBits
-                continue
+        let mask = UInt64(buckets - 1)
+        let passes = (64 + radixBits - 1) / radixBits
+        // Every pass's histogram in one read of the keys.
+        var histograms = [Int](repeating: 0, count: passes * buckets)
+        keys.withUnsafeBufferPointer { keys in
+            histograms.withUnsafeMutableBufferPointer { histograms in
+                for key in keys {
+                    for pass in 0..<passes {
+                        histograms[pass * buckets + Int((key >> UInt64(pass * radixBits)) & mask)] += 1
+                    }
+                }
             }
-            for bucket in 0..<buckets { histogram[bucket + 1] += histogram[bucket] }
+        }
+        for pass in 0..<passes {
+            let base = pass * buckets
+            // Every key has the same digit here: nothing moves.
+            if histograms[base..<(base + buckets)].contains(count) { continue }
+            // Exclusive prefix sums: where each digit's run starts.
+            var offsets = [Int](repeating: 0, count: buckets)
+            var running = 0
+            for bucket in 0..<buckets {
+                offsets[bucket] = running
+                running += histograms[base + bucket]
+            }
+            let digitShift = UInt64(pass * radixBits)
             keys.withUnsafeBufferPointer { keys in
                 nextKeys.withUnsafeMutableBufferPointer { nextKeys in
                     order.withUnsafeBufferPointer { order in
                         nextOrder.withUnsafeMutableBufferPointer { nextOrder in
-                            histogram.withUnsafeMutableBufferPointer { histogram in
+                            offsets.withUnsafeMutableBufferPointer { offsets in
                                 for position in 0..<count {
-                                    let digit = Int((keys[position] >> digitShift) & UInt64(buckets - 1))
-                                    let target = histogram[digit]
-                                    histogram[digit] = target + 1
+                                    let digit = Int((keys[position] >> digitShift) & mask)
+                                    let target = offsets[digit]
+                                    offsets[digit] = target + 1
                                     nextKeys[target] = keys[position]
                                     if withIndices { nextOrder[target] = order[position] }
                                 }
@@ -60,7 +128,6 @@ public enum RadixSort {
             }
             swap(&keys, &nextKeys)
             if withIndices { swap(&order, &nextOrder) }
-            shift += radixBits
         }
         return (keys, order)
     }

@@ -68,12 +68,13 @@ struct DriftReferenceTests {
             close(table.statistic, item["contingency_statistic"], "contingency #\(index)")
             close(table.pValue, item["contingency_pvalue"], relative: 1e-9, "contingency p #\(index)")
             #expect(table.dof == (item["contingency_dof"] as? NSNumber)?.intValue)
-            let floored = DriftStatistics.binnedShares(reference: .categorical(r), current: .categorical(c))
+            let floored = DriftStatistics.binnedShares(
+                reference: .categorical(CategoryCounts(r)), current: .categorical(CategoryCounts(c)))
             close(
                 DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"],
                 "PSI #\(index)")
             let raw = DriftStatistics.binnedShares(
-                reference: .categorical(r), current: .categorical(c), emptyShare: nil)
+                reference: .categorical(CategoryCounts(r)), current: .categorical(CategoryCounts(c)), emptyShare: nil)
             close(DriftStatistics.jensenShannon(raw.reference, raw.current), item["jensenshannon"], "JS #\(index)")
         }
     }
