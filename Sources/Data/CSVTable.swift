@@ -177,16 +177,7 @@ public struct CSVTable: Sendable {
         guard bytes.count < Int(Int32.max) else { throw fail("larger than 2 GiB", 1) }
         if let problem = UTF8Check.firstProblem(bytes) { throw fail(problem.message, problem.line) }
         var scanner = RecordScanner(bytes: bytes, delimiter: delimiter)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
-        guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
-        var names: [String] = []
-        for (index, field) in header.fields.enumerated() {
-            let name = CSVTable.decode(bytes, field)
-            if let first = names.firstIndex(of: name) {
-                throw fail("column \"\(name)\" appears twice (columns \(first + 1) and \(index + 1))", header.line)
-            }
-            names.append(name)
-        }
+        let names = try header(&scanner, fail)
         // Without quotes, a newline always ends a record: the rest of the file splits into one chunk per
         // core, scanned in parallel. With quotes, one scanner reads it all.
         let bodyStart = scanner.index
@@ -246,6 +237,21 @@ public struct CSVTable: Sendable {
             lines += part.lines
         }
         return CSVTable(file: file, header: names, rowLines: lines, bytes: bytes, fields: columns)
+    }
+
+    /// The header row's names (after a UTF-8 BOM); an empty file or a name given twice is an error.
+    static func header(_ scanner: inout RecordScanner, _ fail: (String, Int) -> GitOpsMLError) throws -> [String] {
+        if scanner.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
+        guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
+        var names: [String] = []
+        for (index, field) in header.fields.enumerated() {
+            let name = CSVTable.decode(scanner.bytes, field)
+            if let first = names.firstIndex(of: name) {
+                throw fail("column \"\(name)\" appears twice (columns \(first + 1) and \(index + 1))", header.line)
+            }
+            names.append(name)
+        }
+        return names
     }
 
     static func decode(_ bytes: [UInt8], _ field: Field) -> String {
@@ -376,30 +382,8 @@ enum UTF8Check {
     }
 
     static func firstProblem(_ bytes: [UInt8]) -> (message: String, line: Int)? {
-        var line = 1
-        var index = 0
-        let count = bytes.count
-        while index < count {
-            let byte = bytes[index]
-            if byte < 0x80 {
-                if byte == 0 { return ("a NUL byte: this looks like a binary file, not text", line) }
-                if byte == 0x0A { line += 1 }
-                index += 1
-                continue
-            }
-            let length: Int
-            switch byte {
-            case 0xC2...0xDF: length = 2
-            case 0xE0...0xEF: length = 3
-            case 0xF0...0xF4: length = 4
-            default: return ("not valid UTF-8", line)
-            }
-            guard index + length <= count else { return ("not valid UTF-8", line) }
-            for offset in 1..<length where bytes[index + offset] & 0xC0 != 0x80 {
-                return ("not valid UTF-8", line)
-            }
-            index += length
-        }
-        return nil
+        let found = bytes.withUnsafeBufferPointer { scan($0, from: 0, to: $0.count) }
+        guard let problem = found.problem else { return nil }
+        return (problem.message, 1 + bytes[..<problem.offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
     }
 }

@@ -45,16 +45,7 @@ enum ColumnarCSV {
 
         // The header, and up to 1,000 rows to decide each column's type.
         var scanner = RecordScanner(bytes: bytes, delimiter: delimiter)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
-        guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
-        var names: [String] = []
-        for (index, field) in header.fields.enumerated() {
-            let name = CSVTable.decode(bytes, field)
-            if let first = names.firstIndex(of: name) {
-                throw fail("column \"\(name)\" appears twice (columns \(first + 1) and \(index + 1))", header.line)
-            }
-            names.append(name)
-        }
+        let names = try CSVTable.header(&scanner, fail)
         let bodyStart = scanner.index
         let firstLine = scanner.line
         var sample = [[String?]](repeating: [], count: names.count)
