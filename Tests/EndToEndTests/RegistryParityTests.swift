@@ -49,10 +49,10 @@ import Testing
         #expect(keys(oursEvents) == keys(theirs))
         for model in models {
             let versions = try gitopsML(["registry", "show", model, "--json"], in: repo)
+            let theirVersions = try gto(["show", model, "--json"], in: repo)
             #expect(
-                withoutEnrichments(try json(versions.stdoutText))
-                    == withoutEnrichments(try json(try gto(["show", model, "--json"], in: repo))),
-                "show \(model): \(versions.stdoutText)")
+                withoutEnrichments(try json(versions.stdoutText)) == withoutEnrichments(try json(theirVersions)),
+                "show \(model): \(versions.stdoutText)\ngto: \(theirVersions)")
         }
     }
 

@@ -71,6 +71,28 @@ enum Projects {
         return ["production": ["fraud": record]]
     }()
 
+    /// What `init` writes for a project like each of them (the DVC one with data whose header was read).
+    static func scaffold(_ name: String) throws -> [RenderedFile] {
+        var scaffold = Scaffold(
+            project: name == "dvc" ? "fraud-detection" : "churn", model: name == "dvc" ? "fraud" : "churn")
+        if name == "dvc" {
+            scaffold.usesDVC = true
+            scaffold.defaultBranch = "trunk"
+            scaffold.metrics = ["dvclive/metrics.json"]
+            scaffold.params = ["params.yaml"]
+            scaffold.modelMetrics = "dvclive/metrics.json"
+            scaffold.gateMetric = "roc_auc"
+            scaffold.datasets = [("transactions", "data/transactions.csv", ["id", "amount", "merchant", "label"])]
+        } else {
+            scaffold.metrics = ["metrics.json"]
+            scaffold.params = ["params.yaml"]
+            scaffold.modelArtifact = "model/model.json"
+        }
+        return try scaffold.render(library: TemplateLibrary(overridesAt: nil)).map {
+            RenderedFile(path: "init/" + $0.path, contents: $0.contents, template: $0.template)
+        }
+    }
+
     /// Everything a project renders.
     static func all(_ renderer: Renderer, releases: [String: [String: ReleaseRecord]] = [:]) throws -> [RenderedFile] {
         var files = try renderer.workflows()
@@ -94,10 +116,11 @@ enum Projects {
     /// Every rendered file equals its golden copy; `GITOPS_ML_RECORD_GOLDEN=1 swift test` records them anew.
     @Test(arguments: ["churn", "dvc"])
     func renderedFilesMatchGolden(_ name: String) throws {
-        let files =
+        let rendered =
             name == "churn"
             ? try Projects.all(try Projects.churn())
             : try Projects.all(try Projects.dvc(), releases: Projects.dvcReleases)
+        let files = rendered + (try Projects.scaffold(name))
         let folder = Projects.golden + "/" + name
         if ProcessInfo.processInfo.environment["GITOPS_ML_RECORD_GOLDEN"] != nil {
             try? FileManager.default.removeItem(atPath: folder)
