@@ -209,26 +209,11 @@ enum ColumnarCSV {
                 if type == .string {
                     columns.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
                 } else {
-                    // bool (or a column that looked like text in its first rows but is not): convert the
-                    // distinct values once, then the codes.
-                    let converted = try Column.build(
-                        name: name, values: dictionary, forced: type, file: file,
-                        lines: RowLines(count: dictionary.count, first: firstLine, listed: nil))
-                    if converted.isText {
-                        let canonical = Column(name: name, type: type, values: [], strings: converted.strings)
-                        let remap = canonical.codes
-                        columns.append(
-                            Column(
-                                name: name, type: type,
-                                codes: codes.map { $0 == Column.nullCode ? $0 : remap[Int($0)] },
-                                dictionary: canonical.dictionary))
-                    } else {
-                        columns.append(
-                            Column(
-                                name: name, type: converted.type,
-                                values: codes.map { $0 == Column.nullCode ? .nan : converted.values[Int($0)] },
-                                strings: []))
-                    }
+                    // bool (or a column that looked like text in its first rows but is not): built from
+                    // its rows, so that a value that does not convert is reported at its own line.
+                    let texts = codes.map { $0 == Column.nullCode ? nil : dictionary[Int($0)] }
+                    columns.append(
+                        try Column.build(name: name, values: texts, forced: type, file: file, lines: rowLines))
                 }
             }
         }

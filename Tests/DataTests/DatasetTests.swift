@@ -308,3 +308,47 @@ struct ParallelScanTests {
         #expect(error?.location?.line == 60_002)
     }
 }
+
+/// The fused reader (files without quotes) against the RFC 4180 scanner: same columns, types, nulls and
+/// lines, and errors at the right line.
+@Suite struct ColumnarReaderTests {
+    @Test func sameAnswersAsTheScanner() throws {
+        // Blank lines, CRLF, nulls, a column that turns to text after the sampled rows, ints and floats.
+        var text = "id,x,label,flag,late\r\n"
+        for row in 0..<1500 {
+            let late = row == 1400 ? "oops" : String(row)
+            text +=
+                "\(row),\(row % 3 == 0 ? "NA" : String(Double(row) / 4)),l\(row % 5),\(row % 2 == 0 ? "true" : "False"),\(late)\r\n"
+            if row == 700 { text += "\r\n" }
+        }
+        let fast = try Dataset.read(Array(text.utf8), file: "d.csv")
+        // A quote anywhere sends the same content through the RFC 4180 scanner.
+        let quoted = try Dataset.read(Array((text + "\"1500\",1,l0,true,1500\r\n").utf8), file: "d.csv")
+        #expect(fast.rowCount == 1500 && quoted.rowCount == 1501)
+        for (a, b) in zip(fast.columns, quoted.columns) {
+            #expect(a.type == b.type, "\(a.name)")
+            #expect(
+                a.isText ? a.strings == Array(b.strings.prefix(1500)) : a.numbers == Array(b.numbers.prefix(1500)),
+                "\(a.name)")
+        }
+        #expect(fast.column("late")?.type == .string)
+        #expect(fast.column("flag")?.type == .bool)
+        #expect(fast.column("x")?.type == .float && fast.column("id")?.type == .int)
+        #expect(fast.rowLines[700] == 702 && fast.rowLines[701] == 704)
+    }
+
+    @Test func errorsNameTheirLine() throws {
+        var options = Dataset.Options()
+        options.types = ["flag": .bool]
+        let error = #expect(throws: GitOpsMLError.self) {
+            try read("a,flag\n1,true\n2,false\n3,maybe\n4,true\n", options: options)
+        }
+        #expect(error?.description == "data.csv:4: column \"flag\": \"maybe\" is not a boolean")
+        let ragged = #expect(throws: GitOpsMLError.self) { try read("a,b\n1,2\n3\n") }
+        #expect(ragged?.description == "data.csv:3: expected 2 fields, found 1")
+        let invalid = #expect(throws: GitOpsMLError.self) {
+            try Dataset.read(Array("a,b\n1,2\n3,".utf8) + [0xFF] + Array("\n".utf8), file: "data.csv")
+        }
+        #expect(invalid?.description == "data.csv:3: not valid UTF-8")
+    }
+}
