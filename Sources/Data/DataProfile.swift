@@ -8,27 +8,45 @@ public enum DataProfile {
                 ("name", .string(column.name)), ("type", .string(column.type.rawValue)), ("count", .int(column.count)),
                 ("nulls", .int(column.nullCount)),
             ]
-            let texts = column.texts.compactMap { $0 }
-            fields.append(("unique", .int(Set(texts).count)))
-            if column.type.isNumeric || column.type == .timestamp {
-                let values = column.nonNullNumbers
-                let sorted = RadixSort.sorted(values)
-                let mean = values.isEmpty ? Double.nan : values.reduce(0, +) / Double(values.count)
+            // Value counts: from the dictionary codes for text, from runs of the sorted values for numbers
+            // (only the five most frequent are turned into text).
+            let counts: [(value: String, count: Int)]
+            let unique: Int
+            if column.isText {
+                let tally = column.textCounts
+                unique = tally.count
+                counts = tally.map { ($0.key, $0.value) }
+            } else {
+                let sorted = RadixSort.sorted(column.nonNullNumbers)
+                var runs: [(value: Double, count: Int)] = []
+                for value in sorted {
+                    if let last = runs.last, last.value == value {
+                        runs[runs.count - 1].count += 1
+                    } else {
+                        runs.append((value, 1))
+                    }
+                }
+                unique = runs.count
+                let top = runs.sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }.prefix(5)
+                counts = top.map {
+                    (column.type == .int ? String(Int($0.value)) : StructuredValue.pythonFloat($0.value), $0.count)
+                }
+                let mean = sorted.isEmpty ? Double.nan : sorted.reduce(0, +) / Double(sorted.count)
+                fields.append(("unique", .int(unique)))
                 fields += [
                     ("min", sorted.first.map(StructuredValue.double) ?? .null),
                     ("max", sorted.last.map(StructuredValue.double) ?? .null),
-                    ("mean", values.isEmpty ? .null : .double(mean)),
-                    ("std", values.count > 1 ? .double(DriftStatistics.standardDeviation(values, ddof: 1)) : .null),
+                    ("mean", sorted.isEmpty ? .null : .double(mean)),
+                    ("std", sorted.count > 1 ? .double(DriftStatistics.standardDeviation(sorted, ddof: 1)) : .null),
                 ]
                 for (label, q) in [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)] {
                     fields.append((label, sorted.isEmpty ? .null : .double(DriftStatistics.quantile(sorted, q))))
                 }
             }
-            var counts: [String: Int] = [:]
-            for text in texts { counts[text, default: 0] += 1 }
-            let top = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
+            if column.isText { fields.append(("unique", .int(unique))) }
+            let top = counts.sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }.prefix(5)
             fields.append(
-                ("top", .array(top.map { .object([("value", .string($0.key)), ("count", .int($0.value))]) })))
+                ("top", .array(top.map { .object([("value", .string($0.value)), ("count", .int($0.count))]) })))
             return .object(fields)
         }
         return .object([("file", .string(data.file)), ("rows", .int(data.rowCount)), ("columns", .array(columns))])

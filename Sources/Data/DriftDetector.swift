@@ -140,8 +140,12 @@ public enum DriftDetector {
         let curValues: DriftColumn
         var uniqueCount: Int
         if numericType && sameType {
-            let r = referenceColumn.nonNullNumbers
-            let c = currentColumn.nonNullNumbers
+            // Sorted once here: every numeric statistic wants sorted values, and sorting in place keeps one
+            // copy of each side alive instead of three.
+            var r = referenceColumn.nonNullNumbers
+            var c = currentColumn.nonNullNumbers
+            RadixSort.sortInPlace(&r)
+            RadixSort.sortInPlace(&c)
             uniqueCount = distinctCount(r, c, upTo: 6)
             if uniqueCount > 5 {
                 (refValues, curValues) = (.numeric(r), .numeric(c))

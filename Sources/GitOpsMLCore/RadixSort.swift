@@ -3,9 +3,20 @@
 public enum RadixSort {
     /// The values, ascending.
     public static func sorted(_ values: [Double]) -> [Double] {
+        // Already in order (a caller sorted it once for several statistics): shared, not copied.
+        if isSorted(values) { return values }
         var result = values
         sortInPlace(&result)
         return result
+    }
+
+    /// Ascending, with no NaN (NaN sorts last, so a NaN anywhere but the end means "not sorted").
+    static func isSorted(_ values: [Double]) -> Bool {
+        values.withUnsafeBufferPointer { buffer in
+            guard buffer.count > 1 else { return !(buffer.first?.isNaN ?? false) }
+            for index in 1..<buffer.count where !(buffer[index - 1] <= buffer[index]) { return false }
+            return true
+        }
     }
 
     /// Sorts in place with one scratch buffer: the doubles become their keys where they are, are sorted
