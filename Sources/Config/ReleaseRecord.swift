@@ -35,23 +35,25 @@ public struct ReleaseRecord: Sendable, Equatable {
     /// The record as YAML, keys in a fixed order so that the same release always gives the same bytes.
     public var yaml: String {
         var lines = [
-            "apiVersion: \(ReleaseRecord.apiVersion)", "kind: Release", "model: \(Self.scalar(model))",
-            "environment: \(Self.scalar(environment))", "version: \(Self.scalar(version))",
-            "source_commit: \(Self.scalar(sourceCommit))",
+            "apiVersion: \(ReleaseRecord.apiVersion)", "kind: Release", "model: \(YAMLText.scalar(model))",
+            "environment: \(YAMLText.scalar(environment))", "version: \(YAMLText.scalar(version))",
+            "source_commit: \(YAMLText.scalar(sourceCommit))",
         ]
         if artifactPath != nil || artifactDigest != nil {
             lines.append("artifact:")
-            if let artifactPath { lines.append("  path: \(Self.scalar(artifactPath))") }
-            if let artifactDigest { lines.append("  digest: \(Self.scalar(artifactDigest))") }
+            if let artifactPath { lines.append("  path: \(YAMLText.scalar(artifactPath))") }
+            if let artifactDigest { lines.append("  digest: \(YAMLText.scalar(artifactDigest))") }
         }
         if !data.isEmpty {
             lines.append("data:")
-            for name in data.keys.sorted() { lines.append("  \(Self.scalar(name)): \(Self.scalar(data[name] ?? ""))") }
+            for name in data.keys.sorted() {
+                lines.append("  \(YAMLText.scalar(name)): \(YAMLText.scalar(data[name] ?? ""))")
+            }
         }
-        if let paramsDigest { lines.append("params: \(Self.scalar(paramsDigest))") }
-        if let gateReport { lines.append("gate_report: \(Self.scalar(gateReport))") }
-        if let image { lines.append("image: \(Self.scalar(image))") }
-        if let previousVersion { lines.append("previous_version: \(Self.scalar(previousVersion))") }
+        if let paramsDigest { lines.append("params: \(YAMLText.scalar(paramsDigest))") }
+        if let gateReport { lines.append("gate_report: \(YAMLText.scalar(gateReport))") }
+        if let image { lines.append("image: \(YAMLText.scalar(image))") }
+        if let previousVersion { lines.append("previous_version: \(YAMLText.scalar(previousVersion))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -81,6 +83,4 @@ public struct ReleaseRecord: Sendable, Equatable {
         try map.finish()
         return record
     }
-
-    private static func scalar(_ text: String) -> String { YAMLText.scalar(text) }
 }

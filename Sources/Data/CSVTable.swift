@@ -110,62 +110,10 @@ public struct CSVTable: Sendable {
 
     private func text(_ field: Field) -> String { CSVTable.decode(bytes, field) }
 
-    /// Parses an unquoted decimal number straight from the bytes: Clinger's exact fast path when the
-    /// digits fit in 2⁵³ and the power of ten is at most 10²² (one correctly rounded division or
-    /// multiplication), else strtod on a small copy.
+    /// An unquoted field as a decimal number (see `DecimalText`).
     private func number(_ field: Field) -> Double? {
-        let start = Int(field.start)
-        let end = Int(field.end)
-        let count = end - start
-        guard !field.isQuoted, count > 0, count < 64 else { return nil }
-        if let fast = CSVTable.fastDecimal(bytes, start, end) { return fast }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Double? in
-            for offset in 0..<count { buffer[offset] = CChar(bitPattern: bytes[start + offset]) }
-            buffer[count] = 0
-            guard let base = buffer.baseAddress else { return nil }
-            var endPointer: UnsafeMutablePointer<CChar>?
-            let value = strtod(base, &endPointer)
-            guard let endPointer, endPointer - base == count else { return nil }
-            // strtod also reads "inf", "nan" and hex floats; a data file means the decimal forms only.
-            let first = UInt8(bitPattern: base[0])
-            let isDecimal =
-                (0x30...0x39).contains(first) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
-                || first == UInt8(ascii: ".")
-            return isDecimal && value.isFinite ? value : nil
-        }
-    }
-
-    static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
-
-    @inline(__always)
-    static func fastDecimal(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Double? {
-        var index = start
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
-            negative = bytes[index] == UInt8(ascii: "-")
-            index += 1
-        }
-        var mantissa: UInt64 = 0
-        var digitCount = 0
-        var fraction = 0
-        var seenPoint = false
-        while index < end {
-            let byte = bytes[index]
-            if byte >= 0x30 && byte <= 0x39 {
-                digitCount += 1
-                guard digitCount <= 19 else { return nil }  // UInt64 cannot overflow below 20 digits
-                mantissa = mantissa &* 10 &+ UInt64(byte - 0x30)
-                if seenPoint { fraction += 1 }
-            } else if byte == UInt8(ascii: ".") && !seenPoint {
-                seenPoint = true
-            } else {
-                return nil  // exponents, "inf", "nan": the slow path decides
-            }
-            index += 1
-        }
-        guard digitCount > 0, mantissa < (1 << 53), fraction <= 22 else { return nil }
-        let value = Double(mantissa) / powersOfTen[fraction]
-        return negative ? -value : value
+        guard !field.isQuoted else { return nil }
+        return bytes.withUnsafeBufferPointer { DecimalText.parse($0, Int(field.start), Int(field.end)) }
     }
 
     /// Scans `bytes` read from `file`. The first record is the header; a column named twice, a row with

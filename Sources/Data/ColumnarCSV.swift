@@ -275,7 +275,7 @@ enum ColumnarCSV {
                         case .number:
                             // Numbers first: a null token is never a number ("NaN" and "nan" are refused).
                             let target = numbers[column].unsafelyUnwrapped
-                            if fieldEnd > fieldStart, let value = number(buffer, fieldStart, fieldEnd) {
+                            if let value = DecimalText.parse(buffer, fieldStart, fieldEnd) {
                                 target[row] = value
                                 if integral[column] && !isInteger(buffer, fieldStart, fieldEnd) {
                                     integral[column] = false
@@ -332,54 +332,6 @@ enum ColumnarCSV {
         part.integral = integral
         part.contradicted = contradicted
         return part
-    }
-
-    /// A decimal number: the exact fast path, else strtod on a copy (decimal forms only, finite).
-    @inline(__always)
-    static func number(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
-        var index = start
-        var negative = false
-        if buffer[index] == UInt8(ascii: "-") || buffer[index] == UInt8(ascii: "+") {
-            negative = buffer[index] == UInt8(ascii: "-")
-            index += 1
-        }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var fraction = 0
-        var seenPoint = false
-        var simple = true
-        while index < end {
-            let byte = buffer[index]
-            if byte >= 0x30 && byte <= 0x39 {
-                digits += 1
-                if digits > 19 { simple = false; break }
-                mantissa = mantissa &* 10 &+ UInt64(byte - 0x30)
-                if seenPoint { fraction += 1 }
-            } else if byte == UInt8(ascii: ".") && !seenPoint {
-                seenPoint = true
-            } else {
-                simple = false
-                break
-            }
-            index += 1
-        }
-        if simple, digits > 0, mantissa < (1 << 53), fraction <= 22 {
-            let value = Double(mantissa) / CSVTable.powersOfTen[fraction]
-            return negative ? -value : value
-        }
-        let count = end - start
-        guard count < 64 else { return nil }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { copy -> Double? in
-            for offset in 0..<count { copy[offset] = CChar(bitPattern: buffer[start + offset]) }
-            copy[count] = 0
-            guard let base = copy.baseAddress else { return nil }
-            var endPointer: UnsafeMutablePointer<CChar>?
-            let value = strtod(base, &endPointer)
-            guard let endPointer, endPointer - base == count else { return nil }
-            let first = UInt8(bitPattern: base[0])
-            let decimal = (0x30...0x39).contains(first) || first == 0x2D || first == 0x2B || first == 0x2E
-            return decimal && value.isFinite ? value : nil
-        }
     }
 
     /// One column's fields as text, read again from the bytes.

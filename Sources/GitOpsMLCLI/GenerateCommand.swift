@@ -82,12 +82,8 @@ struct GenerateContext {
         }
         self.config = config
         let root = project.repository.root
-        let attributes = (try? project.repository.read(".gitattributes", at: .workspace)) ?? nil
-        let facts = ProjectFacts(
-            usesLFS: attributes.map { String(decoding: $0, as: UTF8.self).contains("filter=lfs") } ?? false,
-            usesDVC: FileManager.default.fileExists(atPath: root + "/dvc.yaml")
-                || FileManager.default.fileExists(atPath: root + "/.dvc"))
-        renderer = Renderer(config: config, library: TemplateLibrary(overridesAt: root + "/templates"), facts: facts)
+        renderer = Renderer(
+            config: config, library: TemplateLibrary(overridesAt: root + "/templates"), facts: .of(folder: root))
     }
 
     /// Every environment's folder (or only `names`), then the agent's.
@@ -102,14 +98,14 @@ struct GenerateContext {
     /// The environment's release records: from the work tree when it has them, else from the
     /// environment's branch (local, then origin's).
     func releases(_ environment: String) throws -> [String: ReleaseRecord] {
-        guard let branch = config.environments[environment]?.branch else { return [:] }
-        let branchRevision = [branch, "origin/\(branch)"].first { (try? project.repository.resolve($0)) != nil }
         var records: [String: ReleaseRecord] = [:]
         for model in config.models.keys {
             let path = ReleaseRecord.path(environment: environment, model: model)
-            var bytes = project.repository.isBare ? nil : try project.repository.read(path, at: .workspace)
-            if bytes == nil, let branchRevision { bytes = try project.repository.read(path, at: .git(branchRevision)) }
-            if let bytes { records[model] = try ReleaseRecord.parse(bytes, file: path) }
+            if !project.repository.isBare, let bytes = try project.repository.read(path, at: .workspace) {
+                records[model] = try ReleaseRecord.parse(bytes, file: path)
+            } else {
+                records[model] = try project.releaseRecord(environment: environment, model: model)
+            }
         }
         return records
     }
@@ -127,5 +123,16 @@ struct GenerateContext {
             return
         }
         for path in try FileSet.write(files, root: root) { print("wrote \(path)") }
+    }
+}
+
+extension ProjectFacts {
+    /// What a project folder's files say: git-lfs in .gitattributes; DVC by dvc.yaml or .dvc/.
+    static func of(folder: String) -> ProjectFacts {
+        let attributes = try? String(contentsOfFile: folder + "/.gitattributes", encoding: .utf8)
+        return ProjectFacts(
+            usesLFS: attributes?.contains("filter=lfs") ?? false,
+            usesDVC: FileManager.default.fileExists(atPath: folder + "/dvc.yaml")
+                || FileManager.default.fileExists(atPath: folder + "/.dvc"))
     }
 }

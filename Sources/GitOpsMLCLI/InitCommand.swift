@@ -29,14 +29,11 @@ struct InitCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw GitOpsMLError.usage("\(directory): no such folder")
         }
-        let scaffold = try detect(root)
+        let facts = ProjectFacts.of(folder: root)
+        let scaffold = try detect(root, facts: facts)
         let library = TemplateLibrary(overridesAt: root + "/templates")
         var files = try scaffold.render(library: library)
         let config = try ProjectConfig.parse(Array(files[0].contents.utf8), file: ProjectConfig.fileName)
-        let facts = ProjectFacts(
-            usesLFS: (try? String(contentsOfFile: root + "/.gitattributes", encoding: .utf8))?.contains("filter=lfs")
-                ?? false,
-            usesDVC: scaffold.usesDVC)
         files += try Renderer(config: config, library: library, facts: facts).workflows()
         let existing = files.map(\.path).filter { FileManager.default.fileExists(atPath: root + "/" + $0) }
         if !existing.isEmpty && !force {
@@ -49,14 +46,12 @@ struct InitCommand: ParsableCommand {
     }
 
     /// What the folder holds.
-    private func detect(_ root: String) throws -> Scaffold {
+    private func detect(_ root: String, facts: ProjectFacts) throws -> Scaffold {
         let view = DirectoryFiles(root: root)
         let name = Self.label(URL(fileURLWithPath: root).lastPathComponent)
         var scaffold = Scaffold(
             project: name.isEmpty ? "project" : name, model: model ?? (name.isEmpty ? "model" : name))
-        scaffold.usesDVC =
-            FileManager.default.fileExists(atPath: root + "/dvc.yaml")
-            || FileManager.default.fileExists(atPath: root + "/.dvc")
+        scaffold.usesDVC = facts.usesDVC
         if let head = try? String(contentsOfFile: root + "/.git/HEAD", encoding: .utf8),
             head.hasPrefix("ref: refs/heads/")
         {

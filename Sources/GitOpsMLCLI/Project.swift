@@ -54,20 +54,13 @@ struct Project {
         guard let config, let environment = config.environments[name] else {
             throw GitOpsMLError.usage("env:\(spec): no environment '\(name)' in gitops-ml.yaml")
         }
-        guard
-            let tip = [environment.branch, "origin/\(environment.branch)"].lazy.compactMap({
-                try? self.repository.resolve($0)
-            }).first
-        else {
+        guard branchTip(environment.branch) != nil else {
             throw GitOpsMLError.environment("env:\(spec): branch '\(environment.branch)' not found (fetch it first)")
         }
         let models = parts.count == 2 ? [parts[1]] : config.models.keys.sorted()
         var commits: [String: String] = [:]
         for model in models {
-            let path = ReleaseRecord.path(environment: name, model: model)
-            if let bytes = try repository.read(path, at: .git(tip.hex)) {
-                commits[model] = try ReleaseRecord.parse(bytes, file: path).sourceCommit
-            }
+            commits[model] = try releaseRecord(environment: name, model: model)?.sourceCommit
         }
         let distinct = Set(commits.values)
         guard let commit = distinct.first else {
@@ -79,6 +72,19 @@ struct Project {
             )
         }
         return commit
+    }
+
+    /// The tip of a branch here, else of origin's copy of it (a CI checkout has only origin's).
+    func branchTip(_ branch: String) -> ObjectID? {
+        (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)"))
+    }
+
+    /// The release record of `model` on the environment's branch; nil when the branch or the record is absent.
+    func releaseRecord(environment: String, model: String) throws -> ReleaseRecord? {
+        guard let branch = config?.environments[environment]?.branch, let tip = branchTip(branch) else { return nil }
+        let path = ReleaseRecord.path(environment: environment, model: model)
+        guard let bytes = try repository.read(path, at: .git(tip.hex)) else { return nil }
+        return try ReleaseRecord.parse(bytes, file: "\(path) (at \(branch))")
     }
 
     /// The commit of a registry version: `MODEL@VERSION`, or the version holding `MODEL#STAGE`.

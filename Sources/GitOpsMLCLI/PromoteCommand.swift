@@ -53,7 +53,7 @@ struct PromoteCommand: ParsableCommand {
         let branch = try promoter.branch(of: to)
         promoter.signer = try signer()
 
-        if runChecks { try check(source, project: project, branch: branch) }
+        if runChecks { try check(source, project: project) }
         let report = try gateReport(for: source, in: repository)
 
         let files = try repository.fileView(.git(source.hex))
@@ -124,16 +124,12 @@ struct PromoteCommand: ParsableCommand {
     }
 
     /// `check` on the source commit against the version the environment runs (a first deployment when none).
-    private func check(_ source: ObjectID, project: Project, branch: String) throws {
+    private func check(_ source: ObjectID, project: Project) throws {
         var base = "none"
-        let path = ReleaseRecord.path(environment: to, model: model)
-        for candidate in [branch, "origin/\(branch)"] {
-            guard let tip = try? project.repository.resolve(candidate),
-                let bytes = try project.repository.read(path, at: .git(tip.hex))
-            else { continue }
-            let record = try ReleaseRecord.parse(bytes, file: path)
-            if (try? project.repository.resolve(record.sourceCommit)) != nil { base = record.sourceCommit }
-            break
+        if let record = try project.releaseRecord(environment: to, model: model),
+            (try? project.repository.resolve(record.sourceCommit)) != nil
+        {
+            base = record.sourceCommit
         }
         var arguments = ["--repo", global.repo, "--head", source.hex, "--base", base]
         if let config = global.config { arguments += ["--config", config] }

@@ -25,46 +25,22 @@ public enum RadixSort {
         let count = values.count
         guard count > 1 else { return }
         var scratch = [UInt64](repeating: 0, count: count)
-        let radixBits = 11
-        let buckets = 1 << radixBits
-        let mask = UInt64(buckets - 1)
-        let passes = (64 + radixBits - 1) / radixBits
         values.withUnsafeMutableBufferPointer { doubles in
             doubles.withMemoryRebound(to: UInt64.self) { keys in
+                for position in 0..<count { keys[position] = key(Double(bitPattern: keys[position])) }
                 scratch.withUnsafeMutableBufferPointer { other in
-                    var histograms = [Int](repeating: 0, count: passes * buckets)
-                    histograms.withUnsafeMutableBufferPointer { histograms in
+                    var source = keys
+                    var target = other
+                    sortPasses(count: count, keyAt: { keys[$0] }) { shift, offsets in
                         for position in 0..<count {
-                            let converted = key(Double(bitPattern: keys[position]))
-                            keys[position] = converted
-                            for pass in 0..<passes {
-                                histograms[pass * buckets + Int((converted >> UInt64(pass * radixBits)) & mask)] += 1
-                            }
+                            let digit = Int((source[position] >> shift) & mask)
+                            target[offsets[digit]] = source[position]
+                            offsets[digit] += 1
                         }
-                        var source = keys
-                        var target = other
-                        var offsets = [Int](repeating: 0, count: buckets)
-                        for pass in 0..<passes {
-                            let base = pass * buckets
-                            if histograms[base..<(base + buckets)].contains(count) { continue }
-                            var running = 0
-                            for bucket in 0..<buckets {
-                                offsets[bucket] = running
-                                running += histograms[base + bucket]
-                            }
-                            let shift = UInt64(pass * radixBits)
-                            offsets.withUnsafeMutableBufferPointer { offsets in
-                                for position in 0..<count {
-                                    let digit = Int((source[position] >> shift) & mask)
-                                    target[offsets[digit]] = source[position]
-                                    offsets[digit] += 1
-                                }
-                            }
-                            swap(&source, &target)
-                        }
-                        // The sorted keys are in `source`: back to doubles, in `values`' memory.
-                        for position in 0..<count { keys[position] = value(source[position]).bitPattern }
+                        swap(&source, &target)
                     }
+                    // The sorted keys are in `source`: back to doubles, in `values`' memory.
+                    for position in 0..<count { keys[position] = value(source[position]).bitPattern }
                 }
             }
         }
@@ -72,7 +48,67 @@ public enum RadixSort {
 
     /// The indices that order the values (ties in index order, as a stable sort).
     public static func sortedIndices(_ values: [Double]) -> [Int] {
-        order(values, withIndices: true).indices
+        let count = values.count
+        var keys = values.map(key)
+        var order = Array(0..<count)
+        guard count > 1 else { return order }
+        var nextKeys = [UInt64](repeating: 0, count: count)
+        var nextOrder = [Int](repeating: 0, count: count)
+        values.withUnsafeBufferPointer { values in
+            sortPasses(count: count, keyAt: { key(values[$0]) }) { shift, offsets in
+                keys.withUnsafeBufferPointer { keys in
+                    nextKeys.withUnsafeMutableBufferPointer { nextKeys in
+                        order.withUnsafeBufferPointer { order in
+                            nextOrder.withUnsafeMutableBufferPointer { nextOrder in
+                                for position in 0..<count {
+                                    let digit = Int((keys[position] >> shift) & mask)
+                                    let target = offsets[digit]
+                                    offsets[digit] = target + 1
+                                    nextKeys[target] = keys[position]
+                                    nextOrder[target] = order[position]
+                                }
+                            }
+                        }
+                    }
+                }
+                swap(&keys, &nextKeys)
+                swap(&order, &nextOrder)
+            }
+        }
+        return order
+    }
+
+    static let radixBits = 11
+    static let buckets = 1 << radixBits
+    static let mask = UInt64(buckets - 1)
+    static let passes = (64 + radixBits - 1) / radixBits
+
+    /// The least-significant-digit passes over `count` keys: every pass's histogram in one read, then for
+    /// each pass whose digit is not the same for all keys, `scatter(shift, offsets)` with each digit's
+    /// first place (advanced by the scatter as it places keys).
+    private static func sortPasses(
+        count: Int, keyAt: (Int) -> UInt64, _ scatter: (UInt64, inout UnsafeMutableBufferPointer<Int>) -> Void
+    ) {
+        var histograms = [Int](repeating: 0, count: passes * buckets)
+        histograms.withUnsafeMutableBufferPointer { histograms in
+            for position in 0..<count {
+                let key = keyAt(position)
+                for pass in 0..<passes {
+                    histograms[pass * buckets + Int((key >> UInt64(pass * radixBits)) & mask)] += 1
+                }
+            }
+        }
+        var offsets = [Int](repeating: 0, count: buckets)
+        for pass in 0..<passes {
+            let base = pass * buckets
+            if histograms[base..<(base + buckets)].contains(count) { continue }  // nothing moves
+            var running = 0
+            for bucket in 0..<buckets {
+                offsets[bucket] = running
+                running += histograms[base + bucket]
+            }
+            offsets.withUnsafeMutableBufferPointer { offsets in scatter(UInt64(pass * radixBits), &offsets) }
+        }
     }
 
     @inline(__always)
@@ -84,62 +120,5 @@ public enum RadixSort {
     @inline(__always)
     static func value(_ key: UInt64) -> Double {
         Double(bitPattern: key & (1 << 63) != 0 ? key & ~(1 << 63) : ~key)
-    }
-
-    static func order(_ values: [Double], withIndices: Bool) -> (keys: [UInt64], indices: [Int]) {
-        let count = values.count
-        var keys = values.map(key)
-        var order = withIndices ? Array(0..<count) : []
-        guard count > 1 else { return (keys, order) }
-        var nextKeys = [UInt64](repeating: 0, count: count)
-        var nextOrder = [Int](repeating: 0, count: withIndices ? count : 0)
-        let radixBits = 11
-        let buckets = 1 << radixBits
-        let mask = UInt64(buckets - 1)
-        let passes = (64 + radixBits - 1) / radixBits
-        // Every pass's histogram in one read of the keys.
-        var histograms = [Int](repeating: 0, count: passes * buckets)
-        keys.withUnsafeBufferPointer { keys in
-            histograms.withUnsafeMutableBufferPointer { histograms in
-                for key in keys {
-                    for pass in 0..<passes {
-                        histograms[pass * buckets + Int((key >> UInt64(pass * radixBits)) & mask)] += 1
-                    }
-                }
-            }
-        }
-        for pass in 0..<passes {
-            let base = pass * buckets
-            // Every key has the same digit here: nothing moves.
-            if histograms[base..<(base + buckets)].contains(count) { continue }
-            // Exclusive prefix sums: where each digit's run starts.
-            var offsets = [Int](repeating: 0, count: buckets)
-            var running = 0
-            for bucket in 0..<buckets {
-                offsets[bucket] = running
-                running += histograms[base + bucket]
-            }
-            let digitShift = UInt64(pass * radixBits)
-            keys.withUnsafeBufferPointer { keys in
-                nextKeys.withUnsafeMutableBufferPointer { nextKeys in
-                    order.withUnsafeBufferPointer { order in
-                        nextOrder.withUnsafeMutableBufferPointer { nextOrder in
-                            offsets.withUnsafeMutableBufferPointer { offsets in
-                                for position in 0..<count {
-                                    let digit = Int((keys[position] >> digitShift) & mask)
-                                    let target = offsets[digit]
-                                    offsets[digit] = target + 1
-                                    nextKeys[target] = keys[position]
-                                    if withIndices { nextOrder[target] = order[position] }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            swap(&keys, &nextKeys)
-            if withIndices { swap(&order, &nextOrder) }
-        }
-        return (keys, order)
     }
 }

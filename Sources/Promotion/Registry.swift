@@ -20,9 +20,7 @@ public struct Registry {
         if let fingerprint, fingerprint == index.fingerprint {
             refs = index.entries.map { ($0.key, $0.value.object) }
         } else {
-            refs = try repository.tagReferences().filter { RegistryTag(parsing: $0.name) != nil }.map {
-                ($0.name, $0.object.hex)
-            }
+            refs = try repository.tagReferences().map { ($0.name, $0.object.hex) }  // others are skipped below
             index.fingerprint = fingerprint
             changed = true
         }

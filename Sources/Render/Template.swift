@@ -25,14 +25,14 @@ public enum TemplateValue: Sendable, Equatable {
     /// JSON text of the value; valid YAML too (flow style, double-quoted strings).
     var json: String {
         switch self {
-        case .text(let text): return TemplateValue.quoted(text)
+        case .text(let text): return YAMLText.quoted(text)
         case .number(let number): return TemplateValue.format(number)
         case .bool(let flag): return flag ? "true" : "false"
         case .null: return "null"
         case .list(let items): return "[" + items.map(\.json).joined(separator: ", ") + "]"
         case .map(let entries):
             return "{"
-                + entries.sorted { $0.key < $1.key }.map { "\(TemplateValue.quoted($0.key)): \($0.value.json)" }
+                + entries.sorted { $0.key < $1.key }.map { "\(YAMLText.quoted($0.key)): \($0.value.json)" }
                 .joined(separator: ", ") + "}"
         }
     }
@@ -42,7 +42,6 @@ public enum TemplateValue: Sendable, Equatable {
         return "\(number)"
     }
 
-    static func quoted(_ text: String) -> String { YAMLText.quoted(text) }
 }
 
 /// An error in a template or in what it was given, at the template's file and line.
@@ -131,8 +130,8 @@ public struct Template: Sendable {
         case "json": return value.json
         case "quote":
             switch value {
-            case .text(let text): return TemplateValue.quoted(text)
-            case .number, .bool: return TemplateValue.quoted(try format(value, filters: [], path: path, line: line))
+            case .text(let text): return YAMLText.quoted(text)
+            case .number, .bool: return YAMLText.quoted(try format(value, filters: [], path: path, line: line))
             default: throw error(line, "'\(name)' is not text, a number or a flag")
             }
         case nil:
@@ -141,7 +140,7 @@ public struct Template: Sendable {
                 guard Template.isPlainSafe(text) else {
                     throw error(
                         line,
-                        "the value of '\(name)' (\(TemplateValue.quoted(text))) is not safe unquoted; use '| quote'")
+                        "the value of '\(name)' (\(YAMLText.quoted(text))) is not safe unquoted; use '| quote'")
                 }
                 return text
             case .number(let number): return TemplateValue.format(number)

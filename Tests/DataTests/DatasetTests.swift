@@ -281,11 +281,11 @@ struct NumberParsingTests {
         }
         for text in samples {
             let bytes = Array(text.utf8)
-            guard let fast = CSVTable.fastDecimal(bytes, 0, bytes.count) else { continue }
+            guard let fast = bytes.withUnsafeBufferPointer({ DecimalText.fast($0, 0, bytes.count) }) else { continue }
             #expect(fast == strtod(text, nil), "\(text): \(fast) vs \(strtod(text, nil))")
         }
-        #expect(CSVTable.fastDecimal(Array("1e5".utf8), 0, 3) == nil)
-        #expect(CSVTable.fastDecimal(Array(".".utf8), 0, 1) == nil)
+        #expect(Array("1e5".utf8).withUnsafeBufferPointer { DecimalText.fast($0, 0, 3) } == nil)
+        #expect(Array(".".utf8).withUnsafeBufferPointer { DecimalText.fast($0, 0, 1) } == nil)
     }
 }
 
