@@ -65,10 +65,13 @@ enum DataSuite {
                     location: location ?? SourceLocation(file: dataset.path)))
         }
         do {
-            guard let resolved = try DataResolver.resolve(dataset.path, in: revision.files, stores: stores) else {
+            guard
+                let data = try DataResolver.dataset(
+                    dataset.path, in: revision.files, stores: stores, options: Dataset.Options(dataset))
+            else {
                 return failure("\(dataset.path) does not exist at \(revision.name)", nil)
             }
-            return .success(try Dataset.read(resolved.bytes, file: dataset.path, options: Dataset.Options(dataset)))
+            return .success(data)
         } catch let error as GitOpsMLError {
             return failure(error.message + (revision.commit == nil ? "" : " (at \(revision.name))"), error.location)
         } catch {

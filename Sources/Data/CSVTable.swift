@@ -284,11 +284,17 @@ struct RecordScanner {
 
 /// Finds the first NUL byte or invalid UTF-8 sequence, with its line.
 enum UTF8Check {
-    /// The first problem in `buffer[start..<end]` (with its offset) and the newlines there.
-    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> (
-        problem: (message: String, offset: Int)?, newlines: Int
-    ) {
+    struct Scan {
+        /// The first problem (with its offset), nil when the bytes are valid UTF-8 text.
+        var problem: (message: String, offset: Int)?
         var newlines = 0
+        /// Whether a double quote was seen (before the problem, if any).
+        var quotes = false
+    }
+
+    /// Validity, newlines and quotes of `buffer[start..<end]` in one pass.
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Scan {
+        var result = Scan()
         var index = start
         let high: UInt64 = 0x8080_8080_8080_8080
         let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
@@ -297,19 +303,26 @@ enum UTF8Check {
         while index < end {
             // Eight bytes at a time while they are ASCII without NUL, counting their newlines (SWAR).
             if let base = UnsafeRawPointer(buffer.baseAddress) {
+                var quoteBits: UInt64 = 0
                 while index + 8 <= end {
                     let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
                     if word & high != 0 || zeroBytes(word) != 0 { break }
-                    newlines += zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A).nonzeroBitCount
+                    result.newlines &+= zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A).nonzeroBitCount
+                    quoteBits |= zeroBytes(word ^ 0x2222_2222_2222_2222)
                     index += 8
                 }
+                if quoteBits != 0 { result.quotes = true }
             }
             guard index < end else { break }
             // One character the slow way.
             let byte = buffer[index]
             if byte < 0x80 {
-                if byte == 0 { return (("a NUL byte: this looks like a binary file, not text", index), newlines) }
-                if byte == 0x0A { newlines += 1 }
+                if byte == 0 {
+                    result.problem = ("a NUL byte: this looks like a binary file, not text", index)
+                    return result
+                }
+                if byte == 0x0A { result.newlines += 1 }
+                if byte == 0x22 { result.quotes = true }
                 index += 1
                 continue
             }
@@ -318,15 +331,17 @@ enum UTF8Check {
             case 0xC2...0xDF: length = 2
             case 0xE0...0xEF: length = 3
             case 0xF0...0xF4: length = 4
-            default: return (("not valid UTF-8", index), newlines)
+            default:
+                result.problem = ("not valid UTF-8", index)
+                return result
             }
-            guard index + length <= end else { return (("not valid UTF-8", index), newlines) }
-            for offset in 1..<length where buffer[index + offset] & 0xC0 != 0x80 {
-                return (("not valid UTF-8", index), newlines)
+            guard index + length <= end, (1..<length).allSatisfy({ buffer[index + $0] & 0xC0 == 0x80 }) else {
+                result.problem = ("not valid UTF-8", index)
+                return result
             }
             index += length
         }
-        return (nil, newlines)
+        return result
     }
 
     static func firstProblem(_ bytes: [UInt8]) -> (message: String, line: Int)? {

@@ -10,8 +10,8 @@ import GitOpsMLCore
 enum ColumnarCSV {
     enum Kind { case number, timestamp, text }
 
-    /// One chunk's columns, in buffers of exactly the chunk's row capacity (its newlines + 1); the merge
-    /// copies them once into the final columns and frees them.
+    /// One block's columns, in buffers of the block's row capacity (its newlines + 1); the merge copies
+    /// them once into the final columns and frees them.
     struct Part: @unchecked Sendable {
         var numbers: [UnsafeMutablePointer<Double>?]
         var codes: [UnsafeMutablePointer<UInt32>?]
@@ -20,31 +20,43 @@ enum ColumnarCSV {
         /// Columns with a value their kind could not read (read again as text).
         var contradicted: Set<Int> = []
         var rows = 0
+        /// The line of the block's first row.
+        var firstLine = 0
         /// The line of each row, kept only once a blank line broke the sequence.
         var lines: [Int32]?
+        /// Where the column buffers go back to.
+        let pool: BufferPool
 
         func free() {
-            for pointer in numbers { pointer?.deallocate() }
-            for pointer in codes { pointer?.deallocate() }
+            for pointer in numbers { pointer.map { pool.give(UnsafeMutableRawPointer($0)) } }
+            for pointer in codes { pointer.map { pool.give(UnsafeMutableRawPointer($0)) } }
         }
-
     }
 
-    /// nil when the file has quotes: the caller falls back to `CSVTable`.
+    /// Bytes a worker parses at a time (a block is extended to the end of its last line).
+    static let blockSize = 1 << 21
+
+    /// Reads the stream `open` returns block by block: this thread reads a block and checks it (UTF-8,
+    /// newlines, quotes) while the workers parse the blocks before it, so only the blocks in flight and
+    /// the columns are ever in memory. nil when the file has quotes: the caller falls back to `CSVTable`.
     static func read(
-        _ bytes: [UInt8], file: String, delimiter: UInt8, options: Dataset.Options
+        _ open: () throws -> ByteStream, file: String, delimiter: UInt8, options: Dataset.Options,
+        blockSize: Int = blockSize
     ) throws -> Dataset? {
-        let hasQuotes = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress.map { memchr($0, 0x22, buffer.count) != nil } ?? false
-        }
-        guard !hasQuotes else { return nil }
         @Sendable func fail(_ message: String, _ line: Int) -> GitOpsMLError {
             .configuration(message, at: SourceLocation(file: file, line: line))
         }
-        guard bytes.count < Int(Int32.max) else { throw fail("larger than 2 GiB", 1) }
+        var blocks = LineBlocks(try open(), size: blockSize)
+        guard var block = try blocks.next() else { throw fail("empty file: no header row", 1) }
+        var unparsed: Block? = block
+        defer { unparsed?.free() }
+        var scan = UTF8Check.scan(block.bytes, from: 0, to: block.count)
+        if let problem = scan.problem { throw fail(problem.message, block.line(of: problem.offset, from: 1)) }
+        guard !scan.quotes else { return nil }
 
-        // The header, and up to 1,000 rows to decide each column's type.
-        var scanner = RecordScanner(bytes: bytes, delimiter: delimiter)
+        // The header, and up to 1,000 rows of the first block to decide each column's type.
+        let head = Array(block.bytes)
+        var scanner = RecordScanner(bytes: head, delimiter: delimiter)
         let names = try CSVTable.header(&scanner, fail)
         let bodyStart = scanner.index
         let firstLine = scanner.line
@@ -52,7 +64,7 @@ enum ColumnarCSV {
         while sample[0].count < 1000, let record = try scanner.record(fail) {
             guard record.fields.count == names.count else { continue }  // the full pass reports it
             for (index, field) in record.fields.enumerated() {
-                let text = CSVTable.decode(bytes, field)
+                let text = CSVTable.decode(head, field)
                 sample[index].append(options.nullTokens.contains(text) ? nil : text)
             }
         }
@@ -66,282 +78,328 @@ enum ColumnarCSV {
             }
         }
 
-        // Chunks end at newlines; with no quotes a newline always ends a row.
-        let workers = bytes.count < 1 << 20 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
-        var bounds = [bodyStart]
-        for worker in 1..<workers {
-            var cut = bodyStart + (bytes.count - bodyStart) * worker / workers
-            while cut < bytes.count && bytes[cut - 1] != UInt8(ascii: "\n") { cut += 1 }
-            if cut > (bounds.last ?? 0) && cut < bytes.count { bounds.append(cut) }
+        // The columns grow in file order: a block's part is appended and freed once the blocks before it
+        // are in, so only the blocks in flight are ever held twice. Reserved from the size and the first
+        // block's rows (pages reserved but never written cost no memory).
+        let bodyLines = max(1, scan.newlines - (firstLine - 1))
+        let estimate = blocks.stream.size.map { size in
+            Int(Double(max(0, size - bodyStart)) / Double(max(1, block.count - bodyStart)) * Double(bodyLines) * 1.05)
+                + 64
         }
-        bounds.append(bytes.count)
-        // Per chunk, in parallel: UTF-8 validity (no multi-byte sequence contains a newline, so chunks can
-        // be checked apart) and the newlines, which give each chunk's first line.
-        let scanBounds = [0] + Array(bounds.dropFirst())
-        let scans = Mutex<[Int: (problem: (message: String, offset: Int)?, newlines: Int)]>([:])
-        DispatchQueue.concurrentPerform(iterations: scanBounds.count - 1) { chunk in
-            let result = bytes.withUnsafeBufferPointer { buffer in
-                UTF8Check.scan(buffer, from: scanBounds[chunk], to: scanBounds[chunk + 1])
-            }
-            scans.withLock { $0[chunk] = result }
-        }
-        let scanned = scans.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
-        if let (chunk, bad) = scanned.enumerated().first(where: { $0.element.problem != nil }).map({
-            ($0.offset, $0.element)
-        }),
-            let problem = bad.problem
-        {
-            let before = scanned[..<chunk].reduce(0) { $0 + $1.newlines }
-            let within = bytes[scanBounds[chunk]..<problem.offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            throw fail(problem.message, 1 + before + within)
-        }
-        var chunkLines = [firstLine]
-        for chunk in 1..<max(1, bounds.count - 1) {
-            // Lines before chunk k: those of the scan chunks before it, minus the header's.
-            chunkLines.append(1 + scanned[..<chunk].reduce(0) { $0 + $1.newlines })
-        }
-        // Each chunk's rows are its newlines (plus an unterminated last line): columns are reserved exactly.
-        let capacities = (0..<(bounds.count - 1)).map { chunk in
-            (chunk == 0 ? scanned[0].newlines - (firstLine - 1) : scanned[chunk].newlines) + 1
-        }
-        let nullTokens = options.nullTokens
+        var columns = Columns(
+            kinds: kinds, nullTokens: options.nullTokens, firstLine: firstLine, reserve: estimate ?? 0)
         let results = Mutex<[Int: Result<Part, Error>]>([:])
-        let (chunkBounds, startLines) = (bounds, chunkLines)
-        DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { chunk in
-            let result = Result {
-                try parse(
-                    bytes, from: chunkBounds[chunk], to: chunkBounds[chunk + 1], line: startLines[chunk],
-                    kinds: kinds, delimiter: delimiter, nullTokens: nullTokens, capacity: capacities[chunk], fail: fail)
-            }
-            results.withLock { $0[chunk] = result }
-        }
-        let finished = results.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
-        // Each column's chunk buffers are freed as soon as the column is built; whatever is left on an
-        // error is freed here.
-        var freed = Set<Int>()
         defer {
-            for case .success(let part) in finished {
-                for column in part.numbers.indices where !freed.contains(column) {
-                    part.numbers[column]?.deallocate()
-                    part.codes[column]?.deallocate()
+            for case .success(let part) in results.withLock({ $0 }).values { part.free() }
+        }
+        let group = DispatchGroup()
+        defer { group.wait() }
+        let pool = BufferPool()
+        var appended = 0
+        /// Appends the finished parts that come next in file order; throws the first error in that order.
+        func appendFinished() throws {
+            while let result = results.withLock({ $0.removeValue(forKey: appended) }) {
+                columns.append(try result.get())
+                appended += 1
+            }
+        }
+        // At most one block read ahead per worker, plus the one being read.
+        let slots = DispatchSemaphore(value: ProcessInfo.processInfo.activeProcessorCount + 1)
+        let nullTokens = options.nullTokens
+        var (index, from, startLine, lineAtBlock) = (0, bodyStart, firstLine, 1)
+        while true {
+            // Each block's rows are at most its newlines (plus an unterminated last line).
+            let (task, taskIndex, taskFrom, taskLine, capacity) = (block, index, from, startLine, scan.newlines + 1)
+            unparsed = nil
+            slots.wait()
+            DispatchQueue.global().async(group: group) {
+                let result = Result {
+                    try parse(
+                        task.bytes, from: taskFrom, line: taskLine, kinds: kinds, delimiter: delimiter,
+                        nullTokens: nullTokens, capacity: capacity, pool: pool, fail: fail)
                 }
+                task.free()
+                results.withLock { $0[taskIndex] = result }
+                slots.signal()
             }
-        }
-        let parts = try finished.map { try $0.get() }
-        let rowCount = parts.reduce(0) { $0 + $1.rows }
-
-        // Row lines: a range, unless a blank line broke it.
-        var listed: [Int32]?
-        if parts.contains(where: { $0.lines != nil }) {
-            var all: [Int32] = []
-            all.reserveCapacity(rowCount)
-            for (chunk, part) in parts.enumerated() {
-                all += part.lines ?? (0..<part.rows).map { Int32(startLines[chunk] + $0) }
+            lineAtBlock += scan.newlines
+            index += 1
+            try appendFinished()
+            // A block that failed to parse ends the reading (the first error in file order is reported).
+            if results.withLock({ $0.values.contains { if case .failure = $0 { true } else { false } } }) { break }
+            guard let next = try blocks.next() else { break }
+            (block, unparsed) = (next, next)
+            scan = UTF8Check.scan(block.bytes, from: 0, to: block.count)
+            if let problem = scan.problem {
+                let error = fail(problem.message, block.line(of: problem.offset, from: lineAtBlock))
+                results.withLock { $0[index] = .failure(error) }
+                break
             }
-            listed = all
+            guard !scan.quotes else { return nil }
+            (from, startLine) = (0, lineAtBlock)
         }
-        let rowLines = RowLines(count: rowCount, first: firstLine, listed: listed)
-        let contradicted = parts.reduce(into: Set<Int>()) { $0.formUnion($1.contradicted) }
-
-        var columns: [Column] = []
+        group.wait()
+        try appendFinished()
+        let rowLines = RowLines(count: columns.rows, first: firstLine, listed: columns.lines)
+        var built: [Column] = []
         for index in names.indices {
-            defer {
-                for part in parts {
-                    part.numbers[index]?.deallocate()
-                    part.codes[index]?.deallocate()
-                }
-                freed.insert(index)
-            }
             let name = names[index]
-            if contradicted.contains(index) {
+            if columns.contradicted.contains(index) {
                 // Read again as text, then typed by all its values (a later row said it was not a number).
                 let texts = try projectedTexts(
-                    bytes, column: index, bounds: bounds, delimiter: delimiter, nullTokens: nullTokens)
-                columns.append(
+                    open, column: index, bodyStart: bodyStart, delimiter: delimiter, nullTokens: nullTokens,
+                    blockSize: blockSize)
+                built.append(
                     try Column.build(
                         name: name, values: texts, forced: options.types[name], file: file, lines: rowLines))
                 continue
             }
+            let forced = options.types[name]
             switch kinds[index] {
             case .number, .timestamp:
-                var values: [Double] = []
-                values.reserveCapacity(rowCount)
-                for part in parts {
-                    if let pointer = part.numbers[index] {
-                        values += UnsafeBufferPointer(start: pointer, count: part.rows)
-                    }
-                }
-                if kinds[index] == .number, options.types[name] == nil, !values.contains(where: { !$0.isNaN }) {
+                let values = columns.numbers[index]
+                columns.numbers[index] = []
+                if kinds[index] == .number, forced == nil, !values.contains(where: { !$0.isNaN }) {
                     // Nothing but nulls: a text column of nulls, as inference says.
-                    columns.append(
+                    built.append(
                         Column(
-                            name: name, type: .string, codes: [UInt32](repeating: Column.nullCode, count: rowCount),
-                            dictionary: []))
+                            name: name, type: .string,
+                            codes: [UInt32](repeating: Column.nullCode, count: columns.rows), dictionary: []))
                     continue
                 }
                 let type: ColumnType =
-                    kinds[index] == .timestamp
-                    ? .timestamp
-                    : options.types[name] ?? (parts.allSatisfy { $0.integral[index] } ? .int : .float)
-                columns.append(Column(name: name, type: type, values: values, strings: []))
+                    kinds[index] == .timestamp ? .timestamp : forced ?? (columns.integral[index] ? .int : .float)
+                built.append(Column(name: name, type: type, values: values, strings: []))
             case .text:
-                // Merge the chunks' dictionaries into one, recoding the later chunks.
-                var dictionary: [String] = []
-                var lookup: [String: UInt32] = [:]
-                var codes: [UInt32] = []
-                codes.reserveCapacity(rowCount)
-                for part in parts {
-                    let remap = part.dictionaries[index].map { text -> UInt32 in
-                        if let code = lookup[text] { return code }
-                        let code = UInt32(dictionary.count)
-                        lookup[text] = code
-                        dictionary.append(text)
-                        return code
-                    }
-                    if let pointer = part.codes[index] {
-                        codes += UnsafeBufferPointer(start: pointer, count: part.rows).lazy.map {
-                            $0 == Column.nullCode ? $0 : remap[Int($0)]
-                        }
-                    }
-                }
+                let (codes, dictionary) = (columns.codes[index], columns.dictionaries[index])
+                columns.codes[index] = []
                 // The type from every distinct value (inference is "all values are …", so the dictionary decides).
-                let type = options.types[name] ?? Column.infer(dictionary)
+                let type = forced ?? Column.infer(dictionary)
                 if type == .string {
-                    columns.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
+                    built.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
                 } else {
                     // bool (or a column that looked like text in its first rows but is not): built from
                     // its rows, so that a value that does not convert is reported at its own line.
                     let texts = codes.map { $0 == Column.nullCode ? nil : dictionary[Int($0)] }
-                    columns.append(
-                        try Column.build(name: name, values: texts, forced: type, file: file, lines: rowLines))
+                    built.append(try Column.build(name: name, values: texts, forced: type, file: file, lines: rowLines))
                 }
             }
         }
-        return Dataset(file: file, columns: columns, rowLines: rowLines)
+        return Dataset(file: file, columns: built, rowLines: rowLines)
     }
 
-    /// One chunk: rows of fields, each parsed by its column's kind straight into the chunk's buffers.
+    /// The columns as they grow, block after block.
+    struct Columns {
+        let kinds: [Kind]
+        let nullTokens: Set<String>
+        var numbers: [[Double]]
+        var codes: [[UInt32]]
+        var dictionaries: [[String]]
+        var lookups: [[String: UInt32]]
+        var integral: [Bool]
+        var contradicted: Set<Int> = []
+        var rows = 0
+        let firstLine: Int
+        /// Each row's line, once a blank line broke the sequence.
+        var lines: [Int32]?
+
+        init(kinds: [Kind], nullTokens: Set<String>, firstLine: Int, reserve: Int) {
+            self.kinds = kinds
+            self.nullTokens = nullTokens
+            self.firstLine = firstLine
+            numbers = kinds.map { $0 == .text ? [] : HugePages.reserved(reserve, of: Double.self) }
+            codes = kinds.map { $0 == .text ? HugePages.reserved(reserve, of: UInt32.self) : [] }
+            dictionaries = Array(repeating: [], count: kinds.count)
+            lookups = Array(repeating: [:], count: kinds.count)
+            integral = Array(repeating: true, count: kinds.count)
+        }
+
+        /// Copies a block's part in (text recoded into the merged dictionary, null tokens to nulls) and frees it.
+        mutating func append(_ part: Part) {
+            defer { part.free() }
+            if lines == nil && (part.lines != nil || part.firstLine != firstLine + rows) {
+                lines = (0..<rows).map { Int32(firstLine + $0) }
+            }
+            if lines != nil { lines! += part.lines ?? (0..<part.rows).map { Int32(part.firstLine + $0) } }
+            rows += part.rows
+            contradicted.formUnion(part.contradicted)
+            for column in kinds.indices where !contradicted.contains(column) {
+                if let pointer = part.numbers[column] {
+                    numbers[column] += UnsafeBufferPointer(start: pointer, count: part.rows)
+                    integral[column] = integral[column] && part.integral[column]
+                }
+                if let pointer = part.codes[column] {
+                    let remap = part.dictionaries[column].map { text -> UInt32 in
+                        if nullTokens.contains(text) { return Column.nullCode }
+                        if let code = lookups[column][text] { return code }
+                        let code = UInt32(dictionaries[column].count)
+                        lookups[column][text] = code
+                        dictionaries[column].append(text)
+                        return code
+                    }
+                    codes[column] += UnsafeBufferPointer(start: pointer, count: part.rows).lazy.map { remap[Int($0)] }
+                }
+            }
+        }
+    }
+
+    /// One block: rows of fields, each parsed by its column's kind straight into the block's buffers.
+    /// Numbers are read as the field is scanned (sign, digits, one point); anything else — exponents,
+    /// long mantissas, null tokens, text — goes the general way once the field's end is found.
     static func parse(
-        _ bytes: [UInt8], from start: Int, to end: Int, line firstLine: Int, kinds: [Kind], delimiter: UInt8,
-        nullTokens: Set<String>, capacity: Int, fail: (String, Int) -> GitOpsMLError
+        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, line firstLine: Int, kinds: [Kind], delimiter: UInt8,
+        nullTokens: Set<String>, capacity: Int, pool: BufferPool, fail: (String, Int) -> GitOpsMLError
     ) throws -> Part {
+        let end = buffer.count
         let columnCount = kinds.count
-        let numbers = kinds.map { $0 == .text ? nil : UnsafeMutablePointer<Double>.allocate(capacity: capacity) }
-        let codes = kinds.map { $0 == .text ? UnsafeMutablePointer<UInt32>.allocate(capacity: capacity) : nil }
+        let numbers = kinds.map { $0 == .text ? nil : pool.take(capacity, of: Double.self) }
+        let codes = kinds.map { $0 == .text ? pool.take(capacity, of: UInt32.self) : nil }
         var part = Part(
             numbers: numbers, codes: codes, dictionaries: [[String]](repeating: [], count: columnCount),
-            integral: [Bool](repeating: true, count: columnCount))
+            integral: [Bool](repeating: true, count: columnCount), firstLine: firstLine, pool: pool)
         var lookups = [ByteDictionary](repeating: ByteDictionary(), count: columnCount)
         let nullBytes = nullTokens.map { Array($0.utf8) }
         let longestNull = nullBytes.map(\.count).max() ?? 0
-        var integral = part.integral
         var contradicted = Set<Int>()
+        let powers = DecimalText.powersOfTen
+        let tens = DecimalText.integerPowersOfTen
+        func isNullToken(_ fieldStart: Int, _ fieldEnd: Int) -> Bool {
+            let length = fieldEnd - fieldStart
+            guard length > 0 else { return true }
+            guard length <= longestNull else { return false }
+            return nullBytes.contains { token in
+                token.count == length && token.indices.allSatisfy { buffer[fieldStart + $0] == token[$0] }
+            }
+        }
+        @inline(__always) func endsField(_ byte: UInt8) -> Bool { byte == delimiter || byte == 0x0A || byte == 0x0D }
+        // The per-column tables of the inner loop as plain pointers (no bounds checks, no copy-on-write).
+        let kindOf = UnsafeMutableBufferPointer<Kind>.allocate(capacity: columnCount)
+        let numberTargets = UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>.allocate(capacity: columnCount)
+        let codeTargets = UnsafeMutableBufferPointer<UnsafeMutablePointer<UInt32>?>.allocate(capacity: columnCount)
+        let integralOf = UnsafeMutableBufferPointer<Bool>.allocate(capacity: columnCount)
+        integralOf.initialize(repeating: true)
+        _ = (
+            kindOf.initialize(from: kinds), numberTargets.initialize(from: numbers), codeTargets.initialize(from: codes)
+        )
+        defer {
+            kindOf.deallocate()
+            numberTargets.deallocate()
+            codeTargets.deallocate()
+            integralOf.deallocate()
+        }
         do {
-            try bytes.withUnsafeBufferPointer { buffer in
-                func isNullToken(_ fieldStart: Int, _ fieldEnd: Int) -> Bool {
-                    let length = fieldEnd - fieldStart
-                    guard length > 0 else { return true }
-                    guard length <= longestNull else { return false }
-                    return nullBytes.contains { token in
-                        token.count == length && token.indices.allSatisfy { buffer[fieldStart + $0] == token[$0] }
-                    }
+            var index = start
+            var line = firstLine
+            var row = 0
+            while index < end {
+                // A blank line (or a lone CR before LF) is skipped, and from then on lines are listed.
+                if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A) {
+                    if part.lines == nil { part.lines = (0..<row).map { Int32(firstLine + $0) } }
+                    index += buffer[index] == 0x0D ? 2 : 1
+                    line += 1
+                    continue
                 }
-                var index = start
-                var line = firstLine
-                var row = 0
-                while index < end {
-                    // A blank line (or a lone CR before LF) is skipped, and from then on lines are listed.
-                    if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A)
-                    {
-                        if part.lines == nil { part.lines = (0..<row).map { Int32(firstLine + $0) } }
-                        index += buffer[index] == 0x0D ? 2 : 1
-                        line += 1
-                        continue
-                    }
-                    guard row < capacity else { throw fail("internal: more rows than lines", line) }
-                    var column = 0
-                    while true {
-                        let fieldStart = index
+                guard row < capacity else { throw fail("internal: more rows than lines", line) }
+                var column = 0
+                while true {
+                    guard column < columnCount else { throw fail("expected \(columnCount) fields, found more", line) }
+                    let fieldStart = index
+                    switch kindOf[column] {
+                    case .number:
+                        // Numbers first: a null token is never a number ("NaN" and "nan" are refused).
+                        let target = numberTargets[column].unsafelyUnwrapped
+                        var cursor = index
+                        var negative = false
+                        if cursor < end && (buffer[cursor] == 0x2D || buffer[cursor] == 0x2B) {
+                            negative = buffer[cursor] == 0x2D
+                            cursor += 1
+                        }
+                        let scanned = DecimalText.digits(buffer, from: cursor, tens: tens)
+                        cursor = scanned.end
+                        if cursor == end || endsField(buffer[cursor]),
+                            let value = DecimalText.value(scanned, powers: powers)
+                        {
+                            target[row] = negative ? -value : value
+                            if scanned.point >= 0 || scanned.digits > 18 { integralOf[column] = false }
+                            index = cursor
+                        } else {
+                            index = cursor
+                            while index < end && !endsField(buffer[index]) { index += 1 }
+                            if let value = DecimalText.parse(buffer, fieldStart, index) {
+                                target[row] = value
+                                if integralOf[column] && !isInteger(buffer, fieldStart, index) {
+                                    integralOf[column] = false
+                                }
+                            } else {
+                                if !isNullToken(fieldStart, index) { contradicted.insert(column) }
+                                target[row] = .nan
+                            }
+                        }
+                    case .timestamp:
+                        while index < end && !endsField(buffer[index]) { index += 1 }
+                        let target = numberTargets[column].unsafelyUnwrapped
+                        if isNullToken(fieldStart, index) {
+                            target[row] = .nan
+                        } else if let value = Timestamps.parse(
+                            String(decoding: buffer[fieldStart..<index], as: UTF8.self))
+                        {
+                            target[row] = value
+                        } else {
+                            contradicted.insert(column)
+                            target[row] = .nan
+                        }
+                    case .text:
+                        var hash = ByteDictionary.seed
                         while index < end {
                             let byte = buffer[index]
-                            if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
+                            if endsField(byte) { break }
+                            hash = ByteDictionary.mix(hash, byte)
                             index += 1
                         }
+                        // Null tokens are told apart once per distinct text, when the blocks are merged.
                         let fieldEnd = index
-                        guard column < columnCount else {
-                            throw fail("expected \(columnCount) fields, found more", line)
-                        }
-                        switch kinds[column] {
-                        case .number:
-                            // Numbers first: a null token is never a number ("NaN" and "nan" are refused).
-                            let target = numbers[column].unsafelyUnwrapped
-                            if let value = DecimalText.parse(buffer, fieldStart, fieldEnd) {
-                                target[row] = value
-                                if integral[column] && !isInteger(buffer, fieldStart, fieldEnd) {
-                                    integral[column] = false
-                                }
-                            } else {
-                                if !isNullToken(fieldStart, fieldEnd) { contradicted.insert(column) }
-                                target[row] = .nan
-                            }
-                        case .timestamp:
-                            let target = numbers[column].unsafelyUnwrapped
-                            if isNullToken(fieldStart, fieldEnd) {
-                                target[row] = .nan
-                            } else if let value = Timestamps.parse(
+                        codeTargets[column].unsafelyUnwrapped[row] = lookups[column].code(
+                            buffer, fieldStart, fieldEnd, hash: hash
+                        ) {
+                            part.dictionaries[column].append(
                                 String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
-                            {
-                                target[row] = value
-                            } else {
-                                contradicted.insert(column)
-                                target[row] = .nan
-                            }
-                        case .text:
-                            let target = codes[column].unsafelyUnwrapped
-                            if isNullToken(fieldStart, fieldEnd) {
-                                target[row] = Column.nullCode
-                            } else {
-                                let code = lookups[column].code(buffer, fieldStart, fieldEnd) {
-                                    part.dictionaries[column].append(
-                                        String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
-                                    return UInt32(part.dictionaries[column].count - 1)
-                                }
-                                target[row] = code
-                            }
+                            return UInt32(part.dictionaries[column].count - 1)
                         }
-                        column += 1
-                        guard index < end, buffer[index] == delimiter else { break }
-                        index += 1
                     }
-                    guard column == columnCount else {
-                        throw fail("expected \(columnCount) fields, found \(column)", line)
-                    }
-                    // The end of the row: CRLF or LF (or the end of the chunk).
-                    if index < end && buffer[index] == 0x0D { index += 1 }
-                    if index < end && buffer[index] == 0x0A { index += 1 }
-                    part.lines?.append(Int32(line))
-                    row += 1
-                    line += 1
+                    column += 1
+                    guard index < end, buffer[index] == delimiter else { break }
+                    index += 1
                 }
-                part.rows = row
+                guard column == columnCount else { throw fail("expected \(columnCount) fields, found \(column)", line) }
+                // The end of the row: CRLF or LF (or the end of the block).
+                if index < end && buffer[index] == 0x0D { index += 1 }
+                if index < end && buffer[index] == 0x0A { index += 1 }
+                part.lines?.append(Int32(line))
+                row += 1
+                line += 1
             }
+            part.rows = row
         } catch {
             part.free()
             throw error
         }
-        part.integral = integral
+        part.integral = Array(integralOf)
         part.contradicted = contradicted
         return part
     }
 
-    /// One column's fields as text, read again from the bytes.
+    /// One column's fields as text, read again from the start of the stream.
     static func projectedTexts(
-        _ bytes: [UInt8], column: Int, bounds: [Int], delimiter: UInt8, nullTokens: Set<String>
+        _ open: () throws -> ByteStream, column: Int, bodyStart: Int, delimiter: UInt8, nullTokens: Set<String>,
+        blockSize: Int
     ) throws -> [String?] {
         var texts: [String?] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            var index = bounds[0]
-            let end = bounds[bounds.count - 1]
+        var blocks = LineBlocks(try open(), size: blockSize)
+        var index = bodyStart
+        while let block = try blocks.next() {
+            defer { block.free() }
+            let buffer = block.bytes
+            let end = block.count
             while index < end {
                 if buffer[index] == 0x0A || (buffer[index] == 0x0D && index + 1 < end && buffer[index + 1] == 0x0A) {
                     index += buffer[index] == 0x0D ? 2 : 1
@@ -364,6 +422,7 @@ enum ColumnarCSV {
                 if index < end && buffer[index] == 0x0D { index += 1 }
                 if index < end && buffer[index] == 0x0A { index += 1 }
             }
+            index = 0
         }
         return texts
     }
@@ -382,18 +441,22 @@ enum ColumnarCSV {
     }
 }
 
-/// Text → code for one column of one chunk, keyed by the field's bytes (FNV-1a, open addressing), so a
+/// Text → code for one column of one block, keyed by the field's bytes (FNV-1a, open addressing), so a
 /// value already seen costs a hash and one comparison, and no String.
 struct ByteDictionary {
     private var slots = [Int32](repeating: -1, count: 64)
     private var keys: [UInt8] = []
     private var entries: [(offset: Int, length: Int, code: UInt32)] = []
 
+    static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) static func mix(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+    }
+
+    /// The code of `buffer[start..<end]`, whose FNV-1a hash is `hash`; `insert` makes a new one.
     mutating func code(
-        _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, insert: () -> UInt32
+        _ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash: UInt64, insert: () -> UInt32
     ) -> UInt32 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for index in start..<end { hash = (hash ^ UInt64(buffer[index])) &* 0x100_0000_01b3 }
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         let length = end - start
@@ -421,13 +484,127 @@ struct ByteDictionary {
         slots = [Int32](repeating: -1, count: slots.count * 2)
         let mask = slots.count - 1
         for (position, entry) in entries.enumerated() {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for index in entry.offset..<(entry.offset + entry.length) {
-                hash = (hash ^ UInt64(keys[index])) &* 0x100_0000_01b3
-            }
+            let hash = keys[entry.offset..<(entry.offset + entry.length)].reduce(Self.seed, Self.mix)
             var slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(position)
+        }
+    }
+}
+
+/// A block of whole lines, handed back to its pool once parsed.
+struct Block: @unchecked Sendable {
+    let storage: UnsafeMutableBufferPointer<UInt8>
+    /// The bytes of whole lines (the last block may end without a newline).
+    let count: Int
+    let pool: BufferPool
+
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: storage[..<count]) }
+    func free() { pool.give(UnsafeMutableRawPointer(storage.baseAddress!)) }
+
+    /// The line of byte `offset`, the block starting on line `first`.
+    func line(of offset: Int, from first: Int) -> Int {
+        first + storage[..<offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+}
+
+/// Buffers used again rather than allocated for each block: fresh memory costs a page fault per 4 KiB,
+/// about as much as reading the bytes into it. Sizes are rounded up to 64 KiB so that blocks of nearly
+/// the same size share buffers.
+final class BufferPool: @unchecked Sendable {
+    private let free = Mutex<[(pointer: UnsafeMutableRawPointer, bytes: Int)]>([])
+    private let sizes = Mutex<[UnsafeMutableRawPointer: Int]>([:])
+
+    func take<T>(_ count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
+        let wanted = (count * MemoryLayout<T>.stride + 0xFFFF) & ~0xFFFF
+        let reused = free.withLock { buffers -> UnsafeMutableRawPointer? in
+            buffers.firstIndex { $0.bytes >= wanted }.map { buffers.remove(at: $0).pointer }
+        }
+        let raw =
+            reused
+            ?? {
+                let fresh = UnsafeMutableRawPointer.allocate(byteCount: wanted, alignment: 16)
+                sizes.withLock { $0[fresh] = wanted }
+                return fresh
+            }()
+        return raw.bindMemory(to: T.self, capacity: count)
+    }
+
+    /// A byte buffer of at least `count` bytes, all of it usable.
+    func block(_ count: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        let raw = UnsafeMutableRawPointer(take(count, of: UInt8.self))
+        let full = capacity(raw)
+        return UnsafeMutableBufferPointer(start: raw.bindMemory(to: UInt8.self, capacity: full), count: full)
+    }
+
+    /// The whole capacity of a buffer from `take`.
+    func capacity(_ pointer: UnsafeMutableRawPointer) -> Int { sizes.withLock { $0[pointer] ?? 0 } }
+
+    func give(_ pointer: UnsafeMutableRawPointer) {
+        let bytes = capacity(pointer)
+        free.withLock { $0.append((pointer, bytes)) }
+    }
+
+    deinit { sizes.withLock { $0.keys.forEach { $0.deallocate() } } }
+}
+
+/// Cuts a stream into blocks of about `size` bytes that end at a newline; a line longer than a block
+/// makes its block grow to hold it.
+struct LineBlocks {
+    let stream: ByteStream
+    let size: Int
+    private let pool = BufferPool()
+    private var carry: [UInt8] = []
+    private var ended = false
+
+    init(_ stream: ByteStream, size: Int) {
+        self.stream = stream
+        self.size = size
+    }
+
+    mutating func next() throws -> Block? {
+        guard !ended || !carry.isEmpty else { return nil }
+        // One standard size (room for the carried line) so that buffers can be used again.
+        var capacity = max(carry.count + size, size + size / 8)
+        var storage = pool.block(capacity)
+        capacity = storage.count
+        do {
+            var count = carry.withUnsafeBufferPointer {
+                UnsafeMutableBufferPointer(rebasing: storage[...]).initialize(fromContentsOf: $0)
+            }
+            carry = []
+            var searched = 0
+            while true {
+                if !ended {
+                    let got = try stream.fill(
+                        UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: storage[count...])))
+                    count += got
+                    if count < capacity { ended = true }
+                }
+                var last = count - 1
+                while last >= searched && storage[last] != 0x0A { last -= 1 }
+                if last >= searched {
+                    carry = Array(storage[(last + 1)..<count])
+                    return Block(storage: storage, count: last + 1, pool: pool)
+                }
+                if ended {
+                    guard count > 0 else {
+                        Block(storage: storage, count: 0, pool: pool).free()
+                        return nil
+                    }
+                    return Block(storage: storage, count: count, pool: pool)
+                }
+                // No newline yet: a long line; double the block.
+                searched = count
+                capacity *= 2
+                let bigger = pool.block(capacity)
+                _ = bigger.initialize(fromContentsOf: storage[..<count])
+                Block(storage: storage, count: 0, pool: pool).free()
+                (storage, capacity) = (bigger, bigger.count)
+            }
+        } catch {
+            Block(storage: storage, count: 0, pool: pool).free()
+            throw error
         }
     }
 }

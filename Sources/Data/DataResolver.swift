@@ -46,17 +46,73 @@ public struct ResolvedData: Sendable {
     public var pointer: String?
 }
 
+/// Where a path's content is once its pointers are followed. `open()` streams it from the start (again
+/// for a second pass), verifying a pointer's digest and size as the last bytes are read.
+public struct DataSource {
+    public var path: String
+    public var kind: ResolvedData.Kind
+    /// The pointer file, for DVC and LFS.
+    public var pointer: String?
+    var pointerDigest: String?
+    private let opener: () throws -> ByteStream
+
+    init(
+        path: String, kind: ResolvedData.Kind, pointer: String?, pointerDigest: String?,
+        open: @escaping () throws -> ByteStream
+    ) {
+        self.path = path
+        self.kind = kind
+        self.pointer = pointer
+        self.pointerDigest = pointerDigest
+        opener = open
+    }
+
+    public func open() throws -> ByteStream { try opener() }
+
+    /// The whole content, verified.
+    public func read() throws -> ResolvedData {
+        ResolvedData(
+            path: path, kind: kind, bytes: try open().readAll(), pointerDigest: pointerDigest, pointer: pointer)
+    }
+}
+
 /// Resolves a path at a revision (DESIGN.md §2): a plain blob; a git-lfs pointer in that blob; a `.dvc`
 /// pointer for the file or one of its folders (a directory output); a `dvc.lock` stage output. Pointer
 /// targets are read from the local stores and their digest verified. A pointer whose object is absent is
 /// an error saying so — never an empty dataset.
 public enum DataResolver {
     public static func resolve(_ path: String, in view: any FileView, stores: DataStores) throws -> ResolvedData? {
+        try locate(path, in: view, stores: stores)?.read()
+    }
+
+    /// The dataset at `path` read into columns; nil when there is no such file.
+    public static func dataset(
+        _ path: String, in view: any FileView, stores: DataStores, options: Dataset.Options
+    ) throws -> Dataset? {
+        guard let source = try locate(path, in: view, stores: stores) else { return nil }
+        return try Dataset.read(file: path, options: options, open: source.open)
+    }
+
+    /// Where the content of `path` is, without reading it (beyond the first bytes of a blob, to tell a
+    /// git-lfs pointer); nil when there is no such file. An absent pointer object is an error here.
+    public static func locate(_ path: String, in view: any FileView, stores: DataStores) throws -> DataSource? {
         let clean = normalize(path)
-        if let bytes = try view.read(clean) {
-            if let lfs = LFSPointer(bytes) { return try resolveLFS(lfs, path: clean, stores: stores) }
-            return ResolvedData(
-                path: clean, kind: .blob, bytes: bytes, pointerDigest: nil, pointer: nil)
+        if let stream = try view.stream(clean) {
+            // A git-lfs pointer is a small text file: its first kilobyte is all of it.
+            var head = [UInt8](repeating: 0, count: 1024)
+            let count = try head.withUnsafeMutableBytes { try stream.fill($0) }
+            head.removeLast(head.count - count)
+            if count < 1024, let lfs = LFSPointer(head) { return try locateLFS(lfs, path: clean, stores: stores) }
+            // The stream already opened serves the first read; later ones open the blob again.
+            var peeked: ByteStream? = PrefixedStream(head, then: stream)
+            return DataSource(path: clean, kind: .blob, pointer: nil, pointerDigest: nil) {
+                defer { peeked = nil }
+                if let first = peeked { return first }
+                guard let again = try view.stream(clean) else {
+                    throw GitOpsMLError.environment("\(clean) disappeared while it was read")
+                }
+                return again
+            }
         }
         // A .dvc pointer for the path itself, or for a folder above it (a directory output).
         var components = clean.split(separator: "/").map(String.init)
@@ -66,7 +122,7 @@ public enum DataResolver {
             if let pointerBytes = try view.read(candidate + ".dvc") {
                 let pointerFile = candidate + ".dvc"
                 let output = try DVCPointer.output(in: pointerBytes, file: pointerFile, named: components.last ?? "")
-                return try resolveDVC(
+                return try locateDVC(
                     output, path: clean, inside: inside.joined(separator: "/"), pointer: pointerFile, kind: .dvc,
                     stores: stores)
             }
@@ -76,14 +132,13 @@ public enum DataResolver {
             for output in try DVCPointer.lockOutputs(lock) {
                 let root = normalize(output.path)
                 if root == clean {
-                    return try resolveDVC(
+                    return try locateDVC(
                         output, path: clean, inside: "", pointer: "dvc.lock", kind: .dvcLock, stores: stores)
                 }
                 if clean.hasPrefix(root + "/") {
-                    return try resolveDVC(
+                    return try locateDVC(
                         output, path: clean, inside: String(clean.dropFirst(root.count + 1)), pointer: "dvc.lock",
-                        kind: .dvcLock,
-                        stores: stores)
+                        kind: .dvcLock, stores: stores)
                 }
             }
         }
@@ -118,50 +173,53 @@ public enum DataResolver {
         return nil
     }
 
-    static func resolveLFS(_ pointer: LFSPointer, path: String, stores: DataStores) throws -> ResolvedData {
+    static func locateLFS(_ pointer: LFSPointer, path: String, stores: DataStores) throws -> DataSource {
         let oid = pointer.oid
-        guard let root = stores.lfsObjects,
-            let data = FileManager.default.contents(
-                atPath: "\(root)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)")
-        else {
+        let object = stores.lfsObjects.map { "\($0)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)" }
+        guard let object, FileManager.default.isReadableFile(atPath: object) else {
             throw GitOpsMLError.environment(
                 "\(path) is a git-lfs pointer to sha256 \(oid.prefix(12))…; the object is not in the local LFS store: run `git lfs pull`"
             )
         }
-        let bytes = [UInt8](data)
-        guard SHA256.hex(bytes) == oid, pointer.size.map({ $0 == bytes.count }) ?? true else {
-            throw GitOpsMLError.environment(
-                "\(path): the local LFS object \(oid.prefix(12))… is corrupt (its digest or size differs)")
+        let corrupt = "\(path): the local LFS object \(oid.prefix(12))… is corrupt (its digest or size differs)"
+        return DataSource(path: path, kind: .lfs, pointer: path, pointerDigest: "sha256:" + oid) {
+            VerifyingStream(
+                try FileStream.existing(object), digest: .sha256(oid), size: pointer.size, corrupt: corrupt,
+                sizeDiffers: { _ in corrupt })
         }
-        return ResolvedData(path: path, kind: .lfs, bytes: bytes, pointerDigest: "sha256:" + oid, pointer: path)
     }
 
-    static func resolveDVC(
+    static func locateDVC(
         _ output: DVCPointer.Output, path: String, inside: String, pointer: String, kind: ResolvedData.Kind,
         stores: DataStores
-    ) throws -> ResolvedData {
+    ) throws -> DataSource {
         let what = "\(path) is a DVC output (\(pointer)) with md5 \(output.md5.prefix(12))…"
         guard let cache = stores.dvcCache else {
             throw GitOpsMLError.environment(
                 "\(what); there is no DVC cache here (a bare repository): run `dvc pull` in a clone")
         }
-        func object(_ md5: String, legacy: Bool) throws -> [UInt8] {
+        func object(_ md5: String) throws -> String {
             let bare = md5.replacingOccurrences(of: ".dir", with: "")
             let suffix = "\(bare.prefix(2))/\(bare.dropFirst(2))\(md5.hasSuffix(".dir") ? ".dir" : "")"
-            for candidate in ["\(cache)/files/md5/\(suffix)", "\(cache)/\(suffix)"] {
-                if let data = FileManager.default.contents(atPath: candidate) {
-                    let bytes = [UInt8](data)
-                    guard DVCPointer.matches(bytes, md5: bare, legacy: legacy) else {
-                        throw GitOpsMLError.environment(
-                            "\(path): the DVC cache object \(candidate) is corrupt (its md5 differs)")
-                    }
-                    return bytes
-                }
+            for candidate in ["\(cache)/files/md5/\(suffix)", "\(cache)/\(suffix)"]
+            where FileManager.default.isReadableFile(atPath: candidate) {
+                return candidate
             }
             throw GitOpsMLError.environment("\(what); not in the local cache: run `dvc pull`")
         }
+        func source(_ md5: String, legacy: Bool, size: Int?) throws -> DataSource {
+            let file = try object(md5)
+            let corrupt = "\(path): the DVC cache object \(file) is corrupt (its md5 differs)"
+            return DataSource(path: path, kind: kind, pointer: pointer, pointerDigest: "md5:" + md5) {
+                VerifyingStream(
+                    try FileStream.existing(file),
+                    digest: .md5(md5.replacingOccurrences(of: ".dir", with: ""), legacy: legacy),
+                    size: size, corrupt: corrupt,
+                    sizeDiffers: { "\(path): the DVC cache object has \($0) bytes, \(pointer) says \(size ?? 0)" })
+            }
+        }
         if output.md5.hasSuffix(".dir") {
-            let listing = try object(output.md5, legacy: false)
+            let listing = try source(output.md5, legacy: false, size: nil).read().bytes
             guard !inside.isEmpty else {
                 throw GitOpsMLError.configuration(
                     "\(path) is a DVC directory output: name a file inside it", at: SourceLocation(file: pointer))
@@ -169,19 +227,12 @@ public enum DataResolver {
             guard let entry = try DVCPointer.directoryEntries(listing).first(where: { $0.relpath == inside }) else {
                 throw GitOpsMLError.environment("\(path): no file \(inside) in the DVC directory output of \(pointer)")
             }
-            let bytes = try object(entry.md5, legacy: output.legacy)
-            return ResolvedData(
-                path: path, kind: kind, bytes: bytes, pointerDigest: "md5:" + entry.md5, pointer: pointer)
+            return try source(entry.md5, legacy: output.legacy, size: nil)
         }
         guard inside.isEmpty else {
             throw GitOpsMLError.environment("\(path): \(pointer) describes a file, not a folder")
         }
-        let bytes = try object(output.md5, legacy: output.legacy)
-        if let size = output.size, size != bytes.count {
-            throw GitOpsMLError.environment(
-                "\(path): the DVC cache object has \(bytes.count) bytes, \(pointer) says \(size)")
-        }
-        return ResolvedData(path: path, kind: kind, bytes: bytes, pointerDigest: "md5:" + output.md5, pointer: pointer)
+        return try source(output.md5, legacy: output.legacy, size: output.size)
     }
 
     static func normalize(_ path: String) -> String {
@@ -265,24 +316,6 @@ enum DVCPointer {
             guard case .string(let relpath)? = item["relpath"], case .string(let md5)? = item["md5"] else { return nil }
             return (relpath, md5)
         }
-    }
-
-    /// DVC 3 hashes the bytes; DVC 2 hashed text files with CRLF turned into LF (its "dos2unix" md5).
-    static func matches(_ bytes: [UInt8], md5: String, legacy: Bool) -> Bool {
-        if MD5.hex(bytes) == md5 { return true }
-        guard legacy, isText(bytes) else { return false }
-        var converted: [UInt8] = []
-        converted.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A {
-                index += 1
-                continue
-            }
-            converted.append(bytes[index])
-            index += 1
-        }
-        return MD5.hex(converted) == md5
     }
 
     /// DVC's `istextblock` on the first 512 bytes: no NUL, and at most 30 % of bytes outside text characters.

@@ -40,15 +40,28 @@ public struct Dataset: Sendable {
 
     /// Reads CSV/TSV (by extension, or `options.format`) or JSON Lines into typed columns.
     public static func read(_ bytes: [UInt8], file: String, options: Options = Options()) throws -> Dataset {
+        try read(file: file, options: options) { MemoryStream(bytes) }
+    }
+
+    /// Reads the stream `open` returns (called again when a second pass is needed). Files without quotes
+    /// — the common case — are read block by block, never whole; quoted CSV and JSON Lines are read whole.
+    public static func read(file: String, options: Options = Options(), open: () throws -> ByteStream) throws
+        -> Dataset
+    {
         let format =
             options.format
             ?? (file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson") ? .jsonl : file.hasSuffix(".tsv") ? .tsv : .csv)
-        guard !bytes.isEmpty else {
-            throw GitOpsMLError.configuration("empty file: no header row", at: SourceLocation(file: file, line: 1))
+        func whole() throws -> [UInt8] {
+            let bytes = try open().readAll()
+            guard !bytes.isEmpty else {
+                throw GitOpsMLError.configuration("empty file: no header row", at: SourceLocation(file: file, line: 1))
+            }
+            return bytes
         }
-        if format == .jsonl { return try readJSONLines(bytes, file: file, options: options) }
+        if format == .jsonl { return try readJSONLines(whole(), file: file, options: options) }
         let delimiter = options.delimiter ?? (format == .tsv ? UInt8(ascii: "\t") : UInt8(ascii: ","))
-        if let fast = try ColumnarCSV.read(bytes, file: file, delimiter: delimiter, options: options) { return fast }
+        if let fast = try ColumnarCSV.read(open, file: file, delimiter: delimiter, options: options) { return fast }
+        let bytes = try whole()
         let table = try CSVTable.parse(bytes, file: file, delimiter: delimiter)
         // Columns are typed independently, one per core; numeric columns go straight from bytes to numbers.
         let results = Mutex<[Int: Result<Column, Error>]>([:])

@@ -5,6 +5,57 @@ import Foundation
 /// small copy. Only decimal forms (strtod's "inf", "nan" and hex floats are refused) and finite values.
 enum DecimalText {
     static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+    static let integerPowersOfTen: [UInt64] = (0...8).map { UInt64(pow(10, Double($0))) }
+
+    /// Decimal digits with at most one point from `start`: the mantissa (wrapping past 19 digits), the
+    /// digit count, where the point came (-1: none) and where the digits end. Eight bytes at a time
+    /// (SWAR) while a run of digits is shorter than eight and the buffer has eight bytes left.
+    @inline(__always)
+    static func digits(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, tens: [UInt64]) -> (
+        mantissa: UInt64, digits: Int, point: Int, end: Int
+    ) {
+        let end = buffer.count
+        var cursor = start
+        var (mantissa, digits, point): (UInt64, Int, Int) = (0, 0, -1)
+        if let base = UnsafeRawPointer(buffer.baseAddress) {
+            while cursor + 8 <= end {
+                let word = base.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)
+                // The first byte that is not a digit: each flag is exact up to it (carries and borrows
+                // only move towards later bytes).
+                let flags = ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
+                let run = flags.trailingZeroBitCount >> 3
+                guard run < 8 else { break }
+                mantissa = mantissa &* tens[run] &+ eightDigits((word &- 0x3030_3030_3030_3030) << (64 - 8 * run))
+                digits += run
+                cursor += run
+                guard buffer[cursor] == UInt8(ascii: "."), point < 0 else { return (mantissa, digits, point, cursor) }
+                point = digits
+                cursor += 1
+            }
+        }
+        while cursor < end {
+            let digit = buffer[cursor] &- 0x30
+            if digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                digits += 1
+            } else if buffer[cursor] == UInt8(ascii: ".") && point < 0 {
+                point = digits
+            } else {
+                break
+            }
+            cursor += 1
+        }
+        return (mantissa, digits, point, cursor)
+    }
+
+    /// The value of eight digit values in bytes, the first in the lowest (fast_float's unrolled form).
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64 {
+        let pairs = word &* 10 &+ (word >> 8)
+        return
+            ((pairs & 0x0000_00FF_0000_00FF) &* 0x000F_4240_0000_0064
+            &+ ((pairs >> 16) & 0x0000_00FF_0000_00FF) &* 0x0000_2710_0000_0001) >> 32
+    }
 
     static func parse(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
         let count = end - start
@@ -27,31 +78,22 @@ enum DecimalText {
     @inline(__always)
     static func fast(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
         var index = start
-        var negative = false
-        if buffer[index] == UInt8(ascii: "-") || buffer[index] == UInt8(ascii: "+") {
-            negative = buffer[index] == UInt8(ascii: "-")
-            index += 1
-        }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var fraction = 0
-        var seenPoint = false
-        while index < end {
-            let byte = buffer[index]
-            if byte >= 0x30 && byte <= 0x39 {
-                digits += 1
-                guard digits <= 19 else { return nil }  // UInt64 cannot overflow below 20 digits
-                mantissa = mantissa &* 10 &+ UInt64(byte - 0x30)
-                if seenPoint { fraction += 1 }
-            } else if byte == UInt8(ascii: ".") && !seenPoint {
-                seenPoint = true
-            } else {
-                return nil
-            }
-            index += 1
-        }
-        guard digits > 0, mantissa < (1 << 53), fraction <= 22 else { return nil }
-        let value = Double(mantissa) / powersOfTen[fraction]
+        let negative = buffer[index] == UInt8(ascii: "-")
+        if negative || buffer[index] == UInt8(ascii: "+") { index += 1 }
+        let field = UnsafeBufferPointer(rebasing: buffer[..<end])
+        let scanned = digits(field, from: index, tens: integerPowersOfTen)
+        guard scanned.end == end, let value = value(scanned, powers: powersOfTen) else { return nil }
         return negative ? -value : value
+    }
+
+    /// Clinger's fast path: exact when the digits fit in 2⁵³ and the power of ten is at most 10²²
+    /// (one correctly rounded division); nil otherwise.
+    @inline(__always)
+    static func value(_ scanned: (mantissa: UInt64, digits: Int, point: Int, end: Int), powers: [Double]) -> Double? {
+        let fraction = scanned.point < 0 ? 0 : scanned.digits - scanned.point
+        guard scanned.digits > 0, scanned.digits <= 19, scanned.mantissa < (1 << 53), fraction <= 22 else {
+            return nil
+        }
+        return Double(scanned.mantissa) / powers[fraction]
     }
 }

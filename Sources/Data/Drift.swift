@@ -291,9 +291,14 @@ public enum DriftStatistics {
     /// The same quantiles as `quantile(sorted(values), q)` without sorting: two order statistics found by
     /// selection (expected linear time) in a copy of the values.
     public static func quantiles(of values: [Double], _ qs: [Double]) -> [Double] {
-        guard !values.isEmpty else { return qs.map { _ in .nan } }
         var work = values
-        return work.withUnsafeMutableBufferPointer { buffer -> [Double] in
+        return quantiles(reordering: &work, qs)
+    }
+
+    /// The same, reordering `values` in place instead of copying them (for a caller's own scratch copy).
+    public static func quantiles(reordering values: inout [Double], _ qs: [Double]) -> [Double] {
+        guard !values.isEmpty else { return qs.map { _ in .nan } }
+        return values.withUnsafeMutableBufferPointer { buffer -> [Double] in
             qs.map { q in
                 let position = q * Double(buffer.count - 1)
                 let low = Int(position.rounded(.down))

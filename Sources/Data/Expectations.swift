@@ -187,7 +187,6 @@ public enum Expectations {
         // Text forms are built only for expectations that compare text.
         let textual: Set<String> = [
             "column_values_to_be_in_set", "column_values_to_match_regex", "column_value_lengths_to_be_between",
-            "column_values_to_be_unique",
         ]
         // Text columns are judged once per distinct value (their dictionary), then row by row by code.
         let texts = textual.contains(name) && !column.isText ? column.texts : []
@@ -297,22 +296,35 @@ public enum Expectations {
             return mapText("have lengths outside \(range(low, high))") { within(Double($0.count), low, high) }
         case "column_mean_to_be_between", "column_stdev_to_be_between", "column_min_to_be_between",
             "column_max_to_be_between", "column_median_to_be_between":
-            let values = column.nonNullNumbers
             guard column.type.isNumeric || column.type == .timestamp else {
                 throw GitOpsMLError.configuration(
                     "\(expectation.type): column \(columnName) is \(column.type.rawValue), not numeric",
                     at: expectation.location)
             }
+            // One pass over the column (nulls skipped), no copy; the median selects in a copy.
+            var (count, sum, smallest, largest) = (0, 0.0, Double.infinity, -Double.infinity)
+            for value in values where !value.isNaN {
+                count += 1
+                sum += value
+                smallest = Swift.min(smallest, value)
+                largest = Swift.max(largest, value)
+            }
+            let mean = sum / Double(count)
             let statistic: Double
             switch name {
-            case "column_mean_to_be_between": statistic = values.reduce(0, +) / Double(values.count)
-            case "column_stdev_to_be_between": statistic = DriftStatistics.standardDeviation(values, ddof: 1)
-            case "column_min_to_be_between": statistic = values.min() ?? .nan
-            case "column_max_to_be_between": statistic = values.max() ?? .nan
-            default: statistic = DriftStatistics.quantiles(of: values, [0.5])[0]
+            case "column_mean_to_be_between": statistic = mean
+            case "column_stdev_to_be_between":
+                var squares = 0.0
+                for value in values where !value.isNaN { squares += (value - mean) * (value - mean) }
+                statistic = count > 1 ? (squares / Double(count - 1)).squareRoot() : .nan
+            case "column_min_to_be_between": statistic = count > 0 ? smallest : .nan
+            case "column_max_to_be_between": statistic = count > 0 ? largest : .nan
+            default:
+                var present = column.nonNullNumbers
+                statistic = DriftStatistics.quantiles(reordering: &present, [0.5])[0]
             }
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
-            let ok = !values.isEmpty && within(statistic, low, high)
+            let ok = count > 0 && within(statistic, low, high)
             let label = name.replacingOccurrences(of: "column_", with: "").replacingOccurrences(
                 of: "_to_be_between", with: "")
             return finish(
@@ -328,8 +340,8 @@ public enum Expectations {
                     "\(expectation.type): quantile_ranges needs quantiles and value_ranges of the same length",
                     at: expectation.location)
             }
-            let present = column.nonNullNumbers
-            let values = DriftStatistics.quantiles(of: present, quantiles.map { $0.number ?? 0.5 })
+            var present = column.nonNullNumbers
+            let values = DriftStatistics.quantiles(reordering: &present, quantiles.map { $0.number ?? 0.5 })
             var observed: [StructuredValue] = []
             var ok = !present.isEmpty
             for (value, bounds) in zip(values, ranges) {

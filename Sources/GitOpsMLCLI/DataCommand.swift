@@ -32,10 +32,10 @@ struct DataCommand: ParsableCommand {
             let files = try project.files(revision)
             let stores = DataStores.of(
                 gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree)
-            guard let resolved = try DataResolver.resolve(path, in: files, stores: stores) else {
+            guard let data = try DataResolver.dataset(path, in: files, stores: stores, options: options) else {
                 throw GitOpsMLError.environment("\(path): no such file at \(revision)")
             }
-            return try Dataset.read(resolved.bytes, file: path, options: options)
+            return data
         }
     }
 

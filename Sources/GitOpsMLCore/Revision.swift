@@ -27,4 +27,10 @@ public protocol FileView {
     /// The contents of `path` (relative to the repository root), or nil when there is no such file.
     /// Throws only when the file exists but cannot be read.
     func read(_ path: String) throws -> [UInt8]?
+    /// The same contents as a stream, for files too large to hold whole; nil when there is no such file.
+    func stream(_ path: String) throws -> ByteStream?
+}
+
+extension FileView {
+    public func stream(_ path: String) throws -> ByteStream? { try read(path).map(MemoryStream.init) }
 }

@@ -81,6 +81,12 @@ extension Repository {
     func withBlob<R>(_ path: String, inCommit commitID: ObjectID, _ body: (UnsafeRawBufferPointer) throws -> R) throws
         -> R?
     {
+        guard var oid = try blobID(path, inCommit: commitID) else { return nil }
+        return try withBlob(&oid, subject: "\(commitID.short):\(path)", body)
+    }
+
+    /// The id of the blob at `path` in commit `commitID`, nil when there is no such file.
+    func blobID(_ path: String, inCommit commitID: ObjectID) throws -> git_oid? {
         let subject = "\(commitID.short):\(path)"
         let commit = try lookupCommit(commitID)
         defer { git_commit_free(commit) }
@@ -95,7 +101,23 @@ extension Repository {
         guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else {
             throw GitError(.notAFile, operation: "read", subject: subject, message: "not a file")
         }
-        return try withBlob(git_tree_entry_id(entry), subject: subject, body)
+        return git_tree_entry_id(entry).pointee
+    }
+
+    /// The blob at `path` in commit `commitID` as a stream, nil when there is no such file: a loose object
+    /// is inflated as it is read (never whole in memory); a packed one is read whole by libgit2 (deltas)
+    /// and streamed from its buffer.
+    func blobStream(_ path: String, inCommit commitID: ObjectID) throws -> ByteStream? {
+        guard var oid = try blobID(path, inCommit: commitID) else { return nil }
+        let subject = "\(commitID.short):\(path)"
+        if let loose = try looseObject(oid, subject: subject) { return loose }
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, handle, &oid), "read blob", subject, notFound: .pathNotFound)
+        guard let blob else { throw GitError(.pathNotFound, operation: "read blob", subject: subject, message: "") }
+        let owner = BlobHandle(blob, repository: self)
+        let size = Int(git_blob_rawsize(blob))
+        return MemoryStream(
+            UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size), owner: owner)
     }
 
     /// The contents of a blob by id.
@@ -104,9 +126,17 @@ extension Repository {
         return try withBlob(&oid, subject: id.hex) { [UInt8]($0) }
     }
 
+    /// A loose object of this repository as a stream; nil when it is packed (or in an alternate).
+    private func looseObject(_ oid: git_oid, subject: String) throws -> LooseObjectStream? {
+        try LooseObjectStream(objects: commonDirectory + "/objects", id: ObjectID(oid), subject: subject)
+    }
+
     private func withBlob<R>(
         _ oid: UnsafePointer<git_oid>, subject: String, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
+        if let loose = try looseObject(oid.pointee, subject: subject) {
+            return try loose.readAll().withUnsafeBytes(body)
+        }
         var blob: OpaquePointer?
         try check(git_blob_lookup(&blob, handle, oid), "read blob", subject, notFound: .pathNotFound)
         defer { git_blob_free(blob) }
@@ -128,6 +158,13 @@ public struct RevisionFiles: FileView {
         return try withContents(path) { [UInt8]($0) }
     }
 
+    public func stream(_ path: String) throws -> ByteStream? {
+        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        if let commit { return try repository.blobStream(clean, inCommit: commit) }
+        guard let full = try workTreePath(clean) else { return nil }
+        return try FileStream(path: full)
+    }
+
     /// Calls `body` with the file's bytes without copying them (for large files); nil when absent.
     public func withContents<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
@@ -135,8 +172,8 @@ public struct RevisionFiles: FileView {
         return try workTreeFile(clean)?.withUnsafeBytes(body)
     }
 
-    /// A file of the work tree, read straight into one array (no intermediate copy).
-    private func workTreeFile(_ path: String) throws -> [UInt8]? {
+    /// The full path of a work-tree file; nil when absent, an error for a folder.
+    private func workTreePath(_ path: String) throws -> String? {
         let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
         let full = (workTree ?? "") + "/" + clean
         var isDirectory: ObjCBool = false
@@ -144,6 +181,12 @@ public struct RevisionFiles: FileView {
         guard !isDirectory.boolValue else {
             throw GitError(.notAFile, operation: "read", subject: "workspace:\(clean)", message: "not a file")
         }
+        return full
+    }
+
+    /// A file of the work tree, read straight into one array (no intermediate copy).
+    private func workTreeFile(_ path: String) throws -> [UInt8]? {
+        guard let full = try workTreePath(path) else { return nil }
         let descriptor = open(full, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw GitError(.other(-1), operation: "read", subject: full, message: String(cString: strerror(errno)))

@@ -264,7 +264,7 @@ struct SplitMixForTests {
 @Suite("Number parsing")
 struct NumberParsingTests {
     /// The fast path must give exactly what strtod gives.
-    @Test func fastDecimalsAgreeWithStrtod() {
+    @Test func fastDecimalsAgreeWithStrtod() throws {
         var rng = SplitMixForTests(seed: 11)
         var samples = [
             "0", "-0", "1.", ".5", "-.25", "123456789012345678", "0.1", "0.30000000000000004", "9007199254740993",
@@ -286,6 +286,22 @@ struct NumberParsingTests {
         }
         #expect(Array("1e5".utf8).withUnsafeBufferPointer { DecimalText.fast($0, 0, 3) } == nil)
         #expect(Array(".".utf8).withUnsafeBufferPointer { DecimalText.fast($0, 0, 1) } == nil)
+
+        // The same numbers read by the columnar reader, where digits are taken eight bytes at a time up
+        // to the delimiter or the end of the line (and one by one near the end of a block).
+        let numbers = samples.filter { $0 != "-" && $0 != "." && $0 != "nan" }
+        let csv = "x,y\n" + numbers.enumerated().map { "\($1),\($0)" }.joined(separator: "\n")
+        for blockSize in [64, 1 << 21] {
+            let data = try #require(
+                try ColumnarCSV.read(
+                    { MemoryStream(Array(csv.utf8)) }, file: "d.csv", delimiter: UInt8(ascii: ","),
+                    options: Dataset.Options(), blockSize: blockSize))
+            let column = try #require(data.column("x"))
+            #expect(column.type == .float && column.count == numbers.count)
+            for (row, text) in numbers.enumerated() where column.values[row] != strtod(text, nil) {
+                Issue.record("\(text) read as \(column.values[row]), strtod says \(strtod(text, nil))")
+            }
+        }
     }
 }
 
