@@ -240,7 +240,19 @@ public struct Column: Sendable {
     public var nullCount: Int {
         isText ? codes.lazy.filter { $0 == Column.nullCode }.count : values.lazy.filter { $0.isNaN }.count
     }
-    public var nonNullNumbers: [Double] { values.filter { !$0.isNaN } }
+    /// The numbers without nulls: the column's own storage when it has none (shared until changed), else
+    /// one exact allocation.
+    public var nonNullNumbers: [Double] {
+        let present = values.count - nullCount
+        guard present < values.count else { return values }
+        return [Double](unsafeUninitializedCapacity: present) { buffer, count in
+            count = 0
+            for value in values where !value.isNaN {
+                buffer[count] = value
+                count += 1
+            }
+        }
+    }
 
     /// How many times each text occurs (nulls left out), from the codes without building a String a row.
     public var textCounts: [String: Int] {

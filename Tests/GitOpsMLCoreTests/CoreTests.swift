@@ -57,6 +57,17 @@ struct CoreTests {
             values[a] != values[b] ? values[a] < values[b] : a < b
         }
         #expect(order == expected)
+
+        // Decimal data sorts as scaled integers: six places with negatives and zeros, whole numbers, and a
+        // value with more places far from the start (found by the full check, not the sample: bit sort).
+        let decimals = (0..<50_000).map { _ in Double(Int(next() * 1e6) % 9_000_000) / 1e6 } + [-0.0, 0, -4.5]
+        var longer = decimals
+        longer[40_000] = 0.1234567891234
+        for case let sample in [decimals, decimals.map { ($0 * 1e3).rounded() }, longer] {
+            var sorted = sample
+            RadixSort.sortInPlace(&sorted)
+            #expect(sorted == sample.sorted())
+        }
     }
 
     @Test func redactsCredentials() {
