@@ -288,26 +288,44 @@ public enum DriftStatistics {
         return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
     }
 
-    /// The same quantiles as `quantile(sorted(values), q)` without sorting: two order statistics found by
-    /// selection (expected linear time) in a copy of the values.
+    /// The same quantiles as `quantile(sorted(values), q)` with nulls (NaN) left out, without sorting or
+    /// copying the values: a histogram of their order-preserving keys, over the keys' own range, finds
+    /// the bucket holding each wanted rank, and only that bucket's values are collected and the rank
+    /// selected among them. A few passes over the column and a small scratch, not a copy of it.
     public static func quantiles(of values: [Double], _ qs: [Double]) -> [Double] {
-        var work = values
-        return quantiles(reordering: &work, qs)
-    }
-
-    /// The same, reordering `values` in place instead of copying them (for a caller's own scratch copy).
-    public static func quantiles(reordering values: inout [Double], _ qs: [Double]) -> [Double] {
-        guard !values.isEmpty else { return qs.map { _ in .nan } }
-        return values.withUnsafeMutableBufferPointer { buffer -> [Double] in
-            qs.map { q in
-                let position = q * Double(buffer.count - 1)
-                let low = Int(position.rounded(.down))
-                let lowValue = select(buffer, low)
-                guard low + 1 < buffer.count, position > Double(low) else { return lowValue }
-                // After selection every element past `low` is at least as large: the next one is their minimum.
-                var highValue = Double.infinity
-                for index in (low + 1)..<buffer.count where buffer[index] < highValue { highValue = buffer[index] }
-                return lowValue + (highValue - lowValue) * (position - Double(low))
+        values.withUnsafeBufferPointer { buffer -> [Double] in
+            var (count, low, high) = (0, UInt64.max, UInt64.min)
+            for value in buffer where !value.isNaN {
+                let key = RadixSort.key(value)
+                (count, low, high) = (count + 1, min(low, key), max(high, key))
+            }
+            guard count > 0 else { return qs.map { _ in .nan } }
+            let shift = UInt64(max(0, UInt64.bitWidth - (high - low).leadingZeroBitCount - 16))
+            @inline(__always) func bucket(_ value: Double) -> Int { Int((RadixSort.key(value) - low) >> shift) }
+            var histogram = [Int](repeating: 0, count: 1 << 16)
+            for value in buffer where !value.isNaN { histogram[bucket(value)] += 1 }
+            // Each bucket's values, collected when a rank falls in it (then partly ordered by selection).
+            var collected: [Int: [Double]] = [:]
+            func rank(_ wanted: Int) -> Double {
+                var (first, index) = (0, 0)
+                while first + histogram[index] <= wanted {
+                    first += histogram[index]
+                    index += 1
+                }
+                if collected[index] == nil {
+                    var members: [Double] = []
+                    members.reserveCapacity(histogram[index])
+                    for value in buffer where !value.isNaN && bucket(value) == index { members.append(value) }
+                    collected[index] = members
+                }
+                return collected[index, default: []].withUnsafeMutableBufferPointer { select($0, wanted - first) }
+            }
+            return qs.map { q in
+                let position = q * Double(count - 1)
+                let lowRank = Int(position.rounded(.down))
+                let lowValue = rank(lowRank)
+                guard lowRank + 1 < count, position > Double(lowRank) else { return lowValue }
+                return lowValue + (rank(lowRank + 1) - lowValue) * (position - Double(lowRank))
             }
         }
     }

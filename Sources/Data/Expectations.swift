@@ -19,7 +19,8 @@ public struct ExpectationResult: Sendable {
 /// Column-map expectations ignore nulls and pass when at least `mostly` of the non-null values comply.
 public enum Expectations {
     /// For a column of whole numbers spanning at most 2²⁶ values: which rows hold a value that occurs more
-    /// than once, by counting into a byte per possible value (linear, no sort). nil otherwise.
+    /// than once, by counting into a byte per possible value (linear, no sort); empty when none repeats.
+    /// nil for other columns.
     static func repeatedIntegers(_ values: [Double]) -> [Bool]? {
         var low = Double.infinity
         var high = -Double.infinity
@@ -30,10 +31,13 @@ public enum Expectations {
         }
         guard low <= high, high - low < Double(1 << 26) else { return nil }
         var counts = [UInt8](repeating: 0, count: Int(high - low) + 1)
+        var repeats = false
         for value in values where !value.isNaN {
             let slot = Int(value - low)
             if counts[slot] < 2 { counts[slot] += 1 }
+            if counts[slot] == 2 { repeats = true }
         }
+        guard repeats else { return [] }
         return values.map { $0.isNaN ? false : counts[Int($0 - low)] > 1 }
     }
 
@@ -162,7 +166,7 @@ public enum Expectations {
         let column = try Expectations.column(columnName, in: data, expectation.location)
 
         // Column-map expectations: a verdict per row.
-        func map(_ description: String, _ test: (Int) -> Bool?) -> ExpectationResult {
+        @inline(__always) func map(_ description: String, _ test: (Int) -> Bool?) -> ExpectationResult {
             var total = 0
             var failed: [Int] = []
             for row in 0..<data.rowCount {
@@ -170,6 +174,10 @@ public enum Expectations {
                 total += 1
                 if !ok { failed.append(data.rowLines[row]) }
             }
+            return judged(description, total: total, failed: failed)
+        }
+        /// The verdict of a column-map expectation from its non-null rows and the lines of those that failed.
+        func judged(_ description: String, total: Int, failed: [Int]) -> ExpectationResult {
             let share = total == 0 ? 1 : Double(total - failed.count) / Double(total)
             let ok = share >= mostly
             let text =
@@ -240,6 +248,9 @@ public enum Expectations {
                 expected: rangeValue(low, high))
         case "column_values_to_be_unique":
             if !column.isText, let repeated = Self.repeatedIntegers(values) {
+                guard !repeated.isEmpty else {
+                    return judged("are duplicates", total: column.count - column.nullCount, failed: [])
+                }
                 return map("are duplicates") { row in values[row].isNaN ? nil : !repeated[row] }
             }
             if !column.isText {
@@ -268,12 +279,21 @@ public enum Expectations {
                     "\(expectation.type): column \(columnName) is \(column.type.rawValue), not numeric",
                     at: expectation.location)
             }
-            return map("are outside \(range(low, high))") { row in
-                column.number(row).map { value in
-                    (low.map { strictMin ? value > $0 : value >= $0 } ?? true)
-                        && (high.map { strictMax ? value < $0 : value <= $0 } ?? true)
+            // One tight loop over the numbers (the same verdicts as a map, without a call a row).
+            let (lowest, highest) = (low ?? -.infinity, high ?? .infinity)
+            var (total, failed) = (0, [Int]())
+            values.withUnsafeBufferPointer { buffer in
+                for row in buffer.indices where !buffer[row].isNaN {
+                    let value = buffer[row]
+                    total += 1
+                    if (strictMin ? value <= lowest : value < lowest)
+                        || (strictMax ? value >= highest : value > highest)
+                    {
+                        failed.append(data.rowLines[row])
+                    }
                 }
             }
+            return judged("are outside \(range(low, high))", total: total, failed: failed)
         case "column_values_to_be_in_set":
             let allowed = Set(
                 try arguments.values("value_set").map { value -> String in
@@ -319,9 +339,7 @@ public enum Expectations {
                 statistic = count > 1 ? (squares / Double(count - 1)).squareRoot() : .nan
             case "column_min_to_be_between": statistic = count > 0 ? smallest : .nan
             case "column_max_to_be_between": statistic = count > 0 ? largest : .nan
-            default:
-                var present = column.nonNullNumbers
-                statistic = DriftStatistics.quantiles(reordering: &present, [0.5])[0]
+            default: statistic = DriftStatistics.quantiles(of: values, [0.5])[0]
             }
             let (low, high) = (try arguments.double("min_value"), try arguments.double("max_value"))
             let ok = count > 0 && within(statistic, low, high)
@@ -340,10 +358,9 @@ public enum Expectations {
                     "\(expectation.type): quantile_ranges needs quantiles and value_ranges of the same length",
                     at: expectation.location)
             }
-            var present = column.nonNullNumbers
-            let values = DriftStatistics.quantiles(reordering: &present, quantiles.map { $0.number ?? 0.5 })
+            let values = DriftStatistics.quantiles(of: column.values, quantiles.map { $0.number ?? 0.5 })
             var observed: [StructuredValue] = []
-            var ok = !present.isEmpty
+            var ok = column.nullCount < column.count
             for (value, bounds) in zip(values, ranges) {
                 observed.append(.double(value))
                 if case .array(let pair) = bounds, pair.count == 2, !within(value, pair[0].number, pair[1].number) {

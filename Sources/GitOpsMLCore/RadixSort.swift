@@ -164,8 +164,9 @@ public enum RadixSort {
         }
     }
 
+    /// The order-preserving unsigned key of a double (negatives flipped, −0 as 0; NaN above +∞).
     @inline(__always)
-    static func key(_ value: Double) -> UInt64 {
+    public static func key(_ value: Double) -> UInt64 {
         let bits = (value == 0 ? 0 : value).bitPattern
         return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
     }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct SelectionTests {
     @Test func quantilesBySelectionEqualSortedQuantiles() {
         var generator = SystemRandomNumberGenerator()
-        for size in [1, 2, 3, 10, 101, 1000, 4096] {
+        for size in [1, 2, 3, 10, 101, 1000, 4096, 200_000] {
             for duplicates in [false, true] {
                 let values = (0..<size).map { _ in
                     duplicates
@@ -18,6 +18,12 @@ import Testing
                 let sorted = values.sorted()
                 let expected = qs.map { DriftStatistics.quantile(sorted, $0) }
                 #expect(DriftStatistics.quantiles(of: values, qs) == expected, "n = \(size)")
+                // Nulls (NaN) are left out; a narrow range still splits into buckets.
+                #expect(DriftStatistics.quantiles(of: values + [.nan, .nan], qs) == expected, "n = \(size)")
+                let narrow = values.map { 1000 + $0 / 1e9 }
+                #expect(
+                    DriftStatistics.quantiles(of: narrow, qs)
+                        == qs.map { DriftStatistics.quantile(narrow.sorted(), $0) })
             }
         }
         #expect(DriftStatistics.quantiles(of: [], [0.5])[0].isNaN)
@@ -26,6 +32,7 @@ import Testing
     @Test func repeatedIntegersMatchesCounting() {
         let values: [Double] = [3, 7, .nan, 3, -2, 9, 7, 1e6]
         #expect(Expectations.repeatedIntegers(values) == [true, true, false, true, false, false, true, false])
+        #expect(Expectations.repeatedIntegers([3, 7, .nan, -2]) == [], "nothing repeats")
         #expect(Expectations.repeatedIntegers([1.5, 2]) == nil, "not whole numbers")
         #expect(Expectations.repeatedIntegers([0, 1e9]) == nil, "too wide a range")
     }
