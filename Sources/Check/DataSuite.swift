@@ -18,8 +18,13 @@ enum DataSuite {
             for expectation in policy.expectations { try Expectations.validate(expectation) }
             let settings = try DriftSettings.parse(policy.drift, location: policy.location)
             let id = "data/\(policy.dataset)"
+            // Only the columns the expectations read, unless drift (which judges every column) is checked.
+            var options = Dataset.Options(dataset)
+            if policy.drift == nil || context.base == nil {
+                options.columns = Expectations.columnsRead(by: policy.expectations)
+            }
             let head: Dataset
-            switch load(dataset, at: context.head, stores: context.stores) {
+            switch load(dataset, options: options, at: context.head, stores: context.stores) {
             case .success(let data): head = data
             case .failure(let finding):
                 findings.append(finding.with(id: id + "/read"))
@@ -37,7 +42,8 @@ enum DataSuite {
             let evaluated = results.withLock { $0 }
             findings += expectations.indices.compactMap { evaluated[$0] }
             guard policy.drift != nil, let base = context.base else { continue }
-            guard case .success(let reference) = load(dataset, at: base, stores: context.stores) else {
+            guard case .success(let reference) = load(dataset, options: options, at: base, stores: context.stores)
+            else {
                 findings.append(
                     Finding(
                         id: "\(id)/drift", suite: "data", check: "drift", status: .skip,
@@ -57,7 +63,9 @@ enum DataSuite {
     }
 
     /// The dataset at a revision; an absent file, an absent pointer object or malformed content is a finding.
-    static func load(_ dataset: ProjectConfig.Dataset, at revision: CheckRevision, stores: DataStores) -> Loaded {
+    static func load(
+        _ dataset: ProjectConfig.Dataset, options: Dataset.Options, at revision: CheckRevision, stores: DataStores
+    ) -> Loaded {
         func failure(_ message: String, _ location: SourceLocation?) -> Loaded {
             .failure(
                 Finding(
@@ -66,8 +74,7 @@ enum DataSuite {
         }
         do {
             guard
-                let data = try DataResolver.dataset(
-                    dataset.path, in: revision.files, stores: stores, options: Dataset.Options(dataset))
+                let data = try DataResolver.dataset(dataset.path, in: revision.files, stores: stores, options: options)
             else {
                 return failure("\(dataset.path) does not exist at \(revision.name)", nil)
             }

@@ -2,13 +2,13 @@ import Dispatch
 import Foundation
 import GitOpsMLCore
 
-/// The fast reader of delimited files without quotes (by far the common case): one pass per chunk of
-/// rows, one chunk per core, every field parsed straight into its typed column — numbers into doubles,
-/// text into dictionary codes — with no per-field index and no per-row allocation. Types come from the
-/// first rows; a column whose later values contradict them is read again as text. Files with quotes
-/// (embedded delimiters, newlines) go through `CSVTable`'s RFC 4180 scanner instead.
+/// The fast reader of delimited files without quotes (by far the common case): the file streams in blocks
+/// of whole lines, the blocks are parsed on every core, each field straight into its typed column —
+/// numbers into doubles, text into dictionary codes — with no per-field index and no per-row allocation.
+/// Types come from the first rows; a column whose later values contradict them is read again as text.
+/// Files with quotes (embedded delimiters, newlines) go through `CSVTable`'s RFC 4180 scanner instead.
 enum ColumnarCSV {
-    enum Kind { case number, timestamp, text }
+    enum Kind { case number, timestamp, text, skipped }
 
     /// One block's columns, in buffers of the block's row capacity (its newlines + 1); the merge copies
     /// them once into the final columns and frees them.
@@ -70,6 +70,7 @@ enum ColumnarCSV {
         }
         // A column whose sample is all nulls starts as numbers: any text in it sends it to the slow path.
         let kinds: [Kind] = names.indices.map { index in
+            if let wanted = options.columns, !wanted.contains(names[index]) { return .skipped }
             let sampled = sample[index].contains { $0 != nil }
             switch options.types[names[index]] ?? (sampled ? Column.infer(sample[index]) : .float) {
             case .int, .float: return .number
@@ -142,7 +143,7 @@ enum ColumnarCSV {
         try appendFinished()
         let rowLines = RowLines(count: columns.rows, first: firstLine, listed: columns.lines)
         var built: [Column] = []
-        for index in names.indices {
+        for index in names.indices where kinds[index] != .skipped {
             let name = names[index]
             if columns.contradicted.contains(index) {
                 // Read again as text, then typed by all its values (a later row said it was not a number).
@@ -170,6 +171,7 @@ enum ColumnarCSV {
                 let type: ColumnType =
                     kinds[index] == .timestamp ? .timestamp : forced ?? (columns.integral[index] ? .int : .float)
                 built.append(Column(name: name, type: type, values: values, strings: []))
+            case .skipped: continue
             case .text:
                 let (codes, dictionary) = (columns.codes[index], columns.dictionaries[index])
                 columns.codes[index] = []
@@ -185,7 +187,7 @@ enum ColumnarCSV {
                 }
             }
         }
-        return Dataset(file: file, columns: built, rowLines: rowLines)
+        return Dataset(file: file, columns: built, rowLines: rowLines, columnNames: names)
     }
 
     /// The columns as they grow, block after block.
@@ -207,7 +209,9 @@ enum ColumnarCSV {
             self.kinds = kinds
             self.nullTokens = nullTokens
             self.firstLine = firstLine
-            numbers = kinds.map { $0 == .text ? [] : HugePages.reserved(reserve, of: Double.self) }
+            numbers = kinds.map {
+                $0 == .number || $0 == .timestamp ? HugePages.reserved(reserve, of: Double.self) : []
+            }
             codes = kinds.map { $0 == .text ? HugePages.reserved(reserve, of: UInt32.self) : [] }
             dictionaries = Array(repeating: [], count: kinds.count)
             lookups = Array(repeating: [:], count: kinds.count)
@@ -252,7 +256,7 @@ enum ColumnarCSV {
     ) throws -> Part {
         let end = buffer.count
         let columnCount = kinds.count
-        let numbers = kinds.map { $0 == .text ? nil : pool.take(capacity, of: Double.self) }
+        let numbers = kinds.map { $0 == .number || $0 == .timestamp ? pool.take(capacity, of: Double.self) : nil }
         let codes = kinds.map { $0 == .text ? pool.take(capacity, of: UInt32.self) : nil }
         var part = Part(
             numbers: numbers, codes: codes, dictionaries: [[String]](repeating: [], count: columnCount),
@@ -365,6 +369,8 @@ enum ColumnarCSV {
                                 String(decoding: buffer[fieldStart..<fieldEnd], as: UTF8.self))
                             return UInt32(part.dictionaries[column].count - 1)
                         }
+                    case .skipped:
+                        while index < end && !endsField(buffer[index]) { index += 1 }
                     }
                     column += 1
                     guard index < end, buffer[index] == delimiter else { break }

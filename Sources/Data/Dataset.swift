@@ -6,11 +6,20 @@ import GitOpsMLCore
 /// A table read into typed columns, with the file line of each row for messages.
 public struct Dataset: Sendable {
     public var file: String
+    /// The columns read: all of them, unless `Options.columns` named the ones wanted.
     public var columns: [Column]
     public var rowLines: RowLines
+    /// Every column's name in file order, read or not.
+    public var columnNames: [String]
+
+    public init(file: String, columns: [Column], rowLines: RowLines, columnNames: [String]? = nil) {
+        self.file = file
+        self.columns = columns
+        self.rowLines = rowLines
+        self.columnNames = columnNames ?? columns.map(\.name)
+    }
 
     public var rowCount: Int { rowLines.count }
-    public var columnNames: [String] { columns.map(\.name) }
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 
@@ -22,6 +31,9 @@ public struct Dataset: Sendable {
         public var delimiter: UInt8?
         public var nullTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
         public var types: [String: ColumnType] = [:]
+        /// The columns to read, nil for all: the others are scanned past and cost no memory (their names
+        /// are kept). Honoured by the columnar reader; quoted CSV and JSON Lines read every column.
+        public var columns: Set<String>?
 
         public init(format: Format? = nil, delimiter: UInt8? = nil) {
             self.format = format

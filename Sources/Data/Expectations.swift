@@ -41,6 +41,18 @@ public enum Expectations {
         return values.map { $0.isNaN ? false : counts[Int($0 - low)] > 1 }
     }
 
+    /// The columns whose values these expectations read (names alone are not values: the table-shape
+    /// expectations need none), so that only these are read from the file.
+    public static func columnsRead(by expectations: [DataPolicy.Expectation]) -> Set<String> {
+        var names = Set(expectations.compactMap(\.column))
+        for expectation in expectations where canonical(expectation.type) == "compound_columns_to_be_unique" {
+            if case .array(let items)? = expectation.arguments.first(where: { $0.key == "column_list" })?.value {
+                for case .string(let name) in items { names.insert(name) }
+            }
+        }
+        return names
+    }
+
     /// The arguments each expectation takes (besides `column` and `mostly`).
     static let catalogue: [String: (needsColumn: Bool, arguments: Set<String>)] = [
         "table_columns_to_match_set": (false, ["column_set", "exact_match"]),
@@ -158,7 +170,7 @@ public enum Expectations {
             return finish(false, "no column", observed: .null, expected: .null)
         }
         if name == "column_to_exist" {
-            let ok = data.column(columnName) != nil
+            let ok = data.columnNames.contains(columnName)
             return finish(
                 ok, ok ? "column \(columnName) exists" : "no column \(columnName)", observed: .bool(ok),
                 expected: .bool(true))
@@ -395,6 +407,9 @@ public enum Expectations {
 
     static func column(_ name: String, in data: Dataset, _ location: SourceLocation) throws -> Column {
         guard let column = data.column(name) else {
+            guard !data.columnNames.contains(name) else {
+                throw GitOpsMLError.environment("internal: column \(name) of \(data.file) was not read")
+            }
             throw ExpectationColumnMissing(column: name, location: location, columns: data.columnNames)
         }
         return column

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import GitOpsMLCore
 import GitStore
@@ -116,5 +117,40 @@ struct StreamingTests {
         #expect(small.column("b")?.text(1) == long)
         #expect((0..<small.rowCount).map { small.rowLines[$0] }.prefix(5) == [2, 4, 5, 8, 9])
         #expect(small.rowLines.last == 44)
+    }
+
+    @Test func onlyTheColumnsAskedForAreRead() throws {
+        var options = Dataset.Options()
+        options.columns = ["label"]
+        let data = try Dataset.read(Array(Self.csv.utf8), file: "d.csv", options: options)
+        #expect(data.columnNames == ["id", "score", "label"])
+        #expect(data.columns.map(\.name) == ["label"] && data.column("id") == nil)
+        #expect(data.rowCount == 90_000 && data.column("label")?.text(8) == "class-1")
+        // Expectations see every name, and read only the columns they name.
+        let policy = try Policy.parse(
+            Array(
+                """
+                apiVersion: gitops-ml/v1
+                kind: DataPolicy
+                metadata: {name: d}
+                spec:
+                  dataset: d
+                  expectations:
+                    - expect: table_columns_to_match_ordered_list
+                      column_list: [id, score, label]
+                    - expect: column_to_exist
+                      column: score
+                    - expect: column_values_to_be_in_set
+                      column: label
+                      value_set: [class-0, class-1, class-2, class-3, class-4, class-5, class-6]
+                """.utf8), file: "p.yaml")
+        guard case .data(let dataPolicy)? = policy.first else {
+            Issue.record("not a DataPolicy")
+            return
+        }
+        #expect(Expectations.columnsRead(by: dataPolicy.expectations) == ["score", "label"])
+        for expectation in dataPolicy.expectations {
+            #expect(try Expectations.evaluate(expectation, on: data).success, "\(expectation.type)")
+        }
     }
 }
