@@ -224,7 +224,7 @@ enum ColumnarCSV {
             if lines == nil && (part.lines != nil || part.firstLine != firstLine + rows) {
                 lines = (0..<rows).map { Int32(firstLine + $0) }
             }
-            if lines != nil { lines! += part.lines ?? (0..<part.rows).map { Int32(part.firstLine + $0) } }
+            lines? += part.lines ?? (0..<part.rows).map { Int32(part.firstLine + $0) }
             rows += part.rows
             contradicted.formUnion(part.contradicted)
             for column in kinds.indices where !contradicted.contains(column) {
@@ -506,7 +506,7 @@ struct Block: @unchecked Sendable {
     let pool: BufferPool
 
     var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: storage[..<count]) }
-    func free() { pool.give(UnsafeMutableRawPointer(storage.baseAddress!)) }
+    func free() { storage.baseAddress.map { pool.give(UnsafeMutableRawPointer($0)) } }
 
     /// The line of byte `offset`, the block starting on line `first`.
     func line(of offset: Int, from first: Int) -> Int {

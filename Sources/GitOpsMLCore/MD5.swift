@@ -33,29 +33,33 @@ public struct MD5: Sendable, BlockHash {
     }
 
     mutating func compress(_ block: UnsafeRawBufferPointer) {
-        var words = [UInt32](repeating: 0, count: 16)
-        for i in 0..<16 {
-            words[i] =
-                UInt32(block[4 * i]) | UInt32(block[4 * i + 1]) << 8 | UInt32(block[4 * i + 2]) << 16
-                | UInt32(block[4 * i + 3]) << 24
-        }
-        var (a, b, c, d) = state
-        for i in 0..<64 {
-            var f: UInt32
-            let g: Int
-            switch i {
-            case 0..<16: (f, g) = ((b & c) | (~b & d), i)
-            case 16..<32: (f, g) = ((d & b) | (~d & c), (5 * i + 1) % 16)
-            case 32..<48: (f, g) = (b ^ c ^ d, (3 * i + 5) % 16)
-            default: (f, g) = (c ^ (b | ~d), (7 * i) % 16)
+        // The words read in place and the tables as plain pointers: no allocation or check a block; one
+        // loop a round, so that each round's function is fixed.
+        let start = state
+        let (a, b, c, d) = MD5.constants.withUnsafeBufferPointer { k in
+            MD5.shifts.withUnsafeBufferPointer { s in
+                var (a, b, c, d) = start
+                @inline(__always) func word(_ g: Int) -> UInt32 {
+                    UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self))
+                }
+                for i in 0..<16 { MD5.step(&a, &b, &c, &d, (b & c) | (~b & d), k[i] &+ word(i), s[i]) }
+                for i in 16..<32 { MD5.step(&a, &b, &c, &d, (d & b) | (~d & c), k[i] &+ word((5 * i + 1) & 15), s[i]) }
+                for i in 32..<48 { MD5.step(&a, &b, &c, &d, b ^ c ^ d, k[i] &+ word((3 * i + 5) & 15), s[i]) }
+                for i in 48..<64 { MD5.step(&a, &b, &c, &d, c ^ (b | ~d), k[i] &+ word((7 * i) & 15), s[i]) }
+                return (a, b, c, d)
             }
-            f = f &+ a &+ MD5.constants[i] &+ words[g]
-            a = d
-            d = c
-            c = b
-            b = b &+ ((f << MD5.shifts[i]) | (f >> (32 - MD5.shifts[i])))
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
+        state = (start.0 &+ a, start.1 &+ b, start.2 &+ c, start.3 &+ d)
+    }
+
+    @inline(__always)
+    private static func step(
+        _ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32, _ mixed: UInt32,
+        _ constantAndWord: UInt32, _ shift: UInt32
+    ) {
+        let f = mixed &+ a &+ constantAndWord
+        (a, d, c) = (d, c, b)
+        b = b &+ ((f << shift) | (f >> (32 - shift)))
     }
 
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
