@@ -117,6 +117,21 @@ struct StreamingTests {
         #expect(small.column("b")?.text(1) == long)
         #expect((0..<small.rowCount).map { small.rowLines[$0] }.prefix(5) == [2, 4, 5, 8, 9])
         #expect(small.rowLines.last == 44)
+        // A quote first seen in a late block: the block reader gives up (the RFC 4180 reader takes over),
+        // and a bad byte in a late block is reported at its line.
+        let quoted = text + "\n41,\"q,uoted\"\n"
+        #expect(
+            try ColumnarCSV.read(
+                { MemoryStream(Array(quoted.utf8)) }, file: "d.csv", delimiter: UInt8(ascii: ","),
+                options: Dataset.Options(), blockSize: 64) == nil)
+        #expect(try Dataset.read(Array(quoted.utf8), file: "d.csv").column("b")?.text(40) == "q,uoted")
+        let broken = Array((text + "\n41,").utf8) + [0xFF] + Array("\n".utf8)
+        let error = #expect(throws: GitOpsMLError.self) {
+            try ColumnarCSV.read(
+                { MemoryStream(broken) }, file: "d.csv", delimiter: UInt8(ascii: ","), options: Dataset.Options(),
+                blockSize: 64)
+        }
+        #expect(error?.location?.line == 45 && error?.message == "not valid UTF-8")
     }
 
     @Test func onlyTheColumnsAskedForAreRead() throws {
