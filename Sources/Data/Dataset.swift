@@ -104,49 +104,113 @@ public struct Dataset: Sendable {
         return Dataset(file: file, columns: columns, rowLines: RowLines(table.rowLines))
     }
 
+    /// JSON Lines: each line an object. The lines are parsed on every core (a share each) into one array
+    /// of texts per key, keys in the order they first appear; a key absent from a row is a null there.
     static func readJSONLines(_ bytes: [UInt8], file: String, options: Options) throws -> Dataset {
         if let problem = UTF8Check.firstProblem(bytes) {
             throw GitOpsMLError.configuration(problem.message, at: SourceLocation(file: file, line: problem.line))
         }
-        var names: [String] = []
-        var rows: [[String: String?]] = []
-        var lines: [Int] = []
-        var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
-            let value: StructuredValue
-            do {
-                value = try JSONReader.parse(Array(line), file: file)
-            } catch var error as GitOpsMLError {
-                error.location = SourceLocation(file: file, line: lineNumber)
-                throw error
+        // The lines with something on them: where they are and their number.
+        var records: [(start: Int, end: Int, line: Int)] = []
+        var (start, lineNumber) = (0, 1)
+        for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "\n") {
+            if bytes[start..<index].contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) {
+                records.append((start, index, lineNumber))
             }
-            guard case .object(let pairs) = value else {
-                throw GitOpsMLError.configuration(
-                    "each line must be a JSON object", at: SourceLocation(file: file, line: lineNumber))
-            }
-            var row: [String: String?] = [:]
-            for (key, item) in pairs {
-                if !names.contains(key) { names.append(key) }
-                switch item {
-                case .null: row[key] = .some(nil)
-                case .string(let text): row[key] = options.nullTokens.contains(text) ? .some(nil) : text
-                case .int, .double, .bool: row[key] = item.json()
-                default: row[key] = item.json()
-                }
-            }
-            rows.append(row)
-            lines.append(lineNumber)
+            (start, lineNumber) = (index + 1, lineNumber + 1)
         }
-        guard !rows.isEmpty else {
+        guard !records.isEmpty else {
             throw GitOpsMLError.configuration("no records", at: SourceLocation(file: file, line: 1))
         }
-        let rowLines = RowLines(lines)
-        let columns = try names.map { name in
-            try Column.build(
-                name: name, values: rows.map { ($0[name] ?? nil) }, forced: options.types[name], file: file,
-                lines: rowLines)
+        struct Share {
+            var names: [String] = []
+            var columns: [[String?]] = []
+            var positions: [String: Int] = [:]
+            var rows = 0
+        }
+        let workers = records.count < 10_000 ? 1 : ProcessInfo.processInfo.activeProcessorCount
+        let shares = Mutex<[Int: Result<Share, Error>]>([:])
+        let recordList = records
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let mine = recordList[(recordList.count * worker / workers)..<(recordList.count * (worker + 1) / workers)]
+            let result = Result { () throws -> Share in
+                var share = Share()
+                for record in mine {
+                    let value: StructuredValue
+                    do {
+                        value = try JSONReader.parse(Array(bytes[record.start..<record.end]), file: file)
+                    } catch var error as GitOpsMLError {
+                        error.location = SourceLocation(file: file, line: record.line)
+                        throw error
+                    }
+                    guard case .object(let pairs) = value else {
+                        throw GitOpsMLError.configuration(
+                            "each line must be a JSON object", at: SourceLocation(file: file, line: record.line))
+                    }
+                    for (key, item) in pairs {
+                        let position =
+                            share.positions[key]
+                            ?? {
+                                share.names.append(key)
+                                share.columns.append([String?](repeating: nil, count: share.rows))
+                                share.positions[key] = share.columns.count - 1
+                                return share.columns.count - 1
+                            }()
+                        var text: String?
+                        switch item {
+                        case .null: text = nil
+                        case .string(let string): text = options.nullTokens.contains(string) ? nil : string
+                        default: text = item.json()
+                        }
+                        // A key given twice in one object: the last value, as a dictionary would keep.
+                        if share.columns[position].count > share.rows {
+                            share.columns[position][share.rows] = text
+                        } else {
+                            share.columns[position].append(text)
+                        }
+                    }
+                    share.rows += 1
+                    for position in share.columns.indices where share.columns[position].count < share.rows {
+                        share.columns[position].append(nil)
+                    }
+                }
+                return share
+            }
+            shares.withLock { $0[worker] = result }
+        }
+        // The shares in line order: the first error in the file is the one reported.
+        let parts = try (0..<workers).map { worker -> Share in
+            guard let result = shares.withLock({ $0[worker] }) else {
+                throw GitOpsMLError.environment("internal: lines of \(file) were not parsed")
+            }
+            return try result.get()
+        }
+        var order: [String] = []
+        for part in parts { for name in part.names where !order.contains(name) { order.append(name) } }
+        let (names, rowCount) = (order, records.count)
+        let rowLines = RowLines(records.map(\.line))
+        let built = Mutex<[Int: Result<Column, Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            let name = names[index]
+            var values: [String?] = []
+            values.reserveCapacity(rowCount)
+            for part in parts {
+                if let position = part.positions[name] {
+                    values += part.columns[position]
+                } else {
+                    values += [String?](repeating: nil, count: part.rows)
+                }
+            }
+            let result = Result {
+                try Column.build(name: name, values: values, forced: options.types[name], file: file, lines: rowLines)
+            }
+            built.withLock { $0[index] = result }
+        }
+        let columns = try names.indices.map { index -> Column in
+            guard let result = built.withLock({ $0[index] }) else {
+                throw GitOpsMLError.environment("internal: column \(names[index]) was not built")
+            }
+            return try result.get()
         }
         return Dataset(file: file, columns: columns, rowLines: rowLines)
     }
@@ -325,7 +389,8 @@ public struct Column: Sendable {
     }
 
     static func number(_ text: String) -> Double? {
-        Double(text.trimmingCharacters(in: CharacterSet.whitespaces))
+        // Spaces around a number are rare: trimmed (which is slow) only when the text does not read as is.
+        Double(text) ?? Double(text.trimmingCharacters(in: CharacterSet.whitespaces))
     }
 
     /// int when every value is a whole number, float when every value is a number, bool for

@@ -44,6 +44,16 @@ struct DatasetTests {
         #expect(lines.column("a")?.numbers == [1, 2.5])
         #expect(lines.column("b")?.strings == ["x", nil])
         #expect(lines.rowLines == [1, 3])
+
+        // Enough lines to be parsed in shares: a key first seen late, a key given twice, nulls where absent.
+        var text = (0..<12_000).map { "{\"id\": \($0), \"x\": \($0 % 5)}" }.joined(separator: "\n")
+        text += "\n{\"id\": 12000, \"late\": \"y\", \"x\": 1, \"x\": 2}\n"
+        let many = try read(text, file: "d.jsonl")
+        #expect(many.columnNames == ["id", "x", "late"] && many.rowCount == 12_001)
+        #expect(many.column("x")?.number(12_000) == 2 && many.column("late")?.text(12_000) == "y")
+        #expect(many.column("late")?.nullCount == 12_000 && many.column("id")?.type == .int)
+        let broken = #expect(throws: GitOpsMLError.self) { try read(text + "{\"id\": \n", file: "d.jsonl") }
+        #expect(broken?.location?.line == 12_002)
     }
 
     @Test(arguments: [
