@@ -1,54 +1,76 @@
+import Dispatch
 import GitOpsMLCore
 
 /// A per-column summary of a dataset.
 public enum DataProfile {
     public static func profile(_ data: Dataset) -> StructuredValue {
-        let columns = data.columns.map { column -> StructuredValue in
-            var fields: [(key: String, value: StructuredValue)] = [
-                ("name", .string(column.name)), ("type", .string(column.type.rawValue)), ("count", .int(column.count)),
-                ("nulls", .int(column.nullCount)),
-            ]
-            // Value counts: from the dictionary codes for text, from runs of the sorted values for numbers
-            // (only the five most frequent are turned into text).
-            let counts: [(value: String, count: Int)]
-            let unique: Int
-            if column.isText {
-                let tally = column.textCounts
-                unique = tally.count
-                counts = tally.map { ($0.key, $0.value) }
-            } else {
-                let sorted = RadixSort.sorted(column.nonNullNumbers)
-                var runs: [(value: Double, count: Int)] = []
-                for value in sorted {
-                    if let last = runs.last, last.value == value {
-                        runs[runs.count - 1].count += 1
-                    } else {
-                        runs.append((value, 1))
-                    }
-                }
-                unique = runs.count
-                let top = runs.sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }.prefix(5)
-                counts = top.map {
-                    (column.type == .int ? String(Int($0.value)) : StructuredValue.pythonFloat($0.value), $0.count)
-                }
-                let mean = sorted.isEmpty ? Double.nan : sorted.reduce(0, +) / Double(sorted.count)
-                fields.append(("unique", .int(unique)))
-                fields += [
-                    ("min", sorted.first.map(StructuredValue.double) ?? .null),
-                    ("max", sorted.last.map(StructuredValue.double) ?? .null),
-                    ("mean", sorted.isEmpty ? .null : .double(mean)),
-                    ("std", sorted.count > 1 ? .double(DriftStatistics.standardDeviation(sorted, ddof: 1)) : .null),
-                ]
-                for (label, q) in [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)] {
-                    fields.append((label, sorted.isEmpty ? .null : .double(DriftStatistics.quantile(sorted, q))))
+        // Columns are summarised independently: one per core.
+        let summaries = Mutex<[Int: StructuredValue]>([:])
+        DispatchQueue.concurrentPerform(iterations: data.columns.count) { index in
+            let summary = summarise(data.columns[index])
+            summaries.withLock { $0[index] = summary }
+        }
+        let columns = data.columns.indices.map { index in summaries.withLock { $0[index] } ?? .null }
+        return .object([("file", .string(data.file)), ("rows", .int(data.rowCount)), ("columns", .array(columns))])
+    }
+
+    /// The five most frequent values (ties: the smaller first) in one pass, without sorting every run.
+    static func mostFrequent<T: Comparable>(_ items: [(value: T, count: Int)]) -> [(value: T, count: Int)] {
+        func before(_ a: (value: T, count: Int), _ b: (value: T, count: Int)) -> Bool {
+            a.count != b.count ? a.count > b.count : a.value < b.value
+        }
+        var top: [(value: T, count: Int)] = []
+        for item in items where top.count < 5 || before(item, top[top.count - 1]) {
+            top.insert(item, at: top.firstIndex { before(item, $0) } ?? top.count)
+            if top.count > 5 { top.removeLast() }
+        }
+        return top
+    }
+
+    static func summarise(_ column: Column) -> StructuredValue {
+        var fields: [(key: String, value: StructuredValue)] = [
+            ("name", .string(column.name)), ("type", .string(column.type.rawValue)), ("count", .int(column.count)),
+            ("nulls", .int(column.nullCount)),
+        ]
+        // Value counts: from the dictionary codes for text, from runs of the sorted values for numbers
+        // (only the five most frequent are turned into text).
+        let counts: [(value: String, count: Int)]
+        let unique: Int
+        if column.isText {
+            let tally = column.textCounts
+            unique = tally.count
+            counts = tally.map { ($0.key, $0.value) }
+        } else {
+            let sorted = RadixSort.sorted(column.nonNullNumbers)
+            var runs: [(value: Double, count: Int)] = []
+            for value in sorted {
+                if let last = runs.last, last.value == value {
+                    runs[runs.count - 1].count += 1
+                } else {
+                    runs.append((value, 1))
                 }
             }
-            if column.isText { fields.append(("unique", .int(unique))) }
-            let top = counts.sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }.prefix(5)
-            fields.append(
-                ("top", .array(top.map { .object([("value", .string($0.value)), ("count", .int($0.count))]) })))
-            return .object(fields)
+            unique = runs.count
+            counts = mostFrequent(runs).map {
+                (column.type == .int ? String(Int($0.value)) : StructuredValue.pythonFloat($0.value), $0.count)
+            }
+            let mean = sorted.isEmpty ? Double.nan : sorted.reduce(0, +) / Double(sorted.count)
+            fields.append(("unique", .int(unique)))
+            fields += [
+                ("min", sorted.first.map(StructuredValue.double) ?? .null),
+                ("max", sorted.last.map(StructuredValue.double) ?? .null),
+                ("mean", sorted.isEmpty ? .null : .double(mean)),
+                ("std", sorted.count > 1 ? .double(DriftStatistics.standardDeviation(sorted, ddof: 1)) : .null),
+            ]
+            for (label, q) in [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)] {
+                fields.append((label, sorted.isEmpty ? .null : .double(DriftStatistics.quantile(sorted, q))))
+            }
         }
-        return .object([("file", .string(data.file)), ("rows", .int(data.rowCount)), ("columns", .array(columns))])
+        if column.isText { fields.append(("unique", .int(unique))) }
+        let top = mostFrequent(counts).map {
+            StructuredValue.object([("value", .string($0.value)), ("count", .int($0.count))])
+        }
+        fields.append(("top", .array(top)))
+        return .object(fields)
     }
 }
