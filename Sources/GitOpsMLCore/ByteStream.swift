@@ -30,7 +30,7 @@ extension ByteStream {
             }
         }
         // Then to the end (which also lets a verifying stream check what it read).
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: 1 << 14)
         while true {
             let got = try chunk.withUnsafeMutableBytes { try read(into: $0) }
             if got == 0 { return bytes }

@@ -3,8 +3,8 @@
 public enum RadixSort {
     /// The values, ascending.
     public static func sorted(_ values: [Double]) -> [Double] {
-        // Already in order (a caller sorted it once for several statistics): shared, not copied.
-        if isSorted(values) { return values }
+        // Already in order (a caller sorted it once for several statistics): `sortInPlace` leaves it
+        // untouched, so the storage is shared, not copied.
         var result = values
         sortInPlace(&result)
         return result

@@ -184,37 +184,9 @@ public struct RevisionFiles: FileView {
         return full
     }
 
-    /// A file of the work tree, read straight into one array (no intermediate copy).
+    /// A file of the work tree, read straight into one array sized by the file (no intermediate copy).
     private func workTreeFile(_ path: String) throws -> [UInt8]? {
         guard let full = try workTreePath(path) else { return nil }
-        let descriptor = open(full, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw GitError(.other(-1), operation: "read", subject: full, message: String(cString: strerror(errno)))
-        }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw GitError(.other(-1), operation: "read", subject: full, message: String(cString: strerror(errno)))
-        }
-        let size = Int(info.st_size)
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = 0
-            while count < size {
-                let got = Glibc.read(descriptor, buffer.baseAddress.map { $0 + count }, size - count)
-                if got < 0 && errno == EINTR { continue }
-                if got <= 0 {
-                    failure = got < 0 ? errno : 0
-                    break
-                }
-                count += got
-            }
-        }
-        guard failure == 0, bytes.count == size else {
-            throw GitError(
-                .other(-1), operation: "read", subject: full,
-                message: failure == 0 ? "the file changed while read" : String(cString: strerror(failure)))
-        }
-        return bytes
+        return try FileStream(path: full)?.readAll()
     }
 }

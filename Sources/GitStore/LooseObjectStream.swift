@@ -11,7 +11,6 @@ final class LooseObjectStream: ByteStream {
     private let subject: String
     private var zlib = z_stream()
     private var input: UnsafeMutableRawBufferPointer
-    private var header: [UInt8] = []
     private var length = -1
     private var delivered = 0
     private var ended = false
@@ -27,7 +26,7 @@ final class LooseObjectStream: ByteStream {
             throw GitError(.other(-1), operation: "read blob", subject: subject, message: "zlib cannot start")
         }
         // The header, "blob <size>\0", before any content is handed out.
-        var byte: UInt8 = 0
+        var (header, byte): ([UInt8], UInt8) = ([], 0)
         while header.count < 32 {
             guard try withUnsafeMutableBytes(of: &byte, { try inflate(into: $0) }) == 1 else { break }
             if byte == 0 { break }
