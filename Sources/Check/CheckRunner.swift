@@ -108,7 +108,9 @@ enum ModelSuites {
                         message: problem, location: model.predictions.map { SourceLocation(file: $0) }))
             }
         }
-        let paired = base.flatMap { ModelVersion.paired(champion: $0, challenger: head) }
+        let pairing = base.flatMap {
+            ModelVersion.paired(champion: $0, challenger: head, minOverlap: context.config.checks.minOverlap)
+        }
         if context.suites.contains(.model), let summary = MetricsSummary.finding(model: name, version: head) {
             findings.append(summary)
         }
@@ -116,7 +118,17 @@ enum ModelSuites {
         for policy in policies {
             for gate in policy.gates {
                 let id = "\(name)/\(gate.metric)"
-                guard let challenger = try head.value(of: gate.metric) else {
+                let challenger: (value: Double, source: String)
+                switch try head.value(of: gate.metric) {
+                case .value(let value, let source): challenger = (value, source)
+                case .unavailable(let reason):
+                    findings.append(
+                        Finding(
+                            id: "model/\(id)", suite: "model", check: "metric", status: .error,
+                            message: "\(gate.metric) cannot be computed at \(context.head.name): \(reason)",
+                            location: gate.location))
+                    continue
+                case .missing:
                     findings.append(
                         Finding(
                             id: "model/\(id)", suite: "model", check: "metric", status: .error,
@@ -142,7 +154,7 @@ enum ModelSuites {
                 guard context.suites.contains(.gate), hasComparison(gate) else { continue }
                 findings.append(
                     try gateFinding(
-                        id: id, gate: gate, challenger: challenger.value, base: base, paired: paired, context: context))
+                        id: id, gate: gate, challenger: challenger, base: base, pairing: pairing, context: context))
             }
         }
         if context.suites.contains(.model), let sliceBy, let slices = head.slices, let predictions = head.classification
@@ -160,8 +172,8 @@ enum ModelSuites {
     }
 
     static func gateFinding(
-        id: String, gate: GatePolicy.Gate, challenger: Double, base: ModelVersion?, paired: PairedData?,
-        context: CheckContext
+        id: String, gate: GatePolicy.Gate, challenger: (value: Double, source: String), base: ModelVersion?,
+        pairing: Result<PairedData, ModelVersion.PairingProblem>?, context: CheckContext
     ) throws -> Finding {
         var spec = GateSpec(metric: gate.metric, greaterIsBetter: gate.greaterIsBetter)
         spec.minAbsoluteChange = gate.minAbsoluteChange
@@ -174,13 +186,38 @@ enum ModelSuites {
             spec.seed = UInt64(truncatingIfNeeded: significance.seed)
             spec.onInsignificant = Finding.Status(rawValue: significance.onInsignificant) ?? .fail
         }
+        func error(_ message: String) -> Finding {
+            Finding(
+                id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: .error,
+                message: "\(gate.metric): \(message)", location: gate.location,
+                details: .object([("metric", .string(gate.metric)), ("base", .string(context.base?.name ?? "none"))]))
+        }
+        var champion: Double?
+        switch try base?.value(of: gate.metric) {
+        case .value(let value, _)?: champion = value
+        case .unavailable(let reason)?:
+            return error("the champion's value cannot be computed at \(context.base?.name ?? "the base"): \(reason)")
+        case .missing?, nil: champion = nil
+        }
+        var challengerValue = challenger.value
+        var paired: PairedData?
+        switch pairing {
+        case .failure(let problem)?:
+            if champion != nil, challenger.source == "predictions" { return error(problem.message) }
+        case .success(let data)?:
+            paired = data
+            // Both sides on the shared ids, so the difference and its test describe the same examples.
+            if let values = pairedValues(gate.metric, data) { (champion, challengerValue) = values }
+        case nil: break
+        }
 
-        let champion = try base?.value(of: gate.metric)?.value
         let firstDeployment = Finding.Status(rawValue: context.config.checks.firstDeployment.rawValue) ?? .warn
         let outcome = GateEvaluator.evaluate(
-            spec, champion: champion, challenger: challenger, paired: paired, firstDeployment: firstDeployment)
+            spec, champion: champion, challenger: challengerValue, paired: paired, firstDeployment: firstDeployment)
         var details: [(key: String, value: StructuredValue)] = [
             ("metric", .string(gate.metric)), ("greater_is_better", .bool(gate.greaterIsBetter)),
+            ("direction", .string(gate.directionIsExplicit ? "policy" : "metric name")),
+            ("source", .string(challenger.source)),
             ("champion", outcome.champion.map(StructuredValue.double) ?? .null),
             ("challenger", .double(outcome.challenger)),
             ("difference", outcome.difference.map(StructuredValue.double) ?? .null),
@@ -190,13 +227,37 @@ enum ModelSuites {
             details.append(("confidence", .double(confidence)))
         }
         if let p = outcome.pValue { details.append(("p_value", .double(p))) }
-        if let test = outcome.test { details.append(("test", .string(test))) }
+        if let floor = outcome.pValueFloor { details.append(("p_value_floor", .double(floor))) }
+        if let method = outcome.method {
+            details.append(("test", .string(method.test)))
+            details.append(
+                (
+                    "method",
+                    .object([("description", .string(method.description)), ("interval", .string(method.interval))] + method.details)
+                ))
+        }
+        if let reason = outcome.undefined { details.append(("undefined", .string(reason))) }
         if let n = outcome.n { details.append(("n", .int(n))) }
         details.append(("base", .string(context.base?.name ?? "none")))
         return Finding(
             id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: outcome.status,
             message: outcome.message,
-            observed: .double(challenger), expected: champion.map { .object([("champion", .double($0))]) },
+            observed: .double(challengerValue), expected: champion.map { .object([("champion", .double($0))]) },
             location: gate.location, details: .object(details))
+    }
+
+    /// The metric on the paired examples, champion and challenger, when the predictions give it.
+    static func pairedValues(_ metric: String, _ data: PairedData) -> (champion: Double, challenger: Double)? {
+        switch data {
+        case .classification(let a, let b):
+            guard let x = try? ClassificationMetrics.metric(metric, a), let y = try? ClassificationMetrics.metric(metric, b)
+            else { return nil }
+            return (x, y)
+        case .regression(let truth, let a, let b):
+            guard let x = RegressionMetrics.metric(metric, truth: truth, predicted: a),
+                let y = RegressionMetrics.metric(metric, truth: truth, predicted: b)
+            else { return nil }
+            return (x, y)
+        }
     }
 }

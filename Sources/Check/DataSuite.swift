@@ -51,7 +51,7 @@ enum DataSuite {
                 continue
             }
             findings += DriftFindings.findings(
-                DriftDetector.detect(reference: reference, current: head, settings: settings), id: id,
+                try DriftDetector.detect(reference: reference, current: head, settings: settings), id: id,
                 dataset: dataset.path, base: base.name)
         }
         return findings
@@ -127,6 +127,7 @@ public enum DriftFindings {
             if let statistic = column.statistic { details.append(("statistic", .double(statistic))) }
             if let score = column.score { details.append((column.isPValue ? "p_value" : "distance", .double(score))) }
             if let threshold = column.threshold { details.append(("threshold", .double(threshold))) }
+            if !column.method.isEmpty { details.append(("method", .array(column.method.map(StructuredValue.string)))) }
             let status: Finding.Status
             let message: String
             switch column.drifted {
@@ -137,7 +138,7 @@ public enum DriftFindings {
                 status = drifted ? .warn : .pass
                 let measure = column.isPValue ? "p = \(format(column.score))" : "distance \(format(column.score))"
                 message =
-                    "\(column.column): \(drifted ? "drift" : "no drift") (\(column.test?.rawValue ?? "?") \(measure), threshold \(format(column.threshold)); n = \(column.referenceCount) → \(column.currentCount))"
+                    "\(column.column): \(drifted ? "drift" : "no drift") (\(column.test?.rawValue ?? "?") \(measure), threshold \(format(column.threshold)); n = \(column.referenceCount) → \(column.currentCount)\(column.method.isEmpty ? "" : "; " + column.method.joined(separator: "; ")))"
             }
             return Finding(
                 id: "\(id)/drift/\(column.column)", suite: "data", check: "drift", status: status, message: message,
@@ -156,6 +157,7 @@ public enum DriftFindings {
 
     static func format(_ value: Double?) -> String {
         guard let value else { return "–" }
+        guard value.isFinite else { return value.isNaN ? "not a number" : (value > 0 ? "∞" : "−∞") }
         return value != 0 && abs(value) < 0.001 ? String(format: "%.3g", value) : String(format: "%.4g", value)
     }
 }

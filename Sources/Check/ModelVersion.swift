@@ -75,23 +75,24 @@ struct ModelVersion {
                 "predictions need the columns id, y_true and y_pred (found: \(table.header.joined(separator: ", ")))",
                 at: SourceLocation(file: path, line: 1))
         }
+        guard table.rowCount > 0 else {
+            version.predictionsProblem = "\(path) has no rows at \(files.revisionName): nothing to compute metrics from"
+            return version
+        }
         let ids = try table.strings(idColumn)
+        var seen = Set<String>(minimumCapacity: ids.count)
+        for (row, id) in ids.enumerated() where !seen.insert(id).inserted {
+            throw GitOpsMLError.configuration(
+                "id \"\(id)\" appears more than once", at: SourceLocation(file: path, line: table.rowLines[row]))
+        }
         if let sliceBy { version.slices = try table.strings(sliceBy) }
         switch model.task {
         case .classification:
-            let scoreColumn = ["score", "y_score", "probability"].first(where: table.hasColumn)
-            let scores = try scoreColumn.map { column -> [Double] in
-                try table.numbers(column).enumerated().map { row, value in
-                    guard let value, (0...1).contains(value) else {
-                        throw GitOpsMLError.configuration(
-                            "\(column) must be a probability between 0 and 1",
-                            at: SourceLocation(file: path, line: table.rowLines[row]))
-                    }
-                    return value
-                }
+            do {
+                version.classification = try classification(table, ids: ids, model: model, path: path)
+            } catch let problem as PredictionsProblem {
+                version.predictionsProblem = problem.message
             }
-            version.classification = ClassificationPredictions(
-                ids: ids, truth: try table.strings("y_true"), predicted: try table.strings("y_pred"), score: scores)
         case .regression:
             let truth = try table.numbers("y_true")
             let predicted = try table.numbers("y_pred")
@@ -101,62 +102,199 @@ struct ModelVersion {
             }
             version.regression = (ids, truth.compactMap { $0 }, predicted.compactMap { $0 })
         }
-        var seen = Set<String>(minimumCapacity: ids.count)
-        for (row, id) in ids.enumerated() where !seen.insert(id).inserted {
-            throw GitOpsMLError.configuration(
-                "id \"\(id)\" appears more than once", at: SourceLocation(file: path, line: table.rowLines[row]))
-        }
         return version
     }
 
-    /// A metric's value: computed from the predictions when they give it, else read from the metrics file
-    /// (the key itself, or the one key ending in `.metric`).
-    func value(of metric: String) throws -> (value: Double, source: String)? {
-        if let classification, let value = ClassificationMetrics.metric(metric, classification) {
-            return (value, "predictions")
+    /// Labels that make the predictions unusable for metrics: reported as an error finding, not thrown,
+    /// so the rest of the check still runs.
+    struct PredictionsProblem: Error { var message: String }
+
+    /// Labels canonicalised as values (`ClassLabels`), checked against the declared classes; the positive
+    /// class's score (`score`, `y_score`, `probability` or `score_<positive>`), and per-class probabilities
+    /// from `score_<class>` columns.
+    static func classification(_ table: CSVTable, ids: [String], model: ProjectConfig.Model, path: String) throws
+        -> ClassificationPredictions
+    {
+        let rawTruth = try table.strings("y_true")
+        let rawPredicted = try table.strings("y_pred")
+        for (name, column) in [("y_true", rawTruth), ("y_pred", rawPredicted)] {
+            let empty = column.indices.filter { column[$0].trimmingCharacters(in: .whitespaces).isEmpty }
+            if let first = empty.first {
+                throw PredictionsProblem(
+                    message:
+                        "\(path):\(table.rowLines[first]): \(name) is empty (\(empty.count) of \(column.count) rows); an empty label is not a class"
+                )
+            }
         }
-        if let regression,
-            let value = RegressionMetrics.metric(metric, truth: regression.truth, predicted: regression.predicted)
+        let probabilityColumns = table.header.filter { $0.hasPrefix("score_") && $0.count > "score_".count }
+        let declared = model.classes ?? []
+        var everyLabel = Set(rawTruth).union(rawPredicted).union(declared)
+        everyLabel.formUnion(probabilityColumns.map { String($0.dropFirst("score_".count)) })
+        if let positive = model.positiveLabel { everyLabel.insert(positive) }
+        let canonical = ClassLabels.canonicaliser(for: everyLabel)
+        let truth = rawTruth.map(canonical)
+        let predicted = rawPredicted.map(canonical)
+        let columnClasses = Dictionary(
+            probabilityColumns.map { (canonical(String($0.dropFirst("score_".count))), $0) }, uniquingKeysWith: { a, _ in a })
+        var classes = ClassLabels.sorted(Set(truth).union(predicted).union(columnClasses.keys))
+        if !declared.isEmpty {
+            let declaredClasses = declared.map(canonical)
+            let allowed = Set(declaredClasses)
+            for (name, column, raw) in [("y_true", truth, rawTruth), ("y_pred", predicted, rawPredicted)] {
+                let outside = column.indices.filter { !allowed.contains(column[$0]) }
+                if let first = outside.first {
+                    throw PredictionsProblem(
+                        message:
+                            "\(path):\(table.rowLines[first]): \(name) \"\(raw[first].prefix(200))\" is not one of the declared classes (\(declared.joined(separator: ", "))); \(outside.count) rows are not"
+                    )
+                }
+            }
+            classes = declaredClasses
+        }
+        // scikit-learn's default pos_label is 1: the default here too when the labels are values 0 and 1.
+        let valued = everyLabel.allSatisfy { ClassLabels.value($0) != nil }
+        let positive = model.positiveLabel.map(canonical) ?? (valued && Set(classes).isSubset(of: ["0", "1"]) ? "1" : nil)
+
+        func probabilities(_ column: String) throws -> [Double] {
+            try table.numbers(column).enumerated().map { row, value in
+                guard let value, (0...1).contains(value) else {
+                    throw GitOpsMLError.configuration(
+                        "\(column) must be a probability between 0 and 1",
+                        at: SourceLocation(file: path, line: table.rowLines[row]))
+                }
+                return value
+            }
+        }
+        var perClass: [[Double]]?
+        if classes.allSatisfy({ columnClasses[$0] != nil }) {
+            let columns = try classes.map { try probabilities(columnClasses[$0] ?? "") }
+            if classes.count > 2 {
+                for row in 0..<table.rowCount {
+                    let sum = columns.reduce(0) { $0 + $1[row] }
+                    guard abs(sum - 1) <= 1e-3 else {
+                        throw GitOpsMLError.configuration(
+                            "the score_<class> probabilities of this row sum to \(GateEvaluator.format(sum)), not 1",
+                            at: SourceLocation(file: path, line: table.rowLines[row]))
+                    }
+                }
+            }
+            perClass = columns
+        }
+        var score: [Double]?
+        if let column = ["score", "y_score", "probability"].first(where: table.hasColumn) {
+            score = try probabilities(column)
+        } else if let positive, let index = classes.firstIndex(of: positive) {
+            score = perClass?[index]
+        }
+        return ClassificationPredictions(
+            ids: ids, truth: truth, predicted: predicted, score: score, probabilities: perClass,
+            positiveLabel: classes.count > 2 ? nil : positive, classes: classes)
+    }
+
+    /// A metric's value at this version. With predictions declared, a metric they can give comes from
+    /// them and only them (a metrics file cannot overrule it); a metric they cannot give has the reason.
+    /// Other metrics come from the metrics files (the key itself, or the one key ending in `.metric`) and
+    /// are marked self-reported.
+    func value(of metric: String) throws -> MetricValue {
+        if let classification {
+            do {
+                if let value = try ClassificationMetrics.metric(metric, classification) {
+                    return .value(value, source: "predictions")
+                }
+            } catch let error as MetricUnavailable {
+                return .unavailable(error.description)
+            }
+        }
+        if let regression {
+            if let value = RegressionMetrics.metric(metric, truth: regression.truth, predicted: regression.predicted) {
+                return .value(value, source: "predictions")
+            }
+        }
+        if let problem = predictionsProblem,
+            ClassificationMetrics.names.contains(metric) || RegressionMetrics.names.contains(metric)
         {
-            return (value, "predictions")
+            return .unavailable(problem)
         }
-        if let value = metrics[metric]?.number { return (value, "metrics") }
+        if let value = metrics[metric]?.number { return .value(value, source: "metrics (self-reported)") }
         let candidates = metrics.filter { $0.key.hasSuffix("." + metric) && $0.value.number != nil }
         guard candidates.count <= 1 else {
             throw GitOpsMLError.configuration(
                 "metric \"\(metric)\" is ambiguous: \(candidates.keys.sorted().joined(separator: ", "))")
         }
-        return candidates.first.flatMap { pair in pair.value.number.map { ($0, "metrics (\(pair.key))") } }
+        guard let pair = candidates.first, let number = pair.value.number else { return .missing }
+        return .value(number, source: "metrics (\(pair.key), self-reported)")
     }
 
-    /// Both versions' predictions on the evaluation ids they share, in the same order.
-    static func paired(champion: ModelVersion, challenger: ModelVersion) -> PairedData? {
+    enum MetricValue {
+        case value(Double, source: String)
+        /// Known, but these predictions cannot give it: why.
+        case unavailable(String)
+        /// Neither computable nor in a metrics file.
+        case missing
+    }
+
+    /// Both versions' predictions on the evaluation ids they share, in the same order; or why they cannot
+    /// be paired: ids that overlap less than `minOverlap` of all ids on either side, or a shared id whose
+    /// y_true differs between the two files (then the two were not scored on the same examples).
+    static func paired(champion: ModelVersion, challenger: ModelVersion, minOverlap: Double) -> Result<
+        PairedData, PairingProblem
+    >? {
+        let championIDs: [String]
+        let challengerIDs: [String]
         if let a = champion.classification, let b = challenger.classification {
-            if a.ids == b.ids { return .classification(champion: a, challenger: b) }  // the usual case: same file order
-            let position = Dictionary(uniqueKeysWithValues: a.ids.enumerated().map { ($1, $0) })
-            let common = b.ids.indices.compactMap { index in position[b.ids[index]].map { (index, $0) } }
-            guard !common.isEmpty else { return nil }
-            return .classification(
-                champion: a.subset(common.map(\.1), keepingIDs: a.ids),
-                challenger: b.subset(common.map(\.0), keepingIDs: b.ids))
+            (championIDs, challengerIDs) = (a.ids, b.ids)
+        } else if let a = champion.regression, let b = challenger.regression {
+            (championIDs, challengerIDs) = (a.ids, b.ids)
+        } else {
+            return nil
         }
-        if let a = champion.regression, let b = challenger.regression {
-            if a.ids == b.ids { return .regression(truth: b.truth, champion: a.predicted, challenger: b.predicted) }
-            let position = Dictionary(uniqueKeysWithValues: a.ids.enumerated().map { ($1, $0) })
-            let common = b.ids.indices.compactMap { index in position[b.ids[index]].map { (index, $0) } }
-            guard !common.isEmpty else { return nil }
-            return .regression(
-                truth: common.map { b.truth[$0.0] }, champion: common.map { a.predicted[$0.1] },
-                challenger: common.map { b.predicted[$0.0] })
+        let common: [(challenger: Int, champion: Int)]
+        if championIDs == challengerIDs {
+            common = championIDs.indices.map { ($0, $0) }  // the usual case: the same file order
+        } else {
+            let position = Dictionary(championIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            common = challengerIDs.indices.compactMap { index in position[challengerIDs[index]].map { (index, $0) } }
         }
-        return nil
+        let union = championIDs.count + challengerIDs.count - common.count
+        guard !common.isEmpty, Double(common.count) >= minOverlap * Double(union) - 1e-9 else {
+            return .failure(
+                PairingProblem(
+                    message:
+                        "the champion scored \(championIDs.count) evaluation ids and the challenger \(challengerIDs.count); they share \(common.count) of \(union) (\(GateEvaluator.format(Double(common.count) / Double(max(union, 1)) * 100))%, checks.min_overlap is \(GateEvaluator.format(minOverlap * 100))%)"
+                ))
+        }
+        if let a = champion.classification, let b = challenger.classification {
+            let differing = common.filter { a.truth[$0.champion] != b.truth[$0.challenger] }
+            if let first = differing.first {
+                return .failure(
+                    PairingProblem(
+                        message:
+                            "\(differing.count) of the \(common.count) shared evaluation ids have a different y_true in the champion's and the challenger's predictions (first: id \(b.ids[first.challenger]): \(a.truth[first.champion]) vs \(b.truth[first.challenger]))"
+                    ))
+            }
+            if common.count == a.count && common.count == b.count && championIDs == challengerIDs {
+                return .success(.classification(champion: a, challenger: b))
+            }
+            return .success(
+                .classification(
+                    champion: a.subset(common.map(\.champion), keepingIDs: true),
+                    challenger: b.subset(common.map(\.challenger), keepingIDs: true)))
+        }
+        guard let a = champion.regression, let b = challenger.regression else { return nil }
+        let differing = common.filter { a.truth[$0.champion] != b.truth[$0.challenger] }
+        if let first = differing.first {
+            return .failure(
+                PairingProblem(
+                    message:
+                        "\(differing.count) of the \(common.count) shared evaluation ids have a different y_true in the champion's and the challenger's predictions (first: id \(b.ids[first.challenger]): \(a.truth[first.champion]) vs \(b.truth[first.challenger]))"
+                ))
+        }
+        return .success(
+            .regression(
+                truth: common.map { b.truth[$0.challenger] }, champion: common.map { a.predicted[$0.champion] },
+                challenger: common.map { b.predicted[$0.challenger] }))
     }
+
+    struct PairingProblem: Error { var message: String }
 }
 
-extension ClassificationPredictions {
-    func subset(_ indices: [Int], keepingIDs ids: [String]) -> ClassificationPredictions {
-        ClassificationPredictions(
-            ids: indices.map { ids[$0] }, truth: indices.map { truth[$0] }, predicted: indices.map { predicted[$0] },
-            score: score.map { scores in indices.map { scores[$0] } }, positiveLabel: positiveLabel)
-    }
-}

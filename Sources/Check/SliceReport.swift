@@ -9,9 +9,12 @@ enum SliceReport {
     ) -> [Finding] {
         let groups = Dictionary(grouping: slices.indices, by: { slices[$0] })
         return groups.keys.sorted().map { value in
-            let subset = predictions.subset(groups[value] ?? [], keepingIDs: predictions.ids)
+            let subset = predictions.subset(groups[value] ?? [])
+            // A metric a slice cannot give (one class in it, say) is left out of that slice's line.
             let values = metrics.compactMap { metric in
-                ClassificationMetrics.metric(metric, subset).map { (key: metric, value: StructuredValue.double($0)) }
+                (try? ClassificationMetrics.metric(metric, subset)).flatMap { $0 }.map {
+                    (key: metric, value: StructuredValue.double($0))
+                }
             }
             let text = values.map { "\($0.key) \(GateEvaluator.format($0.value.number ?? 0))" }.joined(separator: ", ")
             return Finding(

@@ -54,7 +54,8 @@ public struct ConfigNode {
         if case .scalar(let scalar) = node {
             switch YAMLReader.resolve(scalar) {
             case .int(let value): return Double(value)
-            case .double(let value): return value
+            case .double(let value) where value.isFinite: return value
+            case .double: throw error("expected a finite number, not \(scalar.string)")
             default: break
             }
         }

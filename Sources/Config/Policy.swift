@@ -59,7 +59,11 @@ public struct GatePolicy: Sendable, Equatable {
 
     public struct Gate: Sendable, Equatable {
         public var metric: String
-        public var greaterIsBetter: Bool = true
+        /// From `greater_is_better`, else from the metric's name (`MetricDirection`); a gate whose
+        /// metric has neither is a configuration error.
+        public var greaterIsBetter: Bool
+        /// Whether `greater_is_better` was written in the policy (else it was inferred from the name).
+        public var directionIsExplicit: Bool
         /// The challenger's value must be at least (or at most) this.
         public var threshold: Double?
         /// The challenger must beat the champion by at least this much (MLflow `min_absolute_change`).
@@ -99,8 +103,16 @@ public struct GatePolicy: Sendable, Equatable {
         gates = []
         for item in try spec.required("gates").list() {
             let map = try item.mapping()
-            var gate = Gate(metric: try map.required("metric").string(), location: item.location)
-            gate.greaterIsBetter = try map.optional("greater_is_better")?.bool() ?? true
+            let metricNode = try map.required("metric")
+            let metric = try metricNode.string()
+            let explicit = try map.optional("greater_is_better")?.bool()
+            guard let greaterIsBetter = explicit ?? MetricDirection.greaterIsBetter(metric) else {
+                throw metricNode.error(
+                    "metric \"\(metric)\" has no known direction: say greater_is_better: true or false")
+            }
+            var gate = Gate(
+                metric: metric, greaterIsBetter: greaterIsBetter, directionIsExplicit: explicit != nil,
+                location: item.location)
             gate.threshold = try map.optional("threshold")?.double()
             gate.minAbsoluteChange = try map.optional("min_absolute_change")?.double()
             gate.minRelativeChange = try map.optional("min_relative_change")?.double()

@@ -27,6 +27,10 @@ public struct ProjectConfig: Sendable, Equatable {
         public var predictions: String?
         public var task: Task
         public var serving: Serving
+        /// The positive class of a binary classifier (default: `1` when the labels are 0/1 or booleans).
+        public var positiveLabel: String?
+        /// Every class the classifier may predict; a label outside them is an error.
+        public var classes: [String]?
 
         public enum Task: String, Sendable { case classification, regression }
     }
@@ -95,6 +99,9 @@ public struct ProjectConfig: Sendable, Equatable {
         public var code: [CodeCheck] = []
         /// What a gate concludes when there is no champion yet (first deployment).
         public var firstDeployment: Verdict = .warn
+        /// The share of the challenger's evaluation ids the champion must also have scored for a paired
+        /// comparison (1: the same ids on both sides).
+        public var minOverlap: Double = 1
 
         public enum Verdict: String, Sendable { case pass, warn, fail }
 
@@ -167,6 +174,21 @@ extension ProjectConfig {
             predictions: try map.optional("predictions")?.string(), task: .classification, serving: Serving())
         if let task = map.optional("task") {
             model.task = Model.Task(rawValue: try task.choice(["classification", "regression"])) ?? .classification
+        }
+        if let node = map.optional("positive_label") {
+            model.positiveLabel = try node.string()
+            guard model.task == .classification else { throw node.error("positive_label is for a classification model") }
+        }
+        if let node = map.optional("classes") {
+            let classes = try node.strings()
+            guard model.task == .classification else { throw node.error("classes are for a classification model") }
+            guard classes.count >= 2, Set(classes).count == classes.count, !classes.contains("") else {
+                throw node.error("classes must be two or more distinct, non-empty labels")
+            }
+            if let positive = model.positiveLabel, !classes.contains(positive) {
+                throw node.error("positive_label \"\(positive)\" is not one of the classes")
+            }
+            model.classes = classes
         }
         if let servingNode = map.optional("serving") {
             let serving = try servingNode.mapping()
@@ -252,6 +274,12 @@ extension ProjectConfig {
         checks.policies = try map.optional("policies")?.string() ?? "policies"
         if let first = map.optional("first_deployment") {
             checks.firstDeployment = Checks.Verdict(rawValue: try first.choice(["pass", "warn", "fail"])) ?? .warn
+        }
+        if let node = map.optional("min_overlap") {
+            checks.minOverlap = try node.double()
+            guard checks.minOverlap > 0 && checks.minOverlap <= 1 else {
+                throw node.error("min_overlap must be above 0 and at most 1")
+            }
         }
         for item in try map.optional("code")?.list() ?? [] {
             let code = try item.mapping()

@@ -15,8 +15,8 @@ public enum DriftStatistics {
 
     /// scipy's `ks_2samp(reference, current)` (two-sided, method auto): the exact distribution of the
     /// statistic when both samples have at most 10,000 values (Hodges' lattice paths with Viehmann's
-    /// recursion), else the limiting Kolmogorov distribution with Stephens' correction. (scipy uses the
-    /// one-sample distribution `kstwo` for n = round(n₁n₂/(n₁+n₂)) there; the two agree to about 1 %.)
+    /// recursion), else scipy's asymptotic method: the one-sample distribution `kstwo` at
+    /// n = round(n₁n₂/(n₁+n₂)) (`KolmogorovDistribution`).
     public static func kolmogorovSmirnov(_ reference: [Double], _ current: [Double]) -> KSResult {
         let a = RadixSort.sorted(reference)
         let b = RadixSort.sorted(current)
@@ -36,9 +36,10 @@ public enum DriftStatistics {
         if max(n1, n2) <= 10_000, let exact = exactKSPValue(n1, n2, d) {
             return KSResult(statistic: d, pValue: exact, method: "exact")
         }
-        let en = Double(n1) * Double(n2) / Double(n1 + n2)
-        let lambda = (en.squareRoot() + 0.12 + 0.11 / en.squareRoot()) * d
-        return KSResult(statistic: d, pValue: kolmogorovSF(lambda), method: "asymptotic")
+        // scipy's method="asymp": the one-sample distribution at n = round(n₁n₂/(n₁ + n₂)) (half to even).
+        let en = (Double(max(n1, n2)) * Double(min(n1, n2)) / Double(n1 + n2)).rounded(.toNearestOrEven)
+        return KSResult(
+            statistic: d, pValue: KolmogorovDistribution.sf(max(Int(en), 1), d), method: "asymptotic")
     }
 
     /// P(D ≥ d) under the null, exactly; nil when the recursion is numerically unusable.
@@ -98,18 +99,6 @@ public enum DriftStatistics {
         return a[maxj - minj - 1]
     }
 
-    /// The limiting Kolmogorov distribution's upper tail, Q(λ) = 2 Σ (−1)^(k−1) exp(−2k²λ²).
-    static func kolmogorovSF(_ lambda: Double) -> Double {
-        guard lambda > 0.2 else { return 1 }
-        var sum = 0.0
-        for k in 1...100 {
-            let term = exp(-2 * Double(k * k) * lambda * lambda)
-            sum += (k % 2 == 1 ? 1 : -1) * term
-            if term < 1e-18 { break }
-        }
-        return min(max(2 * sum, 0), 1)
-    }
-
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     // MARK: Distances
@@ -135,10 +124,10 @@ public enum DriftStatistics {
         return total
     }
 
-    /// Evidently's normed Wasserstein distance: the distance divided by the reference's standard deviation.
+    /// Evidently's normed Wasserstein distance: the distance divided by the reference's standard deviation,
+    /// or by 0.001 when that is smaller (a constant reference gives a finite distance, as in Evidently).
     public static func normedWasserstein(_ reference: [Double], _ current: [Double]) -> Double {
-        let deviation = standardDeviation(reference, ddof: 0)
-        return wasserstein(reference, current) / deviation
+        wasserstein(reference, current) / max(standardDeviation(reference, ddof: 0), 0.001)
     }
 
     public static func standardDeviation(_ values: [Double], ddof: Int) -> Double {
@@ -147,45 +136,74 @@ public enum DriftStatistics {
         return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - ddof)).squareRoot()
     }
 
-    /// The share of each sample in each of the bins; numeric columns use 10 bins at the reference's
-    /// deciles (outer bins open-ended), categorical ones the union of the categories. Empty bins get
-    /// 0.0001, as Evidently does, so that logarithms stay finite.
-    public static func binnedShares(
-        reference: DriftColumn, current: DriftColumn, bins: Int = 10, emptyShare: Double? = 0.0001
-    ) -> (reference: [Double], current: [Double]) {
+    /// Evidently's `get_binned_data`, which PSI and Jensen–Shannon share: a numeric column whose reference
+    /// has more than 20 distinct values is cut into numpy's Sturges bins over both samples together
+    /// (`np.histogram_bin_edges(combined, "sturges")`, equal widths from the minimum to the maximum, the
+    /// last bin closed); anything else is counted by value. Shares are of each sample's size. For PSI an
+    /// empty bin gets min(non-zero share)/10⁶ when that minimum is at most 0.0001, else 0.0001.
+    public static func evidentlyBins(
+        reference: DriftColumn, current: DriftColumn, floorEmpty: Bool, integerValued: Bool = false
+    ) -> (reference: [Double], current: [Double], description: String) {
         var shares: ([Double], [Double])
-        switch (reference, current) {
-        case (.numeric(let r), .numeric(let c)):
-            let sorted = RadixSort.sorted(r)
-            var edges: [Double] = []
-            for k in 1..<bins { edges.append(quantile(sorted, Double(k) / Double(bins))) }
-            edges = Array(Set(edges)).sorted()
-            func histogram(_ values: [Double]) -> [Double] {
-                var counts = [Double](repeating: 0, count: edges.count + 1)
-                for value in values {
-                    // The first edge ≥ value: bins are (e[k−1], e[k]], the last one open.
-                    var low = 0
-                    var high = edges.count
-                    while low < high {
-                        let mid = (low + high) / 2
-                        if edges[mid] < value { low = mid + 1 } else { high = mid }
-                    }
-                    counts[low] += 1
-                }
-                return counts.map { $0 / Double(values.count) }
+        let description: String
+        if case .numeric(let r) = reference, case .numeric(let c) = current, distinctCount(sortedValues: r) > 20 {
+            let edges = sturgesEdges(r, c, integerValued: integerValued)
+            shares = (histogram(r, edges), histogram(c, edges))
+            description = "\(edges.count - 1) Sturges bins of equal width over both samples"
+        } else {
+            let rc = reference.categories
+            let cc = current.categories
+            let keys = CategoryCounts.keys(rc, cc)
+            shares = (keys.map { Double(rc[$0]) / Double(rc.total) }, keys.map { Double(cc[$0]) / Double(cc.total) })
+            description = "\(keys.count) values counted"
+        }
+        guard floorEmpty else { return (shares.0, shares.1, description) }
+        func floored(_ values: [Double]) -> [Double] {
+            let smallest = values.filter { $0 != 0 }.min() ?? 0.0001
+            let floor = smallest <= 0.0001 ? smallest / 1_000_000 : 0.0001
+            return values.map { $0 == 0 ? floor : $0 }
+        }
+        return (floored(shares.0), floored(shares.1), description + "; empty bins floored as Evidently does")
+    }
+
+    static func distinctCount(sortedValues values: [Double]) -> Int {
+        var count = 0
+        var previous: Double?
+        for value in values where value != previous {
+            count += 1
+            previous = value
+        }
+        return count
+    }
+
+    /// numpy's Sturges edges of the two sorted samples together: width = range/(log₂ n + 1) (at least 1 for
+    /// integer data), ⌈range/width⌉ bins, edges `start + i·step` with the last one the maximum
+    /// (`np.linspace`).
+    static func sturgesEdges(_ a: [Double], _ b: [Double], integerValued: Bool) -> [Double] {
+        let low = min(a.first ?? .infinity, b.first ?? .infinity)
+        let high = max(a.last ?? -.infinity, b.last ?? -.infinity)
+        let (first, last) = low == high ? (low - 0.5, high + 0.5) : (low, high)
+        var width = (high - low) / (log2(Double(a.count + b.count)) + 1)
+        if integerValued && width < 1 { width = 1 }
+        let bins = width > 0 ? Int(((last - first) / width).rounded(.up)) : 1
+        let step = (last - first) / Double(bins)
+        return (0...bins).map { $0 == bins ? last : Double($0) * step + first }
+    }
+
+    /// Shares of sorted `values` in the bins [e₀, e₁), …, [e₍k−1₎, e_k] (numpy's histogram with explicit edges).
+    static func histogram(_ values: [Double], _ edges: [Double]) -> [Double] {
+        func countBelow(_ edge: Double, inclusive: Bool) -> Int {
+            var low = 0
+            var high = values.count
+            while low < high {
+                let middle = (low + high) / 2
+                if values[middle] < edge || (inclusive && values[middle] == edge) { low = middle + 1 } else { high = middle }
             }
-            shares = (histogram(r), histogram(c))
-        default:
-            let r = reference.categories
-            let c = current.categories
-            let keys = CategoryCounts.keys(r, c)
-            shares = (keys.map { Double(r[$0]) / Double(r.total) }, keys.map { Double(c[$0]) / Double(c.total) })
+            return low
         }
-        if let emptyShare {
-            shares.0 = shares.0.map { $0 == 0 ? emptyShare : $0 }
-            shares.1 = shares.1.map { $0 == 0 ? emptyShare : $0 }
-        }
-        return shares
+        var cumulative = edges.dropLast().map { countBelow($0, inclusive: false) }
+        cumulative.append(countBelow(edges[edges.count - 1], inclusive: true))
+        return (1..<cumulative.count).map { Double(cumulative[$0] - cumulative[$0 - 1]) / Double(values.count) }
     }
 
     /// Population stability index: Σ (r − c) ln(r / c) over the bins.
@@ -260,23 +278,30 @@ public enum DriftStatistics {
         return (statistic, SpecialFunctions.chiSquareSF(statistic, dof: Double(dof)), dof)
     }
 
-    /// Evidently's Z-test for a binary column: the difference of two proportions, pooled.
-    public static func proportionsZTest(reference: [String], current: [String]) -> (statistic: Double, pValue: Double) {
+    /// Evidently's Z-test: the share of the first category (in sorted order: numeric values by value, text
+    /// as text) against all others, a pooled two-proportion z; p = 1 when both samples hold the one same
+    /// value. The p-value is 2·P(Z > |z|) computed without cancellation (Evidently's 2·(1 − Φ(|z|)) rounds
+    /// to 0 beyond |z| ≈ 8.3; the verdicts are the same).
+    public static func proportionsZTest(reference: [String], current: [String]) -> (
+        statistic: Double, pValue: Double, category: String?
+    ) {
         proportionsZTest(reference: CategoryCounts(reference), current: CategoryCounts(current))
     }
 
     public static func proportionsZTest(reference: CategoryCounts, current: CategoryCounts) -> (
-        statistic: Double, pValue: Double
+        statistic: Double, pValue: Double, category: String?
     ) {
         let keys = CategoryCounts.keys(reference, current)
-        guard keys.count == 2 else { return (0, 1) }
-        let p1 = Double(reference[keys[0]]) / Double(reference.total)
-        let p2 = Double(current[keys[0]]) / Double(current.total)
+        guard let first = keys.first, reference.total > 0, current.total > 0 else { return (0, 1, nil) }
+        if keys.count == 1 { return (0, 1, first) }
         let n1 = Double(reference.total)
         let n2 = Double(current.total)
+        // Evidently codes the first category 0 and every other value 1, and compares the shares of 1.
+        let p1 = 1 - Double(reference[first]) / n1
+        let p2 = 1 - Double(current[first]) / n2
         let pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
         let z = (p1 - p2) / (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
-        return (z, 2 * (1 - 0.5 * erfc(-abs(z) / 2.squareRoot())))
+        return (z, min(1, erfc(abs(z) / 2.squareRoot())), first)
     }
 
     /// numpy's default (linear) quantile of sorted values.
@@ -409,8 +434,12 @@ public struct CategoryCounts: Sendable, Equatable {
 
     subscript(key: String) -> Int { counts[key] ?? 0 }
 
-    /// The categories of both, sorted.
+    /// The categories of both, sorted as Python sorts them: by value when every one is a number, else
+    /// as text.
     static func keys(_ a: CategoryCounts, _ b: CategoryCounts) -> [String] {
-        Array(Set(a.counts.keys).union(b.counts.keys)).sorted()
+        let keys = Set(a.counts.keys).union(b.counts.keys)
+        let numbers = keys.map { Double($0) }
+        if numbers.allSatisfy({ $0 != nil }) { return zip(keys, numbers).sorted { ($0.1 ?? 0) < ($1.1 ?? 0) }.map(\.0) }
+        return keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
     }
 }

@@ -85,8 +85,21 @@ public struct ColumnDrift: Sendable {
     public var referenceCount: Int
     public var currentCount: Int
     public var note: String?
+    /// How the statistic was computed, for the report: the variant (KS exact or asymptotic), the binning
+    /// of PSI and Jensen–Shannon, the category compared by the Z-test, a p-value adjustment.
+    public var method: [String] = []
 
     public var isPValue: Bool { test == .ks || test == .chisquare || test == .z }
+
+    /// Evidently's comparison: KS drifts at p ≤ threshold, the other p-value tests at p < threshold, the
+    /// distances at ≥ threshold.
+    func drifts(_ score: Double, _ threshold: Double) -> Bool {
+        switch test {
+        case .ks?: return score <= threshold
+        case .chisquare?, .z?: return score < threshold
+        default: return score >= threshold
+        }
+    }
 }
 
 public struct DriftReport: Sendable {
@@ -100,29 +113,45 @@ public struct DriftReport: Sendable {
 }
 
 public enum DriftDetector {
+    /// Throws a configuration error when a named test cannot judge a column's type (as Evidently refuses
+    /// it): KS and Wasserstein take numeric columns, chi-square and Z categorical ones, PSI and
+    /// Jensen–Shannon both.
     public static func detect(reference: Dataset, current: Dataset, settings: DriftSettings = DriftSettings())
-        -> DriftReport
+        throws -> DriftReport
     {
         // Columns are judged independently: one per core.
-        let judged = Mutex<[Int: ColumnDrift]>([:])
+        let judged = Mutex<[Int: Result<ColumnDrift, Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: reference.columns.count) { index in
-            let result = judge(reference.columns[index], current: current, settings: settings)
+            let result = Result { try judge(reference.columns[index], current: current, settings: settings) }
             judged.withLock { $0[index] = result }
         }
-        var results = judged.withLock { values in reference.columns.indices.compactMap { values[$0] } }
+        let outcomes = judged.withLock { values in reference.columns.indices.compactMap { values[$0] } }
+        var results = try outcomes.map { try $0.get() }
         if settings.benjaminiHochberg {
             let indices = results.indices.filter { results[$0].isPValue && results[$0].score != nil }
             let adjusted = DriftStatistics.benjaminiHochberg(indices.map { results[$0].score ?? 1 })
-            for (index, value) in zip(indices, adjusted) { results[index].score = value }
+            for (index, value) in zip(indices, adjusted) {
+                results[index].score = value
+                results[index].method.append("p-value Benjamini–Hochberg adjusted across \(indices.count) columns")
+            }
         }
         for index in results.indices {
             guard let score = results[index].score, let threshold = results[index].threshold else { continue }
-            results[index].drifted = results[index].isPValue ? score < threshold : score >= threshold
+            results[index].drifted = results[index].drifts(score, threshold)
         }
         return DriftReport(columns: results, settings: settings)
     }
 
-    static func judge(_ referenceColumn: Column, current: Dataset, settings: DriftSettings) -> ColumnDrift {
+    /// The column types a test takes, as Evidently's `allowed_feature_types`.
+    static func accepts(_ test: DriftSettings.Test, numeric: Bool) -> Bool {
+        switch test {
+        case .ks, .wasserstein: return numeric
+        case .chisquare, .z: return !numeric
+        case .psi, .jensenshannon: return true
+        }
+    }
+
+    static func judge(_ referenceColumn: Column, current: Dataset, settings: DriftSettings) throws -> ColumnDrift {
         let name = referenceColumn.name
         guard let currentColumn = current.column(name) else {
             return ColumnDrift(
@@ -134,28 +163,28 @@ public enum DriftDetector {
             result.note = "excluded"
             return result
         }
+        // Evidently's column types: numerical for a numeric dtype, categorical otherwise (text, booleans).
         let numericType = referenceColumn.type.isNumeric || referenceColumn.type == .timestamp
         let sameType = numericType == (currentColumn.type.isNumeric || currentColumn.type == .timestamp)
         let refValues: DriftColumn
         let curValues: DriftColumn
-        var uniqueCount: Int
+        let uniqueCount: Int
+        var integerValued = false
         if numericType && sameType {
-            // Sorted once here: every numeric statistic wants sorted values, and sorting in place keeps one
-            // copy of each side alive instead of three.
-            var r = referenceColumn.nonNullNumbers
-            var c = currentColumn.nonNullNumbers
+            // Nulls and infinities dropped first, as Evidently does before choosing a test. Sorted once
+            // here: every numeric statistic wants sorted values, and sorting in place keeps one copy of each
+            // side alive instead of three.
+            var r = referenceColumn.nonNullNumbers.filter(\.isFinite)
+            var c = currentColumn.nonNullNumbers.filter(\.isFinite)
             RadixSort.sortInPlace(&r)
             RadixSort.sortInPlace(&c)
             uniqueCount = distinctCount(r, c, upTo: 6)
-            if uniqueCount > 5 {
-                (refValues, curValues) = (.numeric(r), .numeric(c))
-            } else {
-                // Evidently: a numeric column with at most 5 values is categorical.
-                (refValues, curValues) = (
-                    .categorical(CategoryCounts(r.map(StructuredValue.pythonFloat))),
-                    .categorical(CategoryCounts(c.map(StructuredValue.pythonFloat)))
-                )
-            }
+            (refValues, curValues) = (.numeric(r), .numeric(c))
+            // pandas keeps an integer dtype only for integer columns without nulls on both sides (numpy's
+            // Sturges width is then at least 1).
+            integerValued =
+                referenceColumn.type == .int && currentColumn.type == .int && referenceColumn.nullCount == 0
+                && currentColumn.nullCount == 0
         } else {
             // Counted from the dictionary codes: no String a row.
             let r = CategoryCounts(counts: referenceColumn.textCounts)
@@ -170,44 +199,63 @@ public enum DriftDetector {
                 return result
             }
         }
+        let numeric: Bool
+        if case .numeric = refValues { numeric = true } else { numeric = false }
         result.referenceCount = refValues.count
         result.currentCount = curValues.count
-        if case .numeric = refValues { result.kind = "numeric" } else { result.kind = "categorical" }
+        result.kind = numeric ? "numeric" : "categorical"
+        let override = settings.columnTests[name]
+        if let forced = override?.test ?? settings.test, !accepts(forced, numeric: numeric) {
+            throw GitOpsMLError.configuration(
+                "drift test \(forced.rawValue) cannot judge column \"\(name)\": it is \(result.kind), and \(forced.rawValue) takes \(forced == .ks || forced == .wasserstein ? "numeric" : "categorical") columns (psi and jensenshannon take both)"
+            )
+        }
+        guard refValues.count > 0, curValues.count > 0 else {
+            result.note = "no values \(refValues.count == 0 ? "in the reference" : "in the current data") once nulls are dropped"
+            return result
+        }
         guard refValues.count >= settings.minimumSample, curValues.count >= settings.minimumSample else {
             result.note = "insufficient data (fewer than \(settings.minimumSample) values)"
             return result
         }
-        let override = settings.columnTests[name]
-        let test =
-            override?.test ?? settings.test ?? automatic(refValues, reference: referenceColumn, unique: uniqueCount)
+        let test = override?.test ?? settings.test ?? automatic(numeric: numeric, referenceCount: refValues.count, unique: uniqueCount)
         result.test = test
+        if override?.test == nil && settings.test == nil {
+            result.method.append(
+                "chosen as Evidently does: \(refValues.count) reference values (nulls dropped) \(refValues.count <= 1000 ? "≤" : ">") 1000, \(result.kind)\(numeric ? " with \(uniqueCount > 5 ? "more than 5" : "at most 5") distinct values" : "")"
+            )
+        }
         let threshold = override?.threshold ?? settings.threshold ?? defaultThreshold(test)
         result.threshold = threshold
-        switch (test, refValues, curValues) {
-        case (.ks, .numeric(let r), .numeric(let c)):
+        switch test {
+        case .ks:
+            guard case .numeric(let r) = refValues, case .numeric(let c) = curValues else { break }
             let ks = DriftStatistics.kolmogorovSmirnov(r, c)
             (result.statistic, result.score) = (ks.statistic, ks.pValue)
-        case (.wasserstein, .numeric(let r), .numeric(let c)):
+            result.method.append(ks.method == "exact" ? "exact p-value" : "asymptotic p-value (scipy's method=\"asymp\")")
+        case .wasserstein:
+            guard case .numeric(let r) = refValues, case .numeric(let c) = curValues else { break }
             let distance = DriftStatistics.normedWasserstein(r, c)
             (result.statistic, result.score) = (distance, distance)
-        case (.psi, _, _):
-            let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues)
-            let value = DriftStatistics.psi(reference: shares.reference, current: shares.current)
+            result.method.append("divided by max(reference standard deviation, 0.001)")
+        case .psi, .jensenshannon:
+            let binned = DriftStatistics.evidentlyBins(
+                reference: refValues, current: curValues, floorEmpty: test == .psi, integerValued: integerValued)
+            let value =
+                test == .psi
+                ? DriftStatistics.psi(reference: binned.reference, current: binned.current)
+                : DriftStatistics.jensenShannon(binned.reference, binned.current)
             (result.statistic, result.score) = (value, value)
-        case (.jensenshannon, _, _):
-            let shares = DriftStatistics.binnedShares(reference: refValues, current: curValues, emptyShare: nil)
-            let value = DriftStatistics.jensenShannon(shares.reference, shares.current)
-            (result.statistic, result.score) = (value, value)
-        case (.chisquare, _, _):
+            result.method.append(binned.description)
+        case .chisquare:
             let chi = DriftStatistics.chiSquareGoodnessOfFit(
                 reference: refValues.categories, current: curValues.categories)
             (result.statistic, result.score) = (chi.statistic, chi.pValue)
-        case (.z, _, _):
+            result.method.append("goodness of fit of the current counts to the reference shares")
+        case .z:
             let z = DriftStatistics.proportionsZTest(reference: refValues.categories, current: curValues.categories)
             (result.statistic, result.score) = (z.statistic, z.pValue)
-        default:
-            result.note = "\(test.rawValue) needs a numeric column"
-            result.test = nil
+            if let category = z.category { result.method.append("share of \(category) against all other values") }
         }
         return result
     }
@@ -225,17 +273,16 @@ public enum DriftDetector {
         return seen.count
     }
 
-    /// Evidently's default: small reference (≤ 1000 rows): KS for numeric columns, chi-square for
-    /// categorical ones with more than two values, a Z-test for binary ones; larger: normed Wasserstein
-    /// for numeric, Jensen–Shannon for categorical.
-    static func automatic(_ values: DriftColumn, reference: Column, unique: Int) -> DriftSettings.Test {
-        let numeric: Bool
-        if case .numeric = values { numeric = true } else { numeric = false }
-        if reference.count <= 1000 {
-            if numeric { return .ks }
+    /// Evidently's `_get_default_stattest`, on non-null values: a reference of at most 1000 values: KS
+    /// for numeric columns with more than 5 distinct values (reference and current together), else
+    /// chi-square with more than 2 distinct values and a Z-test with 2; larger: normed Wasserstein for
+    /// numeric columns with more than 5 values, Jensen–Shannon for the rest.
+    static func automatic(numeric: Bool, referenceCount: Int, unique: Int) -> DriftSettings.Test {
+        if referenceCount <= 1000 {
+            if numeric && unique > 5 { return .ks }
             return unique > 2 ? .chisquare : .z
         }
-        return numeric ? .wasserstein : .jensenshannon
+        return numeric && unique > 5 ? .wasserstein : .jensenshannon
     }
 
     static func defaultThreshold(_ test: DriftSettings.Test) -> Double {

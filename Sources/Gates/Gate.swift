@@ -7,7 +7,7 @@ import GitOpsMLCore
 /// and beat the champion by `minAbsoluteChange` and by `minRelativeChange` × |champion| (in the metric's
 /// better direction; negative values are tolerances, as in TFMA). With a `test`, the improvement must
 /// also be significant at `alpha` (otherwise `onInsignificant` decides); with `nonInferiorityMargin` δ,
-/// the one-sided (1 − α) lower bound of the improvement must exceed −δ.
+/// the one-sided (1 − α) lower bound of the improvement, from the same test's interval, must exceed −δ.
 public struct GateSpec: Sendable, Equatable {
     public enum Test: String, Sendable { case bootstrap, mcnemar, delong }
 
@@ -20,12 +20,13 @@ public struct GateSpec: Sendable, Equatable {
     public var alpha: Double = 0.05
     public var resamples: Int = 1000
     public var seed: UInt64 = 0
+    /// Also the verdict of a test that is undefined on these data (zero variance, one class, too few pairs).
     public var onInsignificant: Finding.Status = .fail
     public var nonInferiorityMargin: Double?
 
-    public init(metric: String, greaterIsBetter: Bool? = nil) {
+    public init(metric: String, greaterIsBetter: Bool) {
         self.metric = metric
-        self.greaterIsBetter = greaterIsBetter ?? metricGreaterIsBetter(metric)
+        self.greaterIsBetter = greaterIsBetter
     }
 }
 
@@ -42,6 +43,22 @@ public enum PairedData: Sendable {
     }
 }
 
+/// How a comparison was made, for the report: the test and its variant, the interval's method, and the
+/// numbers behind them (discordant counts, resamples, seed…).
+public struct GateMethod: Sendable, Equatable {
+    /// Short, for the sentence: "McNemar score χ²", "DeLong z", "bootstrap".
+    public var test: String
+    /// What a reviewer needs to recompute it: "McNemar's score test (χ², 1 df, no continuity correction)…".
+    public var description: String
+    public var interval: String
+    public var details: [(key: String, value: StructuredValue)]
+
+    public static func == (a: GateMethod, b: GateMethod) -> Bool {
+        a.test == b.test && a.description == b.description && a.interval == b.interval
+            && StructuredValue.object(a.details) == StructuredValue.object(b.details)
+    }
+}
+
 /// What a gate concluded, with everything a reviewer needs to check it.
 public struct GateOutcome: Sendable, Equatable {
     public var status: Finding.Status
@@ -53,7 +70,11 @@ public struct GateOutcome: Sendable, Equatable {
     public var interval: ClosedRange<Double>?
     public var confidence: Double?
     public var pValue: Double?
-    public var test: String?
+    /// The smallest p-value the test could give (a bootstrap's 2/(B + 1)), when it has one.
+    public var pValueFloor: Double?
+    public var method: GateMethod?
+    /// Why the test gave no answer on these data, when it could not.
+    public var undefined: String?
     public var n: Int?
     /// Each rule that failed (or warned), in words.
     public var reasons: [String]
@@ -70,14 +91,18 @@ public enum GateEvaluator {
         let direction: Double = spec.greaterIsBetter ? 1 : -1
         var outcome = GateOutcome(
             status: .pass, message: "", champion: champion, challenger: challenger,
-            difference: champion.map { challenger - $0 }, interval: nil, confidence: nil, pValue: nil, test: nil,
-            n: paired?.count, reasons: [])
+            difference: champion.map { challenger - $0 }, interval: nil, confidence: nil, pValue: nil,
+            pValueFloor: nil, method: nil, undefined: nil, n: paired?.count, reasons: [])
         var statuses: [Finding.Status] = [.pass]
         func rule(_ status: Finding.Status, _ reason: String) {
             statuses.append(status)
             outcome.reasons.append(reason)
         }
 
+        guard challenger.isFinite else {
+            rule(.fail, "the challenger's value is not a number")
+            return finish(&outcome, statuses, spec)
+        }
         if let threshold = spec.threshold, direction * (challenger - threshold) < 0 {
             rule(
                 .fail,
@@ -86,6 +111,10 @@ public enum GateEvaluator {
         }
         guard let champion else {
             rule(firstDeployment, "no champion to compare with (first deployment)")
+            return finish(&outcome, statuses, spec)
+        }
+        guard champion.isFinite else {
+            rule(.error, "the champion's value is not a number")
             return finish(&outcome, statuses, spec)
         }
         let improvement = direction * (challenger - champion)
@@ -104,12 +133,17 @@ public enum GateEvaluator {
         let testName = spec.test ?? (spec.nonInferiorityMargin != nil ? defaultTest(spec.metric) : nil)
         guard let testName else { return finish(&outcome, statuses, spec) }
         guard let paired, paired.count > 0 else {
-            rule(.warn, "significance not computed: the two versions' predictions share no evaluation ids")
+            rule(.error, "significance not computed: the two versions' predictions share no evaluation ids")
             return finish(&outcome, statuses, spec)
         }
         let comparison: Comparison
         do {
             comparison = try compare(testName, spec: spec, paired: paired)
+        } catch let error as Undefined {
+            outcome.undefined = error.reason
+            outcome.method = error.method
+            rule(spec.onInsignificant, "\(error.method?.test ?? testName.rawValue) is undefined here: \(error.reason)")
+            return finish(&outcome, statuses, spec)
         } catch {
             rule(.error, "\(error)")
             return finish(&outcome, statuses, spec)
@@ -117,17 +151,22 @@ public enum GateEvaluator {
         outcome.interval = comparison.interval
         outcome.confidence = 1 - spec.alpha
         outcome.pValue = comparison.pValue
-        outcome.test = comparison.name
+        outcome.pValueFloor = comparison.pValueFloor
+        outcome.method = comparison.method
         outcome.difference = comparison.difference
 
         if spec.test != nil {
             let significant = comparison.pValue < spec.alpha
             if significant && direction * comparison.difference < 0 {
-                rule(.fail, "significantly worse at α = \(format(spec.alpha)) (\(pText(comparison.pValue)))")
+                rule(
+                    .fail,
+                    "significantly worse at α = \(format(spec.alpha)) (\(pText(comparison.pValue, floor: comparison.pValueFloor)))"
+                )
             } else if !significant || direction * comparison.difference <= 0 {
                 rule(
                     spec.onInsignificant,
-                    "not a significant improvement at α = \(format(spec.alpha)) (\(pText(comparison.pValue)))")
+                    "not a significant improvement at α = \(format(spec.alpha)) (\(pText(comparison.pValue, floor: comparison.pValueFloor)))"
+                )
             }
         }
         if let margin = spec.nonInferiorityMargin {
@@ -135,7 +174,7 @@ public enum GateEvaluator {
             if !(bound > -margin) {
                 rule(
                     .fail,
-                    "non-inferiority not shown: the \(percent(1 - spec.alpha, digits: 0)) lower bound of the improvement is \(signed(bound)), not above −\(format(margin))"
+                    "non-inferiority not shown: the one-sided \(percent(1 - spec.alpha, digits: 0)) lower bound of the improvement (\(comparison.method.interval)) is \(signed(bound)), not above −\(format(margin))"
                 )
             }
         }
@@ -149,11 +188,13 @@ public enum GateEvaluator {
         var parts = ["\(spec.metric): challenger \(format(outcome.challenger))"]
         if let champion = outcome.champion, let difference = outcome.difference {
             parts[0] += " vs champion \(format(champion)) (\(signed(difference))"
-            if let interval = outcome.interval, let confidence = outcome.confidence {
+            if let interval = outcome.interval, let confidence = outcome.confidence, let method = outcome.method {
                 parts[0] +=
-                    "; \(percent(confidence, digits: 0)) CI \(signed(interval.lowerBound)) to \(signed(interval.upperBound))"
+                    "; \(percent(confidence, digits: 0)) CI \(signed(interval.lowerBound)) to \(signed(interval.upperBound)) (\(method.interval))"
             }
-            if let p = outcome.pValue, let test = outcome.test { parts[0] += "; \(test) \(pText(p))" }
+            if let p = outcome.pValue, let method = outcome.method {
+                parts[0] += "; \(method.test) \(pText(p, floor: outcome.pValueFloor))"
+            }
             if let n = outcome.n { parts[0] += "; n = \(n)" }
             parts[0] += ")"
         }
@@ -177,12 +218,14 @@ public enum GateEvaluator {
     // MARK: - Paired comparisons
 
     struct Comparison {
-        var name: String
+        var method: GateMethod
         /// challenger − champion on the paired examples.
         var difference: Double
         var interval: ClosedRange<Double>
         var pValue: Double
-        /// The one-sided lower bound of the improvement (direction × difference) at 1 − α.
+        var pValueFloor: Double?
+        /// The one-sided lower bound of the improvement (direction × difference) at 1 − α, from the
+        /// same interval method.
         var oneSidedLowerBound: (Double) -> Double
     }
 
@@ -190,10 +233,14 @@ public enum GateEvaluator {
         var description: String
     }
 
+    /// The test cannot answer on these data; `onInsignificant` decides.
+    struct Undefined: Error {
+        var reason: String
+        var method: GateMethod?
+    }
+
     static func compare(_ test: GateSpec.Test, spec: GateSpec, paired: PairedData) throws -> Comparison {
         let confidence = 1 - spec.alpha
-        let z2 = Distributions.normalQuantile(1 - spec.alpha / 2)
-        let z1 = Distributions.normalQuantile(1 - spec.alpha)
         switch test {
         case .mcnemar:
             guard case .classification(let champion, let challenger) = paired,
@@ -201,61 +248,128 @@ public enum GateEvaluator {
             else {
                 throw ComparisonError(description: "McNemar's test applies to accuracy or error_rate of a classifier")
             }
-            let result = McNemarResult.test(championCorrect: champion.correct, challengerCorrect: challenger.correct)
-            let n = Double(champion.count)
+            let result = McNemarScore.test(championCorrect: champion.correct, challengerCorrect: challenger.correct)
+            // δ is the accuracy difference; error_rate's difference is −δ.
             let sign: Double = spec.metric == "accuracy" ? 1 : -1
-            let difference = sign * Double(result.challengerOnly - result.championOnly) / n
-            let discordant = Double(result.championOnly + result.challengerOnly)
-            let se =
-                max(discordant - pow(Double(result.challengerOnly - result.championOnly), 2) / n, 0).squareRoot() / n
-            return Comparison(
-                name: result.exact ? "McNemar exact" : "McNemar χ²", difference: difference,
-                interval: (difference - z2 * se)...(difference + z2 * se), pValue: result.pValue,
-                oneSidedLowerBound: { direction in direction * difference - z1 * se })
-        case .delong:
-            guard case .classification(let champion, let challenger) = paired, spec.metric == "roc_auc",
-                let championScores = champion.score, let challengerScores = challenger.score
-            else { throw ComparisonError(description: "DeLong's test applies to roc_auc with a score column") }
-            guard
-                let result = DeLongResult.test(
-                    positives: champion.positives, scoresA: championScores, scoresB: challengerScores)
-            else { throw ComparisonError(description: "DeLong's test needs at least two positives and two negatives") }
-            let se = result.variance.squareRoot()
             let interval = result.interval(confidence: confidence)
+            let method = GateMethod(
+                test: "McNemar score χ²",
+                description:
+                    "McNemar's score test (χ² = (c − b)²/(b + c), 1 df, no continuity correction, no exact small-sample switch); b = \(result.championOnly) pairs only the champion got right, c = \(result.challengerOnly) only the challenger",
+                interval: "Tango score",
+                details: [
+                    ("test", .string("mcnemar")), ("variant", .string("score, no continuity correction")),
+                    ("statistic", .double(result.statistic)), ("champion_only", .int(result.championOnly)),
+                    ("challenger_only", .int(result.challengerOnly)),
+                    ("interval_method", .string("Tango score interval (1998)")),
+                ])
             return Comparison(
-                name: "DeLong", difference: result.difference, interval: interval.lower...interval.upper,
-                pValue: result.pValue, oneSidedLowerBound: { direction in direction * result.difference - z1 * se })
-        case .bootstrap:
-            let result = try bootstrap(spec, paired: paired, confidence: confidence)
-            return Comparison(
-                name: "bootstrap (\(result.resamples) resamples)", difference: result.estimate,
-                interval: result.lower...result.upper, pValue: result.pValue,
+                method: method, difference: sign * result.difference,
+                interval: sign > 0 ? interval : (-interval.upperBound)...(-interval.lowerBound),
+                pValue: result.pValue, pValueFloor: nil,
                 oneSidedLowerBound: { direction in
-                    direction > 0
+                    direction * sign > 0
                         ? result.lowerBound(confidence: confidence) : -result.upperBound(confidence: confidence)
                 })
+        case .delong:
+            guard case .classification(let champion, let challenger) = paired, spec.metric == "roc_auc" else {
+                throw ComparisonError(description: "DeLong's test applies to roc_auc")
+            }
+            guard !challenger.isMulticlass else {
+                throw ComparisonError(description: "DeLong's test applies to a binary task's roc_auc (use bootstrap)")
+            }
+            let method = GateMethod(
+                test: "DeLong z",
+                description: "DeLong's test for correlated ROC AUCs (Sun & Xu's algorithm, normal approximation)",
+                interval: "DeLong Wald",
+                details: [("test", .string("delong")), ("interval_method", .string("Wald, DeLong variance"))])
+            let championScores: [Double]
+            let challengerScores: [Double]
+            do {
+                championScores = try ClassificationMetrics.binaryScores(champion, "roc_auc").scores
+                challengerScores = try ClassificationMetrics.binaryScores(challenger, "roc_auc").scores
+            } catch let error as MetricUnavailable {
+                throw ComparisonError(description: error.description)
+            }
+            let positives = champion.positives
+            let positiveCount = positives.lazy.filter { $0 }.count
+            guard positiveCount >= 2, positives.count - positiveCount >= 2 else {
+                throw Undefined(
+                    reason:
+                        "it needs at least two examples of each class (\(positiveCount) positive, \(positives.count - positiveCount) negative)",
+                    method: method)
+            }
+            guard let result = DeLongResult.test(positives: positives, scoresA: championScores, scoresB: challengerScores)
+            else {
+                throw Undefined(
+                    reason: "the variance of the AUC difference is zero (constant or perfectly separating scores)",
+                    method: method)
+            }
+            let se = result.variance.squareRoot()
+            let z1 = Distributions.normalQuantile(confidence)
+            let interval = result.interval(confidence: confidence)
+            var withStatistic = method
+            withStatistic.details += [("statistic", .double(result.z)), ("variance", .double(result.variance))]
+            return Comparison(
+                method: withStatistic, difference: result.difference, interval: interval.lower...interval.upper,
+                pValue: result.pValue, pValueFloor: nil,
+                oneSidedLowerBound: { direction in direction * result.difference - z1 * se })
+        case .bootstrap:
+            let result = try bootstrap(spec, paired: paired)
+            let method = GateMethod(
+                test: "bootstrap",
+                description:
+                    "paired bootstrap of the difference, \(result.resamples) resamples with a value (\(result.undefinedResamples) without), seed \(spec.seed)",
+                interval: "bootstrap percentile",
+                details: [
+                    ("test", .string("bootstrap")), ("resamples", .int(spec.resamples)),
+                    ("resamples_without_value", .int(result.undefinedResamples)), ("seed", .int(Int(truncatingIfNeeded: spec.seed))),
+                    ("interval_method", .string("percentile, order statistics ⌈(B+1)α/2⌉−1 and B+2−⌈(B+1)α/2⌉")),
+                    ("p_value_method", .string("2(m+1)/(B+1), m the fewer resamples on one side of 0")),
+                ])
+            // Resamples without a value (one class drawn) are left out; past 5 % the remaining ones no
+            // longer describe the data, and the comparison is undefined.
+            if result.undefinedResamples * 20 > spec.resamples {
+                throw Undefined(
+                    reason:
+                        "\(result.undefinedResamples) of \(spec.resamples) resamples had no value (too few examples of a class)",
+                    method: method)
+            }
+            guard let interval = result.interval(confidence: confidence),
+                let lower = result.lowerBound(confidence: confidence),
+                let upper = result.upperBound(confidence: confidence)
+            else {
+                throw Undefined(
+                    reason: "\(result.resamples) resamples are too few for a \(percent(confidence, digits: 0)) interval",
+                    method: method)
+            }
+            return Comparison(
+                method: method, difference: result.estimate, interval: interval, pValue: result.pValue,
+                pValueFloor: result.smallestPValue,
+                oneSidedLowerBound: { direction in direction > 0 ? lower : -upper })
         }
     }
 
     /// Per-example values whose mean is the metric, when there are such (the fast path); else the metric
     /// recomputed on each resample.
-    static func bootstrap(_ spec: GateSpec, paired: PairedData, confidence: Double) throws -> BootstrapResult {
+    static func bootstrap(_ spec: GateSpec, paired: PairedData) throws -> BootstrapResult {
         let seed = spec.seed
         switch paired {
         case .classification(let champion, let challenger):
             if let perExample = perExampleClassification(spec.metric, champion: champion, challenger: challenger) {
-                return PairedBootstrap.meanDifference(
-                    perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
+                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, seed: seed)
             }
-            guard ClassificationMetrics.metric(spec.metric, challenger) != nil else {
-                throw ComparisonError(description: "cannot compute \(spec.metric) from the predictions")
+            do {
+                guard try ClassificationMetrics.metric(spec.metric, challenger) != nil else {
+                    throw ComparisonError(description: "cannot compute \(spec.metric) from the predictions")
+                }
+            } catch let error as MetricUnavailable {
+                throw ComparisonError(description: error.description)
             }
             let metric = spec.metric
-            return PairedBootstrap.difference(
-                count: champion.count, resamples: spec.resamples, confidence: confidence, seed: seed
-            ) { indices in
-                guard let a = ClassificationMetrics.metric(metric, champion.subset(indices)),
-                    let b = ClassificationMetrics.metric(metric, challenger.subset(indices))
+            return PairedBootstrap.difference(count: champion.count, resamples: spec.resamples, seed: seed) { indices in
+                guard let a = try? ClassificationMetrics.metric(metric, champion.subset(indices)),
+                    let b = try? ClassificationMetrics.metric(metric, challenger.subset(indices))
                 else { return nil }
                 return b - a
             }
@@ -269,16 +383,13 @@ public enum GateEvaluator {
             default: perExample = nil
             }
             if let perExample {
-                return PairedBootstrap.meanDifference(
-                    perExample, resamples: spec.resamples, confidence: confidence, seed: seed)
+                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, seed: seed)
             }
             let metric = spec.metric
             guard RegressionMetrics.names.contains(metric) else {
                 throw ComparisonError(description: "unknown regression metric \(metric)")
             }
-            return PairedBootstrap.difference(
-                count: truth.count, resamples: spec.resamples, confidence: confidence, seed: seed
-            ) { indices in
+            return PairedBootstrap.difference(count: truth.count, resamples: spec.resamples, seed: seed) { indices in
                 let t = indices.map { truth[$0] }
                 guard let a = RegressionMetrics.metric(metric, truth: t, predicted: indices.map { champion[$0] }),
                     let b = RegressionMetrics.metric(metric, truth: t, predicted: indices.map { challenger[$0] })
@@ -295,17 +406,34 @@ public enum GateEvaluator {
         case "accuracy": return zip(champion.correct, challenger.correct).map { ($1 ? 1 : 0) - ($0 ? 1 : 0) }
         case "error_rate": return zip(champion.correct, challenger.correct).map { ($0 ? 1 : 0) - ($1 ? 1 : 0) }
         case "brier", "log_loss":
-            guard let a = champion.score, let b = challenger.score else { return nil }
-            let positives = champion.positives
-            let loss: (Bool, Double) -> Double =
-                metric == "brier"
-                ? { positive, score in pow(score - (positive ? 1 : 0), 2) }
-                : { positive, score in
-                    let p = min(max(score, Double.ulpOfOne), 1 - Double.ulpOfOne)
-                    return positive ? -log(p) : -log(1 - p)
-                }
-            return positives.indices.map { loss(positives[$0], b[$0]) - loss(positives[$0], a[$0]) }
+            guard let a = perExampleLoss(metric, champion), let b = perExampleLoss(metric, challenger) else { return nil }
+            return zip(a, b).map { $1 - $0 }
         default: return nil
+        }
+    }
+
+    /// Each example's term of log-loss or Brier, whose mean is the metric (nil when the predictions
+    /// cannot give it; the bootstrap's general path then says why).
+    static func perExampleLoss(_ metric: String, _ p: ClassificationPredictions) -> [Double]? {
+        let epsilon = Double.ulpOfOne
+        if p.isMulticlass {
+            guard let columns = p.probabilities else { return nil }
+            let position = Dictionary(uniqueKeysWithValues: p.classes.enumerated().map { ($1, $0) })
+            return p.truth.indices.map { row in
+                if metric == "log_loss" {
+                    return -log(min(max(columns[position[p.truth[row]] ?? 0][row], epsilon), 1 - epsilon))
+                }
+                return p.classes.indices.reduce(0) { total, k in
+                    let difference = columns[k][row] - (p.truth[row] == p.classes[k] ? 1 : 0)
+                    return total + difference * difference
+                }
+            }
+        }
+        guard let (positives, scores) = try? ClassificationMetrics.binaryScores(p, metric) else { return nil }
+        return zip(positives, scores).map { positive, score in
+            if metric == "brier" { return pow(score - (positive ? 1 : 0), 2) }
+            let clipped = min(max(score, epsilon), 1 - epsilon)
+            return positive ? -log(clipped) : -log(1 - clipped)
         }
     }
 
@@ -317,21 +445,18 @@ public enum GateEvaluator {
         return String(format: "%.4g", value)
     }
 
-    /// "p = 0.012", or "p < 1e-16" where the double underflowed to zero.
-    static func pText(_ p: Double) -> String { p < 1e-16 ? "p < 1e-16" : "p = \(format(p))" }
+    /// "p = 0.012", "p = 5.7e-22"; at a resampling test's floor, "p ≤ 0.002 (the least 999 resamples can show)".
+    static func pText(_ p: Double, floor: Double? = nil) -> String {
+        if let floor, p <= floor {
+            return "p ≤ \(format(floor)) (the least \(Int((2 / floor).rounded()) - 1) resamples can show)"
+        }
+        if p == 0 { return "p < 1e-300" }
+        return "p = \(format(p))"
+    }
 
     public static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "−") + format(abs(value)) }
 
     static func percent(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f%%", value * 100) }
 
     static func signedPercent(_ value: Double) -> String { (value >= 0 ? "+" : "−") + percent(abs(value)) }
-}
-
-extension ClassificationPredictions {
-    /// The examples at `indices` (repeats allowed), for resampling.
-    func subset(_ indices: [Int]) -> ClassificationPredictions {
-        ClassificationPredictions(
-            ids: [], truth: indices.map { truth[$0] }, predicted: indices.map { predicted[$0] },
-            score: score.map { scores in indices.map { scores[$0] } }, positiveLabel: positiveLabel)
-    }
 }

@@ -1,70 +1,154 @@
 import Foundation
 import GitOpsMLCore
 
-/// Per-example predictions of a classifier on an evaluation set: true and predicted labels, and for
-/// binary tasks the score (probability) of the positive label.
+/// Per-example predictions of a classifier on an evaluation set: true and predicted labels (as
+/// `ClassLabels` canonicalised them), the positive class's score for a binary task, and per-class
+/// probabilities (`score_<class>` columns) for a multiclass one.
 public struct ClassificationPredictions: Sendable {
     public var ids: [String]
     public var truth: [String]
     public var predicted: [String]
-    /// P(positive) per example, when the file has a score column.
+    /// P(positive class) per example, for a binary task.
     public var score: [Double]?
-    public var positiveLabel: String
+    /// P(class) per example, one array per class in `classes` order, when every class has a column.
+    public var probabilities: [[Double]]?
+    /// The positive class of a binary task (nil: multiclass, or binary labels with no declared positive).
+    public var positiveLabel: String?
+    /// The declared classes, else the labels seen in either column, sorted.
+    public var classes: [String]
 
-    public init(ids: [String], truth: [String], predicted: [String], score: [Double]?, positiveLabel: String = "1") {
+    public init(
+        ids: [String], truth: [String], predicted: [String], score: [Double]?, probabilities: [[Double]]? = nil,
+        positiveLabel: String? = "1", classes: [String]? = nil
+    ) {
         self.ids = ids
         self.truth = truth
         self.predicted = predicted
         self.score = score
+        self.probabilities = probabilities
         self.positiveLabel = positiveLabel
+        self.classes = classes ?? ClassLabels.sorted(Set(truth).union(predicted))
     }
 
     public var count: Int { truth.count }
+    public var isMulticlass: Bool { classes.count > 2 }
     /// Labels seen in either column, sorted (scikit-learn's `unique_labels`).
-    public var labels: [String] { Array(Set(truth).union(predicted)).sorted() }
+    public var labels: [String] { ClassLabels.sorted(Set(truth).union(predicted)) }
     /// 1 where the true label is the positive one.
     public var positives: [Bool] { truth.map { $0 == positiveLabel } }
     /// 1 where the prediction is right.
     public var correct: [Bool] { zip(truth, predicted).map { $0 == $1 } }
+
+    /// The examples at `indices` (repeats allowed): with their ids when aligning two versions, without
+    /// them when resampling.
+    public func subset(_ indices: [Int], keepingIDs: Bool = false) -> ClassificationPredictions {
+        var copy = self
+        copy.ids = keepingIDs ? indices.map { ids[$0] } : []
+        copy.truth = indices.map { truth[$0] }
+        copy.predicted = indices.map { predicted[$0] }
+        copy.score = score.map { scores in indices.map { scores[$0] } }
+        copy.probabilities = probabilities.map { columns in columns.map { column in indices.map { column[$0] } } }
+        return copy
+    }
 }
 
-/// Classification metrics with scikit-learn's definitions (zero division gives 0).
+/// Why a known metric cannot be computed from these predictions.
+public struct MetricUnavailable: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Classification metrics with scikit-learn's definitions (zero division gives 0). Binary metrics
+/// (precision, recall, f1, and roc_auc, pr_auc, log_loss, brier from one score column) need the positive
+/// class; multiclass roc_auc (macro one-vs-rest, `multi_class="ovr"`), roc_auc_weighted, log_loss and
+/// brier need a probability column per class.
 public enum ClassificationMetrics {
     public static let names = [
         "accuracy", "error_rate", "precision", "recall", "f1", "f1_macro", "f1_weighted", "precision_macro",
-        "recall_macro", "roc_auc", "pr_auc", "log_loss", "brier",
+        "recall_macro", "roc_auc", "roc_auc_weighted", "pr_auc", "log_loss", "brier",
     ]
 
-    /// Every metric the predictions allow (score-based ones need a score column and two labels).
+    /// Every metric the predictions allow.
     public static func all(_ p: ClassificationPredictions) -> [String: Double] {
         var result: [String: Double] = [:]
-        for name in names { if let value = metric(name, p) { result[name] = value } }
+        for name in names { if let value = try? metric(name, p) { result[name] = value } }
         return result
     }
 
-    /// One metric by name, nil when the predictions cannot give it.
-    public static func metric(_ name: String, _ p: ClassificationPredictions) -> Double? {
-        guard p.count > 0 else { return nil }
+    /// One metric by name: nil for a name this module does not know; throws `MetricUnavailable` with the
+    /// reason when it knows the metric but the predictions cannot give it.
+    public static func metric(_ name: String, _ p: ClassificationPredictions) throws -> Double? {
+        guard names.contains(name) else { return nil }
+        guard p.count > 0 else { throw MetricUnavailable("there are no predictions") }
         switch name {
         case "accuracy": return accuracy(p.correct)
         case "error_rate": return 1 - accuracy(p.correct)
-        case "precision": return binary(p).precision
-        case "recall": return binary(p).recall
-        case "f1": return binary(p).f1
+        case "precision": return try binary(p, name).precision
+        case "recall": return try binary(p, name).recall
+        case "f1": return try binary(p, name).f1
         case "f1_macro": return averaged(p, weighted: false).f1
         case "f1_weighted": return averaged(p, weighted: true).f1
         case "precision_macro": return averaged(p, weighted: false).precision
         case "recall_macro": return averaged(p, weighted: false).recall
-        case "roc_auc": return p.score.flatMap { rocAUC(positives: p.positives, scores: $0) }
-        case "pr_auc": return p.score.flatMap { averagePrecision(positives: p.positives, scores: $0) }
-        case "log_loss": return p.score.map { logLoss(positives: p.positives, scores: $0) }
-        case "brier": return p.score.map { brier(positives: p.positives, scores: $0) }
+        case "roc_auc", "roc_auc_weighted":
+            if p.isMulticlass {
+                return try oneVsRestAUC(p, weighted: name == "roc_auc_weighted")
+            }
+            let (positives, scores) = try binaryScores(p, name)
+            guard let auc = rocAUC(positives: positives, scores: scores) else {
+                throw MetricUnavailable("\(name) needs examples of both classes in y_true")
+            }
+            return auc
+        case "pr_auc":
+            guard !p.isMulticlass else { throw MetricUnavailable("pr_auc is defined for a binary task") }
+            let (positives, scores) = try binaryScores(p, name)
+            guard let value = averagePrecision(positives: positives, scores: scores) else {
+                throw MetricUnavailable("pr_auc needs at least one positive example")
+            }
+            return value
+        case "log_loss", "brier":
+            if p.isMulticlass {
+                let columns = try classProbabilities(p, name)
+                return name == "log_loss"
+                    ? multiclassLogLoss(p, columns) : multiclassBrier(p, columns)
+            }
+            let (positives, scores) = try binaryScores(p, name)
+            return name == "log_loss" ? logLoss(positives: positives, scores: scores) : brier(positives: positives, scores: scores)
         default: return nil
         }
     }
 
     public static func accuracy(_ correct: [Bool]) -> Double {
         Double(correct.lazy.filter { $0 }.count) / Double(max(correct.count, 1))
+    }
+
+    static func positiveLabel(_ p: ClassificationPredictions, _ name: String) throws -> String {
+        guard !p.isMulticlass else {
+            throw MetricUnavailable(
+                "\(name) is a binary metric and the task has \(p.classes.count) classes (use the _macro or _weighted form)")
+        }
+        guard let positive = p.positiveLabel else {
+            throw MetricUnavailable(
+                "\(name) needs the positive class: set positive_label (labels: \(p.classes.joined(separator: ", ")))")
+        }
+        return positive
+    }
+
+    static func binaryScores(_ p: ClassificationPredictions, _ name: String) throws -> (positives: [Bool], scores: [Double]) {
+        let positive = try positiveLabel(p, name)
+        guard let score = p.score else {
+            throw MetricUnavailable("\(name) needs a score column (score, or score_\(positive)) with P(\(positive))")
+        }
+        return (p.truth.map { $0 == positive }, score)
+    }
+
+    static func classProbabilities(_ p: ClassificationPredictions, _ name: String) throws -> [[Double]] {
+        guard let columns = p.probabilities else {
+            throw MetricUnavailable(
+                "\(name) of a multiclass task needs a probability column per class (\(p.classes.map { "score_" + $0 }.joined(separator: ", ")))"
+            )
+        }
+        return columns
     }
 
     /// Precision, recall and F1 of one label against the rest.
@@ -83,8 +167,10 @@ public enum ClassificationMetrics {
         return (precision, recall, f1, tp + fn)
     }
 
-    static func binary(_ p: ClassificationPredictions) -> (precision: Double, recall: Double, f1: Double) {
-        let s = scores(p, label: p.positiveLabel)
+    static func binary(_ p: ClassificationPredictions, _ name: String) throws -> (
+        precision: Double, recall: Double, f1: Double
+    ) {
+        let s = scores(p, label: try positiveLabel(p, name))
         return (s.precision, s.recall, s.f1)
     }
 
@@ -102,7 +188,7 @@ public enum ClassificationMetrics {
         return (mean(\.precision), mean(\.recall), mean(\.f1))
     }
 
-    /// `tp, fp, fn, tn` counts keyed by label pairs: `matrix[true][predicted]`, labels sorted.
+    /// `matrix[true][predicted]`, labels sorted.
     public static func confusionMatrix(_ p: ClassificationPredictions) -> (labels: [String], counts: [[Int]]) {
         let labels = p.labels
         let position = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
@@ -111,6 +197,48 @@ public enum ClassificationMetrics {
             if let row = position[truth], let column = position[predicted] { counts[row][column] += 1 }
         }
         return (labels, counts)
+    }
+
+    /// scikit-learn's `roc_auc_score(y, P, multi_class="ovr", average="macro" | "weighted")`: each class's
+    /// AUC against the rest from its own probability column, averaged equally or by the class's support.
+    static func oneVsRestAUC(_ p: ClassificationPredictions, weighted: Bool) throws -> Double {
+        let columns = try classProbabilities(p, weighted ? "roc_auc_weighted" : "roc_auc")
+        var total = 0.0
+        var weights = 0.0
+        for (index, label) in p.classes.enumerated() {
+            let positives = p.truth.map { $0 == label }
+            let support = Double(positives.lazy.filter { $0 }.count)
+            guard let auc = rocAUC(positives: positives, scores: columns[index]) else {
+                throw MetricUnavailable("roc_auc is undefined: class \(label) has \(support == 0 ? "no" : "every") example in y_true")
+            }
+            total += (weighted ? support : 1) * auc
+            weights += weighted ? support : 1
+        }
+        return total / weights
+    }
+
+    /// Mean of −log p(true class), probabilities clipped to [ε, 1 − ε] (scikit-learn's `log_loss`).
+    static func multiclassLogLoss(_ p: ClassificationPredictions, _ columns: [[Double]]) -> Double {
+        let position = Dictionary(uniqueKeysWithValues: p.classes.enumerated().map { ($1, $0) })
+        let epsilon = Double.ulpOfOne
+        var total = 0.0
+        for (row, label) in p.truth.enumerated() {
+            guard let column = position[label] else { continue }
+            total -= log(min(max(columns[column][row], epsilon), 1 - epsilon))
+        }
+        return total / Double(p.count)
+    }
+
+    /// Mean over examples of Σₖ (pₖ − 1[y = k])² (scikit-learn's multiclass `brier_score_loss`).
+    static func multiclassBrier(_ p: ClassificationPredictions, _ columns: [[Double]]) -> Double {
+        var total = 0.0
+        for (index, label) in p.classes.enumerated() {
+            for (row, truth) in p.truth.enumerated() {
+                let difference = columns[index][row] - (truth == label ? 1 : 0)
+                total += difference * difference
+            }
+        }
+        return total / Double(p.count)
     }
 
     /// Area under the ROC curve: the Mann–Whitney statistic with average ranks for ties.
@@ -199,11 +327,6 @@ public enum RegressionMetrics {
         default: return nil
         }
     }
-}
-
-/// Whether a larger value of a metric is better, for the metrics this module knows.
-public func metricGreaterIsBetter(_ name: String) -> Bool {
-    !["error_rate", "log_loss", "brier", "mae", "mse", "rmse", "mape", "loss"].contains(name)
 }
 
 enum Ranking {

@@ -1,10 +1,19 @@
 import Dispatch
 import Foundation
+import GitOpsMLCore
 
 /// Distributions needed by the tests, from the C library's `erfc` and `lgamma`.
 public enum Distributions {
     /// Standard normal CDF.
     public static func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.squareRoot()) }
+
+    /// The two-sided normal p-value 2·P(Z > |z|), from `erfc` so that it keeps its relative accuracy far
+    /// into the tail (1 − Φ(z) would round to 0 beyond z ≈ 8.3; this is exact to about 1e-15 relative
+    /// down to 1e-300, z ≈ 37).
+    public static func normalTwoSided(_ z: Double) -> Double {
+        guard !z.isNaN else { return .nan }
+        return min(1, erfc(abs(z) / 2.squareRoot()))
+    }
 
     /// Standard normal quantile (bisection on `normalCDF`, to full double precision).
     public static func normalQuantile(_ p: Double) -> Double {
@@ -18,53 +27,87 @@ public enum Distributions {
         }
         return (low + high) / 2
     }
-
-    /// Upper tail of the chi-square distribution with one degree of freedom.
-    public static func chiSquare1SF(_ x: Double) -> Double { x <= 0 ? 1 : erfc((x / 2).squareRoot()) }
-
-    /// P(X ≤ k) for X ~ Binomial(n, 1/2), summed in log space.
-    public static func binomialHalfCDF(_ k: Int, _ n: Int) -> Double {
-        guard k >= 0 else { return 0 }
-        guard k < n else { return 1 }
-        let logHalfPower = Double(n) * log(0.5)
-        var total = 0.0
-        for i in 0...k {
-            total += exp(lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1)) + logHalfPower)
-        }
-        return min(total, 1)
-    }
 }
 
-/// McNemar's test on paired correctness: b = the champion right and the challenger wrong, c = the reverse.
-public struct McNemarResult: Sendable, Equatable {
+/// McNemar's score test with Tango's score interval, the pair the gates use for accuracy: the statistic
+/// (c − b)²/(b + c) on one degree of freedom, without a continuity correction, is Tango's score statistic
+/// at δ = 0, so the interval excludes 0 exactly when p < α. statsmodels: `mcnemar(table, exact=False,
+/// correction=False)`.
+public struct McNemarScore: Sendable, Equatable {
+    /// b: the champion right and the challenger wrong; c: the reverse; n: all pairs.
     public var championOnly: Int
     public var challengerOnly: Int
+    public var n: Int
     public var statistic: Double
+    /// 1 when there are no discordant pairs (the two agree on every example: no evidence either way).
     public var pValue: Double
-    /// Exact binomial (few discordant pairs) or chi-square with continuity correction.
-    public var exact: Bool
 
-    /// statsmodels' `mcnemar(table, exact=…, correction=True)`; exact when b + c < `exactBelow`.
-    public static func test(championCorrect: [Bool], challengerCorrect: [Bool], exactBelow: Int = 25) -> McNemarResult {
+    /// δ = (c − b)/n, the challenger's accuracy minus the champion's.
+    public var difference: Double { Double(challengerOnly - championOnly) / Double(max(n, 1)) }
+
+    public static func test(championCorrect: [Bool], challengerCorrect: [Bool]) -> McNemarScore {
         var b = 0
         var c = 0
         for (champion, challenger) in zip(championCorrect, challengerCorrect) where champion != challenger {
             if champion { b += 1 } else { c += 1 }
         }
-        return test(b: b, c: c, exact: b + c < exactBelow)
+        return test(b: b, c: c, n: championCorrect.count)
     }
 
-    public static func test(b: Int, c: Int, exact: Bool) -> McNemarResult {
-        if exact {
-            let smaller = min(b, c)
-            let p = min(1, 2 * Distributions.binomialHalfCDF(smaller, b + c))
-            return McNemarResult(championOnly: b, challengerOnly: c, statistic: Double(smaller), pValue: p, exact: true)
+    public static func test(b: Int, c: Int, n: Int) -> McNemarScore {
+        guard b + c > 0 else { return McNemarScore(championOnly: b, challengerOnly: c, n: n, statistic: 0, pValue: 1) }
+        let z = Double(c - b) / Double(b + c).squareRoot()
+        return McNemarScore(
+            championOnly: b, challengerOnly: c, n: n, statistic: z * z, pValue: Distributions.normalTwoSided(z))
+    }
+
+    /// Tango's (1998) score statistic for H₀: δ = δ₀, with the restricted maximum-likelihood estimate of
+    /// the discordant cell under H₀. Decreasing in δ₀.
+    func tangoZ(_ delta: Double) -> Double {
+        let x12 = Double(challengerOnly)
+        let x21 = Double(championOnly)
+        let size = Double(n)
+        let a = 2 * size
+        let b = -x12 - x21 + (2 * size - x12 + x21) * delta
+        let c = -x21 * delta * (1 - delta)
+        let q21 = ((b * b - 4 * a * c).squareRoot() - b) / (2 * a)
+        let variance = size * (2 * q21 + delta * (1 - delta))
+        return (x12 - x21 - size * delta) / variance.squareRoot()
+    }
+
+    /// Tango's score interval for δ at `confidence`: the δ₀ not rejected by the two-sided score test.
+    public func interval(confidence: Double) -> ClosedRange<Double> {
+        let z = Distributions.normalQuantile(0.5 + confidence / 2)
+        return root(z, from: -1, to: difference)...root(-z, from: difference, to: 1)
+    }
+
+    /// The one-sided lower bound of δ at `confidence` (the lower end of the 2·confidence − 1 interval).
+    public func lowerBound(confidence: Double) -> Double {
+        root(Distributions.normalQuantile(confidence), from: -1, to: difference)
+    }
+
+    public func upperBound(confidence: Double) -> Double {
+        root(-Distributions.normalQuantile(confidence), from: difference, to: 1)
+    }
+
+    /// The δ₀ in [low, high] where the statistic equals `target`, by bisection (the statistic is monotone);
+    /// an end of [−1, 1] when the statistic never reaches the target there.
+    func root(_ target: Double, from low: Double, to high: Double) -> Double {
+        var low = low
+        var high = high
+        // Decreasing: above the target at `low`, below it at `high`.
+        func above(_ delta: Double) -> Bool {
+            let value = tangoZ(delta)
+            return value.isNaN ? delta < difference : value > target
         }
-        let corrected = abs(Double(b - c)) - 1  // as statsmodels: (|b − c| − 1)², also when b = c
-        let statistic = b + c == 0 ? 0 : corrected * corrected / Double(b + c)
-        return McNemarResult(
-            championOnly: b, challengerOnly: c, statistic: statistic, pValue: Distributions.chiSquare1SF(statistic),
-            exact: false)
+        if !above(low) { return low }
+        if above(high) { return high }
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if middle == low || middle == high { break }
+            if above(middle) { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
     }
 }
 
@@ -85,6 +128,7 @@ public struct DeLongResult: Sendable, Equatable {
         return (difference - half, difference + half)
     }
 
+    /// nil when the test is undefined: fewer than two examples of either class, or a zero variance.
     public static func test(positives: [Bool], scoresA: [Double], scoresB: [Double]) -> DeLongResult? {
         let positiveIndices = positives.indices.filter { positives[$0] }
         let negativeIndices = positives.indices.filter { !positives[$0] }
@@ -122,9 +166,12 @@ public struct DeLongResult: Sendable, Equatable {
             + (covariance(a.negatives, a.negatives) + covariance(b.negatives, b.negatives)
                 - 2 * covariance(a.negatives, b.negatives)) / n
         let difference = b.auc - a.auc
-        let z = variance > 0 ? difference / variance.squareRoot() : (difference == 0 ? 0 : .infinity)
-        let p = variance > 0 ? 2 * (1 - Distributions.normalCDF(abs(z))) : (difference == 0 ? 1 : 0)
-        return DeLongResult(aucA: a.auc, aucB: b.auc, variance: max(variance, 0), z: z, pValue: min(max(p, 0), 1))
+        // Zero variance (both models constant, or both ranking perfectly) leaves the test undefined:
+        // z would be ±∞ or 0/0, and no p-value means anything.
+        guard variance > 1e-20 else { return nil }
+        let z = difference / variance.squareRoot()
+        return DeLongResult(
+            aucA: a.auc, aucB: b.auc, variance: variance, z: z, pValue: Distributions.normalTwoSided(z))
     }
 }
 
@@ -208,42 +255,53 @@ public enum Binomial {
 }
 
 /// A paired bootstrap of a difference between challenger and champion on the same examples.
+///
+/// The interval and the p-value come from the same order statistics, so they cannot disagree: with B
+/// resampled differences d₍₁₎ ≤ … ≤ d₍B₎ and m the smaller of #{d ≤ 0} and #{d ≥ 0}, the two-sided
+/// p = min(1, 2(m + 1)/(B + 1)) (never below 2/(B + 1): B resamples cannot show more), and the interval
+/// at 1 − α is [d₍k₎, d₍B+1−k₎] with k = ⌈(B + 1)α/2⌉ − 1, which excludes 0 exactly when p < α.
 public struct BootstrapResult: Sendable, Equatable {
     public var estimate: Double
-    public var lower: Double
-    public var upper: Double
-    public var confidence: Double
+    /// The resamples that gave a value (a resample with one class has no ROC-AUC, say).
     public var resamples: Int
-    /// Two-sided: twice the smaller share of resampled differences on either side of zero.
+    /// The resamples that gave none, left out of the distribution.
+    public var undefinedResamples: Int
     public var pValue: Double
-    /// The resampled differences, sorted (for one-sided bounds).
+    /// The resampled differences, sorted.
     public var distribution: [Double]
 
-    /// The one-sided lower bound at `confidence`.
-    public func lowerBound(confidence: Double) -> Double { quantile(1 - confidence) }
-    public func upperBound(confidence: Double) -> Double { quantile(confidence) }
+    /// The smallest p-value this many resamples can give.
+    public var smallestPValue: Double { min(1, 2 / Double(resamples + 1)) }
 
-    func quantile(_ q: Double) -> Double {
-        guard !distribution.isEmpty else { return estimate }
-        // Linear interpolation between order statistics (numpy's default).
-        let position = q * Double(distribution.count - 1)
-        let low = Int(position.rounded(.down))
-        let high = min(low + 1, distribution.count - 1)
-        return distribution[low] + (distribution[high] - distribution[low]) * (position - Double(low))
+    /// The two-sided percentile interval at `confidence`; nil when there are too few resamples for it.
+    public func interval(confidence: Double) -> ClosedRange<Double>? {
+        guard let k = orderStatistic(tail: (1 - confidence) / 2) else { return nil }
+        return distribution[k - 1]...distribution[resamples - k]
     }
 
-    static func summarize(estimate: Double, draws: [Double], confidence: Double) -> BootstrapResult {
-        let sorted = draws.sorted()
-        var result = BootstrapResult(
-            estimate: estimate, lower: 0, upper: 0, confidence: confidence, resamples: draws.count, pValue: 1,
+    /// The one-sided lower (upper) bound at `confidence`.
+    public func lowerBound(confidence: Double) -> Double? {
+        orderStatistic(tail: 1 - confidence).map { distribution[$0 - 1] }
+    }
+
+    public func upperBound(confidence: Double) -> Double? {
+        orderStatistic(tail: 1 - confidence).map { distribution[resamples - $0] }
+    }
+
+    /// k = ⌈(B + 1)·tail⌉ − 1 (1-based), when 1 ≤ k ≤ B/2.
+    func orderStatistic(tail: Double) -> Int? {
+        let k = Int((Double(resamples + 1) * tail).rounded(.up)) - 1
+        return k >= 1 && 2 * k <= resamples ? k : nil
+    }
+
+    static func summarize(estimate: Double, draws: [Double], undefined: Int = 0) -> BootstrapResult {
+        let sorted = RadixSort.sorted(draws)
+        let below = sorted.lazy.filter { $0 <= 0 }.count
+        let above = sorted.lazy.filter { $0 >= 0 }.count
+        let p = sorted.isEmpty ? 1 : min(1, 2 * Double(min(below, above) + 1) / Double(sorted.count + 1))
+        return BootstrapResult(
+            estimate: estimate, resamples: sorted.count, undefinedResamples: undefined, pValue: p,
             distribution: sorted)
-        let alpha = 1 - confidence
-        result.lower = result.quantile(alpha / 2)
-        result.upper = result.quantile(1 - alpha / 2)
-        let below = Double(sorted.lazy.filter { $0 <= 0 }.count) / Double(max(sorted.count, 1))
-        let above = Double(sorted.lazy.filter { $0 >= 0 }.count) / Double(max(sorted.count, 1))
-        result.pValue = min(1, 2 * min(below, above))
-        return result
     }
 }
 
@@ -252,13 +310,11 @@ public enum PairedBootstrap {
     /// log-loss, Brier, absolute error…). Resample `b` draws with a generator seeded from `seed` and `b`,
     /// so results do not depend on how the work is split across cores. Differences that take few
     /// distinct values (accuracy: −1, 0, 1) are resampled as one-byte codes that stay in cache.
-    public static func meanDifference(
-        _ differences: [Double], resamples: Int, confidence: Double, seed: UInt64
-    ) -> BootstrapResult {
+    public static func meanDifference(_ differences: [Double], resamples: Int, seed: UInt64) -> BootstrapResult {
         let n = differences.count
         let estimate = differences.reduce(0, +) / Double(max(n, 1))
         guard n > 0, resamples > 0 else {
-            return BootstrapResult.summarize(estimate: estimate, draws: [], confidence: confidence)
+            return BootstrapResult.summarize(estimate: estimate, draws: [])
         }
         let distinct = Array(Set(differences)).sorted()
         var draws = [Double](repeating: 0, count: resamples)
@@ -298,13 +354,13 @@ public enum PairedBootstrap {
                 }
             }
         }
-        return BootstrapResult.summarize(estimate: estimate, draws: draws, confidence: confidence)
+        return BootstrapResult.summarize(estimate: estimate, draws: draws)
     }
 
     /// The bootstrap of any statistic of the examples (ROC-AUC, F1…): `statistic` receives the resampled
     /// indices and returns the challenger-minus-champion difference on them.
     public static func difference(
-        count n: Int, resamples: Int, confidence: Double, seed: UInt64, statistic: @Sendable ([Int]) -> Double?
+        count n: Int, resamples: Int, seed: UInt64, statistic: @Sendable ([Int]) -> Double?
     ) -> BootstrapResult {
         let estimate = statistic(Array(0..<n)) ?? .nan
         var draws = [Double](repeating: .nan, count: resamples)
@@ -316,7 +372,9 @@ public enum PairedBootstrap {
                 out[b] = statistic(indices) ?? .nan
             }
         }
-        return BootstrapResult.summarize(estimate: estimate, draws: draws.filter { !$0.isNaN }, confidence: confidence)
+        let defined = draws.filter { !$0.isNaN }
+        return BootstrapResult.summarize(
+            estimate: estimate, draws: defined, undefined: draws.count - defined.count)
     }
 
     /// Runs `body(0..<count)` on all cores, in contiguous chunks.

@@ -125,7 +125,7 @@ struct DataCommand: ParsableCommand {
             settings.benjaminiHochberg = benjaminiHochberg
             let reference = try Target(dataset, project: project, defaultRevision: base).load(project)
             let current = try Target(dataset, project: project, defaultRevision: head).load(project)
-            let report = DriftDetector.detect(reference: reference, current: current, settings: settings)
+            let report = try DriftDetector.detect(reference: reference, current: current, settings: settings)
             let findings = DriftFindings.findings(report, id: "data/\(dataset)", dataset: reference.file, base: base)
             if json {
                 print(StructuredValue.array(findings.map { finding in CheckReport.json(finding) }).json(indent: 2))
