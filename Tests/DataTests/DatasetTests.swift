@@ -217,13 +217,13 @@ struct DriftDetectorTests {
             }
             return (try? Dataset.read(Array(text.utf8), file: "d.csv")) ?? Dataset(file: "", columns: [], rowLines: [])
         }
-        let small = DriftDetector.detect(
+        let small = try DriftDetector.detect(
             reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 0.5, mix: 0.3))
         let tests = Dictionary(uniqueKeysWithValues: small.columns.map { ($0.column, $0.test?.rawValue ?? "-") })
         #expect(tests == ["x": "ks", "small": "chisquare", "label": "chisquare", "flag": "z", "id": "-"])
         #expect(small.columns.first { $0.column == "x" }?.drifted == true)
         #expect(small.columns.first { $0.column == "id" }?.note?.contains("identifier") == true)
-        let large = DriftDetector.detect(
+        let large = try DriftDetector.detect(
             reference: table(3000, shift: 0, mix: 0.3), current: table(3000, shift: 0, mix: 0.8))
         let largeTests = Dictionary(uniqueKeysWithValues: large.columns.map { ($0.column, $0.test?.rawValue ?? "-") })
         #expect(largeTests["x"] == "wasserstein" && largeTests["label"] == "jensenshannon")
@@ -232,7 +232,7 @@ struct DriftDetectorTests {
         #expect(large.driftedCount == 1 && !large.datasetDrift)
         var settings = DriftSettings()
         settings.minimumSample = 1000
-        let insufficient = DriftDetector.detect(
+        let insufficient = try DriftDetector.detect(
             reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 2, mix: 0.3), settings: settings)
         #expect(insufficient.evaluated.isEmpty && !insufficient.datasetDrift)
         #expect(insufficient.columns.first?.note?.contains("insufficient data") == true)

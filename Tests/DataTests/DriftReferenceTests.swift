@@ -46,12 +46,7 @@ struct DriftReferenceTests {
             for (q, expected) in zip([0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0], doubles(item["quantiles"])) {
                 close(DriftStatistics.quantile(sorted, q), expected, "quantile \(q) #\(index)")
             }
-            let floored = DriftStatistics.binnedShares(reference: .numeric(r), current: .numeric(c))
-            close(
-                DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"],
-                "PSI #\(index)")
-            let raw = DriftStatistics.binnedShares(reference: .numeric(r), current: .numeric(c), emptyShare: nil)
-            close(DriftStatistics.jensenShannon(raw.reference, raw.current), item["jensenshannon"], "JS #\(index)")
+            // PSI and Jensen–Shannon follow Evidently's binning: EvidentlyReferenceTests.
         }
     }
 
@@ -68,14 +63,6 @@ struct DriftReferenceTests {
             close(table.statistic, item["contingency_statistic"], "contingency #\(index)")
             close(table.pValue, item["contingency_pvalue"], relative: 1e-9, "contingency p #\(index)")
             #expect(table.dof == (item["contingency_dof"] as? NSNumber)?.intValue)
-            let floored = DriftStatistics.binnedShares(
-                reference: .categorical(CategoryCounts(r)), current: .categorical(CategoryCounts(c)))
-            close(
-                DriftStatistics.psi(reference: floored.reference, current: floored.current), item["psi"],
-                "PSI #\(index)")
-            let raw = DriftStatistics.binnedShares(
-                reference: .categorical(CategoryCounts(r)), current: .categorical(CategoryCounts(c)), emptyShare: nil)
-            close(DriftStatistics.jensenShannon(raw.reference, raw.current), item["jensenshannon"], "JS #\(index)")
         }
     }
 
@@ -83,7 +70,8 @@ struct DriftReferenceTests {
         for (index, item) in try #require(reference["binary"] as? [[String: Any]]).enumerated() {
             let z = DriftStatistics.proportionsZTest(
                 reference: strings(item["reference"]), current: strings(item["current"]))
-            close(z.statistic, item["z"], "z #\(index)")
+            // Evidently compares the share of every value but the first; statsmodels the first's: the sign flips.
+            close(abs(z.statistic), abs(number(item["z"])), "z #\(index)")
             close(z.pValue, item["pvalue"], relative: 1e-9, "z p #\(index)")
         }
         let bh = try #require(reference["benjamini_hochberg"] as? [String: Any])

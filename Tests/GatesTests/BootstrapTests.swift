@@ -3,6 +3,11 @@ import Testing
 
 @testable import Gates
 
+extension BootstrapResult {
+    fileprivate var lower: Double { interval(confidence: 0.95)?.lowerBound ?? .nan }
+    fileprivate var upper: Double { interval(confidence: 0.95)?.upperBound ?? .nan }
+}
+
 @Suite("Paired bootstrap")
 struct BootstrapTests {
     /// Simulated paired correctness where the challenger is right with probability 0.78 and the champion
@@ -21,7 +26,7 @@ struct BootstrapTests {
                 differences.append(challenger - champion)
             }
             let result = PairedBootstrap.meanDifference(
-                differences, resamples: 500, confidence: 0.95, seed: UInt64(trial))
+                differences, resamples: 500, seed: UInt64(trial))
             if result.lower <= 0.03 && 0.03 <= result.upper { covered += 1 }
         }
         let coverage = Double(covered) / Double(trials)
@@ -30,9 +35,9 @@ struct BootstrapTests {
 
     @Test func seededAndReproducible() {
         let differences = (0..<1000).map { Double(($0 * 7919) % 3) - 1 }
-        let a = PairedBootstrap.meanDifference(differences, resamples: 300, confidence: 0.9, seed: 42)
-        let b = PairedBootstrap.meanDifference(differences, resamples: 300, confidence: 0.9, seed: 42)
-        let c = PairedBootstrap.meanDifference(differences, resamples: 300, confidence: 0.9, seed: 43)
+        let a = PairedBootstrap.meanDifference(differences, resamples: 300, seed: 42)
+        let b = PairedBootstrap.meanDifference(differences, resamples: 300, seed: 42)
+        let c = PairedBootstrap.meanDifference(differences, resamples: 300, seed: 43)
         #expect(a == b)
         #expect(a.lower != c.lower || a.upper != c.upper)
         #expect(a.lower < a.estimate && a.estimate < a.upper)
@@ -42,11 +47,11 @@ struct BootstrapTests {
     @Test func continuousDifferencesAndGenericStatistics() {
         var rng = SplitMix64(seed: 1)
         let differences = (0..<500).map { _ in Double(rng.next() >> 11) / Double(1 << 53) - 0.4 }
-        let mean = PairedBootstrap.meanDifference(differences, resamples: 400, confidence: 0.95, seed: 3)
+        let mean = PairedBootstrap.meanDifference(differences, resamples: 400, seed: 3)
         #expect(mean.lower > 0.05 && mean.upper < 0.16, "\(mean.lower) \(mean.upper)")
         #expect(mean.pValue < 0.01)
         // The generic path (any statistic of the resampled indices) agrees on the same question.
-        let generic = PairedBootstrap.difference(count: 500, resamples: 400, confidence: 0.95, seed: 3) { indices in
+        let generic = PairedBootstrap.difference(count: 500, resamples: 400, seed: 3) { indices in
             indices.reduce(0) { $0 + differences[$1] } / Double(indices.count)
         }
         #expect(abs(generic.estimate - mean.estimate) < 1e-12)
@@ -99,8 +104,8 @@ struct BinomialTests {
         // Accuracy-style differences: the fast (conditional binomial) path and the generic index
         // resampling path must give the same interval up to Monte Carlo error.
         let differences = (0..<3000).map { index -> Double in index % 10 == 0 ? 1 : (index % 13 == 0 ? -1 : 0) }
-        let fast = PairedBootstrap.meanDifference(differences, resamples: 4000, confidence: 0.95, seed: 9)
-        let slow = PairedBootstrap.difference(count: differences.count, resamples: 4000, confidence: 0.95, seed: 9) {
+        let fast = PairedBootstrap.meanDifference(differences, resamples: 4000, seed: 9)
+        let slow = PairedBootstrap.difference(count: differences.count, resamples: 4000, seed: 9) {
             indices in
             indices.reduce(0) { $0 + differences[$1] } / Double(indices.count)
         }

@@ -28,7 +28,7 @@ private func paired(n: Int, championRight: Int, challengerRight: Int, bothRight:
 @Suite("Champion-vs-challenger gates")
 struct GateTests {
     @Test func thresholdsAndFirstDeployments() {
-        var spec = GateSpec(metric: "accuracy")
+        var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
         spec.threshold = 0.8
         let below = GateEvaluator.evaluate(spec, champion: nil, challenger: 0.75, paired: nil, firstDeployment: .pass)
         #expect(below.status == .fail)
@@ -39,8 +39,7 @@ struct GateTests {
         #expect(
             GateEvaluator.evaluate(spec, champion: nil, challenger: 0.85, paired: nil, firstDeployment: .fail).status
                 == .fail)
-        var loss = GateSpec(metric: "log_loss")
-        #expect(!loss.greaterIsBetter)
+        var loss = GateSpec(metric: "log_loss", greaterIsBetter: false)
         loss.threshold = 0.5
         #expect(
             GateEvaluator.evaluate(loss, champion: nil, challenger: 0.6, paired: nil, firstDeployment: .pass).status
@@ -48,11 +47,11 @@ struct GateTests {
     }
 
     @Test func absoluteAndRelativeChangeFollowTheMetricsDirection() {
-        var spec = GateSpec(metric: "log_loss")
+        var spec = GateSpec(metric: "log_loss", greaterIsBetter: false)
         spec.minAbsoluteChange = 0.01
         #expect(GateEvaluator.evaluate(spec, champion: 0.50, challenger: 0.48, paired: nil).status == .pass)
         #expect(GateEvaluator.evaluate(spec, champion: 0.50, challenger: 0.495, paired: nil).status == .fail)
-        var tolerance = GateSpec(metric: "accuracy")
+        var tolerance = GateSpec(metric: "accuracy", greaterIsBetter: true)
         tolerance.minRelativeChange = -0.01  // may lose at most 1%
         #expect(GateEvaluator.evaluate(tolerance, champion: 0.80, challenger: 0.795, paired: nil).status == .pass)
         #expect(GateEvaluator.evaluate(tolerance, champion: 0.80, challenger: 0.78, paired: nil).status == .fail)
@@ -62,17 +61,19 @@ struct GateTests {
     /// the finding says so and the policy decides.
     @Test func tinyImprovementsAreNotSignificantAndThePolicyDecides() {
         let data = paired(n: 200, championRight: 160, challengerRight: 162, bothRight: 150)
-        var spec = GateSpec(metric: "accuracy")
+        var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
         spec.minAbsoluteChange = 0
         #expect(GateEvaluator.evaluate(spec, champion: 0.80, challenger: 0.81, paired: data).status == .pass)
         spec.test = .mcnemar
         let strict = GateEvaluator.evaluate(spec, champion: 0.80, challenger: 0.81, paired: data)
         #expect(strict.status == .fail)
         #expect(strict.message.contains("not a significant improvement"))
-        #expect(strict.test == "McNemar exact")
+        #expect(strict.method?.test == "McNemar score χ²")
         #expect(strict.n == 200)
-        let reference = McNemarResult.test(b: 10, c: 12, exact: true)
+        let reference = McNemarScore.test(b: 10, c: 12, n: 200)
         #expect(strict.pValue == reference.pValue)
+        // The interval is Tango's, and agrees with the test: it contains 0 since p ≥ α.
+        #expect(strict.interval.map { $0.contains(0) } == true)
         #expect(abs((strict.difference ?? 0) - 0.01) < 1e-12)
         spec.onInsignificant = .warn
         #expect(GateEvaluator.evaluate(spec, champion: 0.80, challenger: 0.81, paired: data).status == .warn)
@@ -85,11 +86,11 @@ struct GateTests {
 
     @Test func largeImprovementsAreSignificant() {
         let data = paired(n: 4000, championRight: 3000, challengerRight: 3200, bothRight: 2900)
-        var spec = GateSpec(metric: "accuracy")
+        var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
         spec.test = .mcnemar
         let outcome = GateEvaluator.evaluate(spec, champion: 0.75, challenger: 0.80, paired: data)
         #expect(outcome.status == .pass, "\(outcome.message)")
-        #expect(outcome.test == "McNemar χ²")
+        #expect(outcome.method?.test == "McNemar score χ²")
         #expect((outcome.pValue ?? 1) < 1e-6)
         #expect(outcome.interval.map { $0.lowerBound > 0 } == true)
     }
@@ -97,7 +98,7 @@ struct GateTests {
     @Test func nonInferiority() {
         // The challenger loses 0.5 points of accuracy on 4000 examples.
         let slightlyWorse = paired(n: 4000, championRight: 3200, challengerRight: 3180, bothRight: 3100)
-        var spec = GateSpec(metric: "accuracy")
+        var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
         spec.nonInferiorityMargin = 0.02
         let within = GateEvaluator.evaluate(spec, champion: 0.8, challenger: 0.795, paired: slightlyWorse)
         #expect(within.status == .pass, "\(within.message)")
@@ -108,14 +109,14 @@ struct GateTests {
     }
 
     @Test func mismatchedTestsAreErrorsNotPasses() {
-        var spec = GateSpec(metric: "f1")
+        var spec = GateSpec(metric: "f1", greaterIsBetter: true)
         spec.test = .mcnemar
         let data = paired(n: 10, championRight: 5, challengerRight: 6, bothRight: 4)
         let outcome = GateEvaluator.evaluate(spec, champion: 0.5, challenger: 0.6, paired: data)
         #expect(outcome.status == .error)
         #expect(outcome.message.contains("McNemar's test applies to accuracy"))
-        var noPairs = GateSpec(metric: "accuracy")
+        var noPairs = GateSpec(metric: "accuracy", greaterIsBetter: true)
         noPairs.test = .mcnemar
-        #expect(GateEvaluator.evaluate(noPairs, champion: 0.5, challenger: 0.6, paired: nil).status == .warn)
+        #expect(GateEvaluator.evaluate(noPairs, champion: 0.5, challenger: 0.6, paired: nil).status == .error)
     }
 }
