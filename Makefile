@@ -6,7 +6,7 @@ DEMO_DIR ?= out/churn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/gitops-ml
 
-.PHONY: demo test deps venv build format lint benchmark clean templates
+.PHONY: demo test deps venv build format lint benchmark coverage clean templates
 
 ## Debian packages: libgit2, libcurl and pkg-config (for the build); git, python3 with venv, openssl and an
 ## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1); prometheus for
@@ -59,6 +59,7 @@ demo: build
 ## summary is the last line.
 test: deps venv
 	$(MAKE) lint
+	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -80,6 +81,11 @@ format:
 ## Compare with dvc on generated repositories; see benchmarks/README.md.
 benchmark: build venv
 	bash benchmarks/run.sh
+
+## Coverage of the gates' intervals by simulation (benchmarks/README.md); REPS replications per n.
+REPS ?= 1000
+coverage: deps
+	$(SWIFT) run -c release coverage-simulation $(REPS)
 
 clean:
 	rm -rf .build out $(VENV)

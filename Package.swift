@@ -60,6 +60,10 @@ let package = Package(
             ],
             exclude: ["README.md"], swiftSettings: strict),
         .executableTarget(name: "gitops-ml", dependencies: ["GitOpsMLCLI"], swiftSettings: strict),
+        // benchmarks/: the coverage of the gates' intervals by simulation (`make coverage`).
+        .executableTarget(
+            name: "coverage-simulation", dependencies: ["Gates"], path: "benchmarks/CoverageSimulation",
+            swiftSettings: strict),
 
         .target(name: "TestSupport", dependencies: ["GitOpsMLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),

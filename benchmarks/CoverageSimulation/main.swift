@@ -1,0 +1,93 @@
+// Coverage of the intervals the gates use, by simulation: each interval's share of replications that
+// contain the true difference, at n = 50, 200 and 1,000. Run: swift run -c release coverage-simulation [reps]
+import Foundation
+import Gates
+
+nonisolated(unsafe) var rng = SplitMix64(seed: 20_261_129)  // one thread
+func uniform() -> Double { (Double(rng.next() >> 11) + 0.5) / Double(1 << 53) }
+func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
+func phi(_ x: Double) -> Double { Distributions.normalCDF(x) }
+
+let replications = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1000
+let confidence = 0.95
+
+/// Paired correctness: cells (both right, champion only, challenger only, neither); δ = 0.10 − 0.07.
+func accuracyPairs(_ n: Int) -> (champion: [Bool], challenger: [Bool]) {
+    var a: [Bool] = []
+    var b: [Bool] = []
+    for _ in 0..<n {
+        let u = uniform()
+        a.append(u < 0.80)
+        b.append(u < 0.73 || (u >= 0.80 && u < 0.90))
+    }
+    return (a, b)
+}
+
+/// Binormal scores sharing half their noise: AUC = Φ(μ/√2) for each model.
+func scores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
+    var positives: [Bool] = []
+    var a: [Double] = []
+    var b: [Double] = []
+    for _ in 0..<n {
+        let positive = uniform() < 0.4
+        let shared = normal()
+        positives.append(positive)
+        a.append((positive ? 1.0 : 0) + 0.5.squareRoot() * shared + 0.5.squareRoot() * normal())
+        b.append((positive ? 1.3 : 0) + 0.5.squareRoot() * shared + 0.5.squareRoot() * normal())
+    }
+    return (positives, a, b)
+}
+
+/// Per-example log-loss differences of two calibrated-ish classifiers (the gates' bootstrap fast path).
+func logLossDifferences(_ n: Int) -> [Double] {
+    (0..<n).map { _ in
+        let x = normal()
+        let truth = uniform() < 1 / (1 + exp(-1.5 * x))
+        let pa = 1 / (1 + exp(-(1.2 * x + 0.3 * normal())))
+        let pb = 1 / (1 + exp(-(1.5 * x + 0.2 * normal())))
+        let la = truth ? -log(pa) : -log(1 - pa)
+        let lb = truth ? -log(pb) : -log(1 - pb)
+        return lb - la
+    }
+}
+
+let trueAccuracyDifference = 0.10 - 0.07
+let trueAUCDifference = phi(1.3 / 2.squareRoot()) - phi(1.0 / 2.squareRoot())
+// The true mean log-loss difference, from 4 million examples (its own Monte Carlo error is about 2e-4).
+let trueLogLossDifference: Double = {
+    let sample = logLossDifferences(4_000_000)
+    return sample.reduce(0, +) / Double(sample.count)
+}()
+
+print("interval | n | replications | coverage (target 93.5–96.5 %)")
+print("---|---|---|---")
+for n in [50, 200, 1000] {
+    var tango = 0
+    var bootstrapAccuracy = 0
+    var delong = 0
+    var delongDefined = 0
+    var bootstrapLoss = 0
+    for replication in 0..<replications {
+        let pairs = accuracyPairs(n)
+        let test = McNemarScore.test(championCorrect: pairs.champion, challengerCorrect: pairs.challenger)
+        if test.interval(confidence: confidence).contains(trueAccuracyDifference) { tango += 1 }
+        let perExample = zip(pairs.champion, pairs.challenger).map { Double($1 ? 1 : 0) - Double($0 ? 1 : 0) }
+        let boot = PairedBootstrap.meanDifference(perExample, resamples: 999, seed: UInt64(replication))
+        if boot.interval(confidence: confidence)?.contains(trueAccuracyDifference) == true { bootstrapAccuracy += 1 }
+        let s = scores(n)
+        if let result = DeLongResult.test(positives: s.positives, scoresA: s.a, scoresB: s.b) {
+            delongDefined += 1
+            let interval = result.interval(confidence: confidence)
+            if interval.lower <= trueAUCDifference && trueAUCDifference <= interval.upper { delong += 1 }
+        }
+        let loss = PairedBootstrap.meanDifference(logLossDifferences(n), resamples: 999, seed: UInt64(replication))
+        if loss.interval(confidence: confidence)?.contains(trueLogLossDifference) == true { bootstrapLoss += 1 }
+    }
+    func row(_ name: String, _ hits: Int, _ total: Int) {
+        print("\(name) | \(n) | \(total) | \(String(format: "%.1f", 100 * Double(hits) / Double(max(total, 1)))) %")
+    }
+    row("McNemar score test / Tango interval (accuracy)", tango, replications)
+    row("bootstrap percentile (accuracy)", bootstrapAccuracy, replications)
+    row("DeLong Wald (ROC AUC)", delong, delongDefined)
+    row("bootstrap percentile (log-loss)", bootstrapLoss, replications)
+}
