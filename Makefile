@@ -66,7 +66,7 @@ test: deps venv
 ## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
 ## action.yml checked by actionlint and zizmor.
 lint: venv
-	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift benchmarks/CoverageSimulation
 	python3 scripts/embed-templates.py --check || { echo "templates/ changed: run make templates"; exit 1; }
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows action.yml
@@ -76,7 +76,7 @@ templates:
 	python3 scripts/embed-templates.py
 
 format:
-	$(SWIFT) format -i -r Sources Tests Package.swift
+	$(SWIFT) format -i -r Sources Tests Package.swift benchmarks/CoverageSimulation
 
 ## Compare with dvc on generated repositories; see benchmarks/README.md.
 benchmark: build venv

@@ -233,7 +233,9 @@ enum ModelSuites {
             details.append(
                 (
                     "method",
-                    .object([("description", .string(method.description)), ("interval", .string(method.interval))] + method.details)
+                    .object(
+                        [("description", .string(method.description)), ("interval", .string(method.interval))]
+                            + method.details)
                 ))
         }
         if let reason = outcome.undefined { details.append(("undefined", .string(reason))) }
@@ -250,7 +252,8 @@ enum ModelSuites {
     static func pairedValues(_ metric: String, _ data: PairedData) -> (champion: Double, challenger: Double)? {
         switch data {
         case .classification(let a, let b):
-            guard let x = try? ClassificationMetrics.metric(metric, a), let y = try? ClassificationMetrics.metric(metric, b)
+            guard let x = try? ClassificationMetrics.metric(metric, a),
+                let y = try? ClassificationMetrics.metric(metric, b)
             else { return nil }
             return (x, y)
         case .regression(let truth, let a, let b):

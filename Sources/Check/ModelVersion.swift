@@ -135,7 +135,8 @@ struct ModelVersion {
         let truth = rawTruth.map(canonical)
         let predicted = rawPredicted.map(canonical)
         let columnClasses = Dictionary(
-            probabilityColumns.map { (canonical(String($0.dropFirst("score_".count))), $0) }, uniquingKeysWith: { a, _ in a })
+            probabilityColumns.map { (canonical(String($0.dropFirst("score_".count))), $0) },
+            uniquingKeysWith: { a, _ in a })
         var classes = ClassLabels.sorted(Set(truth).union(predicted).union(columnClasses.keys))
         if !declared.isEmpty {
             let declaredClasses = declared.map(canonical)
@@ -153,7 +154,8 @@ struct ModelVersion {
         }
         // scikit-learn's default pos_label is 1: the default here too when the labels are values 0 and 1.
         let valued = everyLabel.allSatisfy { ClassLabels.value($0) != nil }
-        let positive = model.positiveLabel.map(canonical) ?? (valued && Set(classes).isSubset(of: ["0", "1"]) ? "1" : nil)
+        let positive =
+            model.positiveLabel.map(canonical) ?? (valued && Set(classes).isSubset(of: ["0", "1"]) ? "1" : nil)
 
         func probabilities(_ column: String) throws -> [Double] {
             try table.numbers(column).enumerated().map { row, value in
@@ -297,4 +299,3 @@ struct ModelVersion {
 
     struct PairingProblem: Error { var message: String }
 }
-

@@ -177,7 +177,9 @@ extension ProjectConfig {
         }
         if let node = map.optional("positive_label") {
             model.positiveLabel = try node.string()
-            guard model.task == .classification else { throw node.error("positive_label is for a classification model") }
+            guard model.task == .classification else {
+                throw node.error("positive_label is for a classification model")
+            }
         }
         if let node = map.optional("classes") {
             let classes = try node.strings()

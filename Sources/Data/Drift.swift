@@ -197,7 +197,11 @@ public enum DriftStatistics {
             var high = values.count
             while low < high {
                 let middle = (low + high) / 2
-                if values[middle] < edge || (inclusive && values[middle] == edge) { low = middle + 1 } else { high = middle }
+                if values[middle] < edge || (inclusive && values[middle] == edge) {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
             }
             return low
         }
@@ -440,6 +444,8 @@ public struct CategoryCounts: Sendable, Equatable {
         let keys = Set(a.counts.keys).union(b.counts.keys)
         let numbers = keys.map { Double($0) }
         if numbers.allSatisfy({ $0 != nil }) { return zip(keys, numbers).sorted { ($0.1 ?? 0) < ($1.1 ?? 0) }.map(\.0) }
-        return keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
+        return keys.sorted {
+            Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value))
+        }
     }
 }

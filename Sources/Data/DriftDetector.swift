@@ -211,18 +211,21 @@ public enum DriftDetector {
             )
         }
         guard refValues.count > 0, curValues.count > 0 else {
-            result.note = "no values \(refValues.count == 0 ? "in the reference" : "in the current data") once nulls are dropped"
+            result.note =
+                "no values \(refValues.count == 0 ? "in the reference" : "in the current data") once nulls are dropped"
             return result
         }
         guard refValues.count >= settings.minimumSample, curValues.count >= settings.minimumSample else {
             result.note = "insufficient data (fewer than \(settings.minimumSample) values)"
             return result
         }
-        let test = override?.test ?? settings.test ?? automatic(numeric: numeric, referenceCount: refValues.count, unique: uniqueCount)
+        let test =
+            override?.test ?? settings.test
+            ?? automatic(numeric: numeric, referenceCount: refValues.count, unique: uniqueCount)
         result.test = test
         if override?.test == nil && settings.test == nil {
             result.method.append(
-                "chosen as Evidently does: \(refValues.count) reference values (nulls dropped) \(refValues.count <= 1000 ? "≤" : ">") 1000, \(result.kind)\(numeric ? " with \(uniqueCount > 5 ? "more than 5" : "at most 5") distinct values" : "")"
+                "Evidently's choice: \(refValues.count) reference values \(refValues.count <= 1000 ? "≤" : ">") 1000, \(result.kind)\(numeric ? ", \(uniqueCount > 5 ? "> 5" : "≤ 5") distinct" : "")"
             )
         }
         let threshold = override?.threshold ?? settings.threshold ?? defaultThreshold(test)
@@ -232,12 +235,13 @@ public enum DriftDetector {
             guard case .numeric(let r) = refValues, case .numeric(let c) = curValues else { break }
             let ks = DriftStatistics.kolmogorovSmirnov(r, c)
             (result.statistic, result.score) = (ks.statistic, ks.pValue)
-            result.method.append(ks.method == "exact" ? "exact p-value" : "asymptotic p-value (scipy's method=\"asymp\")")
+            result.method.append(
+                ks.method == "exact" ? "exact p-value" : "asymptotic p-value (scipy's method=\"asymp\")")
         case .wasserstein:
             guard case .numeric(let r) = refValues, case .numeric(let c) = curValues else { break }
             let distance = DriftStatistics.normedWasserstein(r, c)
             (result.statistic, result.score) = (distance, distance)
-            result.method.append("divided by max(reference standard deviation, 0.001)")
+            result.method.append("normed by max(reference std, 0.001)")
         case .psi, .jensenshannon:
             let binned = DriftStatistics.evidentlyBins(
                 reference: refValues, current: curValues, floorEmpty: test == .psi, integerValued: integerValued)

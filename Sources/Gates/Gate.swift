@@ -299,7 +299,8 @@ public enum GateEvaluator {
                         "it needs at least two examples of each class (\(positiveCount) positive, \(positives.count - positiveCount) negative)",
                     method: method)
             }
-            guard let result = DeLongResult.test(positives: positives, scoresA: championScores, scoresB: challengerScores)
+            guard
+                let result = DeLongResult.test(positives: positives, scoresA: championScores, scoresB: challengerScores)
             else {
                 throw Undefined(
                     reason: "the variance of the AUC difference is zero (constant or perfectly separating scores)",
@@ -323,7 +324,8 @@ public enum GateEvaluator {
                 interval: "bootstrap percentile",
                 details: [
                     ("test", .string("bootstrap")), ("resamples", .int(spec.resamples)),
-                    ("resamples_without_value", .int(result.undefinedResamples)), ("seed", .int(Int(truncatingIfNeeded: spec.seed))),
+                    ("resamples_without_value", .int(result.undefinedResamples)),
+                    ("seed", .int(Int(truncatingIfNeeded: spec.seed))),
                     ("interval_method", .string("percentile, order statistics ⌈(B+1)α/2⌉−1 and B+2−⌈(B+1)α/2⌉")),
                     ("p_value_method", .string("2(m+1)/(B+1), m the fewer resamples on one side of 0")),
                 ])
@@ -340,7 +342,8 @@ public enum GateEvaluator {
                 let upper = result.upperBound(confidence: confidence)
             else {
                 throw Undefined(
-                    reason: "\(result.resamples) resamples are too few for a \(percent(confidence, digits: 0)) interval",
+                    reason:
+                        "\(result.resamples) resamples are too few for a \(percent(confidence, digits: 0)) interval",
                     method: method)
             }
             return Comparison(
@@ -406,7 +409,9 @@ public enum GateEvaluator {
         case "accuracy": return zip(champion.correct, challenger.correct).map { ($1 ? 1 : 0) - ($0 ? 1 : 0) }
         case "error_rate": return zip(champion.correct, challenger.correct).map { ($0 ? 1 : 0) - ($1 ? 1 : 0) }
         case "brier", "log_loss":
-            guard let a = perExampleLoss(metric, champion), let b = perExampleLoss(metric, challenger) else { return nil }
+            guard let a = perExampleLoss(metric, champion), let b = perExampleLoss(metric, challenger) else {
+                return nil
+            }
             return zip(a, b).map { $1 - $0 }
         default: return nil
         }

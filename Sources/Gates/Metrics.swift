@@ -113,7 +113,8 @@ public enum ClassificationMetrics {
                     ? multiclassLogLoss(p, columns) : multiclassBrier(p, columns)
             }
             let (positives, scores) = try binaryScores(p, name)
-            return name == "log_loss" ? logLoss(positives: positives, scores: scores) : brier(positives: positives, scores: scores)
+            return name == "log_loss"
+                ? logLoss(positives: positives, scores: scores) : brier(positives: positives, scores: scores)
         default: return nil
         }
     }
@@ -125,7 +126,8 @@ public enum ClassificationMetrics {
     static func positiveLabel(_ p: ClassificationPredictions, _ name: String) throws -> String {
         guard !p.isMulticlass else {
             throw MetricUnavailable(
-                "\(name) is a binary metric and the task has \(p.classes.count) classes (use the _macro or _weighted form)")
+                "\(name) is a binary metric and the task has \(p.classes.count) classes (use the _macro or _weighted form)"
+            )
         }
         guard let positive = p.positiveLabel else {
             throw MetricUnavailable(
@@ -134,7 +136,9 @@ public enum ClassificationMetrics {
         return positive
     }
 
-    static func binaryScores(_ p: ClassificationPredictions, _ name: String) throws -> (positives: [Bool], scores: [Double]) {
+    static func binaryScores(_ p: ClassificationPredictions, _ name: String) throws -> (
+        positives: [Bool], scores: [Double]
+    ) {
         let positive = try positiveLabel(p, name)
         guard let score = p.score else {
             throw MetricUnavailable("\(name) needs a score column (score, or score_\(positive)) with P(\(positive))")
@@ -209,7 +213,8 @@ public enum ClassificationMetrics {
             let positives = p.truth.map { $0 == label }
             let support = Double(positives.lazy.filter { $0 }.count)
             guard let auc = rocAUC(positives: positives, scores: columns[index]) else {
-                throw MetricUnavailable("roc_auc is undefined: class \(label) has \(support == 0 ? "no" : "every") example in y_true")
+                throw MetricUnavailable(
+                    "roc_auc is undefined: class \(label) has \(support == 0 ? "no" : "every") example in y_true")
             }
             total += (weighted ? support : 1) * auc
             weights += weighted ? support : 1

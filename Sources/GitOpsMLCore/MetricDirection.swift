@@ -8,7 +8,8 @@ public enum MetricDirection {
         let name = String(metric.split(separator: ".").last ?? Substring(metric)).lowercased()
         if let known = exact[name] { return known }
         let words = name.split(whereSeparator: { "_-/ ".contains($0) }).map(String.init)
-        let lower = words.contains { word in lowerWords.contains(word) || lowerPrefixes.contains(where: word.hasPrefix) }
+        let lower = words.contains { word in lowerWords.contains(word) || lowerPrefixes.contains(where: word.hasPrefix)
+        }
         let higher = words.contains { word in
             higherWords.contains(word) || higherPrefixes.contains(where: word.hasPrefix)
         }

@@ -36,7 +36,8 @@ private func agrees(_ ours: Double?, _ theirs: Double, _ what: String) {
         return
     }
     let scale = max(abs(ours), abs(theirs), 1e-300)
-    #expect(abs(ours - theirs) / scale <= 1e-9 || abs(ours - theirs) < 1e-14, "\(what): ours \(ours), Evidently \(theirs)")
+    #expect(
+        abs(ours - theirs) / scale <= 1e-9 || abs(ours - theirs) < 1e-14, "\(what): ours \(ours), Evidently \(theirs)")
 }
 
 @Suite("Drift decided as Evidently decides")
@@ -69,7 +70,9 @@ struct EvidentlyReferenceTests {
                 }
                 let column = try #require(
                     try DriftDetector.detect(reference: reference, current: current, settings: settings).columns.first)
-                #expect(column.test?.rawValue == expected["test"] as? String, "\(what): test \(String(describing: column.test))")
+                #expect(
+                    column.test?.rawValue == expected["test"] as? String,
+                    "\(what): test \(String(describing: column.test))")
                 #expect(column.drifted == expected["drifted"] as? Bool, "\(what): verdict")
                 agrees(column.threshold, (expected["threshold"] as? NSNumber)?.doubleValue ?? .nan, "\(what) threshold")
                 // Evidently's Z p-value is 2(1 − Φ(|z|)), which loses everything below 1e-16; ours is compared
@@ -84,7 +87,8 @@ struct EvidentlyReferenceTests {
         for item in try #require(fixture["kstwo"] as? [[String: Any]]) {
             let n = (item["n"] as? NSNumber)?.intValue ?? 1
             let d = (item["d"] as? NSNumber)?.doubleValue ?? 0
-            agrees(KolmogorovDistribution.sf(n, d), (item["sf"] as? NSNumber)?.doubleValue ?? .nan, "kstwo.sf(\(d), \(n))")
+            agrees(
+                KolmogorovDistribution.sf(n, d), (item["sf"] as? NSNumber)?.doubleValue ?? .nan, "kstwo.sf(\(d), \(n))")
         }
     }
 }

@@ -28,7 +28,8 @@ private func agrees(_ ours: Double?, _ theirs: Any?, _ what: String) {
         return
     }
     let scale = max(abs(ours), abs(theirs), 1e-300)
-    #expect(abs(ours - theirs) / scale <= 1e-9 || abs(ours - theirs) < 1e-15, "\(what): ours \(ours), reference \(theirs)")
+    #expect(
+        abs(ours - theirs) / scale <= 1e-9 || abs(ours - theirs) < 1e-15, "\(what): ours \(ours), reference \(theirs)")
 }
 
 /// The labels as a CSV would hold them: 1/0, 1.0/0.0, True/False or yes/no.
@@ -113,7 +114,8 @@ struct StatisticsReferenceTests {
                     predicted: (data.predicted[side] ?? []).map { classes[$0] }, score: nil,
                     probabilities: classes.indices.map { k in rows.map { $0[k] } }, positiveLabel: nil,
                     classes: classes)
-                for (metric, value) in (item["metrics_\(side)"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                for (metric, value) in (item["metrics_\(side)"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }
+                ) {
                     let ours = try? ClassificationMetrics.metric(metric, predictions)
                     agrees(ours ?? nil, value, "\(name) \(metric) (\(side))")
                 }
