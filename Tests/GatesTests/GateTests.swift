@@ -119,4 +119,34 @@ struct GateTests {
         noPairs.test = .mcnemar
         #expect(GateEvaluator.evaluate(noPairs, champion: 0.5, challenger: 0.6, paired: nil).status == .error)
     }
+
+    /// Constant champion scores against a perfectly separating challenger: DeLong's variance is zero and
+    /// the test is undefined, with the reason; on_insignificant decides (it passed with p < 1e-16 before).
+    @Test func undefinedTestsAreDecidedByThePolicy() {
+        let truth = (0..<40).map { $0 % 2 == 0 ? "1" : "0" }
+        let champion = ClassificationPredictions(
+            ids: [], truth: truth, predicted: truth, score: truth.map { _ in 0.5 })
+        let challenger = ClassificationPredictions(
+            ids: [], truth: truth, predicted: truth, score: truth.map { $0 == "1" ? 0.9 : 0.1 })
+        var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
+        spec.test = .delong
+        spec.onInsignificant = .warn
+        let outcome = GateEvaluator.evaluate(
+            spec, champion: 0.5, challenger: 1, paired: .classification(champion: champion, challenger: challenger))
+        #expect(outcome.status == .warn)
+        #expect(outcome.undefined?.contains("variance of the AUC difference is zero") == true, "\(outcome.message)")
+        #expect(outcome.pValue == nil)
+    }
+
+    /// A bootstrap of 999 resamples cannot show p below 2/1000, and says so.
+    @Test func bootstrapPValuesHaveAFloor() {
+        let data = paired(n: 400, championRight: 200, challengerRight: 380, bothRight: 195)
+        var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
+        spec.test = .bootstrap
+        spec.resamples = 999
+        let outcome = GateEvaluator.evaluate(spec, champion: 0.5, challenger: 0.95, paired: data)
+        #expect(outcome.pValue == 0.002)
+        #expect(outcome.message.contains("p ≤ 0.002 (the least 999 resamples can show)"), "\(outcome.message)")
+        #expect(outcome.interval.map { $0.lowerBound > 0 } == true)
+    }
 }
