@@ -266,14 +266,7 @@ struct ModelVersion {
                 ))
         }
         if let a = champion.classification, let b = challenger.classification {
-            let differing = common.filter { a.truth[$0.champion] != b.truth[$0.challenger] }
-            if let first = differing.first {
-                return .failure(
-                    PairingProblem(
-                        message:
-                            "\(differing.count) of the \(common.count) shared evaluation ids have a different y_true in the champion's and the challenger's predictions (first: id \(b.ids[first.challenger]): \(a.truth[first.champion]) vs \(b.truth[first.challenger]))"
-                    ))
-            }
+            if let problem = differingTruth(common, a.truth, b.truth, ids: b.ids) { return .failure(problem) }
             if common.count == a.count && common.count == b.count && championIDs == challengerIDs {
                 return .success(.classification(champion: a, challenger: b))
             }
@@ -283,18 +276,23 @@ struct ModelVersion {
                     challenger: b.subset(common.map(\.challenger), keepingIDs: true)))
         }
         guard let a = champion.regression, let b = challenger.regression else { return nil }
-        let differing = common.filter { a.truth[$0.champion] != b.truth[$0.challenger] }
-        if let first = differing.first {
-            return .failure(
-                PairingProblem(
-                    message:
-                        "\(differing.count) of the \(common.count) shared evaluation ids have a different y_true in the champion's and the challenger's predictions (first: id \(b.ids[first.challenger]): \(a.truth[first.champion]) vs \(b.truth[first.challenger]))"
-                ))
-        }
+        if let problem = differingTruth(common, a.truth, b.truth, ids: b.ids) { return .failure(problem) }
         return .success(
             .regression(
                 truth: common.map { b.truth[$0.challenger] }, champion: common.map { a.predicted[$0.champion] },
                 challenger: common.map { b.predicted[$0.challenger] }))
+    }
+
+    /// A shared id whose y_true differs: the two files were not scored on the same examples.
+    static func differingTruth<T: Equatable>(
+        _ common: [(challenger: Int, champion: Int)], _ champion: [T], _ challenger: [T], ids: [String]
+    ) -> PairingProblem? {
+        let differing = common.filter { champion[$0.champion] != challenger[$0.challenger] }
+        guard let first = differing.first else { return nil }
+        return PairingProblem(
+            message:
+                "\(differing.count) of the \(common.count) shared evaluation ids have a different y_true in the champion's and the challenger's predictions (first: id \(ids[first.challenger]): \(champion[first.champion]) vs \(challenger[first.challenger]))"
+        )
     }
 
     struct PairingProblem: Error { var message: String }
