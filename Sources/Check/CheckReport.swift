@@ -60,7 +60,7 @@ public struct CheckReport: Sendable {
     }
 
     /// The JSON text stored as the git note and written by `--format json`.
-    public var jsonText: String { json.json(indent: 2) + "\n" }
+    public var jsonText: String { json.strictJSON.json(indent: 2) + "\n" }
 
     // MARK: Text
 

@@ -316,18 +316,31 @@ public enum GateEvaluator {
                 pValue: result.pValue, pValueFloor: nil,
                 oneSidedLowerBound: { direction in direction * result.difference - z1 * se })
         case .bootstrap:
+            guard paired.count >= 2 else {
+                throw Undefined(reason: "a bootstrap needs at least two paired examples", method: nil)
+            }
             let result = try bootstrap(spec, paired: paired)
             let method = GateMethod(
                 test: "bootstrap",
                 description:
                     "paired bootstrap of the difference, \(result.resamples) resamples with a value (\(result.undefinedResamples) without), seed \(spec.seed)",
-                interval: "bootstrap percentile",
+                interval: "bootstrap expanded percentile",
                 details: [
                     ("test", .string("bootstrap")), ("resamples", .int(spec.resamples)),
                     ("resamples_without_value", .int(result.undefinedResamples)),
                     ("seed", .int(Int(truncatingIfNeeded: spec.seed))),
-                    ("interval_method", .string("percentile, order statistics ⌈(B+1)α/2⌉−1 and B+2−⌈(B+1)α/2⌉")),
-                    ("p_value_method", .string("2(m+1)/(B+1), m the fewer resamples on one side of 0")),
+                    (
+                        "interval_method",
+                        .string(
+                            "expanded percentile (Hesterberg 2015): order statistics k = ⌈(B+1)α′/2⌉−1 and B+1−k, α′/2 = Φ(−√(n/(n−1))·t(1−α/2, n−1))"
+                        )
+                    ),
+                    (
+                        "p_value_method",
+                        .string(
+                            "the interval inverted: 2·T(n−1)(Φ⁻¹((m+1)/(B+1))/√(n/(n−1))), m the fewer resamples on one side of 0"
+                        )
+                    ),
                 ])
             // Resamples without a value (one class drawn) are left out; past 5 % the remaining ones no
             // longer describe the data, and the comparison is undefined.
@@ -450,11 +463,9 @@ public enum GateEvaluator {
         return String(format: "%.4g", value)
     }
 
-    /// "p = 0.012", "p = 5.7e-22"; at a resampling test's floor, "p ≤ 0.002 (the least 999 resamples can show)".
+    /// "p = 0.012", "p = 5.7e-22"; at a resampling test's floor, "p ≤ 0.0036 (the least these resamples can show)".
     static func pText(_ p: Double, floor: Double? = nil) -> String {
-        if let floor, p <= floor {
-            return "p ≤ \(format(floor)) (the least \(Int((2 / floor).rounded()) - 1) resamples can show)"
-        }
+        if let floor, p <= floor { return "p ≤ \(format(floor)) (the least these resamples can show)" }
         if p == 0 { return "p < 1e-300" }
         return "p = \(format(p))"
     }

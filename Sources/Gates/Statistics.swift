@@ -256,24 +256,28 @@ public enum Binomial {
 
 /// A paired bootstrap of a difference between challenger and champion on the same examples.
 ///
-/// The interval and the p-value come from the same order statistics, so they cannot disagree: with B
-/// resampled differences d₍₁₎ ≤ … ≤ d₍B₎ and m the smaller of #{d ≤ 0} and #{d ≥ 0}, the two-sided
-/// p = min(1, 2(m + 1)/(B + 1)) (never below 2/(B + 1): B resamples cannot show more), and the interval
-/// at 1 − α is [d₍k₎, d₍B+1−k₎] with k = ⌈(B + 1)α/2⌉ − 1, which excludes 0 exactly when p < α.
+/// The interval is Hesterberg's expanded percentile interval (2015), which corrects the plain percentile
+/// interval's under-coverage in small samples: for a two-sided 1 − α interval it takes the tail level
+/// α′/2 = Φ(−√(n/(n−1))·t₁₋α/₂,ₙ₋₁) instead of α/2, and the order statistics d₍k₎ and d₍B+1−k₎ of the B
+/// sorted resampled differences with k = ⌈(B + 1)α′/2⌉ − 1. The p-value is that interval inverted: with m
+/// the fewer resamples on one side of 0, p = min(1, 2·Tₙ₋₁(Φ⁻¹((m + 1)/(B + 1))/√(n/(n−1)))), so the
+/// interval excludes 0 exactly when p < α, and p is never below what B resamples can show.
 public struct BootstrapResult: Sendable, Equatable {
     public var estimate: Double
     /// The resamples that gave a value (a resample with one class has no ROC-AUC, say).
     public var resamples: Int
     /// The resamples that gave none, left out of the distribution.
     public var undefinedResamples: Int
+    /// The examples each resample draws (n).
+    public var sampleSize: Int
     public var pValue: Double
     /// The resampled differences, sorted.
     public var distribution: [Double]
 
-    /// The smallest p-value this many resamples can give.
-    public var smallestPValue: Double { min(1, 2 / Double(resamples + 1)) }
+    /// The smallest p-value this many resamples can give (m = 0).
+    public var smallestPValue: Double { Self.pValue(fewer: 0, resamples: resamples, n: sampleSize) }
 
-    /// The two-sided percentile interval at `confidence`; nil when there are too few resamples for it.
+    /// The two-sided expanded percentile interval at `confidence`; nil when there are too few resamples.
     public func interval(confidence: Double) -> ClosedRange<Double>? {
         guard let k = orderStatistic(tail: (1 - confidence) / 2) else { return nil }
         return distribution[k - 1]...distribution[resamples - k]
@@ -288,20 +292,37 @@ public struct BootstrapResult: Sendable, Equatable {
         orderStatistic(tail: 1 - confidence).map { distribution[resamples - $0] }
     }
 
-    /// k = ⌈(B + 1)·tail⌉ − 1 (1-based), when 1 ≤ k ≤ B/2.
+    /// √(n/(n−1)), the expansion.
+    static func expansion(_ n: Int) -> Double { (Double(n) / Double(n - 1)).squareRoot() }
+
+    /// Φ(−√(n/(n−1))·t₁₋tail,ₙ₋₁): the percentile tail level that gives a `tail` one-sided error.
+    static func expandedTail(_ tail: Double, n: Int) -> Double {
+        guard n >= 2 else { return tail }
+        let t = SpecialFunctions.studentTQuantile(1 - tail, df: Double(n - 1))
+        return Distributions.normalCDF(-expansion(n) * t)
+    }
+
+    static func pValue(fewer m: Int, resamples: Int, n: Int) -> Double {
+        guard resamples > 0, n >= 2 else { return 1 }
+        let q = Double(m + 1) / Double(resamples + 1)
+        guard q < 0.5 else { return 1 }
+        let z = Distributions.normalQuantile(q) / expansion(n)
+        return min(1, 2 * SpecialFunctions.studentTCDF(z, df: Double(n - 1)))
+    }
+
+    /// k = ⌈(B + 1)·α′⌉ − 1 (1-based) for the expanded tail α′, when 1 ≤ k ≤ B/2.
     func orderStatistic(tail: Double) -> Int? {
-        let k = Int((Double(resamples + 1) * tail).rounded(.up)) - 1
+        let k = Int((Double(resamples + 1) * Self.expandedTail(tail, n: sampleSize)).rounded(.up)) - 1
         return k >= 1 && 2 * k <= resamples ? k : nil
     }
 
-    static func summarize(estimate: Double, draws: [Double], undefined: Int = 0) -> BootstrapResult {
+    static func summarize(estimate: Double, draws: [Double], n: Int, undefined: Int = 0) -> BootstrapResult {
         let sorted = RadixSort.sorted(draws)
         let below = sorted.lazy.filter { $0 <= 0 }.count
         let above = sorted.lazy.filter { $0 >= 0 }.count
-        let p = sorted.isEmpty ? 1 : min(1, 2 * Double(min(below, above) + 1) / Double(sorted.count + 1))
         return BootstrapResult(
-            estimate: estimate, resamples: sorted.count, undefinedResamples: undefined, pValue: p,
-            distribution: sorted)
+            estimate: estimate, resamples: sorted.count, undefinedResamples: undefined, sampleSize: n,
+            pValue: pValue(fewer: min(below, above), resamples: sorted.count, n: n), distribution: sorted)
     }
 }
 
@@ -314,7 +335,7 @@ public enum PairedBootstrap {
         let n = differences.count
         let estimate = differences.reduce(0, +) / Double(max(n, 1))
         guard n > 0, resamples > 0 else {
-            return BootstrapResult.summarize(estimate: estimate, draws: [])
+            return BootstrapResult.summarize(estimate: estimate, draws: [], n: n)
         }
         let distinct = Array(Set(differences)).sorted()
         var draws = [Double](repeating: 0, count: resamples)
@@ -354,7 +375,7 @@ public enum PairedBootstrap {
                 }
             }
         }
-        return BootstrapResult.summarize(estimate: estimate, draws: draws)
+        return BootstrapResult.summarize(estimate: estimate, draws: draws, n: n)
     }
 
     /// The bootstrap of any statistic of the examples (ROC-AUC, F1…): `statistic` receives the resampled
@@ -374,7 +395,7 @@ public enum PairedBootstrap {
         }
         let defined = draws.filter { !$0.isNaN }
         return BootstrapResult.summarize(
-            estimate: estimate, draws: defined, undefined: draws.count - defined.count)
+            estimate: estimate, draws: defined, n: n, undefined: draws.count - defined.count)
     }
 
     /// Runs `body(0..<count)` on all cores, in contiguous chunks.

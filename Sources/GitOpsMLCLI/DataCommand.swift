@@ -128,7 +128,9 @@ struct DataCommand: ParsableCommand {
             let report = try DriftDetector.detect(reference: reference, current: current, settings: settings)
             let findings = DriftFindings.findings(report, id: "data/\(dataset)", dataset: reference.file, base: base)
             if json {
-                print(StructuredValue.array(findings.map { finding in CheckReport.json(finding) }).json(indent: 2))
+                print(
+                    StructuredValue.array(findings.map { finding in CheckReport.json(finding) }).strictJSON.json(
+                        indent: 2))
             } else {
                 for finding in findings { print(finding.message) }
             }

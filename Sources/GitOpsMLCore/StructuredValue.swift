@@ -134,7 +134,20 @@ extension StructuredValue {
         return sign + digits.prefix(point) + "." + digits.dropFirst(point)
     }
 
-    /// JSON text for this value, with floats written in Python's shortest form.
+    /// This value with every NaN and infinity replaced by a string ("NaN", "Infinity", "-Infinity"), for
+    /// reports that must be strict JSON (a χ² of a new category is infinite; a parser must not choke on it).
+    public var strictJSON: StructuredValue {
+        switch self {
+        case .double(let value) where !value.isFinite:
+            return .string(value.isNaN ? "NaN" : (value < 0 ? "-Infinity" : "Infinity"))
+        case .array(let values): return .array(values.map(\.strictJSON))
+        case .object(let pairs): return .object(pairs.map { ($0.key, $0.value.strictJSON) })
+        default: return self
+        }
+    }
+
+    /// JSON text for this value, with floats written in Python's shortest form (NaN and infinities as
+    /// Python's `json` writes them; `strictJSON` first for strict JSON).
     public func json(sortedKeys: Bool = false, indent: Int? = nil, level: Int = 0) -> String {
         let newline = indent.map { "\n" + String(repeating: " ", count: $0 * (level + 1)) } ?? ""
         let closing = indent.map { "\n" + String(repeating: " ", count: $0 * level) } ?? ""

@@ -113,4 +113,24 @@ struct BinomialTests {
             abs(fast.lower - slow.lower) < 0.002 && abs(fast.upper - slow.upper) < 0.002,
             "\(fast.lower)…\(fast.upper) vs \(slow.lower)…\(slow.upper)")
     }
+
+    /// One interval per test: for any data, any resample count and any α, the expanded percentile interval
+    /// excludes 0 exactly when the bootstrap p-value is below α.
+    @Test func intervalAndPValueNeverDisagree() {
+        var rng = SplitMix64(seed: 99)
+        for trial in 0..<300 {
+            let n = 2 + rng.below(120)
+            let shift = Double(rng.below(200)) / 1000
+            let differences = (0..<n).map { _ in Double(rng.below(2001)) / 1000 - 1 + shift }
+            let resamples = [99, 199, 999, 1999][trial % 4]
+            let result = PairedBootstrap.meanDifference(differences, resamples: resamples, seed: UInt64(trial))
+            for alpha in [0.01, 0.05, 0.1, 0.2] {
+                guard let interval = result.interval(confidence: 1 - alpha) else { continue }
+                #expect(
+                    interval.contains(0) == !(result.pValue < alpha),
+                    "n \(n), B \(resamples), α \(alpha): p \(result.pValue), interval \(interval)")
+            }
+            #expect(result.pValue >= 1 / Double(resamples + 1))
+        }
+    }
 }

@@ -138,15 +138,17 @@ struct GateTests {
         #expect(outcome.pValue == nil)
     }
 
-    /// A bootstrap of 999 resamples cannot show p below 2/1000, and says so.
+    /// A bootstrap of 999 resamples cannot show p below what they can resolve, and says so.
     @Test func bootstrapPValuesHaveAFloor() {
         let data = paired(n: 400, championRight: 200, challengerRight: 380, bothRight: 195)
         var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
         spec.test = .bootstrap
         spec.resamples = 999
         let outcome = GateEvaluator.evaluate(spec, champion: 0.5, challenger: 0.95, paired: data)
-        #expect(outcome.pValue == 0.002)
-        #expect(outcome.message.contains("p ≤ 0.002 (the least 999 resamples can show)"), "\(outcome.message)")
+        // No resample at or below 0: p is the floor, 2·T₃₉₉(Φ⁻¹(1/1000)/√(400/399)), above 1/(B + 1).
+        let floor = BootstrapResult.pValue(fewer: 0, resamples: 999, n: 400)
+        #expect(outcome.pValue == floor && floor > 1 / 1000.0 && floor < 0.0025)
+        #expect(outcome.message.contains("(the least these resamples can show)"), "\(outcome.message)")
         #expect(outcome.interval.map { $0.lowerBound > 0 } == true)
     }
 }

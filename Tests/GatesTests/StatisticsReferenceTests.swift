@@ -145,6 +145,16 @@ struct StatisticsReferenceTests {
         }
     }
 
+    @Test func studentT() throws {
+        for item in try #require(fixture["student_t"] as? [[String: Any]]) {
+            let t = (item["t"] as? NSNumber)?.doubleValue ?? 0
+            let df = (item["df"] as? NSNumber)?.doubleValue ?? 1
+            agrees(SpecialFunctions.studentTCDF(t, df: df), item["cdf"], "T\(df)(\(t))")
+            let q = (item["quantile_of"] as? NSNumber)?.doubleValue ?? 0.5
+            agrees(SpecialFunctions.studentTQuantile(q, df: df), item["quantile"], "t\(df)(\(q))")
+        }
+    }
+
     @Test func normalTailsKeepTheirRelativeAccuracy() throws {
         for item in try #require(fixture["normal_tails"] as? [[String: Any]]) {
             let z = (item["z"] as? NSNumber)?.doubleValue ?? 0

@@ -197,6 +197,10 @@ def gates():
             "truth": {"seed": 500 + n, "n": n, "mean": 10000, "sd": 3000, "decimals": 3},
             "a": {"seed": 600 + n, "n": n, "mean": 10000, "sd": 3100, "decimals": 3},
             "b": {"seed": 700 + n, "n": n, "mean": 10200, "sd": 2900, "decimals": 3}}))
+    out["student_t"] = [{"t": t, "df": df, "cdf": float(stats.t.cdf(t, df)), "quantile_of": q,
+                         "quantile": float(stats.t.ppf(q, df))}
+                        for t, df, q in [(-2.0, 1, 0.975), (0.3, 4, 0.9), (-3.5, 49, 0.975), (1.2, 199, 0.995),
+                                         (-8.0, 999, 0.975), (-0.01, 100000, 0.6)]]
     out["normal_tails"] = [{"z": z, "p": float(2 * stats.norm.sf(z))} for z in (0.5, 1.96, 5, 9, 15, 25, 37)]
     return out
 

@@ -1,3 +1,4 @@
+import Foundation
 import GitOpsMLCore
 import Testing
 
@@ -18,5 +19,17 @@ struct MetricDirectionTests {
     @Test(arguments: ["widgetness", "throughput_loss_ratio_accuracy", "count", "accuracy_loss"])
     func unknownOrContradictoryNamesHaveNoDirection(name: String) {
         #expect(MetricDirection.greaterIsBetter(name) == nil, "\(name)")
+    }
+}
+
+@Suite("Strict JSON")
+struct StrictJSONTests {
+    @Test func nonFiniteNumbersBecomeStrings() throws {
+        let value = StructuredValue.object([
+            ("chi2", .double(.infinity)), ("p", .array([.double(.nan), .double(-.infinity), .double(0.5)])),
+        ])
+        let text = value.strictJSON.json()
+        #expect(text == #"{"chi2": "Infinity", "p": ["NaN", "-Infinity", 0.5]}"#)
+        #expect(try JSONSerialization.jsonObject(with: Data(text.utf8)) is [String: Any])
     }
 }
