@@ -96,6 +96,10 @@ public struct ProjectConfig: Sendable, Equatable {
 
     public struct Checks: Sendable, Equatable {
         public var policies: String = "policies"
+        /// Whether gitops-ml.yaml names the policies folder (then an empty or absent folder is an error).
+        public var policiesDeclared = false
+        /// What a change to the rules (gitops-ml.yaml, policies/, templates/) concludes: warn, or fail.
+        public var policyChanges: Verdict = .warn
         public var code: [CodeCheck] = []
         /// What a gate concludes when there is no champion yet (first deployment).
         public var firstDeployment: Verdict = .warn
@@ -274,6 +278,10 @@ extension ProjectConfig {
         let map = try node.mapping()
         var checks = Checks()
         checks.policies = try map.optional("policies")?.string() ?? "policies"
+        checks.policiesDeclared = map.optional("policies") != nil
+        if let node = map.optional("policy_changes") {
+            checks.policyChanges = Checks.Verdict(rawValue: try node.choice(["warn", "fail"])) ?? .warn
+        }
         if let first = map.optional("first_deployment") {
             checks.firstDeployment = Checks.Verdict(rawValue: try first.choice(["pass", "warn", "fail"])) ?? .warn
         }

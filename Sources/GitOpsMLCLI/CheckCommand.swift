@@ -42,36 +42,41 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not store the JSON report as a git note on the head commit.")
     var noNote = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where the rules (gitops-ml.yaml, policies/) come from: a revision, or 'workspace' (default: the base).",
+            discussion: "A change is judged by the rules of the side it merges into, never by its own."))
+    var rules: String?
+
     func run() throws {
         let suites = try parseSuites()
         let outputs = try parseFormats()
         let project = try Project(global)
-        guard let config = project.config else {
+        guard project.config != nil else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
         }
         let repository = project.repository
         let headFiles = try project.files(head)
         let headRevision = CheckRevision(files: headFiles, name: head, commit: headFiles.commit?.hex)
-        let defaults = try base == nil ? defaultBase(repository, config: config, head: headFiles.commit) : nil
+        let defaults = try base == nil ? defaultBase(repository, config: project.config, head: headFiles.commit) : nil
         let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
             guard spec != "none" else { return nil }
             let files = try project.files(spec)
             return CheckRevision(files: files, name: defaults?.name ?? spec, commit: files.commit?.hex)
         }
-        var policies: [Policy] = []
-        for path in try repository.policyFiles(in: config.checks.policies, at: headFiles) {
-            guard let bytes = try headFiles.read(path) else { continue }
-            policies += try Policy.parse(bytes, file: path)
-        }
+        let (trusted, policyFinding) = try judgingRules(project, head: headFiles, base: baseRevision)
         let context = CheckContext(
-            config: config, policies: policies, head: headRevision, base: baseRevision, suites: suites,
-            workTree: repository.workTree,
+            config: trusted.config, policies: trusted.policies, head: headRevision, base: baseRevision,
+            suites: suites, workTree: repository.workTree,
             stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
         let progress = ProgressLine()
-        let findings = try CheckRunner.run(context) { step in
-            Log.info("checking", ["step": step])
-            progress.show("checking \(step)…")
-        }
+        let findings =
+            (policyFinding.map { [$0] } ?? [])
+            + (try CheckRunner.run(context) { step in
+                Log.info("checking", ["step": step])
+                progress.show("checking \(step)…")
+            })
         progress.clear()
         let report = CheckReport(
             toolVersion: GitOpsMLVersion.current, base: baseRevision.map { ($0.name, $0.commit) },
@@ -111,6 +116,61 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
+    /// The rules the change is judged by, and the finding that shows what it does to them. From `--rules`,
+    /// else the base, else the default branch's tip; only a change with nothing trusted before it (a first
+    /// commit, or the commit that adopts gitops-ml) is judged by its own rules, and says so. `--config`
+    /// replaces the trusted gitops-ml.yaml.
+    private func judgingRules(_ project: Project, head: RevisionFiles, base: CheckRevision?) throws -> (
+        RuleSet, Finding?
+    ) {
+        let explicit = try global.config.map { path -> ProjectConfig in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GitOpsMLError.usage("--config \(path): no such file")
+            }
+            return try ProjectConfig.parse([UInt8](data), file: path)
+        }
+        var candidates: [(files: RevisionFiles, name: String)] = []
+        if let rules {
+            candidates.append((try project.files(rules), rules))
+        } else if let base, let commit = base.commit {
+            candidates.append((try project.files(commit), base.name))
+        } else if let branch = try defaultBranchTip(project.repository, config: project.config) {
+            candidates.append((try project.files(branch.hex), "the default branch"))
+        }
+        let headName = head.commit.map { "\(self.head) (\($0.short))" } ?? self.head
+        for candidate in candidates {
+            let source = candidate.files.commit.map { "\(candidate.name) (\($0.short))" } ?? candidate.name
+            guard let trusted = try RuleSet.load(candidate.files, source: source, config: explicit) else {
+                if rules != nil {
+                    throw GitOpsMLError.configuration("--rules \(candidate.name): no \(ProjectConfig.fileName) there")
+                }
+                continue
+            }
+            let sameRevision = candidate.files.commit != nil && candidate.files.commit == head.commit
+            let proposed = Result { try RuleSet.load(head, source: headName, config: explicit) }
+            return (trusted, sameRevision ? nil : PolicyChanges.finding(trusted: trusted, proposed: proposed, proposedName: headName))
+        }
+        guard let own = try RuleSet.load(head, source: headName, config: explicit) else {
+            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(headName)")
+        }
+        let finding = Finding(
+            id: "policy/changes", suite: "policy", check: "rules", status: .warn,
+            message:
+                "judged by its own rules: \(headName) has nothing before it with a \(ProjectConfig.fileName) (the change adopts gitops-ml, or --base none); once merged, later changes are judged by these",
+            details: .object([("trusted", .string(headName))]))
+        return (own, finding)
+    }
+
+    private func defaultBranchTip(_ repository: Repository, config: ProjectConfig?) throws -> ObjectID? {
+        let names = config?.defaultBranch.map { [$0] } ?? ["main", "master"]
+        for name in names {
+            for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
+                if let tip = try repository.referenceTarget(ref) { return tip }
+            }
+        }
+        return nil
+    }
+
     private func parseSuites() throws -> Set<CheckContext.Suite> {
         guard !suite.isEmpty else { return Set(CheckContext.Suite.allCases) }
         return Set(
@@ -142,11 +202,11 @@ struct CheckCommand: ParsableCommand {
 
     /// The merge base with the default branch, or the head's first parent when the head is on that branch;
     /// with a name for reports.
-    private func defaultBase(_ repository: Repository, config: ProjectConfig, head: ObjectID?) throws
+    private func defaultBase(_ repository: Repository, config: ProjectConfig?, head: ObjectID?) throws
         -> (revision: String, name: String)?
     {
         guard let head else { return ("HEAD", "HEAD") }  // the workspace is compared with HEAD
-        let names = config.defaultBranch.map { [$0] } ?? ["main", "master"]
+        let names = config?.defaultBranch.map { [$0] } ?? ["main", "master"]
         for name in names {
             for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
                 guard let tip = try repository.referenceTarget(ref), let mergeBase = try repository.mergeBase(head, tip)

@@ -152,13 +152,12 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let project = try Project(global)
-            guard let config = project.config else { throw GitOpsMLError.configuration("no \(ProjectConfig.fileName)") }
             let revision = rev ?? (project.repository.isBare ? "HEAD" : "workspace")
             let files = try project.files(revision)
-            var policies: [Policy] = []
-            for path in try project.repository.policyFiles(in: config.checks.policies, at: files) {
-                if let bytes = try files.read(path) { policies += try Policy.parse(bytes, file: path) }
+            guard let rules = try RuleSet.load(files, source: revision) else {
+                throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(revision)")
             }
+            let (config, policies) = (rules.config, rules.policies)
             let context = CheckContext(
                 config: config, policies: policies,
                 head: CheckRevision(files: files, name: revision, commit: files.commit?.hex), base: nil,

@@ -118,4 +118,8 @@ struct DirectoryFiles: FileView {
     func read(_ path: String) throws -> [UInt8]? {
         FileManager.default.contents(atPath: root + "/" + path).map { [UInt8]($0) }
     }
+    func list(_ folder: String, limit: Int) throws -> [String] {
+        let names = (try? FileManager.default.subpathsOfDirectory(atPath: root + "/" + folder)) ?? []
+        return Array(names.map { folder + "/" + $0 }.sorted().prefix(limit))
+    }
 }

@@ -108,21 +108,3 @@ struct Project {
         throw GitOpsMLError.usage("registry:\(spec): expected registry:MODEL#STAGE or registry:MODEL@VERSION")
     }
 }
-
-extension Repository {
-    /// The `*.yaml`/`*.yml` files directly in `folder` at a revision (or in the work tree).
-    func policyFiles(in folder: String, at files: RevisionFiles) throws -> [String] {
-        let clean = TrackedFiles.normalize(folder)
-        let names: [String]
-        if let commit = files.commit {
-            do {
-                names = try listTree(at: commit.hex, path: clean).filter { $0.kind == .blob }.map(\.name)
-            } catch let error as GitError where error.code == .pathNotFound {
-                return []
-            }
-        } else {
-            names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + clean)) ?? []
-        }
-        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { clean + "/" + $0 }
-    }
-}

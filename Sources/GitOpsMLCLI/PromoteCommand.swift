@@ -1,4 +1,5 @@
 import ArgumentParser
+import Check
 import Config
 import Data
 import Foundation
@@ -54,7 +55,7 @@ struct PromoteCommand: ParsableCommand {
         promoter.signer = try signer()
 
         if runChecks { try check(source, project: project) }
-        let report = try gateReport(for: source, in: repository)
+        let report = try gateReport(for: source, project: project)
 
         let files = try repository.fileView(.git(source.hex))
         var lineage = Lineage(artifactPath: modelConfig.artifact)
@@ -137,20 +138,44 @@ struct PromoteCommand: ParsableCommand {
         try command.run()
     }
 
-    /// The note `check` stored on the source commit, if it passed for exactly that commit.
-    private func gateReport(for source: ObjectID, in repository: Repository) throws -> String {
+    /// The note `check` stored on the source commit, when it is a valid report that passed for exactly that
+    /// commit, and the verdict recomputed from git objects — the source against what the environment runs
+    /// now, by the rules of the default branch — passes too. The note is evidence, never trusted alone.
+    private func gateReport(for source: ObjectID, project: Project) throws -> String {
+        let repository = project.repository
         guard let note = try repository.note(for: source) else {
             throw PromotionFailure.noGateReport(commit: source.hex)
         }
-        let report = try JSONReader.parse(Array(note.utf8), file: "gate report note on \(source.short)")
-        let fields = report.objectPairs
-        let verdict = fields.first { $0.key == "verdict" }?.value.text ?? "unknown"
-        let head = fields.first { $0.key == "head" }?.value.objectPairs.first { $0.key == "commit" }?.value.text
-        guard head == source.hex else {
-            throw PromotionFailure.gateReportForAnotherCommit(commit: source.hex, reportCommit: head ?? "none")
+        let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.hex)
+        guard claim.verdict == .pass else {
+            throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
         }
-        guard verdict == "pass" || verdict == "warn" else {
-            throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: verdict)
+        let names = project.config?.defaultBranch.map { [$0] } ?? ["main", "master"]
+        guard let tip = names.lazy.compactMap({ project.branchTip($0) }).first else {
+            throw GitOpsMLError.configuration(
+                "no default branch (\(names.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
+            )
+        }
+        let rulesFiles = try repository.fileView(.git(tip.hex))
+        guard let rules = try RuleSet.load(rulesFiles, source: "the default branch (\(tip.short))") else {
+            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) on the default branch (\(tip.short))")
+        }
+        var base: CheckRevision?
+        if let record = try project.releaseRecord(environment: to, model: model),
+            let commit = try? repository.resolve(record.sourceCommit)
+        {
+            base = CheckRevision(
+                files: try repository.fileView(.git(commit.hex)), name: "\(to) (\(commit.short))", commit: commit.hex)
+        }
+        let head = CheckRevision(files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
+        let findings = try GateReportVerification.recompute(
+            rules: rules, head: head, base: base,
+            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+        guard findings.verdict == .pass else {
+            let failing = findings.filter { $0.status == .fail || $0.status == .error }
+            throw GateReportVerification.Refusal(
+                "the gate report on \(source.short) says pass, but recomputed from git objects against \(base?.name ?? "no champion") by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
+            )
         }
         return note
     }

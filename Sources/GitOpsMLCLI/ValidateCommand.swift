@@ -1,4 +1,5 @@
 import ArgumentParser
+import Check
 import Config
 import Foundation
 import GitOpsMLCore
@@ -13,23 +14,19 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "The revision to read the files from (default: the workspace).")
     var rev: String = "workspace"
 
+    /// The same loading and validation `check`, `generate` and `promote` use: what they would refuse at
+    /// run time is refused here, at its file and line.
     func run() throws {
         let project = try Project(global)
         let files = try project.files(project.repository.isBare && rev == "workspace" ? "HEAD" : rev)
-        guard let configBytes = try files.read(ProjectConfig.fileName) else {
+        guard let rules = try RuleSet.load(files, source: rev) else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(files.revision)")
         }
-        let config = try ProjectConfig.parse(configBytes)
-        let folder = config.checks.policies
-        var policies: [Policy] = []
-        for path in try project.repository.policyFiles(in: folder, at: files) {
-            guard let bytes = try files.read(path) else { continue }
-            policies += try Policy.parse(bytes, file: path)
-        }
+        let config = rules.config
         print(
             "\(ProjectConfig.fileName): \(config.models.count) models, \(config.datasets.count) datasets, \(config.environments.count) environments"
         )
-        for policy in policies {
+        for policy in rules.policies {
             switch policy {
             case .gate(let gate): print("\(gate.location.file): GatePolicy \(gate.name), \(gate.gates.count) gates")
             case .data(let data):

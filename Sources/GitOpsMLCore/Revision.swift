@@ -29,6 +29,9 @@ public protocol FileView {
     func read(_ path: String) throws -> [UInt8]?
     /// The same contents as a stream, for files too large to hold whole; nil when there is no such file.
     func stream(_ path: String) throws -> ByteStream?
+    /// The paths of the files below `folder` (recursively, sorted; empty when there is no such folder), at
+    /// most `limit` of them: a folder with more is an error rather than a slow or partial answer.
+    func list(_ folder: String, limit: Int) throws -> [String]
 }
 
 extension FileView {

@@ -165,6 +165,36 @@ public struct RevisionFiles: FileView {
         return try FileStream(path: full)
     }
 
+    public func list(_ folder: String, limit: Int) throws -> [String] {
+        let clean = folder.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var paths: [String]
+        if let commit {
+            do {
+                paths = try repository.listTree(at: commit.hex, path: clean, recursive: true)
+                    .filter { $0.kind == .blob }.map(\.path)
+            } catch let error as GitError where error.code == .pathNotFound || error.code == .notAFile {
+                return []
+            }
+        } else {
+            let base = (workTree ?? "") + "/" + clean
+            guard let walker = FileManager.default.enumerator(atPath: base) else { return [] }
+            paths = []
+            while let relative = walker.nextObject() as? String {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: base + "/" + relative, isDirectory: &isDirectory),
+                    !isDirectory.boolValue
+                {
+                    paths.append(clean + "/" + relative)
+                }
+                if paths.count > limit { break }
+            }
+        }
+        guard paths.count <= limit else {
+            throw GitOpsMLError.configuration("\(clean)/ holds more than \(limit) files at \(revision)")
+        }
+        return paths.sorted()
+    }
+
     /// Calls `body` with the file's bytes without copying them (for large files); nil when absent.
     public func withContents<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path

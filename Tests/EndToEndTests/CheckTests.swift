@@ -85,11 +85,17 @@ struct CheckEndToEndTests {
         try write(
             "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      min_absolut_change: 0\n",
             to: "policies/gates.yaml", in: dir)
-        let config = try gitopsML(["check", "--head", "workspace", "--no-note"], in: dir)
+        // Trusted explicitly (--rules workspace), a malformed policy is a configuration error at its line…
+        let config = try gitopsML(["check", "--head", "workspace", "--rules", "workspace", "--no-note"], in: dir)
         #expect(config.status == 2)
         #expect(
             config.stderrText.contains("policies/gates.yaml:7: unknown key 'min_absolut_change'"),
             "\(config.stderrText)")
+        // …and as the change under review, judged by HEAD's rules, it fails the check with the same words.
+        let proposed = try gitopsML(["check", "--head", "workspace", "--no-note"], in: dir)
+        #expect(proposed.status == 1)
+        #expect(proposed.stdoutText.contains("the rules at workspace do not load"), "\(proposed.stdoutText)")
+        #expect(proposed.stdoutText.contains("policies/gates.yaml:7: unknown key 'min_absolut_change'"))
         try git("checkout", "-q", "--", "policies/gates.yaml", in: dir)
 
         let unknown = try gitopsML(["check", "--base", "no-such-branch", "--no-note"], in: dir)

@@ -33,8 +33,14 @@ import Testing
 
     func addNote(verdict: String, commit: String = "HEAD", reportFor: String? = nil, in work: String) throws {
         let sha = try git("rev-parse", commit, in: work)
+        // A report of the schema's shape whose verdict follows from its findings (one failing one for "fail").
+        let failing = verdict == "fail"
+        let finding =
+            failing
+            ? "{\"id\": \"gate/m1/accuracy\", \"suite\": \"gate\", \"check\": \"champion-challenger\", \"status\": \"fail\", \"message\": \"worse\", \"observed\": null, \"expected\": null}"
+            : ""
         let report =
-            "{\"schema_version\": 1, \"verdict\": \"\(verdict)\", \"head\": {\"rev\": \"HEAD\", \"commit\": \"\(reportFor ?? sha)\"}}"
+            "{\"schema_version\": 1, \"tool\": {\"name\": \"gitops-ml\", \"version\": \"0.1.0\"}, \"verdict\": \"\(verdict)\", \"base\": null, \"head\": {\"rev\": \"HEAD\", \"commit\": \"\(reportFor ?? sha)\"}, \"summary\": {\"pass\": 0, \"skip\": 0, \"warn\": 0, \"fail\": \(failing ? 1 : 0), \"error\": 0}, \"findings\": [\(finding)]}"
         try git("notes", "--ref", "gitops-ml", "add", "-f", "-m", report, sha, in: work)
     }
 
@@ -58,7 +64,7 @@ import Testing
         #expect(unknown.status == 2)
         #expect(unknown.stderrText.contains("environment 'prod' is not in gitops-ml.yaml"))
 
-        try addNote(verdict: "warn", in: work)
+        try addNote(verdict: "pass", in: work)
         let dry = try gitopsML(["promote", "m1", "--to", "staging", "--dry-run"], in: work)
         #expect(dry.status == 0)
         #expect(dry.stdoutText.contains("promote(m1): v0.0.1 to staging"))

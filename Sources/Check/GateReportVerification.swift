@@ -1,0 +1,119 @@
+import Config
+import Data
+import GitOpsMLCore
+
+/// A stored gate report (the note `check` writes) is evidence, never trusted alone: its shape must be that
+/// of schemas/check-report.schema.json, its verdict and summary must follow from its findings, it must be
+/// for exactly the commit it is attached to, and `promote` recomputes the verdict from git objects.
+public enum GateReportVerification {
+    /// Why a report is refused; a promotion it would have allowed fails (exit 1).
+    public struct Refusal: CategorizedError, Equatable {
+        public var description: String
+        public var category: ErrorCategory { .checkFailed }
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// What a valid report claims.
+    public struct Claim: Equatable {
+        public var verdict: Finding.Status
+        public var headCommit: String
+        public var baseCommit: String?
+        public var findings: Int
+    }
+
+    /// Parses and checks a stored report for `commit` (40 hex digits).
+    public static func verify(_ bytes: [UInt8], commit: String) throws -> Claim {
+        let subject = "the gate report on \(commit.prefix(12))"
+        let root: StructuredValue
+        do {
+            root = try JSONReader.parse(bytes, file: "gate report note on \(commit.prefix(12))")
+        } catch {
+            throw Refusal("\(subject) is not valid JSON: \(error)")
+        }
+        func refuse(_ reason: String) -> Refusal { Refusal("\(subject) does not follow schemas/check-report.schema.json: \(reason)") }
+        guard case .object(let fields) = root else { throw refuse("not an object") }
+        let keys = Set(fields.map(\.key))
+        let required: Set = ["schema_version", "tool", "verdict", "base", "head", "summary", "findings"]
+        guard keys == required, fields.count == required.count else {
+            throw refuse("keys \(keys.sorted().joined(separator: ", ")), expected \(required.sorted().joined(separator: ", "))")
+        }
+        guard root["schema_version"] == .int(CheckReport.schemaVersion) else { throw refuse("schema_version is not 1") }
+        guard case .object(let tool)? = root["tool"], tool.count == 2, root["tool"]?["name"] == .string("gitops-ml"),
+            case .string? = root["tool"]?["version"]
+        else { throw refuse("tool is not {name: gitops-ml, version}") }
+        guard case .string(let verdictText)? = root["verdict"], let verdict = Finding.Status(rawValue: verdictText),
+            verdict == .pass || verdict == .fail
+        else { throw refuse("verdict is not pass or fail") }
+        let head = try revision(root["head"], refuse)
+        guard let headCommit = head else { throw refuse("head.commit is missing") }
+        guard headCommit == commit else {
+            throw Refusal("\(subject) was made for \(headCommit.prefix(12)), not for this commit")
+        }
+        let base: String?
+        if root["base"] == .null { base = nil } else { base = try revision(root["base"], refuse) }
+
+        guard case .array(let items)? = root["findings"] else { throw refuse("findings is not an array") }
+        var counts: [Finding.Status: Int] = [:]
+        let suites: Set = ["policy", "config", "data", "model", "gate", "code"]
+        for (index, item) in items.enumerated() {
+            guard case .object(let pairs) = item else { throw refuse("findings[\(index)] is not an object") }
+            let names = Set(pairs.map(\.key))
+            let needed: Set = ["id", "suite", "check", "status", "message", "observed", "expected"]
+            guard needed.isSubset(of: names), names.isSubset(of: needed.union(["location", "details"])),
+                names.count == pairs.count
+            else { throw refuse("findings[\(index)] has keys \(names.sorted().joined(separator: ", "))") }
+            for key in ["id", "check", "message"] {
+                guard case .string? = item[key] else { throw refuse("findings[\(index)].\(key) is not a string") }
+            }
+            guard case .string(let suite)? = item["suite"], suites.contains(suite) else {
+                throw refuse("findings[\(index)].suite is not one of \(suites.sorted().joined(separator: ", "))")
+            }
+            guard case .string(let statusText)? = item["status"], let status = Finding.Status(rawValue: statusText) else {
+                throw refuse("findings[\(index)].status is not pass, skip, warn, fail or error")
+            }
+            if let details = item["details"], case .object = details {} else if item["details"] != nil {
+                throw refuse("findings[\(index)].details is not an object")
+            }
+            counts[status, default: 0] += 1
+        }
+        // The verdict and the summary must follow from the findings.
+        let expected: Finding.Status = (counts[.fail] ?? 0) + (counts[.error] ?? 0) > 0 ? .fail : .pass
+        guard verdict == expected else {
+            throw Refusal("\(subject) says \(verdict.rawValue), but its own findings make it \(expected.rawValue)")
+        }
+        for status in Finding.Status.allCases {
+            guard root["summary"]?[status.rawValue] == .int(counts[status] ?? 0) else {
+                throw refuse("summary.\(status.rawValue) does not count the findings")
+            }
+        }
+        guard case .object(let summary)? = root["summary"], summary.count == Finding.Status.allCases.count else {
+            throw refuse("summary has other keys")
+        }
+        return Claim(verdict: verdict, headCommit: headCommit, baseCommit: base, findings: items.count)
+    }
+
+    /// A revision object's commit (nil for the workspace).
+    static func revision(_ value: StructuredValue?, _ refuse: (String) -> Refusal) throws -> String? {
+        guard case .object(let pairs)? = value, pairs.count == 2, case .string? = value?["rev"] else {
+            throw refuse("a revision is not {rev, commit}")
+        }
+        switch value?["commit"] {
+        case .null?: return nil
+        case .string(let text)? where (text.count == 40 || text.count == 64) && text.allSatisfy(\.isHexDigit)
+            && text == text.lowercased():
+            return text
+        default: throw refuse("a revision's commit is not a full object id")
+        }
+    }
+
+    /// The gate verdict recomputed from git objects with `rules`: config, data, model and gate suites of
+    /// `head` against `base` (code checks are not re-run here: their findings stand in the report).
+    public static func recompute(
+        rules: RuleSet, head: CheckRevision, base: CheckRevision?, stores: DataStores
+    ) throws -> [Finding] {
+        let context = CheckContext(
+            config: rules.config, policies: rules.policies, head: head, base: base,
+            suites: [.config, .data, .model, .gate], workTree: nil, stores: stores)
+        return try CheckRunner.run(context)
+    }
+}
