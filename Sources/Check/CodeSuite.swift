@@ -19,7 +19,10 @@ enum CodeSuite {
         let started = Date()
         let output: ProcessOutput
         do {
-            output = try Subprocess.run(["/bin/sh", "-c", check.run], directory: directory, timeout: check.timeout)
+            output = try Subprocess.run(
+                ["/bin/sh", "-c", check.run], directory: directory,
+                environment: environment(ProcessInfo.processInfo.environment, passing: check.passEnv),
+                timeout: check.timeout)
         } catch {
             return [
                 Finding(id: id, suite: "code", check: "command", status: .error, message: "\(check.name): \(error)")
@@ -49,6 +52,22 @@ enum CodeSuite {
             findings += JUnitResults.findings(path: directory + "/" + junit, name: check.name, relativeTo: workTree)
         }
         return findings
+    }
+}
+
+extension CodeSuite {
+    /// The environment a code check runs in: this process's, without the credentials a test has no need
+    /// of and a hostile one would print (GitHub's tokens, the runner's OIDC request, gitops-ml's own
+    /// tokens), unless `pass_env` names them.
+    static func environment(_ environment: [String: String], passing: [String]) -> [String: String] {
+        environment.filter { name, _ in passing.contains(name) || !isSecret(name) }
+    }
+
+    static func isSecret(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        return ["GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN"].contains(upper)
+            || upper.hasPrefix("ACTIONS_ID_TOKEN_REQUEST_")
+            || (upper.hasPrefix("GITOPS_ML_") && (upper.contains("TOKEN") || upper.contains("SECRET")))
     }
 }
 

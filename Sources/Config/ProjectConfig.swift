@@ -118,6 +118,8 @@ public struct ProjectConfig: Sendable, Equatable {
         public var timeout: Double = 600
         public var junit: String?
         public var workingDirectory: String?
+        /// Secrets (GITHUB_TOKEN, GITOPS_ML_*TOKEN*, ACTIONS_ID_TOKEN_REQUEST_*…) the command may see.
+        public var passEnv: [String] = []
     }
 
     public init(
@@ -297,6 +299,7 @@ extension ProjectConfig {
             check.timeout = try code.optional("timeout")?.double() ?? 600
             check.junit = try code.optional("junit")?.string()
             check.workingDirectory = try code.optional("working_directory")?.string()
+            check.passEnv = try code.optional("pass_env")?.strings() ?? []
             try code.finish()
             checks.code.append(check)
         }

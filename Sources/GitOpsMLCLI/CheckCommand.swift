@@ -52,6 +52,12 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let suites = try parseSuites()
         let outputs = try parseFormats()
+        // Every report target is checked before the run, so that none is written when one cannot be.
+        var targets: [String: OutputFile.Kind] = [:]
+        for case (_, let path?) in outputs {
+            guard targets[path] == nil else { throw GitOpsMLError.usage("two formats are written to \(path)") }
+            targets[path] = try OutputFile.check(path)
+        }
         let project = try Project(global)
         guard project.config != nil else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
@@ -96,7 +102,7 @@ struct CheckCommand: ParsableCommand {
             default: text = report.text(color: path == nil && Output.colorEnabled)
             }
             if let path {
-                try writeFile(text, to: path)
+                try OutputFile.write(Array(text.utf8), to: path, kind: targets[path] ?? .absent)
             } else {
                 print(text, terminator: "")
             }
@@ -148,7 +154,10 @@ struct CheckCommand: ParsableCommand {
             }
             let sameRevision = candidate.files.commit != nil && candidate.files.commit == head.commit
             let proposed = Result { try RuleSet.load(head, source: headName, config: explicit) }
-            return (trusted, sameRevision ? nil : PolicyChanges.finding(trusted: trusted, proposed: proposed, proposedName: headName))
+            return (
+                trusted,
+                sameRevision ? nil : PolicyChanges.finding(trusted: trusted, proposed: proposed, proposedName: headName)
+            )
         }
         guard let own = try RuleSet.load(head, source: headName, config: explicit) else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(headName)")
@@ -225,8 +234,9 @@ struct CheckCommand: ParsableCommand {
         var reportPath = jsonPath
         if reportPath == nil {
             let folder = environment["RUNNER_TEMP"] ?? FileManager.default.temporaryDirectory.path
-            reportPath = folder + "/gitops-ml-report.json"
-            try writeFile(report.jsonText, to: reportPath ?? "")
+            let path = folder + "/gitops-ml-report.json"
+            try OutputFile.write(Array(report.jsonText.utf8), to: path, kind: try OutputFile.check(path))
+            reportPath = path
         }
         if let summary = environment["GITHUB_STEP_SUMMARY"] { try append(report.markdown, to: summary) }
         if let outputFile = environment["GITHUB_OUTPUT"] {
@@ -235,23 +245,17 @@ struct CheckCommand: ParsableCommand {
         if !format.contains(where: { $0.hasPrefix("github") }) { print(report.githubAnnotations, terminator: "") }
     }
 
-    private func writeFile(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    private func append(_ text: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            return try OutputFile.write(Array(text.utf8), to: path, kind: try OutputFile.check(path))
+        }
+        defer { try? handle.close() }
         do {
-            try Data(text.utf8).write(to: url, options: .atomic)
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
         } catch {
             throw GitOpsMLError.environment("cannot write \(path): \(error.localizedDescription)")
         }
-    }
-
-    private func append(_ text: String, to path: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            return try writeFile(text, to: path)
-        }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(text.utf8))
     }
 }
 
@@ -261,11 +265,11 @@ final class ProgressLine {
 
     func show(_ text: String) {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        StandardStreams.writeError("\r\u{1B}[K\(text)")
     }
 
     func clear() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStreams.writeError("\r\u{1B}[K")
     }
 }

@@ -5,6 +5,7 @@ import GitOpsMLCore
 /// The command-line entry point: parses, runs, and maps every error to an exit code in one place.
 public enum CLI {
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        StandardStreams.prepare()
         let status: ExitStatus
         do {
             var command = try GitOpsML.parseAsRoot(arguments)
@@ -13,8 +14,7 @@ public enum CLI {
         } catch {
             status = report(error)
         }
-        fflush(nil)
-        exit(status.rawValue)
+        exit(StandardStreams.finish(status).rawValue)
     }
 
     /// Prints `error` (one line on stderr; help on stdout) and returns its exit status.
@@ -58,13 +58,13 @@ enum Output {
     }()
 
     static func error(_ line: String) {
-        fflush(nil)  // what was printed before the error comes before it
-        FileHandle.standardError.write(Data(("gitops-ml: " + line + "\n").utf8))
+        StandardStreams.flushOutput()  // what was printed before the error comes before it
+        StandardStreams.writeError("gitops-ml: " + line + "\n")
     }
 
     /// Writes raw bytes to standard output, straight from the caller's buffer.
     static func write(_ bytes: UnsafeRawBufferPointer) throws {
-        fflush(nil)
+        StandardStreams.flushOutput()
         var offset = 0
         while offset < bytes.count {
             let count = Glibc.write(STDOUT_FILENO, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)

@@ -3,24 +3,19 @@ import GitOpsMLCore
 import Render
 
 /// Writing rendered files under a folder: each atomically (a temporary file renamed into place), only
-/// when its text changed, and nothing at all unless every file was rendered first.
+/// when its text changed, and nothing at all unless every file was rendered and every target checked first.
 enum FileSet {
-    /// Writes the files that differ from disk; returns their paths.
+    /// Writes the files that differ from disk; returns their paths. Every target is checked first (not a
+    /// folder, no symlink out of `root`), so that one bad target stops the command before any file changed.
     static func write(_ files: [RenderedFile], root: String) throws -> [String] {
-        var written: [String] = []
-        for file in files {
-            let target = root + "/" + file.path
-            if FileManager.default.contents(atPath: target) == Data(file.contents.utf8) { continue }
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(file.contents.utf8).write(to: URL(fileURLWithPath: target), options: .atomic)
-            } catch {
-                throw GitOpsMLError.environment("cannot write \(file.path): \(error.localizedDescription)")
-            }
-            written.append(file.path)
+        let changed = files.filter {
+            FileManager.default.contents(atPath: root + "/" + $0.path) != Data($0.contents.utf8)
         }
-        return written
+        let kinds = try changed.map { try OutputFile.check(root + "/" + $0.path, within: root) }
+        for (file, kind) in zip(changed, kinds) {
+            try OutputFile.write(Array(file.contents.utf8), to: root + "/" + file.path, kind: kind)
+        }
+        return changed.map(\.path)
     }
 
     /// A unified diff of every file whose text on disk differs from the rendered one (absent files

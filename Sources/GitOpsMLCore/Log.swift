@@ -18,7 +18,7 @@ public enum Log {
         guard messageLevel <= level else { return }
         let extra = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\(Redaction.url($0.value))" }.joined()
         let line = "level=\(messageLevel.rawValue) msg=\"\(Redaction.url(message()))\"\(extra)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStreams.writeError(line)
     }
 
     public static func debug(_ message: @autoclosure () -> String, _ fields: [String: String] = [:]) {
