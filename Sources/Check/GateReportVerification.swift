@@ -30,12 +30,15 @@ public enum GateReportVerification {
         } catch {
             throw Refusal("\(subject) is not valid JSON: \(error)")
         }
-        func refuse(_ reason: String) -> Refusal { Refusal("\(subject) does not follow schemas/check-report.schema.json: \(reason)") }
+        func refuse(_ reason: String) -> Refusal {
+            Refusal("\(subject) does not follow schemas/check-report.schema.json: \(reason)")
+        }
         guard case .object(let fields) = root else { throw refuse("not an object") }
         let keys = Set(fields.map(\.key))
         let required: Set = ["schema_version", "tool", "verdict", "base", "head", "summary", "findings"]
         guard keys == required, fields.count == required.count else {
-            throw refuse("keys \(keys.sorted().joined(separator: ", ")), expected \(required.sorted().joined(separator: ", "))")
+            throw refuse(
+                "keys \(keys.sorted().joined(separator: ", ")), expected \(required.sorted().joined(separator: ", "))")
         }
         guard root["schema_version"] == .int(CheckReport.schemaVersion) else { throw refuse("schema_version is not 1") }
         guard case .object(let tool)? = root["tool"], tool.count == 2, root["tool"]?["name"] == .string("gitops-ml"),
@@ -68,10 +71,12 @@ public enum GateReportVerification {
             guard case .string(let suite)? = item["suite"], suites.contains(suite) else {
                 throw refuse("findings[\(index)].suite is not one of \(suites.sorted().joined(separator: ", "))")
             }
-            guard case .string(let statusText)? = item["status"], let status = Finding.Status(rawValue: statusText) else {
+            guard case .string(let statusText)? = item["status"], let status = Finding.Status(rawValue: statusText)
+            else {
                 throw refuse("findings[\(index)].status is not pass, skip, warn, fail or error")
             }
-            if let details = item["details"], case .object = details {} else if item["details"] != nil {
+            if let details = item["details"], case .object = details {
+            } else if item["details"] != nil {
                 throw refuse("findings[\(index)].details is not an object")
             }
             counts[status, default: 0] += 1
@@ -99,7 +104,8 @@ public enum GateReportVerification {
         }
         switch value?["commit"] {
         case .null?: return nil
-        case .string(let text)? where (text.count == 40 || text.count == 64) && text.allSatisfy(\.isHexDigit)
+        case .string(let text)?
+        where (text.count == 40 || text.count == 64) && text.allSatisfy(\.isHexDigit)
             && text == text.lowercased():
             return text
         default: throw refuse("a revision's commit is not a full object id")

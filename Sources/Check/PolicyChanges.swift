@@ -61,9 +61,11 @@ public enum PolicyChanges {
         var other: [String] = []
         func key(_ policy: GatePolicy, _ gate: GatePolicy.Gate) -> String { "\(policy.model ?? "*")/\(gate.metric)" }
         let before = Dictionary(
-            old.gatePolicies.flatMap { policy in policy.gates.map { (key(policy, $0), $0) } }, uniquingKeysWith: { a, _ in a })
+            old.gatePolicies.flatMap { policy in policy.gates.map { (key(policy, $0), $0) } },
+            uniquingKeysWith: { a, _ in a })
         let after = Dictionary(
-            new.gatePolicies.flatMap { policy in policy.gates.map { (key(policy, $0), $0) } }, uniquingKeysWith: { a, _ in a })
+            new.gatePolicies.flatMap { policy in policy.gates.map { (key(policy, $0), $0) } },
+            uniquingKeysWith: { a, _ in a })
         for name in before.keys.sorted() {
             guard let was = before[name] else { continue }
             guard let now = after[name] else {
@@ -81,7 +83,8 @@ public enum PolicyChanges {
         for (model, config) in old.config.models.sorted(by: { $0.key < $1.key }) {
             guard let now = new.config.models[model] else { continue }
             if config.predictions != now.predictions {
-                other.append("model \(model): predictions \(config.predictions ?? "none") → \(now.predictions ?? "none")")
+                other.append(
+                    "model \(model): predictions \(config.predictions ?? "none") → \(now.predictions ?? "none")")
             }
             if config.metrics != now.metrics {
                 other.append("model \(model): metrics \(config.metrics ?? "none") → \(now.metrics ?? "none")")
@@ -93,7 +96,8 @@ public enum PolicyChanges {
             loosened.append("checks.policies \(oldChecks.policies) → \(newChecks.policies)")
         }
         if rank(newChecks.firstDeployment) < rank(oldChecks.firstDeployment) {
-            loosened.append("checks.first_deployment \(oldChecks.firstDeployment.rawValue) → \(newChecks.firstDeployment.rawValue)")
+            loosened.append(
+                "checks.first_deployment \(oldChecks.firstDeployment.rawValue) → \(newChecks.firstDeployment.rawValue)")
         }
         if newChecks.minOverlap < oldChecks.minOverlap {
             loosened.append("checks.min_overlap \(oldChecks.minOverlap) → \(newChecks.minOverlap)")
@@ -109,7 +113,8 @@ public enum PolicyChanges {
         if newExpectations < oldExpectations {
             loosened.append("\(oldExpectations - newExpectations) data expectations fewer")
         }
-        if old.dataPolicies.contains(where: { $0.drift != nil }) && !new.dataPolicies.contains(where: { $0.drift != nil })
+        if old.dataPolicies.contains(where: { $0.drift != nil })
+            && !new.dataPolicies.contains(where: { $0.drift != nil })
         {
             loosened.append("drift checks removed")
         }

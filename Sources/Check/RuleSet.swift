@@ -99,7 +99,8 @@ public struct RuleSet {
             }
         }
         if !gates.isEmpty {
-            for model in config.models.keys.sorted() where !gates.contains(where: { $0.model == nil || $0.model == model }) {
+            for model in config.models.keys.sorted()
+            where !gates.contains(where: { $0.model == nil || $0.model == model }) {
                 throw GitOpsMLError.configuration(
                     "model \(model) has no GatePolicy while others do: it would pass unchecked",
                     at: SourceLocation(file: ProjectConfig.fileName))

@@ -167,7 +167,8 @@ struct PromoteCommand: ParsableCommand {
             base = CheckRevision(
                 files: try repository.fileView(.git(commit.hex)), name: "\(to) (\(commit.short))", commit: commit.hex)
         }
-        let head = CheckRevision(files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
+        let head = CheckRevision(
+            files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
         let findings = try GateReportVerification.recompute(
             rules: rules, head: head, base: base,
             stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
