@@ -89,13 +89,10 @@ public struct JSONReader {
                 guard reader.peek(UInt8(ascii: ":")) else { throw reader.error("expected ':' after key \"\(key)\"") }
                 reader.skipSpace()
                 let value = try reader.value()
-                // Duplicate keys: the last one wins, as in Python.
-                if let position = positions[key] {
-                    pairs[position].value = value
-                } else {
-                    positions[key] = pairs.count
-                    pairs.append((key, value))
-                }
+                // A key given twice is an error, as in YAML (Python's json would keep the last silently).
+                guard positions[key] == nil else { throw reader.error("duplicate key \"\(key.prefix(200))\"") }
+                positions[key] = pairs.count
+                pairs.append((key, value))
                 reader.skipSpace()
                 if reader.peek(UInt8(ascii: ",")) { continue }
                 if reader.peek(UInt8(ascii: "}")) { return .object(pairs) }

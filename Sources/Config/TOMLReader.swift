@@ -2,24 +2,31 @@ import Foundation
 import GitOpsMLCore
 
 /// A TOML 1.0 parser into `StructuredValue` (dates and times are kept as strings). Errors carry `file:line`.
+/// It reads Unicode scalars, not Characters: a combining mark right after a quote is content, not part
+/// of the quote (as Python's `tomllib` reads it). Arrays and inline tables nest at most 256 deep.
 public struct TOMLReader {
-    private let chars: [Character]
+    private let chars: [Unicode.Scalar]
     private let file: String
     private var index = 0
     private var line = 1
+    private var depth = 0
+    static let maximumDepth = 256
 
     /// Tables under construction; a reference type so nested tables can be filled in place.
     private final class Table {
         var pairs: [(key: String, value: Item)] = []
+        /// Each key's position in `pairs`: lookups stay constant-time in a table of many keys.
+        var positions: [String: Int] = [:]
         /// Defined by a `[header]` or by key/values (cannot be defined twice); inline tables are sealed.
         var defined = false
         var sealed = false
 
-        func get(_ key: String) -> Item? { pairs.first { $0.key == key }?.value }
+        func get(_ key: String) -> Item? { positions[key].map { pairs[$0].value } }
         func set(_ key: String, _ value: Item) {
-            if let position = pairs.firstIndex(where: { $0.key == key }) {
+            if let position = positions[key] {
                 pairs[position].value = value
             } else {
+                positions[key] = pairs.count
                 pairs.append((key, value))
             }
         }
@@ -42,12 +49,12 @@ public struct TOMLReader {
 
     public static func parse(_ bytes: [UInt8], file: String) throws -> StructuredValue {
         try checkUTF8(bytes, file: file)
-        var reader = TOMLReader(chars: Array(String(decoding: bytes, as: UTF8.self)), file: file)
+        var reader = TOMLReader(chars: Array(String(decoding: bytes, as: UTF8.self).unicodeScalars), file: file)
         if reader.chars.first == "\u{FEFF}" { reader.index = 1 }
         return try reader.document()
     }
 
-    private init(chars: [Character], file: String) {
+    private init(chars: [Unicode.Scalar], file: String) {
         self.chars = chars
         self.file = file
     }
@@ -56,11 +63,29 @@ public struct TOMLReader {
         .configuration("invalid TOML: \(message)", at: SourceLocation(file: file, line: line))
     }
 
-    private var current: Character? { index < chars.count ? chars[index] : nil }
+    private var current: Unicode.Scalar? { index < chars.count ? chars[index] : nil }
+
+    /// At a line break: LF, or CR LF.
+    private var atNewline: Bool {
+        current == "\n" || (current == "\r" && index + 1 < chars.count && chars[index + 1] == "\n")
+    }
 
     private mutating func advance() {
-        if current == "\n" || current == "\r\n" { line += 1 }
+        if current == "\n" { line += 1 }
         index += 1
+    }
+
+    /// Steps over a line break (one or two scalars).
+    private mutating func skipNewline() {
+        if current == "\r" { index += 1 }
+        advance()
+    }
+
+    private static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
+
+    private static func isBareKey(_ c: Unicode.Scalar) -> Bool {
+        isDigit(c) || (c.value >= 0x41 && c.value <= 0x5A) || (c.value >= 0x61 && c.value <= 0x7A) || c == "_"
+            || c == "-"
     }
 
     private mutating func skipBlanks() {
@@ -69,10 +94,8 @@ public struct TOMLReader {
 
     private mutating func skipComment() throws {
         guard current == "#" else { return }
-        while let c = current, c != "\n" && c != "\r\n" {
-            if c.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7f }) {
-                throw error("control character in comment")
-            }
+        while let c = current, !atNewline {
+            if c.value < 0x20 && c != "\t" || c.value == 0x7f { throw error("control character in comment") }
             advance()
         }
     }
@@ -82,8 +105,8 @@ public struct TOMLReader {
         skipBlanks()
         try skipComment()
         guard let c = current else { return }
-        guard c == "\n" || c == "\r\n" else { throw error("expected the end of the line, found '\(c)'") }
-        advance()
+        guard atNewline else { throw error("expected the end of the line, found '\(c)'") }
+        skipNewline()
     }
 
     private mutating func document() throws -> StructuredValue {
@@ -93,8 +116,8 @@ public struct TOMLReader {
             skipBlanks()
             try skipComment()
             guard let c = current else { break }
-            if c == "\n" || c == "\r\n" {
-                advance()
+            if atNewline {
+                skipNewline()
                 continue
             }
             if c == "[" {
@@ -185,8 +208,8 @@ public struct TOMLReader {
             case "'": parts.append(try literalString())
             default:
                 var bare = ""
-                while let c = current, c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-") {
-                    bare.append(c)
+                while let c = current, Self.isBareKey(c) {
+                    bare.unicodeScalars.append(c)
                     advance()
                 }
                 guard !bare.isEmpty else { throw error("expected a key") }
@@ -207,18 +230,18 @@ public struct TOMLReader {
         case nil: throw error("expected a value")
         default:
             var token = ""
-            while let c = current, !" \t,]}#\n\r\n".contains(c) {
-                token.append(c)
+            while let c = current, !" \t,]}#\n\r".unicodeScalars.contains(c) {
+                token.unicodeScalars.append(c)
                 advance()
             }
             // A date and time may have one space between its two halves.
             if current == " ", token.count == 10, token.dropFirst(4).first == "-", index + 1 < chars.count,
-                chars[index + 1].isNumber
+                Self.isDigit(chars[index + 1])
             {
                 advance()
                 token.append("T")
-                while let c = current, !" \t,]}#\n\r\n".contains(c) {
-                    token.append(c)
+                while let c = current, !" \t,]}#\n\r".unicodeScalars.contains(c) {
+                    token.unicodeScalars.append(c)
                     advance()
                 }
             }
@@ -264,7 +287,14 @@ public struct TOMLReader {
         throw error("invalid value '\(token)'")
     }
 
+    private mutating func nested() throws {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw error("arrays and tables nested more than \(Self.maximumDepth) deep") }
+    }
+
     private mutating func array() throws -> StructuredValue {
+        try nested()
+        defer { depth -= 1 }
         advance()
         var values: [StructuredValue] = []
         while true {
@@ -287,12 +317,14 @@ public struct TOMLReader {
         while true {
             skipBlanks()
             try skipComment()
-            guard current == "\n" || current == "\r\n" else { return }
-            advance()
+            guard atNewline else { return }
+            skipNewline()
         }
     }
 
     private mutating func inlineTable() throws -> Table {
+        try nested()
+        defer { depth -= 1 }
         advance()
         let table = Table()
         skipBlanks()
@@ -317,7 +349,7 @@ public struct TOMLReader {
     private mutating func basicString() throws -> String {
         let multiline = chars[index...].starts(with: ["\"", "\"", "\""])
         index += multiline ? 3 : 1
-        if multiline, current == "\n" || current == "\r\n" { advance() }
+        if multiline, atNewline { skipNewline() }
         var out = ""
         while let c = current {
             if c == "\"" {
@@ -335,7 +367,13 @@ public struct TOMLReader {
                     return out
                 }
             }
-            if (c == "\n" || c == "\r\n") && !multiline { break }
+            if atNewline {
+                guard multiline else { break }
+                if c == "\r" { advance() }
+                out.append("\n")
+                advance()
+                continue
+            }
             if c == "\\" {
                 advance()
                 guard let escape = current else { break }
@@ -351,23 +389,27 @@ public struct TOMLReader {
                 case "u", "U":
                     let width = escape == "u" ? 4 : 8
                     guard index + width <= chars.count,
-                        let code = UInt32(String(chars[index..<index + width]), radix: 16),
+                        let code = UInt32(String(String.UnicodeScalarView(chars[index..<index + width])), radix: 16),
                         let scalar = Unicode.Scalar(code)
                     else { throw error("invalid unicode escape") }
                     index += width
                     out.unicodeScalars.append(scalar)
-                case _ where multiline && [" ", "\t", "\n", "\r\n"].contains(escape):
+                case _ where multiline && [" ", "\t", "\n", "\r"].contains(escape):
                     // A line-ending backslash trims the newline and the whitespace that follows.
+                    if escape == "\n" { line += 1 }
                     if escape == " " || escape == "\t" {
                         skipBlanks()
-                        guard current == "\n" || current == "\r\n" else { throw error("invalid escape '\\ '") }
+                        guard atNewline else { throw error("invalid escape '\\ '") }
+                    } else if escape == "\r" {
+                        guard current == "\n" else { throw error("invalid escape '\\\\r'") }
                     }
-                    while let w = current, w == " " || w == "\t" || w == "\n" || w == "\r\n" { advance() }
+                    while let w = current, w == " " || w == "\t" || w == "\n" || w == "\r" { advance() }
                 default: throw error("invalid escape '\\\(escape)'")
                 }
                 continue
             }
-            out.append(c)
+            if c.value < 0x20 && c != "\t" || c.value == 0x7f { throw error("control character in a string") }
+            out.unicodeScalars.append(c)
             advance()
         }
         throw error("unterminated string")
@@ -376,7 +418,7 @@ public struct TOMLReader {
     private mutating func literalString() throws -> String {
         let multiline = chars[index...].starts(with: ["'", "'", "'"])
         index += multiline ? 3 : 1
-        if multiline, current == "\n" || current == "\r\n" { advance() }
+        if multiline, atNewline { skipNewline() }
         var out = ""
         while let c = current {
             if c == "'" {
@@ -393,8 +435,15 @@ public struct TOMLReader {
                     return out
                 }
             }
-            if (c == "\n" || c == "\r\n") && !multiline { break }
-            out.append(c)
+            if atNewline {
+                guard multiline else { break }
+                if c == "\r" { advance() }
+                out.append("\n")
+                advance()
+                continue
+            }
+            if c.value < 0x20 && c != "\t" || c.value == 0x7f { throw error("control character in a string") }
+            out.unicodeScalars.append(c)
             advance()
         }
         throw error("unterminated string")

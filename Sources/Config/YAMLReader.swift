@@ -8,6 +8,7 @@ public enum YAMLReader {
     /// The first document's root node, or nil for an empty document.
     public static func compose(_ bytes: [UInt8], file: String) throws -> Node? {
         try checkUTF8(bytes, file: file)
+        try checkNesting(bytes, file: file)
         let text = String(
             decoding: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes, as: UTF8.self)
         do {
@@ -19,6 +20,7 @@ public enum YAMLReader {
 
     /// Every document's root node (a `---`-separated stream).
     public static func composeAll(_ text: String, file: String) throws -> [Node] {
+        try checkNesting(Array(text.utf8), file: file)
         do {
             // Parser.nextRoot throws on a malformed document; compose_all's sequence would just end there.
             let parser = try Parser(yaml: text, resolver: .basic)
@@ -32,7 +34,67 @@ public enum YAMLReader {
 
     public static func parse(_ bytes: [UInt8], file: String) throws -> StructuredValue {
         guard let root = try compose(bytes, file: file) else { return .null }
-        return try value(of: root, file: file)
+        var budget = max(defaultBudget, bytes.count)
+        return try value(of: root, file: file, budget: &budget)
+    }
+
+    /// Values a document may expand to through its aliases (a "billion laughs" file of a few hundred
+    /// bytes names 10⁹ of them): beyond it, an error in milliseconds instead of a hang.
+    static let defaultBudget = 1_000_000
+    /// The deepest nesting a document may have (as a bound: indentation columns plus block indicators
+    /// on the line plus open flow brackets), checked before it is parsed at all.
+    static let maximumNesting = 1000
+
+    /// Refuses documents nested deeper than `maximumNesting` before the YAML parser sees them: its
+    /// recursion is not bounded, and very deep flow collections take it quadratic time.
+    static func checkNesting(_ bytes: [UInt8], file: String) throws {
+        var line = 1
+        var flow = 0
+        var quote: UInt8 = 0
+        var index = 0
+        while index < bytes.count {
+            // The start of a line: indentation and block indicators ("- - - x", "? ").
+            var bound = flow
+            while index < bytes.count && bytes[index] == UInt8(ascii: " ") {
+                bound += 1
+                index += 1
+            }
+            while index + 1 < bytes.count && (bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "?"))
+                && bytes[index + 1] == UInt8(ascii: " ")
+            {
+                bound += 2
+                index += 2
+            }
+            while index < bytes.count && bytes[index] != UInt8(ascii: "\n") {
+                let byte = bytes[index]
+                if quote != 0 {
+                    if byte == quote { quote = 0 }
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if byte == UInt8(ascii: "#") && (index == 0 || bytes[index - 1] == UInt8(ascii: " ")) {
+                    while index < bytes.count && bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                    break
+                } else if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+                    flow += 1
+                } else if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") {
+                    flow = max(0, flow - 1)
+                } else if byte == UInt8(ascii: ":") {
+                    bound += 1
+                }
+                if max(bound, flow) > maximumNesting {
+                    throw GitOpsMLError.configuration(
+                        "invalid YAML: nested more than \(maximumNesting) levels deep",
+                        at: SourceLocation(file: file, line: line))
+                }
+                index += 1
+            }
+            if max(bound, flow) > maximumNesting {
+                throw GitOpsMLError.configuration(
+                    "invalid YAML: nested more than \(maximumNesting) levels deep", at: SourceLocation(file: file, line: line))
+            }
+            index += 1
+            line += 1
+        }
     }
 
     static func translate(_ error: YamlError, file: String) -> GitOpsMLError {
@@ -53,9 +115,23 @@ public enum YAMLReader {
     }
 
     static func value(of node: Node, file: String) throws -> StructuredValue {
+        var budget = defaultBudget
+        return try value(of: node, file: file, budget: &budget)
+    }
+
+    static func value(of node: Node, file: String, budget: inout Int) throws -> StructuredValue {
+        budget -= 1
+        guard budget >= 0 else {
+            throw GitOpsMLError.configuration(
+                "invalid YAML: it expands to more than \(defaultBudget) values (aliases of aliases?)",
+                at: SourceLocation(file: file, line: node.mark?.line))
+        }
         switch node {
         case .scalar(let scalar): return resolve(scalar)
-        case .sequence(let sequence): return .array(try sequence.map { try value(of: $0, file: file) })
+        case .sequence(let sequence):
+            var items: [StructuredValue] = []
+            for item in sequence { items.append(try value(of: item, file: file, budget: &budget)) }
+            return .array(items)
         case .mapping(let mapping):
             var pairs: [(key: String, value: StructuredValue)] = []
             for (key, item) in mapping {
@@ -63,7 +139,7 @@ public enum YAMLReader {
                     throw GitOpsMLError.configuration(
                         "complex mapping keys are not supported", at: SourceLocation(file: file, line: key.mark?.line))
                 }
-                pairs.append((keyScalar.string, try value(of: item, file: file)))
+                pairs.append((keyScalar.string, try value(of: item, file: file, budget: &budget)))
             }
             return .object(pairs)
         case .alias(let alias):

@@ -388,9 +388,12 @@ public struct Column: Sendable {
         }
     }
 
+    /// A decimal number (`DecimalGrammar`: no hex, `inf` or `nan` words), spaces around it allowed.
     static func number(_ text: String) -> Double? {
         // Spaces around a number are rare: trimmed (which is slow) only when the text does not read as is.
-        Double(text) ?? Double(text.trimmingCharacters(in: CharacterSet.whitespaces))
+        if DecimalGrammar.matches(text.utf8) { return Double(text) }
+        let trimmed = text.trimmingCharacters(in: CharacterSet.whitespaces)
+        return DecimalGrammar.matches(trimmed.utf8) ? Double(trimmed) : nil
     }
 
     /// int when every value is a whole number, float when every value is a number, bool for
@@ -399,7 +402,7 @@ public struct Column: Sendable {
         let present = values.lazy.compactMap { $0 }
         guard present.first(where: { _ in true }) != nil else { return .string }
         if present.allSatisfy({ Int($0) != nil }) { return .int }
-        if present.allSatisfy({ Double($0).map { $0.isFinite } ?? false }) { return .float }
+        if present.allSatisfy({ number($0).map { $0.isFinite } ?? false }) { return .float }
         if present.allSatisfy({ ["true", "false", "True", "False", "TRUE", "FALSE"].contains($0) }) { return .bool }
         if present.allSatisfy({ Timestamps.parse($0) != nil }) { return .timestamp }
         return .string

@@ -1,4 +1,5 @@
 import Foundation
+import GitOpsMLCore
 
 /// Decimal numbers read straight from the bytes of a data file: Clinger's exact fast path when the digits
 /// fit in 2⁵³ and the power of ten is at most 10²² (one correctly rounded division), else strtod on a
@@ -61,6 +62,7 @@ enum DecimalText {
         let count = end - start
         guard count > 0, count < 64 else { return nil }
         if let fast = fast(buffer, start, end) { return fast }
+        guard DecimalGrammar.matches(buffer[start..<end]) else { return nil }  // strtod also reads hex
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { copy -> Double? in
             for offset in 0..<count { copy[offset] = CChar(bitPattern: buffer[start + offset]) }
             copy[count] = 0

@@ -1,4 +1,5 @@
 import Foundation
+import GitOpsMLCore
 
 /// Class labels compared as values: when every label of a task is a number or a boolean, `1`, `1.0`,
 /// `true`, `True` and `yes` are one class (written `1`), as they are to pandas and scikit-learn once the
@@ -31,32 +32,7 @@ public enum ClassLabels {
         return "\(value)"
     }
 
-    /// [+-]digits[.digits][e[+-]digits], or .digits: Python's `float()` without inf, nan and underscores.
-    static func isDecimal(_ text: String) -> Bool {
-        var bytes = Substring(text).utf8[...]
-        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
-            bytes = bytes.dropFirst()
-        }
-        func digits() -> Int {
-            let count = bytes.prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }).count
-            bytes = bytes.dropFirst(count)
-            return count
-        }
-        var mantissa = digits()
-        if bytes.first == UInt8(ascii: ".") {
-            bytes = bytes.dropFirst()
-            mantissa += digits()
-        }
-        guard mantissa > 0 else { return false }
-        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-            bytes = bytes.dropFirst()
-            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
-                bytes = bytes.dropFirst()
-            }
-            guard digits() > 0 else { return false }
-        }
-        return bytes.isEmpty
-    }
+    static func isDecimal(_ text: String) -> Bool { DecimalGrammar.matches(text.utf8) }
 
     /// Numerically when every label is a number (as scikit-learn orders numeric classes), else as text.
     public static func sorted(_ labels: Set<String>) -> [String] {

@@ -45,9 +45,14 @@ struct DatasetTests {
         #expect(lines.column("b")?.strings == ["x", nil])
         #expect(lines.rowLines == [1, 3])
 
-        // Enough lines to be parsed in shares: a key first seen late, a key given twice, nulls where absent.
+        // Enough lines to be parsed in shares: a key first seen late, nulls where absent; a key given twice
+        // in one record is an error at its line.
         var text = (0..<12_000).map { "{\"id\": \($0), \"x\": \($0 % 5)}" }.joined(separator: "\n")
-        text += "\n{\"id\": 12000, \"late\": \"y\", \"x\": 1, \"x\": 2}\n"
+        let twice = #expect(throws: GitOpsMLError.self) {
+            try read(text + "\n{\"id\": 12000, \"x\": 1, \"x\": 2}\n", file: "d.jsonl")
+        }
+        #expect(twice?.location?.line == 12_001 && twice?.description.contains("duplicate key \"x\"") == true)
+        text += "\n{\"id\": 12000, \"late\": \"y\", \"x\": 2}\n"
         let many = try read(text, file: "d.jsonl")
         #expect(many.columnNames == ["id", "x", "late"] && many.rowCount == 12_001)
         #expect(many.column("x")?.number(12_000) == 2 && many.column("late")?.text(12_000) == "y")

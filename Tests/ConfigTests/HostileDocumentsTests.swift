@@ -1,0 +1,81 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+
+@testable import Config
+
+/// Documents written to crash, hang or fool the readers: each is refused at its file and line in
+/// milliseconds, or read as Python reads it.
+@Suite("Hostile JSON, YAML and TOML")
+struct HostileDocumentsTests {
+    func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aYAMLAliasBombFailsFast() {
+        var lines = [#"a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]"#]
+        var previous = "a"
+        for name in "bcdefghij" {
+            lines.append(
+                "\(name): &\(name) [" + Array(repeating: "*" + previous, count: 9).joined(separator: ",") + "]")
+            previous = String(name)
+        }
+        let started = Date()
+        let text = message { _ = try YAMLReader.parse(Array(lines.joined(separator: "\n").utf8), file: "params.yaml") }
+        #expect(text.contains("params.yaml:1: invalid YAML: it expands to more than 1000000 values"), "\(text)")
+        #expect(Date().timeIntervalSince(started) < 10)  // a hang is what this guards against, not a benchmark
+    }
+
+    @Test func deepYAMLAndTOMLAreRefusedNotACrash() {
+        let flow = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(
+            message { _ = try YAMLReader.parse(Array(("a: " + flow).utf8), file: "p.yaml") }.contains(
+                "p.yaml:1: invalid YAML: nested more than 1000 levels deep"))
+        let staircase = "a:\n" + (0..<3000).map { String(repeating: " ", count: $0) + "- \n" }.joined()
+        #expect(
+            message { _ = try YAMLReader.parse(Array(staircase.utf8), file: "s.yaml") }.contains("nested more than"))
+        #expect(
+            message { _ = try TOMLReader.parse(Array(("a = " + flow).utf8), file: "p.toml") }.contains(
+                "p.toml:1: invalid TOML: arrays and tables nested more than 256 deep"))
+        let tables = String(repeating: "{a = ", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+        #expect(message { _ = try TOMLReader.parse(Array(("x = " + tables).utf8), file: "t.toml") }.contains("nested"))
+        #expect(
+            message { _ = try JSONReader.parse(Array(flow.utf8), file: "m.json") }.contains(
+                "m.json:1: invalid JSON: nested more than 512 levels deep"))
+    }
+
+    @Test func tomlReadsScalarsNotCharacters() throws {
+        // A combining mark right after the opening quote is content (tomllib: {'a': '\u0301x'}).
+        let value = try TOMLReader.parse(Array("a = \"\u{301}x\"\nb = 'q\u{301}'\n".utf8), file: "p.toml")
+        #expect(value == .object([("a", .string("\u{301}x")), ("b", .string("q\u{301}"))]))
+        let crlf = try TOMLReader.parse(Array("a = 1\r\nb = \"\"\"x\r\ny\"\"\"\r\n".utf8), file: "p.toml")
+        #expect(crlf == .object([("a", .int(1)), ("b", .string("x\ny"))]))
+        #expect(
+            message { _ = try TOMLReader.parse(Array("a = \"x\u{1}\"\n".utf8), file: "p.toml") }.contains(
+                "control character"))
+    }
+
+    @Test func jsonDuplicateKeysAreAnErrorAsInYAML() {
+        #expect(
+            message { _ = try JSONReader.parse(Array("{\"a\": 1,\n \"a\": 2}".utf8), file: "m.json") }.contains(
+                "duplicate key \"a\""))
+        #expect(
+            message { _ = try YAMLReader.parse(Array("a: 1\na: 2\n".utf8), file: "m.yaml") }.contains("duplicate key"))
+    }
+
+    @Test func aTableOfManyKeysIsNotQuadratic() throws {
+        let keys = (0..<50_000).map { "k\($0) = \($0)" }.joined(separator: "\n")
+        let started = Date()
+        guard case .object(let pairs) = try TOMLReader.parse(Array(keys.utf8), file: "big.toml") else {
+            Issue.record("not a table")
+            return
+        }
+        #expect(pairs.count == 50_000)
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+}
