@@ -289,7 +289,9 @@ public struct TOMLReader {
 
     private mutating func nested() throws {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw error("arrays and tables nested more than \(Self.maximumDepth) deep") }
+        guard depth <= Self.maximumDepth else {
+            throw error("arrays and tables nested more than \(Self.maximumDepth) deep")
+        }
     }
 
     private mutating func array() throws -> StructuredValue {

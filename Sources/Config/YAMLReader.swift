@@ -90,7 +90,8 @@ public enum YAMLReader {
             }
             if max(bound, flow) > maximumNesting {
                 throw GitOpsMLError.configuration(
-                    "invalid YAML: nested more than \(maximumNesting) levels deep", at: SourceLocation(file: file, line: line))
+                    "invalid YAML: nested more than \(maximumNesting) levels deep",
+                    at: SourceLocation(file: file, line: line))
             }
             index += 1
             line += 1

@@ -13,7 +13,9 @@ public enum DecimalGrammar {
             }
             return count
         }
-        if index != bytes.endIndex && (bytes[index] == 0x2B || bytes[index] == 0x2D) { index = bytes.index(after: index) }
+        if index != bytes.endIndex && (bytes[index] == 0x2B || bytes[index] == 0x2D) {
+            index = bytes.index(after: index)
+        }
         var mantissa = digits()
         if index != bytes.endIndex && bytes[index] == 0x2E {
             index = bytes.index(after: index)
