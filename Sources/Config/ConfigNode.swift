@@ -34,6 +34,21 @@ public struct ConfigNode {
         get throws { try YAMLReader.value(of: node, file: file) }
     }
 
+    /// Text that names a file or folder of the repository: relative, no `..` (`RepositoryPath`).
+    public func repositoryPath() throws -> String {
+        let text = try string()
+        do {
+            return try RepositoryPath.clean(text)
+        } catch let error as GitOpsMLError {
+            throw self.error(error.message)
+        }
+    }
+
+    /// A list of such paths.
+    public func repositoryPaths() throws -> [String] {
+        try list().map { try $0.repositoryPath() }
+    }
+
     public func string() throws -> String {
         guard case .scalar(let scalar) = node, case .string(let text) = YAMLReader.resolve(scalar) else {
             // Numbers and booleans written where text is expected are accepted as written.

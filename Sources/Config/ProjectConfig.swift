@@ -154,8 +154,8 @@ extension ProjectConfig {
         var config = ProjectConfig()
         config.project = try top.optional("project")?.string()
         config.defaultBranch = try top.optional("default_branch")?.string()
-        config.metrics = try top.optional("metrics")?.strings() ?? []
-        config.params = try top.optional("params")?.strings() ?? []
+        config.metrics = try top.optional("metrics")?.repositoryPaths() ?? []
+        config.params = try top.optional("params")?.repositoryPaths() ?? []
         for (name, node) in try top.optional("models")?.mapping().all() ?? [] {
             config.models[name] = try model(name, node)
         }
@@ -175,9 +175,9 @@ extension ProjectConfig {
     private static func model(_ name: String, _ node: ConfigNode) throws -> Model {
         let map = try node.mapping()
         var model = Model(
-            name: name, artifact: try map.optional("artifact")?.string(),
-            metrics: try map.optional("metrics")?.string(),
-            predictions: try map.optional("predictions")?.string(), task: .classification, serving: Serving())
+            name: name, artifact: try map.optional("artifact")?.repositoryPath(),
+            metrics: try map.optional("metrics")?.repositoryPath(),
+            predictions: try map.optional("predictions")?.repositoryPath(), task: .classification, serving: Serving())
         if let task = map.optional("task") {
             model.task = Model.Task(rawValue: try task.choice(["classification", "regression"])) ?? .classification
         }
@@ -236,10 +236,10 @@ extension ProjectConfig {
     }
 
     private static func dataset(_ name: String, _ node: ConfigNode) throws -> Dataset {
-        if case .scalar = node.node { return Dataset(name: name, path: try node.string()) }
+        if case .scalar = node.node { return Dataset(name: name, path: try node.repositoryPath()) }
         let map = try node.mapping()
         let dataset = Dataset(
-            name: name, path: try map.required("path").string(),
+            name: name, path: try map.required("path").repositoryPath(),
             format: try map.optional("format")?.choice(["csv", "tsv", "jsonl"]),
             delimiter: try map.optional("delimiter")?.string())
         try map.finish()
@@ -279,7 +279,7 @@ extension ProjectConfig {
     private static func checks(_ node: ConfigNode) throws -> Checks {
         let map = try node.mapping()
         var checks = Checks()
-        checks.policies = try map.optional("policies")?.string() ?? "policies"
+        checks.policies = try map.optional("policies")?.repositoryPath() ?? "policies"
         checks.policiesDeclared = map.optional("policies") != nil
         if let node = map.optional("policy_changes") {
             checks.policyChanges = Checks.Verdict(rawValue: try node.choice(["warn", "fail"])) ?? .warn
@@ -297,8 +297,8 @@ extension ProjectConfig {
             let code = try item.mapping()
             var check = CodeCheck(name: try code.required("name").string(), run: try code.required("run").string())
             check.timeout = try code.optional("timeout")?.double() ?? 600
-            check.junit = try code.optional("junit")?.string()
-            check.workingDirectory = try code.optional("working_directory")?.string()
+            check.junit = try code.optional("junit")?.repositoryPath()
+            check.workingDirectory = try code.optional("working_directory")?.repositoryPath()
             check.passEnv = try code.optional("pass_env")?.strings() ?? []
             try code.finish()
             checks.code.append(check)

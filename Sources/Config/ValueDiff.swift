@@ -166,7 +166,9 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
         var number = String(trimmed[opStart...].dropFirst(op.rawValue.count))
         relative = number.hasSuffix("%")
         if relative { number.removeLast() }
-        guard let value = Double(number), !name.isEmpty else { throw usage }
+        guard DecimalGrammar.matches(number.utf8), let value = Double(number), value.isFinite, !name.isEmpty else {
+            throw usage
+        }
         limit = relative ? value / 100 : value
         if let colon = name.lastIndex(of: ":") {
             path = String(name[..<colon])

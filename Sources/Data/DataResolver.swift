@@ -258,7 +258,7 @@ struct LFSPointer {
         var size: Int?
         for line in lines.dropFirst() {
             if line.hasPrefix("oid sha256:") { oid = String(line.dropFirst("oid sha256:".count)) }
-            if line.hasPrefix("size ") { size = Int(line.dropFirst(5)) }
+            if line.hasPrefix("size ") { size = Int(line.dropFirst(5)).flatMap { $0 >= 0 ? $0 : nil } }
         }
         guard let oid, oid.count == 64, oid.allSatisfy(\.isHexDigit) else { return nil }
         self.oid = oid.lowercased()
@@ -304,18 +304,39 @@ enum DVCPointer {
             }
             var legacy = true
             if case .string(let hash)? = item["hash"], hash == "md5" { legacy = false }
-            return Output(
-                path: path, md5: md5.lowercased(), size: item["size"].flatMap { $0.number.map { Int($0) } },
-                legacy: legacy)
+            // The md5 names a file in the cache: 32 hex digits (and .dir), nothing that could be a path.
+            guard isMD5(md5) else {
+                throw GitOpsMLError.configuration(
+                    "output \(Redaction.quoted(path)) has md5 \(Redaction.quoted(md5)), not 32 hex digits",
+                    at: SourceLocation(file: file))
+            }
+            var size: Int?
+            if let value = item["size"], value != .null {
+                guard let number = value.number, let whole = Int(exactly: number), whole >= 0 else {
+                    throw GitOpsMLError.configuration(
+                        "output \(Redaction.quoted(path)) has a size that is not a whole number of bytes",
+                        at: SourceLocation(file: file))
+                }
+                size = whole
+            }
+            return Output(path: path, md5: md5.lowercased(), size: size, legacy: legacy)
         }
     }
 
     static func directoryEntries(_ bytes: [UInt8]) throws -> [(relpath: String, md5: String)] {
         guard case .array(let items) = try JSONReader.parse(bytes, file: ".dir") else { return [] }
         return items.compactMap { item in
-            guard case .string(let relpath)? = item["relpath"], case .string(let md5)? = item["md5"] else { return nil }
-            return (relpath, md5)
+            guard case .string(let relpath)? = item["relpath"], case .string(let md5)? = item["md5"],
+                isMD5(md5), !md5.hasSuffix(".dir")
+            else { return nil }
+            return (relpath, md5.lowercased())
         }
+    }
+
+    /// 32 hex digits, optionally `.dir` (a directory listing).
+    static func isMD5(_ text: String) -> Bool {
+        let digits = text.hasSuffix(".dir") ? text.dropLast(4) : Substring(text)
+        return digits.utf8.count == 32 && digits.allSatisfy(\.isHexDigit)
     }
 
     /// DVC's `istextblock` on the first 512 bytes: no NUL, and at most 30 % of bytes outside text characters.

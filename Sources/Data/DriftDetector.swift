@@ -37,12 +37,22 @@ public struct DriftSettings: Sendable {
             }
             return test
         }
+        /// A finite number in `range` (NaN and infinities are refused, as everywhere in policies).
+        func number(_ item: StructuredValue, _ key: String, _ range: ClosedRange<Double>) throws -> Double {
+            guard let value = item.number, value.isFinite, range.contains(value) else {
+                throw GitOpsMLError.configuration(
+                    "drift: \(key) must be a number from \(range.lowerBound) to \(range.upperBound), not \(item.json().prefix(40))",
+                    at: location)
+            }
+            return value
+        }
         for (key, item) in pairs {
             switch key {
-            case "drift_share": settings.driftShare = item.number ?? 0.5
+            case "drift_share": settings.driftShare = try number(item, key, 0...1)
             case "test", "stattest": settings.test = try test(item)
-            case "threshold", "stattest_threshold": settings.threshold = item.number
-            case "min_sample": settings.minimumSample = Int(item.number ?? 30)
+            case "threshold", "stattest_threshold": settings.threshold = try number(item, key, 0...1e300)
+            case "min_sample":
+                settings.minimumSample = Int(try number(item, key, 1...1e9).rounded(.down))
             case "correction":
                 guard case .string(let name) = item, ["none", "benjamini_hochberg"].contains(name) else {
                     throw GitOpsMLError.configuration("drift: correction is none or benjamini_hochberg", at: location)
@@ -59,7 +69,9 @@ public struct DriftSettings: Sendable {
                     throw GitOpsMLError.configuration("drift: columns is a mapping", at: location)
                 }
                 for (name, spec) in columns {
-                    settings.columnTests[name] = (try spec["test"].map(test), spec["threshold"]?.number)
+                    settings.columnTests[name] = (
+                        try spec["test"].map(test), try spec["threshold"].map { try number($0, "threshold", 0...1e300) }
+                    )
                 }
             default:
                 throw GitOpsMLError.configuration(

@@ -120,6 +120,12 @@ struct DataCommand: ParsableCommand {
                 }
                 settings.test = value
             }
+            if let threshold, !(threshold.isFinite && threshold >= 0) {
+                throw GitOpsMLError.usage("--threshold must be a finite number of at least 0")
+            }
+            guard driftShare.isFinite, (0...1).contains(driftShare) else {
+                throw GitOpsMLError.usage("--drift-share must be a number from 0 to 1")
+            }
             settings.threshold = threshold
             settings.driftShare = driftShare
             settings.benjaminiHochberg = benjaminiHochberg

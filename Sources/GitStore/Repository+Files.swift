@@ -101,6 +101,13 @@ extension Repository {
         guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else {
             throw GitError(.notAFile, operation: "read", subject: subject, message: "not a file")
         }
+        if git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK {
+            // A committed symlink's blob is its target's name: reported as a link, never read or followed.
+            var target = git_tree_entry_id(entry).pointee
+            let name = (try? withBlob(&target, subject: subject) { String(decoding: $0.prefix(200), as: UTF8.self) }) ?? "?"
+            throw GitOpsMLError.configuration(
+                "\(path) is a symlink at \(commitID.short) (to \(Redaction.quoted(name))), not a file: links are not followed")
+        }
         return git_tree_entry_id(entry).pointee
     }
 
@@ -153,20 +160,21 @@ public struct RevisionFiles: FileView {
     public let commit: ObjectID?
     let workTree: String?
 
+    /// Every read goes through `RepositoryPath.clean`: nothing named here leads outside the repository.
     public func read(_ path: String) throws -> [UInt8]? {
-        guard commit != nil else { return try workTreeFile(path) }
+        guard commit != nil else { return try workTreeFile(RepositoryPath.clean(path)) }
         return try withContents(path) { [UInt8]($0) }
     }
 
     public func stream(_ path: String) throws -> ByteStream? {
-        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        let clean = try RepositoryPath.clean(path)
         if let commit { return try repository.blobStream(clean, inCommit: commit) }
         guard let full = try workTreePath(clean) else { return nil }
         return try FileStream(path: full)
     }
 
     public func list(_ folder: String, limit: Int) throws -> [String] {
-        let clean = folder.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let clean = try RepositoryPath.clean(folder)
         var paths: [String]
         if let commit {
             do {
@@ -197,19 +205,31 @@ public struct RevisionFiles: FileView {
 
     /// Calls `body` with the file's bytes without copying them (for large files); nil when absent.
     public func withContents<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        let clean = try RepositoryPath.clean(path)
         if let commit { return try repository.withBlob(clean, inCommit: commit, body) }
         return try workTreeFile(clean)?.withUnsafeBytes(body)
     }
 
-    /// The full path of a work-tree file; nil when absent, an error for a folder.
-    private func workTreePath(_ path: String) throws -> String? {
-        let clean = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-        let full = (workTree ?? "") + "/" + clean
+    /// The full path of a work-tree file (`clean` already checked); nil when absent, an error for a folder
+    /// and for a symlink, on the way or at the end, that leads out of the work tree.
+    private func workTreePath(_ clean: String) throws -> String? {
+        let root = workTree ?? ""
+        let full = root + "/" + clean
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { return nil }
         guard !isDirectory.boolValue else {
             throw GitError(.notAFile, operation: "read", subject: "workspace:\(clean)", message: "not a file")
+        }
+        guard let resolved = realpath(full, nil), let base = realpath(root, nil) else { return nil }
+        defer {
+            free(resolved)
+            free(base)
+        }
+        let target = String(cString: resolved)
+        let top = String(cString: base)
+        guard target.hasPrefix(top == "/" ? "/" : top + "/") else {
+            throw GitOpsMLError.configuration(
+                "\(clean) is a symlink to \(Redaction.quoted(target)), outside the work tree: links out are not followed")
         }
         return full
     }

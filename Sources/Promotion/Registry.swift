@@ -97,7 +97,13 @@ public struct Registry {
     func nextCounter(_ artifact: String) throws -> Int {
         let counters = try repository.tagReferences().compactMap { RegistryTag(parsing: $0.name) }
             .filter { $0.artifact == artifact }.compactMap(\.counter)
-        return (counters.max() ?? 0) + 1
+        let highest = counters.max() ?? 0
+        let (next, overflow) = highest.addingReportingOverflow(1)
+        guard !overflow else {
+            throw GitOpsMLError.environment(
+                "a registry tag of \(Redaction.quoted(artifact)) has the counter #\(highest), after which there is no next one: delete that tag")
+        }
+        return next
     }
 
     /// Creates the annotated tag for `tag` on `commit` with GTO's message; with a counter, a name taken by a

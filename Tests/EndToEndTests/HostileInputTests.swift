@@ -90,4 +90,107 @@ struct HostileInputTests {
         #expect(folder.stderrText.contains("cannot write folder: it is a folder"), "\(folder.stderrText)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/first.json"), "nothing was written")
     }
+
+    // MARK: Nothing outside the repository
+
+    @Test func pathsThatClimbOutAreRefused() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n", "data/x.csv": "a\n1\n"])
+        for spec in ["workspace:../outside", "HEAD:../../etc/passwd", "workspace:/etc/passwd"] {
+            let shown = try gitopsML(["show", spec], in: dir)
+            #expect(shown.status == 2, "\(spec): \(shown.stdoutText)")
+            #expect(shown.stderrText.contains("leads outside the repository"), "\(spec): \(shown.stderrText)")
+            #expect(!shown.stdoutText.contains("root:"))
+        }
+    }
+
+    @Test func symlinksAreReportedNotFollowed() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
+        try FileManager.default.createSymbolicLink(atPath: dir + "/passwd.csv", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/inside.csv", withDestinationPath: "gitops-ml.yaml")
+        try git("add", "-A", in: dir)
+        try run(["git", "commit", "-q", "-m", "links"], in: dir, environment: gitTestEnvironment)
+        let committed = try gitopsML(["show", "HEAD:passwd.csv"], in: dir)
+        #expect(committed.status == 2)
+        #expect(committed.stderrText.contains("passwd.csv is a symlink at"), "\(committed.stderrText)")
+        #expect(committed.stderrText.contains("\"/etc/passwd\"), not a file: links are not followed"))
+        let workspace = try gitopsML(["show", "workspace:passwd.csv"], in: dir)
+        #expect(workspace.status == 2)
+        #expect(workspace.stderrText.contains("outside the work tree"), "\(workspace.stderrText)")
+        #expect(!workspace.stdoutText.contains("root:"))
+        let inside = try gitopsML(["show", "workspace:inside.csv"], in: dir)
+        #expect(inside.status == 0 && inside.stdoutText == "version: 1\n", "a link inside the work tree is fine")
+    }
+
+    @Test func anArtifactPathOutsideTheRepositoryIsAConfigurationError() throws {
+        let config = """
+            version: 1
+            models:
+              m: {artifact: ../../../etc/passwd}
+            checks: {first_deployment: pass}
+
+            """
+        let gates =
+            "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: 0.5\n"
+        let dir = try repository(["gitops-ml.yaml": config, "policies/g.yaml": gates])
+        let result = try gitopsML(["check", "--base", "none", "--no-note", "--suite", "model"], in: dir)
+        #expect(result.status == 2, "\(result.stdoutText)\(result.stderrText)")
+        #expect(
+            result.stderrText.contains("\"../../../etc/passwd\" leads outside the repository"), "\(result.stderrText)")
+    }
+
+    @Test func dvcPointersNameCacheFilesByDigestOnly() throws {
+        let config = "version: 1\ndatasets:\n  train: data/train.csv\n"
+        let pointer = "outs:\n- md5: ../../../../etc/passwd\n  size: 10\n  hash: md5\n  path: train.csv\n"
+        let dir = try repository(["gitops-ml.yaml": config, "data/train.csv.dvc": pointer])
+        let shown = try gitopsML(["data", "profile", "train"], in: dir)
+        #expect(shown.status == 2, "\(shown.stdoutText)\(shown.stderrText)")
+        #expect(shown.stderrText.contains("not 32 hex digits"), "\(shown.stderrText)")
+        try write(
+            pointer.replacingOccurrences(of: "../../../../etc/passwd", with: String(repeating: "a", count: 32))
+                .replacingOccurrences(of: "size: 10", with: "size: 1e300"), to: "data/train.csv.dvc", in: dir)
+        let huge = try gitopsML(["data", "profile", "train"], in: dir)
+        #expect(huge.status == 2)
+        #expect(huge.stderrText.contains("not a whole number of bytes"), "\(huge.stderrText)")
+    }
+
+    // MARK: Numbers
+
+    @Test func nanIsRefusedInOptionsAndPolicies() throws {
+        let config = "version: 1\nmodels:\n  m: {metrics: metrics.json}\n"
+        let gates =
+            "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      threshold: .nan\n"
+        let dir = try repository([
+            "gitops-ml.yaml": config, "policies/g.yaml": gates, "metrics.json": "{\"accuracy\": NaN}",
+        ])
+        let policy = try gitopsML(["validate"], in: dir)
+        #expect(policy.status == 2)
+        #expect(
+            policy.stderrText.contains(
+                "policies/g.yaml:7: spec.gates[0].threshold: expected a finite number, not .nan"),
+            "\(policy.stderrText)")
+        for option in [["--threshold", "nan"], ["--drift-share", "inf"]] {
+            let drift = try gitopsML(["data", "drift", "x"] + option, in: dir)
+            #expect(drift.status == 2, "\(option): \(drift.stderrText)")
+        }
+        let tolerance = try gitopsML(["diff", "metrics", "--fail-on", "accuracy<nan"], in: dir)
+        #expect(tolerance.status == 2, "\(tolerance.stderrText)")
+        // A NaN metric fails its threshold (it was a pass before).
+        try write(gates.replacingOccurrences(of: ".nan", with: "0.5"), to: "policies/g.yaml", in: dir)
+        let metric = try gitopsML(["check", "--base", "none", "--rules", "workspace", "--no-note"], in: dir)
+        #expect(metric.status == 1, "\(metric.stdoutText)\(metric.stderrText)")
+    }
+
+    // MARK: Integers in tags
+
+    @Test func aHugeTagCounterIsAnErrorNotACrash() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
+        try git("tag", "-a", "-m", "x", "churn@v1.0.0", in: dir)
+        try git("tag", "-a", "-m", "x", "churn#prod#9223372036854775807", in: dir)
+        let shown = try gitopsML(["registry", "show"], in: dir)
+        #expect(shown.status == 0, "\(shown.stderrText)")
+        let assigned = try gitopsML(
+            ["registry", "assign", "churn", "--version", "v1.0.0", "--stage", "staging"], in: dir)
+        #expect(assigned.status == 3, "\(assigned.stdoutText)\(assigned.stderrText)")
+        #expect(assigned.stderrText.contains("has the counter #9223372036854775807"), "\(assigned.stderrText)")
+    }
 }
