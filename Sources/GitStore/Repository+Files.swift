@@ -104,9 +104,11 @@ extension Repository {
         if git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK {
             // A committed symlink's blob is its target's name: reported as a link, never read or followed.
             var target = git_tree_entry_id(entry).pointee
-            let name = (try? withBlob(&target, subject: subject) { String(decoding: $0.prefix(200), as: UTF8.self) }) ?? "?"
+            let name =
+                (try? withBlob(&target, subject: subject) { String(decoding: $0.prefix(200), as: UTF8.self) }) ?? "?"
             throw GitOpsMLError.configuration(
-                "\(path) is a symlink at \(commitID.short) (to \(Redaction.quoted(name))), not a file: links are not followed")
+                "\(path) is a symlink at \(commitID.short) (to \(Redaction.quoted(name))), not a file: links are not followed"
+            )
         }
         return git_tree_entry_id(entry).pointee
     }
@@ -229,7 +231,8 @@ public struct RevisionFiles: FileView {
         let top = String(cString: base)
         guard target.hasPrefix(top == "/" ? "/" : top + "/") else {
             throw GitOpsMLError.configuration(
-                "\(clean) is a symlink to \(Redaction.quoted(target)), outside the work tree: links out are not followed")
+                "\(clean) is a symlink to \(Redaction.quoted(target)), outside the work tree: links out are not followed"
+            )
         }
         return full
     }

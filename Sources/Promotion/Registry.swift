@@ -101,7 +101,8 @@ public struct Registry {
         let (next, overflow) = highest.addingReportingOverflow(1)
         guard !overflow else {
             throw GitOpsMLError.environment(
-                "a registry tag of \(Redaction.quoted(artifact)) has the counter #\(highest), after which there is no next one: delete that tag")
+                "a registry tag of \(Redaction.quoted(artifact)) has the counter #\(highest), after which there is no next one: delete that tag"
+            )
         }
         return next
     }
