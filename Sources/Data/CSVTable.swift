@@ -192,11 +192,14 @@ public struct CSVTable: Sendable {
         if scanner.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         guard let header = try scanner.record(fail) else { throw fail("empty file: no header row", 1) }
         var names: [String] = []
+        var positions: [String: Int] = [:]
         for (index, field) in header.fields.enumerated() {
             let name = CSVTable.decode(scanner.bytes, field)
-            if let first = names.firstIndex(of: name) {
-                throw fail("column \"\(name)\" appears twice (columns \(first + 1) and \(index + 1))", header.line)
+            if let first = positions[name] {
+                throw fail(
+                    "column \(Redaction.quoted(name)) appears twice (columns \(first + 1) and \(index + 1))", header.line)
             }
+            positions[name] = index
             names.append(name)
         }
         return names

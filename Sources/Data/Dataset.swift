@@ -7,21 +7,25 @@ import GitOpsMLCore
 public struct Dataset: Sendable {
     public var file: String
     /// The columns read: all of them, unless `Options.columns` named the ones wanted.
-    public var columns: [Column]
+    public private(set) var columns: [Column]
     public var rowLines: RowLines
     /// Every column's name in file order, read or not.
     public var columnNames: [String]
+    /// Each column's position in `columns`: a lookup by name is constant-time, so a file of 200,000
+    /// columns is not quadratic to judge column by column.
+    private let positions: [String: Int]
 
     public init(file: String, columns: [Column], rowLines: RowLines, columnNames: [String]? = nil) {
         self.file = file
         self.columns = columns
         self.rowLines = rowLines
         self.columnNames = columnNames ?? columns.map(\.name)
+        positions = Dictionary(columns.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public var rowCount: Int { rowLines.count }
 
-    public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
+    public func column(_ name: String) -> Column? { positions[name].map { columns[$0] } }
 
     public enum Format: String, Sendable { case csv, tsv, jsonl }
 
@@ -186,7 +190,8 @@ public struct Dataset: Sendable {
             return try result.get()
         }
         var order: [String] = []
-        for part in parts { for name in part.names where !order.contains(name) { order.append(name) } }
+        var seen: Set<String> = []
+        for part in parts { for name in part.names where seen.insert(name).inserted { order.append(name) } }
         let (names, rowCount) = (order, records.count)
         let rowLines = RowLines(records.map(\.line))
         let built = Mutex<[Int: Result<Column, Error>]>([:])
