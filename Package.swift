@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Tests only: property-based fuzzing of the parsers (Tests/FuzzTests).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // System libraries: the only C modules, imported only by GitStore and HTTPClient.
@@ -79,6 +81,14 @@ let package = Package(
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
+        // The parsers under property-based fuzzing, time-bounded by GITOPS_ML_FUZZ_SECONDS, and checked
+        // against Python's tomllib, json and float() on a differential corpus.
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "GitOpsMLCore", "Config", "Data", "Gates", "Promotion", "GitStore", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ], resources: [.copy("Corpus")]),
     ],
     swiftLanguageModes: [.v6]
 )

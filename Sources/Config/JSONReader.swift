@@ -174,9 +174,12 @@ public struct JSONReader {
         throw error("unterminated string")
     }
 
+    /// Four hex digits exactly: `UInt32(_:radix:)` alone would also take a sign ("\u+0e9").
     private mutating func hex4() throws -> UInt32 {
-        guard index + 4 <= bytes.count,
-            let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        guard index + 4 <= bytes.count else { throw error("invalid \\u escape") }
+        let digits = bytes[index..<index + 4]
+        guard digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
+            let code = UInt32(String(decoding: digits, as: UTF8.self), radix: 16)
         else { throw error("invalid \\u escape") }
         index += 4
         return code

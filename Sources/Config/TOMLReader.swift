@@ -231,6 +231,7 @@ public struct TOMLReader {
         default:
             var token = ""
             while let c = current, !" \t,]}#\n\r".unicodeScalars.contains(c) {
+                guard c.value >= 0x20 && c.value != 0x7F else { throw error("control character in a value") }
                 token.unicodeScalars.append(c)
                 advance()
             }
@@ -249,6 +250,18 @@ public struct TOMLReader {
         }
     }
 
+    /// Every `_` stands between two digits of `radix`.
+    private static func underscoresBetweenDigits(_ text: Substring, radix: Int) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        func isDigit(_ index: Int) -> Bool {
+            guard scalars.indices.contains(index), let value = Int(String(scalars[index]), radix: radix) else {
+                return false
+            }
+            return value >= 0
+        }
+        return scalars.indices.allSatisfy { scalars[$0] != "_" || (isDigit($0 - 1) && isDigit($0 + 1)) }
+    }
+
     private func scalar(_ token: String) throws -> StructuredValue {
         switch token {
         case "true": return .bool(true)
@@ -258,18 +271,29 @@ public struct TOMLReader {
         case "nan", "+nan", "-nan": return .double(.nan)
         default: break
         }
+        // Only letters, digits and `_+-.:` make a bare value (dates included): a NUL or anything else would
+        // end the number early for strtod, which reads "0xc\0…" as 12.
+        guard
+            token.unicodeScalars.allSatisfy({ $0.isASCII && (Self.isBareKey($0) || "+.:".unicodeScalars.contains($0)) })
+        else { throw error("invalid value \(Redaction.quoted(token))") }
         for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where token.hasPrefix(prefix) {
-            guard let value = Int(token.dropFirst(2).replacingOccurrences(of: "_", with: ""), radix: radix) else {
-                break
-            }
+            let body = token.dropFirst(2)
+            // Digits and underscores only: `Int(_:radix:)` would also take a sign ("0b-101").
+            guard body.first.map({ $0 != "+" && $0 != "-" }) == true, Self.underscoresBetweenDigits(body, radix: radix),
+                let value = Int(body.replacingOccurrences(of: "_", with: ""), radix: radix)
+            else { throw error("invalid value \(Redaction.quoted(token))") }
             return .int(value)
         }
-        let isDate = token.count >= 8 && (token.dropFirst(4).first == "-" || token.dropFirst(2).first == ":")
-        if isDate { return .string(token) }
-        guard !token.contains("__"), !token.hasPrefix("_"), !token.hasSuffix("_") else {
-            throw error("invalid value '\(token)'")
+        let looksLikeDate = token.count >= 8 && (token.dropFirst(4).first == "-" || token.dropFirst(2).first == ":")
+        if looksLikeDate {
+            guard TOMLDateTime.isValid(token) else { throw error("invalid date or time \(Redaction.quoted(token))") }
+            return .string(token)
+        }
+        guard Self.underscoresBetweenDigits(Substring(token), radix: 10) else {
+            throw error("invalid value \(Redaction.quoted(token))")
         }
         let clean = token.replacingOccurrences(of: "_", with: "")
+        guard DecimalGrammar.matches(clean.utf8) else { throw error("invalid value \(Redaction.quoted(token))") }
         let unsigned = clean.hasPrefix("+") || clean.hasPrefix("-") ? clean.dropFirst() : Substring(clean)
         if unsigned.count > 1 && unsigned.hasPrefix("0") && unsigned.dropFirst().first?.isNumber == true {
             throw error("leading zeros are not allowed in '\(token)'")
@@ -391,6 +415,7 @@ public struct TOMLReader {
                 case "u", "U":
                     let width = escape == "u" ? 4 : 8
                     guard index + width <= chars.count,
+                        chars[index..<index + width].allSatisfy({ $0.properties.isASCIIHexDigit }),
                         let code = UInt32(String(String.UnicodeScalarView(chars[index..<index + width])), radix: 16),
                         let scalar = Unicode.Scalar(code)
                     else { throw error("invalid unicode escape") }
@@ -449,5 +474,59 @@ public struct TOMLReader {
             advance()
         }
         throw error("unterminated string")
+    }
+}
+
+/// TOML dates and times as tomllib reads them: a local time `HH:MM:SS[.frac]`, or a date `YYYY-MM-DD`
+/// optionally followed by `T`, `t` or a space, a time and an offset (`Z`, `z`, `±HH:MM`), with real
+/// months, days of the month (leap years included), hours and minutes. Kept as text.
+enum TOMLDateTime {
+    static func isValid(_ token: String) -> Bool {
+        let scalars = Array(token.unicodeScalars)
+        var index = 0
+        func number(_ width: Int) -> Int? {
+            guard index + width <= scalars.count else { return nil }
+            var value = 0
+            for scalar in scalars[index..<index + width] {
+                guard scalar.value >= 0x30 && scalar.value <= 0x39 else { return nil }
+                value = value * 10 + Int(scalar.value - 0x30)
+            }
+            index += width
+            return value
+        }
+        func expect(_ scalar: Unicode.Scalar) -> Bool {
+            guard index < scalars.count, scalars[index] == scalar else { return false }
+            index += 1
+            return true
+        }
+        func time() -> Bool {
+            guard let hour = number(2), hour < 24, expect(":"), let minute = number(2), minute < 60, expect(":"),
+                let second = number(2), second < 60
+            else { return false }
+            if index < scalars.count, scalars[index] == "." {
+                index += 1
+                let start = index
+                while index < scalars.count, scalars[index].value >= 0x30 && scalars[index].value <= 0x39 { index += 1 }
+                if index == start { return false }
+            }
+            return true
+        }
+        if scalars.count > 2, scalars[2] == ":" { return time() && index == scalars.count }
+        guard let year = number(4), expect("-"), let month = number(2), (1...12).contains(month), expect("-"),
+            let day = number(2), day >= 1
+        else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard day <= days else { return false }
+        guard index < scalars.count else { return true }
+        guard ["T", "t", " "].contains(scalars[index]) else { return false }
+        index += 1
+        guard time() else { return false }
+        guard index < scalars.count else { return true }
+        if scalars[index] == "Z" || scalars[index] == "z" { return index + 1 == scalars.count }
+        guard scalars[index] == "+" || scalars[index] == "-" else { return false }
+        index += 1
+        guard let hour = number(2), hour < 24, expect(":"), let minute = number(2), minute < 60 else { return false }
+        return index == scalars.count
     }
 }

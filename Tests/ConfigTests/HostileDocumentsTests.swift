@@ -78,4 +78,33 @@ struct HostileDocumentsTests {
         #expect(pairs.count == 50_000)
         #expect(Date().timeIntervalSince(started) < 20)
     }
+
+    /// Found by the differential corpus (Tests/FuzzTests/DifferentialTests): documents tomllib and json
+    /// refuse that these readers used to accept, each now refused.
+    @Test(arguments: [
+        "a = 0xc\u{0}d07\n",  // a NUL ended the number for strtod: read as 12
+        "a = 134986.9562\u{0}393202\n",
+        "a = 494_215_E40_698\n",  // an underscore next to the exponent
+        "a = 58:52119864899\n",  // date-like, not a date or a time
+        "a = 4111-5012943\n", "a = -286-_562_11_789\n", "a = 3.:4e-10\n", "a = 2023-02-29\n", "a = 24:00:00\n",
+        "a = 0b-1010\n",  // Int(_:radix:) took the sign
+        "a = \"\\u+009b\"\n",  // and so did the escape's hex digits
+    ])
+    func tomlRegressions(document: String) {
+        #expect(message { _ = try TOMLReader.parse(Array(document.utf8), file: "p.toml") }.contains("invalid TOML"))
+    }
+
+    @Test func tomlDatesAsTomllibReadsThem() throws {
+        for date in ["1979-05-27", "1979-05-27T07:32:00Z", "1979-05-27 07:32:00.999-07:00", "2024-02-29", "07:32:00"] {
+            #expect(
+                try TOMLReader.parse(Array("a = \(date)\n".utf8), file: "p.toml")
+                    == .object([("a", .string(date.replacingOccurrences(of: " ", with: "T")))]))
+        }
+    }
+
+    @Test func jsonEscapesTakeHexDigitsOnly() {
+        #expect(
+            message { _ = try JSONReader.parse(Array(#"["\u+0e9"]"#.utf8), file: "m.json") }.contains(
+                "invalid \\u escape"))
+    }
 }
