@@ -57,11 +57,17 @@ demo: build
 
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.
+## Fuzzing: each parser target runs FUZZ_SECONDS under mutation, and a differential corpus with a fresh
+## seed is checked against Python's tomllib, json and float() (the seed is printed to reproduce it).
+FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
+	mkdir -p .build && $(VENV)/bin/python Tests/Reference/make_differential_corpus.py --seed $$(date +%s) \
+	  --count 2000 --out .build/differential.json
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
+	  $(SWIFT) test --skip-build
 
 ## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
 ## action.yml checked by actionlint and zizmor.

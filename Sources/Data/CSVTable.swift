@@ -197,7 +197,8 @@ public struct CSVTable: Sendable {
             let name = CSVTable.decode(scanner.bytes, field)
             if let first = positions[name] {
                 throw fail(
-                    "column \(Redaction.quoted(name)) appears twice (columns \(first + 1) and \(index + 1))", header.line)
+                    "column \(Redaction.quoted(name)) appears twice (columns \(first + 1) and \(index + 1))",
+                    header.line)
             }
             positions[name] = index
             names.append(name)
