@@ -8,17 +8,28 @@ public enum CLI {
         StandardStreams.prepare()
         let status: ExitStatus
         do {
+            // Bare `gitops-ml` and `help <unknown>` are usage errors, not a help page that exits 0.
+            let named = Examples.command(in: arguments)
+            if arguments.isEmpty {
+                StandardStreams.writeError(GitOpsML.helpMessage() + Examples.section([]))
+                throw GitOpsMLError.usage("name a command (see above, or gitops-ml help COMMAND)")
+            }
+            if arguments.first == "help", let unknown = named.unknown {
+                throw GitOpsMLError.usage(
+                    "no command \(Redaction.quoted(unknown)) in gitops-ml\(named.path.isEmpty ? "" : " " + named.path.joined(separator: " ")) (see gitops-ml --help)"
+                )
+            }
             var command = try GitOpsML.parseAsRoot(arguments)
             try command.run()
             status = .success
         } catch {
-            status = report(error)
+            status = report(error, arguments: arguments)
         }
         exit(StandardStreams.finish(status).rawValue)
     }
 
     /// Prints `error` (one line on stderr; help on stdout) and returns its exit status.
-    static func report(_ error: any Error) -> ExitStatus {
+    static func report(_ error: any Error, arguments: [String] = []) -> ExitStatus {
         if let failure = error as? CheckFailure {
             failure.lines.forEach { Output.error($0) }
             return .failed
@@ -31,7 +42,10 @@ public enum CLI {
         let code = GitOpsML.exitCode(for: error)
         let message = GitOpsML.fullMessage(for: error)
         if code == .success {
-            if !message.isEmpty { print(message) }
+            if !message.isEmpty {
+                let isHelp = message.contains("USAGE:")
+                print(message + (isHelp ? Examples.section(Examples.command(in: arguments).path) : ""))
+            }
             return .success
         }
         // One line: the parser's first line, and where to read more.

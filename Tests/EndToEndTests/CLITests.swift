@@ -179,3 +179,40 @@ struct ShowTests {
         #expect(try gitopsML(["show", "m.json"], in: dir).status == 2)
     }
 }
+
+@Suite("Help and usage")
+struct HelpTests {
+    let temp = TemporaryDirectory("help")
+
+    static let commands = [
+        [], ["check"], ["data"], ["data", "profile"], ["data", "drift"], ["data", "validate"], ["diff"],
+        ["diff", "metrics"], ["diff", "params"], ["show"], ["validate"], ["init"], ["generate"], ["promote"],
+        ["registry"], ["registry", "show"], ["registry", "history"], ["registry", "register"], ["registry", "assign"],
+        ["registry", "unassign"], ["registry", "deprecate"], ["version"],
+    ]
+
+    @Test func everyCommandsHelpHasAnExample() throws {
+        for command in Self.commands {
+            let result = try gitopsML(command + ["--help"], in: temp.path)
+            #expect(result.status == 0, "\(command)")
+            #expect(
+                result.stdoutText.contains("EXAMPLES:\n  $ gitops-ml \(command.joined(separator: " "))"), "\(command)")
+            let viaHelp = try gitopsML(["help"] + command, in: temp.path)
+            #expect(viaHelp.stdoutText == result.stdoutText, "help \(command)")
+        }
+    }
+
+    @Test func bareAndUnknownCommandsAreUsageErrors() throws {
+        let bare = try gitopsML([], in: temp.path)
+        #expect(bare.status == 2)
+        #expect(bare.stderrText.hasSuffix("gitops-ml: error: name a command (see above, or gitops-ml help COMMAND)\n"))
+        let unknown = try gitopsML(["help", "nosuch"], in: temp.path)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderrText == "gitops-ml: error: no command \"nosuch\" in gitops-ml (see gitops-ml --help)\n")
+        let nested = try gitopsML(["help", "registry", "\u{1B}[31mx"], in: temp.path)
+        #expect(nested.status == 2)
+        #expect(
+            nested.stderrText.contains("no command \"\\u{1B}[31mx\" in gitops-ml registry"),
+            "escaped: \(nested.stderrText)")
+    }
+}
