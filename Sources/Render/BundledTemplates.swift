@@ -1209,6 +1209,9 @@ jobs:
 # merged commit). By hand (Actions → ml-promote → Run workflow): promote one model to any environment; the
 # GitHub environment of the same name holds the approval rule (required reviewers) for production.
 # Promotions to one environment never run at the same time (one concurrency group per environment).
+# The gates run in a job that can only read (they run the project's own tests); the job that pushes the
+# promotion commit holds the write token, attaches that report as the commit's note, and `promote`
+# recomputes the verdict from git objects before it writes anything.
 name: ml-promote
 
 on:
@@ -1241,8 +1244,57 @@ on:
 permissions: {}
 
 jobs:
+  automatic-gates:
+    name: gates before <@ workflows.auto_promote @>
+    if: github.event_name == 'push'
+    runs-on: <@ workflows.runs_on @>
+    timeout-minutes: 30
+    concurrency:
+      group: gitops-ml-gates-<@ workflows.auto_promote @>-${{ github.sha }}
+      cancel-in-progress: false
+    permissions:
+      contents: read
+    steps:
+      - name: Check out with full history (gate reports and registry tags are read from git)
+        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+<@ if uses_lfs @>
+          lfs: true
+<@ end @>
+      - name: Install gitops-ml
+        env:
+          GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
+          GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
+          GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+        run: |
+          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          curl --fail --silent --show-error --location --retry 3 --output "$archive" \
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+          mkdir -p "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+      - name: Check the commit against what the environment runs
+        env:
+          ENVIRONMENT: <@ workflows.auto_promote | quote @>
+        run: |
+          base=none
+          if gitops-ml show "env:${ENVIRONMENT}:gitops-ml.yaml" > /dev/null 2>&1; then base="env:${ENVIRONMENT}"; fi
+          mkdir -p "$RUNNER_TEMP/gate-report"
+          gitops-ml check --base "$base" --no-note --format text --format "json:$RUNNER_TEMP/gate-report/report.json"
+      - name: Keep the report for the promotion job
+        uses: actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882 # v4.4.3
+        with:
+          name: gate-report
+          path: ${{ runner.temp }}/gate-report/report.json
+          if-no-files-found: error
+          retention-days: 7
+
   automatic:
     name: promote to <@ workflows.auto_promote @>
+    needs: automatic-gates
     if: github.event_name == 'push'
     runs-on: <@ workflows.runs_on @>
     timeout-minutes: 30
@@ -1274,16 +1326,74 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+      - name: Take the gate report
+        uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8
+        with:
+          name: gate-report
+          path: ${{ runner.temp }}/gate-report
+      - name: Attach it to the commit (promote validates it and recomputes its verdict)
+        run: |
+          git -c user.name=gitops-ml -c user.email=gitops-ml@users.noreply.github.com \
+            notes --ref gitops-ml add -f -F "$RUNNER_TEMP/gate-report/report.json" HEAD
       - name: Promote
         env:
           GITOPS_ML_GIT_TOKEN: ${{ github.token }}
         run: |
 <@ for model in models @>
-          gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --run-checks --push origin
+          gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --push origin
 <@ end @>
+
+  manual-gates:
+    name: gates before ${{ inputs.environment }}
+    if: github.event_name == 'workflow_dispatch'
+    runs-on: <@ workflows.runs_on @>
+    timeout-minutes: 30
+    concurrency:
+      group: gitops-ml-gates-${{ inputs.environment }}-${{ github.sha }}
+      cancel-in-progress: false
+    permissions:
+      contents: read
+    steps:
+      - name: Check out with full history (gate reports and registry tags are read from git)
+        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+<@ if uses_lfs @>
+          lfs: true
+<@ end @>
+      - name: Install gitops-ml
+        env:
+          GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
+          GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
+          GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+        run: |
+          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          curl --fail --silent --show-error --location --retry 3 --output "$archive" \
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+          mkdir -p "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+      - name: Check the commit against what the environment runs
+        env:
+          ENVIRONMENT: ${{ inputs.environment }}
+        run: |
+          base=none
+          if gitops-ml show "env:${ENVIRONMENT}:gitops-ml.yaml" > /dev/null 2>&1; then base="env:${ENVIRONMENT}"; fi
+          mkdir -p "$RUNNER_TEMP/gate-report"
+          gitops-ml check --base "$base" --no-note --format text --format "json:$RUNNER_TEMP/gate-report/report.json"
+      - name: Keep the report for the promotion job
+        uses: actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882 # v4.4.3
+        with:
+          name: gate-report
+          path: ${{ runner.temp }}/gate-report/report.json
+          if-no-files-found: error
+          retention-days: 7
 
   manual:
     name: promote ${{ inputs.model }} to ${{ inputs.environment }}
+    needs: manual-gates
     if: github.event_name == 'workflow_dispatch'
     runs-on: <@ workflows.runs_on @>
     timeout-minutes: 30
@@ -1315,6 +1425,15 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+      - name: Take the gate report
+        uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8
+        with:
+          name: gate-report
+          path: ${{ runner.temp }}/gate-report
+      - name: Attach it to the commit (promote validates it and recomputes its verdict)
+        run: |
+          git -c user.name=gitops-ml -c user.email=gitops-ml@users.noreply.github.com \
+            notes --ref gitops-ml add -f -F "$RUNNER_TEMP/gate-report/report.json" HEAD
       - name: Promote
         env:
           GITOPS_ML_GIT_TOKEN: ${{ github.token }}
@@ -1322,7 +1441,7 @@ jobs:
           ENVIRONMENT: ${{ inputs.environment }}
           VERSION: ${{ inputs.version }}
         run: |
-          gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --run-checks --push origin
+          gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --push origin
 """# + "\n",
     ]
 }
