@@ -92,6 +92,9 @@ public struct ProjectConfig: Sendable, Equatable {
         public var branch: String
         public var namespace: String
         public var requiresApproval: Bool
+        /// An allowed-signers file (git's SSH format) in the repository: promotions to this environment need
+        /// a gate report signed (`check --sign ssh`) by one of them.
+        public var reportSigners: String?
     }
 
     public struct Checks: Sendable, Equatable {
@@ -251,7 +254,8 @@ extension ProjectConfig {
         let environment = Environment(
             name: name, branch: try map.optional("branch")?.string() ?? "main",
             namespace: try map.optional("namespace")?.string() ?? name,
-            requiresApproval: try map.optional("requires_approval")?.bool() ?? false)
+            requiresApproval: try map.optional("requires_approval")?.bool() ?? false,
+            reportSigners: try map.optional("report_signers")?.repositoryPath())
         try map.finish()
         return environment
     }

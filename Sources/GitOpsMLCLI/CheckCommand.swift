@@ -5,6 +5,7 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Promotion
 
 /// `gitops-ml check`: the pull-request step. Runs the suites on the head against the champion (base),
 /// reports in every requested format, stores the JSON report as a git note, exits 1 on failure.
@@ -42,6 +43,12 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not store the JSON report as a git note on the head commit.")
     var noNote = false
 
+    @Option(name: .long, help: "Sign the report: ssh (with --signing-key), for environments with report_signers.")
+    var sign: String?
+
+    @Option(name: .long, help: "The SSH private key that signs the report.")
+    var signingKey: String?
+
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -52,6 +59,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let suites = try parseSuites()
         let outputs = try parseFormats()
+        let signer = try reportSigner()
         // Every report target is checked before the run, so that none is written when one cannot be.
         var targets: [String: OutputFile.Kind] = [:]
         for case (_, let path?) in outputs {
@@ -108,9 +116,17 @@ struct CheckCommand: ParsableCommand {
             }
         }
         let digest = SHA256.hex(Array(report.jsonText.utf8))
+        let signature = try signer?.sign(report.jsonText, namespace: CheckCommand.signatureNamespace)
+        if let signature, let jsonPath {
+            try OutputFile.write(
+                Array(signature.utf8), to: jsonPath + ".sig", kind: try OutputFile.check(jsonPath + ".sig"))
+        }
         if !noNote, let commit = headFiles.commit {
             try repository.setNote(report.jsonText, for: commit)
-            Output.error("report sha256:\(digest) stored as a note on \(commit.short) (refs/notes/gitops-ml)")
+            if let signature { try repository.setNote(signature, for: commit, ref: CheckCommand.signatureNotes) }
+            Output.error(
+                "report sha256:\(digest)\(signature == nil ? "" : ", signed,") stored as a note on \(commit.short) (refs/notes/gitops-ml)"
+            )
         } else {
             Output.error("report sha256:\(digest)")
         }
@@ -178,6 +194,22 @@ struct CheckCommand: ParsableCommand {
             }
         }
         return nil
+    }
+
+    /// Gate reports are signed in their own SSH namespace (a report signature cannot pass for a commit's),
+    /// stored as a note of their own beside the report.
+    static let signatureNamespace = "gitops-ml-report"
+    static let signatureNotes = "refs/notes/gitops-ml-signatures"
+
+    private func reportSigner() throws -> CommitSigner? {
+        switch sign {
+        case nil: return nil
+        case "ssh"?:
+            guard let signingKey else { throw GitOpsMLError.usage("--sign ssh needs --signing-key PRIVATE_KEY_FILE") }
+            return .ssh(key: signingKey)
+        case let other?:
+            throw GitOpsMLError.usage("--sign: reports are signed with ssh, not \(Redaction.quoted(other))")
+        }
     }
 
     private func parseSuites() throws -> Set<CheckContext.Suite> {

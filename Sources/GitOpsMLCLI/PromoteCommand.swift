@@ -160,6 +160,9 @@ struct PromoteCommand: ParsableCommand {
         guard let rules = try RuleSet.load(rulesFiles, source: "the default branch (\(tip.short))") else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) on the default branch (\(tip.short))")
         }
+        if let signers = rules.config.environments[to]?.reportSigners {
+            try verifySignature(of: note, source: source, signers: signers, in: rulesFiles, repository: repository)
+        }
         var base: CheckRevision?
         if let record = try project.releaseRecord(environment: to, model: model),
             let commit = try? repository.resolve(record.sourceCommit)
@@ -179,6 +182,34 @@ struct PromoteCommand: ParsableCommand {
             )
         }
         return note
+    }
+
+    /// The report's signature (its own note, `check --sign ssh`) by one of the environment's allowed
+    /// signers, as the default branch lists them.
+    private func verifySignature(
+        of note: String, source: ObjectID, signers: String, in rules: RevisionFiles, repository: Repository
+    ) throws {
+        guard let allowed = try rules.read(signers) else {
+            throw GitOpsMLError.configuration(
+                "\(to).report_signers names \(signers), which the default branch does not have")
+        }
+        guard let signature = try repository.note(for: source, ref: CheckCommand.signatureNotes) else {
+            throw GateReportVerification.Refusal(
+                "\(to) needs a signed gate report, and the report on \(source.short) is not signed (gitops-ml check --sign ssh)"
+            )
+        }
+        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-signers-\(UUID().uuidString)"
+        try OutputFile.write(allowed, to: file, kind: .absent)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            let signer = try SSHSignature.verify(
+                Array(note.utf8), signature: signature, allowedSigners: file, namespace: CheckCommand.signatureNamespace
+            )
+            Output.error("gate report on \(source.short) signed by \(signer)")
+        } catch let failure as SSHSignature.Failure {
+            throw GateReportVerification.Refusal(
+                "the gate report on \(source.short) is not signed by a signer of \(signers): \(failure.description)")
+        }
     }
 
     /// Registers the released version (when it is not yet) and assigns the environment's stage.

@@ -10,10 +10,12 @@ public enum CommitSigner: Sendable, Equatable {
     /// A gpg key id (or nil for gpg's default key).
     case openPGP(key: String?)
 
-    public func sign(_ content: String) throws -> String {
+    /// The armored signature of `content`; `namespace` is SSH's (git's own for commits; gate reports have
+    /// `gitops-ml-report`, so one cannot pass for the other).
+    public func sign(_ content: String, namespace: String = "git") throws -> String {
         let arguments: [String]
         switch self {
-        case .ssh(let key): arguments = ["ssh-keygen", "-q", "-Y", "sign", "-n", "git", "-f", key]
+        case .ssh(let key): arguments = ["ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key]
         case .openPGP(let key):
             arguments =
                 ["gpg", "--batch", "--yes", "--detach-sign", "--armor"] + (key.map { ["--local-user", $0] } ?? [])
@@ -21,7 +23,7 @@ public enum CommitSigner: Sendable, Equatable {
         let output = try Subprocess.run(arguments, input: Array(content.utf8), timeout: 60)
         guard output.status == 0, output.stdoutText.contains("-----BEGIN") else {
             let reason = output.stderrText.split(separator: "\n").first.map(String.init) ?? "exit \(output.status)"
-            throw GitOpsMLError.environment("cannot sign the commit with \(arguments[0]): \(reason)")
+            throw GitOpsMLError.environment("cannot sign with \(arguments[0]): \(reason)")
         }
         return output.stdoutText
     }
@@ -51,24 +53,13 @@ public enum CommitVerifier {
         try Data(signature.utf8).write(to: URL(fileURLWithPath: signatureFile))
         switch trust {
         case .sshAllowedSigners(let allowed):
-            guard signature.contains("BEGIN SSH SIGNATURE") else {
-                throw VerificationFailure(commit: commit, reason: "not an SSH signature")
+            do {
+                return Verified(
+                    signer: try SSHSignature.verify(
+                        Array(data.utf8), signature: signature, allowedSigners: allowed, namespace: "git"))
+            } catch let failure as SSHSignature.Failure {
+                throw VerificationFailure(commit: commit, reason: failure.description)
             }
-            let principals = try Subprocess.run(
-                ["ssh-keygen", "-Y", "find-principals", "-s", signatureFile, "-f", allowed], timeout: 30)
-            guard principals.status == 0, let principal = principals.stdoutText.split(separator: "\n").first else {
-                throw VerificationFailure(commit: commit, reason: "signed by a key that is not in \(allowed)")
-            }
-            let check = try Subprocess.run(
-                [
-                    "ssh-keygen", "-Y", "verify", "-f", allowed, "-I", String(principal), "-n", "git", "-s",
-                    signatureFile,
-                ],
-                input: Array(data.utf8), timeout: 30)
-            guard check.status == 0 else {
-                throw VerificationFailure(commit: commit, reason: "the SSH signature does not match the commit")
-            }
-            return Verified(signer: String(principal))
         case .openPGPKeyring(let home):
             let dataFile = folder + "/data"
             try Data(data.utf8).write(to: URL(fileURLWithPath: dataFile))
@@ -91,4 +82,38 @@ public struct VerificationFailure: CategorizedError, Equatable {
     public let reason: String
     public var category: ErrorCategory { .checkFailed }
     public var description: String { "commit \(commit.short): \(reason)" }
+}
+
+/// `ssh-keygen -Y find-principals` and `-Y verify` over any bytes: the principal of `allowedSigners` whose
+/// key made `signature` over `data` in `namespace`.
+public enum SSHSignature {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func verify(_ data: [UInt8], signature: String, allowedSigners: String, namespace: String) throws
+        -> String
+    {
+        guard signature.contains("BEGIN SSH SIGNATURE") else { throw Failure(description: "not an SSH signature") }
+        let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-ssh-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let signatureFile = folder + "/signature"
+        try OutputFile.write(Array(signature.utf8), to: signatureFile, kind: .absent)
+        let principals = try Subprocess.run(
+            ["ssh-keygen", "-Y", "find-principals", "-s", signatureFile, "-f", allowedSigners], timeout: 30)
+        guard principals.status == 0, let principal = principals.stdoutText.split(separator: "\n").first else {
+            throw Failure(description: "signed by a key that is not an allowed signer")
+        }
+        let check = try Subprocess.run(
+            [
+                "ssh-keygen", "-Y", "verify", "-f", allowedSigners, "-I", String(principal), "-n", namespace, "-s",
+                signatureFile,
+            ],
+            input: data, timeout: 30)
+        guard check.status == 0 else {
+            throw Failure(description: "the SSH signature of \(principal) does not match (namespace \(namespace))")
+        }
+        return String(principal)
+    }
 }

@@ -46,7 +46,8 @@ extension Promoter {
                 : nil
             guard
                 let commit = try store.writeCommit(
-                    parent: tip, changes: plan.changes, message: plan.message, author: author, sign: signer?.sign)
+                    parent: tip, changes: plan.changes, message: plan.message, author: author,
+                    sign: signer.map { signer in { try signer.sign($0) } })
             else { return .unchanged(plan.previous ?? plan.record) }
             let outgoing = "refs/gitops-ml/outgoing"
             try store.updateReference(outgoing, to: commit, expected: nil)

@@ -220,7 +220,8 @@ public struct Promoter {
             let plan = try plan(request, tip: tip)
             guard
                 let commit = try repository.writeCommit(
-                    parent: tip, changes: plan.changes, message: plan.message, author: author, sign: signer?.sign)
+                    parent: tip, changes: plan.changes, message: plan.message, author: author,
+                    sign: signer.map { signer in { try signer.sign($0) } })
             else { return .unchanged(plan.previous ?? plan.record) }
             do {
                 try repository.updateReference(branch, to: commit, expected: tip, logMessage: "gitops-ml: promote")

@@ -145,3 +145,57 @@ struct ForgedReportTests {
         #expect(genuine.status == 0, "\(genuine.stdoutText)\(genuine.stderrText)")
     }
 }
+
+/// `check --sign ssh` signs the report in its own namespace; an environment with `report_signers` takes
+/// only reports signed by one of them.
+@Suite("Signed gate reports")
+struct SignedReportTests {
+    let temp = TemporaryDirectory("signed")
+
+    func key(_ name: String) throws -> (privateKey: String, publicKey: String) {
+        let path = temp.path + "/" + name
+        _ = try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path])
+        return (path, try String(contentsOfFile: path + ".pub", encoding: .utf8).trimmingCharacters(in: .newlines))
+    }
+
+    @Test func promoteTakesOnlyReportsSignedByTheEnvironmentsSigners() throws {
+        let dir = temp.path + "/churn"
+        try run(["bash", packageRoot + "/examples/churn/materialize.sh", dir], timeout: 300)
+        let reviewer = try key("reviewer")
+        let stranger = try key("stranger")
+        try git("checkout", "-q", "main", in: dir)
+        let config = try String(contentsOfFile: dir + "/gitops-ml.yaml", encoding: .utf8)
+        try commitFiles(
+            [
+                "gitops-ml.yaml": config.replacingOccurrences(
+                    of: "    namespace: churn-staging\n",
+                    with: "    namespace: churn-staging\n    report_signers: allowed_signers\n"),
+                "allowed_signers": "reviewer@example.com \(reviewer.publicKey)\n",
+            ], message: "signed reports for staging", in: dir)
+        try git("checkout", "-q", "challenger/better", in: dir)
+
+        #expect(try gitopsML(["check", "--base", "main"], in: dir).status == 0)
+        let unsigned = try gitopsML(["promote", "churn", "--to", "staging"], in: dir)
+        #expect(unsigned.status == 1)
+        #expect(unsigned.stderrText.contains("staging needs a signed gate report"), "\(unsigned.stderrText)")
+
+        let byStranger = try gitopsML(
+            ["check", "--base", "main", "--sign", "ssh", "--signing-key", stranger.privateKey], in: dir)
+        #expect(byStranger.status == 0, "\(byStranger.stderrText)")
+        let refused = try gitopsML(["promote", "churn", "--to", "staging"], in: dir)
+        #expect(refused.status == 1)
+        #expect(refused.stderrText.contains("is not signed by a signer of allowed_signers"), "\(refused.stderrText)")
+
+        let signed = try gitopsML(
+            ["check", "--base", "main", "--sign", "ssh", "--signing-key", reviewer.privateKey], in: dir)
+        #expect(signed.stderrText.contains(", signed, stored as a note"), "\(signed.stderrText)")
+        let promoted = try gitopsML(["promote", "churn", "--to", "staging"], in: dir)
+        #expect(promoted.status == 0, "\(promoted.stderrText)")
+        #expect(promoted.stderrText.contains("signed by reviewer@example.com"))
+
+        // A report signature is no commit signature: the namespaces differ.
+        let head = try git("rev-parse", "HEAD", in: dir)
+        let signature = try run(["git", "notes", "--ref=gitops-ml-signatures", "show", head], in: dir)
+        #expect(signature.contains("BEGIN SSH SIGNATURE"))
+    }
+}
