@@ -46,7 +46,13 @@ public struct ConfigNode {
 
     /// A list of such paths.
     public func repositoryPaths() throws -> [String] {
-        try list().map { try $0.repositoryPath() }
+        try strings().map { text in
+            do {
+                return try RepositoryPath.clean(text)
+            } catch let error as GitOpsMLError {
+                throw self.error(error.message)
+            }
+        }
     }
 
     public func string() throws -> String {
