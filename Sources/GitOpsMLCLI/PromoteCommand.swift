@@ -109,7 +109,16 @@ struct PromoteCommand: ParsableCommand {
             print(
                 "promoted \(model) \(plan.record.version) to \(to): \(commit.hex) on \(target)\(push.map { " (pushed to \(Redaction.url($0))\(retried))" } ?? "")"
             )
-            if registry { try assignStage(plan.record, source: source, repository: repository) }
+            if registry {
+                // The promotion commit stands; if the tags fail, say exactly what finishes the job.
+                do {
+                    try assignStage(plan.record, source: source, repository: repository)
+                } catch {
+                    throw GitOpsMLError.environment(
+                        "\(to) now runs \(model) \(plan.record.version) (\(commit.short)), but its registry tags failed: \(error); to finish, run: gitops-ml registry assign \(model) --version \(plan.record.version) --stage \(to)\(push.map { " --push \(Redaction.url($0))" } ?? "")"
+                    )
+                }
+            }
         }
     }
 

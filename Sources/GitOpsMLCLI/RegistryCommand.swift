@@ -91,12 +91,20 @@ struct RegistryCommand: ParsableCommand {
         @Option(name: .long, help: "The tag's message (default: gto's).") var message: String?
         @Option(name: .long, help: "Push the new tag to this remote.") var push: String?
 
+        /// Pushes the new tag when asked; a push that fails takes the tag back, so that running the command
+        /// again does not find its own half-done work (a counter taken, a version already registered).
         func finish(_ repository: Repository, tag: String) throws {
-            print("created tag \(tag)")
-            if let push {
+            guard let push else { return print("created tag \(tag)") }
+            do {
                 try repository.push(push, refspecs: ["refs/tags/\(tag):refs/tags/\(tag)"])
-                print("pushed \(tag) to \(Redaction.url(push))")
+            } catch {
+                let removed = (try? repository.deleteReference("refs/tags/\(tag)")) != nil
+                throw GitOpsMLError.environment(
+                    "pushing \(tag) to \(Redaction.url(push)) failed (\(error)); \(removed ? "the tag was removed here, nothing changed" : "remove it with git tag -d \(tag)")"
+                )
             }
+            print("created tag \(tag)")
+            print("pushed \(tag) to \(Redaction.url(push))")
         }
     }
 
