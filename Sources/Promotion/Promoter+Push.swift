@@ -26,9 +26,10 @@ extension Promoter {
             let store = try Repository.createBare(at: folder)
             // A repository on this machine is read ref by ref: a concurrent promotion's short-lived
             // refs/gitops-ml/incoming/* ref can vanish between the listing and the read. Read again, briefly.
+            var advertised: Set<String> = []
             for read in 1...5 {
                 do {
-                    let advertised = try store.remoteReferences(url, credentials: credentials)
+                    advertised = try store.remoteReferences(url, credentials: credentials)
                     if advertised.contains("refs/heads/\(branch)") {
                         try store.fetch(
                             url, refspecs: ["+refs/heads/\(branch):refs/heads/\(branch)"], credentials: credentials)
