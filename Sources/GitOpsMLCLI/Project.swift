@@ -89,13 +89,15 @@ struct Project {
 
     /// The commit of a registry version: `MODEL@VERSION`, or the version holding `MODEL#STAGE`.
     func registryCommit(_ spec: String) throws -> String {
-        let state = try Registry(repository).state()
+        let registry = Registry(repository)
+        let state = try registry.state()
         if let hash = spec.firstIndex(of: "#") {
             let model = String(spec[..<hash])
             let stage = String(spec[spec.index(after: hash)...])
             guard let version = state.artifact(model)?.stageVersions[stage] else {
                 throw GitOpsMLError.environment("registry:\(spec): no version of \(model) is in stage '\(stage)'")
             }
+            try registry.confirm(version)
             return version.commit
         }
         if let at = spec.lastIndex(of: "@") {
@@ -103,6 +105,7 @@ struct Project {
             let name = String(spec[spec.index(after: at)...])
             guard let version = state.artifact(model)?.versions.first(where: { $0.version == name && $0.isRegistered })
             else { throw GitOpsMLError.environment("registry:\(spec): \(model) has no registered version \(name)") }
+            try registry.confirm(version)
             return version.commit
         }
         throw GitOpsMLError.usage("registry:\(spec): expected registry:MODEL#STAGE or registry:MODEL@VERSION")

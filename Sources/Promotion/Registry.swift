@@ -55,6 +55,21 @@ public struct Registry {
 
     public func state() throws -> RegistryState { RegistryState(events: try events()) }
 
+    /// Checks a version's events against the tags themselves before a decision rests on it (a `registry:`
+    /// revision, a promotion): the index is a cache in `.git`, and an edited one must not redirect a
+    /// revision. A disagreement discards the index (the next read rebuilds it) and is an error.
+    public func confirm(_ version: RegistryState.Version) throws {
+        for event in version.allEvents {
+            let actual = try? repository.resolve("refs/tags/\(event.tag)^{commit}")
+            guard actual?.hex == event.commit else {
+                try? FileManager.default.removeItem(atPath: indexPath)
+                throw GitOpsMLError.environment(
+                    "the registry index disagrees with tag \(Redaction.quoted(event.tag)) (index: \(event.commit.prefix(12)), tag: \(actual?.short ?? "missing")); it was discarded: run the command again"
+                )
+            }
+        }
+    }
+
     private var indexPath: String { repository.commonDirectory + "/gitops-ml/registry-index" }
 
     private func read(_ name: String, object: ObjectID) throws -> RegistryIndex.Entry {

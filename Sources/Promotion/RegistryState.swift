@@ -71,7 +71,7 @@ public struct RegistryState: Sendable {
             }
         }
         var stageEvents: [RegistryEvent] { stages.values.flatMap { $0 }.sorted(by: RegistryEvent.precedes) }
-        var allEvents: [RegistryEvent] {
+        public var allEvents: [RegistryEvent] {
             (registrations + deregistrations + stageEvents).sorted(by: RegistryEvent.precedes)
         }
 

@@ -193,4 +193,23 @@ struct HostileInputTests {
         #expect(assigned.status == 3, "\(assigned.stdoutText)\(assigned.stderrText)")
         #expect(assigned.stderrText.contains("has the counter #9223372036854775807"), "\(assigned.stderrText)")
     }
+
+    @Test func anEditedRegistryIndexCannotRedirectARevision() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n", "model.txt": "good\n"])
+        let good = try git("rev-parse", "HEAD", in: dir)
+        let bad = try commitFiles(["model.txt": "bad\n"], message: "bad", in: dir)
+        #expect(
+            try gitopsML(["registry", "register", "churn", "--version", "v1.0.0", "--rev", good], in: dir).status == 0)
+        #expect(try gitopsML(["registry", "assign", "churn", "--stage", "prod", "--rev", good], in: dir).status == 0)
+        #expect(try gitopsML(["show", "registry:churn#prod:model.txt"], in: dir).stdoutText == "good\n")
+        let index = dir + "/.git/gitops-ml/registry-index"
+        let text = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(text.contains(good))
+        try text.replacingOccurrences(of: good, with: bad).write(toFile: index, atomically: true, encoding: .utf8)
+        let redirected = try gitopsML(["show", "registry:churn#prod:model.txt"], in: dir)
+        #expect(redirected.status == 3, "\(redirected.stdoutText)")
+        #expect(redirected.stderrText.contains("the registry index disagrees with tag"), "\(redirected.stderrText)")
+        #expect(!redirected.stdoutText.contains("bad"))
+        #expect(try gitopsML(["show", "registry:churn#prod:model.txt"], in: dir).stdoutText == "good\n")
+    }
 }
