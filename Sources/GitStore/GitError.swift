@@ -40,6 +40,14 @@ public struct GitError: CategorizedError, Equatable {
         code == .invalidRevision ? .usage : .environment
     }
 
+    /// The host of a URL, for messages.
+    static func host(_ url: String) -> String {
+        guard let start = url.range(of: "://")?.upperBound else { return url }
+        let rest = url[start...]
+        let authority = rest.prefix { $0 != "/" }
+        return String(authority.split(separator: "@").last ?? authority)
+    }
+
     public var description: String {
         let detail = message.isEmpty ? "" : ": \(message)"
         switch code {
@@ -47,6 +55,10 @@ public struct GitError: CategorizedError, Equatable {
         case .ambiguousRevision: return "ambiguous revision '\(subject)'\(detail)"
         case .invalidRevision: return "invalid revision '\(subject)'\(detail)"
         case .notARepository: return "not a git repository: \(subject)"
+        case .network where message.contains("unsupported URL protocol"):
+            return "\(operation) \(subject): no remote of that name, and no repository at that path or URL"
+        case .network where ["SSL", "TLS", "certificate", "x509"].contains(where: message.contains):
+            return "\(operation) \(subject): TLS failure talking to \(Self.host(subject))\(detail)"
         default: return "\(operation) \(subject)\(detail)"
         }
     }

@@ -112,7 +112,8 @@ public final class Repository {
             throw GitError(.invalidRevision, operation: "resolve", subject: spec, message: "empty revision")
         }
         var object: OpaquePointer?
-        try check(git_revparse_single(&object, handle, spec), "resolve", spec)
+        let parsed = git_revparse_single(&object, handle, spec)
+        if parsed < 0 { throw explain(lastError(parsed, "resolve", spec), spec: spec) }
         defer { git_object_free(object) }
         var peeled: OpaquePointer?
         let code = git_object_peel(&peeled, object, GIT_OBJECT_COMMIT)
@@ -121,6 +122,26 @@ public final class Repository {
                 .revisionNotFound, operation: "resolve", subject: spec, message: "does not name a commit")
         }
         return peeled
+    }
+
+    /// libgit2's wording for a revision that walks off the history, in the project's: past the root
+    /// commit, a parent a commit does not have, beyond a shallow clone's depth (with the fetch to run).
+    func explain(_ error: GitError, spec: String) -> GitError {
+        guard error.code == .revisionNotFound else { return error }
+        var explained = error
+        if git_repository_is_shallow(handle) == 1,
+            error.message.contains("object not found") || error.message.contains("does not exist")
+        {
+            explained.message =
+                "it lies beyond this shallow clone's history: fetch more (git fetch --unshallow, or fetch-depth: 0 in actions/checkout)"
+        } else if error.message.hasPrefix("parent 0 does not exist") {
+            explained.message = "it reaches past the first commit of the history"
+        } else if error.message.hasPrefix("parent "), error.message.hasSuffix(" does not exist") {
+            explained.message = "that commit has no such parent (^2 names the second parent of a merge)"
+        } else if error.message.contains("revspec") && error.message.contains("not found") {
+            explained.message = "no branch, tag or commit of that name (fetch it first?)"
+        }
+        return explained
     }
 
     func lookupCommit(_ id: ObjectID) throws -> OpaquePointer {

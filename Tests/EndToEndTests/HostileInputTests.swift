@@ -212,4 +212,36 @@ struct HostileInputTests {
         #expect(!redirected.stdoutText.contains("bad"))
         #expect(try gitopsML(["show", "registry:churn#prod:model.txt"], in: dir).stdoutText == "good\n")
     }
+
+    // MARK: Messages
+
+    @Test func gitsWordingBecomesOneLineThatSaysWhatToDo() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n", "f": "a\n"])
+        let cases: [([String], String)] = [
+            (["show", "HEAD~1:f"], "unknown revision 'HEAD~1': it reaches past the first commit of the history"),
+            (["show", "HEAD^2:f"], "that commit has no such parent (^2 names the second parent of a merge)"),
+            (
+                ["show", "nosuch:f"],
+                "unknown revision 'nosuch': no branch, tag or commit of that name (fetch it first?)"
+            ),
+            (
+                ["registry", "register", "m", "--version", "v0.0.1", "--push", "origin"],
+                "push origin: no remote of that name, and no repository at that path or URL"
+            ),
+        ]
+        for (arguments, message) in cases {
+            let result = try gitopsML(arguments, in: dir)
+            #expect(result.status == 3 || result.status == 2, "\(arguments)")
+            #expect(result.stderrText.contains(message), "\(arguments): \(result.stderrText)")
+            #expect(result.stderrText.split(separator: "\n").count == 1, "one line: \(result.stderrText)")
+        }
+        // The failed push took its tag back.
+        #expect(try git("tag", "-l", in: dir).isEmpty)
+        let shallow = temp.path + "/shallow-\(UUID().uuidString.prefix(6))"
+        try commitFiles(["f": "b\n"], message: "two", in: dir)
+        _ = try run(["git", "clone", "-q", "--depth", "1", "file://" + dir, shallow])
+        let beyond = try gitopsML(["show", "HEAD~1:f"], in: shallow)
+        #expect(beyond.status == 3)
+        #expect(beyond.stderrText.contains("beyond this shallow clone's history: fetch more"), "\(beyond.stderrText)")
+    }
 }
