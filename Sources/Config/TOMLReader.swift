@@ -395,9 +395,8 @@ public struct TOMLReader {
             }
             if atNewline {
                 guard multiline else { break }
-                if c == "\r" { advance() }
-                out.append("\n")
-                advance()
+                skipNewline()
+                out.append("\n")  // CRLF too, as tomllib reads it
                 continue
             }
             if c == "\\" {
@@ -464,9 +463,8 @@ public struct TOMLReader {
             }
             if atNewline {
                 guard multiline else { break }
-                if c == "\r" { advance() }
-                out.append("\n")
-                advance()
+                skipNewline()
+                out.append("\n")  // CRLF too, as tomllib reads it
                 continue
             }
             if c.value < 0x20 && c != "\t" || c.value == 0x7f { throw error("control character in a string") }

@@ -29,26 +29,13 @@ public enum Redaction {
         secrets.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
     }
 
-    /// User input for a one-line message: in quotes, control characters and quotes escaped, cut to 200
-    /// characters (a name of a megabyte or with a newline in it must not forge or flood the output).
+    /// User input for a one-line message: a JSON string literal (quotes and control characters escaped),
+    /// cut to 200 characters (a name of a megabyte or with a newline in it must not forge or flood the output).
     public static func quoted(_ text: String, limit: Int = 200) -> String {
-        var out = "\""
-        for (index, scalar) in text.unicodeScalars.enumerated() {
-            if index == limit {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value):
-                out += String(format: "\\u{%X}", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        let scalars = text.unicodeScalars
+        guard scalars.count > limit else { return StructuredValue.jsonString(text) }
+        var cut = String.UnicodeScalarView()
+        cut.append(contentsOf: scalars.prefix(limit))
+        return StructuredValue.jsonString(String(cut) + "…")
     }
 }

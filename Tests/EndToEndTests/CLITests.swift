@@ -212,7 +212,7 @@ struct HelpTests {
         let nested = try gitopsML(["help", "registry", "\u{1B}[31mx"], in: temp.path)
         #expect(nested.status == 2)
         #expect(
-            nested.stderrText.contains("no command \"\\u{1B}[31mx\" in gitops-ml registry"),
+            nested.stderrText.contains("no command \"\\u001b[31mx\" in gitops-ml registry"),
             "escaped: \(nested.stderrText)")
     }
 }
