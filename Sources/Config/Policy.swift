@@ -129,8 +129,8 @@ public struct GatePolicy: Sendable, Equatable {
                 guard significance.resamples >= 10 && significance.resamples <= 1_000_000 else {
                     throw try sig.required("resamples").error("resamples must be between 10 and 1000000")
                 }
-                guard significance.alpha > 0 && significance.alpha < 1 else {
-                    throw try sig.required("alpha").error("alpha must be between 0 and 1")
+                guard significance.alpha >= 1e-10 && significance.alpha <= 0.5 else {
+                    throw try sig.required("alpha").error("alpha must be from 1e-10 to 0.5")
                 }
                 try sig.finish()
                 gate.significance = significance

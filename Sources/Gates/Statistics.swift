@@ -16,8 +16,10 @@ public enum Distributions {
     }
 
     /// Standard normal quantile (bisection on `normalCDF`, to full double precision).
+    /// Infinite at 0 and 1 (and NaN outside): no trap, whatever a policy's alpha makes of it.
     public static func normalQuantile(_ p: Double) -> Double {
-        precondition(p > 0 && p < 1, "quantile of \(p)")
+        guard p > 0 else { return p == 0 ? -.infinity : .nan }
+        guard p < 1 else { return p == 1 ? .infinity : .nan }
         var low = -40.0
         var high = 40.0
         for _ in 0..<200 {

@@ -72,7 +72,9 @@ extension GitSignature {
         self.init(
             name: sig.name.map { String(cString: $0) } ?? "",
             email: sig.email.map { String(cString: $0) } ?? "",
-            time: Date(timeIntervalSince1970: Double(sig.when.time)),
+            // Any time an object claims (a forged tag says 9223372036854775807) is kept within ±100,000
+            // years, so converting it back to whole seconds can never overflow.
+            time: Date(timeIntervalSince1970: Double(min(max(sig.when.time, -3_200_000_000_000), 3_200_000_000_000))),
             offsetMinutes: Int(sig.when.offset))
     }
 }

@@ -113,7 +113,11 @@ extension RegistryState {
 
     /// Python's `datetime.isoformat()` of the tag's time in the tagger's offset: `2026-11-23T16:30:02+00:00`.
     static func timestamp(_ event: RegistryEvent) -> String {
-        let seconds = Int(event.time.timeIntervalSince1970.rounded(.down)) + event.offsetMinutes * 60
+        // A tag may claim any time (a forged one near Int64.max): clamped to ±100,000 years first, so the
+        // arithmetic below cannot overflow.
+        let raw = event.time.timeIntervalSince1970
+        let bounded = raw.isFinite ? min(max(raw, -3.2e12), 3.2e12) : 0
+        let seconds = Int(bounded.rounded(.down)) + max(min(event.offsetMinutes, 100_000), -100_000) * 60
         let days = Int((Double(seconds) / 86400).rounded(.down))
         let secondOfDay = seconds - days * 86400
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

@@ -244,4 +244,30 @@ struct HostileInputTests {
         #expect(beyond.status == 3)
         #expect(beyond.stderrText.contains("beyond this shallow clone's history: fetch more"), "\(beyond.stderrText)")
     }
+
+    @Test func aTagDatedAtTheEndOfTimeIsReadNotATrap() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
+        let commit = try git("rev-parse", "HEAD", in: dir)
+        let object =
+            "object \(commit)\ntype commit\ntag m@v9.9.9\ntagger x <x@x> 9223372036854775807 +9959\n\nforged\n"
+        let tag = try run(["git", "hash-object", "-t", "tag", "-w", "--stdin"], in: dir, input: object)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try git("update-ref", "refs/tags/m@v9.9.9", tag, in: dir)
+        for command in [["registry", "show", "--json"], ["registry", "history", "--json"]] {
+            let result = try gitopsML(command, in: dir)
+            #expect(result.status == 0, "\(command): \(result.stderrText)")
+            #expect(result.stdoutText.contains("v9.9.9"))
+        }
+    }
+
+    @Test func anAlphaThatLeavesNoIntervalIsRefused() throws {
+        let gates =
+            "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  gates:\n    - metric: accuracy\n      significance: {test: mcnemar, alpha: 1e-300}\n"
+        let dir = try repository([
+            "gitops-ml.yaml": "version: 1\nmodels:\n  m: {metrics: metrics.json}\n", "policies/g.yaml": gates,
+        ])
+        let result = try gitopsML(["validate"], in: dir)
+        #expect(result.status == 2)
+        #expect(result.stderrText.contains("alpha must be from 1e-10 to 0.5"), "\(result.stderrText)")
+    }
 }
