@@ -16,8 +16,9 @@ public struct DriftSettings: Sendable {
     public var exclude: Set<String> = []
     /// Adjust the p-values of p-value tests across columns (Benjamini–Hochberg) before thresholds.
     public var benjaminiHochberg = false
-    /// Fewer non-null values than this on either side: "insufficient data", not drift.
-    public var minimumSample = 30
+    /// Fewer non-null values than this on either side: "insufficient data", not drift. None by default,
+    /// as in Evidently (whose verdicts these are); `min_sample` sets one.
+    public var minimumSample = 1
 
     public init() {}
 
@@ -52,7 +53,7 @@ public struct DriftSettings: Sendable {
             case "test", "stattest": settings.test = try test(item)
             case "threshold", "stattest_threshold": settings.threshold = try number(item, key, 0...1e300)
             case "min_sample":
-                settings.minimumSample = Int(try number(item, key, 1...1e9).rounded(.down))
+                settings.minimumSample = Int(try number(item, key, 1...1e9).rounded(.down))  // e.g. 30
             case "correction":
                 guard case .string(let name) = item, ["none", "benjamini_hochberg"].contains(name) else {
                     throw GitOpsMLError.configuration("drift: correction is none or benjamini_hochberg", at: location)

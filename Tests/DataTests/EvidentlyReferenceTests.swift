@@ -53,7 +53,7 @@ struct EvidentlyReferenceTests {
             let results = case_["results"] as? [String: [String: Any]] ?? [:]
             for (test, expected) in results.sorted(by: { $0.key < $1.key }) {
                 var settings = DriftSettings()
-                settings.minimumSample = 1  // Evidently has no minimum: compare on every case
+                // The defaults (no minimum sample, as in Evidently): every case is compared as is.
                 if test != "auto" { settings.test = DriftSettings.Test(rawValue: test) }
                 let what = "\(name) / \(test)"
                 if expected["empty"] as? Bool == true {
