@@ -146,7 +146,7 @@ struct ModelVersion {
                 if let first = outside.first {
                     throw PredictionsProblem(
                         message:
-                            "\(path):\(table.rowLines[first]): \(name) \"\(raw[first].prefix(200))\" is not one of the declared classes (\(declared.joined(separator: ", "))); \(outside.count) rows are not"
+                            "\(path):\(table.rowLines[first]): \(name) \(Redaction.quoted(raw[first])) is not one of the declared classes (\(declared.joined(separator: ", "))); \(outside.count) rows are not"
                     )
                 }
             }

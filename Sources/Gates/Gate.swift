@@ -70,7 +70,7 @@ public struct GateOutcome: Sendable, Equatable {
     public var interval: ClosedRange<Double>?
     public var confidence: Double?
     public var pValue: Double?
-    /// The smallest p-value the test could give (a bootstrap's 2/(B + 1)), when it has one.
+    /// The smallest p-value the test could give (a bootstrap's, from its resamples), when it has one.
     public var pValueFloor: Double?
     public var method: GateMethod?
     /// Why the test gave no answer on these data, when it could not.
