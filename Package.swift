@@ -51,7 +51,8 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // Release records, promotion commits with trailers, the GTO-compatible registry, push with retry, signing.
         .target(
-            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Render", "GitStore"], exclude: ["README.md"],
+            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
+            exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(

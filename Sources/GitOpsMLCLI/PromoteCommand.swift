@@ -57,22 +57,8 @@ struct PromoteCommand: ParsableCommand {
         if runChecks { try check(source, project: project) }
         let report = try gateReport(for: source, project: project)
 
-        let files = try repository.fileView(.git(source.hex))
-        var lineage = Lineage(artifactPath: modelConfig.artifact)
-        if let artifact = modelConfig.artifact {
-            lineage.artifactDigest = try DataResolver.identity(artifact, in: files)
-        }
-        for (name, dataset) in config.datasets {
-            lineage.data[name] = try DataResolver.identity(dataset.path, in: files)
-        }
-        let params = try TrackedFiles.targets(.params, in: files, config: config)
-        if !params.isEmpty {
-            var hashed: [UInt8] = []
-            for target in params.sorted(by: { $0.path < $1.path }) {
-                hashed += Array(target.path.utf8) + [0] + ((try files.read(target.path)) ?? []) + [0]
-            }
-            lineage.paramsDigest = "sha256:" + SHA256.hex(hashed)
-        }
+        let lineage = try BuildLineage.at(
+            try repository.fileView(.git(source.hex)), artifact: modelConfig.artifact, config: config)
         let state = try Registry(repository).state()
         let versions = state.artifact(model)?.versions ?? []
         let request = PromotionRequest(

@@ -1,11 +1,13 @@
 import Config
+import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
 import Render
 
-/// What a model version was built from, gathered by the caller at the source commit.
-public struct Lineage: Sendable, Equatable {
+/// What a model version was built from: digests of its artifact, data and params at the source commit
+/// (`BuildLineage.at`). (Named so, not `Lineage`: that is the module of lineage and audit.)
+public struct BuildLineage: Sendable, Equatable {
     public var artifactPath: String?
     public var artifactDigest: String?
     /// Dataset name → content digest.
@@ -21,6 +23,25 @@ public struct Lineage: Sendable, Equatable {
         self.data = data
         self.paramsDigest = paramsDigest
     }
+
+    /// The digests at a source commit: the artifact's and each dataset's content digest (DVC, LFS or blob,
+    /// `DataResolver.identity`), and one sha256 over the params files (path, NUL, bytes, NUL, in path order).
+    public static func at(_ files: any FileView, artifact: String?, config: ProjectConfig) throws -> BuildLineage {
+        var lineage = BuildLineage(artifactPath: artifact)
+        if let artifact { lineage.artifactDigest = try DataResolver.identity(artifact, in: files) }
+        for (name, dataset) in config.datasets {
+            lineage.data[name] = try DataResolver.identity(dataset.path, in: files)
+        }
+        let params = try TrackedFiles.targets(.params, in: files, config: config)
+        if !params.isEmpty {
+            var hashed: [UInt8] = []
+            for target in params.sorted(by: { $0.path < $1.path }) {
+                hashed += Array(target.path.utf8) + [0] + ((try files.read(target.path)) ?? []) + [0]
+            }
+            lineage.paramsDigest = "sha256:" + SHA256.hex(hashed)
+        }
+        return lineage
+    }
 }
 
 /// One promotion asked for: a model at a source commit to an environment, with its passing gate report.
@@ -33,12 +54,12 @@ public struct PromotionRequest: Sendable {
     public var version: String?
     public var registeredVersion: String?
     public var highestRegisteredVersion: String?
-    public var lineage: Lineage
+    public var lineage: BuildLineage
     /// The gate report's JSON, exactly as stored in the note (its sha256 goes in the record).
     public var gateReport: String
 
     public init(
-        model: String, environment: String, sourceCommit: ObjectID, lineage: Lineage, gateReport: String,
+        model: String, environment: String, sourceCommit: ObjectID, lineage: BuildLineage, gateReport: String,
         version: String? = nil, registeredVersion: String? = nil, highestRegisteredVersion: String? = nil
     ) {
         self.model = model
@@ -189,19 +210,21 @@ public struct Promoter {
     /// `promote(churn): v1.4.0 to production` and the lineage trailers.
     func message(_ record: ReleaseRecord, previous: ReleaseRecord?) -> String {
         var trailers = [
-            "Gitops-Ml-Model: \(record.model)", "Gitops-Ml-Version: \(record.version)",
-            "Gitops-Ml-Environment: \(record.environment)", "Gitops-Ml-Source-Commit: \(record.sourceCommit)",
+            Trailer.line(Trailer.model, record.model), Trailer.line(Trailer.version, record.version),
+            Trailer.line(Trailer.environment, record.environment),
+            Trailer.line(Trailer.sourceCommit, record.sourceCommit),
         ]
-        if let artifact = record.artifactDigest { trailers.append("Gitops-Ml-Artifact: \(artifact)") }
+        if let artifact = record.artifactDigest { trailers.append(Trailer.line(Trailer.artifact, artifact)) }
         if !record.data.isEmpty {
             trailers.append(
-                "Gitops-Ml-Data: "
-                    + record.data.keys.sorted().map { "\($0)=\(record.data[$0] ?? "")" }.joined(separator: "; "))
+                Trailer.line(
+                    Trailer.data,
+                    record.data.keys.sorted().map { "\($0)=\(record.data[$0] ?? "")" }.joined(separator: "; ")))
         }
-        if let params = record.paramsDigest { trailers.append("Gitops-Ml-Params: \(params)") }
-        if let report = record.gateReport { trailers.append("Gitops-Ml-Gate-Report: \(report)") }
+        if let params = record.paramsDigest { trailers.append(Trailer.line(Trailer.params, params)) }
+        if let report = record.gateReport { trailers.append(Trailer.line(Trailer.gateReport, report)) }
         if let previousVersion = record.previousVersion {
-            trailers.append("Gitops-Ml-Previous-Version: \(previousVersion)")
+            trailers.append(Trailer.line(Trailer.previousVersion, previousVersion))
         }
         let summary = "promote(\(record.model)): \(record.version) to \(record.environment)"
         let body =

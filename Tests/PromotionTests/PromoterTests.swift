@@ -44,7 +44,7 @@ struct PromotionFixture {
         let report = "{\"verdict\": \"pass\", \"head\": {\"rev\": \"HEAD\", \"commit\": \"\(source.hex)\"}}\n"
         return PromotionRequest(
             model: model, environment: "staging", sourceCommit: source,
-            lineage: Lineage(
+            lineage: BuildLineage(
                 artifactPath: "model/\(model).bin", artifactDigest: "sha256:" + String(repeating: "a", count: 64)),
             gateReport: report, version: version)
     }

@@ -1,0 +1,95 @@
+import Config
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+/// Revisions as every command accepts them: a git revspec, `workspace`, `env:ENV[/MODEL]` (the source
+/// commit an environment's release record names) and `registry:MODEL#STAGE` / `registry:MODEL@VERSION`
+/// (GTO tags, confirmed against the tags themselves). Release records and branch tips with them.
+public struct Revisions {
+    public let repository: Repository
+    /// gitops-ml.yaml (environments and models), when the project has one.
+    public let config: ProjectConfig?
+
+    public init(repository: Repository, config: ProjectConfig?) {
+        self.repository = repository
+        self.config = config
+    }
+
+    /// A view of `text` as a revision: a git revspec, `workspace`, `env:ENV[/MODEL]` or
+    /// `registry:MODEL#STAGE` / `registry:MODEL@VERSION`.
+    public func files(_ text: String) throws -> RevisionFiles {
+        if text.hasPrefix("env:") {
+            return try repository.fileView(.git(try environmentCommit(String(text.dropFirst(4)))))
+        }
+        if text.hasPrefix("registry:") {
+            return try repository.fileView(.git(try registryCommit(String(text.dropFirst("registry:".count)))))
+        }
+        return try repository.fileView(Revision(text))
+    }
+
+    /// The source commit an environment runs: from its release record on the environment's branch (local,
+    /// else origin's). `ENV/MODEL` picks the model when the environment runs several.
+    public func environmentCommit(_ spec: String) throws -> String {
+        let parts = spec.split(separator: "/", maxSplits: 1).map(String.init)
+        let name = parts.first ?? ""
+        guard let config, let environment = config.environments[name] else {
+            throw GitOpsMLError.usage("env:\(spec): no environment '\(name)' in gitops-ml.yaml")
+        }
+        guard branchTip(environment.branch) != nil else {
+            throw GitOpsMLError.environment("env:\(spec): branch '\(environment.branch)' not found (fetch it first)")
+        }
+        let models = parts.count == 2 ? [parts[1]] : config.models.keys.sorted()
+        var commits: [String: String] = [:]
+        for model in models {
+            commits[model] = try releaseRecord(environment: name, model: model)?.sourceCommit
+        }
+        let distinct = Set(commits.values)
+        guard let commit = distinct.first else {
+            throw GitOpsMLError.environment("env:\(spec): \(name) has no release record on \(environment.branch)")
+        }
+        guard distinct.count == 1 else {
+            throw GitOpsMLError.usage(
+                "env:\(spec): \(name) runs several models from different commits; name one: env:\(name)/\(commits.keys.sorted()[0])"
+            )
+        }
+        return commit
+    }
+
+    /// The tip of a branch here, else of origin's copy of it (a CI checkout has only origin's).
+    public func branchTip(_ branch: String) -> ObjectID? {
+        (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)"))
+    }
+
+    /// The release record of `model` on the environment's branch; nil when the branch or the record is absent.
+    public func releaseRecord(environment: String, model: String) throws -> ReleaseRecord? {
+        guard let branch = config?.environments[environment]?.branch, let tip = branchTip(branch) else { return nil }
+        let path = ReleaseRecord.path(environment: environment, model: model)
+        guard let bytes = try repository.read(path, at: .git(tip.hex)) else { return nil }
+        return try ReleaseRecord.parse(bytes, file: "\(path) (at \(branch))")
+    }
+
+    /// The commit of a registry version: `MODEL@VERSION`, or the version holding `MODEL#STAGE`.
+    public func registryCommit(_ spec: String) throws -> String {
+        let registry = Registry(repository)
+        let state = try registry.state()
+        if let hash = spec.firstIndex(of: "#") {
+            let model = String(spec[..<hash])
+            let stage = String(spec[spec.index(after: hash)...])
+            guard let version = state.artifact(model)?.stageVersions[stage] else {
+                throw GitOpsMLError.environment("registry:\(spec): no version of \(model) is in stage '\(stage)'")
+            }
+            try registry.confirm(version)
+            return version.commit
+        }
+        if let at = spec.lastIndex(of: "@") {
+            let model = String(spec[..<at])
+            let name = String(spec[spec.index(after: at)...])
+            guard let version = state.artifact(model)?.versions.first(where: { $0.version == name && $0.isRegistered })
+            else { throw GitOpsMLError.environment("registry:\(spec): \(model) has no registered version \(name)") }
+            try registry.confirm(version)
+            return version.commit
+        }
+        throw GitOpsMLError.usage("registry:\(spec): expected registry:MODEL#STAGE or registry:MODEL@VERSION")
+    }
+}
