@@ -73,7 +73,7 @@ struct CheckCommand: ParsableCommand {
         let repository = project.repository
         let headFiles = try project.files(head)
         let headRevision = CheckRevision(files: headFiles, name: head, commit: headFiles.commit?.hex)
-        let defaults = try base == nil ? defaultBase(repository, config: project.config, head: headFiles.commit) : nil
+        let defaults = try base == nil ? project.revisions.defaultBase(head: headFiles.commit) : nil
         let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
             guard spec != "none" else { return nil }
             let files = try project.files(spec)
@@ -156,7 +156,7 @@ struct CheckCommand: ParsableCommand {
             candidates.append((try project.files(rules), rules))
         } else if let base, let commit = base.commit {
             candidates.append((try project.files(commit), base.name))
-        } else if let branch = try defaultBranchTip(project.repository, config: project.config) {
+        } else if let branch = try project.revisions.defaultBranchTip()?.commit {
             candidates.append((try project.files(branch.hex), "the default branch"))
         }
         let headName = head.commit.map { "\(self.head) (\($0.short))" } ?? self.head
@@ -184,16 +184,6 @@ struct CheckCommand: ParsableCommand {
                 "judged by its own rules: \(headName) has nothing before it with a \(ProjectConfig.fileName) (the change adopts gitops-ml, or --base none); once merged, later changes are judged by these",
             details: .object([("trusted", .string(headName))]))
         return (own, finding)
-    }
-
-    private func defaultBranchTip(_ repository: Repository, config: ProjectConfig?) throws -> ObjectID? {
-        let names = config?.defaultBranch.map { [$0] } ?? ["main", "master"]
-        for name in names {
-            for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
-                if let tip = try repository.referenceTarget(ref) { return tip }
-            }
-        }
-        return nil
     }
 
     /// Gate reports are signed in their own SSH namespace (a report signature cannot pass for a commit's),
@@ -239,25 +229,6 @@ struct CheckCommand: ParsableCommand {
             return [(parsed[0].0, output)]
         }
         return parsed
-    }
-
-    /// The merge base with the default branch, or the head's first parent when the head is on that branch;
-    /// with a name for reports.
-    private func defaultBase(_ repository: Repository, config: ProjectConfig?, head: ObjectID?) throws
-        -> (revision: String, name: String)?
-    {
-        guard let head else { return ("HEAD", "HEAD") }  // the workspace is compared with HEAD
-        let names = config?.defaultBranch.map { [$0] } ?? ["main", "master"]
-        for name in names {
-            for ref in ["refs/remotes/origin/\(name)", "refs/heads/\(name)"] {
-                guard let tip = try repository.referenceTarget(ref), let mergeBase = try repository.mergeBase(head, tip)
-                else { continue }
-                let short = ref.hasPrefix("refs/heads/") ? name : "origin/\(name)"
-                if mergeBase != head { return (mergeBase.hex, mergeBase == tip ? short : "merge-base(\(short))") }
-                return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }
-            }
-        }
-        return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }
     }
 
     private func writeGitHubOutputs(_ report: CheckReport, jsonPath: String?) throws {

@@ -145,10 +145,9 @@ struct PromoteCommand: ParsableCommand {
         guard claim.verdict == .pass else {
             throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
         }
-        let names = project.config?.defaultBranch.map { [$0] } ?? ["main", "master"]
-        guard let tip = names.lazy.compactMap({ project.branchTip($0) }).first else {
+        guard let tip = try project.revisions.defaultBranchTip()?.commit else {
             throw GitOpsMLError.configuration(
-                "no default branch (\(names.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
+                "no default branch (\(project.revisions.defaultBranchNames.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
             )
         }
         let rulesFiles = try repository.fileView(.git(tip.hex))

@@ -92,4 +92,31 @@ public struct Revisions {
         }
         throw GitOpsMLError.usage("registry:\(spec): expected registry:MODEL#STAGE or registry:MODEL@VERSION")
     }
+
+    /// `default_branch`, else `main` and `master`.
+    public var defaultBranchNames: [String] { config?.defaultBranch.map { [$0] } ?? ["main", "master"] }
+
+    /// The default branch's tip, origin's copy first (a CI clone has only that), with its short name.
+    public func defaultBranchTip() throws -> (commit: ObjectID, name: String, isRemote: Bool)? {
+        for name in defaultBranchNames {
+            for (ref, remote) in [("refs/remotes/origin/\(name)", true), ("refs/heads/\(name)", false)] {
+                if let tip = try repository.referenceTarget(ref) {
+                    return (tip, remote ? "origin/\(name)" : name, remote)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The base `check` compares with by default: the merge base of `head` with the default branch, or the
+    /// head's first parent when the head is on that branch; `HEAD` for the workspace. With a name for reports.
+    public func defaultBase(head: ObjectID?) throws -> (revision: String, name: String)? {
+        guard let head else { return ("HEAD", "HEAD") }
+        if let tip = try defaultBranchTip(), let mergeBase = try repository.mergeBase(head, tip.commit),
+            mergeBase != head
+        {
+            return (mergeBase.hex, mergeBase == tip.commit ? tip.name : "merge-base(\(tip.name))")
+        }
+        return try repository.commit(head.hex).parents.first.map { ($0.hex, "\(head.short)^") }
+    }
 }
