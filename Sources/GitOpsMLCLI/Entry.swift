@@ -4,7 +4,9 @@ import GitOpsMLCore
 
 /// The command-line entry point: parses, runs, and maps every error to an exit code in one place.
 public enum CLI {
-    public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    /// Async, so that long-running commands (`AsyncParsableCommand`, the agent) can be written; the others
+    /// run as they are.
+    public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         StandardStreams.prepare()
         let status: ExitStatus
         do {
@@ -20,7 +22,11 @@ public enum CLI {
                 )
             }
             var command = try GitOpsML.parseAsRoot(arguments)
-            try command.run()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
             status = .success
         } catch {
             status = report(error, arguments: arguments)

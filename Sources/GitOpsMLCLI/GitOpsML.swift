@@ -1,8 +1,8 @@
 import ArgumentParser
 import GitOpsMLCore
 
-/// `gitops-ml`: the root command.
-struct GitOpsML: ParsableCommand {
+/// `gitops-ml`: the root command (async, so that its subcommands may be).
+struct GitOpsML: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gitops-ml",
         abstract: "GitOps for machine learning: versions, checks and gates read straight from git.",

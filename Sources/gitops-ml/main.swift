@@ -1,3 +1,3 @@
 import GitOpsMLCLI
 
-CLI.main()
+await CLI.main()
