@@ -77,8 +77,17 @@ struct GenerateContext {
 
     init(_ options: GlobalOptions) throws {
         project = try Project(options)
-        guard let config = project.config else {
+        guard var config = project.config else {
             throw GitOpsMLError.usage("no gitops-ml.yaml in \(project.repository.root): run `gitops-ml init` first")
+        }
+        // The agent fetches from gitops_repository, else from where this repository's origin points.
+        if config.gitopsRepository == nil {
+            config.gitopsRepository = project.repository.configuredRemoteURL("origin")
+            if config.gitopsRepository == nil {
+                Output.error(
+                    "warning: the agent's repository is unknown (no gitops_repository in gitops-ml.yaml, no origin remote): deploy/gitops-ml-agent/configmap.yaml names none"
+                )
+            }
         }
         self.config = config
         let root = project.repository.root

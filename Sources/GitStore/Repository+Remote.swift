@@ -118,6 +118,22 @@ extension Repository {
         return names
     }
 
+    /// The URL of a configured remote, without credentials; nil when no remote has that name.
+    public func configuredRemoteURL(_ remote: String) -> String? {
+        var handle: OpaquePointer?
+        guard git_remote_lookup(&handle, self.handle, remote) == 0, let handle else { return nil }
+        defer { git_remote_free(handle) }
+        guard let raw = git_remote_url(handle) else { return nil }
+        var url = String(cString: raw)
+        // https://user:token@host/… → https://host/…: a URL written into manifests carries no secret.
+        if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+            !url[scheme.upperBound..<at].contains("/")
+        {
+            url.removeSubrange(scheme.upperBound...at)
+        }
+        return url
+    }
+
     /// The URL of a configured remote, or `remote` itself; a relative path is made absolute (from the
     /// current directory), so the URL can be used from another repository.
     public func remoteURL(_ remote: String) throws -> String {

@@ -172,17 +172,15 @@ public struct Renderer: Sendable {
         .map { try render("agent/\($0).yaml", to: "\(folder)/\($0).yaml", context, as: .kubernetes) }
     }
 
-    /// The agent's own configuration: which branches it follows and where it applies them.
+    /// The agent's own configuration (`AgentConfig`, which the agent parses back): the repository it
+    /// fetches from, and which branch of each environment it applies where.
     func agentConfig() -> String {
-        var lines = ["version: 1", "repository: \(YAMLText.quoted(config.gitopsRepository ?? ""))", "environments:"]
-        for name in config.environments.keys.sorted() {
-            guard let environment = config.environments[name] else { continue }
-            lines += [
-                "  - name: \(YAMLText.scalar(environment.name))", "    branch: \(YAMLText.scalar(environment.branch))",
-                "    namespace: \(YAMLText.scalar(environment.namespace))", "    target: kubernetes",
-            ]
-        }
-        return lines.joined(separator: "\n") + "\n"
+        AgentConfig(
+            repository: config.gitopsRepository ?? "",
+            environments: config.environments.keys.sorted().compactMap { config.environments[$0] }.map {
+                .init(name: $0.name, branch: $0.branch, namespace: $0.namespace, target: .kubernetes)
+            }
+        ).yaml
     }
 
     // MARK: Monitoring

@@ -94,3 +94,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: project.path + "/.github/workflows/ml-ci.yml"))
     }
 }
+
+@Suite("The agent's configuration")
+struct AgentConfigurationTests {
+    let temp = TemporaryDirectory("agent-config")
+
+    @Test func generateNamesTheRepositoryTheAgentFetchesWithoutItsToken() throws {
+        let config =
+            "version: 1\nmodels:\n  m: {serving: {image: ghcr.io/acme/m}}\nenvironments:\n  staging: {branch: gitops}\n"
+        let dir = try makeRepository(in: temp.path, files: ["gitops-ml.yaml": config])
+        try git("remote", "add", "origin", "https://bot:secret-token@github.com/acme/m.git", in: dir)
+        let result = try gitopsML(["generate", "manifests"], in: dir)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let configMap = try String(contentsOfFile: dir + "/deploy/gitops-ml-agent/configmap.yaml", encoding: .utf8)
+        #expect(configMap.contains(#"repository: \"https://github.com/acme/m.git\""#), "\(configMap)")
+        #expect(!configMap.contains("secret-token"))
+    }
+}
