@@ -18,6 +18,16 @@ public struct ProcessOutput: Sendable {
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
 
+/// A pipe whose ends close in every child but the one they are handed to (posix_spawn's dup2 clears the
+/// flag on the child's own descriptors): two children spawned from two threads cannot keep each other's
+/// pipes open, which would leave a reader waiting for an end of file that never comes. (`pipe2` would
+/// close the short window between the two calls, but Swift's Glibc module does not export it.)
+func closeOnExecPipe(_ ends: inout [Int32]) -> Bool {
+    guard pipe(&ends) == 0 else { return false }
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    return true
+}
+
 /// Spawns child processes with a cleared signal mask and default signal dispositions.
 ///
 /// Threads of Swift's cooperative pool and Dispatch block SIGTERM; a child inheriting that mask ignores
@@ -32,7 +42,7 @@ public enum Subprocess {
         var stdinPipe: [Int32] = [0, 0]
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
-        guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+        guard closeOnExecPipe(&stdinPipe), closeOnExecPipe(&stdoutPipe), closeOnExecPipe(&stderrPipe) else {
             throw GitOpsMLError.environment("cannot create pipes: \(String(cString: strerror(errno)))")
         }
         let pid: pid_t
@@ -115,9 +125,9 @@ public enum Subprocess {
         _ arguments: [String], directory: String? = nil, environment: [String: String]? = nil,
         stdoutPath: String = "/dev/null", stderrPath: String = "/dev/null"
     ) throws -> ChildProcess {
-        let devNull = open("/dev/null", O_RDONLY)
-        let outFD = open(stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        let errFD = open(stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let outFD = open(stdoutPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let errFD = open(stderrPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         defer {
             close(devNull)
             close(outFD)

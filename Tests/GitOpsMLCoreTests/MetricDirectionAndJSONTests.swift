@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GitOpsMLCore
 import Testing
@@ -31,5 +32,25 @@ struct StrictJSONTests {
         let text = value.strictJSON.json()
         #expect(text == #"{"chi2": "Infinity", "p": ["NaN", "-Infinity", 0.5]}"#)
         #expect(try JSONSerialization.jsonObject(with: Data(text.utf8)) is [String: Any])
+    }
+}
+
+@Suite("Children spawned at once")
+struct ConcurrentChildrenTests {
+    /// A short child's output ends when it exits, even while long children spawned from other threads at
+    /// the same moment are still running: they must not have inherited its pipe.
+    @Test func pipesDoNotLeakIntoOtherChildren() {
+        let slowest = Mutex<Double>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let started = Date()
+            if index % 2 == 0 {
+                _ = try? Subprocess.run(["sleep", "3"])
+            } else {
+                _ = try? Subprocess.run(["sh", "-c", "echo quick"])
+                let seconds = Date().timeIntervalSince(started)
+                slowest.withLock { $0 = max($0, seconds) }
+            }
+        }
+        #expect(slowest.withLock { $0 } < 2.5, "a quick child's output waited for a slow one")
     }
 }
