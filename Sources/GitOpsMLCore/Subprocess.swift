@@ -182,6 +182,7 @@ public enum Subprocess {
         guard code == 0 else {
             throw GitOpsMLError.environment("cannot start \(program): \(String(cString: strerror(code)))")
         }
+        ChildGroups.add(pid)
         return pid
     }
 
@@ -193,6 +194,7 @@ public enum Subprocess {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 kill(-pid, SIGKILL)  // the leader is gone; make sure its group is too
+                ChildGroups.remove(pid)
                 exitedEarly.withLock { $0[pid] = decode(status) }
                 return
             }
@@ -205,6 +207,7 @@ public enum Subprocess {
     static func reap(_ pid: pid_t) -> Int32 {
         if let status = exitedEarly.withLock({ $0.removeValue(forKey: pid) }) { return status }
         var status: Int32 = 0
+        defer { ChildGroups.remove(pid) }
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return -1 }
         }
@@ -244,6 +247,7 @@ public final class ChildProcess: @unchecked Sendable {
             var raw: Int32 = 0
             if waitpid(pid, &raw, WNOHANG) == pid {
                 status = Subprocess.decode(raw)
+                ChildGroups.remove(pid)
                 return false
             }
             return true
@@ -291,4 +295,64 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutablePointer<
         array.deallocate()
     }
     return body(array)
+}
+
+/// The process groups of live children, in a fixed table that a signal handler may read: when gitops-ml
+/// is told to stop (SIGTERM, SIGINT, SIGHUP — a cancelled CI job) or exits, its children's groups get
+/// SIGTERM first, so that no code check or model server outlives it. The handlers are installed only where
+/// the signal still has its default action (a service that handles signals itself keeps its own).
+enum ChildGroups {
+    static let capacity = 256
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<pid_t> = {
+        let table = UnsafeMutablePointer<pid_t>.allocate(capacity: capacity)
+        table.initialize(repeating: 0, count: capacity)
+        return table
+    }()
+    static let slots = Mutex<Bool>(false)  // guards writes; true once the handlers are installed
+
+    static func add(_ pid: pid_t) {
+        slots.withLock { installed in
+            if !installed {
+                installed = true
+                install()
+            }
+            for index in 0..<capacity where table[index] == 0 {
+                table[index] = pid
+                return
+            }
+        }
+    }
+
+    static func remove(_ pid: pid_t) {
+        slots.withLock { _ in
+            for index in 0..<capacity where table[index] == pid { table[index] = 0 }
+        }
+    }
+
+    /// Async-signal-safe: reads the table and calls kill(2) only.
+    static func terminateAll() {
+        for index in 0..<capacity {
+            let pid = table[index]
+            if pid > 0 { kill(-pid, SIGTERM) }
+        }
+    }
+
+    static func install() {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+            var current = sigaction()
+            guard sigaction(signalNumber, nil, &current) == 0 else { continue }
+            #if canImport(Glibc)
+                let isDefault = current.__sigaction_handler.sa_handler == nil
+            #else
+                let isDefault = current.__sigaction_u.__sa_handler == nil
+            #endif
+            guard isDefault else { continue }
+            signal(signalNumber) { received in
+                ChildGroups.terminateAll()
+                signal(received, SIG_DFL)
+                raise(received)
+            }
+        }
+        atexit { ChildGroups.terminateAll() }
+    }
 }

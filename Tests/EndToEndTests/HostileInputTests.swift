@@ -270,4 +270,33 @@ struct HostileInputTests {
         #expect(result.status == 2)
         #expect(result.stderrText.contains("alpha must be from 1e-10 to 0.5"), "\(result.stderrText)")
     }
+
+    // MARK: Children
+
+    @Test func aCodeCheckDoesNotOutliveACancelledRun() throws {
+        let config = "version: 1\nchecks:\n  code:\n    - {name: slow, run: \"echo $$ > child.pid; exec sleep 60\"}\n"
+        let dir = try repository(["gitops-ml.yaml": config])
+        let run = try Subprocess.start(
+            [gitopsMLBinary, "check", "--base", "none", "--suite", "code", "--no-note"], directory: dir,
+            environment: gitTestEnvironment)
+        var child: pid_t = 0
+        for _ in 0..<200 where child == 0 {
+            child =
+                pid_t(
+                    (try? String(contentsOfFile: dir + "/child.pid", encoding: .utf8))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            if child == 0 { usleep(50_000) }
+        }
+        #expect(child > 0, "the code check started")
+        kill(run.pid, SIGTERM)  // as a cancelled CI job does
+        let status = run.waitForExit()
+        #expect(status == 128 + SIGTERM, "gitops-ml ends by the signal it was sent: \(status)")
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = kill(child, 0) != 0
+            if !gone { usleep(20_000) }
+        }
+        #expect(gone, "the code check's process \(child) outlived gitops-ml")
+        if !gone { kill(-child, SIGKILL) }
+    }
 }
