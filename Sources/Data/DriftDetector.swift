@@ -93,7 +93,7 @@ public struct ColumnDrift: Sendable {
     /// The p-value (for KS, chi-square, Z) or the distance (Wasserstein, PSI, JS) compared with the threshold.
     public var score: Double?
     public var threshold: Double?
-    /// nil: not judged (insufficient data, excluded, an identifier).
+    /// nil: not judged (no values, insufficient data, excluded, missing in the current data).
     public var drifted: Bool?
     public var referenceCount: Int
     public var currentCount: Int
@@ -176,9 +176,10 @@ public enum DriftDetector {
             result.note = "excluded"
             return result
         }
-        // Evidently's column types: numerical for a numeric dtype, categorical otherwise (text, booleans).
-        let numericType = referenceColumn.type.isNumeric || referenceColumn.type == .timestamp
-        let sameType = numericType == (currentColumn.type.isNumeric || currentColumn.type == .timestamp)
+        // Evidently's column types as pandas reads a CSV by default: numerical for numbers, categorical for
+        // everything else — text, booleans, and dates and times (kept as text unless parse_dates is asked).
+        let numericType = referenceColumn.type.isNumeric
+        let sameType = numericType == currentColumn.type.isNumeric
         let refValues: DriftColumn
         let curValues: DriftColumn
         let uniqueCount: Int
@@ -203,14 +204,8 @@ public enum DriftDetector {
             let r = CategoryCounts(counts: referenceColumn.textCounts)
             let c = CategoryCounts(counts: currentColumn.textCounts)
             uniqueCount = CategoryCounts.keys(r, c).count
+            // An identifier (every value distinct) is judged too, as Evidently judges it; `exclude` skips it.
             (refValues, curValues) = (.categorical(r), .categorical(c))
-            if referenceColumn.type == .string && r.counts.count == r.total && r.total > 5 {
-                result.referenceCount = r.total
-                result.currentCount = c.total
-                result.kind = "categorical"
-                result.note = "every value is distinct (an identifier): not judged"
-                return result
-            }
         }
         let numeric: Bool
         if case .numeric = refValues { numeric = true } else { numeric = false }

@@ -225,9 +225,14 @@ struct DriftDetectorTests {
         let small = try DriftDetector.detect(
             reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 0.5, mix: 0.3))
         let tests = Dictionary(uniqueKeysWithValues: small.columns.map { ($0.column, $0.test?.rawValue ?? "-") })
-        #expect(tests == ["x": "ks", "small": "chisquare", "label": "chisquare", "flag": "z", "id": "-"])
+        // The identifier is judged as Evidently judges it: categorical, chi-square (its ids differ: drift).
+        #expect(tests == ["x": "ks", "small": "chisquare", "label": "chisquare", "flag": "z", "id": "chisquare"])
         #expect(small.columns.first { $0.column == "x" }?.drifted == true)
-        #expect(small.columns.first { $0.column == "id" }?.note?.contains("identifier") == true)
+        var excluding = DriftSettings()
+        excluding.exclude = ["id"]
+        let withoutID = try DriftDetector.detect(
+            reference: table(500, shift: 0, mix: 0.3), current: table(500, shift: 0.5, mix: 0.3), settings: excluding)
+        #expect(withoutID.columns.first { $0.column == "id" }?.note == "excluded")
         let large = try DriftDetector.detect(
             reference: table(3000, shift: 0, mix: 0.3), current: table(3000, shift: 0, mix: 0.8))
         let largeTests = Dictionary(uniqueKeysWithValues: large.columns.map { ($0.column, $0.test?.rawValue ?? "-") })

@@ -24,6 +24,8 @@ private func dataset(_ kind: String, _ spec: [String: Any]) -> Dataset {
         let values = ReferenceData.numeric(spec).map { $0 ?? .nan }
         let integral = (spec["decimals"] as? NSNumber)?.intValue == 0
         column = Column(name: "x", type: integral ? .int : .float, values: values, strings: [])
+    } else if kind == "ids" {
+        column = Column(name: "x", type: .string, values: [], strings: ReferenceData.identifiers(spec))
     } else {
         column = Column(name: "x", type: .string, values: [], strings: ReferenceData.categorical(spec))
     }

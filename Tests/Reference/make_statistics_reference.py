@@ -233,7 +233,7 @@ def evidently_result(ref, cur, feature_type, test):
 
 
 def drift_case(name, kind, reference, current):
-    gen = refgen.numeric if kind == "numeric" else refgen.categorical
+    gen = {"numeric": refgen.numeric, "categorical": refgen.categorical, "ids": refgen.identifiers}[kind]
     r, c = gen(reference), gen(current)
     if kind == "numeric":
         ref = pd.Series([np.nan if v is None else v for v in r], dtype=float)
@@ -293,6 +293,9 @@ def drift():
         drift_case("categorical with nulls", "categorical", cat(35, 1500, [50, 50, 10], null_every=4),
                    cat(36, 1500, [40, 50, 20], null_every=7)),
         drift_case("all null", "numeric", num(37, 100, null_every=1), num(38, 100)),
+        drift_case("identifiers, same", "ids", {"n": 300, "offset": 0}, {"n": 300, "offset": 0}),
+        drift_case("identifiers, new ones", "ids", {"n": 300, "offset": 0}, {"n": 300, "offset": 150}),
+        drift_case("identifiers, large", "ids", {"n": 5000, "offset": 0}, {"n": 5000, "offset": 4000}),
     ]
     # scipy's kstwo.sf in each of its regimes (Durbin matrix, Pelz-Good, 2 x Smirnov, Ruben-Gambino).
     kstwo = [{"n": n, "d": d, "sf": float(stats.kstwo.sf(d, n))} for n, d in [

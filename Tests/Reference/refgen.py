@@ -53,6 +53,11 @@ def categorical(spec):
     return out
 
 
+def identifiers(spec):
+    """{n, offset}: id{offset}, id{offset+1}, … (every value distinct, as an id column)."""
+    return [f"id{spec['offset'] + i}" for i in range(spec["n"])]
+
+
 def classification(spec):
     """{seed, n, classes, accuracy_a, accuracy_b (per mille), separation (per mille)} ->
     y_true, pred_a, pred_b and, per side, per-class probabilities in thousandths that sum to 1000."""

@@ -66,6 +66,11 @@ public enum ReferenceData {
         }
     }
 
+    /// `refgen.identifiers`: id{offset}, id{offset+1}, …
+    public static func identifiers(_ spec: [String: Any]) -> [String?] {
+        (0..<int(spec, "n")).map { "id\(int(spec, "offset") + $0)" }
+    }
+
     /// `refgen.classification`: class indices, each side's predicted index and per-class probabilities.
     public static func classification(_ spec: [String: Any]) -> (
         truth: [Int], predicted: [String: [Int]], probabilities: [String: [[Double]]]
