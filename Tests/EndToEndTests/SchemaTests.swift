@@ -35,6 +35,24 @@ struct SchemaTests {
                 """, true
             ),
             ("bad-canary.yaml", "version: 1\nmodels:\n  m:\n    serving: {canary_weight: 100}\n", false),
+            (
+                "new-keys.yaml",
+                """
+                version: 1
+                models:
+                  m: {predictions: eval/p.csv, positive_label: "yes", classes: ["no", "yes"]}
+                environments:
+                  prod: {branch: gitops, report_signers: allowed_signers}
+                checks:
+                  min_overlap: 0.9
+                  policy_changes: fail
+                  code:
+                    - {name: unit, run: pytest, pass_env: [GITHUB_TOKEN]}
+                """, true
+            ),
+            ("bad-overlap.yaml", "version: 1\nchecks: {min_overlap: 1.5}\n", false),
+            ("bad-policy-changes.yaml", "version: 1\nchecks: {policy_changes: ignore}\n", false),
+            ("bad-classes.yaml", "version: 1\nmodels:\n  m: {classes: [a]}\n", false),
             ("bad-workflows.yaml", "version: 1\nworkflows: {drift: {datset: a}}\n", false),
         ]
         for item in cases {
