@@ -54,6 +54,10 @@ let package = Package(
             name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
+        // The sync agent (issue 13, in progress): health assessment of a rollout so far.
+        .target(
+            name: "Agent", dependencies: ["GitOpsMLCore", "HTTPClient", "Config"], exclude: ["README.md"],
+            swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
@@ -78,6 +82,7 @@ let package = Package(
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "TestSupport"]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),

@@ -44,6 +44,13 @@ public struct HTTPResponse: Sendable {
     /// Seconds from the start of the request to the end of the transfer.
     public var duration: Double
 
+    public init(status: Int, headers: [String: String], body: [UInt8], duration: Double) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.duration = duration
+    }
+
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
@@ -53,6 +60,12 @@ public struct HTTPError: CategorizedError, Equatable {
     public var kind: Kind
     public var url: String
     public var message: String
+
+    public init(kind: Kind, url: String, message: String) {
+        self.kind = kind
+        self.url = url
+        self.message = message
+    }
 
     public var category: ErrorCategory { .environment }
     public var description: String { "\(url): \(message)" }
