@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // HMAC-SHA256 for the agent's webhook (constant-time verification; BoringSSL's, not ours).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         // Tests only: property-based fuzzing of the parsers (Tests/FuzzTests).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
@@ -54,9 +56,11 @@ let package = Package(
             name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
-        // The sync agent (issue 13, in progress): health assessment of a rollout so far.
+        // The sync agent (issue 13, in progress): rollout health and the push webhook so far.
         .target(
-            name: "Agent", dependencies: ["GitOpsMLCore", "HTTPClient", "Config"], exclude: ["README.md"],
+            name: "Agent",
+            dependencies: ["GitOpsMLCore", "HTTPClient", "Config", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
