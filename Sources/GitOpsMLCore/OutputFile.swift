@@ -74,6 +74,12 @@ public enum OutputFile {
                 guard fsync(descriptor) == 0 else { throw failure(path, errno) }
                 close(descriptor)
                 guard rename(temporary, path) == 0 else { throw failure(path, errno) }
+                // The rename itself survives a power cut only once the folder is flushed too.
+                let directory = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if directory >= 0 {
+                    fsync(directory)
+                    close(directory)
+                }
             } catch {
                 close(descriptor)
                 unlink(temporary)

@@ -1,0 +1,121 @@
+import Foundation
+import GitOpsMLCore
+
+/// What the agent remembers between passes, per environment. Git stays the truth: this only spares a
+/// restart from applying twice and keeps a rollback whose revert commit could not be pushed yet.
+public struct AgentState: Codable, Sendable, Equatable {
+    public static let supportedVersion = 1
+
+    public var version = AgentState.supportedVersion
+    public var environments: [String: Environment] = [:]
+
+    public init(environments: [String: Environment] = [:]) { self.environments = environments }
+
+    public struct Environment: Codable, Sendable, Equatable {
+        /// The environment-branch commit the last pass tried to apply.
+        public var lastAttempted: String?
+        /// The last commit applied and found healthy: what runs.
+        public var lastApplied: String?
+        public var health: String?
+        public var conditions: [Condition] = []
+        /// Restored on the target, revert commit not pushed yet: retried every pass until it is.
+        public var pendingRollback: PendingRollback?
+
+        public init(lastAttempted: String? = nil, lastApplied: String? = nil) {
+            self.lastAttempted = lastAttempted
+            self.lastApplied = lastApplied
+        }
+    }
+
+    public struct Condition: Codable, Sendable, Equatable {
+        public var name: String
+        public var status: String
+        public var reason: String
+
+        public init(name: String, status: String, reason: String) {
+            self.name = name
+            self.status = status
+            self.reason = reason
+        }
+    }
+
+    public struct PendingRollback: Codable, Sendable, Equatable {
+        /// The commit whose rollout failed, and the healthy one put back.
+        public var failed: String
+        public var restored: String
+        public var reasons: [String]
+
+        public init(failed: String, restored: String, reasons: [String]) {
+            self.failed = failed
+            self.restored = restored
+            self.reasons = reasons
+        }
+    }
+
+    /// Why the decoded state cannot be trusted, nil when it can.
+    func defect() -> String? {
+        guard version == Self.supportedVersion else { return "version \(version), expected \(Self.supportedVersion)" }
+        for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
+            let commits =
+                [environment.lastAttempted, environment.lastApplied].compactMap { $0 }
+                + [environment.pendingRollback?.failed, environment.pendingRollback?.restored].compactMap { $0 }
+            if let bad = commits.first(where: { !Self.isCommitID($0) }) {
+                return "environment \(name) names \(bad.debugDescription), not a commit id"
+            }
+        }
+        return nil
+    }
+
+    static func isCommitID(_ text: String) -> Bool {
+        (text.utf8.count == 40 || text.utf8.count == 64) && Hex.bytes(text) != nil && text == text.lowercased()
+    }
+}
+
+/// The state file: written atomically (temporary file, fsync, rename), so a SIGKILL at any moment leaves
+/// the old state or the new one. One that cannot be read back is set aside, not deleted, and the agent
+/// starts from an empty state that the next pass rebuilds from git and the target.
+public struct StateStore: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public struct Loaded: Sendable, Equatable {
+        public var state: AgentState
+        /// Set when a corrupt file was set aside: what happened, for the log and `/status`.
+        public var recovery: String?
+    }
+
+    public func load(now: Date = Date()) throws -> Loaded {
+        guard FileManager.default.fileExists(atPath: path) else { return Loaded(state: AgentState()) }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw GitOpsMLError.environment("cannot read the agent state \(path): \(error.localizedDescription)")
+        }
+        let defect: String
+        do {
+            let state = try JSONDecoder().decode(AgentState.self, from: bytes)
+            guard let found = state.defect() else { return Loaded(state: state) }
+            defect = found
+        } catch {
+            defect = "not the agent's JSON"
+        }
+        let aside = path + ".corrupt-" + String(Int(now.timeIntervalSince1970))
+        guard rename(path, aside) == 0 else {
+            throw GitOpsMLError.environment(
+                "the agent state \(path) is corrupt (\(defect)) and cannot be set aside: \(String(cString: strerror(errno)))"
+            )
+        }
+        return Loaded(
+            state: AgentState(),
+            recovery: "the agent state \(path) was corrupt (\(defect)): set aside as \(aside), rebuilt from git")
+    }
+
+    public func save(_ state: AgentState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let bytes = try Array(encoder.encode(state)) + [UInt8(ascii: "\n")]
+        try OutputFile.write(bytes, to: path, kind: OutputFile.check(path))
+    }
+}
