@@ -250,7 +250,7 @@ public final class ChildProcess: @unchecked Sendable {
                 ChildGroups.remove(pid)
                 return false
             }
-            return true
+            return true  // 0: running; -1: `waitForExit` is reaping it at this moment
         }
     }
 
@@ -262,12 +262,14 @@ public final class ChildProcess: @unchecked Sendable {
         return waitForExit()
     }
 
-    /// Blocks until the child exits.
+    /// Blocks until the child exits. The lock is not held while waiting, so `isRunning` answers meanwhile;
+    /// when it reaps the child first, this wait's own `waitpid` fails and its status is the one recorded.
     @discardableResult
     public func waitForExit() -> Int32 {
-        state.withLock { status in
+        if let status = state.withLock({ $0 }) { return status }
+        let code = Subprocess.reap(pid)
+        return state.withLock { status in
             if let status { return status }
-            let code = Subprocess.reap(pid)
             status = code
             return code
         }
