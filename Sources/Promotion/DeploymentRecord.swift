@@ -1,0 +1,107 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+/// One outcome of applying an environment-branch commit, as the agent saw it. Kept in git as a note on
+/// that commit so that lineage, audit and promotion rules (soak time) read deployments from history alone.
+public struct DeploymentRecord: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable { case healthy, failed }
+
+    public struct Check: Codable, Sendable, Equatable {
+        public var name: String
+        public var status: String
+        public var reason: String
+
+        public init(name: String, status: String, reason: String) {
+            self.name = name
+            self.status = status
+            self.reason = reason
+        }
+    }
+
+    public var environment: String
+    /// `local` or `kubernetes`.
+    public var target: String
+    /// The environment-branch commit applied (the note's own commit, repeated so a moved note is caught).
+    public var commit: String
+    public var started: Date
+    public var finished: Date
+    public var outcome: Outcome
+    /// Every health check with its status and reason; the failed ones say why a rollback happened.
+    public var checks: [Check]
+    /// The commit put back after a failure, nil when nothing was.
+    public var restored: String?
+    /// Who applied it: `gitops-ml <version> on <host>` or the agent's configured name.
+    public var agent: String
+
+    public init(
+        environment: String, target: String, commit: String, started: Date, finished: Date, outcome: Outcome,
+        checks: [Check], restored: String? = nil, agent: String
+    ) {
+        self.environment = environment
+        self.target = target
+        self.commit = commit
+        self.started = started
+        self.finished = finished
+        self.outcome = outcome
+        self.checks = checks
+        self.restored = restored
+        self.agent = agent
+    }
+}
+
+/// The notes under `refs/notes/gitops-ml-deployments`: per commit, `{"version": 1, "deployments": [...]}`
+/// in the order they happened. Appending never drops what is there: a note that does not read back is an
+/// error naming the commit, left as it is for a person to look at.
+public enum DeploymentNotes {
+    public static let ref = "refs/notes/gitops-ml-deployments"
+    static let version = 1
+
+    struct Document: Codable {
+        var version: Int
+        var deployments: [DeploymentRecord]
+    }
+
+    public static func records(for commit: ObjectID, in repository: Repository) throws -> [DeploymentRecord] {
+        guard let text = try repository.note(for: commit, ref: ref) else { return [] }
+        return try decode(text, commit: commit)
+    }
+
+    /// Adds `record` to the note on its commit; returns every record now there.
+    @discardableResult
+    public static func append(_ record: DeploymentRecord, in repository: Repository, author: GitSignature? = nil)
+        throws -> [DeploymentRecord]
+    {
+        let commit = ObjectID(hex: record.commit)
+        let records = try records(for: commit, in: repository) + [record]
+        try repository.setNote(encode(records), for: commit, ref: ref, author: author)
+        return records
+    }
+
+    static func encode(_ records: [DeploymentRecord]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.dateEncodingStrategy = .iso8601
+        let bytes = try encoder.encode(Document(version: version, deployments: records))
+        return String(decoding: bytes, as: UTF8.self) + "\n"
+    }
+
+    static func decode(_ text: String, commit: ObjectID) throws -> [DeploymentRecord] {
+        let place = "the deployment note (\(ref)) on \(commit.short)"
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let document: Document
+        do {
+            document = try decoder.decode(Document.self, from: Data(text.utf8))
+        } catch {
+            throw GitOpsMLError.environment("\(place) is not a deployment record")
+        }
+        guard document.version == version else {
+            throw GitOpsMLError.environment("\(place) has version \(document.version); this gitops-ml reads \(version)")
+        }
+        if let moved = document.deployments.first(where: { ObjectID(hex: $0.commit) != commit }) {
+            throw GitOpsMLError.environment("\(place) records a deployment of \(moved.commit), another commit")
+        }
+        return document.deployments
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+import TestSupport
+import Testing
+
+@testable import Promotion
+
+@Suite("Deployment records as git notes")
+struct DeploymentRecordTests {
+    let temp = TemporaryDirectory("deployments")
+    let author = GitSignature(name: "gitops-ml agent", email: "agent@example.com")
+
+    func record(_ commit: String, _ outcome: DeploymentRecord.Outcome, at second: TimeInterval) -> DeploymentRecord {
+        DeploymentRecord(
+            environment: "production", target: "local", commit: commit,
+            started: Date(timeIntervalSince1970: 1_790_000_000 + second),
+            finished: Date(timeIntervalSince1970: 1_790_000_004 + second), outcome: outcome,
+            checks: [
+                .init(name: "readyz", status: "Healthy", reason: "HTTP 200"),
+                .init(
+                    name: "smoke prediction", status: outcome == .healthy ? "Healthy" : "Degraded",
+                    reason: outcome == .healthy ? "answered in 0.012 s" : "HTTP 500: boom"),
+            ],
+            restored: outcome == .failed ? String(repeating: "0", count: 40) : nil,
+            agent: "gitops-ml 0.4.0 on host-1")
+    }
+
+    @Test func recordsAppendInOrderAndGitReadsThem() throws {
+        let work = try makeRepository(in: temp.sub("work"))
+        let commit = try git("rev-parse", "HEAD", in: work)
+        let repository = try Repository(at: work)
+        try repository.setNote("gate report\n", for: ObjectID(hex: commit), author: author)
+
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: commit), in: repository).isEmpty)
+        try DeploymentNotes.append(record(commit, .failed, at: 0), in: repository, author: author)
+        let all = try DeploymentNotes.append(record(commit, .healthy, at: 60), in: repository, author: author)
+        #expect(all.map(\.outcome) == [.failed, .healthy])
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: commit), in: repository) == all)
+
+        // The real git sees the same note, dates in UTC ISO 8601, and the gate-report note is untouched.
+        let shown = try git("notes", "--ref", "gitops-ml-deployments", "show", commit, in: work)
+        #expect(shown.contains(#""started" : "2026-09-21T"#) && shown.contains(#""outcome" : "failed""#), "\(shown)")
+        #expect(try git("notes", "--ref", "gitops-ml", "show", commit, in: work) == "gate report")
+        #expect(
+            try git("log", "--format=%an", "refs/notes/gitops-ml-deployments", in: work)
+                == "gitops-ml agent\ngitops-ml agent")
+    }
+
+    @Test(arguments: [
+        ("deployed fine", "is not a deployment record"),
+        (#"{"version": 2, "deployments": []}"#, "has version 2; this gitops-ml reads 1"),
+    ])
+    func aNoteThatDoesNotReadBackIsNeverOverwritten(note: String, message: String) throws {
+        let work = try makeRepository(in: temp.sub("work"))
+        let commit = try git("rev-parse", "HEAD", in: work)
+        try git("notes", "--ref", "gitops-ml-deployments", "add", "-m", note, commit, in: work)
+        let repository = try Repository(at: work)
+        let error = try #require(throws: GitOpsMLError.self) {
+            try DeploymentNotes.append(record(commit, .healthy, at: 0), in: repository, author: author)
+        }
+        #expect(error.message.hasSuffix(message), "\(error)")
+        #expect(error.message.contains(String(commit.prefix(12))))
+        #expect(try git("notes", "--ref", "gitops-ml-deployments", "show", commit, in: work) == note)
+    }
+
+    @Test func aRecordCopiedOntoAnotherCommitIsCaught() throws {
+        let work = try makeRepository(in: temp.sub("work"))
+        let first = try git("rev-parse", "HEAD", in: work)
+        let second = try commitFiles(["b": "2\n"], message: "second", in: work)
+        let repository = try Repository(at: work)
+        try DeploymentNotes.append(record(first, .healthy, at: 0), in: repository, author: author)
+        try git("notes", "--ref", "gitops-ml-deployments", "copy", first, second, in: work)
+        let error = try #require(throws: GitOpsMLError.self) {
+            try DeploymentNotes.records(for: ObjectID(hex: second), in: repository)
+        }
+        #expect(error.message.contains("records a deployment of \(first), another commit"))
+    }
+}
