@@ -64,6 +64,36 @@ extension Repository {
         try check(git_index_write_tree_to(&treeOID, index, handle), "write tree", subject)
         if let parent, git_oid_equal(&treeOID, git_commit_tree_id(parent)) == 1 { return nil }
 
+        return try createCommit(
+            parent: parent, tree: treeOID, message: message, author: author, sign: sign, subject: subject)
+    }
+
+    /// Writes a commit on `branch` whose tree is `source`'s tree, by compare-and-swap from `expectedTip`:
+    /// the agent's rollback, which puts back what ran before as a new commit on top of the failed one.
+    /// Returns nil, writing nothing, when the tip already has that tree.
+    public func commit(
+        on branch: String, restoringTreeOf source: ObjectID, message: String, author: GitSignature? = nil,
+        expectedTip: ObjectID, sign: ((String) throws -> String)? = nil
+    ) throws -> ObjectID? {
+        let refName = branch.hasPrefix("refs/") ? branch : "refs/heads/" + branch
+        let parent = try lookupCommit(expectedTip)
+        defer { git_commit_free(parent) }
+        let restored = try lookupCommit(source)
+        defer { git_commit_free(restored) }
+        guard let treeID = git_commit_tree_id(restored) else { return nil }
+        if git_oid_equal(treeID, git_commit_tree_id(parent)) == 1 { return nil }
+        let id = try createCommit(
+            parent: parent, tree: treeID.pointee, message: message, author: author, sign: sign, subject: refName)
+        let summary = message.prefix { $0 != "\n" }
+        try updateReference(refName, to: id, expected: expectedTip, logMessage: "gitops-ml: \(summary)")
+        return id
+    }
+
+    private func createCommit(
+        parent: OpaquePointer?, tree treeOID: git_oid, message: String, author: GitSignature?,
+        sign: ((String) throws -> String)?, subject: String
+    ) throws -> ObjectID {
+        var treeOID = treeOID
         var tree: OpaquePointer?
         try check(git_tree_lookup(&tree, handle, &treeOID), "write tree", subject)
         defer { git_tree_free(tree) }
