@@ -17,25 +17,13 @@ public struct AgentState: Codable, Sendable, Equatable {
         /// The last commit applied and found healthy: what runs.
         public var lastApplied: String?
         public var health: String?
-        public var conditions: [Condition] = []
+        public var conditions: [CheckOutcome] = []
         /// Restored on the target, revert commit not pushed yet: retried every pass until it is.
         public var pendingRollback: PendingRollback?
 
         public init(lastAttempted: String? = nil, lastApplied: String? = nil) {
             self.lastAttempted = lastAttempted
             self.lastApplied = lastApplied
-        }
-    }
-
-    public struct Condition: Codable, Sendable, Equatable {
-        public var name: String
-        public var status: String
-        public var reason: String
-
-        public init(name: String, status: String, reason: String) {
-            self.name = name
-            self.status = status
-            self.reason = reason
         }
     }
 

@@ -74,6 +74,9 @@ public struct HealthCheckResult: Sendable, Equatable {
     public var name: String
     public var status: HealthStatus
     public var reason: String
+
+    /// As recorded in the state, `/status` and deployment notes.
+    public var outcome: CheckOutcome { CheckOutcome(name: name, status: status.description, reason: reason) }
 }
 
 public struct HealthReport: Sendable, Equatable {

@@ -7,18 +7,6 @@ import GitStore
 public struct DeploymentRecord: Codable, Sendable, Equatable {
     public enum Outcome: String, Codable, Sendable { case healthy, failed }
 
-    public struct Check: Codable, Sendable, Equatable {
-        public var name: String
-        public var status: String
-        public var reason: String
-
-        public init(name: String, status: String, reason: String) {
-            self.name = name
-            self.status = status
-            self.reason = reason
-        }
-    }
-
     public var environment: String
     /// `local` or `kubernetes`.
     public var target: String
@@ -28,7 +16,7 @@ public struct DeploymentRecord: Codable, Sendable, Equatable {
     public var finished: Date
     public var outcome: Outcome
     /// Every health check with its status and reason; the failed ones say why a rollback happened.
-    public var checks: [Check]
+    public var checks: [CheckOutcome]
     /// The commit put back after a failure, nil when nothing was.
     public var restored: String?
     /// Who applied it: `gitops-ml <version> on <host>` or the agent's configured name.
@@ -36,7 +24,7 @@ public struct DeploymentRecord: Codable, Sendable, Equatable {
 
     public init(
         environment: String, target: String, commit: String, started: Date, finished: Date, outcome: Outcome,
-        checks: [Check], restored: String? = nil, agent: String
+        checks: [CheckOutcome], restored: String? = nil, agent: String
     ) {
         self.environment = environment
         self.target = target

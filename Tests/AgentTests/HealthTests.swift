@@ -84,7 +84,11 @@ struct HealthTests {
             transport: transport.send
         ).run()
         #expect(report.status == .degraded)
-        #expect(report.failures.first?.reason == "3 failures in a row (last: HTTP 500, expected 200...299)")
+        #expect(
+            report.failures.first?.outcome
+                == CheckOutcome(
+                    name: "healthz", status: "Degraded",
+                    reason: "3 failures in a row (last: HTTP 500, expected 200...299)"))
     }
 
     @Test func theDeadlineHoldsEvenWhenThresholdsWouldWaitLonger() {
