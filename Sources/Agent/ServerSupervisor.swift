@@ -1,24 +1,6 @@
 import Foundation
 import GitOpsMLCore
 
-/// Restart delays: `initial` seconds after the first crash, doubled for each crash in a row up to
-/// `maximum`; a child that stays up `stableAfter` seconds clears the count.
-public struct Backoff: Sendable, Equatable {
-    public var initial: Double = 1
-    public var maximum: Double = 30
-    public var stableAfter: Double = 60
-
-    public init(initial: Double = 1, maximum: Double = 30, stableAfter: Double = 60) {
-        self.initial = initial
-        self.maximum = maximum
-        self.stableAfter = stableAfter
-    }
-
-    public func delay(afterCrashes crashes: Int) -> Double {
-        min(maximum, initial * pow(2, Double(max(0, crashes - 1))))
-    }
-}
-
 /// How the local target starts a model server: the release's serving command, with the model's path,
 /// port and version in its environment. The agent's own environment is not passed on (it may hold tokens):
 /// only what a program needs to start (PATH, HOME, locale, time zone).
@@ -57,15 +39,21 @@ public final class ServerSupervisor {
     public let launch: ServerLaunch
     let clock: any HealthClock
     let backoff: Backoff
+    /// Seconds a server must stay up for its crash count to clear.
+    let stableAfter: Double
     private var child: ChildProcess?
     private var startedAt = 0.0
     private var restartAt: Double?
     public private(set) var crashesInARow = 0
 
-    public init(_ launch: ServerLaunch, clock: any HealthClock = SystemClock(), backoff: Backoff = Backoff()) {
+    public init(
+        _ launch: ServerLaunch, clock: any HealthClock = SystemClock(), backoff: Backoff = Backoff(),
+        stableAfter: Double = 60
+    ) {
         self.launch = launch
         self.clock = clock
         self.backoff = backoff
+        self.stableAfter = stableAfter
     }
 
     /// The running child's pid, nil when none runs.
@@ -81,12 +69,12 @@ public final class ServerSupervisor {
         let now = clock.now()
         if let running = child {
             if running.isRunning {
-                if crashesInARow > 0 && now - startedAt >= backoff.stableAfter { crashesInARow = 0 }
+                if crashesInARow > 0 && now - startedAt >= stableAfter { crashesInARow = 0 }
                 return nil
             }
             child = nil
             crashesInARow += 1
-            let delay = backoff.delay(afterCrashes: crashesInARow)
+            let delay = backoff.delay(afterFailures: crashesInARow)
             restartAt = now + delay
             return .crashed(status: running.waitForExit(), restartIn: delay)
         }
@@ -96,7 +84,7 @@ public final class ServerSupervisor {
             return .restarted(pid: child?.pid ?? -1, crashesInARow: crashesInARow)
         } catch {
             crashesInARow += 1
-            let delay = backoff.delay(afterCrashes: crashesInARow)
+            let delay = backoff.delay(afterFailures: crashesInARow)
             restartAt = now + delay
             return .restartFailed(reason: "\(error)", retryIn: delay)
         }

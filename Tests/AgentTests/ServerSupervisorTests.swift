@@ -60,7 +60,7 @@ struct ServerSupervisorTests {
         let clock = ManualClock()
         let supervisor = ServerSupervisor(
             try launch("import time\ntime.sleep(60)\n"), clock: clock,
-            backoff: Backoff(initial: 1, maximum: 3, stableAfter: 60))
+            backoff: Backoff(initial: 1, maximum: 3), stableAfter: 60)
         try supervisor.start()
         let first = try #require(supervisor.pid)
         #expect(supervisor.poll() == nil, "running: nothing to do")
