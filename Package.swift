@@ -59,7 +59,9 @@ let package = Package(
         // The sync agent (issue 13, in progress): rollout health and the push webhook so far.
         .target(
             name: "Agent",
-            dependencies: ["GitOpsMLCore", "HTTPClient", "Config", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "GitOpsMLCore", "HTTPClient", "Config", "Data", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
@@ -86,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),

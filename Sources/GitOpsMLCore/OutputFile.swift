@@ -53,38 +53,49 @@ public enum OutputFile {
             defer { close(descriptor) }
             try writeAll(bytes, to: descriptor, path: path)
         case .absent, .regular:
-            let folder = (path as NSString).deletingLastPathComponent
-            if !folder.isEmpty {
-                do {
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                } catch {
-                    throw GitOpsMLError.environment("cannot create \(folder): \(error.localizedDescription)")
-                }
-            }
-            var template = Array(((folder.isEmpty ? "." : folder) + "/.gitops-ml-XXXXXX").utf8CString)
-            let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                guard let base = buffer.baseAddress else { return -1 }
-                return mkstemp(base)
-            }
-            guard descriptor >= 0 else { throw failure(path, errno) }
-            let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            try replace(path, mode: kind == .regular ? existingMode(path) : 0o644) { write in try write(bytes) }
+        }
+    }
+
+    /// Replaces `path` atomically with what `produce` passes to its `write` (in chunks, so a large file
+    /// need not be held whole): a temporary file beside it, flushed, renamed over it, the folder flushed.
+    /// When `produce` throws, the temporary file is removed and `path` is as it was.
+    public static func replace(
+        _ path: String, mode: mode_t = 0o644, _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void
+    ) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
             do {
-                try writeAll(bytes, to: descriptor, path: path)
-                fchmod(descriptor, kind == .regular ? existingMode(path) : 0o644)
-                guard fsync(descriptor) == 0 else { throw failure(path, errno) }
-                close(descriptor)
-                guard rename(temporary, path) == 0 else { throw failure(path, errno) }
-                // The rename itself survives a power cut only once the folder is flushed too.
-                let directory = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if directory >= 0 {
-                    fsync(directory)
-                    close(directory)
-                }
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                close(descriptor)
-                unlink(temporary)
-                throw error
+                throw GitOpsMLError.environment("cannot create \(folder): \(error.localizedDescription)")
             }
+        }
+        var template = Array(((folder.isEmpty ? "." : folder) + "/.gitops-ml-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return mkstemp(base)
+        }
+        guard descriptor >= 0 else { throw failure(path, errno) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var isOpen = true
+        do {
+            try produce { chunk in try writeAll(chunk, to: descriptor, path: path) }
+            fchmod(descriptor, mode)
+            guard fsync(descriptor) == 0 else { throw failure(path, errno) }
+            close(descriptor)
+            isOpen = false
+            guard rename(temporary, path) == 0 else { throw failure(path, errno) }
+            // The rename itself survives a power cut only once the folder is flushed too.
+            let directory = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                fsync(directory)
+                close(directory)
+            }
+        } catch {
+            if isOpen { close(descriptor) }  // never twice: the number may already be another file's
+            unlink(temporary)
+            throw error
         }
     }
 
