@@ -8,16 +8,33 @@ import GitOpsMLCore
 /// repository: https://github.com/acme/churn.git
 /// interval: 60            # seconds between passes (a webhook triggers one sooner)
 /// verify: {signatures: ssh, allowed_signers: /etc/gitops-ml/allowed_signers}   # or off, openpgp + keyring
+/// state_dir: /var/lib/gitops-ml   # state, artifacts and model server logs
+/// webhook: {secret_env: GITOPS_ML_WEBHOOK_SECRET}   # optional: the variable holding the HMAC secret
 /// environments:
 ///   - {name: staging, branch: gitops, namespace: churn-staging, target: kubernetes}
+///   - name: local
+///     branch: gitops
+///     target: local
+///     port: 8080            # local only: the stable port (default: the model's serving port)
+///     health:
+///       deadline: 120       # seconds for the whole rollout
+///       probes: [{path: /readyz, period: 1, timeout: 2, success_threshold: 1, failure_threshold: 3}]
+///       smoke: {sample: serving/smoke.json, required_fields: [predictions], latency_budget: 1}
 /// ```
+/// Without `probes`, the model's `serving.health_path` is probed with the default thresholds; `sample` is a
+/// JSON file at the release's source commit.
 public struct AgentConfig: Sendable, Equatable {
     public static let supportedVersion = 1
 
     public var repository: String
     public var interval: Double = 60
     public var verify: Verification = .off
+    public var stateDirectory = AgentConfig.defaultStateDirectory
+    /// The environment variable holding the webhook's HMAC secret; nil: no webhook.
+    public var webhookSecretVariable: String?
     public var environments: [Environment]
+
+    public static let defaultStateDirectory = "/var/lib/gitops-ml"
 
     public enum Verification: Sendable, Equatable {
         case off
@@ -32,12 +49,57 @@ public struct AgentConfig: Sendable, Equatable {
         public var branch: String
         public var namespace: String
         public var target: Target
+        /// The local target's stable port; nil: the model's serving port.
+        public var port: Int?
+        public var health = Health()
 
-        public init(name: String, branch: String, namespace: String, target: Target) {
+        public init(
+            name: String, branch: String, namespace: String, target: Target, port: Int? = nil, health: Health = Health()
+        ) {
             self.name = name
             self.branch = branch
             self.namespace = namespace
             self.target = target
+            self.port = port
+            self.health = health
+        }
+    }
+
+    /// How a rollout is judged healthy: probes, then a smoke prediction, within one deadline.
+    public struct Health: Sendable, Equatable {
+        public var deadline: Double = 120
+        /// Empty: the model's `serving.health_path`, with the default thresholds.
+        public var probes: [Probe] = []
+        public var smoke: Smoke?
+
+        public init(deadline: Double = 120, probes: [Probe] = [], smoke: Smoke? = nil) {
+            self.deadline = deadline
+            self.probes = probes
+            self.smoke = smoke
+        }
+
+        public struct Probe: Sendable, Equatable {
+            public var path: String
+            public var period: Double = 1
+            public var timeout: Double = 2
+            public var successThreshold = 1
+            public var failureThreshold = 3
+
+            public init(path: String) { self.path = path }
+        }
+
+        public struct Smoke: Sendable, Equatable {
+            /// A JSON request body, at the release's source commit.
+            public var sample: String
+            /// Dotted paths the answer must hold (`predictions.0.score`).
+            public var requiredFields: [String] = []
+            public var latencyBudget: Double = 1
+
+            public init(sample: String, requiredFields: [String] = [], latencyBudget: Double = 1) {
+                self.sample = sample
+                self.requiredFields = requiredFields
+                self.latencyBudget = latencyBudget
+            }
         }
     }
 
@@ -84,22 +146,106 @@ public struct AgentConfig: Sendable, Equatable {
             }
             try map.finish()
         }
+        if let node = top.optional("state_dir") {
+            config.stateDirectory = try node.string()
+            guard config.stateDirectory.hasPrefix("/") else {
+                throw node.error("state_dir must be an absolute path")
+            }
+        }
+        if let node = top.optional("webhook") {
+            let map = try node.mapping()
+            let variableNode = try map.required("secret_env")
+            let variable = try variableNode.string()
+            guard Self.isVariableName(variable) else {
+                throw variableNode.error("\(variable.debugDescription) is not an environment variable name")
+            }
+            config.webhookSecretVariable = variable
+            try map.finish()
+        }
         var names: Set<String> = []
         for item in try top.required("environments").list() {
             let map = try item.mapping()
             let name = try map.required("name").string()
             guard names.insert(name).inserted else { throw item.error("environment \(name) is listed twice") }
-            config.environments.append(
-                Environment(
-                    name: name, branch: try map.required("branch").string(),
-                    namespace: try map.optional("namespace")?.string() ?? name,
-                    target: Target(
-                        rawValue: try map.optional("target")?.choice(Target.allCases.map(\.rawValue)) ?? "kubernetes")
-                        ?? .kubernetes))
+            var environment = Environment(
+                name: name, branch: try map.required("branch").string(),
+                namespace: try map.optional("namespace")?.string() ?? name,
+                target: Target(
+                    rawValue: try map.optional("target")?.choice(Target.allCases.map(\.rawValue)) ?? "kubernetes")
+                    ?? .kubernetes)
+            if let node = map.optional("port") {
+                guard environment.target == .local else {
+                    throw node.error("port is for the local target (kubernetes uses the manifests' ports)")
+                }
+                let port = try node.int()
+                guard (1...65_535).contains(port) else { throw node.error("port must be from 1 to 65535") }
+                environment.port = port
+            }
+            if let node = map.optional("health") { environment.health = try Self.health(node) }
+            config.environments.append(environment)
             try map.finish()
         }
         try top.finish()
         return config
+    }
+
+    static func health(_ node: ConfigNode) throws -> Health {
+        let map = try node.mapping()
+        var health = Health()
+        if let deadline = map.optional("deadline") {
+            health.deadline = try seconds(deadline, upTo: 3600)
+        }
+        if let list = map.optional("probes") {
+            for item in try list.list() {
+                let probe = try item.mapping()
+                let pathNode = try probe.required("path")
+                var parsed = Health.Probe(path: try pathNode.string())
+                guard parsed.path.hasPrefix("/"), !parsed.path.contains(where: \.isWhitespace) else {
+                    throw pathNode.error(
+                        "a probe path starts with / and has no spaces: \(parsed.path.debugDescription)")
+                }
+                if let value = probe.optional("period") { parsed.period = try seconds(value, upTo: 600) }
+                if let value = probe.optional("timeout") { parsed.timeout = try seconds(value, upTo: 600) }
+                if let value = probe.optional("success_threshold") { parsed.successThreshold = try count(value) }
+                if let value = probe.optional("failure_threshold") { parsed.failureThreshold = try count(value) }
+                try probe.finish()
+                health.probes.append(parsed)
+            }
+        }
+        if let smokeNode = map.optional("smoke") {
+            let smoke = try smokeNode.mapping()
+            var parsed = Health.Smoke(sample: try smoke.required("sample").repositoryPath())
+            if let fields = smoke.optional("required_fields") { parsed.requiredFields = try fields.strings() }
+            if let budget = smoke.optional("latency_budget") { parsed.latencyBudget = try seconds(budget, upTo: 600) }
+            try smoke.finish()
+            health.smoke = parsed
+        }
+        try map.finish()
+        return health
+    }
+
+    static func seconds(_ node: ConfigNode, upTo limit: Double) throws -> Double {
+        let value = try node.double()
+        guard value > 0 && value <= limit else {
+            throw node.error("must be more than 0 and at most \(Int(limit)) seconds")
+        }
+        return value
+    }
+
+    static func count(_ node: ConfigNode) throws -> Int {
+        let value = try node.int()
+        guard (1...1000).contains(value) else { throw node.error("must be from 1 to 1000") }
+        return value
+    }
+
+    /// A POSIX shell variable name: a letter or `_`, then letters, digits and `_`.
+    static func isVariableName(_ name: String) -> Bool {
+        func letter(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+        }
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, letter(first) else { return false }
+        return bytes.allSatisfy { letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     /// The YAML `parse` reads back to this value.
@@ -115,6 +261,8 @@ public struct AgentConfig: Sendable, Equatable {
         case .openPGP(let keyring):
             lines.append("verify: {signatures: openpgp, keyring: \(StructuredValue.jsonString(keyring))}")
         }
+        lines.append("state_dir: \(StructuredValue.jsonString(stateDirectory))")
+        if let variable = webhookSecretVariable { lines.append("webhook: {secret_env: \(variable)}") }
         lines.append(environments.isEmpty ? "environments: []" : "environments:")
         for environment in environments {
             lines += [
@@ -123,6 +271,27 @@ public struct AgentConfig: Sendable, Equatable {
                 "    namespace: \(StructuredValue.jsonString(environment.namespace))",
                 "    target: \(environment.target.rawValue)",
             ]
+            if let port = environment.port { lines.append("    port: \(port)") }
+            let health = environment.health
+            guard health != Health() else { continue }
+            lines += ["    health:", "      deadline: \(StructuredValue.pythonFloat(health.deadline))"]
+            if !health.probes.isEmpty {
+                lines.append("      probes:")
+                for probe in health.probes {
+                    lines.append(
+                        "        - {path: \(StructuredValue.jsonString(probe.path)), "
+                            + "period: \(StructuredValue.pythonFloat(probe.period)), "
+                            + "timeout: \(StructuredValue.pythonFloat(probe.timeout)), "
+                            + "success_threshold: \(probe.successThreshold), failure_threshold: \(probe.failureThreshold)}"
+                    )
+                }
+            }
+            if let smoke = health.smoke {
+                let fields = smoke.requiredFields.map(StructuredValue.jsonString).joined(separator: ", ")
+                lines.append(
+                    "      smoke: {sample: \(StructuredValue.jsonString(smoke.sample)), required_fields: [\(fields)], "
+                        + "latency_budget: \(StructuredValue.pythonFloat(smoke.latencyBudget))}")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -42,3 +42,59 @@ struct AgentConfigTests {
         }
     }
 }
+
+@Suite("agent.yaml: health, the local target, state and the webhook")
+struct AgentHealthConfigTests {
+    @Test func everySettingReadsBackAsWritten() throws {
+        var probe = AgentConfig.Health.Probe(path: "/readyz")
+        probe.period = 0.5
+        probe.timeout = 1.5
+        probe.successThreshold = 2
+        probe.failureThreshold = 10
+        var config = AgentConfig(
+            repository: "https://github.com/acme/churn.git",
+            environments: [
+                .init(
+                    name: "local", branch: "gitops", namespace: "local", target: .local, port: 18_080,
+                    health: .init(
+                        deadline: 45, probes: [probe, .init(path: "/healthz")],
+                        smoke: .init(
+                            sample: "serving/smoke.json", requiredFields: ["predictions.0.churn_probability"],
+                            latencyBudget: 0.25))),
+                .init(name: "production", branch: "gitops", namespace: "churn", target: .kubernetes),
+            ])
+        config.stateDirectory = "/srv/gitops-ml agent"
+        config.webhookSecretVariable = "GITOPS_ML_WEBHOOK_SECRET"
+        #expect(try AgentConfig.parse(Array(config.yaml.utf8)) == config, "\(config.yaml)")
+        let defaults = try AgentConfig.parse(
+            Array("version: 1\nrepository: x\nenvironments: [{name: a, branch: b, target: local}]\n".utf8))
+        #expect(defaults.stateDirectory == "/var/lib/gitops-ml" && defaults.webhookSecretVariable == nil)
+        #expect(defaults.environments[0].health == AgentConfig.Health() && defaults.environments[0].port == nil)
+    }
+
+    @Test(arguments: [
+        ("state_dir: relative/state\n", "", 3, "state_dir must be an absolute path"),
+        ("webhook: {secret_env: \"MY-SECRET\"}\n", "", 3, "is not an environment variable name"),
+        ("webhook: {secret: hunter2}\n", "", 3, "missing required key 'secret_env'"),
+        ("", "    port: 8080\n", 6, "port is for the local target"),
+        ("", "    target: local\n    port: 70000\n", 7, "port must be from 1 to 65535"),
+        ("", "    health: {deadline: 0}\n", 6, "must be more than 0 and at most 3600 seconds"),
+        ("", "    health: {probes: [{path: readyz}]}\n", 6, "a probe path starts with /"),
+        ("", "    health: {probes: [{path: /readyz, failure_threshold: 0}]}\n", 6, "must be from 1 to 1000"),
+        ("", "    health: {probes: [{path: /readyz, period: .inf}]}\n", 6, "finite"),
+        ("", "    health: {smoke: {sample: ../outside.json}}\n", 6, "outside"),
+        ("", "    health: {smoke: {required_fields: [a]}}\n", 6, "sample"),
+        ("", "    health: {probes: [{path: /readyz, retries: 3}]}\n", 6, "unknown key"),
+    ])
+    func errorsNameTheLine(top: String, environment: String, line: Int, message: String) {
+        let text = "version: 1\nrepository: x\n\(top)environments:\n  - name: a\n    branch: b\n\(environment)"
+        #expect {
+            _ = try AgentConfig.parse(Array(text.utf8), file: "agent.yaml")
+        } throws: { error in
+            guard let error = error as? GitOpsMLError else { return false }
+            let matches = error.location?.line == line && error.message.contains(message)
+            if !matches { Issue.record("\(error.location?.description ?? "?"): \(error.message)") }
+            return matches
+        }
+    }
+}
