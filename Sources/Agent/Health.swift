@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import GitOpsMLCore
 import HTTPClient
@@ -206,4 +207,32 @@ public struct HealthAssessment: Sendable {
     }
 
     func format(_ seconds: Double) -> String { String(format: "%.3g", seconds) }
+}
+
+extension HealthAssessment {
+    /// The checks an environment of `agent.yaml` asks for, against the server at `base`
+    /// (`http://127.0.0.1:8080`): its probes, or else the model's `healthPath` with the default thresholds;
+    /// then, when it names a sample, the smoke prediction POSTing `sample` to the model's `predictPath`.
+    public init(
+        _ settings: AgentConfig.Health, base: String, healthPath: String, predictPath: String, sample: [UInt8]?,
+        clock: any HealthClock = SystemClock(), transport: @escaping Transport = { try HTTPClient.perform($0) }
+    ) {
+        let configured = settings.probes.isEmpty ? [AgentConfig.Health.Probe(path: healthPath)] : settings.probes
+        let probes = configured.map { setting in
+            var probe = HTTPProbe(name: setting.path, url: base + setting.path)
+            probe.period = setting.period
+            probe.timeout = setting.timeout
+            probe.successThreshold = setting.successThreshold
+            probe.failureThreshold = setting.failureThreshold
+            return probe
+        }
+        let smoke = settings.smoke.flatMap { smoke in
+            sample.map {
+                SmokePrediction(
+                    url: base + predictPath, body: $0, requiredFields: smoke.requiredFields,
+                    latencyBudget: smoke.latencyBudget)
+            }
+        }
+        self.init(probes: probes, smoke: smoke, deadline: settings.deadline, clock: clock, transport: transport)
+    }
 }

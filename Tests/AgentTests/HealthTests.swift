@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import GitOpsMLCore
 import HTTPClient
@@ -45,6 +46,10 @@ final class ScriptedTransport: @unchecked Sendable {
         }
     }
 }
+
+/// A prediction request the example's serve.py answers.
+let exampleCustomer =
+    #"{"instances": [{"tenure_months": 3, "age": 40, "monthly_charges": 90.5, "support_calls": 4, "contract": "month-to-month", "region": "north", "paperless_billing": "yes"}]}"#
 
 private let refused = HTTPError(kind: .connection, url: "http://127.0.0.1:1/healthz", message: "Connection refused")
 
@@ -131,6 +136,36 @@ struct HealthTests {
         #expect(transport.requests.withLock { $0.last?.method } == "POST")
     }
 
+    @Test func agentYamlSettingsBecomeTheChecks() {
+        let clock = ManualClock()
+        let transport = ScriptedTransport([.success((200, #"{"predictions": [1]}"#, 0.01))], clock: clock)
+        let base = "http://127.0.0.1:8080"
+        // Nothing configured: the model's health path with the default thresholds, no smoke prediction.
+        let plain = HealthAssessment(
+            AgentConfig.Health(), base: base, healthPath: "/healthz", predictPath: "/predict", sample: nil)
+        #expect(plain.probes == [HTTPProbe(name: "/healthz", url: base + "/healthz")])
+        #expect(plain.smoke == nil && plain.deadline == 120)
+
+        var probe = AgentConfig.Health.Probe(path: "/readyz")
+        probe.failureThreshold = 7
+        probe.period = 0.25
+        let settings = AgentConfig.Health(
+            deadline: 30, probes: [probe],
+            smoke: .init(sample: "serving/smoke.json", requiredFields: ["predictions"], latencyBudget: 0.5))
+        let full = HealthAssessment(
+            settings, base: base, healthPath: "/healthz", predictPath: "/v1/predict", sample: Array("{}".utf8),
+            clock: clock, transport: transport.send)
+        #expect(full.probes.map(\.url) == [base + "/readyz"])
+        #expect(full.probes.first?.failureThreshold == 7 && full.probes.first?.period == 0.25)
+        #expect(
+            full.smoke
+                == SmokePrediction(
+                    url: base + "/v1/predict", body: Array("{}".utf8), requiredFields: ["predictions"],
+                    latencyBudget: 0.5))
+        #expect(full.run().status == .healthy)
+        #expect(transport.requests.withLock { $0.map(\.url) } == [base + "/readyz", base + "/v1/predict"])
+    }
+
     @Test func noSmokePredictionAfterAFailedProbe() {
         let clock = ManualClock()
         let transport = ScriptedTransport([.failure(refused)], clock: clock)
@@ -175,8 +210,6 @@ struct RealHealthTests {
             ["python3", "serve.py", "--port", String(port), "--host", "127.0.0.1"], directory: project)
         defer { server.terminate() }
         let base = "http://127.0.0.1:\(port)"
-        let customer =
-            #"{"instances": [{"tenure_months": 3, "age": 40, "monthly_charges": 90.5, "support_calls": 4, "contract": "month-to-month", "region": "north", "paperless_billing": "yes"}]}"#
         var probes = [
             HTTPProbe(name: "healthz", url: base + "/healthz"), HTTPProbe(name: "readyz", url: base + "/readyz"),
         ]
@@ -184,14 +217,15 @@ struct RealHealthTests {
         let healthy = HealthAssessment(
             probes: probes,
             smoke: SmokePrediction(
-                url: base + "/predict", body: Array(customer.utf8),
+                url: base + "/predict", body: Array(exampleCustomer.utf8),
                 requiredFields: ["predictions.0.churn_probability", "predictions.0.churn"], latencyBudget: 2),
             deadline: 30
         ).run()
         #expect(healthy.status == .healthy, "\(healthy)")
         let wrongShape = HealthAssessment(
             probes: probes,
-            smoke: SmokePrediction(url: base + "/predict", body: Array(customer.utf8), requiredFields: ["scores"]),
+            smoke: SmokePrediction(
+                url: base + "/predict", body: Array(exampleCustomer.utf8), requiredFields: ["scores"]),
             deadline: 30
         ).run()
         #expect(wrongShape.status == .degraded)

@@ -37,12 +37,10 @@ struct LocalTargetTests {
         var probe = HTTPProbe(name: "readyz", url: "http://127.0.0.1:\(port)/readyz")
         probe.period = 0.1
         probe.failureThreshold = 30
-        let customer =
-            #"{"instances": [{"tenure_months": 3, "age": 40, "monthly_charges": 90.5, "support_calls": 4, "contract": "month-to-month", "region": "north", "paperless_billing": "yes"}]}"#
         let health = HealthAssessment(
             probes: [probe],
             smoke: SmokePrediction(
-                url: "http://127.0.0.1:\(port)/predict", body: Array(customer.utf8),
+                url: "http://127.0.0.1:\(port)/predict", body: Array(exampleCustomer.utf8),
                 requiredFields: ["predictions.0.churn_probability", "model_version"], latencyBudget: 2),
             deadline: 15)
         func serving() throws -> String? {
