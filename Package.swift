@@ -78,7 +78,7 @@ let package = Package(
             name: "coverage-simulation", dependencies: ["Gates"], path: "benchmarks/CoverageSimulation",
             swiftSettings: strict),
 
-        .target(name: "TestSupport", dependencies: ["GitOpsMLCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GitOpsMLCore", "Gates"], path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),

@@ -47,15 +47,11 @@ public struct AgentState: Codable, Sendable, Equatable {
             let commits =
                 [environment.lastAttempted, environment.lastApplied].compactMap { $0 }
                 + [environment.pendingRollback?.failed, environment.pendingRollback?.restored].compactMap { $0 }
-            if let bad = commits.first(where: { !Self.isCommitID($0) }) {
+            if let bad = commits.first(where: { !ObjectID.isFullHex($0) }) {
                 return "environment \(name) names \(bad.debugDescription), not a commit id"
             }
         }
         return nil
-    }
-
-    static func isCommitID(_ text: String) -> Bool {
-        (text.utf8.count == 40 || text.utf8.count == 64) && Hex.bytes(text) != nil && text == text.lowercased()
     }
 }
 

@@ -104,9 +104,7 @@ public enum GateReportVerification {
         }
         switch value?["commit"] {
         case .null?: return nil
-        case .string(let text)?
-        where (text.count == 40 || text.count == 64) && text.allSatisfy(\.isHexDigit)
-            && text == text.lowercased():
+        case .string(let text)? where ObjectID.isFullHex(text):
             return text
         default: throw refuse("a revision's commit is not a full object id")
         }

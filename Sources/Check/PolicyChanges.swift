@@ -156,8 +156,8 @@ public enum PolicyChanges {
         case (nil, let b?): changed.append("significance test \(b.test) added")
         case (let a?, let b?):
             if b.alpha > a.alpha { weaker.append("alpha \(a.alpha) → \(b.alpha)") }
-            let order = ["pass", "warn", "fail"]
-            if (order.firstIndex(of: b.onInsignificant) ?? 2) < (order.firstIndex(of: a.onInsignificant) ?? 2) {
+            func verdict(_ text: String) -> Int { rank(ProjectConfig.Checks.Verdict(rawValue: text) ?? .fail) }
+            if verdict(b.onInsignificant) < verdict(a.onInsignificant) {
                 weaker.append("on_insignificant \(a.onInsignificant) → \(b.onInsignificant)")
             }
             if a.test != b.test { changed.append("test \(a.test) → \(b.test)") }

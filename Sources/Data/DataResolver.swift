@@ -260,7 +260,7 @@ struct LFSPointer {
             if line.hasPrefix("oid sha256:") { oid = String(line.dropFirst("oid sha256:".count)) }
             if line.hasPrefix("size ") { size = Int(line.dropFirst(5)).flatMap { $0 >= 0 ? $0 : nil } }
         }
-        guard let oid, oid.count == 64, oid.allSatisfy(\.isHexDigit) else { return nil }
+        guard let oid, Hex.bytes(oid)?.count == 32 else { return nil }
         self.oid = oid.lowercased()
         self.size = size
     }
@@ -336,7 +336,7 @@ enum DVCPointer {
     /// 32 hex digits, optionally `.dir` (a directory listing).
     static func isMD5(_ text: String) -> Bool {
         let digits = text.hasSuffix(".dir") ? text.dropLast(4) : Substring(text)
-        return digits.utf8.count == 32 && digits.allSatisfy(\.isHexDigit)
+        return Hex.bytes(digits)?.count == 16
     }
 
     /// DVC's `istextblock` on the first 512 bytes: no NUL, and at most 30 % of bytes outside text characters.

@@ -62,9 +62,11 @@ struct CheckCommand: ParsableCommand {
         let signer = try reportSigner()
         // Every report target is checked before the run, so that none is written when one cannot be.
         var targets: [String: OutputFile.Kind] = [:]
-        for case (_, let path?) in outputs {
-            guard targets[path] == nil else { throw GitOpsMLError.usage("two formats are written to \(path)") }
-            targets[path] = try OutputFile.check(path)
+        for case (let name, let path?) in outputs {
+            for target in [path] + (name == "json" && signer != nil ? [path + ".sig"] : []) {
+                guard targets[target] == nil else { throw GitOpsMLError.usage("two formats are written to \(target)") }
+                targets[target] = try OutputFile.check(target)
+            }
         }
         let project = try Project(global)
         guard project.config != nil else {
@@ -119,7 +121,7 @@ struct CheckCommand: ParsableCommand {
         let signature = try signer?.sign(report.jsonText, namespace: CheckCommand.signatureNamespace)
         if let signature, let jsonPath {
             try OutputFile.write(
-                Array(signature.utf8), to: jsonPath + ".sig", kind: try OutputFile.check(jsonPath + ".sig"))
+                Array(signature.utf8), to: jsonPath + ".sig", kind: targets[jsonPath + ".sig"] ?? .absent)
         }
         if !noNote, let commit = headFiles.commit {
             try repository.setNote(report.jsonText, for: commit)

@@ -6,6 +6,11 @@ public struct ObjectID: Hashable, Sendable, Codable, Comparable, CustomStringCon
 
     public init(hex: String) { self.hex = hex.lowercased() }
 
+    /// True for a full object id as git writes it: 40 or 64 lowercase ASCII hex digits.
+    public static func isFullHex(_ text: String) -> Bool {
+        [20, 32].contains(Hex.bytes(text)?.count) && text == text.lowercased()
+    }
+
     /// The first 12 digits, for humans.
     public var short: String { String(hex.prefix(12)) }
     public var description: String { hex }

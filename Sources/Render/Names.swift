@@ -36,7 +36,7 @@ extension Renderer {
         try checkPlain(config.workflows.gitopsMLVersion, "workflows.gitops_ml_version")
         try checkPlain(config.workflows.gitopsMLRepository, "workflows.gitops_ml_repository")
         if let sha = config.workflows.gitopsMLSHA256,
-            sha.count != 64 || !sha.allSatisfy(\.isHexDigit)
+            Hex.bytes(sha)?.count != 32
         {
             throw fail("workflows.gitops_ml_sha256", sha, "is not a sha256 digest (64 hex digits)")
         }

@@ -1,21 +1,16 @@
 import Foundation
+import Gates
 
 /// Seeded data shared with `Tests/Reference/refgen.py`: integer arithmetic only (SplitMix64, floor
 /// division), values as integer / 10^decimals, so that Swift and Python build the same values and the
 /// committed fixtures need to hold only the specs and the expected results.
 public enum ReferenceData {
+    /// Gates' SplitMix64, with the bounded draw `refgen.py` makes (a modulo, not SplitMix64's multiply-shift).
     public struct Generator {
-        var state: UInt64
-        public init(seed: UInt64) { state = seed }
+        var random: SplitMix64
+        public init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-        public mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
+        public mutating func next() -> UInt64 { random.next() }
         public mutating func below(_ bound: Int) -> Int { Int((next() >> 11) % UInt64(bound)) }
     }
 
