@@ -67,9 +67,15 @@ public struct ReleaseRecord: Sendable, Equatable {
         guard try api.string() == apiVersion else { throw api.error("expected apiVersion \(apiVersion)") }
         let kind = try map.required("kind")
         guard try kind.string() == "Release" else { throw kind.error("expected kind Release") }
+        // The source commit becomes a revision (`env:`, the agent): a full object id, never a revspec.
+        let sourceNode = try map.required("source_commit")
+        let sourceCommit = try sourceNode.string()
+        guard ObjectID.isFullHex(sourceCommit) else {
+            throw sourceNode.error("source_commit must be a full commit id (40 or 64 lowercase hex digits)")
+        }
         var record = ReleaseRecord(
             model: try map.required("model").string(), environment: try map.required("environment").string(),
-            version: try map.required("version").string(), sourceCommit: try map.required("source_commit").string())
+            version: try map.required("version").string(), sourceCommit: sourceCommit)
         if let artifact = try map.optional("artifact")?.mapping() {
             record.artifactPath = try artifact.optional("path")?.string()
             record.artifactDigest = try artifact.optional("digest")?.string()

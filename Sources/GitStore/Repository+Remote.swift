@@ -151,7 +151,23 @@ extension Repository {
         return url
     }
 
+    /// Runs `body` on a remote handle. A repository on this machine is read ref by ref, so another writer's
+    /// short-lived `refs/gitops-ml/incoming/*` ref (see `pushCompareAndSwap`) can vanish between the listing
+    /// and the read; such a failure is retried on a fresh handle, briefly, for every remote operation.
     private func withRemote(_ remote: String, _ body: (OpaquePointer) throws -> Void) throws {
+        for attempt in 1..<5 {
+            do {
+                return try withRemoteHandle(remote, body)
+            } catch let error as GitError
+                where "\(error)".contains(Self.incomingPrefix) && "\(error)".contains("not found")
+            {
+                Thread.sleep(forTimeInterval: 0.01 * Double(attempt))
+            }
+        }
+        try withRemoteHandle(remote, body)
+    }
+
+    private func withRemoteHandle(_ remote: String, _ body: (OpaquePointer) throws -> Void) throws {
         var handle: OpaquePointer?
         if git_remote_lookup(&handle, self.handle, remote) != 0 {
             try check(
@@ -261,6 +277,9 @@ func withStringArray(_ strings: [String], _ body: (inout git_strarray) throws ->
 }
 
 extension Repository {
+    /// Where `pushCompareAndSwap` puts the objects on a local remote before it moves the real ref.
+    static let incomingPrefix = "refs/gitops-ml/incoming/"
+
     /// Pushes `localRef` to `remoteRef` only if the remote ref is still at `expected` (nil: absent), and
     /// throws `.nonFastForward` otherwise. Over smart transports the server's receive-pack does the
     /// compare-and-swap; a repository on this machine (a path or file:// URL) is updated here, under its
@@ -276,7 +295,7 @@ extension Repository {
         guard let new = try referenceTarget(localRef) else {
             throw GitError(.revisionNotFound, operation: "push", subject: localRef, message: "no such reference")
         }
-        let incoming = "refs/gitops-ml/incoming/\(UUID().uuidString.lowercased())"
+        let incoming = Self.incomingPrefix + UUID().uuidString.lowercased()
         try push(remote, refspecs: ["\(localRef):\(incoming)"], credentials: credentials)
         let target = try Repository(at: path, discover: false)
         defer { try? target.deleteReference(incoming) }

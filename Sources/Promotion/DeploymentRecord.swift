@@ -44,6 +44,7 @@ public struct DeploymentRecord: Codable, Sendable, Equatable {
 public enum DeploymentNotes {
     public static let ref = "refs/notes/gitops-ml-deployments"
     static let version = 1
+    static let maximumNoteBytes = 4 << 20
 
     struct Document: Codable {
         var version: Int
@@ -108,6 +109,10 @@ public enum DeploymentNotes {
 
     static func decode(_ text: String, commit: ObjectID) throws -> [DeploymentRecord] {
         let place = "the deployment note (\(ref)) on \(commit.short)"
+        // Notes arrive from the remote: a bound before decoding (thousands of records fit in it).
+        guard text.utf8.count <= maximumNoteBytes else {
+            throw GitOpsMLError.environment("\(place) is over \(maximumNoteBytes >> 20) MB: not a deployment record")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let document: Document

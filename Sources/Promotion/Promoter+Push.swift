@@ -24,23 +24,10 @@ extension Promoter {
             let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-promote-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let store = try Repository.createBare(at: folder)
-            // A repository on this machine is read ref by ref: a concurrent promotion's short-lived
-            // refs/gitops-ml/incoming/* ref can vanish between the listing and the read. Read again, briefly.
-            var advertised: Set<String> = []
-            for read in 1...5 {
-                do {
-                    advertised = try store.remoteReferences(url, credentials: credentials)
-                    if advertised.contains("refs/heads/\(branch)") {
-                        try store.fetch(
-                            url, refspecs: ["+refs/heads/\(branch):refs/heads/\(branch)"], credentials: credentials)
-                    }
-                    break
-                } catch let error as GitError
-                    where read < 5 && "\(error)".contains("refs/gitops-ml/incoming/")
-                    && "\(error)".contains("not found")
-                {
-                    Thread.sleep(forTimeInterval: 0.01 * Double(read))
-                }
+            let advertised = try store.remoteReferences(url, credentials: credentials)
+            if advertised.contains("refs/heads/\(branch)") {
+                try store.fetch(
+                    url, refspecs: ["+refs/heads/\(branch):refs/heads/\(branch)"], credentials: credentials)
             }
             let tip = try store.referenceTarget("refs/heads/\(branch)")
             if let previousPlan, let tip {

@@ -64,6 +64,18 @@ struct DeploymentRecordTests {
         #expect(try git("notes", "--ref", "gitops-ml-deployments", "show", commit, in: work) == note)
     }
 
+    @Test func anOversizedNoteIsRefusedBeforeItIsDecoded() throws {
+        let work = try makeRepository(in: temp.sub("work"))
+        let commit = try ObjectID(hex: git("rev-parse", "HEAD", in: work))
+        let repository = try Repository(at: work)
+        let huge = #"{"version": 1, "deployments": []"# + String(repeating: " ", count: 5 << 20) + "}"
+        try repository.setNote(huge, for: commit, ref: DeploymentNotes.ref, author: author)
+        let error = try #require(throws: GitOpsMLError.self) {
+            try DeploymentNotes.records(for: commit, in: repository)
+        }
+        #expect(error.message.hasSuffix("is over 4 MB: not a deployment record"))
+    }
+
     @Test func aRecordCopiedOntoAnotherCommitIsCaught() throws {
         let work = try makeRepository(in: temp.sub("work"))
         let first = try git("rev-parse", "HEAD", in: work)
