@@ -56,11 +56,12 @@ let package = Package(
             name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
-        // The sync agent (issue 13, in progress): rollout health and the push webhook so far.
+        // The sync agent: the reconcile pass, the local target, rollout health, rollbacks in git, the push webhook.
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "HTTPClient", "Config", "Data", .product(name: "Crypto", package: "swift-crypto"),
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict),

@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import Promotion
 
 /// What the agent remembers between passes, per environment. Git stays the truth: this only spares a
 /// restart from applying twice and keeps a rollback whose revert commit could not be pushed yet.
@@ -20,10 +21,50 @@ public struct AgentState: Codable, Sendable, Equatable {
         public var conditions: [CheckOutcome] = []
         /// Restored on the target, revert commit not pushed yet: retried every pass until it is.
         public var pendingRollback: PendingRollback?
+        /// A rollout under way: a restart finds it here and knows whether the commit was still being tried
+        /// (try it again) or had failed and the last healthy one was being put back (finish the rollback).
+        public var inFlight: InFlight?
+        /// A commit that failed with nothing to roll back to: not tried again until the branch moves.
+        public var lastFailed: String?
+        /// Deployment records not yet pushed to the remote's notes.
+        public var unpublished: [DeploymentRecord] = []
+        /// The local target's server process group, so that a restarted agent stops a server its killed
+        /// predecessor left behind.
+        public var serverProcessGroup: Int32?
 
         public init(lastAttempted: String? = nil, lastApplied: String? = nil) {
             self.lastAttempted = lastAttempted
             self.lastApplied = lastApplied
+        }
+
+        /// Absent lists are empty: a state file needs only what it knows.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            lastAttempted = try container.decodeIfPresent(String.self, forKey: .lastAttempted)
+            lastApplied = try container.decodeIfPresent(String.self, forKey: .lastApplied)
+            health = try container.decodeIfPresent(String.self, forKey: .health)
+            conditions = try container.decodeIfPresent([CheckOutcome].self, forKey: .conditions) ?? []
+            pendingRollback = try container.decodeIfPresent(PendingRollback.self, forKey: .pendingRollback)
+            inFlight = try container.decodeIfPresent(InFlight.self, forKey: .inFlight)
+            lastFailed = try container.decodeIfPresent(String.self, forKey: .lastFailed)
+            unpublished = try container.decodeIfPresent([DeploymentRecord].self, forKey: .unpublished) ?? []
+            serverProcessGroup = try container.decodeIfPresent(Int32.self, forKey: .serverProcessGroup)
+        }
+    }
+
+    public struct InFlight: Codable, Sendable, Equatable {
+        public enum Phase: String, Codable, Sendable { case applying, restoring }
+        public var commit: String
+        public var phase: Phase
+        public var started: Date
+        /// The failed checks, once the phase is `restoring`.
+        public var reasons: [String] = []
+
+        public init(commit: String, phase: Phase, started: Date, reasons: [String] = []) {
+            self.commit = commit
+            self.phase = phase
+            self.started = started
+            self.reasons = reasons
         }
     }
 
@@ -45,7 +86,11 @@ public struct AgentState: Codable, Sendable, Equatable {
         guard version == Self.supportedVersion else { return "version \(version), expected \(Self.supportedVersion)" }
         for (name, environment) in environments.sorted(by: { $0.key < $1.key }) {
             let commits =
-                [environment.lastAttempted, environment.lastApplied].compactMap { $0 }
+                [
+                    environment.lastAttempted, environment.lastApplied, environment.lastFailed,
+                    environment.inFlight?.commit,
+                ]
+                .compactMap { $0 }
                 + [environment.pendingRollback?.failed, environment.pendingRollback?.restored].compactMap { $0 }
             if let bad = commits.first(where: { !ObjectID.isFullHex($0) }) {
                 return "environment \(name) names \(bad.debugDescription), not a commit id"

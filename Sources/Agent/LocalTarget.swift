@@ -38,16 +38,36 @@ public final class LocalTarget {
         self.grace = grace
     }
 
-    /// Replaces what runs with `release`; `health` checks whichever release is on the port.
-    public func roll(to release: Release, health: HealthAssessment) -> Outcome {
-        let previous = running
+    /// Replaces what runs with `release`, checked by `health`. When it fails, `fallback` (default: what ran
+    /// before) is started again and checked by `fallbackHealth` (default: `health`); `willRestore` is told
+    /// first, so that the caller can write down that a rollback is under way before it happens.
+    public func roll(
+        to release: Release, health: HealthAssessment, fallback: Release? = nil,
+        fallbackHealth: HealthAssessment? = nil, willRestore: (HealthReport) -> Void = { _ in }
+    ) -> Outcome {
+        let previous = fallback ?? running
         let report = start(release, health: health)
         if report.status == .healthy { return .healthy(report) }
         guard let previous else { return .failed(report, restored: nil) }
-        let restored = start(previous, health: health)
+        willRestore(report)
+        let restored = start(previous, health: fallbackHealth ?? health)
         return restored.status == .healthy
             ? .rolledBack(failed: report, restored: restored) : .failed(report, restored: restored)
     }
+
+    /// Starts `release` when nothing runs (after a restart of the agent), without a fallback.
+    public func resume(_ release: Release, health: HealthAssessment) -> HealthReport {
+        start(release, health: health)
+    }
+
+    /// Takes `release` as what runs without a restart: it runs the same server under another commit.
+    public func adopt(_ release: Release) {
+        precondition(running?.launch == release.launch, "adopt only what already runs")
+        running = release
+    }
+
+    /// The process group of the running server (its pid), for the state file.
+    public var serverProcessGroup: Int32? { supervisor?.pid }
 
     /// Restarts a crashed server when its backoff allows; see `ServerSupervisor.poll`.
     public func poll() -> ServerSupervisor.Event? { supervisor?.poll() }

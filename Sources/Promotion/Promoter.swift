@@ -176,24 +176,9 @@ public struct Promoter {
             message: message(record, previous: previous))
     }
 
-    /// The release records on the environment branch at `tip`, by model.
+    /// The release records on the environment branch at `tip`, by model, for the models this project has.
     func records(_ environment: String, at tip: ObjectID?, in store: Repository) throws -> [String: ReleaseRecord] {
-        guard let tip else { return [:] }
-        var records: [String: ReleaseRecord] = [:]
-        let folder = "environments/\(environment)"
-        let entries: [TreeEntry]
-        do {
-            entries = try store.listTree(at: tip.hex, path: folder)
-        } catch let error as GitError where error.code == .pathNotFound {
-            return [:]
-        }
-        for entry in entries where entry.kind == .blob && entry.name.hasSuffix(".yaml") {
-            let path = "\(folder)/\(entry.name)"
-            guard let bytes = try store.read(path, at: .git(tip.hex)) else { continue }
-            let record = try ReleaseRecord.parse(bytes, file: "\(path) (at \(tip.short))")
-            if config.models[record.model] != nil { records[record.model] = record }
-        }
-        return records
+        try EnvironmentReleases.read(environment, at: tip, in: store).filter { config.models[$0.key] != nil }
     }
 
     func chooseVersion(_ request: PromotionRequest, previous: ReleaseRecord?) throws -> String {

@@ -483,6 +483,8 @@ spec:
               value: <@ model.name | quote @>
             - name: GITOPS_ML_MODEL_VERSION
               value: <@ deployment.version | quote @>
+            - name: PORT
+              value: "<@ model.port @>"
             - name: GITOPS_ML_RELEASE_RECORD
               value: /etc/gitops-ml/release.yaml
           startupProbe:

@@ -49,7 +49,7 @@ final class ScriptedTransport: @unchecked Sendable {
 
 /// A prediction request the example's serve.py answers.
 let exampleCustomer =
-    #"{"instances": [{"tenure_months": 3, "age": 40, "monthly_charges": 90.5, "support_calls": 4, "contract": "month-to-month", "region": "north", "paperless_billing": "yes"}]}"#
+    #"{"instances": [{"tenure_months": 3, "age": 40, "monthly_charges": 90.5, "support_calls": 4, "contract": "month-to-month", "region": "north", "paperless_billing": "true"}]}"#
 
 private let refused = HTTPError(kind: .connection, url: "http://127.0.0.1:1/healthz", message: "Connection refused")
 

@@ -31,7 +31,7 @@ commit() {
 git init -q -b main
 git config user.name "$GIT_AUTHOR_NAME"
 git config user.email "$GIT_AUTHOR_EMAIL"
-cp "$src"/{generate_data.py,model_lib.py,train.py,serve.py,params.yaml,dvc.yaml,gitops-ml.yaml,.gitignore} .
+cp "$src"/{generate_data.py,model_lib.py,train.py,serve.py,smoke.json,params.yaml,dvc.yaml,gitops-ml.yaml,.gitignore} .
 cp -r "$src/policies" .
 
 python3 generate_data.py --out data --seed 7 >/dev/null

@@ -9,6 +9,7 @@
 """
 import argparse
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,10 +131,11 @@ def make_handler(model, threshold, stats, version):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--model", default="model/model.json")
+    # The agent's local target and the generated Deployment both say where to listen and what to serve.
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--model", default=os.environ.get("GITOPS_ML_MODEL_PATH", "model/model.json"))
     parser.add_argument("--threshold", type=float, default=0.5)
-    parser.add_argument("--version", default="dev")
+    parser.add_argument("--version", default=os.environ.get("GITOPS_ML_MODEL_VERSION", "dev"))
     args = parser.parse_args()
     model = load(args.model)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(model, args.threshold, Stats(), args.version))

@@ -1,0 +1,468 @@
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+import GitStore
+import HTTPClient
+import Promotion
+
+/// One reconcile pass per environment, as ordered steps that stop at the first failure: fetch → verify
+/// the tip → desired state from the release records → compare with what was applied → apply → health →
+/// record. Every step's outcome is written to the state (atomically) before the next one starts, so an
+/// agent killed at any point and started again neither applies a commit twice nor forgets a rollback.
+/// Blocking (libgit2, curl, child processes): call it from a dedicated thread.
+public final class Reconciler {
+    public struct Options: Sendable {
+        /// The remote to follow (default: agent.yaml's repository).
+        public var remote: String
+        public var credentials: RemoteCredentials
+        /// Signs rollback commits; required when the agent verifies signatures, or it would refuse its own.
+        public var signer: CommitSigner?
+        /// Name and e-mail on rollback commits and deployment notes (default: agent.yaml's repository's
+        /// `user.name` and `user.email`); the time is that of each commit.
+        public var author: GitSignature?
+        /// Who applies, in deployment records.
+        public var agent: String
+        public var clock: any HealthClock
+        public var transport: HealthAssessment.Transport
+        /// Seconds between SIGTERM and SIGKILL when a model server is replaced or stopped.
+        public var grace: Double
+        public var restartBackoff: Backoff
+        public var stores: DataStores?
+
+        public init(remote: String, credentials: RemoteCredentials = .fromEnvironment()) {
+            self.remote = remote
+            self.credentials = credentials
+            agent = "gitops-ml \(GitOpsMLVersion.current) on \(ProcessInfo.processInfo.hostName)"
+            clock = SystemClock()
+            transport = { try HTTPClient.perform($0) }
+            grace = 10
+            restartBackoff = Backoff()
+        }
+    }
+
+    /// How one environment's pass ended.
+    public enum Result: Sendable, Equatable {
+        /// Nothing to do: what runs is what the branch names.
+        case synced(String)
+        case applied(String)
+        case rolledBack(failed: String, restored: String)
+        /// The pass stopped at a step; what ran before still runs.
+        case stopped(step: String, reason: String)
+
+        public var succeeded: Bool {
+            if case .stopped = self { return false }
+            return true
+        }
+    }
+
+    public let config: AgentConfig
+    public let options: Options
+    let mirror: Repository
+    let store: StateStore
+    let places: LocalDeployment.Places
+    public private(set) var state: AgentState
+    /// Set when the state file was corrupt and set aside.
+    public private(set) var recovery: String?
+    private var targets: [String: LocalTarget] = [:]
+    private var deployments: [String: LocalDeployment] = [:]
+
+    public init(config: AgentConfig, options: Options) throws {
+        if let unsupported = config.environments.first(where: { $0.target != .local }) {
+            throw GitOpsMLError.configuration(
+                "environment \(unsupported.name): the \(unsupported.target.rawValue) target is not in this build yet "
+                    + "(only local)", at: SourceLocation(file: "agent.yaml"))
+        }
+        if config.verify != .off && options.signer == nil {
+            throw GitOpsMLError.configuration(
+                "verify is on but no signing key is set: the agent's rollback commits would fail its own verification",
+                at: SourceLocation(file: "agent.yaml"))
+        }
+        self.config = config
+        self.options = options
+        places = LocalDeployment.Places(state: config.stateDirectory)
+        try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        let mirrorPath = config.stateDirectory + "/repository.git"
+        mirror =
+            FileManager.default.fileExists(atPath: mirrorPath)
+            ? try Repository(at: mirrorPath, discover: false) : try Repository.createBare(at: mirrorPath)
+        store = StateStore(path: config.stateDirectory + "/state.json")
+        let loaded = try store.load()
+        state = loaded.state
+        recovery = loaded.recovery
+        for environment in config.environments {
+            targets[environment.name] = LocalTarget(
+                clock: options.clock, backoff: options.restartBackoff, grace: options.grace)
+            if let group = state.environments[environment.name]?.serverProcessGroup {
+                Self.stopLeftover(group, owner: places.state, grace: options.grace)
+                state.environments[environment.name]?.serverProcessGroup = nil
+            }
+        }
+        try store.save(state)
+    }
+
+    /// One pass over every environment; environments are independent, so one failing stops only itself.
+    @discardableResult
+    public func pass() -> [String: Result] {
+        let fetched = fetch()
+        var results: [String: Result] = [:]
+        for environment in config.environments {
+            let result: Result
+            if let failure = fetched {
+                result = .stopped(step: "fetch", reason: failure)
+            } else {
+                result = reconcile(environment)
+            }
+            results[environment.name] = result
+            record(result, for: environment.name)
+        }
+        return results
+    }
+
+    /// Restarts crashed model servers when their backoff allows; call it between passes.
+    public func poll() -> [(environment: String, event: ServerSupervisor.Event)] {
+        var events: [(String, ServerSupervisor.Event)] = []
+        for (name, target) in targets.sorted(by: { $0.key < $1.key }) {
+            guard let event = target.poll() else { continue }
+            events.append((name, event))
+            if case .restarted = event { update(name) { $0.serverProcessGroup = target.serverProcessGroup } }
+        }
+        return events
+    }
+
+    /// Stops every model server (graceful shutdown of the agent).
+    public func shutdown() {
+        for (name, target) in targets {
+            target.stop()
+            update(name) { $0.serverProcessGroup = nil }
+        }
+    }
+
+    // MARK: - Steps
+
+    /// Every branch, so release records and the source commits they name are both here; and the notes.
+    private func fetch() -> String? {
+        do {
+            try mirror.fetch(
+                options.remote, refspecs: ["+refs/heads/*:refs/remotes/origin/*"], credentials: options.credentials)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    private func reconcile(_ environment: AgentConfig.Environment) -> Result {
+        let name = environment.name
+        do {
+            try publishRecords(name)
+            guard let tip = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) else {
+                return .stopped(step: "fetch", reason: "the remote has no branch \(environment.branch)")
+            }
+            if let pending = state.environments[name]?.pendingRollback {
+                if let stopped = try pushRollback(environment, pending, tip: tip) { return stopped }
+                // The revert commit is now the tip: it names what runs, and the pass goes on from it.
+                return try reconcile(
+                    environment, tip: try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) ?? tip)
+            }
+            return try reconcile(environment, tip: tip)
+        } catch {
+            return .stopped(step: "record", reason: "\(error)")
+        }
+    }
+
+    private func reconcile(_ environment: AgentConfig.Environment, tip: ObjectID) throws -> Result {
+        let name = environment.name
+        let current = state.environments[name] ?? AgentState.Environment()
+        let target = self.target(name)
+
+        // A rollback a killed agent left half done: the failed commit is not tried again.
+        if let inFlight = current.inFlight, inFlight.phase == .restoring {
+            return try finishRollback(environment, failed: ObjectID(hex: inFlight.commit), reasons: inFlight.reasons)
+        }
+        if tip.hex == current.lastFailed {
+            return .stopped(step: "apply", reason: "\(tip.short) failed already; waiting for a new commit")
+        }
+        if tip.hex == current.lastApplied, target.running != nil { return .synced(tip.hex) }
+
+        if case .stopped(let step, let reason)? = verify(tip) { return .stopped(step: step, reason: reason) }
+
+        let desired: LocalDeployment
+        do {
+            desired = try deployment(environment, at: tip)
+        } catch {
+            return try failWithoutStarting(environment, tip: tip, reason: "\(error)")
+        }
+        // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
+        if let running = target.running, running.launch == desired.release.launch {
+            target.adopt(desired.release)
+            update(name) {
+                $0.lastAttempted = tip.hex
+                $0.lastApplied = tip.hex
+            }
+            return .synced(tip.hex)
+        }
+
+        let fallback = try current.lastApplied.map { try deployment(environment, at: ObjectID(hex: $0)) }
+        let started = Date()
+        update(name) {
+            $0.lastAttempted = tip.hex
+            $0.inFlight = AgentState.InFlight(commit: tip.hex, phase: .applying, started: started)
+        }
+        let outcome = target.roll(
+            to: desired.release, health: health(environment, desired), fallback: fallback?.release,
+            fallbackHealth: fallback.map { health(environment, $0) }
+        ) { failed in
+            self.update(name) {
+                $0.inFlight = AgentState.InFlight(
+                    commit: tip.hex, phase: .restoring, started: started, reasons: failed.failedReasons)
+            }
+        }
+        update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+        switch outcome {
+        case .healthy(let report):
+            deployments[name] = desired
+            let record = deploymentRecord(
+                environment, tip, started, .healthy, report.checks.map(\.outcome), restored: nil)
+            update(name) {
+                $0.lastApplied = tip.hex
+                $0.inFlight = nil
+                $0.lastFailed = nil
+                $0.health = report.status.description
+                $0.unpublished.append(record)
+            }
+            try publishRecords(name)
+            return .applied(tip.hex)
+        case .rolledBack(let failed, _):
+            deployments[name] = fallback
+            return try rolledBack(environment, failed: tip, started: started, checks: failed.checks.map(\.outcome))
+        case .failed(let failed, _):
+            let record = deploymentRecord(
+                environment, tip, started, .failed, failed.checks.map(\.outcome), restored: nil)
+            update(name) {
+                $0.inFlight = nil
+                $0.lastFailed = tip.hex
+                $0.health = failed.status.description
+                $0.unpublished.append(record)
+            }
+            try publishRecords(name)
+            return .stopped(step: "health", reason: failed.failedReasons.joined(separator: "; "))
+        }
+    }
+
+    /// The tip's signature, when agent.yaml asks for one; nil when it passes.
+    private func verify(_ tip: ObjectID) -> Result? {
+        let trust: CommitVerifier.Trust
+        switch config.verify {
+        case .off: return nil
+        case .ssh(let allowed): trust = .sshAllowedSigners(allowed)
+        case .openPGP(let keyring): trust = .openPGPKeyring(keyring)
+        }
+        do {
+            _ = try CommitVerifier.verify(tip, in: mirror, trust: trust)
+            return nil
+        } catch {
+            return .stopped(step: "verify", reason: "\(error)")
+        }
+    }
+
+    /// A commit that cannot even be built (bad record, artifact digest differs): what ran keeps running,
+    /// and when there is one, the branch is rolled back to it so the bad commit is not tried again.
+    private func failWithoutStarting(_ environment: AgentConfig.Environment, tip: ObjectID, reason: String) throws
+        -> Result
+    {
+        let name = environment.name
+        let check = CheckOutcome(name: "release", status: HealthStatus.degraded.description, reason: reason)
+        guard state.environments[name]?.lastApplied != nil else {
+            update(name) {
+                $0.lastAttempted = tip.hex
+                $0.lastFailed = tip.hex
+                $0.unpublished.append(self.deploymentRecord(environment, tip, Date(), .failed, [check], restored: nil))
+            }
+            try publishRecords(name)
+            return .stopped(step: "desired state", reason: reason)
+        }
+        update(name) { $0.lastAttempted = tip.hex }
+        return try rolledBack(environment, failed: tip, started: Date(), checks: [check])
+    }
+
+    /// The last healthy commit runs again: recorded, then the revert commit pushed (or kept for later).
+    private func rolledBack(
+        _ environment: AgentConfig.Environment, failed: ObjectID, started: Date, checks: [CheckOutcome]
+    ) throws -> Result {
+        let name = environment.name
+        guard let restored = state.environments[name]?.lastApplied else {
+            return .stopped(step: "rollback", reason: "nothing healthy to go back to")
+        }
+        let reasons = checks.filter { $0.status != HealthStatus.healthy.description }.map { "\($0.name): \($0.reason)" }
+        let pending = AgentState.PendingRollback(failed: failed.hex, restored: restored, reasons: reasons)
+        let record = deploymentRecord(environment, failed, started, .failed, checks, restored: restored)
+        update(name) {
+            $0.inFlight = nil
+            $0.lastFailed = failed.hex
+            $0.health = HealthStatus.healthy.description
+            $0.pendingRollback = pending
+            $0.unpublished.append(record)
+        }
+        try publishRecords(name)
+        if let stopped = try pushRollback(environment, pending, tip: failed) { return stopped }
+        return .rolledBack(failed: failed.hex, restored: restored)
+    }
+
+    /// A restart after the agent was killed while putting the last healthy commit back.
+    private func finishRollback(_ environment: AgentConfig.Environment, failed: ObjectID, reasons: [String]) throws
+        -> Result
+    {
+        let name = environment.name
+        guard let restored = state.environments[name]?.lastApplied else {
+            update(name) {
+                $0.inFlight = nil
+                $0.lastFailed = failed.hex
+            }
+            return .stopped(step: "rollback", reason: "nothing healthy to go back to")
+        }
+        let fallback = try deployment(environment, at: ObjectID(hex: restored))
+        let target = self.target(name)
+        let report = target.resume(fallback.release, health: health(environment, fallback))
+        update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+        guard report.status == .healthy else {
+            return .stopped(
+                step: "rollback",
+                reason: "\(restored.prefix(12)) failed too: \(report.failedReasons.joined(separator: "; "))")
+        }
+        deployments[name] = fallback
+        let checks = reasons.map { CheckOutcome(name: "before restart", status: "Degraded", reason: $0) }
+        return try rolledBack(environment, failed: failed, started: Date(), checks: checks)
+    }
+
+    /// Writes the revert commit on the failed tip and pushes it by compare-and-swap. Nil when pushed (or no
+    /// longer needed: someone promoted on top, and that newer commit is what to try next).
+    private func pushRollback(
+        _ environment: AgentConfig.Environment, _ pending: AgentState.PendingRollback, tip: ObjectID
+    )
+        throws -> Result?
+    {
+        let name = environment.name
+        let failed = ObjectID(hex: pending.failed)
+        guard tip == failed else {
+            update(name) { $0.pendingRollback = nil }
+            return nil
+        }
+        let branch = "refs/heads/" + environment.branch
+        let commit = RollbackCommit(
+            environment: name, branch: branch, failed: failed, restored: ObjectID(hex: pending.restored),
+            reasons: pending.reasons)
+        do {
+            try mirror.updateReference(branch, to: failed, expected: try mirror.referenceTarget(branch))
+            let written = try commit.write(in: mirror, author: author(), signer: options.signer)
+            if let revert = written {
+                try mirror.pushCompareAndSwap(
+                    options.remote, localRef: branch, remoteRef: branch, expected: failed,
+                    credentials: options.credentials)
+                try mirror.updateReference("refs/remotes/origin/" + environment.branch, to: revert, expected: failed)
+            }
+        } catch let error as GitError where error.code == .nonFastForward {
+            update(name) { $0.pendingRollback = nil }
+            return nil
+        } catch {
+            return .stopped(
+                step: "rollback", reason: "the revert commit is not pushed yet (\(error)); retried next pass")
+        }
+        update(name) { $0.pendingRollback = nil }
+        return nil
+    }
+
+    /// Pushes the deployment records not yet on the remote, oldest first; they stay in the state otherwise.
+    private func publishRecords(_ name: String) throws {
+        while let record = state.environments[name]?.unpublished.first {
+            try DeploymentNotes.publish(
+                record, in: mirror, remote: options.remote, author: author(), credentials: options.credentials)
+            update(name) { $0.unpublished.removeFirst() }
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Every configured environment has its target from `init`.
+    private func target(_ name: String) -> LocalTarget {
+        if let target = targets[name] { return target }
+        let target = LocalTarget(clock: options.clock, backoff: options.restartBackoff, grace: options.grace)
+        targets[name] = target
+        return target
+    }
+
+    private func author() -> GitSignature? {
+        options.author.map { GitSignature(name: $0.name, email: $0.email) }
+    }
+
+    private func deployment(_ environment: AgentConfig.Environment, at commit: ObjectID) throws -> LocalDeployment {
+        try LocalDeployment(
+            environment: environment, commit: commit, in: mirror, places: places,
+            stores: options.stores ?? DataStores(dvcCache: nil, lfsObjects: mirror.gitDirectory + "/lfs/objects"))
+    }
+
+    private func health(_ environment: AgentConfig.Environment, _ deployment: LocalDeployment) -> HealthAssessment {
+        HealthAssessment(
+            environment.health, base: "http://127.0.0.1:\(deployment.release.launch.environment["PORT"] ?? "")",
+            healthPath: deployment.healthPath, predictPath: deployment.predictPath, sample: deployment.sample,
+            clock: options.clock, transport: options.transport)
+    }
+
+    private func deploymentRecord(
+        _ environment: AgentConfig.Environment, _ commit: ObjectID, _ started: Date,
+        _ outcome: DeploymentRecord.Outcome, _ checks: [CheckOutcome], restored: String?
+    ) -> DeploymentRecord {
+        DeploymentRecord(
+            environment: environment.name, target: environment.target.rawValue, commit: commit.hex, started: started,
+            finished: Date(), outcome: outcome, checks: checks, restored: restored, agent: options.agent)
+    }
+
+    /// The pass's result as the environment's condition.
+    private func record(_ result: Result, for name: String) {
+        let condition: CheckOutcome
+        switch result {
+        case .synced(let commit):
+            condition = CheckOutcome(name: "Synced", status: "True", reason: "at \(commit.prefix(12))")
+        case .applied(let commit):
+            condition = CheckOutcome(name: "Synced", status: "True", reason: "applied \(commit.prefix(12))")
+        case .rolledBack(let failed, let restored):
+            condition = CheckOutcome(
+                name: "Synced", status: "False",
+                reason: "RolledBack: \(failed.prefix(12)) failed its checks; \(restored.prefix(12)) runs again")
+        case .stopped(let step, let reason):
+            condition = CheckOutcome(name: "Synced", status: "False", reason: "\(step): \(reason)")
+        }
+        update(name) { $0.conditions = [condition] }
+    }
+
+    /// Changes one environment's state and writes the whole state file before going on.
+    private func update(_ name: String, _ change: (inout AgentState.Environment) -> Void) {
+        var environment = state.environments[name] ?? AgentState.Environment()
+        change(&environment)
+        state.environments[name] = environment
+        do {
+            try store.save(state)
+        } catch {
+            Log.warning("agent state", ["path": store.path, "error": "\(error)"])
+        }
+    }
+
+    /// Stops a server a killed agent left running: only a process group whose leader carries this state
+    /// directory in its environment (a reused pid belongs to someone else and is left alone).
+    static func stopLeftover(_ group: Int32, owner: String, grace: Double) {
+        guard group > 1,
+            let environ = FileManager.default.contents(atPath: "/proc/\(group)/environ"),
+            environ.split(separator: 0).contains(Data("\(LocalDeployment.ownerVariable)=\(owner)".utf8))
+        else { return }
+        kill(-group, SIGTERM)
+        let end = Date().addingTimeInterval(grace)
+        while kill(-group, 0) == 0 && Date() < end { usleep(50_000) }
+        kill(-group, SIGKILL)
+    }
+}
+
+extension HealthReport {
+    /// `name: reason` of every check that did not pass.
+    var failedReasons: [String] {
+        failures.map { "\($0.name): \($0.reason)" }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+
+/// The files of a release's source commit on this host, where its serving command runs:
+/// `root/<commit>/`, written from git objects (no work tree, no checkout of the environment branch) into a
+/// temporary folder renamed into place, so a folder that exists is complete. Symlinks and submodules are
+/// left out: nothing a commit contains may point the server outside its folder.
+public struct SourceCheckout: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// The folder holding `commit`'s tree; written on first use.
+    public func folder(for commit: ObjectID, in repository: Repository) throws -> String {
+        let destination = "\(root)/\(commit.hex)"
+        if FileManager.default.fileExists(atPath: destination) { return destination }
+        let temporary = "\(root)/.incoming-\(commit.hex)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        do {
+            for entry in try repository.listTree(at: commit.hex, recursive: true) where entry.kind == .blob {
+                let clean = try RepositoryPath.clean(entry.path)
+                let path = temporary + "/" + clean
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                let executable = entry.mode == 0o100755
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(try repository.blob(entry.id)),
+                        attributes: [.posixPermissions: executable ? 0o755 : 0o644])
+                else { throw GitOpsMLError.environment("cannot write \(path)") }
+            }
+            if rename(temporary, destination) != 0 {
+                // Another pass wrote it first: theirs is as good as ours.
+                guard errno == EEXIST || errno == ENOTEMPTY else {
+                    throw GitOpsMLError.environment(
+                        "cannot move \(temporary) to \(destination): \(String(cString: strerror(errno)))")
+                }
+                try? FileManager.default.removeItem(atPath: temporary)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        return destination
+    }
+}
