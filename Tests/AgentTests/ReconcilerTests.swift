@@ -116,3 +116,71 @@ struct ReconcilerTests {
         #expect(agent.pass()["local"] == .applied(good))
     }
 }
+
+/// With `verify: ssh`, only a tip signed by an allowed signer is applied; the agent signs its own
+/// rollback commits so that they pass its verification.
+@Suite("The reconcile pass with signatures", .serialized)
+struct ReconcilerSignatureTests {
+    @Test func unsignedAndWronglySignedTipsAreRefused() throws {
+        let fixture = try AgentFixture("reconcile-signed", deadline: 10)
+        let keys = fixture.temp.path + "/keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        for name in ["promoter", "stranger", "agent"] {
+            _ = try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", "\(keys)/\(name)"])
+        }
+        let allowed = try ["promoter", "agent"].map { name in
+            "\(name)@example.com " + (try String(contentsOfFile: "\(keys)/\(name).pub", encoding: .utf8))
+        }.joined()
+        try allowed.write(toFile: keys + "/allowed_signers", atomically: true, encoding: .utf8)
+        fixture.config.verify = .ssh(allowedSigners: keys + "/allowed_signers")
+        var options = fixture.options()
+        options.signer = .ssh(key: keys + "/agent")
+        let agent = try Reconciler(config: fixture.config, options: options)
+        defer { agent.shutdown() }
+
+        func sign(with key: String) throws -> String {
+            _ = try run(
+                [
+                    "git", "-c", "gpg.format=ssh", "-c", "user.signingkey=\(keys)/\(key)", "commit", "-q", "--amend",
+                    "--no-edit", "-S",
+                ], in: fixture.work)
+            _ = try run(["git", "push", "-q", "-f", "origin", "HEAD:gitops"], in: fixture.work)
+            return try git("rev-parse", "HEAD", in: fixture.work)
+        }
+
+        let unsigned = try fixture.promote("main", version: "v1")
+        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+            Issue.record("an unsigned tip was applied")
+            return
+        }
+        #expect(step == "verify" && reason.contains("not signed"))
+        #expect(fixture.serving() == nil)
+        #expect(agent.state.environments["local"]?.conditions.first?.reason.contains("\(unsigned.prefix(12))") == true)
+
+        _ = try sign(with: "stranger")
+        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+            Issue.record("a tip signed by a stranger was applied")
+            return
+        }
+        #expect(step == "verify" && reason.contains("not an allowed signer"))
+        #expect(fixture.serving() == nil)
+
+        let signed = try sign(with: "promoter")
+        #expect(agent.pass()["local"] == .applied(signed))
+        #expect(fixture.serving() == "v1")
+
+        // A broken model, signed: rolled back by a revert commit the agent signs, which it then accepts.
+        _ = try fixture.promote("broken", version: "v2")
+        let failed = try sign(with: "promoter")
+        #expect(agent.pass()["local"] == .rolledBack(failed: failed, restored: signed))
+        let revert = try fixture.originTip()
+        let verification = try run(
+            [
+                "bash", "-c",
+                "git -c gpg.ssh.allowedSignersFile=\(keys)/allowed_signers verify-commit \(revert) 2>&1",
+            ], in: fixture.origin)
+        #expect(verification.contains("agent@example.com"))
+        #expect(agent.pass()["local"] == .synced(revert))
+        #expect(fixture.serving() == "v1")
+    }
+}
