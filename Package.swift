@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // HMAC-SHA256 for the agent's webhook (constant-time verification; BoringSSL's, not ours).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The agent's endpoints, its lifecycle (signals, graceful shutdown), metrics and structured logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Tests only: property-based fuzzing of the parsers (Tests/FuzzTests).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
@@ -62,6 +67,10 @@ let package = Package(
             dependencies: [
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
@@ -69,8 +78,9 @@ let package = Package(
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
         .executableTarget(name: "gitops-ml", dependencies: ["GitOpsMLCLI"], swiftSettings: strict),

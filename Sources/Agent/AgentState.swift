@@ -28,8 +28,7 @@ public struct AgentState: Codable, Sendable, Equatable {
         public var lastFailed: String?
         /// Deployment records not yet pushed to the remote's notes.
         public var unpublished: [DeploymentRecord] = []
-        /// The local target's server process group, so that a restarted agent stops a server its killed
-        /// predecessor left behind.
+        /// The local target's server process group (its pid), for `/status` and people.
         public var serverProcessGroup: Int32?
 
         public init(lastAttempted: String? = nil, lastApplied: String? = nil) {
@@ -139,6 +138,16 @@ public struct StateStore: Sendable {
         return Loaded(
             state: AgentState(),
             recovery: "the agent state \(path) was corrupt (\(defect)): set aside as \(aside), rebuilt from git")
+    }
+
+    /// The state as it is, for `agent status`: nothing set aside, a corrupt file is an error.
+    public func peek() throws -> AgentState {
+        guard let bytes = FileManager.default.contents(atPath: path) else { return AgentState() }
+        guard let state = try? JSONDecoder().decode(AgentState.self, from: bytes), state.defect() == nil else {
+            throw GitOpsMLError.environment(
+                "the agent state \(path) is corrupt: the agent sets it aside when it starts")
+        }
+        return state
     }
 
     public func save(_ state: AgentState) throws {

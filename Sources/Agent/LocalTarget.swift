@@ -31,6 +31,9 @@ public final class LocalTarget {
     /// Seconds between SIGTERM and SIGKILL when a server is replaced or stopped.
     let grace: Double
     private var supervisor: ServerSupervisor?
+    /// Told each new server's process group as soon as it is started, so that it is in the agent's state
+    /// before anything else can happen to the agent.
+    public var onStart: ((Int32) -> Void)?
 
     public init(clock: any HealthClock = SystemClock(), backoff: Backoff = Backoff(), grace: Double = 10) {
         self.clock = clock
@@ -80,12 +83,21 @@ public final class LocalTarget {
 
     private func start(_ release: Release, health: HealthAssessment) -> HealthReport {
         stop()
+        // Something else on the port would answer the health checks in the new server's place.
+        if let port = release.launch.environment["PORT"].flatMap(Int.init), Self.answers(port: port) {
+            return HealthReport(checks: [
+                HealthCheckResult(
+                    name: "server", status: .missing,
+                    reason: "port \(port) is in use by another process: nothing was started")
+            ])
+        }
         let candidate = ServerSupervisor(release.launch, clock: clock, backoff: backoff)
         do {
             try candidate.start()
         } catch {
             return HealthReport(checks: [HealthCheckResult(name: "server", status: .missing, reason: "\(error)")])
         }
+        if let pid = candidate.pid { onStart?(pid) }
         supervisor = candidate
         running = release
         var report = health.run()
@@ -99,6 +111,22 @@ public final class LocalTarget {
             stop()
         }
         return report
+    }
+
+    /// True when something accepts connections on 127.0.0.1:`port`.
+    static func answers(port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
     }
 
     deinit { stop() }

@@ -66,6 +66,8 @@ public final class Reconciler {
     public private(set) var recovery: String?
     private var targets: [String: LocalTarget] = [:]
     private var deployments: [String: LocalDeployment] = [:]
+    /// Held for the agent's lifetime: one agent per state directory.
+    private let lock: Int32
 
     public init(config: AgentConfig, options: Options) throws {
         if let unsupported = config.environments.first(where: { $0.target != .local }) {
@@ -82,6 +84,12 @@ public final class Reconciler {
         self.options = options
         places = LocalDeployment.Places(state: config.stateDirectory)
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        lock = open(config.stateDirectory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            if lock >= 0 { close(lock) }
+            throw GitOpsMLError.environment(
+                "another agent uses the state directory \(config.stateDirectory) (or it cannot be locked)")
+        }
         let mirrorPath = config.stateDirectory + "/repository.git"
         mirror =
             FileManager.default.fileExists(atPath: mirrorPath)
@@ -90,13 +98,10 @@ public final class Reconciler {
         let loaded = try store.load()
         state = loaded.state
         recovery = loaded.recovery
+        Self.stopLeftovers(owner: places.state, grace: options.grace)
         for environment in config.environments {
-            targets[environment.name] = LocalTarget(
-                clock: options.clock, backoff: options.restartBackoff, grace: options.grace)
-            if let group = state.environments[environment.name]?.serverProcessGroup {
-                Self.stopLeftover(group, owner: places.state, grace: options.grace)
-                state.environments[environment.name]?.serverProcessGroup = nil
-            }
+            _ = target(environment.name)
+            state.environments[environment.name]?.serverProcessGroup = nil
         }
         try store.save(state)
     }
@@ -129,6 +134,11 @@ public final class Reconciler {
         }
         return events
     }
+
+    deinit { close(lock) }
+
+    /// The model each environment runs, for metrics' labels.
+    public func models() -> [String: String] { deployments.mapValues(\.record.model) }
 
     /// Stops every model server (graceful shutdown of the agent).
     public func shutdown() {
@@ -191,6 +201,16 @@ public final class Reconciler {
             desired = try deployment(environment, at: tip)
         } catch {
             return try failWithoutStarting(environment, tip: tip, reason: "\(error)")
+        }
+        // An agent restarted: what it applied runs again, as it was (not a new deployment, not recorded).
+        if tip.hex == current.lastApplied {
+            let report = target.resume(desired.release, health: health(environment, desired))
+            update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+            guard report.status == .healthy else {
+                return .stopped(step: "resume", reason: report.failedReasons.joined(separator: "; "))
+            }
+            deployments[name] = desired
+            return .synced(tip.hex)
         }
         // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
         if let running = target.running, running.launch == desired.release.launch {
@@ -386,6 +406,7 @@ public final class Reconciler {
     private func target(_ name: String) -> LocalTarget {
         if let target = targets[name] { return target }
         let target = LocalTarget(clock: options.clock, backoff: options.restartBackoff, grace: options.grace)
+        target.onStart = { [unowned self] group in self.update(name) { $0.serverProcessGroup = group } }
         targets[name] = target
         return target
     }
@@ -446,17 +467,24 @@ public final class Reconciler {
         }
     }
 
-    /// Stops a server a killed agent left running: only a process group whose leader carries this state
-    /// directory in its environment (a reused pid belongs to someone else and is left alone).
-    static func stopLeftover(_ group: Int32, owner: String, grace: Double) {
-        guard group > 1,
-            let environ = FileManager.default.contents(atPath: "/proc/\(group)/environ"),
-            environ.split(separator: 0).contains(Data("\(LocalDeployment.ownerVariable)=\(owner)".utf8))
-        else { return }
-        kill(-group, SIGTERM)
+    /// Stops the servers a killed agent left running: every process whose environment carries this state
+    /// directory (`LocalDeployment.ownerVariable`), found in /proc, with its process group. The state's
+    /// record of the group could miss a server started a moment before the kill; /proc does not.
+    static func stopLeftovers(owner: String, grace: Double) {
+        let marker = Data("\(LocalDeployment.ownerVariable)=\(owner)".utf8)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let groups = Set(
+            entries.compactMap { Int32($0) }.filter { pid in
+                pid != getpid()
+                    && FileManager.default.contents(atPath: "/proc/\(pid)/environ")?.split(separator: 0)
+                        .contains(marker) == true
+            }.map { getpgid($0) }.filter { $0 > 1 && $0 != getpgrp() })
+        guard !groups.isEmpty else { return }
+        Log.warning("stopping model servers a previous agent left running", ["groups": "\(groups.sorted())"])
+        for group in groups { kill(-group, SIGTERM) }
         let end = Date().addingTimeInterval(grace)
-        while kill(-group, 0) == 0 && Date() < end { usleep(50_000) }
-        kill(-group, SIGKILL)
+        while groups.contains(where: { kill(-$0, 0) == 0 }) && Date() < end { usleep(50_000) }
+        for group in groups { kill(-group, SIGKILL) }
     }
 }
 

@@ -29,8 +29,7 @@ struct PromoteCommand: ParsableCommand {
     @Option(name: .long, help: "Push to this remote (a name or URL).") var push: String?
     @Flag(name: .long, help: "Push to gitops-ml/promote/ENV/MODEL-VERSION instead, for a pull request.")
     var branchPerPromotion = false
-    @Option(name: .long, help: "Sign the commit: ssh or openpgp.") var sign: String?
-    @Option(name: .long, help: "The signing key: an SSH private key file, or a gpg key id.") var signingKey: String?
+    @OptionGroup var signing: SigningOptions
     @Flag(name: .long, help: "Print the commit message and the diff; write nothing.") var dryRun = false
     @Flag(name: .long, help: "Run `gitops-ml check` on the source commit first (against the deployed version).")
     var runChecks = false
@@ -52,7 +51,7 @@ struct PromoteCommand: ParsableCommand {
             repository: repository, config: config,
             library: TemplateLibrary(overridesAt: repository.root + "/templates"))
         let branch = try promoter.branch(of: to)
-        promoter.signer = try signer()
+        promoter.signer = try signing.signer()
 
         if runChecks { try check(source, project: project) }
         let report = try gateReport(for: source, project: project)
@@ -105,17 +104,6 @@ struct PromoteCommand: ParsableCommand {
                     )
                 }
             }
-        }
-    }
-
-    private func signer() throws -> CommitSigner? {
-        switch sign {
-        case nil: return nil
-        case "ssh":
-            guard let signingKey else { throw GitOpsMLError.usage("--sign ssh needs --signing-key PRIVATE_KEY_FILE") }
-            return .ssh(key: signingKey)
-        case "openpgp", "gpg": return .openPGP(key: signingKey)
-        case let other?: throw GitOpsMLError.usage("--sign: ssh or openpgp, not '\(other)'")
         }
     }
 

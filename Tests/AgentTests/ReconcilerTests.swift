@@ -98,6 +98,13 @@ struct ReconcilerTests {
         #expect(try git("log", "-1", "--format=%B", "gitops", in: fixture.origin).contains("release:"))
     }
 
+    @Test func oneAgentPerStateDirectory() throws {
+        let fixture = try AgentFixture("reconcile-lock")
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        #expect(throws: GitOpsMLError.self) { try Reconciler(config: fixture.config, options: fixture.options()) }
+        withExtendedLifetime(agent) {}
+    }
+
     @Test func theFirstReleaseFailingIsNotRetriedUntilTheBranchMoves() throws {
         let fixture = try AgentFixture("reconcile-first", deadline: 8)
         let agent = try Reconciler(config: fixture.config, options: fixture.options())

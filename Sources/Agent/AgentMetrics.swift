@@ -1,0 +1,63 @@
+import Foundation
+import GitOpsMLCore
+import Prometheus
+
+/// The agent's Prometheus metrics, with the names the generated alert rules use
+/// (templates/monitoring/alerts.rules.yml): per environment, passes and failed passes, rollbacks (with
+/// the model), pass duration, the applied revision (an info gauge) and the time of the last good pass.
+public final class AgentMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let revisions = Mutex<[String: Gauge]>([:])
+
+    public init() {}
+
+    /// Records one environment's pass.
+    public func record(environment: String, result: Reconciler.Result, model: String?, seconds: Double, now: Date) {
+        let labels = [("environment", environment)]
+        registry.makeCounter(descriptor: Self.name("sync", "total", "Reconcile passes."), labels: labels).increment()
+        registry.makeValueHistogram(
+            descriptor: Self.name("reconcile_duration", "seconds", "Seconds a pass took, health checks included."),
+            labels: labels, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300]
+        ).record(seconds)
+        let failures = registry.makeCounter(
+            descriptor: Self.name("sync_failures", "total", "Passes that stopped at a step or rolled back."),
+            labels: labels)
+        let rollbacks = registry.makeCounter(
+            descriptor: Self.name("rollbacks", "total", "Releases that failed their checks and were reverted."),
+            labels: labels + [("model", model ?? "")])
+        switch result {
+        case .synced(let commit), .applied(let commit):
+            registry.makeGauge(
+                descriptor: Self.name("last_success_timestamp", "seconds", "Unix time of the last good pass."),
+                labels: labels
+            ).set(now.timeIntervalSince1970)
+            applied(environment: environment, revision: commit)
+        case .rolledBack(_, let restored):
+            failures.increment()
+            rollbacks.increment()
+            applied(environment: environment, revision: restored)
+        case .stopped:
+            failures.increment()
+        }
+    }
+
+    /// `gitops_ml_agent_applied_revision_info{environment, revision} 1`, one series per environment.
+    private func applied(environment: String, revision: String) {
+        revisions.withLock { gauges in
+            if let old = gauges[environment] { registry.unregisterGauge(old) }
+            let gauge = registry.makeGauge(
+                descriptor: Self.name("applied_revision", "info", "The environment-branch commit running; always 1."),
+                labels: [("environment", environment), ("revision", revision)])
+            gauge.set(Double(1))
+            gauges[environment] = gauge
+        }
+    }
+
+    /// The text format Prometheus scrapes.
+    public func exposition() -> String { registry.emitToString() }
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "gitops_ml", subsystem: "agent", metricName: metric, unitName: unit, helpText: help)
+    }
+}

@@ -1,0 +1,109 @@
+import Config
+import Dispatch
+import Foundation
+import GitOpsMLCore
+import Logging
+import ServiceLifecycle
+
+/// The long-running agent: passes on a schedule (interval with jitter, backoff after failures, at once on
+/// a webhook), model servers supervised between passes, all the blocking work on one serial queue off
+/// Swift's cooperative pool. A swift-service-lifecycle `Service`: on SIGTERM or SIGINT it finishes the pass
+/// under way, stops the model servers and returns.
+public final class AgentService: Service, Sendable {
+    public let metrics = AgentMetrics()
+    public let config: AgentConfig
+    let reconciler: Confined<Reconciler>
+    let logger: Logger
+    private let shared: Mutex<Shared>
+    private let clock: any HealthClock
+
+    private struct Shared {
+        var status: AgentStatus
+        var triggered = false
+    }
+
+    public init(reconciler: Reconciler, logger: Logger) {
+        config = reconciler.config
+        clock = reconciler.options.clock
+        self.logger = logger
+        shared = Mutex(
+            Shared(
+                status: AgentStatus(
+                    agent: reconciler.options.agent, ready: false, recovery: reconciler.recovery,
+                    state: reconciler.state, config: reconciler.config)))
+        self.reconciler = Confined(reconciler)
+        if let recovery = reconciler.recovery { logger.warning("\(recovery)") }
+    }
+
+    /// A verified push to a followed branch: the next pass runs as soon as the schedule allows.
+    public func trigger() { shared.withLock { $0.triggered = true } }
+
+    public var status: AgentStatus { shared.withLock { $0.status } }
+
+    public func run() async throws {
+        var schedule = PassSchedule(interval: config.interval, now: clock.now())
+        var random = SystemRandomNumberGenerator()
+        logger.info(
+            "agent started",
+            metadata: [
+                "environments": "\(config.environments.map(\.name).joined(separator: ","))",
+                "repository": "\(Redaction.url(config.repository))",
+            ])
+        while !Task.isShuttingDownGracefully {
+            if shared.withLock({ state in
+                defer { state.triggered = false }; return state.triggered
+            }) {
+                schedule.triggered(at: clock.now())
+            }
+            if schedule.wait(from: clock.now()) > 0 {
+                for (environment, event) in await reconciler.run({ $0.poll() }) {
+                    logger.warning("model server", metadata: ["environment": "\(environment)", "event": "\(event)"])
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            schedule.started(at: clock.now())
+            let started = clock.now()
+            let (results, models, state) = await reconciler.run { agent in
+                let results = agent.pass()
+                return (results, agent.models(), agent.state)
+            }
+            let seconds = clock.now() - started
+            for (environment, result) in results.sorted(by: { $0.key < $1.key }) {
+                metrics.record(
+                    environment: environment, result: result, model: models[environment], seconds: seconds,
+                    now: Date())
+                let metadata: Logger.Metadata = ["environment": "\(environment)", "result": "\(result)"]
+                if result.succeeded {
+                    logger.info("pass", metadata: metadata)
+                } else {
+                    logger.warning("pass", metadata: metadata)
+                }
+            }
+            shared.withLock {
+                $0.status = AgentStatus(
+                    agent: $0.status.agent, ready: true, recovery: $0.status.recovery, state: state, config: config)
+            }
+            schedule.finished(
+                at: clock.now(), succeeded: results.values.allSatisfy(\.succeeded),
+                random: Double.random(in: 0..<1, using: &random))
+        }
+        logger.info("agent stopping: model servers stopped")
+        await reconciler.run { $0.shutdown() }
+    }
+}
+
+/// A non-Sendable value used from one serial queue only: its blocking work (libgit2, curl, waitpid) runs
+/// there, never on the cooperative pool.
+final class Confined<Value>: @unchecked Sendable {
+    private let value: Value
+    private let queue = DispatchQueue(label: "gitops-ml.agent")
+
+    init(_ value: Value) { self.value = value }
+
+    func run<Result: Sendable>(_ body: @escaping @Sendable (Value) -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body(self.value)) }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GitOpsMLCore
+import Hummingbird
+import Logging
+
+/// The agent's HTTP endpoints on Hummingbird: `/healthz` (the process answers), `/readyz` (a first pass
+/// has finished), `/status` (JSON), `/metrics` (Prometheus text) and `/webhook` (GitHub push events,
+/// HMAC-verified; 404 when agent.yaml configures no secret).
+public enum Endpoints {
+    /// Webhook bodies larger than this are refused before they are read whole (GitHub caps at 25 MB;
+    /// push events are a few kilobytes).
+    static let maximumWebhookBytes = 1 << 20
+
+    public static func router(service: AgentService, webhook: GitHubWebhook?) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in text(.ok, "ok") }
+        router.get("readyz") { _, _ in
+            service.status.ready ? text(.ok, "ready") : text(.serviceUnavailable, "no pass has finished yet")
+        }
+        router.get("status") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: service.status.json())))
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition())))
+        }
+        router.post("webhook") { request, context in
+            guard let webhook else {
+                return text(.notFound, "no webhook is configured (agent.yaml webhook.secret_env)")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maximumWebhookBytes)
+            } catch {
+                return text(.contentTooLarge, "the body is over \(maximumWebhookBytes) bytes")
+            }
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let decision = webhook.handle(headers: headers, body: Array(body.readableBytesView))
+            context.logger.info(
+                "webhook",
+                metadata: [
+                    "status": "\(decision.status)", "decision": "\(decision.message)",
+                    "delivery": "\(headers["x-github-delivery"] ?? "")",
+                ])
+            if decision.trigger != nil { service.trigger() }
+            return text(HTTPResponse.Status(code: decision.status), decision.message)
+        }
+        return router
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+}
+
+/// The agent as a process: its service and endpoints in one Hummingbird application, which runs them in
+/// a swift-service-lifecycle group and shuts them down gracefully on SIGTERM and SIGINT.
+public enum AgentApplication {
+    public static func run(service: AgentService, host: String, port: Int, webhook: GitHubWebhook?, logger: Logger)
+        async throws
+    {
+        let application = Application(
+            router: Endpoints.router(service: service, webhook: webhook),
+            configuration: .init(address: .hostname(host, port: port), serverName: "gitops-ml-agent"),
+            services: [service], logger: logger)
+        try await application.runService()
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+import HTTPClient
+import Promotion
+import TestSupport
+import Testing
+
+@testable import Agent
+
+/// `gitops-ml agent run` as a real process: its endpoints, the webhook, SIGTERM, and SIGKILL at the worst
+/// moments followed by a restart.
+@Suite("The agent process", .serialized)
+struct AgentProcessTests {
+    static let secret = "s3cret-for-tests"
+
+    /// The agent on a free port, its output in a log file.
+    final class Running {
+        let process: ChildProcess
+        let base: String
+        let log: String
+
+        init(_ fixture: AgentFixture, name: String = "agent") throws {
+            let configPath = fixture.temp.path + "/agent.yaml"
+            try fixture.config.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+            let port = RealHealthTests.freePort()
+            base = "http://127.0.0.1:\(port)"
+            log = fixture.temp.path + "/\(name).log"
+            var environment = gitTestEnvironment
+            environment["WEBHOOK_SECRET"] = AgentProcessTests.secret
+            process = try Subprocess.start(
+                [gitopsMLBinary, "agent", "run", "--config", configPath, "--listen", "127.0.0.1:\(port)"],
+                environment: environment, stdoutPath: log, stderrPath: log)
+            for _ in 0..<200 where get("/healthz")?.status != 200 { usleep(50_000) }
+            #expect(get("/healthz")?.status == 200, "the agent did not start: \(output())")
+        }
+
+        func get(_ path: String) -> HTTPResponse? {
+            try? HTTPClient.perform(HTTPRequest("GET", base + path, timeout: 5))
+        }
+
+        func status() throws -> AgentStatus {
+            let body = try #require(get("/status")).body
+            return try JSONDecoder().decode(AgentStatus.self, from: Data(body))
+        }
+
+        func webhook(_ body: String, signature: String?) throws -> HTTPResponse {
+            var headers = [("X-GitHub-Event", "push"), ("Content-Type", "application/json")]
+            if let signature { headers.append(("X-Hub-Signature-256", signature)) }
+            return try HTTPClient.perform(
+                HTTPRequest("POST", base + "/webhook", headers: headers, body: Array(body.utf8), timeout: 5))
+        }
+
+        func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+        /// Waits until `condition` holds, checking every 20 ms, up to `seconds`.
+        func wait(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end {
+                if try condition() { return true }
+                usleep(20_000)
+            }
+            return try condition()
+        }
+    }
+
+    static func push(_ branch: String) -> String { #"{"ref": "refs/heads/\#(branch)", "after": "0"}"# }
+
+    static func signature(_ body: String) throws -> String {
+        try GitHubWebhook(secret: secret, branches: []).signature(of: Array(body.utf8))
+    }
+
+    @Test func webhooksTriggerPassesAndSIGTERMStopsEverything() throws {
+        let fixture = try AgentFixture("agent-process", deadline: 15)
+        fixture.config.interval = 3600  // after the first pass, only the webhook triggers one
+        fixture.config.webhookSecretVariable = "WEBHOOK_SECRET"
+        try fixture.promote("main", version: "v1")
+        let agent = try Running(fixture)
+        #expect(agent.wait(30) { fixture.serving() == "v1" }, "\(agent.output())")
+        #expect(agent.wait(5) { agent.get("/readyz")?.status == 200 })
+        let first = try agent.status()
+        #expect(first.environments["local"]?.health == "Healthy")
+
+        let second = try fixture.promote("challenger/better", version: "v2")
+        let body = Self.push("gitops")
+        #expect(try agent.webhook(body, signature: nil).status == 401)
+        #expect(try agent.webhook(body, signature: "sha256=" + String(repeating: "0", count: 64)).status == 401)
+        #expect(try agent.webhook(body, signature: Self.signature(body + " ")).status == 401)
+        usleep(500_000)
+        #expect(fixture.serving() == "v1", "a webhook with a bad signature caused a pass")
+
+        let sent = Date()
+        #expect(try agent.webhook(body, signature: Self.signature(body)).status == 202)
+        #expect(agent.wait(30) { fixture.serving() == "v2" })
+        print("webhook to healthy: \(String(format: "%.2f", Date().timeIntervalSince(sent))) s")
+        #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
+
+        let metrics = agent.get("/metrics")?.text ?? ""
+        #expect(metrics.contains(#"gitops_ml_agent_sync_total{environment="local"} 2"#), "\(metrics)")
+        #expect(
+            metrics.contains(#"gitops_ml_agent_applied_revision_info{environment="local",revision="\#(second)"} 1"#))
+
+        // The webhook secret never reaches the log.
+        kill(agent.process.pid, SIGTERM)
+        #expect(agent.process.waitForExit() == 0, "\(agent.output())")
+        #expect(fixture.serving() == nil, "the model server outlived the agent")
+        #expect(!agent.output().contains(Self.secret))
+    }
+
+    @Test func aSIGKILLDuringApplyOrRollbackIsFinishedByTheNextAgentAndNothingIsAppliedTwice() throws {
+        let fixture = try AgentFixture("agent-kill", deadline: 15)
+        fixture.config.interval = 0.5
+        try fixture.promote("main", version: "v1")
+        var agent = try Running(fixture, name: "agent-1")
+        #expect(agent.wait(30) { fixture.serving() == "v1" }, "\(agent.output())")
+        let statePath = fixture.config.stateDirectory + "/state.json"
+        func inFlight() -> AgentState.InFlight? {
+            guard let bytes = FileManager.default.contents(atPath: statePath) else { return nil }
+            return (try? JSONDecoder().decode(AgentState.self, from: bytes))?.environments["local"]?.inFlight
+        }
+
+        // Killed while the new release starts: the next agent stops the leftover server and tries it again.
+        let second = try fixture.promote("challenger/better", version: "v2")
+        #expect(agent.wait(30) { inFlight()?.phase == .applying })
+        kill(agent.process.pid, SIGKILL)
+        _ = agent.process.waitForExit()
+        agent = try Running(fixture, name: "agent-2")
+        #expect(
+            agent.wait(30) {
+                fixture.serving() == "v2" && (try? agent.status().environments["local"]?.lastApplied) == second
+            })
+
+        // Killed while the last healthy release is being put back: the next agent finishes the rollback.
+        let third = try fixture.promote("broken", version: "v3")
+        #expect(agent.wait(30) { inFlight()?.phase == .restoring }, "\(agent.output())")
+        kill(agent.process.pid, SIGKILL)
+        _ = agent.process.waitForExit()
+        agent = try Running(fixture, name: "agent-3")
+        #expect(
+            agent.wait(30) { (try? fixture.originTip()) != third && fixture.serving() == "v2" }, "\(agent.output())")
+        usleep(1_500_000)  // a few more passes: none may apply v3 again or write a second revert
+
+        let remote = try Repository(at: fixture.origin, discover: false)
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy])
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: third), in: remote).map(\.outcome) == [.failed])
+        let reverts = try git(
+            "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(third)", "gitops", in: fixture.origin)
+        #expect(reverts.split(separator: "\n").count == 1)
+        #expect(try git("rev-parse", "gitops^", in: fixture.origin) == third)
+        kill(agent.process.pid, SIGTERM)
+        #expect(agent.process.waitForExit() == 0)
+    }
+
+    @Test func anUnreachableRemoteIsRetriedAndRecoveredFrom() throws {
+        let fixture = try AgentFixture("agent-unreachable")
+        fixture.config.interval = 0.5
+        try fixture.promote("main", version: "v1")
+        let agent = try Running(fixture)
+        #expect(agent.wait(30) { fixture.serving() == "v1" })
+        let moved = fixture.origin + ".away"
+        try FileManager.default.moveItem(atPath: fixture.origin, toPath: moved)
+        #expect(
+            agent.wait(10) {
+                (try? agent.status().environments["local"]?.conditions.first?.reason.hasPrefix("fetch:")) == true
+            })
+        #expect(fixture.serving() == "v1", "what runs keeps running while the remote is away")
+        try FileManager.default.moveItem(atPath: moved, toPath: fixture.origin)
+        let second = try fixture.promote("challenger/better", version: "v2")
+        #expect(agent.wait(30) { fixture.serving() == "v2" }, "\(agent.output())")
+        #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
+        kill(agent.process.pid, SIGTERM)
+        #expect(agent.process.waitForExit() == 0)
+    }
+}
