@@ -70,7 +70,7 @@ spec:
         - name: agent
           image: <@ agent.image | quote @>
           imagePullPolicy: Always
-          args: [agent, --config, /etc/gitops-ml/agent.yaml, --state-dir, /var/lib/gitops-ml]
+          args: [agent, run, --config, /etc/gitops-ml/agent.yaml, --state-dir, /var/lib/gitops-ml, --listen, "0.0.0.0:9090"]
           ports:
             - name: http
               containerPort: 9090

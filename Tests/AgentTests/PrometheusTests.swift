@@ -1,0 +1,122 @@
+import Foundation
+import GitOpsMLCore
+import HTTPClient
+import TestSupport
+import Testing
+
+@testable import Agent
+
+/// A real Prometheus (Debian's) scrapes a real agent that just rolled back a release; the series it
+/// recorded then drive `promtool test rules` over the alert rules `generate monitoring` writes, so the
+/// alerts are tested against the names and labels the agent really exports.
+@Suite("The agent's metrics in Prometheus", .serialized)
+struct PrometheusTests {
+    static func tool(_ name: String) throws -> String? {
+        let path = "/usr/bin/" + name
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+        if runningInCI { throw CommandFailed(description: "\(name) is not installed (make test installs it)") }
+        return nil
+    }
+
+    @Test func prometheusScrapesTheAgentAndTheGeneratedAlertsFireOnItsSeries() throws {
+        guard let prometheus = try Self.tool("prometheus"), let promtool = try Self.tool("promtool") else { return }
+        let fixture = try AgentFixture("prometheus", deadline: 10)
+        fixture.config.interval = 0.5
+        try fixture.promote("main", version: "v1")
+        let agent = try AgentProcessTests.Running(fixture)
+        defer {
+            kill(agent.process.pid, SIGTERM)
+            _ = agent.process.waitForExit()
+        }
+        #expect(agent.wait(30) { fixture.serving() == "v1" })
+        let broken = try fixture.promote("broken", version: "v2")
+        #expect(agent.wait(30) { (try? fixture.originTip()) != broken && (try? fixture.originTip()) != nil })
+
+        let folder = fixture.temp.path + "/prometheus"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let target = String(agent.base.dropFirst("http://".count))
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: gitops-ml-agent
+            static_configs: [{targets: ["\(target)"]}]
+        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let port = RealHealthTests.freePort()
+        let server = try Subprocess.start(
+            [
+                prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ], stdoutPath: folder + "/log", stderrPath: folder + "/log")
+        defer { _ = server.terminate(grace: 5) }
+
+        func query(_ expression: String) -> [[String: Any]] {
+            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            guard
+                let answer = try? HTTPClient.perform(
+                    HTTPRequest("GET", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)", timeout: 5)),
+                let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+                let data = json["data"] as? [String: Any]
+            else { return [] }
+            return data["result"] as? [[String: Any]] ?? []
+        }
+        func value(_ sample: [String: Any]) -> String? { (sample["value"] as? [Any])?.last as? String }
+
+        var rollbacks: [[String: Any]] = []
+        #expect(
+            agent.wait(60) {
+                rollbacks = query("gitops_ml_agent_rollbacks_total")
+                return rollbacks.contains { value($0) == "1" }
+                    && query(#"up{job="gitops-ml-agent"}"#).contains { value($0) == "1" }
+            }, "\((try? String(contentsOfFile: folder + "/log", encoding: .utf8)) ?? "")")
+        let labels = try #require(rollbacks.first { value($0) == "1" }?["metric"] as? [String: String])
+        #expect(labels["environment"] == "local" && labels["model"] == "churn")
+        #expect(query("gitops_ml_agent_sync_failures_total").contains { value($0) != "0" })
+        #expect(query("gitops_ml_agent_reconcile_duration_seconds_count").contains { value($0) != "0" })
+        #expect(query(#"gitops_ml_agent_applied_revision_info{environment="local"}"#).count == 1)
+
+        // The recorded series, as promtool's input: the rollback alert fires with their labels; the agent is up.
+        _ = try run([gitopsMLBinary, "generate", "monitoring"], in: fixture.project)
+        func series(_ metric: [String: String]) -> String {
+            let name = metric["__name__"] ?? ""
+            let rest = metric.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ",")
+            return "\(name){\(rest)}"
+        }
+        let failures = try #require(
+            query("gitops_ml_agent_sync_failures_total").first?["metric"] as? [String: String])
+        let up = try #require(query(#"up{job="gitops-ml-agent"}"#).first?["metric"] as? [String: String])
+        let scraped = "job: gitops-ml-agent, instance: \"\(labels["instance"] ?? "")\""
+        let test = """
+            rule_files: [\(fixture.project)/monitoring/alerts.rules.yml]
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  - {series: '\(series(labels))', values: '0 0 0 1 1 1 1 1 1 1'}
+                  - {series: '\(series(failures))', values: '0+1x40'}
+                  - {series: '\(series(up))', values: '1x40'}
+                alert_rule_test:
+                  - eval_time: 4m
+                    alertname: GitOpsMLAgentRolledBack
+                    exp_alerts:
+                      - exp_labels: {severity: critical, environment: local, model: churn, \(scraped)}
+                        exp_annotations:
+                          summary: "gitops-ml agent rolled back churn in local"
+                          description: "A release failed its health checks and was reverted with a commit on the environment branch."
+                  - eval_time: 30m
+                    alertname: GitOpsMLAgentSyncFailing
+                    exp_alerts:
+                      - exp_labels: {severity: warning, environment: local, \(scraped)}
+                        exp_annotations:
+                          summary: "gitops-ml agent: syncs of local keep failing"
+                          description: "15 failed syncs of local in 15 minutes."
+                  - eval_time: 30m
+                    alertname: GitOpsMLAgentDown
+                    exp_alerts: []
+            """
+        try test.write(toFile: folder + "/alerts.test.yml", atomically: true, encoding: .utf8)
+        let result = try Subprocess.run([promtool, "test", "rules", folder + "/alerts.test.yml"], timeout: 60)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("SUCCESS"))
+    }
+}
