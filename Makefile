@@ -31,7 +31,8 @@ build: deps
 	$(SWIFT) build -c release --product gitops-ml --static-swift-stdlib
 
 ## Materialise the churn example as a git repository and run gitops-ml on its history: the metrics and
-## params diffs, then `check` on a better challenger (passes) and a worse one (fails, exit code 1).
+## params diffs, then `check` on a better challenger (passes) and a worse one (fails, exit code 1), generate,
+## promote and the registry; then the sync agent with the local target (examples/churn/agent-demo.sh).
 demo: build
 	rm -rf $(DEMO_DIR)
 	bash examples/churn/materialize.sh $(DEMO_DIR)
@@ -54,6 +55,8 @@ demo: build
 	@git --git-dir $(DEMO_DIR)/../gitops.git log -1 --stat gitops | sed -n '5,30p'
 	@echo; echo '$$ gitops-ml registry show'
 	@cd $(DEMO_DIR) && $(CURDIR)/$(BIN) registry show
+	@echo; echo '--- The sync agent (local target): deploy, roll out on a webhook, roll back with a commit ---'
+	@bash examples/churn/agent-demo.sh $(BIN) $(DEMO_DIR)
 
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.
