@@ -35,7 +35,7 @@ public struct PassSchedule: Sendable, Equatable {
 
     public init(
         interval: Double, jitter: Double = 0.1, retry: Backoff = Backoff(initial: 5, maximum: 300),
-        minimumGap: Double = 1, now: Double
+        minimumGap: Double = 0.25, now: Double
     ) {
         self.interval = interval
         self.jitter = jitter
