@@ -66,7 +66,7 @@ public final class AgentService: Service, Sendable {
             let started = clock.now()
             let (results, models, state) = await reconciler.run { agent in
                 let results = agent.pass()
-                return (results, agent.models(), agent.state)
+                return (results, agent.runningModels(), agent.state)
             }
             let seconds = clock.now() - started
             for (environment, result) in results.sorted(by: { $0.key < $1.key }) {

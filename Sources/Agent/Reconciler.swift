@@ -29,6 +29,10 @@ public final class Reconciler {
         public var grace: Double
         public var restartBackoff: Backoff
         public var stores: DataStores?
+        /// The cluster of kubernetes environments (default: the service account, else the kubeconfig).
+        public var kubernetes: KubernetesAccess?
+        /// Seconds between reads of a Deployment's rollout status.
+        public var rolloutPeriod: Double
 
         public init(remote: String, credentials: RemoteCredentials = .fromEnvironment()) {
             self.remote = remote
@@ -38,6 +42,7 @@ public final class Reconciler {
             transport = { try HTTPClient.perform($0) }
             grace = 10
             restartBackoff = Backoff()
+            rolloutPeriod = 1
         }
     }
 
@@ -65,16 +70,13 @@ public final class Reconciler {
     /// Set when the state file was corrupt and set aside.
     public private(set) var recovery: String?
     private var targets: [String: LocalTarget] = [:]
-    private var deployments: [String: LocalDeployment] = [:]
+    /// The model each environment runs (`a,b` for several), for metrics' labels.
+    private var models: [String: String] = [:]
+    private var kubernetes: KubernetesTarget?
     /// Held for the agent's lifetime: one agent per state directory.
     private let lock: Int32
 
     public init(config: AgentConfig, options: Options) throws {
-        if let unsupported = config.environments.first(where: { $0.target != .local }) {
-            throw GitOpsMLError.configuration(
-                "environment \(unsupported.name): the \(unsupported.target.rawValue) target is not in this build yet "
-                    + "(only local)", at: SourceLocation(file: "agent.yaml"))
-        }
         if config.verify != .off && options.signer == nil {
             throw GitOpsMLError.configuration(
                 "verify is on but no signing key is set: the agent's rollback commits would fail its own verification",
@@ -138,7 +140,7 @@ public final class Reconciler {
     deinit { close(lock) }
 
     /// The model each environment runs, for metrics' labels.
-    public func models() -> [String: String] { deployments.mapValues(\.record.model) }
+    public func runningModels() -> [String: String] { models }
 
     /// Stops every model server (graceful shutdown of the agent).
     public func shutdown() {
@@ -180,10 +182,20 @@ public final class Reconciler {
         }
     }
 
+    /// A rollout ready to run: `roll` applies it and falls back, telling `willRestore` first.
+    private struct Plan {
+        var model: String
+        var roll: ((HealthReport) -> Void) -> LocalTarget.Outcome
+    }
+
+    private enum Step {
+        case done(Result)
+        case roll(Plan)
+    }
+
     private func reconcile(_ environment: AgentConfig.Environment, tip: ObjectID) throws -> Result {
         let name = environment.name
         let current = state.environments[name] ?? AgentState.Environment()
-        let target = self.target(name)
 
         // A rollback a killed agent left half done: the failed commit is not tried again.
         if let inFlight = current.inFlight, inFlight.phase == .restoring {
@@ -192,55 +204,41 @@ public final class Reconciler {
         if tip.hex == current.lastFailed {
             return .stopped(step: "apply", reason: "\(tip.short) failed already; waiting for a new commit")
         }
-        if tip.hex == current.lastApplied, target.running != nil { return .synced(tip.hex) }
+        // What a cluster runs outlives the agent; a local server does not.
+        let running = environment.target == .kubernetes || target(name).running != nil
+        if tip.hex == current.lastApplied, running { return .synced(tip.hex) }
 
         if case .stopped(let step, let reason)? = verify(tip) { return .stopped(step: step, reason: reason) }
 
-        let desired: LocalDeployment
+        let step: Step
         do {
-            desired = try deployment(environment, at: tip)
+            step =
+                environment.target == .local
+                ? try localPlan(environment, tip: tip, current: current)
+                : try kubernetesPlan(environment, tip: tip, current: current)
         } catch {
             return try failWithoutStarting(environment, tip: tip, reason: "\(error)")
         }
-        // An agent restarted: what it applied runs again, as it was (not a new deployment, not recorded).
-        if tip.hex == current.lastApplied {
-            let report = target.resume(desired.release, health: health(environment, desired))
-            update(name) { $0.serverProcessGroup = target.serverProcessGroup }
-            guard report.status == .healthy else {
-                return .stopped(step: "resume", reason: report.failedReasons.joined(separator: "; "))
-            }
-            deployments[name] = desired
-            return .synced(tip.hex)
-        }
-        // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
-        if let running = target.running, running.launch == desired.release.launch {
-            target.adopt(desired.release)
-            update(name) {
-                $0.lastAttempted = tip.hex
-                $0.lastApplied = tip.hex
-            }
+        guard case .roll(let plan) = step else {
+            if case .done(let result) = step { return result }
             return .synced(tip.hex)
         }
 
-        let fallback = try current.lastApplied.map { try deployment(environment, at: ObjectID(hex: $0)) }
         let started = Date()
         update(name) {
             $0.lastAttempted = tip.hex
             $0.inFlight = AgentState.InFlight(commit: tip.hex, phase: .applying, started: started)
         }
-        let outcome = target.roll(
-            to: desired.release, health: health(environment, desired), fallback: fallback?.release,
-            fallbackHealth: fallback.map { health(environment, $0) }
-        ) { failed in
+        let outcome = plan.roll { failed in
             self.update(name) {
                 $0.inFlight = AgentState.InFlight(
                     commit: tip.hex, phase: .restoring, started: started, reasons: failed.failedReasons)
             }
         }
-        update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+        if environment.target == .local { update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup } }
         switch outcome {
         case .healthy(let report):
-            deployments[name] = desired
+            models[name] = plan.model
             let record = deploymentRecord(
                 environment, tip, started, .healthy, report.checks.map(\.outcome), restored: nil)
             update(name) {
@@ -253,7 +251,7 @@ public final class Reconciler {
             try publishRecords(name)
             return .applied(tip.hex)
         case .rolledBack(let failed, _):
-            deployments[name] = fallback
+            models[name] = plan.model
             return try rolledBack(environment, failed: tip, started: started, checks: failed.checks.map(\.outcome))
         case .failed(let failed, _):
             let record = deploymentRecord(
@@ -267,6 +265,84 @@ public final class Reconciler {
             try publishRecords(name)
             return .stopped(step: "health", reason: failed.failedReasons.joined(separator: "; "))
         }
+    }
+
+    private func localPlan(_ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment)
+        throws -> Step
+    {
+        let name = environment.name
+        let target = self.target(name)
+        let desired = try deployment(environment, at: tip)
+        // An agent restarted: what it applied runs again, as it was (not a new deployment, not recorded).
+        if tip.hex == current.lastApplied {
+            let report = target.resume(desired.release, health: health(environment, desired))
+            update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+            guard report.status == .healthy else {
+                return .done(.stopped(step: "resume", reason: report.failedReasons.joined(separator: "; ")))
+            }
+            models[name] = desired.record.model
+            return .done(.synced(tip.hex))
+        }
+        // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
+        if let running = target.running, running.launch == desired.release.launch {
+            target.adopt(desired.release)
+            update(name) {
+                $0.lastAttempted = tip.hex
+                $0.lastApplied = tip.hex
+            }
+            return .done(.synced(tip.hex))
+        }
+        let fallback = try current.lastApplied.map { try deployment(environment, at: ObjectID(hex: $0)) }
+        return .roll(
+            Plan(model: desired.record.model) { willRestore in
+                target.roll(
+                    to: desired.release, health: self.health(environment, desired), fallback: fallback?.release,
+                    fallbackHealth: fallback.map { self.health(environment, $0) }, willRestore: willRestore)
+            })
+    }
+
+    private func kubernetesPlan(
+        _ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment
+    ) throws -> Step {
+        let objects = try ManifestSet.read(environment: environment.name, at: tip, in: mirror)
+        let fallback = try current.lastApplied.map {
+            try ManifestSet.read(environment: environment.name, at: ObjectID(hex: $0), in: mirror)
+        }
+        let target = try cluster()
+        let model = try EnvironmentReleases.read(environment.name, at: tip, in: mirror).keys.sorted()
+            .joined(separator: ",")
+        return .roll(
+            Plan(model: model) { willRestore in
+                target.roll(
+                    to: objects, deadline: environment.health.deadline, fallback: fallback, willRestore: willRestore)
+            })
+    }
+
+    /// Puts `commit` back on the environment's target (a rollback a killed agent left half done).
+    private func restore(_ environment: AgentConfig.Environment, _ commit: ObjectID) throws -> HealthReport {
+        switch environment.target {
+        case .local:
+            let fallback = try deployment(environment, at: commit)
+            let target = self.target(environment.name)
+            let report = target.resume(fallback.release, health: health(environment, fallback))
+            update(environment.name) { $0.serverProcessGroup = target.serverProcessGroup }
+            if report.status == .healthy { models[environment.name] = fallback.record.model }
+            return report
+        case .kubernetes:
+            let objects = try ManifestSet.read(environment: environment.name, at: commit, in: mirror)
+            return try cluster().apply(objects, deadline: environment.health.deadline)
+        }
+    }
+
+    /// The cluster, from the service account or the kubeconfig; resolved once.
+    private func cluster() throws -> KubernetesTarget {
+        if let kubernetes { return kubernetes }
+        let access = try options.kubernetes ?? KubernetesAccess.resolve(scratch: places.state + "/kubernetes")
+        let target = KubernetesTarget(
+            client: KubernetesClient(access: access, transport: options.transport), clock: options.clock,
+            period: options.rolloutPeriod)
+        kubernetes = target
+        return target
     }
 
     /// The tip's signature, when agent.yaml asks for one; nil when it passes.
@@ -340,16 +416,12 @@ public final class Reconciler {
             }
             return .stopped(step: "rollback", reason: "nothing healthy to go back to")
         }
-        let fallback = try deployment(environment, at: ObjectID(hex: restored))
-        let target = self.target(name)
-        let report = target.resume(fallback.release, health: health(environment, fallback))
-        update(name) { $0.serverProcessGroup = target.serverProcessGroup }
+        let report = try restore(environment, ObjectID(hex: restored))
         guard report.status == .healthy else {
             return .stopped(
                 step: "rollback",
                 reason: "\(restored.prefix(12)) failed too: \(report.failedReasons.joined(separator: "; "))")
         }
-        deployments[name] = fallback
         let checks = reasons.map { CheckOutcome(name: "before restart", status: "Degraded", reason: $0) }
         return try rolledBack(environment, failed: failed, started: Date(), checks: checks)
     }

@@ -16,6 +16,9 @@ public struct HTTPRequest: Sendable {
     public var verifyTLS: Bool
     /// A PEM file of trusted certificates, instead of the system's.
     public var caBundle: String?
+    /// PEM files of a client certificate and its key (TLS client authentication, as kubeconfig users use).
+    public var clientCertificate: String?
+    public var clientKey: String?
     /// Responses larger than this fail instead of filling memory.
     public var maxResponseBytes: Int
 
@@ -119,6 +122,10 @@ public enum HTTPClient {
                 gml_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(sink).toOpaque()),
             ]
             if let caBundle = request.caBundle { setup.append(gml_curl_set_string(handle, CURLOPT_CAINFO, caBundle)) }
+            if let certificate = request.clientCertificate {
+                setup.append(gml_curl_set_string(handle, CURLOPT_SSLCERT, certificate))
+            }
+            if let key = request.clientKey { setup.append(gml_curl_set_string(handle, CURLOPT_SSLKEY, key)) }
             switch request.method.uppercased() {
             case "GET": setup.append(gml_curl_set_long(handle, CURLOPT_HTTPGET, 1))
             case "HEAD": setup.append(gml_curl_set_long(handle, CURLOPT_NOBODY, 1))

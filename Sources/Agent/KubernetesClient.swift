@@ -1,0 +1,124 @@
+import Foundation
+import GitOpsMLCore
+import HTTPClient
+
+/// One object of a manifest, as far as the API path needs it.
+public struct KubernetesObject: Sendable, Equatable {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    public var namespace: String?
+    /// The whole object as JSON (which the apply-patch+yaml content type accepts).
+    public var json: [UInt8]
+
+    public var reference: String { "\(kind)/\(namespace.map { $0 + "/" } ?? "")\(name)" }
+}
+
+/// The Kubernetes API over the libcurl HTTPClient: server-side apply (`PATCH … application/apply-patch+yaml`,
+/// field manager `gitops-ml`, conflicts forced: git is the truth), reads, lists by label and deletes.
+public struct KubernetesClient: Sendable {
+    public static let fieldManager = "gitops-ml"
+    public let access: KubernetesAccess
+    let transport: HealthAssessment.Transport
+    let timeout: Double
+
+    public init(
+        access: KubernetesAccess, timeout: Double = 30,
+        transport: @escaping HealthAssessment.Transport = { try HTTPClient.perform($0) }
+    ) {
+        self.access = access
+        self.timeout = timeout
+        self.transport = transport
+    }
+
+    /// The kinds the rendered manifests use: their API path segment and whether they live in a namespace.
+    static let resources: [String: (plural: String, namespaced: Bool)] = [
+        "Namespace": ("namespaces", false), "ServiceAccount": ("serviceaccounts", true),
+        "ConfigMap": ("configmaps", true), "Secret": ("secrets", true), "Service": ("services", true),
+        "Deployment": ("deployments", true), "HorizontalPodAutoscaler": ("horizontalpodautoscalers", true),
+        "PodDisruptionBudget": ("poddisruptionbudgets", true), "NetworkPolicy": ("networkpolicies", true),
+        "Role": ("roles", true), "RoleBinding": ("rolebindings", true), "ClusterRole": ("clusterroles", false),
+        "ClusterRoleBinding": ("clusterrolebindings", false), "InferenceService": ("inferenceservices", true),
+    ]
+
+    /// `/api/v1/namespaces/ns/services/name` or `/apis/apps/v1/namespaces/ns/deployments/name`.
+    static func path(apiVersion: String, kind: String, namespace: String?, name: String?) throws -> String {
+        guard let resource = resources[kind] else {
+            throw GitOpsMLError.environment("the kubernetes target does not know the kind \(kind)")
+        }
+        let group = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
+        var path = group
+        if resource.namespaced {
+            guard let namespace else { throw GitOpsMLError.environment("\(kind) \(name ?? "") has no namespace") }
+            path += "/namespaces/\(escape(namespace))"
+        }
+        path += "/\(resource.plural)"
+        if let name { path += "/\(escape(name))" }
+        return path
+    }
+
+    static func escape(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? segment
+    }
+
+    func request(_ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil) throws
+        -> HTTPRequest
+    {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        if let token = try access.bearer() { headers.append(("Authorization", "Bearer \(token)")) }
+        var request = HTTPRequest(
+            method, access.server + path, headers: headers, body: body, connectTimeout: min(10, timeout),
+            timeout: timeout, verifyTLS: !access.insecureSkipTLSVerify, caBundle: access.caFile)
+        request.clientCertificate = access.clientCertificate
+        request.clientKey = access.clientKey
+        return request
+    }
+
+    /// The request `apply` sends (tested against a local HTTPS server).
+    func applyRequest(_ object: KubernetesObject) throws -> HTTPRequest {
+        let path =
+            try Self.path(
+                apiVersion: object.apiVersion, kind: object.kind, namespace: object.namespace, name: object.name)
+            + "?fieldManager=\(Self.fieldManager)&force=true"
+        return try request("PATCH", path, body: object.json, contentType: "application/apply-patch+yaml")
+    }
+
+    /// Server-side apply; returns the object as the server has it now.
+    @discardableResult
+    public func apply(_ object: KubernetesObject) throws -> [String: Any] {
+        try send(applyRequest(object), what: "apply \(object.reference)") ?? [:]
+    }
+
+    /// The object, nil when it does not exist.
+    public func get(apiVersion: String, kind: String, namespace: String?, name: String) throws -> [String: Any]? {
+        let path = try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
+        return try send(request("GET", path), what: "get \(kind)/\(name)", absentIsNil: true)
+    }
+
+    /// The objects of a kind in a namespace carrying `selector` (`key=value`).
+    public func list(apiVersion: String, kind: String, namespace: String?, selector: String) throws -> [[String: Any]] {
+        let path =
+            try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: nil)
+            + "?labelSelector=\(Self.escape(selector))"
+        return (try send(request("GET", path), what: "list \(kind)", absentIsNil: true)?["items"] as? [[String: Any]])
+            ?? []
+    }
+
+    public func delete(apiVersion: String, kind: String, namespace: String?, name: String) throws {
+        let path = try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
+        _ = try send(request("DELETE", path), what: "delete \(kind)/\(name)", absentIsNil: true)
+    }
+
+    private func send(_ request: HTTPRequest, what: String, absentIsNil: Bool = false) throws -> [String: Any]? {
+        let response = try transport(request)
+        if response.status == 404 && absentIsNil { return nil }
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        guard (200...299).contains(response.status) else {
+            let message = object?["message"] as? String ?? String(response.text.prefix(200))
+            throw GitOpsMLError.environment("Kubernetes API: \(what): HTTP \(response.status): \(message)")
+        }
+        return object ?? [:]
+    }
+}

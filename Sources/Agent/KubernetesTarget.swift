@@ -1,0 +1,115 @@
+import Foundation
+import GitOpsMLCore
+
+/// The kubernetes target: a release is its manifests, server-side applied in dependency order; objects this
+/// agent applied before (field manager `gitops-ml`, label `app.kubernetes.io/managed-by: gitops-ml`) in the
+/// release's namespaces that left git are pruned; health is every Deployment's rollout status within the
+/// deadline. A failed rollout applies the previous release's manifests again and waits for them in turn.
+public final class KubernetesTarget {
+    let client: KubernetesClient
+    let clock: any HealthClock
+    /// Seconds between reads of a Deployment's status.
+    let period: Double
+
+    public init(client: KubernetesClient, clock: any HealthClock = SystemClock(), period: Double = 1) {
+        self.client = client
+        self.clock = clock
+        self.period = period
+    }
+
+    /// Namespaces, then what pods need (accounts, config), then workloads, then the rest: as kubectl orders.
+    static let order = [
+        "Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Secret",
+        "ConfigMap", "Service", "Deployment", "InferenceService", "HorizontalPodAutoscaler",
+        "PodDisruptionBudget", "NetworkPolicy",
+    ]
+
+    public func roll(
+        to objects: [KubernetesObject], deadline: Double, fallback: [KubernetesObject]?,
+        willRestore: (HealthReport) -> Void = { _ in }
+    ) -> LocalTarget.Outcome {
+        let report = apply(objects, deadline: deadline)
+        if report.status == .healthy { return .healthy(report) }
+        guard let fallback else { return .failed(report, restored: nil) }
+        willRestore(report)
+        let restored = apply(fallback, deadline: deadline)
+        return restored.status == .healthy
+            ? .rolledBack(failed: report, restored: restored) : .failed(report, restored: restored)
+    }
+
+    /// Applies `objects`, prunes what left git, and waits for the rollouts.
+    public func apply(_ objects: [KubernetesObject], deadline: Double) -> HealthReport {
+        let end = clock.now() + deadline
+        let sorted = objects.enumerated().sorted {
+            let a = Self.order.firstIndex(of: $0.element.kind) ?? Self.order.count
+            let b = Self.order.firstIndex(of: $1.element.kind) ?? Self.order.count
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        do {
+            for object in sorted { try client.apply(object) }
+            try prune(keeping: objects)
+        } catch {
+            return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(error)")])
+        }
+        let deployments = objects.filter { $0.kind == "Deployment" }
+        guard !deployments.isEmpty else {
+            return HealthReport(checks: [
+                HealthCheckResult(name: "apply", status: .healthy, reason: "\(objects.count) objects applied")
+            ])
+        }
+        return HealthReport(checks: deployments.map { rollout($0, until: end) })
+    }
+
+    private func rollout(_ deployment: KubernetesObject, until end: Double) -> HealthCheckResult {
+        let name = "rollout \(deployment.reference)"
+        var last = "not read yet"
+        while true {
+            do {
+                guard
+                    let object = try client.get(
+                        apiVersion: deployment.apiVersion, kind: deployment.kind, namespace: deployment.namespace,
+                        name: deployment.name)
+                else { return HealthCheckResult(name: name, status: .missing, reason: "not found after apply") }
+                let (status, reason) = RolloutHealth.deployment(object)
+                if status == .healthy || status == .degraded {
+                    return HealthCheckResult(name: name, status: status, reason: reason)
+                }
+                last = reason
+            } catch {
+                last = "\(error)"
+            }
+            guard clock.now() < end else {
+                return HealthCheckResult(name: name, status: .degraded, reason: "deadline passed: \(last)")
+            }
+            clock.sleep(min(period, max(0, end - clock.now())))
+        }
+    }
+
+    /// Deletes objects of the kinds the release uses, in its namespaces, that this agent applied and git no
+    /// longer has. Objects applied by anyone else (another field manager only) are left alone.
+    private func prune(keeping objects: [KubernetesObject]) throws {
+        let kept = Set(objects.map(\.reference))
+        let namespaces = Set(objects.compactMap(\.namespace))
+        let kinds = Dictionary(objects.map { ($0.kind, $0.apiVersion) }, uniquingKeysWith: { first, _ in first })
+        for (kind, apiVersion) in kinds.sorted(by: { $0.key < $1.key }) where KubernetesClient.resources[kind]?.namespaced == true {
+            for namespace in namespaces.sorted() {
+                for item in try client.list(
+                    apiVersion: apiVersion, kind: kind, namespace: namespace,
+                    selector: "app.kubernetes.io/managed-by=gitops-ml")
+                {
+                    let metadata = item["metadata"] as? [String: Any] ?? [:]
+                    guard let name = metadata["name"] as? String else { continue }
+                    let managers = (metadata["managedFields"] as? [[String: Any]] ?? []).compactMap {
+                        $0["manager"] as? String
+                    }
+                    let reference = KubernetesObject(
+                        apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, json: []
+                    ).reference
+                    guard !kept.contains(reference), managers.contains(KubernetesClient.fieldManager) else { continue }
+                    Log.info("prune", ["object": reference])
+                    try client.delete(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
+                }
+            }
+        }
+    }
+}
