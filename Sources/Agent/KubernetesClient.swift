@@ -31,14 +31,20 @@ public struct KubernetesClient: Sendable {
         self.transport = transport
     }
 
-    /// The kinds the rendered manifests use: their API path segment and whether they live in a namespace.
-    static let resources: [String: (plural: String, namespaced: Bool)] = [
-        "Namespace": ("namespaces", false), "ServiceAccount": ("serviceaccounts", true),
-        "ConfigMap": ("configmaps", true), "Secret": ("secrets", true), "Service": ("services", true),
-        "Deployment": ("deployments", true), "HorizontalPodAutoscaler": ("horizontalpodautoscalers", true),
-        "PodDisruptionBudget": ("poddisruptionbudgets", true), "NetworkPolicy": ("networkpolicies", true),
-        "Role": ("roles", true), "RoleBinding": ("rolebindings", true), "ClusterRole": ("clusterroles", false),
-        "ClusterRoleBinding": ("clusterrolebindings", false), "InferenceService": ("inferenceservices", true),
+    /// The kinds the rendered manifests use: the API version listed when pruning, the path segment, and
+    /// whether they live in a namespace.
+    static let resources: [String: (apiVersion: String, plural: String, namespaced: Bool)] = [
+        "Namespace": ("v1", "namespaces", false), "ServiceAccount": ("v1", "serviceaccounts", true),
+        "ConfigMap": ("v1", "configmaps", true), "Secret": ("v1", "secrets", true),
+        "Service": ("v1", "services", true), "Deployment": ("apps/v1", "deployments", true),
+        "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers", true),
+        "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", true),
+        "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies", true),
+        "Role": ("rbac.authorization.k8s.io/v1", "roles", true),
+        "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", true),
+        "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", false),
+        "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
+        "InferenceService": ("serving.kserve.io/v1beta1", "inferenceservices", true),
     ]
 
     /// `/api/v1/namespaces/ns/services/name` or `/apis/apps/v1/namespaces/ns/deployments/name`.
@@ -97,13 +103,19 @@ public struct KubernetesClient: Sendable {
         return try send(request("GET", path), what: "get \(kind)/\(name)", absentIsNil: true)
     }
 
-    /// The objects of a kind in a namespace carrying `selector` (`key=value`).
+    /// The objects of a kind in a namespace carrying `selector` (`key=value`); none when the kind is not
+    /// installed (404) or the agent may not list it (403: its Role grants only the kinds it renders).
     public func list(apiVersion: String, kind: String, namespace: String?, selector: String) throws -> [[String: Any]] {
         let path =
             try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: nil)
             + "?labelSelector=\(Self.escape(selector))"
-        return (try send(request("GET", path), what: "list \(kind)", absentIsNil: true)?["items"] as? [[String: Any]])
-            ?? []
+        let response = try transport(try request("GET", path))
+        guard response.status != 404 && response.status != 403 else { return [] }
+        guard (200...299).contains(response.status) else {
+            throw GitOpsMLError.environment("Kubernetes API: list \(kind): HTTP \(response.status)")
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        return object?["items"] as? [[String: Any]] ?? []
     }
 
     public func delete(apiVersion: String, kind: String, namespace: String?, name: String) throws {

@@ -85,13 +85,14 @@ public final class KubernetesTarget {
         }
     }
 
-    /// Deletes objects of the kinds the release uses, in its namespaces, that this agent applied and git no
-    /// longer has. Objects applied by anyone else (another field manager only) are left alone.
+    /// Deletes objects in the release's namespaces that this agent applied and git no longer has, of every
+    /// namespaced kind it knows. Objects applied by anyone else (another field manager only) are left alone.
     private func prune(keeping objects: [KubernetesObject]) throws {
         let kept = Set(objects.map(\.reference))
         let namespaces = Set(objects.compactMap(\.namespace))
-        let kinds = Dictionary(objects.map { ($0.kind, $0.apiVersion) }, uniquingKeysWith: { first, _ in first })
-        for (kind, apiVersion) in kinds.sorted(by: { $0.key < $1.key }) where KubernetesClient.resources[kind]?.namespaced == true {
+        let kinds = KubernetesClient.resources.filter(\.value.namespaced).sorted { $0.key < $1.key }
+        for (kind, resource) in kinds {
+            let apiVersion = resource.apiVersion
             for namespace in namespaces.sorted() {
                 for item in try client.list(
                     apiVersion: apiVersion, kind: kind, namespace: namespace,

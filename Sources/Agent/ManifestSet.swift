@@ -44,7 +44,13 @@ public enum ManifestSet {
                 throw GitOpsMLError.configuration(
                     "resource \(resource) leads outside deploy/", at: SourceLocation(file: file))
             }
-            if let document = try repository.read(path, at: .git(commit.hex)) {
+            let document: [UInt8]?
+            do {
+                document = try repository.read(path, at: .git(commit.hex))
+            } catch let error as GitError where error.code == .notAFile {
+                document = nil  // a folder: its own kustomization
+            }
+            if let document {
                 objects += try parse(document, file: path)
             } else {
                 try collect(path, at: commit, in: repository, into: &objects, visited: &visited)

@@ -235,7 +235,9 @@ public final class Reconciler {
                     commit: tip.hex, phase: .restoring, started: started, reasons: failed.failedReasons)
             }
         }
-        if environment.target == .local { update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup } }
+        if environment.target == .local {
+            update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup }
+        }
         switch outcome {
         case .healthy(let report):
             models[name] = plan.model
