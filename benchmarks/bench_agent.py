@@ -52,9 +52,10 @@ def wait(condition, seconds=60.0):
     raise SystemExit("timed out")
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (all resident pages) or RssAnon (private memory: heap and stacks, no file pages)."""
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -149,7 +150,7 @@ environments:
     try:
         wait(lambda: version() == "v0")
         time.sleep(5)
-        idle = rss_kib(agent.pid)
+        idle, idle_anon = rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon")
 
         rollouts = []
         for run in range(1, args.runs + 1):
@@ -168,7 +169,7 @@ environments:
             wait(lambda: git("rev-parse", "gitops", cwd=remote) != failed and version() == good)
             rollbacks.append(time.monotonic() - began)
             git("pull", "-q", "--ff-only", "origin", "gitops", cwd=work)
-        peak = rss_kib(agent.pid)
+        peak, peak_anon = rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon")
     finally:
         agent.terminate()
         agent.wait()
@@ -180,7 +181,8 @@ environments:
     print("| measure | gitops-ml agent | peer |")
     print("|---|---|---|")
     print(f"| idle RSS of the agent (model server excluded) | {idle / 1024:.1f} MiB | Flux controllers 64–80 MiB each |")
-    print(f"| RSS after {2 * args.runs} rollouts and rollbacks | {peak / 1024:.1f} MiB | |")
+    print(f"| of which private (RssAnon; the rest is pages of the binary and libraries) | {idle_anon / 1024:.1f} MiB | |")
+    print(f"| RSS after {2 * args.runs} rollouts and rollbacks (private) | {peak / 1024:.1f} MiB ({peak_anon / 1024:.1f} MiB) | |")
     print(f"| model server's own start (python3 serve.py to /readyz) | {ms(starts)} | |")
     print(f"| webhook to healthy: promotion rolled out, smoke-tested, serving | {ms(rollouts)} | |")
     print(f"| rollback: webhook to old version serving and revert commit pushed | {ms(rollbacks)} | none by default |")
