@@ -18,7 +18,7 @@ extension Repository {
     @discardableResult
     public func setNote(
         _ message: String, for commit: ObjectID, ref notesRef: String = "refs/notes/gitops-ml",
-        author: GitSignature? = nil
+        author: GitSignature? = nil, sign: ((String) throws -> String)? = nil
     ) throws -> ObjectID {
         var target = try commit.raw()
         let signature = try author ?? defaultSignature()
@@ -28,7 +28,40 @@ extension Repository {
                 git_note_create(&out, handle, notesRef, sig, sig, &target, message, 1),
                 "write note", "\(notesRef) \(commit.short)")
         }
+        // libgit2 writes notes commits unsigned: the new one is replaced by a signed copy of itself.
+        if let sign, let written = try referenceTarget(notesRef) {
+            let signed = try signedCopy(of: written, sign: sign)
+            try updateReference(notesRef, to: signed, expected: written, logMessage: "gitops-ml: sign note")
+        }
         return ObjectID(out)
+    }
+
+    /// The same commit (tree, parents, author, committer, message) with a `gpgsig` signature.
+    func signedCopy(of id: ObjectID, sign: (String) throws -> String) throws -> ObjectID {
+        let commit = try lookupCommit(id)
+        defer { git_commit_free(commit) }
+        var tree: OpaquePointer?
+        try check(git_commit_tree(&tree, commit), "read tree", id.short)
+        defer { git_tree_free(tree) }
+        var parents: [OpaquePointer?] = []
+        defer { parents.forEach { git_commit_free($0) } }
+        for index in 0..<git_commit_parentcount(commit) {
+            var parent: OpaquePointer?
+            try check(git_commit_parent(&parent, commit, index), "read parent", id.short)
+            parents.append(parent)
+        }
+        var buffer = git_buf()
+        try check(
+            git_commit_create_buffer(
+                &buffer, handle, git_commit_author(commit), git_commit_committer(commit),
+                git_commit_message_encoding(commit),
+                git_commit_message(commit), tree, parents.count, &parents), "write commit", id.short)
+        let content = consume(&buffer)
+        var signed = git_oid()
+        try check(
+            git_commit_create_with_signature(&signed, handle, content, try sign(content), "gpgsig"), "write commit",
+            id.short)
+        return ObjectID(signed)
     }
 
     /// Every tag, lightweight and annotated, sorted by name.

@@ -175,7 +175,8 @@ extension Repository {
             var options = git_remote_create_options()
             git_remote_create_options_init(&options, UInt32(GIT_REMOTE_CREATE_OPTIONS_VERSION))
             options.repository = self.handle
-            options.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF.rawValue | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC.rawValue
+            options.flags =
+                GIT_REMOTE_CREATE_SKIP_INSTEADOF.rawValue | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC.rawValue
             try check(
                 git_remote_create_with_opts(&handle, remote, &options), "open remote", Redaction.url(remote),
                 notFound: .network)

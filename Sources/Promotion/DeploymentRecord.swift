@@ -39,7 +39,7 @@ public struct DeploymentRecord: Codable, Sendable, Equatable {
 }
 
 /// The notes under `refs/notes/gitops-ml-deployments`: per commit, `{"version": 1, "deployments": [...]}`
-/// in the order they happened. Appending never drops what is there: a note that does not read back is an
+/// in the order they happened; each notes commit signed when a signer is given. Appending never drops what is there: a note that does not read back is an
 /// error naming the commit, left as it is for a person to look at.
 public enum DeploymentNotes {
     public static let ref = "refs/notes/gitops-ml-deployments"
@@ -58,12 +58,15 @@ public enum DeploymentNotes {
 
     /// Adds `record` to the note on its commit; returns every record now there.
     @discardableResult
-    public static func append(_ record: DeploymentRecord, in repository: Repository, author: GitSignature? = nil)
-        throws -> [DeploymentRecord]
-    {
+    public static func append(
+        _ record: DeploymentRecord, in repository: Repository, author: GitSignature? = nil,
+        signer: CommitSigner? = nil
+    ) throws -> [DeploymentRecord] {
         let commit = ObjectID(hex: record.commit)
         let records = try records(for: commit, in: repository) + [record]
-        try repository.setNote(encode(records), for: commit, ref: ref, author: author)
+        try repository.setNote(
+            encode(records), for: commit, ref: ref, author: author,
+            sign: signer.map { signer in { try signer.sign($0) } })
         return records
     }
 
@@ -74,7 +77,7 @@ public enum DeploymentNotes {
     @discardableResult
     public static func publish(
         _ record: DeploymentRecord, in repository: Repository, remote: String, author: GitSignature? = nil,
-        attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
+        signer: CommitSigner? = nil, attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
     ) throws -> Int {
         let fetched = "refs/gitops-ml/remote-notes/deployments"
         for attempt in 1...max(1, attempts) {
@@ -85,7 +88,7 @@ public enum DeploymentNotes {
             let remoteTip = try repository.referenceTarget(fetched)
             try repository.deleteReference(ref)
             if let remoteTip { try repository.updateReference(ref, to: remoteTip, expected: nil) }
-            try append(record, in: repository, author: author)
+            try append(record, in: repository, author: author, signer: signer)
             do {
                 try repository.pushCompareAndSwap(
                     remote, localRef: ref, remoteRef: ref, expected: remoteTip, credentials: credentials)

@@ -187,6 +187,13 @@ struct ReconcilerSignatureTests {
                 "git -c gpg.ssh.allowedSignersFile=\(keys)/allowed_signers verify-commit \(revert) 2>&1",
             ], in: fixture.origin)
         #expect(verification.contains("agent@example.com"))
+        // The deployment notes are signed too.
+        let notes = try run(
+            [
+                "bash", "-c",
+                "git -c gpg.ssh.allowedSignersFile=\(keys)/allowed_signers verify-commit refs/notes/gitops-ml-deployments 2>&1",
+            ], in: fixture.origin)
+        #expect(notes.contains("Good \"git\" signature for agent@example.com"), "\(notes)")
         #expect(agent.pass()["local"] == .synced(revert))
         #expect(fixture.serving() == "v1")
     }
