@@ -171,4 +171,35 @@ struct AgentProcessTests {
         kill(agent.process.pid, SIGTERM)
         #expect(agent.process.waitForExit() == 0)
     }
+
+    @Test func onceAppliesAndExitsAndStatusReadsTheStateWithoutAnAgent() throws {
+        let fixture = try AgentFixture("agent-once", deadline: 10)
+        let configPath = fixture.temp.path + "/agent.yaml"
+        try fixture.config.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let first = try fixture.promote("main", version: "v1")
+        let once = try gitopsML(["agent", "once", "--config", configPath], in: fixture.temp.path)
+        #expect(once.status == 0, "\(once.stderrText)")
+        let status = try JSONDecoder().decode(AgentStatus.self, from: Data(once.stdout))
+        #expect(status.environments["local"]?.lastApplied == first)
+        #expect(fixture.serving() == nil, "agent once leaves no server behind")
+
+        let broken = try fixture.promote("broken", version: "v2")
+        let failed = try gitopsML(["agent", "once", "--config", configPath], in: fixture.temp.path)
+        #expect(failed.status == 1)
+        #expect(failed.stderrText.contains("local: rolledBack(failed: \"\(broken)\""), "\(failed.stderrText)")
+
+        let read = try gitopsML(["agent", "status", "--config", configPath], in: fixture.temp.path)
+        #expect(read.status == 0)
+        let after = try JSONDecoder().decode(AgentStatus.self, from: Data(read.stdout))
+        #expect(after.environments["local"]?.lastFailed == broken)
+        #expect(after.environments["local"]?.conditions.first?.reason.hasPrefix("RolledBack") == true)
+
+        try "{not json".write(toFile: fixture.config.stateDirectory + "/state.json", atomically: true, encoding: .utf8)
+        let corrupt = try gitopsML(["agent", "status", "--config", configPath], in: fixture.temp.path)
+        #expect(corrupt.status == 3)
+        #expect(corrupt.stderrText.contains("is corrupt"))
+        let missing = try gitopsML(
+            ["agent", "once", "--config", fixture.temp.path + "/absent.yaml"], in: fixture.temp.path)
+        #expect(missing.status == 2)
+    }
 }
