@@ -63,7 +63,7 @@ environments:
     branch: gitops
     namespace: churn-staging
     target: kubernetes
-    health: {deadline: 120}
+    health: {deadline: 90}
 YAML
 promote main v1
 "$bin" agent run --config "$work/agent.yaml" --listen 127.0.0.1:19090 > "$work/agent.log" 2>&1 &
@@ -90,7 +90,6 @@ sed -i 's|command: \[python3, serve.py, --host, 0.0.0.0\]|command: [python3, ser
 git commit -q -am "A serving command that cannot start"
 git checkout -q main
 image broken v3
-sed -i 's/health: {deadline: 120}/health: {deadline: 45}/' "$work/agent.yaml"
 promote broken v3
 failed=$(git --git-dir "$work/remote.git" rev-parse gitops)
 wait_for '[ "$(git --git-dir "$work/remote.git" rev-parse gitops)" != "$failed" ]' 300
