@@ -74,11 +74,16 @@ let package = Package(
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
+        // History read back: where data versions come from (issue 14: lineage and audit to follow).
+        .target(
+            name: "Lineage", dependencies: ["GitOpsMLCore", "GitStore", "Data"], exclude: ["README.md"],
+            swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
+                "Lineage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -101,6 +106,7 @@ let package = Package(
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
+        .testTarget(name: "LineageTests", dependencies: ["Lineage", "GitStore", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),

@@ -150,24 +150,30 @@ public enum DataResolver {
     /// inside a DVC directory output, the directory's digest.) Release records use it: the data need not
     /// be pulled to be named.
     public static func identity(_ path: String, in view: any FileView) throws -> String? {
+        try identitySource(path, in: view)?.digest
+    }
+
+    /// The digest `identity` gives and the file that carries it: the path itself (a blob or an LFS
+    /// pointer), a `.dvc` pointer, or `dvc.lock`.
+    public static func identitySource(_ path: String, in view: any FileView) throws -> (digest: String, file: String)? {
         let clean = normalize(path)
         if let bytes = try view.read(clean) {
-            if let lfs = LFSPointer(bytes) { return "sha256:" + lfs.oid }
-            return "sha256:" + SHA256.hex(bytes)
+            if let lfs = LFSPointer(bytes) { return ("sha256:" + lfs.oid, clean) }
+            return ("sha256:" + SHA256.hex(bytes), clean)
         }
         var components = clean.split(separator: "/").map(String.init)
         while !components.isEmpty {
             let candidate = components.joined(separator: "/")
             if let pointer = try view.read(candidate + ".dvc") {
                 let output = try DVCPointer.output(in: pointer, file: candidate + ".dvc", named: components.last ?? "")
-                return "md5:" + output.md5
+                return ("md5:" + output.md5, candidate + ".dvc")
             }
             components.removeLast()
         }
         if let lock = try view.read("dvc.lock") {
             for output in try DVCPointer.lockOutputs(lock) {
                 let root = normalize(output.path)
-                if root == clean || clean.hasPrefix(root + "/") { return "md5:" + output.md5 }
+                if root == clean || clean.hasPrefix(root + "/") { return ("md5:" + output.md5, "dvc.lock") }
             }
         }
         return nil

@@ -5,12 +5,12 @@ import Data
 import Foundation
 import GitOpsMLCore
 
-/// `gitops-ml data profile|drift|validate`: datasets read from any revision, through DVC and LFS pointers.
+/// `gitops-ml data profile|drift|validate|origin`: datasets read from any revision, through DVC and LFS pointers.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Profile datasets, test them against expectations, and measure drift between versions.",
-        subcommands: [Profile.self, Drift.self, Validate.self])
+        abstract: "Profile datasets, test them against expectations, measure drift, and trace their versions.",
+        subcommands: [Profile.self, Drift.self, Validate.self, Origin.self])
 
     /// A dataset by its name in gitops-ml.yaml or by path, optionally `@REV` (default: the workspace, or HEAD when bare).
     struct Target {

@@ -1,0 +1,117 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+import TestSupport
+import Testing
+
+@testable import Lineage
+
+/// `data origin` on histories built here: a `.dvc` pointer rewritten without a data change is not an origin;
+/// a new digest is; a reverted digest is the same version brought back; LFS pointers and dvc.lock outputs.
+@Suite("Where data versions come from")
+struct DataOriginTests {
+    let temp = TemporaryDirectory("data-origin")
+
+    func pointer(_ md5: String, size: Int = 100, style: Int = 0) -> String {
+        switch style {
+        case 0: return "outs:\n- md5: \(md5)\n  size: \(size)\n  hash: md5\n  path: train.csv\n"
+        default: return "outs:\n  - path: train.csv\n    hash: md5\n    md5: \(md5)\n    size: \(size)\n"
+        }
+    }
+
+    @Test func aRewrittenPointerIsNotANewVersion() throws {
+        let directory = try makeRepository(in: temp.sub("dvc"))
+        let a = String(repeating: "a", count: 32)
+        let b = String(repeating: "b", count: 32)
+        let added = try commitFiles(["data/train.csv.dvc": pointer(a)], message: "Add data", in: directory, date: 1_000)
+        let rewritten = try commitFiles(
+            ["data/train.csv.dvc": pointer(a, style: 1)], message: "Reformat the pointer", in: directory, date: 2_000)
+        try commitFiles(["README.md": "more\n"], message: "Unrelated", in: directory, date: 3_000)
+        let refreshed = try commitFiles(
+            ["data/train.csv.dvc": pointer(b, size: 120)], message: "New data", in: directory, date: 4_000)
+        let reverted = try commitFiles(
+            ["data/train.csv.dvc": pointer(a)], message: "Back to the old data", in: directory, date: 5_000)
+        let repository = try Repository(at: directory)
+
+        let now = try DataOrigin.trace("data/train.csv", from: "HEAD", in: repository)
+        #expect(now.current?.digest == "md5:" + a)
+        #expect(now.current?.carrier == "data/train.csv.dvc")
+        #expect(now.current?.introduced.id.hex == added, "the reformat is not the origin")
+        #expect(now.current?.rewrites.map(\.id.hex) == [rewritten])
+        #expect(now.current?.reintroduced.map(\.id.hex) == [reverted])
+        #expect(now.versions.map(\.digest) == ["md5:" + b, "md5:" + a])
+
+        let before = try DataOrigin.trace("data/train.csv", from: refreshed, in: repository)
+        #expect(before.current?.introduced.id.hex == refreshed)
+        #expect(before.current?.rewrites.isEmpty == true)
+        let early = try DataOrigin.trace("data/train.csv", from: rewritten, in: repository)
+        #expect(early.current?.introduced.id.hex == added)
+    }
+
+    @Test func plainFilesLFSPointersAndDvcLockOutputs() throws {
+        let directory = try makeRepository(in: temp.sub("kinds"))
+        let repository = try Repository(at: directory)
+        let plain = try commitFiles(["eval.csv": "x,y\n1,2\n"], message: "Plain data", in: directory)
+        #expect(try DataOrigin.trace("eval.csv", from: "HEAD", in: repository).current?.introduced.id.hex == plain)
+
+        let oid = String(repeating: "c", count: 64)
+        let lfs = "version https://git-lfs.github.com/spec/v1\noid sha256:\(oid)\nsize 10\n"
+        let pointed = try commitFiles(["big.parquet": lfs], message: "LFS data", in: directory)
+        let origin = try DataOrigin.trace("big.parquet", from: "HEAD", in: repository)
+        #expect(origin.current?.digest == "sha256:" + oid)
+        #expect(origin.current?.introduced.id.hex == pointed)
+
+        // dvc.lock: another stage's change touches the file but not this output's version.
+        func lock(_ features: String, _ model: String) -> String {
+            """
+            schema: '2.0'
+            stages:
+              featurize:
+                cmd: python featurize.py
+                outs:
+                - path: data/features
+                  md5: \(features).dir
+                  size: 10
+                  nfiles: 2
+              train:
+                cmd: python train.py
+                outs:
+                - path: model.pkl
+                  md5: \(model)
+                  size: 5
+            """
+        }
+        let f1 = String(repeating: "1a", count: 16)
+        let f2 = String(repeating: "2b", count: 16)
+        let first = try commitFiles(["dvc.lock": lock(f1, f1)], message: "Pipeline", in: directory)
+        try commitFiles(["dvc.lock": lock(f1, f2)], message: "Retrain only", in: directory)
+        let features = try DataOrigin.trace("data/features/part-0.csv", from: "HEAD", in: repository)
+        #expect(features.current?.digest == "md5:\(f1).dir")
+        #expect(features.current?.introduced.id.hex == first)
+        #expect(features.versions.count == 1)
+        #expect(features.current?.rewrites.isEmpty == true, "dvc.lock changes of other stages are not rewrites")
+    }
+
+    @Test func aRemovedDatasetIsReportedAndTheCommandsOutput() throws {
+        let directory = try makeRepository(in: temp.sub("removed"))
+        let added = try commitFiles(["data.csv": "a\n1\n"], message: "Add", in: directory)
+        try git("rm", "-q", "data.csv", in: directory)
+        let removed = try commitFiles([:], message: "Remove", in: directory)
+        let origin = try DataOrigin.trace("data.csv", from: "HEAD", in: try Repository(at: directory))
+        #expect(origin.current == nil)
+        #expect(origin.removals.map(\.id.hex) == [removed])
+
+        let text = try gitopsML(["data", "origin", "data.csv@HEAD~1"], in: directory)
+        #expect(text.status == 0)
+        #expect(text.stdoutText.contains("introduced by \(added.prefix(12))"))
+        let json = try gitopsML(["data", "origin", "data.csv", "--json"], in: directory)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any]
+        #expect(object?["current"] is NSNull)
+        #expect(((object?["removals"] as? [[String: Any]])?.first?["commit"] as? String) == removed)
+        let escaping = try gitopsML(["data", "origin", "../outside.csv"], in: directory)
+        #expect(escaping.status == 2, "\(escaping.stderrText)")
+        let missing = try gitopsML(["data", "origin", "data.csv@no-such-branch"], in: directory)
+        #expect(missing.status == 3 || missing.status == 2)
+        #expect(missing.stderrText.split(separator: "\n").count == 1)
+    }
+}
