@@ -76,7 +76,8 @@ let package = Package(
             swiftSettings: strict),
         // History read back: where data versions come from (issue 14: lineage and audit to follow).
         .target(
-            name: "Lineage", dependencies: ["GitOpsMLCore", "GitStore", "Data"], exclude: ["README.md"],
+            name: "Lineage", dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion"],
+            exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
@@ -106,7 +107,8 @@ let package = Package(
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
-        .testTarget(name: "LineageTests", dependencies: ["Lineage", "GitStore", "TestSupport"]),
+        .testTarget(
+            name: "LineageTests", dependencies: ["Lineage", "GitStore", "Config", "Data", "Promotion", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),

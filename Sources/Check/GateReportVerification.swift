@@ -6,6 +6,9 @@ import GitOpsMLCore
 /// of schemas/check-report.schema.json, its verdict and summary must follow from its findings, it must be
 /// for exactly the commit it is attached to, and `promote` recomputes the verdict from git objects.
 public enum GateReportVerification {
+    /// Where `check --sign` keeps the report's signature, a note of its own beside the report's.
+    public static let signatureNotes = "refs/notes/gitops-ml-signatures"
+
     /// Why a report is refused; a promotion it would have allowed fails (exit 1).
     public struct Refusal: CategorizedError, Equatable {
         public var description: String

@@ -13,7 +13,8 @@ struct GitOpsML: AsyncParsableCommand {
         version: GitOpsMLVersion.current,
         subcommands: [
             CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
-            InitCommand.self, GenerateCommand.self, PromoteCommand.self, RegistryCommand.self, AgentCommand.self,
+            InitCommand.self, GenerateCommand.self, PromoteCommand.self, RegistryCommand.self, LineageCommand.self,
+            AgentCommand.self,
             VersionCommand.self,
         ])
 }

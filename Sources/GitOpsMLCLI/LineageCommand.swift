@@ -1,0 +1,39 @@
+import ArgumentParser
+import GitOpsMLCore
+import Lineage
+
+/// `gitops-ml lineage MODEL[@VERSION] [--env ENV]`: what a model version came from and what happened to it.
+struct LineageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lineage",
+        abstract: "Trace a model version to its data, code, params, gate report, promotions and deployments.",
+        discussion: """
+            Read from commit history alone: the promotion commits' trailers on the environment branches, the \
+            source commit, the gate report note, the agent's deployment notes and revert commits. Without a \
+            version: what --env runs now, else the latest promotion.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, mermaid, dot }
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The model, optionally @VERSION (churn@v1.2.0).") var model: String
+    @Option(name: .long, help: "Start from what this environment runs.") var env: String?
+    @Option(name: .long, help: "text, json, mermaid or dot.") var format: Format = .text
+
+    func run() throws {
+        let project = try Project(global)
+        guard let config = project.config else {
+            throw GitOpsMLError.usage("no gitops-ml.yaml: lineage needs the project's models and environments")
+        }
+        let parts = model.split(separator: "@", maxSplits: 1).map(String.init)
+        let lineage = try ModelLineage.trace(
+            model: parts[0], version: parts.count > 1 ? parts[1] : nil, environment: env, config: config,
+            repository: project.repository)
+        switch format {
+        case .text: print(lineage.text, terminator: "")
+        case .json: print(lineage.json.json(indent: 2))
+        case .mermaid: print(lineage.mermaid, terminator: "")
+        case .dot: print(lineage.dot, terminator: "")
+        }
+    }
+}

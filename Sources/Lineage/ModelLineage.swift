@@ -1,0 +1,250 @@
+import Check
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+import GitStore
+import Promotion
+
+/// Everything a model version came from and everything that happened to it, read from commit history:
+/// the promotion commits' trailers on the environment branches, the source commit, its data (with the
+/// commit that introduced each version), params (and their change from the previous version), code files,
+/// the gate report note, the agent's deployment notes and revert commits.
+public struct ModelLineage: Sendable {
+    public struct Promotion: Sendable {
+        public var commit: CommitInfo
+        public var environment: String
+        public var version: String
+        public var sourceCommit: String
+        public var artifact: String?
+        public var data: [String: String]
+        public var params: String?
+        public var gateReport: String?
+        public var previousVersion: String?
+        /// The commit carries a `gpgsig` signature (`audit` verifies it against the configured signers).
+        public var signed: Bool
+    }
+
+    public struct Rollback: Sendable {
+        public var commit: CommitInfo
+        public var environment: String
+        /// The promotion commit it rolled back.
+        public var rolledBack: String
+    }
+
+    public struct DataVersion: Sendable {
+        public var name: String
+        public var path: String
+        public var digest: String?
+        /// The commit that first introduced this digest (`data origin`).
+        public var introduced: CommitInfo?
+        /// The digest the promotion recorded, when it differs from what the source commit holds.
+        public var recorded: String?
+    }
+
+    public struct Report: Sendable {
+        /// sha256 of the note, as the promotion records it.
+        public var digest: String
+        public var verdict: String
+        public var findings: Int
+        public var matchesPromotion: Bool
+        public var signed: Bool
+    }
+
+    public var model: String
+    public var version: String
+    public var source: CommitInfo
+    public var artifactPath: String?
+    public var artifactDigest: String?
+    public var data: [DataVersion]
+    public var paramsDigest: String?
+    /// Params changed since the previous version (by key), empty for a first version.
+    public var paramChanges: [ValueChange]
+    public var previousVersion: String?
+    /// Code files (by extension) at the source commit and their blob ids.
+    public var code: [(path: String, blob: String)]
+    public var report: Report?
+    /// The problem with the gate report when there is one (absent, not for this commit, digest differs).
+    public var reportProblem: String?
+    public var promotions: [Promotion]
+    public var rollbacks: [Rollback]
+    /// Deployment notes on the promotion commits, in time order.
+    public var deployments: [DeploymentRecord]
+
+    static let codeExtensions: Set = [
+        "py", "r", "jl", "ipynb", "sh", "sql", "scala", "java", "go", "rs", "swift", "toml", "cfg", "txt", "lock",
+    ]
+
+    /// The lineage of `model` at `version` (nil: what `environment` runs now, else its latest promotion).
+    public static func trace(
+        model: String, version: String?, environment: String?, config: ProjectConfig, repository: Repository
+    ) throws -> ModelLineage {
+        guard config.models[model] != nil else {
+            throw GitOpsMLError.configuration(
+                "model '\(model)' is not in gitops-ml.yaml", at: SourceLocation(file: ProjectConfig.fileName))
+        }
+        let history = try PromotionHistory.read(config: config, repository: repository)
+        let ofModel = history.promotions.filter { $0.model == model }
+        let wanted: String
+        if let version {
+            wanted = version
+        } else if let environment {
+            guard let branch = config.environments[environment]?.branch else {
+                throw GitOpsMLError.usage("no environment \(environment) in gitops-ml.yaml")
+            }
+            guard let tip = history.tips[branch],
+                let record = try EnvironmentReleases.read(environment, at: tip, in: repository)[model]
+            else { throw GitOpsMLError.environment("\(environment) runs no version of \(model)") }
+            wanted = record.version
+        } else {
+            guard let latest = ofModel.max(by: { $0.commit.committer.time < $1.commit.committer.time }) else {
+                throw GitOpsMLError.environment("\(model) was never promoted (no promotion commit names it)")
+            }
+            wanted = latest.version
+        }
+        let promotions = ofModel.filter { $0.version == wanted }.sorted {
+            $0.commit.committer.time < $1.commit.committer.time
+        }
+        guard let first = promotions.first else {
+            throw GitOpsMLError.environment("no promotion of \(model) \(wanted) on any environment branch")
+        }
+        let source = try repository.commit(first.sourceCommit)
+        let view = try repository.fileView(.git(source.id.hex))
+        let projectAtSource =
+            try repository.read(ProjectConfig.fileName, at: .git(source.id.hex)).map {
+                try ProjectConfig.parse($0, file: "\(ProjectConfig.fileName) (at \(source.id.short))")
+            } ?? config
+
+        var data: [DataVersion] = []
+        for (name, dataset) in projectAtSource.datasets.sorted(by: { $0.key < $1.key }) {
+            let origin = try DataOrigin.trace(dataset.path, from: source.id.hex, in: repository)
+            let digest = origin.current?.digest
+            let recorded = first.data[name]
+            data.append(
+                DataVersion(
+                    name: name, path: dataset.path, digest: digest, introduced: origin.current?.introduced,
+                    recorded: recorded == digest ? nil : recorded))
+        }
+
+        let previous = first.previousVersion.flatMap { previous in
+            ofModel.first { $0.version == previous }
+        }
+        var changes: [ValueChange] = []
+        if let previous, let previousSource = try? repository.fileView(.git(previous.sourceCommit)) {
+            let targets = try TrackedFiles.targets(.params, in: view, config: projectAtSource)
+            changes = ValueDiff.compare(
+                old: try TrackedFiles.values(.params, of: targets, in: previousSource),
+                new: try TrackedFiles.values(.params, of: targets, in: view))
+        }
+
+        let code = try repository.listTree(at: source.id.hex, recursive: true).filter { entry in
+            entry.kind == .blob && codeExtensions.contains((entry.name as NSString).pathExtension.lowercased())
+                && !entry.path.hasPrefix("data/")
+        }.map { (path: $0.path, blob: $0.id.hex) }
+
+        var report: Report?
+        var reportProblem: String?
+        if let note = try repository.note(for: source.id) {
+            let digest = "sha256:" + SHA256.hex(Array(note.utf8))
+            do {
+                let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.id.hex)
+                report = Report(
+                    digest: digest, verdict: claim.verdict.rawValue, findings: claim.findings,
+                    matchesPromotion: promotions.allSatisfy { $0.gateReport == digest },
+                    signed: try repository.note(for: source.id, ref: GateReportVerification.signatureNotes) != nil)
+                if report?.matchesPromotion == false {
+                    reportProblem = "the gate report note's digest \(digest.prefix(19))… is not the one promoted"
+                }
+            } catch {
+                reportProblem = "\(error)"
+            }
+        } else {
+            reportProblem = "no gate report note on \(source.id.short)"
+        }
+
+        let promotionCommits = Set(promotions.map(\.commit.id.hex))
+        let rollbacks = history.rollbacks.filter { promotionCommits.contains($0.rolledBack) }
+        // Notes on the promotion commits only: a revert commit's tree is the version it went back to.
+        var deployments: [DeploymentRecord] = []
+        for commit in promotions.map(\.commit.id) {
+            deployments += (try? DeploymentNotes.records(for: commit, in: repository)) ?? []
+        }
+        return ModelLineage(
+            model: model, version: wanted, source: source,
+            artifactPath: first.artifactPath(config: projectAtSource, model: model),
+            artifactDigest: first.artifact, data: data, paramsDigest: first.params, paramChanges: changes,
+            previousVersion: first.previousVersion, code: code, report: report, reportProblem: reportProblem,
+            promotions: promotions.map(\.promotion), rollbacks: rollbacks,
+            deployments: deployments.sorted { $0.started < $1.started })
+    }
+}
+
+/// The promotion and rollback commits of every environment branch, read from their trailers.
+struct PromotionHistory {
+    struct Entry {
+        var model: String
+        var version: String
+        var sourceCommit: String
+        var artifact: String?
+        var data: [String: String]
+        var params: String?
+        var gateReport: String?
+        var previousVersion: String?
+        var commit: CommitInfo
+        var environment: String
+        var signed: Bool
+
+        func artifactPath(config: ProjectConfig, model: String) -> String? { config.models[model]?.artifact }
+
+        var promotion: ModelLineage.Promotion {
+            ModelLineage.Promotion(
+                commit: commit, environment: environment, version: version, sourceCommit: sourceCommit,
+                artifact: artifact, data: data, params: params, gateReport: gateReport,
+                previousVersion: previousVersion, signed: signed)
+        }
+    }
+
+    var promotions: [Entry] = []
+    var rollbacks: [ModelLineage.Rollback] = []
+    /// Branch name → its tip (local branch, else `origin/<branch>`).
+    var tips: [String: ObjectID] = [:]
+
+    static func read(config: ProjectConfig, repository: Repository) throws -> PromotionHistory {
+        var result = PromotionHistory()
+        var seen: Set<ObjectID> = []
+        for branch in Set(config.environments.values.map(\.branch)).sorted() {
+            guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)"))
+            else { continue }
+            result.tips[branch] = tip
+            for commit in try repository.history(from: tip.hex) where seen.insert(commit.id).inserted {
+                let message = commit.message
+                guard let environment = CommitTrailers.value(Trailer.environment, in: message) else { continue }
+                if let rolledBack = CommitTrailers.value(Trailer.rollbackOf, in: message) {
+                    result.rollbacks.append(
+                        ModelLineage.Rollback(commit: commit, environment: environment, rolledBack: rolledBack))
+                    continue
+                }
+                guard let model = CommitTrailers.value(Trailer.model, in: message),
+                    let version = CommitTrailers.value(Trailer.version, in: message),
+                    let source = CommitTrailers.value(Trailer.sourceCommit, in: message)
+                else { continue }
+                var data: [String: String] = [:]
+                for pair in (CommitTrailers.value(Trailer.data, in: message) ?? "").split(separator: ";") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map {
+                        $0.trimmingCharacters(in: .whitespaces)
+                    }
+                    if parts.count == 2 { data[parts[0]] = parts[1] }
+                }
+                result.promotions.append(
+                    Entry(
+                        model: model, version: version, sourceCommit: source,
+                        artifact: CommitTrailers.value(Trailer.artifact, in: message), data: data,
+                        params: CommitTrailers.value(Trailer.params, in: message),
+                        gateReport: CommitTrailers.value(Trailer.gateReport, in: message),
+                        previousVersion: CommitTrailers.value(Trailer.previousVersion, in: message), commit: commit,
+                        environment: environment, signed: try repository.commitSignature(commit.id) != nil))
+            }
+        }
+        return result
+    }
+}

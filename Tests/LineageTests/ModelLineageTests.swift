@@ -1,0 +1,113 @@
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+import GitStore
+import Promotion
+import TestSupport
+import Testing
+
+@testable import Lineage
+
+/// `lineage` on a repository built here: two promoted versions (new data and a params change in the
+/// second), the agent's deployment note and revert commit, read back from history alone.
+@Suite("Model lineage")
+struct ModelLineageTests {
+    let temp = TemporaryDirectory("lineage")
+
+    static let config = """
+        version: 1
+        project: churn
+        default_branch: main
+        params: [params.yaml]
+        models:
+          churn: {artifact: model.json, task: classification}
+        datasets:
+          train: data/train.csv
+        environments:
+          staging: {branch: gitops, namespace: churn-staging}
+
+        """
+
+    /// A promotion commit on `gitops` as `promote` writes it (trailers, release record), made with git.
+    func promote(_ source: String, version: String, previous: String?, in directory: String) throws -> String {
+        let repository = try Repository(at: directory)
+        let view = try repository.fileView(.git(source))
+        let train = try #require(try DataResolver.identity("data/train.csv", in: view))
+        var record = ReleaseRecord(model: "churn", environment: "staging", version: version, sourceCommit: source)
+        record.data = ["train": train]
+        record.previousVersion = previous
+        let message =
+            "promote(churn): \(version) to staging\n\n"
+            + [
+                Trailer.line(Trailer.model, "churn"), Trailer.line(Trailer.version, version),
+                Trailer.line(Trailer.environment, "staging"), Trailer.line(Trailer.sourceCommit, source),
+                Trailer.line(Trailer.data, "train=\(train)"),
+            ].joined(separator: "\n")
+            + (previous.map { "\n" + Trailer.line(Trailer.previousVersion, $0) } ?? "") + "\n"
+        let parent = try repository.referenceTarget("refs/heads/gitops")
+        let commit = try #require(
+            try repository.writeCommit(
+                parent: parent,
+                changes: [FileChange(path: "environments/staging/churn.yaml", contents: Array(record.yaml.utf8))],
+                message: message))
+        try repository.updateReference("refs/heads/gitops", to: commit, expected: parent)
+        return commit.hex
+    }
+
+    @Test func aVersionIsTracedToItsDataParamsPromotionsDeploymentsAndRollback() throws {
+        let directory = try makeRepository(
+            in: temp.sub("repo"),
+            files: [
+                "gitops-ml.yaml": Self.config, "params.yaml": "lr: 0.1\n", "data/train.csv": "a\n1\n",
+                "train.py": "print(1)\n", "model.json": "{}",
+            ])
+        let first = try git("rev-parse", "HEAD", in: directory)
+        let dataCommit = try commitFiles(["data/train.csv": "a\n1\n2\n"], message: "More data", in: directory)
+        let second = try commitFiles(["params.yaml": "lr: 0.05\n"], message: "Lower the rate", in: directory)
+        let v1 = try promote(first, version: "v1", previous: nil, in: directory)
+        let v2 = try promote(second, version: "v2", previous: "v1", in: directory)
+        let repository = try Repository(at: directory)
+        let started = Date(timeIntervalSince1970: 1_800_000_000)
+        try DeploymentNotes.append(
+            DeploymentRecord(
+                environment: "staging", target: "local", commit: v2, started: started,
+                finished: started.addingTimeInterval(3), outcome: .failed,
+                checks: [CheckOutcome(name: "smoke prediction", status: "Degraded", reason: "HTTP 400")],
+                restored: v1, agent: "test agent"), in: repository)
+        let revert = try #require(
+            try RollbackCommit(
+                environment: "staging", branch: "gitops", failed: ObjectID(hex: v2), restored: ObjectID(hex: v1),
+                reasons: ["smoke prediction: HTTP 400"]
+            ).write(in: repository))
+        let config = try ProjectConfig.parse(Array(Self.config.utf8))
+
+        let lineage = try ModelLineage.trace(
+            model: "churn", version: "v2", environment: nil, config: config, repository: repository)
+        #expect(lineage.source.id.hex == second)
+        #expect(lineage.data.first?.introduced?.id.hex == dataCommit, "the data came from its own commit")
+        #expect(lineage.paramChanges.map(\.key) == ["lr"])
+        #expect(lineage.promotions.map(\.commit.id.hex) == [v2])
+        #expect(lineage.deployments.map(\.outcome) == [.failed])
+        #expect(lineage.rollbacks.map(\.commit.id.hex) == [revert.hex])
+        #expect(lineage.code.contains { $0.path == "train.py" })
+        #expect(lineage.reportProblem?.contains("no gate report note") == true)
+        #expect(lineage.mermaid.contains("promotion0 -->|reverted| rollback0_0"))
+        #expect(lineage.dot.contains("promotion0 -> deployment0_0 [label=\"deployed\"];"))
+
+        // What staging runs now: the revert commit's record, v1.
+        let now = try ModelLineage.trace(
+            model: "churn", version: nil, environment: "staging", config: config, repository: repository)
+        #expect(now.version == "v1")
+        #expect(now.source.id.hex == first)
+        #expect(now.rollbacks.isEmpty)
+
+        let json = try gitopsML(["lineage", "churn@v2", "--format", "json"], in: directory)
+        #expect(json.status == 0, "\(json.stderrText)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any]
+        #expect((object?["source"] as? [String: Any])?["commit"] as? String == second)
+        let unknown = try gitopsML(["lineage", "churn@v9"], in: directory)
+        #expect(unknown.status == 3)
+        #expect(unknown.stderrText.contains("no promotion of churn v9"))
+    }
+}
