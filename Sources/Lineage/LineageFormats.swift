@@ -6,21 +6,12 @@ import Promotion
 /// `lineage`'s outputs: text for people, JSON for tools, Mermaid and DOT graphs (data → training commit →
 /// model version → gate report → promotions → deployments and rollbacks).
 extension ModelLineage {
-    static func day(_ date: Date) -> String {
-        ISO8601DateFormatter.string(
-            from: date, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
-    }
-
-    static func line(_ commit: CommitInfo) -> String {
-        "\(commit.id.short) \(day(commit.author.time)) \(commit.author.name): \(commit.message.prefix { $0 != "\n" })"
-    }
-
     public var text: String {
-        var lines = ["\(model) \(version)", "  source      \(ModelLineage.line(source))"]
+        var lines = ["\(model) \(version)", "  source      \(source.summaryLine)"]
         if let artifactDigest { lines.append("  artifact    \(artifactPath ?? "?") \(artifactDigest)") }
         for item in data {
             var text = "  data        \(item.name) (\(item.path)) \(item.digest ?? "absent")"
-            if let introduced = item.introduced { text += ", introduced by \(ModelLineage.line(introduced))" }
+            if let introduced = item.introduced { text += ", introduced by \(introduced.summaryLine)" }
             if let recorded = item.recorded { text += " — the promotion recorded \(recorded)" }
             lines.append(text)
         }
@@ -44,31 +35,24 @@ extension ModelLineage {
         if let reportProblem { lines.append("  gate report ✘ \(reportProblem)") }
         for promotion in promotions {
             lines.append(
-                "  promoted    to \(promotion.environment) by \(ModelLineage.line(promotion.commit))"
+                "  promoted    to \(promotion.environment) by \(promotion.commit.summaryLine)"
                     + (promotion.signed ? " [signed]" : " [unsigned]"))
         }
         for deployment in deployments {
             let failed = deployment.checks.filter { $0.status != "Healthy" }.map(\.name)
             lines.append(
                 "  deployed    \(deployment.environment) \(deployment.outcome.rawValue) "
-                    + "\(ModelLineage.day(deployment.finished)) by \(deployment.agent)"
+                    + "\(CommitInfo.day(deployment.finished)) by \(deployment.agent)"
                     + (failed.isEmpty ? "" : " (failed: \(failed.joined(separator: ", ")))"))
         }
         for rollback in rollbacks {
-            lines.append("  rolled back in \(rollback.environment) by \(ModelLineage.line(rollback.commit))")
+            lines.append("  rolled back in \(rollback.environment) by \(rollback.commit.summaryLine)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     public var json: StructuredValue {
-        func commit(_ info: CommitInfo) -> StructuredValue {
-            .object([
-                ("commit", .string(info.id.hex)), ("author", .string(info.author.name)),
-                ("email", .string(info.author.email)),
-                ("time", .string(ISO8601DateFormatter().string(from: info.author.time))),
-                ("subject", .string(String(info.message.prefix { $0 != "\n" }))),
-            ])
-        }
+        func commit(_ info: CommitInfo) -> StructuredValue { info.lineageJSON }
         func optional(_ text: String?) -> StructuredValue { text.map(StructuredValue.string) ?? .null }
         return .object([
             ("model", .string(model)), ("version", .string(version)), ("source", commit(source)),
