@@ -1,0 +1,268 @@
+import Check
+import Config
+import Data
+import Foundation
+import GitOpsMLCore
+import GitStore
+import Promotion
+
+/// `gitops-ml audit`: rules over the environment branches' history, each finding naming the commit and the
+/// rule. Everything is recomputed from git objects; nothing a commit claims is taken on its word.
+public enum Audit {
+    public struct Options: Sendable {
+        public var environment: String?
+        public var since: Date?
+        /// An allowed-signers file (git's SSH format): when given, promotion and rollback commits and the
+        /// deployment notes' tip must be signed by one of them.
+        public var allowedSigners: String?
+
+        public init(environment: String? = nil, since: Date? = nil, allowedSigners: String? = nil) {
+            self.environment = environment
+            self.since = since
+            self.allowedSigners = allowedSigners
+        }
+    }
+
+    public static func run(config: ProjectConfig, repository: Repository, options: Options) throws -> [Finding] {
+        let environments = try config.environments.values.filter { environment in
+            guard let wanted = options.environment else { return true }
+            guard config.environments[wanted] != nil else {
+                throw GitOpsMLError.usage("no environment \(wanted) in gitops-ml.yaml")
+            }
+            return environment.name == wanted
+        }.sorted { $0.name < $1.name }
+        var findings: [Finding] = []
+        var audited: Set<ObjectID> = []
+        for branch in Set(environments.map(\.branch)).sorted() {
+            guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
+                findings.append(
+                    finding("branch", branch, nil, .fail, "environment branch \(branch) is not in this repository"))
+                continue
+            }
+            let names = Set(environments.filter { $0.branch == branch }.map(\.name))
+            let commits = try repository.history(from: tip.hex).filter { commit in
+                options.since.map { commit.committer.time >= $0 } ?? true
+            }
+            let promotionCommits = Set(commits.map(\.id.hex))
+            for commit in commits.reversed() where audited.insert(commit.id).inserted {
+                findings += try audit(
+                    commit, environments: names, config: config, repository: repository, options: options,
+                    branchCommits: promotionCommits)
+            }
+        }
+        if let allowed = options.allowedSigners,
+            let notes = try repository.referenceTarget(DeploymentNotes.ref)
+        {
+            findings.append(signature(of: notes, subject: "deployment notes", allowed: allowed, repository))
+        }
+        return findings
+    }
+
+    static func finding(
+        _ rule: String, _ subject: String, _ commit: ObjectID?, _ status: Finding.Status, _ message: String
+    ) -> Finding {
+        Finding(
+            id: "audit/\(rule)/\(commit?.short ?? subject)", suite: "audit", check: rule, status: status,
+            message: commit.map { "\($0.short): \(message)" } ?? message,
+            details: .object([("commit", commit.map { .string($0.hex) } ?? .null), ("subject", .string(subject))]))
+    }
+
+    /// Every rule on one commit of an environment branch.
+    static func audit(
+        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, repository: Repository,
+        options: Options, branchCommits: Set<String>
+    ) throws -> [Finding] {
+        let message = commit.message
+        let environment = CommitTrailers.value(Trailer.environment, in: message)
+        let touched = try touchedEnvironments(commit, repository: repository)
+        // Only this audit's environments: what a commit claims, or else the files it touches.
+        let relevant = environment.map { environments.contains($0) } ?? !touched.isDisjoint(with: environments)
+        guard relevant || (environment == nil && touched.isEmpty) else { return [] }
+        let id = commit.id
+
+        if let rolledBack = CommitTrailers.value(Trailer.rollbackOf, in: message) {
+            var results = [rollback(commit, of: rolledBack, repository: repository, branchCommits: branchCommits)]
+            if let allowed = options.allowedSigners {
+                results.append(signature(of: id, subject: "rollback", allowed: allowed, repository))
+            }
+            return results
+        }
+        guard let environment, let model = CommitTrailers.value(Trailer.model, in: message),
+            CommitTrailers.value(Trailer.version, in: message) != nil,
+            CommitTrailers.value(Trailer.sourceCommit, in: message) != nil
+        else {
+            return [
+                finding(
+                    "promotion-only", environments.sorted().joined(separator: ","), id, .fail,
+                    "direct edit bypassing promotion (\(commit.message.prefix { $0 != "\n" }))")
+            ]
+        }
+        var results: [Finding] = []
+        if let stray = touched.subtracting([environment]).sorted().first {
+            results.append(
+                finding(
+                    "promotion-only", environment, id, .fail, "promotes to \(environment) but changes \(stray)'s files")
+            )
+        }
+        let path = ReleaseRecord.path(environment: environment, model: model)
+        guard let bytes = try repository.read(path, at: .git(id.hex)) else {
+            return results + [
+                finding("trailers", environment, id, .fail, "promotion without its release record \(path)")
+            ]
+        }
+        let record: ReleaseRecord
+        do {
+            record = try ReleaseRecord.parse(bytes, file: "\(path) (at \(id.short))")
+        } catch {
+            return results + [finding("trailers", environment, id, .fail, "\(error)")]
+        }
+        results.append(trailers(record, message: message, commit: id))
+        results += try evidence(record, commit: id, config: config, repository: repository)
+        if let allowed = options.allowedSigners {
+            results.append(signature(of: id, subject: "promotion", allowed: allowed, repository))
+        }
+        return results
+    }
+
+    /// The environments whose files (`environments/<env>/`, `deploy/<env>/`) a commit changes.
+    static func touchedEnvironments(_ commit: CommitInfo, repository: Repository) throws -> Set<String> {
+        let changed = try repository.changedPaths(from: commit.parents.first, to: commit.id)
+        return Set(
+            changed.compactMap { path -> String? in
+                let parts = path.split(separator: "/")
+                guard parts.count >= 2, parts[0] == "environments" || parts[0] == "deploy" else { return nil }
+                return String(parts[1])
+            })
+    }
+
+    /// The trailers must say what the release record says: a trailer edited by hand is a forgery.
+    static func trailers(_ record: ReleaseRecord, message: String, commit: ObjectID) -> Finding {
+        let expected: [(String, String?)] = [
+            (Trailer.model, record.model), (Trailer.version, record.version),
+            (Trailer.environment, record.environment), (Trailer.sourceCommit, record.sourceCommit),
+            (Trailer.artifact, record.artifactDigest), (Trailer.params, record.paramsDigest),
+            (Trailer.gateReport, record.gateReport),
+        ]
+        for (key, value) in expected where CommitTrailers.value(key, in: message) != value {
+            return finding(
+                "trailers", record.environment, commit, .fail,
+                "forged trailer: \(key) says \(CommitTrailers.value(key, in: message) ?? "nothing"), the release record \(value ?? "nothing")"
+            )
+        }
+        return finding("trailers", record.environment, commit, .pass, "trailers match the release record")
+    }
+
+    /// The gate report and the digests, recomputed from the source commit.
+    static func evidence(_ record: ReleaseRecord, commit: ObjectID, config: ProjectConfig, repository: Repository)
+        throws -> [Finding]
+    {
+        let environment = record.environment
+        let source = ObjectID(hex: record.sourceCommit)
+        guard (try? repository.commit(source.hex)) != nil else {
+            return [finding("digests", environment, commit, .fail, "the source commit \(source.short) is not here")]
+        }
+        var results: [Finding] = []
+        // Gate report: present, for exactly this commit, passing, the digest promoted.
+        if let note = try repository.note(for: source) {
+            let digest = "sha256:" + SHA256.hex(Array(note.utf8))
+            do {
+                let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.hex)
+                if claim.verdict != .pass {
+                    results.append(finding("gate-report", environment, commit, .fail, "the gate report failed"))
+                } else if record.gateReport != digest {
+                    results.append(
+                        finding(
+                            "gate-report", environment, commit, .fail,
+                            "the gate report on \(source.short) is \(digest.prefix(19))…, the promotion names \(record.gateReport ?? "none")"
+                        ))
+                } else {
+                    results.append(finding("gate-report", environment, commit, .pass, "gate report passed"))
+                }
+            } catch {
+                results.append(finding("gate-report", environment, commit, .fail, "\(error)"))
+            }
+        } else {
+            results.append(finding("gate-report", environment, commit, .fail, "no gate report on \(source.short)"))
+        }
+        if let signers = config.environments[environment]?.reportSigners {
+            results.append(try reportSignature(source, signers: signers, environment: environment, commit, repository))
+        }
+        // Digests: the artifact and every dataset the record names, as they are at the source commit.
+        let view = try repository.fileView(.git(source.hex))
+        var mismatches: [String] = []
+        if let path = record.artifactPath, let digest = record.artifactDigest {
+            let actual = try DataResolver.identity(path, in: view)
+            if actual != digest { mismatches.append("artifact \(path) is \(actual ?? "absent"), recorded \(digest)") }
+        }
+        let datasets =
+            try repository.read(ProjectConfig.fileName, at: .git(source.hex)).map {
+                try ProjectConfig.parse($0, file: "\(ProjectConfig.fileName) (at \(source.short))").datasets
+            } ?? config.datasets
+        for (name, digest) in record.data.sorted(by: { $0.key < $1.key }) {
+            guard let dataset = datasets[name] else {
+                mismatches.append("dataset \(name) is not in gitops-ml.yaml at \(source.short)")
+                continue
+            }
+            let actual = try DataResolver.identity(dataset.path, in: view)
+            if actual != digest { mismatches.append("dataset \(name) is \(actual ?? "absent"), recorded \(digest)") }
+        }
+        results.append(
+            mismatches.isEmpty
+                ? finding("digests", environment, commit, .pass, "artifact and data digests match \(source.short)")
+                : finding("digests", environment, commit, .fail, mismatches.joined(separator: "; ")))
+        return results
+    }
+
+    /// A report signature (`check --sign ssh`) by one of the environment's signers, as the default branch lists them.
+    static func reportSignature(
+        _ source: ObjectID, signers: String, environment: String, _ commit: ObjectID, _ repository: Repository
+    ) throws -> Finding {
+        guard let note = try repository.note(for: source),
+            let signature = try repository.note(for: source, ref: GateReportVerification.signatureNotes)
+        else {
+            return finding("signatures", environment, commit, .fail, "the gate report is not signed (required)")
+        }
+        guard let allowed = try repository.read(signers, at: .git("HEAD")) else {
+            return finding("signatures", environment, commit, .fail, "report_signers names \(signers), which is absent")
+        }
+        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-audit-\(UUID().uuidString)"
+        try OutputFile.write(allowed, to: file, kind: .absent)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            let signer = try SSHSignature.verify(
+                Array(note.utf8), signature: signature, allowedSigners: file, namespace: "gitops-ml-report")
+            return finding("signatures", environment, commit, .pass, "gate report signed by \(signer)")
+        } catch {
+            return finding("signatures", environment, commit, .fail, "gate report signature: \(error)")
+        }
+    }
+
+    static func signature(of commit: ObjectID, subject: String, allowed: String, _ repository: Repository) -> Finding {
+        do {
+            let verified = try CommitVerifier.verify(commit, in: repository, trust: .sshAllowedSigners(allowed))
+            return finding("signatures", subject, commit, .pass, "\(subject) signed by \(verified.signer)")
+        } catch {
+            return finding("signatures", subject, commit, .fail, "\(subject): \(error)")
+        }
+    }
+
+    /// A rollback names a promotion commit of this branch that was deployed.
+    static func rollback(_ commit: CommitInfo, of target: String, repository: Repository, branchCommits: Set<String>)
+        -> Finding
+    {
+        let environment = CommitTrailers.value(Trailer.environment, in: commit.message) ?? "?"
+        guard ObjectID.isFullHex(target), branchCommits.contains(target) else {
+            return finding(
+                "rollback", environment, commit.id, .fail, "rolls back \(target.prefix(12)), which is not on the branch"
+            )
+        }
+        let records = (try? DeploymentNotes.records(for: ObjectID(hex: target), in: repository)) ?? []
+        guard !records.isEmpty else {
+            return finding(
+                "rollback", environment, commit.id, .fail,
+                "rolls back \(target.prefix(12)), which has no deployment record (was it ever deployed?)")
+        }
+        return finding(
+            "rollback", environment, commit.id, .pass, "rolls back \(target.prefix(12)) after its deployment failed")
+    }
+}
