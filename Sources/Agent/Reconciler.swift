@@ -469,7 +469,7 @@ public final class Reconciler {
     private func publishRecords(_ name: String) throws {
         while let record = state.environments[name]?.unpublished.first {
             try DeploymentNotes.publish(
-                record, in: mirror, remote: options.remote, author: author(), signer: options.signer,
+                record, remote: options.remote, author: author(), signer: options.signer,
                 credentials: options.credentials)
             update(name) { $0.unpublished.removeFirst() }
         }

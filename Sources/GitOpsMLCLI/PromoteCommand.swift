@@ -94,6 +94,7 @@ struct PromoteCommand: ParsableCommand {
             print(
                 "promoted \(model) \(plan.record.version) to \(to): \(commit.hex) on \(target)\(push.map { " (pushed to \(Redaction.url($0))\(retried))" } ?? "")"
             )
+            if let push { try publishEvidence(source, report: report, remote: push, repository: repository) }
             if registry {
                 // The promotion commit stands; if the tags fail, say exactly what finishes the job.
                 do {
@@ -104,6 +105,22 @@ struct PromoteCommand: ParsableCommand {
                     )
                 }
             }
+        }
+    }
+
+    /// The gate report (and its signature) go where the promotion went, so that `audit` and `lineage` find
+    /// them in any clone of the remote.
+    private func publishEvidence(_ source: ObjectID, report: String, remote: String, repository: Repository) throws {
+        do {
+            let url = try repository.remoteURL(remote)
+            try NotesPublisher.update("refs/notes/gitops-ml", on: source, remote: url) { _ in report }
+            if let signature = try repository.note(for: source, ref: CheckCommand.signatureNotes) {
+                try NotesPublisher.update(CheckCommand.signatureNotes, on: source, remote: url) { _ in signature }
+            }
+        } catch {
+            throw GitOpsMLError.environment(
+                "\(to) was promoted, but the gate report note of \(source.short) was not pushed: \(error); to finish, "
+                    + "run: git push \(Redaction.url(remote)) refs/notes/gitops-ml")
         }
     }
 

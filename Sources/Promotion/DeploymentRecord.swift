@@ -70,36 +70,21 @@ public enum DeploymentNotes {
         return records
     }
 
-    /// Appends `record` on `remote` too: starts from the remote's notes, appends, and pushes by
-    /// compare-and-swap, starting again from a new fetch when another agent pushed in between. Returns the
-    /// attempt that succeeded. Records only in the local notes (a push that failed earlier) are not carried
-    /// over: the caller keeps what it could not publish and publishes it again.
+    /// Appends `record` to the note on the remote (`NotesPublisher`); returns the attempt that succeeded.
+    /// Records only in local notes (a push that failed earlier) are not carried over: the caller keeps what
+    /// it could not publish and publishes it again.
     @discardableResult
     public static func publish(
-        _ record: DeploymentRecord, in repository: Repository, remote: String, author: GitSignature? = nil,
-        signer: CommitSigner? = nil, attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
+        _ record: DeploymentRecord, remote: String, author: GitSignature? = nil, signer: CommitSigner? = nil,
+        attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
     ) throws -> Int {
-        let fetched = "refs/gitops-ml/remote-notes/deployments"
-        for attempt in 1...max(1, attempts) {
-            try repository.deleteReference(fetched)
-            if try repository.remoteReferences(remote, credentials: credentials).contains(ref) {
-                try repository.fetch(remote, refspecs: ["+\(ref):\(fetched)"], credentials: credentials)
-            }
-            let remoteTip = try repository.referenceTarget(fetched)
-            try repository.deleteReference(ref)
-            if let remoteTip { try repository.updateReference(ref, to: remoteTip, expected: nil) }
-            try append(record, in: repository, author: author, signer: signer)
-            do {
-                try repository.pushCompareAndSwap(
-                    remote, localRef: ref, remoteRef: ref, expected: remoteTip, credentials: credentials)
-                return attempt
-            } catch let error as GitError where error.code == .nonFastForward {
-                continue
-            }
+        let commit = ObjectID(hex: record.commit)
+        return try NotesPublisher.update(
+            ref, on: commit, remote: remote, author: author, sign: signer.map { signer in { try signer.sign($0) } },
+            attempts: attempts, credentials: credentials
+        ) { existing in
+            try encode((try existing.map { try decode($0, commit: commit) } ?? []) + [record])
         }
-        throw GitOpsMLError.environment(
-            "the deployment record of \(record.commit.prefix(12)) was not published to \(Redaction.url(remote)) "
-                + "in \(attempts) attempts: other writers kept moving \(ref)")
     }
 
     static func encode(_ records: [DeploymentRecord]) throws -> String {

@@ -111,6 +111,19 @@ import Testing
     }
 
     /// 8 processes promote 8 models at once: every promotion lands exactly once, history stays linear.
+    /// The gate report goes where the promotion goes: `audit` and `lineage` read it from any clone.
+    @Test func aPushedPromotionTakesItsGateReportNoteAlong() throws {
+        let temp = TemporaryDirectory("promote-notes")
+        let (work, remote) = try project(models: 1, in: temp)
+        try git("update-ref", "-d", "refs/notes/gitops-ml", in: remote)
+        let promoted = try gitopsML(["promote", "m1", "--to", "staging", "--push", remote], in: work)
+        #expect(promoted.status == 0, "\(promoted.stderrText)")
+        let head = try git("rev-parse", "HEAD", in: work)
+        #expect(
+            try git("notes", "--ref", "gitops-ml", "show", head, in: remote)
+                == git("notes", "--ref", "gitops-ml", "show", head, in: work))
+    }
+
     @Test(arguments: ["file", "http"])
     func concurrentPromotionsAllLandOnce(_ transport: String) throws {
         let temp = TemporaryDirectory("promote-race")
