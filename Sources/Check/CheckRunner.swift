@@ -1,4 +1,5 @@
 import Config
+import Data
 import Foundation
 import Gates
 import GitOpsMLCore
@@ -31,7 +32,8 @@ public enum CheckRunner {
     }
 }
 
-/// params and metrics files parse at the head; params changes from base to head are reported.
+/// params and metrics files parse at the head, dvc.lock is not stale there; params changes from base to
+/// head are reported.
 enum ConfigSuite {
     static func run(_ context: CheckContext) throws -> [Finding] {
         var findings: [Finding] = []
@@ -57,6 +59,7 @@ enum ConfigSuite {
                 }
             }
         }
+        findings += try pipeline(context)
         guard let base = context.base else { return findings }
         let oldTargets = try TrackedFiles.targets(.params, in: base.files, config: context.config)
         let newTargets = try TrackedFiles.targets(.params, in: context.head.files, config: context.config)
@@ -74,6 +77,26 @@ enum ConfigSuite {
                     : "\(changes.count) params changed from \(base.name): \(summary)\(changes.count > 5 ? ", …" : "")",
                 details: ValueDiff.json(changes, withDiff: false)))
         return findings
+    }
+
+    /// dvc.lock at the head must match the code, params and data beside it (no forgotten `dvc repro`).
+    static func pipeline(_ context: CheckContext) throws -> [Finding] {
+        guard try context.head.files.read("dvc.lock") != nil else { return [] }
+        let stale = try StalePipeline.check(context.head.files)
+        guard !stale.isEmpty else {
+            return [
+                Finding(
+                    id: "config/dvc.lock", suite: "config", check: "stale-pipeline", status: .pass,
+                    message: "dvc.lock matches the code, params and data at \(context.head.name)",
+                    location: SourceLocation(file: "dvc.lock"))
+            ]
+        }
+        return stale.map {
+            Finding(
+                id: "config/dvc.lock/\($0.stage)/\($0.dependency)", suite: "config", check: "stale-pipeline",
+                status: .fail, message: $0.message, observed: $0.actual.map(StructuredValue.string) ?? .null,
+                expected: .string($0.recorded), location: SourceLocation(file: "dvc.lock"))
+        }
     }
 
     static func cell(_ value: StructuredValue?) -> String {

@@ -210,6 +210,13 @@ public enum Audit {
             mismatches.isEmpty
                 ? finding("digests", environment, commit, .pass, "artifact and data digests match \(source.short)")
                 : finding("digests", environment, commit, .fail, mismatches.joined(separator: "; ")))
+        let stale = try StalePipeline.check(view)
+        results.append(
+            stale.isEmpty
+                ? finding("stale-pipeline", environment, commit, .pass, "dvc.lock at \(source.short) is reproduced")
+                : finding(
+                    "stale-pipeline", environment, commit, .fail,
+                    "source \(source.short): " + stale.map(\.message).joined(separator: "; ")))
         return results
     }
 

@@ -1,0 +1,136 @@
+import Config
+import Foundation
+import GitOpsMLCore
+
+/// A `dvc.lock` whose recorded dependencies are not what the same commit holds: someone changed code,
+/// params or data and committed without `dvc repro`, so the outputs (the model) are not the product of
+/// the inputs beside them. Digests follow DVC's rules: md5 of a file's bytes (`hash: md5`, DVC 3), or of
+/// its bytes with CRLF turned into LF when it is text (DVC 2's legacy md5); a folder's md5 is that of the
+/// sorted JSON list of its files' `{"md5", "relpath"}` plus `.dir`; an output of a `.dvc` pointer or of
+/// another stage is its recorded md5. A dependency whose bytes are not in git (an LFS object, a file
+/// inside a DVC-tracked folder) is not judged.
+public enum StalePipeline {
+    public struct Staleness: Sendable, Equatable {
+        public var stage: String
+        /// A dependency path, or `params.yaml:lr` for a parameter.
+        public var dependency: String
+        public var recorded: String
+        /// Nil: the dependency is gone.
+        public var actual: String?
+
+        public var message: String {
+            "stale pipeline: stage \(stage)'s outputs were not reproduced after \(dependency) changed "
+                + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
+        }
+    }
+
+    /// Folders with more files than this are not hashed (an error says so rather than a slow answer).
+    static let folderLimit = 100_000
+
+    public static func check(_ view: any FileView) throws -> [Staleness] {
+        guard let lock = try view.read("dvc.lock") else { return [] }
+        guard case .object(let stages)? = try YAMLReader.parse(lock, file: "dvc.lock")["stages"] else { return [] }
+        var outputs: [String: String] = [:]  // path → md5, from other stages and .dvc pointers
+        for (_, stage) in stages {
+            for output in try DVCPointer.parseOutputs(stage["outs"], file: "dvc.lock") {
+                outputs[normalize(output.path)] = output.md5
+            }
+        }
+        var found: [Staleness] = []
+        for (name, stage) in stages {
+            let directory = stage["wdir"].flatMap { value -> String? in
+                if case .string(let text) = value, text != "." { return normalize(text) }
+                return nil
+            }
+            func resolve(_ path: String) -> String { normalize(directory.map { $0 + "/" + path } ?? path) }
+            if case .array(let deps)? = stage["deps"] {
+                for dependency in deps {
+                    guard case .string(let path)? = dependency["path"],
+                        case .string(let recorded)? = dependency["md5"] ?? dependency["etag"]
+                    else { continue }
+                    let legacy = dependency["hash"] != .string("md5")
+                    let full = resolve(path)
+                    let actual: String?
+                    do {
+                        actual = try digest(full, legacy: legacy, in: view, outputs: outputs)
+                    } catch is Unjudged {
+                        continue
+                    }
+                    if actual != recorded.lowercased() {
+                        found.append(Staleness(stage: name, dependency: full, recorded: recorded, actual: actual))
+                    }
+                }
+            }
+            if case .object(let files)? = stage["params"] {
+                for (file, recorded) in files {
+                    let path = resolve(file)
+                    guard let bytes = try view.read(path) else {
+                        found.append(Staleness(stage: name, dependency: path, recorded: "params", actual: nil))
+                        continue
+                    }
+                    let current = Dictionary(
+                        try StructuredFormat.parse(bytes, path: path).flattened().map { ($0.key, $0.value) },
+                        uniquingKeysWith: { _, last in last })
+                    for (key, value) in recorded.flattened() where current[key] != value {
+                        found.append(
+                            Staleness(
+                                stage: name, dependency: "\(path):\(key)", recorded: value.json(),
+                                actual: current[key]?.json()))
+                    }
+                }
+            }
+        }
+        return found.sorted { ($0.stage, $0.dependency) < ($1.stage, $1.dependency) }
+    }
+
+    struct Unjudged: Error {}
+
+    static func digest(_ path: String, legacy: Bool, in view: any FileView, outputs: [String: String]) throws
+        -> String?
+    {
+        if let output = outputs[path] { return output }
+        if let bytes = try view.read(path + ".dvc") {
+            return try DVCPointer.output(in: bytes, file: path + ".dvc", named: (path as NSString).lastPathComponent)
+                .md5
+        }
+        // Inside a DVC-tracked folder: its bytes are not in git.
+        if outputs.keys.contains(where: { path.hasPrefix($0 + "/") }) { throw Unjudged() }
+        // A folder lists its files; a file (or nothing) lists none.
+        let files = (try? view.list(path, limit: folderLimit)) ?? []
+        if files.isEmpty {
+            guard let bytes = try view.read(path) else { return nil }
+            if LFSPointer(bytes) != nil { throw Unjudged() }
+            return fileMD5(bytes, legacy: legacy)
+        }
+        var entries: [String] = []
+        for file in files.sorted() {
+            guard let bytes = try view.read(file) else { continue }
+            if LFSPointer(bytes) != nil { throw Unjudged() }
+            let relative = String(file.dropFirst(path.count + 1))
+            entries.append(
+                "{\"md5\": \"\(fileMD5(bytes, legacy: legacy))\", \"relpath\": \(StructuredValue.jsonString(relative))}"
+            )
+        }
+        return MD5.hex(Array(("[" + entries.joined(separator: ", ") + "]").utf8)) + ".dir"
+    }
+
+    static func fileMD5(_ bytes: [UInt8], legacy: Bool) -> String {
+        guard legacy, DVCPointer.isText(bytes) else { return MD5.hex(bytes) }
+        var converted: [UInt8] = []
+        converted.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 13, index + 1 < bytes.count, bytes[index + 1] == 10 {
+                index += 1
+                continue
+            }
+            converted.append(bytes[index])
+            index += 1
+        }
+        return MD5.hex(converted)
+    }
+
+    static func normalize(_ path: String) -> String {
+        path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+    }
+}
