@@ -166,7 +166,7 @@ public final class Reconciler {
     private func reconcile(_ environment: AgentConfig.Environment) -> Result {
         let name = environment.name
         do {
-            try publishRecords(name)
+            publishRecords(name)
             guard let tip = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) else {
                 return .stopped(step: "fetch", reason: "the remote has no branch \(environment.branch)")
             }
@@ -250,7 +250,7 @@ public final class Reconciler {
                 $0.health = report.status.description
                 $0.unpublished.append(record)
             }
-            try publishRecords(name)
+            publishRecords(name)
             return .applied(tip.hex)
         case .rolledBack(let failed, _):
             models[name] = plan.model
@@ -264,7 +264,7 @@ public final class Reconciler {
                 $0.health = failed.status.description
                 $0.unpublished.append(record)
             }
-            try publishRecords(name)
+            publishRecords(name)
             return .stopped(step: "health", reason: failed.failedReasons.joined(separator: "; "))
         }
     }
@@ -376,7 +376,7 @@ public final class Reconciler {
                 $0.lastFailed = tip.hex
                 $0.unpublished.append(self.deploymentRecord(environment, tip, Date(), .failed, [check], restored: nil))
             }
-            try publishRecords(name)
+            publishRecords(name)
             return .stopped(step: "desired state", reason: reason)
         }
         update(name) { $0.lastAttempted = tip.hex }
@@ -401,7 +401,7 @@ public final class Reconciler {
             $0.pendingRollback = pending
             $0.unpublished.append(record)
         }
-        try publishRecords(name)
+        publishRecords(name)
         if let stopped = try pushRollback(environment, pending, tip: failed) { return stopped }
         return .rolledBack(failed: failed.hex, restored: restored)
     }
@@ -466,11 +466,18 @@ public final class Reconciler {
     }
 
     /// Pushes the deployment records not yet on the remote, oldest first; they stay in the state otherwise.
-    private func publishRecords(_ name: String) throws {
+    /// Best effort: a record that cannot be pushed now stays in the state and goes with a later pass; it
+    /// never holds up applying, restoring or the revert commit.
+    private func publishRecords(_ name: String) {
         while let record = state.environments[name]?.unpublished.first {
-            try DeploymentNotes.publish(
-                record, remote: options.remote, author: author(), signer: options.signer,
-                credentials: options.credentials)
+            do {
+                try DeploymentNotes.publish(
+                    record, remote: options.remote, author: author(), signer: options.signer,
+                    credentials: options.credentials)
+            } catch {
+                Log.warning("deployment record not published yet", ["environment": name, "error": "\(error)"])
+                return
+            }
             update(name) { $0.unpublished.removeFirst() }
         }
     }
