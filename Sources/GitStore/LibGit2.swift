@@ -8,6 +8,9 @@ let libgit2Ready: Bool = {
     // Like `git cat-file`, trust the object store's zlib checksums instead of re-hashing every object
     // read (0.08 s instead of 0.20 s for a 50 MB blob).
     _ = gml_git_opt_int(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0)
+    // No object cache: every read here visits an object once or twice, and libgit2's cache made a
+    // 100,000-commit history walk spend 40 % of its time inserting and evicting (1.4 s instead of 0.8 s).
+    _ = gml_git_opt_int(Int32(GIT_OPT_ENABLE_CACHING.rawValue), 0)
     return true
 }()
 

@@ -10,70 +10,139 @@ extension Repository {
     /// the shallow boundary. Stops after `limit` listed commits.
     public func history(from start: String = "HEAD", paths: [String] = [], limit: Int? = nil) throws -> [CommitInfo] {
         let cleanPaths = paths.map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 }
-        var entriesByTree: [ObjectID: [ObjectID?]] = [:]
-        func entries(_ commit: CommitInfo) throws -> [ObjectID?] {
-            if let known = entriesByTree[commit.tree] { return known }
-            let found = try entryIDs(commit.tree, cleanPaths)
-            entriesByTree[commit.tree] = found
+        // Two levels, as git prunes tree diffs: the root entries of the paths' first components decide
+        // most commits (an unchanged `data` folder means an unchanged `data/train.csv`); the entries of the
+        // paths themselves are read only when a first component changed. Object ids stay raw bytes here:
+        // a 100,000-commit walk must not turn each into a string.
+        let roots = Array(Set(cleanPaths.map { String($0.split(separator: "/").first ?? Substring($0)) })).sorted()
+        var entriesByTree: [RawOID: [RawOID?]] = [:]
+        func entries(_ tree: RawOID) throws -> [RawOID?] {
+            if let known = entriesByTree[tree] { return known }
+            let found = try entryIDs(tree, cleanPaths)
+            entriesByTree[tree] = found
             return found
         }
+        func same(_ a: inout WalkCommit, _ b: inout WalkCommit) throws -> Bool {
+            if try a.rootEntries(roots, in: self) == b.rootEntries(roots, in: self) { return true }
+            return try entries(a.tree) == entries(b.tree)
+        }
 
-        let tip = try commit(start)
+        var startID = try resolve(start).raw()
+        guard var tip = try walkCommit(RawOID(&startID)) else {
+            throw GitError(.revisionNotFound, operation: "read commit", subject: start, message: "not found")
+        }
         var queue = CommitQueue()
-        var seen: Set<ObjectID> = [tip.id]
-        var result: [CommitInfo] = []
+        var seen: Set<RawOID> = [tip.id]
+        var listed: [RawOID] = []
+        if !cleanPaths.isEmpty { _ = try tip.rootEntries(roots, in: self) }
         queue.insert(tip)
-        while let info = queue.popNewest(), limit.map({ result.count < $0 }) ?? true {
+        while var commit = queue.popNewest(), limit.map({ listed.count < $0 }) ?? true {
             // A parent missing from a shallow clone ends that line of history.
-            var follow = try info.parents.compactMap { try commitIfPresent($0) }
-            var listed = true
+            var follow = try commit.parents.compactMap { try walkCommit($0) }
+            var isListed = true
             if !cleanPaths.isEmpty {
-                let mine = try entries(info)
-                if let same = try follow.first(where: { try entries($0) == mine }) {
-                    listed = false
-                    follow = [same]
-                } else if follow.isEmpty && info.parents.isEmpty {
-                    listed = mine.contains { $0 != nil }
+                var treesame: Int?
+                for index in follow.indices where try same(&commit, &follow[index]) {
+                    treesame = index
+                    break
+                }
+                if let treesame {
+                    isListed = false
+                    follow = [follow[treesame]]
+                } else if follow.isEmpty && commit.parents.isEmpty {
+                    isListed = try entries(commit.tree).contains { $0 != nil }
                 }
             }
-            if listed { result.append(info) }
+            if isListed { listed.append(commit.id) }
             for parent in follow where seen.insert(parent.id).inserted {
                 queue.insert(parent)
             }
         }
-        return result
+        return try listed.map { try self.commit($0.objectID.hex) }
     }
 
-    private func commitIfPresent(_ id: ObjectID) throws -> CommitInfo? {
-        var oid = try id.raw()
+    /// A git object id as raw bytes: hashed and compared without a string.
+    struct RawOID: Hashable {
+        var high: UInt64
+        var middle: UInt64
+        var low: UInt32
+
+        init(_ oid: UnsafePointer<git_oid>) {
+            (high, middle, low) = UnsafeRawPointer(oid).withMemoryRebound(to: UInt8.self, capacity: 20) { bytes in
+                let raw = UnsafeRawPointer(bytes)
+                return (
+                    raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                    raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+                )
+            }
+        }
+
+        var oid: git_oid {
+            var oid = git_oid()
+            withUnsafeMutableBytes(of: &oid) { buffer in
+                buffer.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
+                buffer.storeBytes(of: middle, toByteOffset: 8, as: UInt64.self)
+                buffer.storeBytes(of: low, toByteOffset: 16, as: UInt32.self)
+            }
+            return oid
+        }
+
+        var objectID: ObjectID { ObjectID(oid) }
+    }
+
+    /// What the walk needs of a commit, without its message and signatures.
+    struct WalkCommit {
+        var id: RawOID
+        var tree: RawOID
+        var parents: [RawOID]
+        var time: Int64
+        /// The root entries of the paths' first components, read once.
+        var roots: [RawOID?]?
+
+        mutating func rootEntries(_ names: [String], in repository: Repository) throws -> [RawOID?] {
+            if let roots { return roots }
+            let found = try repository.entryIDs(tree, names)
+            roots = found
+            return found
+        }
+    }
+
+    /// The commit, nil when a shallow clone does not have it.
+    private func walkCommit(_ id: RawOID) throws -> WalkCommit? {
+        var oid = id.oid
         var commit: OpaquePointer?
         let code = git_commit_lookup(&commit, handle, &oid)
         if code == GIT_ENOTFOUND.rawValue && isShallow { return nil }
-        try check(code, "read commit", id.hex)
+        try check(code, "read commit", id.objectID.hex)
         defer { git_commit_free(commit) }
-        return commit.map(commitInfo)
+        guard let commit else { return nil }
+        return WalkCommit(
+            id: id, tree: RawOID(git_commit_tree_id(commit)),
+            parents: (0..<git_commit_parentcount(commit)).compactMap { index in
+                git_commit_parent_id(commit, index).map { RawOID($0) }
+            }, time: git_commit_time(commit), roots: nil)
     }
 
-    private func entryIDs(_ treeID: ObjectID, _ paths: [String]) throws -> [ObjectID?] {
-        var oid = try treeID.raw()
-        var tree: OpaquePointer?
-        try check(git_tree_lookup(&tree, handle, &oid), "read tree", treeID.hex)
-        defer { git_tree_free(tree) }
+    fileprivate func entryIDs(_ tree: RawOID, _ paths: [String]) throws -> [RawOID?] {
+        var oid = tree.oid
+        var handle: OpaquePointer?
+        try check(git_tree_lookup(&handle, self.handle, &oid), "read tree", tree.objectID.hex)
+        defer { git_tree_free(handle) }
         return paths.map { path in
             var entry: OpaquePointer?
-            guard git_tree_entry_bypath(&entry, tree, path) == 0, let entry else { return nil }
+            guard git_tree_entry_bypath(&entry, handle, path) == 0, let entry else { return nil }
             defer { git_tree_entry_free(entry) }
-            return ObjectID(git_tree_entry_id(entry))
+            return RawOID(git_tree_entry_id(entry))
         }
     }
 }
 
 /// Commits waiting to be visited: a binary heap, newest committer time first, then first inserted.
 private struct CommitQueue {
-    private var heap: [(commit: CommitInfo, order: Int)] = []
+    private var heap: [(commit: Repository.WalkCommit, order: Int)] = []
     private var counter = 0
 
-    mutating func insert(_ commit: CommitInfo) {
+    mutating func insert(_ commit: Repository.WalkCommit) {
         counter += 1
         heap.append((commit, counter))
         var child = heap.count - 1
@@ -83,7 +152,7 @@ private struct CommitQueue {
         }
     }
 
-    mutating func popNewest() -> CommitInfo? {
+    mutating func popNewest() -> Repository.WalkCommit? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let top = heap.removeLast().commit
@@ -101,9 +170,7 @@ private struct CommitQueue {
 
     private func before(_ a: Int, _ b: Int) -> Bool {
         let (left, right) = (heap[a], heap[b])
-        if left.commit.committer.time != right.commit.committer.time {
-            return left.commit.committer.time > right.commit.committer.time
-        }
+        if left.commit.time != right.commit.time { return left.commit.time > right.commit.time }
         return left.order < right.order
     }
 }
