@@ -9,6 +9,56 @@ extension Repository {
     /// unchanged from a parent is followed along that parent only. In a shallow clone the walk ends at
     /// the shallow boundary. Stops after `limit` listed commits.
     public func history(from start: String = "HEAD", paths: [String] = [], limit: Int? = nil) throws -> [CommitInfo] {
+        var startID = try resolve(start).raw()
+        return try walk(from: RawOID(&startID), paths: paths, limit: limit).map { try commit($0.objectID.hex) }
+    }
+
+    /// `history(from:paths:)` kept in the history cache (`.git/gitops-ml/history-cache`, a `CacheFile`): a
+    /// repeated query reads its answer; a start that descends from a cached one walks only the new
+    /// commits when the walk reaches the cached start alone. A cached answer naming a commit that is gone
+    /// (a force-push, then gc) is dropped and the history walked again.
+    public func cachedHistory(from start: String, paths: [String]) throws -> [CommitInfo] {
+        var startOID = try resolve(start).raw()
+        let startID = RawOID(&startOID)
+        let key = paths.sorted().joined(separator: "\u{1F}")
+        let path = commonDirectory + "/gitops-ml/history-cache"
+        var records = CacheFile.load(path, header: Self.historyCacheHeader)?.records.filter { $0.count == 3 } ?? []
+        func commits(_ list: String) throws -> [ObjectID] {
+            list.split(separator: ",").map { ObjectID(hex: String($0)) }
+        }
+        if let hit = records.first(where: { $0[0] == key && $0[1] == startID.objectID.hex }) {
+            if let found = try? commits(hit[2]).map({ try commit($0.hex) }) { return found }
+            records.removeAll { $0[0] == key }
+        }
+        var listed: [RawOID]?
+        var from = startOID
+        for record in records where record[0] == key {
+            var cached = git_oid()
+            guard git_oid_fromstr(&cached, record[1]) == 0,
+                git_graph_descendant_of(handle, &from, &cached) == 1
+            else { continue }
+            let below = try commits(record[2]).map { id -> RawOID in
+                var oid = try id.raw()
+                return RawOID(&oid)
+            }
+            listed = try walk(from: startID, paths: paths, limit: nil, stopAt: (RawOID(&cached), below))
+            break
+        }
+        let result = try listed ?? walk(from: startID, paths: paths, limit: nil)
+        let entry = [key, startID.objectID.hex, result.map(\.objectID.hex).joined(separator: ",")]
+        records.removeAll { $0[0] == key && $0[1] == entry[1] }
+        CacheFile(header: Self.historyCacheHeader, key: "", records: Array(([entry] + records).prefix(64)))
+            .save(to: path)
+        return try result.map { try commit($0.objectID.hex) }
+    }
+
+    static let historyCacheHeader = "gitops-ml history cache v1"
+
+    /// The listed commits of the walk, newest first. `stopAt`: when the walk reaches that commit with
+    /// nothing else pending, the rest is its known answer.
+    func walk(
+        from start: RawOID, paths: [String], limit: Int?, stopAt: (commit: RawOID, listed: [RawOID])? = nil
+    ) throws -> [RawOID] {
         let cleanPaths = paths.map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 }
         // Two levels, as git prunes tree diffs: the root entries of the paths' first components decide
         // most commits (an unchanged `data` folder means an unchanged `data/train.csv`); the entries of the
@@ -27,9 +77,9 @@ extension Repository {
             return try entries(a.tree) == entries(b.tree)
         }
 
-        var startID = try resolve(start).raw()
-        guard var tip = try walkCommit(RawOID(&startID)) else {
-            throw GitError(.revisionNotFound, operation: "read commit", subject: start, message: "not found")
+        guard var tip = try walkCommit(start) else {
+            throw GitError(
+                .revisionNotFound, operation: "read commit", subject: start.objectID.hex, message: "not found")
         }
         var queue = CommitQueue()
         var seen: Set<RawOID> = [tip.id]
@@ -37,6 +87,7 @@ extension Repository {
         if !cleanPaths.isEmpty { _ = try tip.rootEntries(roots, in: self) }
         queue.insert(tip)
         while var commit = queue.popNewest(), limit.map({ listed.count < $0 }) ?? true {
+            if let stopAt, commit.id == stopAt.commit, queue.isEmpty { return listed + stopAt.listed }
             // A parent missing from a shallow clone ends that line of history.
             var follow = try commit.parents.compactMap { try walkCommit($0) }
             var isListed = true
@@ -58,7 +109,7 @@ extension Repository {
                 queue.insert(parent)
             }
         }
-        return try listed.map { try self.commit($0.objectID.hex) }
+        return listed
     }
 
     /// A git object id as raw bytes: hashed and compared without a string.
@@ -151,6 +202,8 @@ private struct CommitQueue {
             child = (child - 1) / 2
         }
     }
+
+    var isEmpty: Bool { heap.isEmpty }
 
     mutating func popNewest() -> Repository.WalkCommit? {
         guard !heap.isEmpty else { return nil }

@@ -44,7 +44,7 @@ public struct DataOrigin: Sendable, Equatable {
         var versions: [Version] = []
         var removals: [CommitInfo] = []
         var previous: (digest: String, carrier: String, bytes: [UInt8]?)?
-        for commit in try repository.history(from: tip.id.hex, paths: carriers).reversed() {
+        for commit in try repository.cachedHistory(from: tip.id.hex, paths: carriers).reversed() {
             let view = try repository.fileView(.git(commit.id.hex))
             guard let source = try DataResolver.identitySource(clean, in: view) else {
                 if previous != nil { removals.append(commit) }

@@ -177,27 +177,20 @@ struct RegistryIndex {
     /// The tag refs' on-disk state when the index was written (see `RefsFingerprint`).
     var fingerprint: String?
 
-    /// The index on disk; a missing, unreadable or foreign file is an empty index (it is only a cache).
+    /// The index on disk (`CacheFile`); a missing, unreadable or foreign file is an empty index.
     static func load(from path: String) -> RegistryIndex {
         var index = RegistryIndex()
-        guard let data = FileManager.default.contents(atPath: path) else { return index }
-        // Split on bytes: tab and newline never occur inside an escaped field.
-        let lines = [UInt8](data).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.count >= 2, String(decoding: lines[0], as: UTF8.self) == header else { return index }
-        let fingerprint = String(decoding: lines[1], as: UTF8.self)
-        index.fingerprint = fingerprint.isEmpty ? nil : fingerprint
-        for line in lines.dropFirst(2) where !line.isEmpty {
-            let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map {
-                String(decoding: $0, as: UTF8.self)
-            }
+        guard let file = CacheFile.load(path, header: header) else { return index }
+        index.fingerprint = file.key.isEmpty ? nil : file.key
+        for fields in file.records {
             if fields.count == 2 {
                 index.entries[fields[0]] = Entry(object: fields[1], tag: nil)
             } else if fields.count == 8, let time = Int64(fields[4]), let offset = Int(fields[5]) {
                 index.entries[fields[0]] = Entry(
                     object: fields[1],
                     tag: .init(
-                        target: fields[2], time: time, offsetMinutes: offset, author: unescape(fields[3]),
-                        email: unescape(fields[6]), message: unescape(fields[7])))
+                        target: fields[2], time: time, offsetMinutes: offset, author: fields[3], email: fields[6],
+                        message: fields[7]))
             } else {
                 return RegistryIndex()  // damaged: rebuild from the tags
             }
@@ -205,50 +198,15 @@ struct RegistryIndex {
         return index
     }
 
-    /// Written to a temporary file and renamed, so a reader never sees half an index.
     func save(to path: String) {
-        var text = Self.header + "\n" + (fingerprint ?? "") + "\n"
-        for (name, entry) in entries.sorted(by: { $0.key < $1.key }) {
-            if let tag = entry.tag {
-                text +=
-                    [
-                        name, entry.object, tag.target, Self.escape(tag.author), String(tag.time),
-                        String(tag.offsetMinutes), Self.escape(tag.email), Self.escape(tag.message),
-                    ].joined(separator: "\t") + "\n"
-            } else {
-                text += "\(name)\t\(entry.object)\n"
-            }
+        let records = entries.sorted(by: { $0.key < $1.key }).map { name, entry -> [String] in
+            guard let tag = entry.tag else { return [name, entry.object] }
+            return [
+                name, entry.object, tag.target, tag.author, String(tag.time), String(tag.offsetMinutes), tag.email,
+                tag.message,
+            ]
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try? Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-    }
-
-    static func unescape(_ text: String) -> String {
-        guard text.utf8.contains(UInt8(ascii: "\\")) else { return text }
-        var out = ""
-        var escaped = false
-        for character in text {
-            if escaped {
-                switch character {
-                case "t": out.append("\t")
-                case "n": out.append("\n")
-                case "r": out.append("\r")
-                default: out.append(character)
-                }
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else {
-                out.append(character)
-            }
-        }
-        return out
+        CacheFile(header: Self.header, key: fingerprint ?? "", records: records).save(to: path)
     }
 }
 
