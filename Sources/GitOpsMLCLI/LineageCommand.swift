@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import GitOpsMLCore
 import Lineage
 
@@ -22,9 +23,8 @@ struct LineageCommand: ParsableCommand {
 
     func run() throws {
         let project = try Project(global)
-        guard let config = project.config else {
-            throw GitOpsMLError.usage("no gitops-ml.yaml: lineage needs the project's models and environments")
-        }
+        // Without gitops-ml.yaml (a GTO repository), the registry's tags name the versions and stages.
+        let config = project.config ?? ProjectConfig()
         let parts = model.split(separator: "@", maxSplits: 1).map(String.init)
         let lineage = try ModelLineage.trace(
             model: parts[0], version: parts.count > 1 ? parts[1] : nil, environment: env, config: config,

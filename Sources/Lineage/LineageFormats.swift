@@ -38,6 +38,11 @@ extension ModelLineage {
                 "  promoted    to \(promotion.environment) by \(promotion.commit.summaryLine)"
                     + (promotion.signed ? " [signed]" : " [unsigned]"))
         }
+        for event in registryEvents {
+            lines.append(
+                "  registry    \(event.kind.rawValue)\(event.stage.map { " to \($0)" } ?? "") by \(event.author) on "
+                    + "\(CommitInfo.day(event.time)) (tag \(event.tag))")
+        }
         for deployment in deployments {
             let failed = deployment.checks.filter { $0.status != "Healthy" }.map(\.name)
             lines.append(
@@ -84,6 +89,17 @@ extension ModelLineage {
                 } ?? .null
             ),
             ("gate_report_problem", optional(reportProblem)),
+            (
+                "registry",
+                .array(
+                    registryEvents.map {
+                        .object([
+                            ("event", .string($0.kind.rawValue)), ("stage", optional($0.stage)),
+                            ("tag", .string($0.tag)), ("author", .string($0.author)),
+                            ("time", .string(ISO8601DateFormatter().string(from: $0.time))),
+                        ])
+                    })
+            ),
             (
                 "promotions",
                 .array(

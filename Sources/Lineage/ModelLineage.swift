@@ -70,6 +70,9 @@ public struct ModelLineage: Sendable {
     public var rollbacks: [Rollback]
     /// Deployment notes on the promotion commits, in time order.
     public var deployments: [DeploymentRecord]
+    /// GTO registry events of the version (registration, stage assignments), for repositories that promote
+    /// with GTO tags rather than environment branches.
+    public var registryEvents: [RegistryEvent] = []
 
     static let codeExtensions: Set = [
         "py", "r", "jl", "ipynb", "sh", "sql", "scala", "java", "go", "rs", "swift", "toml", "cfg", "txt", "lock",
@@ -79,36 +82,45 @@ public struct ModelLineage: Sendable {
     public static func trace(
         model: String, version: String?, environment: String?, config: ProjectConfig, repository: Repository
     ) throws -> ModelLineage {
-        guard config.models[model] != nil else {
-            throw GitOpsMLError.configuration(
-                "model '\(model)' is not in gitops-ml.yaml", at: SourceLocation(file: ProjectConfig.fileName))
-        }
         let history = try PromotionHistory.read(config: config, repository: repository)
         let ofModel = history.promotions.filter { $0.model == model }
+        // A GTO repository promotes with tags: its registry names the versions and their stages.
+        let registered = try Registry(repository).state().artifact(model)
+        guard config.models[model] != nil || !ofModel.isEmpty || registered != nil else {
+            throw GitOpsMLError.usage(
+                "no model \(model) in gitops-ml.yaml, on an environment branch or in the registry")
+        }
         let wanted: String
         if let version {
             wanted = version
         } else if let environment {
-            guard let branch = config.environments[environment]?.branch else {
-                throw GitOpsMLError.usage("no environment \(environment) in gitops-ml.yaml")
-            }
-            guard let tip = history.tips[branch],
+            if let branch = config.environments[environment]?.branch, let tip = history.tips[branch],
                 let record = try EnvironmentReleases.read(environment, at: tip, in: repository)[model]
-            else { throw GitOpsMLError.environment("\(environment) runs no version of \(model)") }
-            wanted = record.version
-        } else {
-            guard let latest = ofModel.max(by: { $0.commit.committer.time < $1.commit.committer.time }) else {
-                throw GitOpsMLError.environment("\(model) was never promoted (no promotion commit names it)")
+            {
+                wanted = record.version
+            } else if let staged = registered?.stageVersions[environment] {
+                wanted = staged.version
+            } else {
+                throw GitOpsMLError.environment("\(environment) runs no version of \(model)")
             }
+        } else if let latest = ofModel.max(by: { $0.commit.committer.time < $1.commit.committer.time }) {
             wanted = latest.version
+        } else if let latest = registered?.latestVersion ?? registered?.versions.last {
+            wanted = latest.version
+        } else {
+            throw GitOpsMLError.environment(
+                "\(model) was never promoted (no promotion commit or registry tag names it)")
         }
         let promotions = ofModel.filter { $0.version == wanted }.sorted {
             $0.commit.committer.time < $1.commit.committer.time
         }
-        guard let first = promotions.first else {
-            throw GitOpsMLError.environment("no promotion of \(model) \(wanted) on any environment branch")
+        let tagged = registered?.versions.first { $0.version == wanted }
+        guard let sourceCommit = promotions.first?.sourceCommit ?? tagged?.commit else {
+            throw GitOpsMLError.environment(
+                "no promotion of \(model) \(wanted) on any environment branch or in the registry")
         }
-        let source = try repository.commit(first.sourceCommit)
+        let first = promotions.first
+        let source = try repository.commit(sourceCommit)
         let view = try repository.fileView(.git(source.id.hex))
         let projectAtSource =
             try repository.read(ProjectConfig.fileName, at: .git(source.id.hex)).map {
@@ -119,14 +131,14 @@ public struct ModelLineage: Sendable {
         for (name, dataset) in projectAtSource.datasets.sorted(by: { $0.key < $1.key }) {
             let origin = try DataOrigin.trace(dataset.path, from: source.id.hex, in: repository)
             let digest = origin.current?.digest
-            let recorded = first.data[name]
+            let recorded = first?.data[name] ?? digest
             data.append(
                 DataVersion(
                     name: name, path: dataset.path, digest: digest, introduced: origin.current?.introduced,
                     recorded: recorded == digest ? nil : recorded))
         }
 
-        let previous = first.previousVersion.flatMap { previous in
+        let previous = first?.previousVersion.flatMap { previous in
             ofModel.first { $0.version == previous }
         }
         var changes: [ValueChange] = []
@@ -169,13 +181,14 @@ public struct ModelLineage: Sendable {
         for commit in promotions.map(\.commit.id) {
             deployments += (try? DeploymentNotes.records(for: commit, in: repository)) ?? []
         }
-        return ModelLineage(
-            model: model, version: wanted, source: source,
-            artifactPath: first.artifactPath(config: projectAtSource, model: model),
-            artifactDigest: first.artifact, data: data, paramsDigest: first.params, paramChanges: changes,
-            previousVersion: first.previousVersion, code: code, report: report, reportProblem: reportProblem,
+        var lineage = ModelLineage(
+            model: model, version: wanted, source: source, artifactPath: projectAtSource.models[model]?.artifact,
+            artifactDigest: first?.artifact, data: data, paramsDigest: first?.params, paramChanges: changes,
+            previousVersion: first?.previousVersion, code: code, report: report, reportProblem: reportProblem,
             promotions: promotions.map(\.promotion), rollbacks: rollbacks,
             deployments: deployments.sorted { $0.started < $1.started })
+        lineage.registryEvents = tagged?.allEvents ?? []
+        return lineage
     }
 }
 
@@ -193,8 +206,6 @@ struct PromotionHistory {
         var commit: CommitInfo
         var environment: String
         var signed: Bool
-
-        func artifactPath(config: ProjectConfig, model: String) -> String? { config.models[model]?.artifact }
 
         var promotion: ModelLineage.Promotion {
             ModelLineage.Promotion(

@@ -110,4 +110,30 @@ struct ModelLineageTests {
         #expect(unknown.status == 3)
         #expect(unknown.stderrText.contains("no promotion of churn v9"))
     }
+
+    /// A GTO repository (no gitops-ml.yaml, no environment branch): the registry's tags name the version,
+    /// its commit and its stages.
+    @Test func aGTORepositoryIsTracedThroughItsTags() throws {
+        let directory = try makeRepository(in: temp.sub("gto"), files: ["model.pkl": "a\n"])
+        let first = try git("rev-parse", "HEAD", in: directory)
+        try git("tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", in: directory)
+        let second = try commitFiles(["model.pkl": "b\n"], message: "Train v2", in: directory)
+        try git("tag", "-a", "churn@v1.1.0", "-m", "Registering artifact churn version v1.1.0", in: directory)
+        try git(
+            "tag", "-a", "churn#prod#1", "-m", "Assigning stage prod to artifact churn version v1.1.0", in: directory)
+        let repository = try Repository(at: directory)
+
+        let prod = try ModelLineage.trace(
+            model: "churn", version: nil, environment: "prod", config: ProjectConfig(), repository: repository)
+        #expect(prod.version == "v1.1.0" && prod.source.id.hex == second)
+        #expect(prod.registryEvents.map(\.tag).sorted() == ["churn#prod#1", "churn@v1.1.0"])
+        let old = try ModelLineage.trace(
+            model: "churn", version: "v1.0.0", environment: nil, config: ProjectConfig(), repository: repository)
+        #expect(old.source.id.hex == first)
+        let text = try gitopsML(["lineage", "churn", "--env", "prod"], in: directory)
+        #expect(text.status == 0, "\(text.stderrText)")
+        #expect(text.stdoutText.contains("assignment to prod"))
+        let unknown = try gitopsML(["lineage", "fraud"], in: directory)
+        #expect(unknown.status == 2)
+    }
 }
