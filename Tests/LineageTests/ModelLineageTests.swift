@@ -137,3 +137,43 @@ struct ModelLineageTests {
         #expect(unknown.status == 2)
     }
 }
+
+/// audit's stale-pipeline rule on a promoted source commit whose dvc.lock was not reproduced.
+@Suite("Audit: stale pipelines")
+struct AuditStalePipelineTests {
+    let temp = TemporaryDirectory("audit-stale")
+
+    @Test func aPromotedVersionWithAStaleLockFails() throws {
+        let lock = """
+            schema: '2.0'
+            stages:
+              train:
+                cmd: python train.py
+                deps:
+                - path: train.py
+                  hash: md5
+                  md5: \(MD5.hex(Array("print(1)\n".utf8)))
+                  size: 9
+
+            """
+        let directory = try makeRepository(
+            in: temp.sub("repo"),
+            files: [
+                "gitops-ml.yaml": ModelLineageTests.config, "train.py": "print(1)\n", "dvc.lock": lock,
+                "params.yaml": "lr: 0.1\n", "data/train.csv": "a\n1\n", "model.json": "{}",
+            ])
+        let fresh = try git("rev-parse", "HEAD", in: directory)
+        let stale = try commitFiles(["train.py": "print(2)\n"], message: "Change code, forget dvc repro", in: directory)
+        let tests = ModelLineageTests()
+        let good = try tests.promote(fresh, version: "v1", previous: nil, in: directory)
+        let bad = try tests.promote(stale, version: "v2", previous: "v1", in: directory)
+        let findings = try Audit.run(
+            config: try ProjectConfig.parse(Array(ModelLineageTests.config.utf8)),
+            repository: try Repository(at: directory), options: Audit.Options(environment: "staging"))
+        let rule = findings.filter { $0.check == "stale-pipeline" }
+        #expect(rule.first { $0.message.hasPrefix(String(good.prefix(12))) }?.status == .pass)
+        let failed = try #require(rule.first { $0.message.hasPrefix(String(bad.prefix(12))) })
+        #expect(failed.status == .fail)
+        #expect(failed.message.contains("stage train's outputs were not reproduced after train.py changed"))
+    }
+}
