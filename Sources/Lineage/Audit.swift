@@ -33,6 +33,10 @@ public enum Audit {
         }.sorted { $0.name < $1.name }
         var findings: [Finding] = []
         var audited: Set<ObjectID> = []
+        // The gates are re-run by the default branch's rules, as `promote` runs them.
+        let rules = try Revisions(repository: repository, config: config).defaultBranchTip().flatMap { tip in
+            try RuleSet.load(try repository.fileView(.git(tip.commit.hex)), source: "the default branch (\(tip.name))")
+        }
         for branch in Set(environments.map(\.branch)).sorted() {
             guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
                 findings.append(
@@ -46,8 +50,8 @@ public enum Audit {
             let promotionCommits = Set(commits.map(\.id.hex))
             for commit in commits.reversed() where audited.insert(commit.id).inserted {
                 findings += try audit(
-                    commit, environments: names, config: config, repository: repository, options: options,
-                    branchCommits: promotionCommits)
+                    commit, environments: names, config: config, rules: rules, repository: repository,
+                    options: options, branchCommits: promotionCommits)
             }
         }
         if let allowed = options.allowedSigners,
@@ -69,8 +73,8 @@ public enum Audit {
 
     /// Every rule on one commit of an environment branch.
     static func audit(
-        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, repository: Repository,
-        options: Options, branchCommits: Set<String>
+        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, rules: RuleSet?,
+        repository: Repository, options: Options, branchCommits: Set<String>
     ) throws -> [Finding] {
         let message = commit.message
         let environment = CommitTrailers.value(Trailer.environment, in: message)
@@ -117,7 +121,7 @@ public enum Audit {
             return results + [finding("trailers", environment, id, .fail, "\(error)")]
         }
         results.append(trailers(record, message: message, commit: id))
-        results += try evidence(record, commit: id, config: config, repository: repository)
+        results += try evidence(record, commit: commit, config: config, rules: rules, repository: repository)
         if let allowed = options.allowedSigners {
             results.append(signature(of: id, subject: "promotion", allowed: allowed, repository))
         }
@@ -153,9 +157,11 @@ public enum Audit {
     }
 
     /// The gate report and the digests, recomputed from the source commit.
-    static func evidence(_ record: ReleaseRecord, commit: ObjectID, config: ProjectConfig, repository: Repository)
-        throws -> [Finding]
-    {
+    static func evidence(
+        _ record: ReleaseRecord, commit promotion: CommitInfo, config: ProjectConfig, rules: RuleSet?,
+        repository: Repository
+    ) throws -> [Finding] {
+        let commit = promotion.id
         let environment = record.environment
         let source = ObjectID(hex: record.sourceCommit)
         guard (try? repository.commit(source.hex)) != nil else {
@@ -175,8 +181,14 @@ public enum Audit {
                             "gate-report", environment, commit, .fail,
                             "the gate report on \(source.short) is \(digest.prefix(19))…, the promotion names \(record.gateReport ?? "none")"
                         ))
+                } else if let failing = try recomputed(record, promotion: promotion, rules: rules, repository) {
+                    results.append(finding("gate-report", environment, commit, .fail, failing))
                 } else {
-                    results.append(finding("gate-report", environment, commit, .pass, "gate report passed"))
+                    results.append(
+                        finding(
+                            "gate-report", environment, commit, .pass,
+                            "gate report passed\(rules == nil ? "" : ", and passes again recomputed from git objects")")
+                    )
                 }
             } catch {
                 results.append(finding("gate-report", environment, commit, .fail, "\(error)"))
@@ -218,6 +230,37 @@ public enum Audit {
                     "stale-pipeline", environment, commit, .fail,
                     "source \(source.short): " + stale.map(\.message).joined(separator: "; ")))
         return results
+    }
+
+    /// Why the gates fail when re-run from git objects — the source against what the environment ran
+    /// before this promotion, by the default branch's rules — or nil when they pass (or there are no rules).
+    static func recomputed(_ record: ReleaseRecord, promotion: CommitInfo, rules: RuleSet?, _ repository: Repository)
+        throws -> String?
+    {
+        guard let rules else { return nil }
+        let source = ObjectID(hex: record.sourceCommit)
+        var base: CheckRevision?
+        if let parent = promotion.parents.first,
+            let bytes = try repository.read(
+                ReleaseRecord.path(environment: record.environment, model: record.model), at: .git(parent.hex)),
+            let previous = try? ReleaseRecord.parse(bytes, file: "release record"),
+            let champion = try? repository.resolve(previous.sourceCommit)
+        {
+            // The same version again (a record edited in place): judged when it was promoted, not against itself.
+            if champion == source { return nil }
+            base = CheckRevision(
+                files: try repository.fileView(.git(champion.hex)), name: "\(record.environment) (\(champion.short))",
+                commit: champion.hex)
+        }
+        let head = CheckRevision(
+            files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
+        let findings = try GateReportVerification.recompute(
+            rules: rules, head: head, base: base,
+            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+        guard findings.verdict != .pass else { return nil }
+        let failing = findings.filter { $0.status == .fail || $0.status == .error }
+        return "the gate report says pass, but re-run from git objects by the rules of \(rules.source) it fails: "
+            + failing.prefix(2).map(\.message).joined(separator: " | ")
     }
 
     /// A report signature (`check --sign ssh`) by one of the environment's signers, as the default branch lists them.

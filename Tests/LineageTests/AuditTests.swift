@@ -107,6 +107,38 @@ struct AuditTests {
         #expect(text.stdoutText.contains("direct edit bypassing promotion"))
         let junit = try gitopsML(["audit", "--format", "junit"], in: project)
         #expect(junit.stdoutText.contains("<failure message="))
+        // A report that says pass on a challenger whose gates fail: the audit re-runs them.
+        let worse = try git("rev-parse", "challenger/worse", in: project)
+        let forgedReport =
+            #"{"schema_version": 1, "tool": {"name": "gitops-ml", "version": "0.1.0"}, "verdict": "pass", "base": null, "head": {"rev": "HEAD", "commit": "\#(worse)"}, "summary": {"pass": 0, "skip": 0, "warn": 0, "fail": 0, "error": 0}, "findings": []}"#
+        try git("notes", "--ref", "gitops-ml", "add", "-f", "-m", forgedReport, worse, in: project)
+        let reportDigest = try git("notes", "--ref", "gitops-ml", "show", worse, in: project)
+        let digest = "sha256:" + SHA256.hex(Array((reportDigest + "\n").utf8))
+        let current = try git("show", "gitops:environments/staging/churn.yaml", in: project)
+        func replacing(_ text: String) -> String {
+            text.replacingOccurrences(
+                of: #"source_commit: [0-9a-f]+"#, with: "source_commit: \(worse)", options: .regularExpression
+            )
+            .replacingOccurrences(
+                of: #"Gitops-Ml-Source-Commit: [0-9a-f]+"#, with: "Gitops-Ml-Source-Commit: \(worse)",
+                options: .regularExpression
+            )
+            .replacingOccurrences(
+                of: #"gate_report: sha256:[0-9a-f]+"#, with: "gate_report: \(digest)", options: .regularExpression
+            )
+            .replacingOccurrences(
+                of: #"Gitops-Ml-Gate-Report: sha256:[0-9a-f]+"#, with: "Gitops-Ml-Gate-Report: \(digest)",
+                options: .regularExpression)
+        }
+        let smuggled = try commitOnGitops(
+            project, files: ["environments/staging/churn.yaml": replacing(current)],
+            message: replacing(try git("log", "-1", "--format=%B", good, in: project)))
+        let rerun = try gitopsML(["audit", "--env", "staging", "--format", "json"], in: project)
+        #expect(
+            rerun.stdoutText.contains("re-run from git objects by the rules of the default branch"),
+            "\(rerun.stdoutText)")
+        #expect(rerun.stdoutText.contains(String(smuggled.prefix(12))))
+
         let unknown = try gitopsML(["audit", "--env", "nowhere"], in: project)
         #expect(unknown.status == 2)
     }
