@@ -8,6 +8,8 @@ import GitOpsMLCore
 public enum GateReportVerification {
     /// Where `check --sign` keeps the report's signature, a note of its own beside the report's.
     public static let signatureNotes = "refs/notes/gitops-ml-signatures"
+    /// The SSH signature namespace of gate reports, so that a commit signature cannot pass for one.
+    public static let signatureNamespace = "gitops-ml-report"
 
     /// Why a report is refused; a promotion it would have allowed fails (exit 1).
     public struct Refusal: CategorizedError, Equatable {

@@ -190,7 +190,7 @@ struct CheckCommand: ParsableCommand {
 
     /// Gate reports are signed in their own SSH namespace (a report signature cannot pass for a commit's),
     /// stored as a note of their own beside the report.
-    static let signatureNamespace = "gitops-ml-report"
+    static let signatureNamespace = GateReportVerification.signatureNamespace
     static let signatureNotes = GateReportVerification.signatureNotes
 
     private func reportSigner() throws -> CommitSigner? {

@@ -197,13 +197,10 @@ struct PromoteCommand: ParsableCommand {
                 "\(to) needs a signed gate report, and the report on \(source.short) is not signed (gitops-ml check --sign ssh)"
             )
         }
-        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-signers-\(UUID().uuidString)"
-        try OutputFile.write(allowed, to: file, kind: .absent)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         do {
             let signer = try SSHSignature.verify(
-                Array(note.utf8), signature: signature, allowedSigners: file, namespace: CheckCommand.signatureNamespace
-            )
+                Array(note.utf8), signature: signature, allowedSignersContents: allowed,
+                namespace: CheckCommand.signatureNamespace)
             Output.error("gate report on \(source.short) signed by \(signer)")
         } catch let failure as SSHSignature.Failure {
             throw GateReportVerification.Refusal(

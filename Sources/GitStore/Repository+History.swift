@@ -23,11 +23,19 @@ extension Repository {
         let key = paths.sorted().joined(separator: "\u{1F}")
         let path = commonDirectory + "/gitops-ml/history-cache"
         var records = CacheFile.load(path, header: Self.historyCacheHeader)?.records.filter { $0.count == 3 } ?? []
-        func commits(_ list: String) throws -> [ObjectID] {
-            list.split(separator: ",").map { ObjectID(hex: String($0)) }
+        // The cache is only a cache: a malformed id or a commit that is gone means walking again.
+        func ids(_ list: String) -> [RawOID]? {
+            var result: [RawOID] = []
+            for text in list.split(separator: ",") {
+                var oid = git_oid()
+                guard git_oid_fromstr(&oid, String(text)) == 0 else { return nil }
+                result.append(RawOID(&oid))
+            }
+            return result
         }
+        func infos(_ ids: [RawOID]) -> [CommitInfo]? { try? ids.map { try commit($0.objectID.hex) } }
         if let hit = records.first(where: { $0[0] == key && $0[1] == startID.objectID.hex }) {
-            if let found = try? commits(hit[2]).map({ try commit($0.hex) }) { return found }
+            if let found = ids(hit[2]).flatMap(infos) { return found }
             records.removeAll { $0[0] == key }
         }
         var listed: [RawOID]?
@@ -35,21 +43,23 @@ extension Repository {
         for record in records where record[0] == key {
             var cached = git_oid()
             guard git_oid_fromstr(&cached, record[1]) == 0,
-                git_graph_descendant_of(handle, &from, &cached) == 1
+                git_graph_descendant_of(handle, &from, &cached) == 1, let below = ids(record[2])
             else { continue }
-            let below = try commits(record[2]).map { id -> RawOID in
-                var oid = try id.raw()
-                return RawOID(&oid)
-            }
             listed = try walk(from: startID, paths: paths, limit: nil, stopAt: (RawOID(&cached), below))
             break
         }
-        let result = try listed ?? walk(from: startID, paths: paths, limit: nil)
+        var result = try listed ?? walk(from: startID, paths: paths, limit: nil)
+        var found = infos(result)
+        if found == nil {
+            records.removeAll { $0[0] == key }
+            result = try walk(from: startID, paths: paths, limit: nil)
+            found = try result.map { try commit($0.objectID.hex) }
+        }
         let entry = [key, startID.objectID.hex, result.map(\.objectID.hex).joined(separator: ",")]
         records.removeAll { $0[0] == key && $0[1] == entry[1] }
         CacheFile(header: Self.historyCacheHeader, key: "", records: Array(([entry] + records).prefix(64)))
             .save(to: path)
-        return try result.map { try commit($0.objectID.hex) }
+        return found ?? []
     }
 
     static let historyCacheHeader = "gitops-ml history cache v1"

@@ -9,6 +9,12 @@ import Promotion
 /// `gitops-ml audit`: rules over the environment branches' history, each finding naming the commit and the
 /// rule. Everything is recomputed from git objects; nothing a commit claims is taken on its word.
 public enum Audit {
+    /// The rules every promotion is judged by, and the files they name (report signers).
+    struct DefaultBranch {
+        var rules: RuleSet
+        var files: RevisionFiles
+    }
+
     public struct Options: Sendable {
         public var environment: String?
         public var since: Date?
@@ -33,9 +39,14 @@ public enum Audit {
         }.sorted { $0.name < $1.name }
         var findings: [Finding] = []
         var audited: Set<ObjectID> = []
-        // The gates are re-run by the default branch's rules, as `promote` runs them.
-        let rules = try Revisions(repository: repository, config: config).defaultBranchTip().flatMap { tip in
-            try RuleSet.load(try repository.fileView(.git(tip.commit.hex)), source: "the default branch (\(tip.name))")
+        // The gates are re-run, and report signers read, by the default branch's rules, as `promote` does:
+        // nothing on the branch under audit decides how it is judged.
+        let defaultBranch = try Revisions(repository: repository, config: config).defaultBranchTip().flatMap {
+            tip -> DefaultBranch? in
+            let files = try repository.fileView(.git(tip.commit.hex))
+            return try RuleSet.load(files, source: "the default branch (\(tip.name))").map {
+                DefaultBranch(rules: $0, files: files)
+            }
         }
         for branch in Set(environments.map(\.branch)).sorted() {
             guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
@@ -50,7 +61,7 @@ public enum Audit {
             let promotionCommits = Set(commits.map(\.id.hex))
             for commit in commits.reversed() where audited.insert(commit.id).inserted {
                 findings += try audit(
-                    commit, environments: names, config: config, rules: rules, repository: repository,
+                    commit, environments: names, config: config, defaultBranch: defaultBranch, repository: repository,
                     options: options, branchCommits: promotionCommits)
             }
         }
@@ -73,7 +84,7 @@ public enum Audit {
 
     /// Every rule on one commit of an environment branch.
     static func audit(
-        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, rules: RuleSet?,
+        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, defaultBranch: DefaultBranch?,
         repository: Repository, options: Options, branchCommits: Set<String>
     ) throws -> [Finding] {
         let message = commit.message
@@ -121,7 +132,8 @@ public enum Audit {
             return results + [finding("trailers", environment, id, .fail, "\(error)")]
         }
         results.append(trailers(record, message: message, commit: id))
-        results += try evidence(record, commit: commit, config: config, rules: rules, repository: repository)
+        results += try evidence(
+            record, commit: commit, config: config, defaultBranch: defaultBranch, repository: repository)
         if let allowed = options.allowedSigners {
             results.append(signature(of: id, subject: "promotion", allowed: allowed, repository))
         }
@@ -158,11 +170,12 @@ public enum Audit {
 
     /// The gate report and the digests, recomputed from the source commit.
     static func evidence(
-        _ record: ReleaseRecord, commit promotion: CommitInfo, config: ProjectConfig, rules: RuleSet?,
+        _ record: ReleaseRecord, commit promotion: CommitInfo, config: ProjectConfig, defaultBranch: DefaultBranch?,
         repository: Repository
     ) throws -> [Finding] {
         let commit = promotion.id
         let environment = record.environment
+        let rules = defaultBranch?.rules
         let source = ObjectID(hex: record.sourceCommit)
         guard (try? repository.commit(source.hex)) != nil else {
             return [finding("digests", environment, commit, .fail, "the source commit \(source.short) is not here")]
@@ -196,8 +209,10 @@ public enum Audit {
         } else {
             results.append(finding("gate-report", environment, commit, .fail, "no gate report on \(source.short)"))
         }
-        if let signers = config.environments[environment]?.reportSigners {
-            results.append(try reportSignature(source, signers: signers, environment: environment, commit, repository))
+        if let defaultBranch, let signers = defaultBranch.rules.config.environments[environment]?.reportSigners {
+            results.append(
+                try reportSignature(
+                    source, signers: signers, in: defaultBranch.files, environment: environment, commit, repository))
         }
         // Digests: the artifact and every dataset the record names, as they are at the source commit.
         let view = try repository.fileView(.git(source.hex))
@@ -265,22 +280,23 @@ public enum Audit {
 
     /// A report signature (`check --sign ssh`) by one of the environment's signers, as the default branch lists them.
     static func reportSignature(
-        _ source: ObjectID, signers: String, environment: String, _ commit: ObjectID, _ repository: Repository
+        _ source: ObjectID, signers: String, in rules: any FileView, environment: String, _ commit: ObjectID,
+        _ repository: Repository
     ) throws -> Finding {
         guard let note = try repository.note(for: source),
             let signature = try repository.note(for: source, ref: GateReportVerification.signatureNotes)
         else {
             return finding("signatures", environment, commit, .fail, "the gate report is not signed (required)")
         }
-        guard let allowed = try repository.read(signers, at: .git("HEAD")) else {
-            return finding("signatures", environment, commit, .fail, "report_signers names \(signers), which is absent")
+        guard let allowed = try rules.read(signers) else {
+            return finding(
+                "signatures", environment, commit, .fail,
+                "report_signers names \(signers), which the default branch does not have")
         }
-        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-audit-\(UUID().uuidString)"
-        try OutputFile.write(allowed, to: file, kind: .absent)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         do {
             let signer = try SSHSignature.verify(
-                Array(note.utf8), signature: signature, allowedSigners: file, namespace: "gitops-ml-report")
+                Array(note.utf8), signature: signature, allowedSignersContents: allowed,
+                namespace: GateReportVerification.signatureNamespace)
             return finding("signatures", environment, commit, .pass, "gate report signed by \(signer)")
         } catch {
             return finding("signatures", environment, commit, .fail, "gate report signature: \(error)")

@@ -91,6 +91,16 @@ public enum SSHSignature {
         public var description: String
     }
 
+    /// `verify` with the allowed signers as a file's contents, read from a commit rather than a path.
+    public static func verify(
+        _ data: [UInt8], signature: String, allowedSignersContents: [UInt8], namespace: String
+    ) throws -> String {
+        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-signers-\(UUID().uuidString)"
+        try OutputFile.write(allowedSignersContents, to: file, kind: .absent)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return try verify(data, signature: signature, allowedSigners: file, namespace: namespace)
+    }
+
     public static func verify(_ data: [UInt8], signature: String, allowedSigners: String, namespace: String) throws
         -> String
     {
