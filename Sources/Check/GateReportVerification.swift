@@ -24,6 +24,15 @@ public enum GateReportVerification {
         public var headCommit: String
         public var baseCommit: String?
         public var findings: Int
+        /// The gate suite's findings (the champion-vs-challenger tests), in report order.
+        public var gates: [Gate] = []
+    }
+
+    /// One gate as the report states it.
+    public struct Gate: Equatable, Sendable {
+        public var check: String
+        public var status: Finding.Status
+        public var message: String
     }
 
     /// Parses and checks a stored report for `commit` (40 hex digits).
@@ -62,6 +71,7 @@ public enum GateReportVerification {
 
         guard case .array(let items)? = root["findings"] else { throw refuse("findings is not an array") }
         var counts: [Finding.Status: Int] = [:]
+        var gates: [Gate] = []
         let suites: Set = ["policy", "config", "data", "model", "gate", "code"]
         for (index, item) in items.enumerated() {
             guard case .object(let pairs) = item else { throw refuse("findings[\(index)] is not an object") }
@@ -85,6 +95,9 @@ public enum GateReportVerification {
                 throw refuse("findings[\(index)].details is not an object")
             }
             counts[status, default: 0] += 1
+            if suite == "gate", case .string(let check)? = item["check"], case .string(let message)? = item["message"] {
+                gates.append(Gate(check: check, status: status, message: message))
+            }
         }
         // The verdict and the summary must follow from the findings.
         let expected: Finding.Status = (counts[.fail] ?? 0) + (counts[.error] ?? 0) > 0 ? .fail : .pass
@@ -99,7 +112,8 @@ public enum GateReportVerification {
         guard case .object(let summary)? = root["summary"], summary.count == Finding.Status.allCases.count else {
             throw refuse("summary has other keys")
         }
-        return Claim(verdict: verdict, headCommit: headCommit, baseCommit: base, findings: items.count)
+        return Claim(
+            verdict: verdict, headCommit: headCommit, baseCommit: base, findings: items.count, gates: gates)
     }
 
     /// A revision object's commit (nil for the workspace).

@@ -31,6 +31,11 @@ extension ModelLineage {
             lines.append(
                 "  gate report \(report.verdict) (\(report.findings) findings) \(report.digest.prefix(19))…"
                     + (report.signed ? ", signed" : ", unsigned"))
+            for gate in report.gates {
+                lines.append(
+                    "    \(gate.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(gate.check): \(gate.message)"
+                )
+            }
         }
         if let reportProblem { lines.append("  gate report ✘ \(reportProblem)") }
         for promotion in promotions {
@@ -85,6 +90,16 @@ extension ModelLineage {
                         ("digest", .string($0.digest)), ("verdict", .string($0.verdict)),
                         ("findings", .int($0.findings)),
                         ("matches_promotion", .bool($0.matchesPromotion)), ("signed", .bool($0.signed)),
+                        (
+                            "gates",
+                            .array(
+                                $0.gates.map {
+                                    .object([
+                                        ("check", .string($0.check)), ("status", .string($0.status.rawValue)),
+                                        ("message", .string($0.message)),
+                                    ])
+                                })
+                        ),
                     ])
                 } ?? .null
             ),
@@ -149,7 +164,13 @@ extension ModelLineage {
         nodes.append(("model", "\(model) \(version)"))
         edges.append((sourceNode, "model", "built"))
         if let report {
-            nodes.append(("report", "gate report: \(report.verdict)"))
+            let passed = report.gates.filter { $0.status == .pass }.count
+            nodes.append(
+                (
+                    "report",
+                    "gate report: \(report.verdict)"
+                        + (report.gates.isEmpty ? "" : "\\n\(passed)/\(report.gates.count) gates passed")
+                ))
             edges.append(("model", "report", "checked"))
         }
         let gate = report == nil ? "model" : "report"

@@ -49,6 +49,8 @@ public struct ModelLineage: Sendable {
         public var findings: Int
         public var matchesPromotion: Bool
         public var signed: Bool
+        /// The gate suite's findings: each champion-vs-challenger test and how it came out.
+        public var gates: [GateReportVerification.Gate]
     }
 
     public var model: String
@@ -163,7 +165,8 @@ public struct ModelLineage: Sendable {
                 report = Report(
                     digest: digest, verdict: claim.verdict.rawValue, findings: claim.findings,
                     matchesPromotion: promotions.allSatisfy { $0.gateReport == digest },
-                    signed: try repository.note(for: source.id, ref: GateReportVerification.signatureNotes) != nil)
+                    signed: try repository.note(for: source.id, ref: GateReportVerification.signatureNotes) != nil,
+                    gates: claim.gates)
                 if report?.matchesPromotion == false {
                     reportProblem = "the gate report note's digest \(digest.prefix(19))… is not the one promoted"
                 }

@@ -50,6 +50,15 @@ struct AuditTests {
         var (failed, output) = try failures(project)
         #expect(failed.isEmpty, "\(output.stdoutText)")
         #expect(output.status == 0)
+        // The lineage of the promoted challenger shows its gate report's key gates, as the report states them.
+        let lineage = try gitopsML(["lineage", "churn", "--env", "staging", "--format", "json"], in: project)
+        let traced = try JSONSerialization.jsonObject(with: Data(lineage.stdout)) as? [String: Any]
+        let report = traced?["gate_report"] as? [String: Any]
+        let gates = report?["gates"] as? [[String: Any]] ?? []
+        #expect(report?["verdict"] as? String == "pass", "\(lineage.stdoutText)")
+        #expect(!gates.isEmpty && gates.allSatisfy { $0["status"] as? String != "fail" }, "\(lineage.stdoutText)")
+        let lineageText = try gitopsML(["lineage", "churn", "--env", "staging"], in: project).stdoutText
+        #expect(gates.allSatisfy { lineageText.contains("\($0["check"] ?? ""): ") }, "\(lineageText)")
 
         // A direct edit of the manifests.
         let edit = try commitOnGitops(
