@@ -76,11 +76,11 @@ test: deps venv
 ## action.yml checked by actionlint and zizmor.
 lint: venv
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift benchmarks/CoverageSimulation
-	python3 scripts/embed-templates.py --check || { echo "templates/ changed: run make templates"; exit 1; }
+	python3 scripts/embed-templates.py --check || { echo "templates/ or policies/ changed: run make templates"; exit 1; }
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows action.yml
 
-## Embed templates/ into the binary (Sources/Render/BundledTemplates.swift).
+## Embed templates/ and policies/ into the binary (BundledTemplates.swift, BundledPolicies.swift).
 templates:
 	python3 scripts/embed-templates.py
 

@@ -49,7 +49,8 @@ let package = Package(
         .target(name: "Gates", dependencies: ["GitOpsMLCore"], exclude: ["README.md"], swiftSettings: strict),
         // Plan → run → findings for `check`, the code-test runner, and the reporters.
         .target(
-            name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates"], exclude: ["README.md"],
+            name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", "Policies"],
+            exclude: ["README.md"],
             swiftSettings: strict),
         // Templates → workflows, manifests and monitoring, each read back before it is written.
         .target(
@@ -61,11 +62,18 @@ let package = Package(
             name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
+        // The bundled policy presets' rules: promotion rules between environments, deployment rules on manifests.
+        .target(
+            name: "Policies",
+            dependencies: [
+                "GitOpsMLCore", "Config", "GitStore", "Promotion", .product(name: "Yams", package: "Yams"),
+            ],
+            exclude: ["README.md"], swiftSettings: strict),
         // The sync agent: the reconcile pass, the local target, rollout health, rollbacks in git, the push webhook.
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Policies",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,9 +82,10 @@ let package = Package(
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
-        // History read back: where data versions come from (issue 14: lineage and audit to follow).
+        // History read back: data origins, model lineage and the audit.
         .target(
-            name: "Lineage", dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion"],
+            name: "Lineage",
+            dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion", "Policies"],
             exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
@@ -84,7 +93,7 @@ let package = Package(
             name: "GitOpsMLCLI",
             dependencies: [
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
-                "Lineage",
+                "Lineage", "Policies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,6 +114,8 @@ let package = Package(
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
+        .testTarget(
+            name: "PoliciesTests", dependencies: ["Policies", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(

@@ -31,7 +31,7 @@ kubectl create namespace churn-staging
 # The example, serving its image from the local registry.
 bash "$root/examples/churn/materialize.sh" "$work/churn" >/dev/null
 cd "$work/churn"
-sed -i "s|image: ghcr.io/example/churn-serving|image: $registry/churn-serving|" gitops-ml.yaml
+sed -i "s|image: ghcr.io/example/churn-serving.*|image: $registry/churn-serving|" gitops-ml.yaml
 git commit -q -am "Serve from the e2e registry"
 git checkout -q challenger/better && git merge -q --no-edit main && git checkout -q main
 git init -q --bare "$work/remote.git"

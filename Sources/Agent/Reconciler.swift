@@ -4,6 +4,7 @@ import Foundation
 import GitOpsMLCore
 import GitStore
 import HTTPClient
+import Policies
 import Promotion
 
 /// One reconcile pass per environment, as ordered steps that stop at the first failure: fetch → verify
@@ -156,7 +157,8 @@ public final class Reconciler {
     private func fetch() -> String? {
         do {
             try mirror.fetch(
-                options.remote, refspecs: ["+refs/heads/*:refs/remotes/origin/*"], credentials: options.credentials)
+                options.remote, refspecs: ["+refs/heads/*:refs/remotes/origin/*", "+refs/notes/*:refs/notes/*"],
+                credentials: options.credentials)
             return nil
         } catch {
             return "\(error)"
@@ -209,6 +211,9 @@ public final class Reconciler {
         if tip.hex == current.lastApplied, running { return .synced(tip.hex) }
 
         if case .stopped(let step, let reason)? = verify(tip) { return .stopped(step: step, reason: reason) }
+        if case .stopped(let step, let reason)? = checkPolicy(environment, tip: tip) {
+            return .stopped(step: step, reason: reason)
+        }
 
         let step: Step
         do {
@@ -360,6 +365,42 @@ public final class Reconciler {
             return nil
         } catch {
             return .stopped(step: "verify", reason: "\(error)")
+        }
+    }
+
+    /// The PromotionPolicy, judged on the promotion commit that last set this environment at its own time
+    /// (as `promote` and `audit` judge it); nil when it passes, when no policy covers the environment, or
+    /// when the last change is a rollback.
+    private func checkPolicy(_ environment: AgentConfig.Environment, tip: ObjectID) -> Result? {
+        do {
+            guard
+                let promotion = try PromotionRules.lastPromotion(
+                    environment: environment.name, from: tip, in: mirror),
+                let rulesTip = try (config.defaultBranch.map { [$0] } ?? ["main", "master"]).lazy
+                    .compactMap({ try self.mirror.referenceTarget("refs/remotes/origin/" + $0) }).first
+            else { return nil }
+            let defaultFiles = try mirror.fileView(.git(rulesTip.hex))
+            let rules = try PromotionRules.inForce(
+                environmentTip: promotion.commit.parents.first, repository: mirror,
+                defaultFiles: defaultFiles, defaultSource: "the default branch (\(rulesTip.short))")
+            guard !rules.policies.isEmpty, let configBytes = try defaultFiles.read(ProjectConfig.fileName) else {
+                return nil
+            }
+            let project = try ProjectConfig.parse(configBytes, file: ProjectConfig.fileName)
+            let subject = PromotionRules.Subject(
+                model: promotion.model, environment: environment.name, sourceCommit: promotion.source,
+                time: promotion.commit.committer.time, promotionCommit: promotion.commit.id,
+                signature: .commit(promotion.commit.id))
+            let violations = try PromotionRules.evaluate(
+                subject, rules: rules, history: try PromotionHistory.read(config: project, repository: mirror),
+                repository: mirror)
+            guard !violations.isEmpty else { return nil }
+            return .stopped(
+                step: "policy",
+                reason: "\(promotion.commit.id.short) breaks the PromotionPolicy: "
+                    + violations.map(\.description).joined(separator: "; "))
+        } catch {
+            return .stopped(step: "policy", reason: "\(error)")
         }
     }
 

@@ -30,7 +30,7 @@ public struct CheckContext {
     /// Where DVC and LFS pointers' objects are.
     public var stores: DataStores
 
-    public enum Suite: String, CaseIterable, Sendable { case config, data, model, gate, code }
+    public enum Suite: String, CaseIterable, Sendable { case config, data, model, gate, code, deploy }
 
     public init(
         config: ProjectConfig, policies: [Policy], head: CheckRevision, base: CheckRevision?,
@@ -46,8 +46,17 @@ public struct CheckContext {
         self.stores = stores
     }
 
+    /// The data policies, one per dataset: a policy naming none applies to each.
     var dataPolicies: [DataPolicy] {
-        policies.compactMap { if case .data(let policy) = $0 { return policy } else { return nil } }
+        policies.flatMap { policy -> [DataPolicy] in
+            guard case .data(let data) = policy else { return [] }
+            guard data.dataset == nil else { return [data] }
+            return config.datasets.keys.sorted().map { name in
+                var copy = data
+                copy.dataset = name
+                return copy
+            }
+        }
     }
 
     var gatePolicies: [GatePolicy] {

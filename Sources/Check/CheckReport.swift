@@ -73,7 +73,7 @@ public struct CheckReport: Sendable {
         var lines = [
             "gitops-ml check: \(head.name)\(head.commit.map { " (\($0.prefix(12)))" } ?? "") against \(base.map { "\($0.name)\($0.commit.map { c in " (\(c.prefix(12)))" } ?? "")" } ?? "no champion")"
         ]
-        for suite in ["policy", "config", "data", "model", "gate", "code"] {
+        for suite in ["policy", "config", "data", "model", "gate", "deploy", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append("")
@@ -172,7 +172,7 @@ public struct CheckReport: Sendable {
         lines.append(
             "<testsuites name=\"gitops-ml check\" tests=\"\(findings.count)\" failures=\"\(failures)\" errors=\"\(errors)\">"
         )
-        for suite in ["policy", "config", "data", "model", "gate", "code"] {
+        for suite in ["policy", "config", "data", "model", "gate", "deploy", "code"] {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append(

@@ -22,6 +22,9 @@ public enum CheckRunner {
                 findings += try ModelSuites.run(name: name, model: model, context: context)
             }
         }
+        if context.suites.contains(.deploy) {
+            findings += try DeploySuite.run(context)
+        }
         if context.suites.contains(.code) {
             for check in context.config.checks.code {
                 progress("code \(check.name)")

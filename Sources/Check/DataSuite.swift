@@ -10,17 +10,18 @@ enum DataSuite {
     static func run(_ context: CheckContext) throws -> [Finding] {
         var findings: [Finding] = []
         for policy in context.dataPolicies {
-            guard let dataset = context.config.datasets[policy.dataset] else {
+            let name = policy.dataset ?? ""
+            guard let dataset = context.config.datasets[name] else {
                 throw GitOpsMLError.configuration(
-                    "unknown dataset \"\(policy.dataset)\" (gitops-ml.yaml declares: \(context.config.datasets.keys.sorted().joined(separator: ", ")))",
+                    "unknown dataset \"\(name)\" (gitops-ml.yaml declares: \(context.config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
             for expectation in policy.expectations { try Expectations.validate(expectation) }
             let settings = try DriftSettings.parse(policy.drift, location: policy.location)
-            let id = "data/\(policy.dataset)"
+            let id = "data/\(name)"
             // Only the columns the expectations read, unless drift (which judges every column) is checked.
             var options = Dataset.Options(dataset)
-            if policy.drift == nil || context.base == nil {
+            if (policy.drift == nil && policy.reference == nil) || context.base == nil {
                 options.columns = Expectations.columnsRead(by: policy.expectations)
             }
             let head: Dataset
@@ -41,7 +42,7 @@ enum DataSuite {
             }
             let evaluated = results.withLock { $0 }
             findings += expectations.indices.compactMap { evaluated[$0] }
-            guard policy.drift != nil, let base = context.base else { continue }
+            guard policy.drift != nil || policy.reference != nil, let base = context.base else { continue }
             guard case .success(let reference) = load(dataset, options: options, at: base, stores: context.stores)
             else {
                 findings.append(
@@ -50,6 +51,11 @@ enum DataSuite {
                         message: "\(dataset.path) cannot be read at \(base.name): no drift reference"))
                 continue
             }
+            if let rules = policy.reference {
+                findings += ReferenceComparison.findings(
+                    rules, head: head, reference: reference, id: id, base: base.name)
+            }
+            guard policy.drift != nil else { continue }
             findings += DriftFindings.findings(
                 try DriftDetector.detect(reference: reference, current: head, settings: settings), id: id,
                 dataset: dataset.path, base: base.name)

@@ -72,7 +72,7 @@ public enum GateReportVerification {
         guard case .array(let items)? = root["findings"] else { throw refuse("findings is not an array") }
         var counts: [Finding.Status: Int] = [:]
         var gates: [Gate] = []
-        let suites: Set = ["policy", "config", "data", "model", "gate", "code"]
+        let suites: Set = ["policy", "config", "data", "model", "gate", "code", "deploy"]
         for (index, item) in items.enumerated() {
             guard case .object(let pairs) = item else { throw refuse("findings[\(index)] is not an object") }
             let names = Set(pairs.map(\.key))

@@ -65,6 +65,14 @@ public struct RuleSet {
         policies.compactMap { if case .data(let policy) = $0 { return policy } else { return nil } }
     }
 
+    public var promotionPolicies: [PromotionPolicy] {
+        policies.compactMap { if case .promotion(let policy) = $0 { return policy } else { return nil } }
+    }
+
+    public var deployPolicies: [DeployPolicy] {
+        policies.compactMap { if case .deploy(let policy) = $0 { return policy } else { return nil } }
+    }
+
     /// What `check`, `generate` and `promote` would refuse at run time, refused here, once: a policy
     /// naming a model or dataset the configuration does not have, a gate policy without gates, a model
     /// that no gate policy covers while others are, a declared policies folder with nothing in it, and
@@ -107,22 +115,23 @@ public struct RuleSet {
             }
         }
         for policy in dataPolicies {
-            guard config.datasets[policy.dataset] != nil else {
+            if let dataset = policy.dataset, config.datasets[dataset] == nil {
                 throw GitOpsMLError.configuration(
-                    "unknown dataset \"\(policy.dataset)\" (gitops-ml.yaml declares: \(config.datasets.keys.sorted().joined(separator: ", ")))",
+                    "unknown dataset \"\(dataset)\" (gitops-ml.yaml declares: \(config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
             for expectation in policy.expectations { try Expectations.validate(expectation) }
             _ = try DriftSettings.parse(policy.drift, location: policy.location)
         }
-    }
-}
-
-extension Policy {
-    var location: SourceLocation {
-        switch self {
-        case .gate(let policy): return policy.location
-        case .data(let policy): return policy.location
+        let known = config.environments.keys.sorted()
+        for policy in promotionPolicies {
+            for environment in policy.environments.values.sorted(by: { $0.name < $1.name }) {
+                for name in [environment.name] + environment.after where config.environments[name] == nil {
+                    throw GitOpsMLError.configuration(
+                        "PromotionPolicy \(policy.name) names environment \(name), which gitops-ml.yaml does not have (environments: \(known.joined(separator: ", ")))",
+                        at: environment.location)
+                }
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ public struct AgentConfig: Sendable, Equatable {
     /// The environment variable holding the webhook's HMAC secret; nil: no webhook.
     public var webhookSecretVariable: String?
     public var environments: [Environment]
+    /// The branch whose gitops-ml.yaml and policies folder hold the PromotionPolicy the agent enforces
+    /// (unless an environment branch has its own); nil: main, else master.
+    public var defaultBranch: String?
 
     public static let defaultStateDirectory = "/var/lib/gitops-ml"
 
@@ -146,6 +149,7 @@ public struct AgentConfig: Sendable, Equatable {
             }
             try map.finish()
         }
+        config.defaultBranch = try top.optional("default_branch")?.string()
         if let node = top.optional("state_dir") {
             config.stateDirectory = try node.string()
             guard config.stateDirectory.hasPrefix("/") else {

@@ -1,9 +1,16 @@
 import GitOpsMLCore
 
 /// A file of `policies/`: `apiVersion: gitops-ml/v1`, a `kind`, `metadata.name` and a `spec`.
+///
+/// `extends: builtin:NAME` lays the file over a bundled preset (`PolicyLibrary`): the preset's spec with
+/// what the file names overridden.
 public enum Policy: Sendable, Equatable {
     case gate(GatePolicy)
     case data(DataPolicy)
+    case promotion(PromotionPolicy)
+    case deploy(DeployPolicy)
+
+    public static let kinds = ["GatePolicy", "DataPolicy", "PromotionPolicy", "DeployPolicy"]
 
     public static let apiVersion = "gitops-ml/v1"
 
@@ -11,19 +18,54 @@ public enum Policy: Sendable, Equatable {
         switch self {
         case .gate(let policy): return policy.name
         case .data(let policy): return policy.name
+        case .promotion(let policy): return policy.name
+        case .deploy(let policy): return policy.name
+        }
+    }
+
+    public var location: SourceLocation {
+        switch self {
+        case .gate(let policy): return policy.location
+        case .data(let policy): return policy.location
+        case .promotion(let policy): return policy.location
+        case .deploy(let policy): return policy.location
+        }
+    }
+
+    public var kind: String {
+        switch self {
+        case .gate: return "GatePolicy"
+        case .data: return "DataPolicy"
+        case .promotion: return "PromotionPolicy"
+        case .deploy: return "DeployPolicy"
         }
     }
 
     /// Parses a policy file (one YAML document).
     public static func parse(_ bytes: [UInt8], file: String) throws -> [Policy] {
-        guard let root = try YAMLReader.compose(bytes, file: file) else { return [] }
+        guard var root = try YAMLReader.compose(bytes, file: file) else { return [] }
+        if let reference = try ConfigNode(root, file: file).mapping().optional("extends") {
+            let preset = try PolicyLibrary.preset(reference)
+            guard preset["kind"]?.string == root["kind"]?.string else {
+                throw reference.error(
+                    "\(try reference.string()) is a \(preset["kind"]?.string ?? "?"), this file a \(root["kind"]?.string ?? "policy without a kind")"
+                )
+            }
+            // The preset's spec under this file's own apiVersion, kind and metadata.
+            if let base = preset["spec"], let spec = root["spec"] {
+                root["spec"] = PolicyLibrary.merge(base, spec)
+            } else if let base = preset["spec"] {
+                root["spec"] = base
+            }
+        }
         let top = try ConfigNode(root, file: file).mapping()
+        _ = top.optional("extends")
         let apiVersionNode = try top.required("apiVersion")
         guard try apiVersionNode.string() == apiVersion else {
             throw apiVersionNode.error(
                 "unsupported apiVersion \"\(try apiVersionNode.string())\" (expected \(apiVersion))")
         }
-        let kind = try top.required("kind").choice(["GatePolicy", "DataPolicy"])
+        let kind = try top.required("kind").choice(kinds)
         let metadata = try top.required("metadata").mapping()
         let name = try metadata.required("name").string()
         _ = metadata.optional("labels")
@@ -33,6 +75,8 @@ public enum Policy: Sendable, Equatable {
         try top.finish()
         switch kind {
         case "GatePolicy": return [.gate(try GatePolicy(name: name, spec: spec))]
+        case "PromotionPolicy": return [.promotion(try PromotionPolicy(name: name, spec: spec))]
+        case "DeployPolicy": return [.deploy(try DeployPolicy(name: name, spec: spec))]
         default: return [.data(try DataPolicy(name: name, spec: spec))]
         }
     }
@@ -146,10 +190,24 @@ public struct GatePolicy: Sendable, Equatable {
 /// which knows each expectation's parameters.
 public struct DataPolicy: Sendable, Equatable {
     public var name: String
-    public var dataset: String
+    /// The dataset; nil: every dataset of gitops-ml.yaml (a preset names none).
+    public var dataset: String?
     public var expectations: [Expectation]
     public var drift: StructuredValue?
+    /// Comparisons with the reference (the champion's version of the dataset).
+    public var reference: ReferenceRules?
     public var location: SourceLocation
+
+    /// `reference:`: the schema stays, null shares do not grow, numbers stay within the reference's range.
+    public struct ReferenceRules: Sendable, Equatable {
+        /// The same columns in the same order, of the same types.
+        public var stableSchema = false
+        /// The most a column's null share may grow (0.01: one percentage point); nil: not checked.
+        public var maxNullIncrease: Double?
+        /// Numbers within the reference's [min, max] widened by this share of its span; nil: not checked.
+        public var rangeTolerance: Double?
+        public var location: SourceLocation
+    }
 
     public struct Expectation: Sendable, Equatable {
         public var type: String
@@ -168,7 +226,7 @@ public struct DataPolicy: Sendable, Equatable {
         let spec = try node.mapping()
         self.name = name
         location = node.location
-        dataset = try spec.required("dataset").string()
+        dataset = try spec.optional("dataset")?.string()
         expectations = []
         for item in try spec.optional("expectations")?.list() ?? [] {
             let map = try item.mapping()
@@ -184,6 +242,31 @@ public struct DataPolicy: Sendable, Equatable {
             expectations.append(expectation)
         }
         drift = try spec.optional("drift")?.value
+        if let node = spec.optional("reference") {
+            let map = try node.mapping()
+            var rules = ReferenceRules(location: node.location)
+            if let schema = map.optional("schema") {
+                rules.stableSchema = try schema.choice(["stable", "any"]) == "stable"
+            }
+            if let nulls = map.optional("nulls") {
+                let nullMap = try nulls.mapping()
+                let increase = try nullMap.required("max_increase")
+                rules.maxNullIncrease = try increase.double()
+                guard (0...1).contains(rules.maxNullIncrease ?? -1) else {
+                    throw increase.error("max_increase must be between 0 and 1")
+                }
+                try nullMap.finish()
+            }
+            if let ranges = map.optional("ranges") {
+                let rangeMap = try ranges.mapping()
+                let tolerance = rangeMap.optional("tolerance")
+                rules.rangeTolerance = try tolerance?.double() ?? 0
+                guard (rules.rangeTolerance ?? -1) >= 0 else { throw ranges.error("tolerance must be 0 or more") }
+                try rangeMap.finish()
+            }
+            try map.finish()
+            reference = rules
+        }
         try spec.finish()
     }
 }

@@ -115,7 +115,7 @@ public enum YAMLReader {
         }
     }
 
-    static func value(of node: Node, file: String) throws -> StructuredValue {
+    public static func value(of node: Node, file: String) throws -> StructuredValue {
         var budget = defaultBudget
         return try value(of: node, file: file, budget: &budget)
     }

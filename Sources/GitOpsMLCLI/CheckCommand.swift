@@ -29,7 +29,8 @@ struct CheckCommand: ParsableCommand {
     var head: String = "HEAD"
 
     @Option(
-        name: .long, parsing: .singleValue, help: "Only these suites: config, data, model, gate, code (repeatable).")
+        name: .long, parsing: .singleValue,
+        help: "Only these suites: config, data, model, gate, code, deploy (repeatable).")
     var suite: [String] = []
 
     @Option(
@@ -209,7 +210,7 @@ struct CheckCommand: ParsableCommand {
         return Set(
             try suite.map { name in
                 guard let value = CheckContext.Suite(rawValue: name) else {
-                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, data, model, gate, code)")
+                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, data, model, gate, code, deploy)")
                 }
                 return value
             })

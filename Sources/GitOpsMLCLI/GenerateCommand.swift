@@ -1,8 +1,10 @@
 import ArgumentParser
+import Check
 import Config
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Policies
 import Render
 
 /// `gitops-ml generate workflows|manifests|monitoring|all`.
@@ -119,6 +121,30 @@ struct GenerateContext {
         return records
     }
 
+    /// The project's DeployPolicy rules (its policies folder in the work tree) on the rendered manifests of
+    /// each environment: errors that no annotation suppresses.
+    func deployViolations(_ files: [RenderedFile]) throws -> [String] {
+        let view = try project.files(project.repository.isBare ? "HEAD" : "workspace")
+        guard let policies = try RuleSet.load(view, source: "workspace", config: config)?.deployPolicies,
+            !policies.isEmpty
+        else { return [] }
+        var problems: [String] = []
+        for environment in config.environments.keys.sorted() {
+            let rendered = files.filter { $0.path.hasPrefix("deploy/\(environment)/") }.map {
+                (path: $0.path, text: $0.contents)
+            }
+            for violation in try DeployRules.evaluate(policies, environment: environment, files: rendered)
+            where violation.suppressed == nil {
+                if violation.severity == .error {
+                    problems.append("\(violation)")
+                } else {
+                    Output.error("warning: \(violation)")
+                }
+            }
+        }
+        return problems
+    }
+
     func emit(_ files: [RenderedFile], _ options: GenerateCommand.Options) throws {
         guard let root = options.output ?? (project.repository.isBare ? nil : project.repository.root) else {
             throw GitOpsMLError.usage("a bare repository has no work tree: give --output")
@@ -126,9 +152,11 @@ struct GenerateContext {
         if options.check {
             let diff = try FileSet.differences(files, root: root)
             print(diff, terminator: "")
-            guard diff.isEmpty else {
-                throw CheckFailure(lines: ["generated files differ from the files on disk: run `gitops-ml generate`"])
+            var problems = try deployViolations(files)
+            if !diff.isEmpty {
+                problems.insert("generated files differ from the files on disk: run `gitops-ml generate`", at: 0)
             }
+            guard problems.isEmpty else { throw CheckFailure(lines: problems) }
             return
         }
         for path in try FileSet.write(files, root: root) { print("wrote \(path)") }

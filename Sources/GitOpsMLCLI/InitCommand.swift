@@ -72,6 +72,16 @@ struct InitCommand: ParsableCommand {
                 break
             }
         }
+        for folder in ["", "eval", "evaluation", "reports", "data", "results"] {
+            let prefix = folder.isEmpty ? "" : folder + "/"
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
+            if let file = entries.sorted().first(where: {
+                $0.lowercased().contains("prediction") && $0.hasSuffix(".csv")
+            }) {
+                scaffold.predictions = prefix + file
+                break
+            }
+        }
         for folder in ["model", "models"] {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
             if let file = entries.sorted().first(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".dvc") }) {

@@ -5,6 +5,7 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Policies
 import Promotion
 import Render
 
@@ -54,7 +55,8 @@ struct PromoteCommand: ParsableCommand {
         promoter.signer = try signing.signer()
 
         if runChecks { try check(source, project: project) }
-        let report = try gateReport(for: source, project: project)
+        let trusted = try defaultBranchRules(project)
+        let report = try gateReport(for: source, project: project, trusted: trusted)
 
         let lineage = try BuildLineage.at(
             try repository.fileView(.git(source.hex)), artifact: modelConfig.artifact, config: config)
@@ -67,10 +69,15 @@ struct PromoteCommand: ParsableCommand {
             highestRegisteredVersion: versions.filter(\.isRegistered).compactMap { SemVer($0.version) }.max()?
                 .description)
 
+        // What the promotion goes on top of: the local branch, else the remote's copy (a remote name;
+        // for a URL, origin's).
+        let remoteName = push.flatMap { $0.contains("/") || $0.contains(":") ? nil : $0 } ?? "origin"
+        let tip =
+            try repository.referenceTarget("refs/heads/\(branch)")
+            ?? (try? repository.referenceTarget("refs/remotes/\(remoteName)/\(branch)")) ?? nil
+        try checkPolicies(
+            request, promoter: promoter, tip: tip, trusted: trusted, config: config, repository: repository)
         if dryRun {
-            let tip =
-                try repository.referenceTarget("refs/heads/\(branch)")
-                ?? repository.referenceTarget("refs/remotes/\(push ?? "origin")/\(branch)")
             let (plan, diff) = try promoter.preview(request, tip: tip)
             print(plan.message)
             print(diff.isEmpty ? "(no changes: \(to) already runs this)" : diff, terminator: "")
@@ -124,6 +131,52 @@ struct PromoteCommand: ParsableCommand {
         }
     }
 
+    /// The rules of the default branch, where `promote` reads them: never from the commit being promoted.
+    private func defaultBranchRules(_ project: Project) throws -> (rules: RuleSet, files: any FileView) {
+        guard let tip = try project.revisions.defaultBranchTip()?.commit else {
+            throw GitOpsMLError.configuration(
+                "no default branch (\(project.revisions.defaultBranchNames.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
+            )
+        }
+        let files = try project.repository.fileView(.git(tip.hex))
+        guard let rules = try RuleSet.load(files, source: "the default branch (\(tip.short))") else {
+            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) on the default branch (\(tip.short))")
+        }
+        return (rules, files)
+    }
+
+    /// The PromotionPolicy of the environment (every broken rule listed) and the DeployPolicy rules on the
+    /// manifests this promotion would write: a promotion that breaks either is refused before anything is
+    /// written.
+    private func checkPolicies(
+        _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView),
+        config: ProjectConfig, repository: Repository
+    ) throws {
+        let inForce = try PromotionRules.inForce(
+            environmentTip: tip, repository: repository, defaultFiles: trusted.files,
+            defaultSource: trusted.rules.source)
+        var problems: [String] = []
+        if !inForce.policies.isEmpty {
+            let subject = PromotionRules.Subject(
+                model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
+                signature: .signer(promoter.signer))
+            problems += try PromotionRules.evaluate(
+                subject, rules: inForce, history: try PromotionHistory.read(config: config, repository: repository),
+                repository: repository
+            ).map(\.description)
+        }
+        let deployPolicies = trusted.rules.deployPolicies
+        if !deployPolicies.isEmpty {
+            let plan = try promoter.plan(request, tip: tip)
+            let files = plan.changes.compactMap { change in
+                change.contents.map { (path: change.path, text: String(decoding: $0, as: UTF8.self)) }
+            }.filter { $0.path.hasPrefix("deploy/\(to)/") }
+            problems += try DeployRules.evaluate(deployPolicies, environment: to, files: files)
+                .filter { $0.suppressed == nil && $0.severity == .error }.map(\.description)
+        }
+        guard problems.isEmpty else { throw PolicyRefusal(environment: to, problems: problems) }
+    }
+
     /// `check` on the source commit against the version the environment runs (a first deployment when none).
     private func check(_ source: ObjectID, project: Project) throws {
         var base = "none"
@@ -141,7 +194,9 @@ struct PromoteCommand: ParsableCommand {
     /// The note `check` stored on the source commit, when it is a valid report that passed for exactly that
     /// commit, and the verdict recomputed from git objects — the source against what the environment runs
     /// now, by the rules of the default branch — passes too. The note is evidence, never trusted alone.
-    private func gateReport(for source: ObjectID, project: Project) throws -> String {
+    private func gateReport(
+        for source: ObjectID, project: Project, trusted: (rules: RuleSet, files: any FileView)
+    ) throws -> String {
         let repository = project.repository
         guard let note = try repository.note(for: source) else {
             throw PromotionFailure.noGateReport(commit: source.hex)
@@ -150,15 +205,7 @@ struct PromoteCommand: ParsableCommand {
         guard claim.verdict == .pass else {
             throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
         }
-        guard let tip = try project.revisions.defaultBranchTip()?.commit else {
-            throw GitOpsMLError.configuration(
-                "no default branch (\(project.revisions.defaultBranchNames.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
-            )
-        }
-        let rulesFiles = try repository.fileView(.git(tip.hex))
-        guard let rules = try RuleSet.load(rulesFiles, source: "the default branch (\(tip.short))") else {
-            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) on the default branch (\(tip.short))")
-        }
+        let (rules, rulesFiles) = trusted
         if let signers = rules.config.environments[to]?.reportSigners {
             try verifySignature(of: note, source: source, signers: signers, in: rulesFiles, repository: repository)
         }
@@ -186,7 +233,7 @@ struct PromoteCommand: ParsableCommand {
     /// The report's signature (its own note, `check --sign ssh`) by one of the environment's allowed
     /// signers, as the default branch lists them.
     private func verifySignature(
-        of note: String, source: ObjectID, signers: String, in rules: RevisionFiles, repository: Repository
+        of note: String, source: ObjectID, signers: String, in rules: any FileView, repository: Repository
     ) throws {
         guard let allowed = try rules.read(signers) else {
             throw GitOpsMLError.configuration(
@@ -220,5 +267,16 @@ struct PromoteCommand: ParsableCommand {
         if let push {
             try repository.push(push, refspecs: tags.map { "refs/tags/\($0):refs/tags/\($0)" })
         }
+    }
+}
+
+/// A promotion the environment's policies do not allow: every broken rule, one a line.
+struct PolicyRefusal: CategorizedError {
+    var environment: String
+    var problems: [String]
+    var category: ErrorCategory { .checkFailed }
+    var description: String {
+        "the promotion to \(environment) breaks \(problems.count) polic\(problems.count == 1 ? "y rule" : "y rules"):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
 }

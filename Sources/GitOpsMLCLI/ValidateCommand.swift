@@ -31,6 +31,12 @@ struct ValidateCommand: ParsableCommand {
             case .gate(let gate): print("\(gate.location.file): GatePolicy \(gate.name), \(gate.gates.count) gates")
             case .data(let data):
                 print("\(data.location.file): DataPolicy \(data.name), \(data.expectations.count) expectations")
+            case .promotion(let promotion):
+                print(
+                    "\(promotion.location.file): PromotionPolicy \(promotion.name), environments \(promotion.environments.keys.sorted().joined(separator: ", "))"
+                )
+            case .deploy(let deploy):
+                print("\(deploy.location.file): DeployPolicy \(deploy.name), \(deploy.rules.count) rules")
             }
         }
     }

@@ -14,11 +14,13 @@ extension Repository {
         return git_note_message(note).map { String(cString: $0) }
     }
 
-    /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id.
+    /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id. `commitMessage`
+    /// replaces libgit2's message on the notes commit (an approval states what it approves there, under the
+    /// signature).
     @discardableResult
     public func setNote(
         _ message: String, for commit: ObjectID, ref notesRef: String = "refs/notes/gitops-ml",
-        author: GitSignature? = nil, sign: ((String) throws -> String)? = nil
+        author: GitSignature? = nil, sign: ((String) throws -> String)? = nil, commitMessage: String? = nil
     ) throws -> ObjectID {
         var target = try commit.raw()
         let signature = try author ?? defaultSignature()
@@ -28,16 +30,18 @@ extension Repository {
                 git_note_create(&out, handle, notesRef, sig, sig, &target, message, 1),
                 "write note", "\(notesRef) \(commit.short)")
         }
-        // libgit2 writes notes commits unsigned: the new one is replaced by a signed copy of itself.
-        if let sign, let written = try referenceTarget(notesRef) {
-            let signed = try signedCopy(of: written, sign: sign)
-            try updateReference(notesRef, to: signed, expected: written, logMessage: "gitops-ml: sign note")
+        // libgit2 writes notes commits unsigned, with its own message: the new one is replaced by a copy of
+        // itself, signed and with the message asked for.
+        if sign != nil || commitMessage != nil, let written = try referenceTarget(notesRef) {
+            let copy = try signedCopy(of: written, message: commitMessage, sign: sign)
+            try updateReference(notesRef, to: copy, expected: written, logMessage: "gitops-ml: sign note")
         }
         return ObjectID(out)
     }
 
-    /// The same commit (tree, parents, author, committer, message) with a `gpgsig` signature.
-    func signedCopy(of id: ObjectID, sign: (String) throws -> String) throws -> ObjectID {
+    /// The same commit (tree, parents, author, committer, and the message unless another is given) with a
+    /// `gpgsig` signature when `sign` is given.
+    func signedCopy(of id: ObjectID, message: String? = nil, sign: ((String) throws -> String)?) throws -> ObjectID {
         let commit = try lookupCommit(id)
         defer { git_commit_free(commit) }
         var tree: OpaquePointer?
@@ -54,13 +58,15 @@ extension Repository {
         try check(
             git_commit_create_buffer(
                 &buffer, handle, git_commit_author(commit), git_commit_committer(commit),
-                git_commit_message_encoding(commit),
-                git_commit_message(commit), tree, parents.count, &parents), "write commit", id.short)
+                message == nil ? git_commit_message_encoding(commit) : nil,
+                message ?? git_commit_message(commit).map { String(cString: $0) }, tree, parents.count, &parents),
+            "write commit", id.short)
         let content = consume(&buffer)
         var signed = git_oid()
         try check(
-            git_commit_create_with_signature(&signed, handle, content, try sign(content), "gpgsig"), "write commit",
-            id.short)
+            git_commit_create_with_signature(
+                &signed, handle, content, try sign?(content), sign == nil ? nil : "gpgsig"),
+            "write commit", id.short)
         return ObjectID(signed)
     }
 

@@ -4,6 +4,7 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Policies
 import Promotion
 
 /// `gitops-ml audit`: rules over the environment branches' history, each finding naming the commit and the
@@ -48,6 +49,7 @@ public enum Audit {
                 DefaultBranch(rules: $0, files: files)
             }
         }
+        let history = try PromotionHistory.read(config: config, repository: repository)
         for branch in Set(environments.map(\.branch)).sorted() {
             guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
                 findings.append(
@@ -62,7 +64,7 @@ public enum Audit {
             for commit in commits.reversed() where audited.insert(commit.id).inserted {
                 findings += try audit(
                     commit, environments: names, config: config, defaultBranch: defaultBranch, repository: repository,
-                    options: options, branchCommits: promotionCommits)
+                    options: options, branchCommits: promotionCommits, history: history)
             }
         }
         if let allowed = options.allowedSigners,
@@ -85,7 +87,7 @@ public enum Audit {
     /// Every rule on one commit of an environment branch.
     static func audit(
         _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, defaultBranch: DefaultBranch?,
-        repository: Repository, options: Options, branchCommits: Set<String>
+        repository: Repository, options: Options, branchCommits: Set<String>, history: PromotionHistory
     ) throws -> [Finding] {
         let message = commit.message
         let environment = CommitTrailers.value(Trailer.environment, in: message)
@@ -137,7 +139,38 @@ public enum Audit {
         if let allowed = options.allowedSigners {
             results.append(signature(of: id, subject: "promotion", allowed: allowed, repository))
         }
+        if let defaultBranch, let source = try? repository.resolve(record.sourceCommit) {
+            results += try promotionPolicy(
+                commit, record: record, source: source, defaultBranch: defaultBranch, history: history,
+                repository: repository)
+        }
         return results
+    }
+
+    /// The PromotionPolicy in force when the commit was made (the environment branch's own policies before
+    /// it, else the default branch's), judged at the commit's time as `promote` and the agent judge it.
+    static func promotionPolicy(
+        _ commit: CommitInfo, record: ReleaseRecord, source: ObjectID, defaultBranch: DefaultBranch,
+        history: PromotionHistory, repository: Repository
+    ) throws -> [Finding] {
+        let rules = try PromotionRules.inForce(
+            environmentTip: commit.parents.first, repository: repository, defaultFiles: defaultBranch.files,
+            defaultSource: defaultBranch.rules.source)
+        guard !rules.policies.isEmpty else { return [] }
+        let subject = PromotionRules.Subject(
+            model: record.model, environment: record.environment, sourceCommit: source,
+            time: commit.committer.time, promotionCommit: commit.id, signature: .commit(commit.id))
+        let violations = try PromotionRules.evaluate(subject, rules: rules, history: history, repository: repository)
+        guard !violations.isEmpty else {
+            return [
+                finding("promotion-policy", record.environment, commit.id, .pass, "the PromotionPolicy allowed it")
+            ]
+        }
+        return [
+            finding(
+                "promotion-policy", record.environment, commit.id, .fail,
+                "breaks the PromotionPolicy: " + violations.map(\.description).joined(separator: "; "))
+        ]
     }
 
     /// The environments whose files (`environments/<env>/`, `deploy/<env>/`) a commit changes.

@@ -25,12 +25,7 @@ public struct ModelLineage: Sendable {
         public var signed: Bool
     }
 
-    public struct Rollback: Sendable {
-        public var commit: CommitInfo
-        public var environment: String
-        /// The promotion commit it rolled back.
-        public var rolledBack: String
-    }
+    public typealias Rollback = PromotionHistory.Rollback
 
     public struct DataVersion: Sendable {
         public var name: String
@@ -196,69 +191,12 @@ public struct ModelLineage: Sendable {
 }
 
 /// The promotion and rollback commits of every environment branch, read from their trailers.
-struct PromotionHistory {
-    struct Entry {
-        var model: String
-        var version: String
-        var sourceCommit: String
-        var artifact: String?
-        var data: [String: String]
-        var params: String?
-        var gateReport: String?
-        var previousVersion: String?
-        var commit: CommitInfo
-        var environment: String
-        var signed: Bool
 
-        var promotion: ModelLineage.Promotion {
-            ModelLineage.Promotion(
-                commit: commit, environment: environment, version: version, sourceCommit: sourceCommit,
-                artifact: artifact, data: data, params: params, gateReport: gateReport,
-                previousVersion: previousVersion, signed: signed)
-        }
-    }
-
-    var promotions: [Entry] = []
-    var rollbacks: [ModelLineage.Rollback] = []
-    /// Branch name → its tip (local branch, else `origin/<branch>`).
-    var tips: [String: ObjectID] = [:]
-
-    static func read(config: ProjectConfig, repository: Repository) throws -> PromotionHistory {
-        var result = PromotionHistory()
-        var seen: Set<ObjectID> = []
-        for branch in Set(config.environments.values.map(\.branch)).sorted() {
-            guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)"))
-            else { continue }
-            result.tips[branch] = tip
-            for commit in try repository.history(from: tip.hex) where seen.insert(commit.id).inserted {
-                let message = commit.message
-                guard let environment = CommitTrailers.value(Trailer.environment, in: message) else { continue }
-                if let rolledBack = CommitTrailers.value(Trailer.rollbackOf, in: message) {
-                    result.rollbacks.append(
-                        ModelLineage.Rollback(commit: commit, environment: environment, rolledBack: rolledBack))
-                    continue
-                }
-                guard let model = CommitTrailers.value(Trailer.model, in: message),
-                    let version = CommitTrailers.value(Trailer.version, in: message),
-                    let source = CommitTrailers.value(Trailer.sourceCommit, in: message)
-                else { continue }
-                var data: [String: String] = [:]
-                for pair in (CommitTrailers.value(Trailer.data, in: message) ?? "").split(separator: ";") {
-                    let parts = pair.split(separator: "=", maxSplits: 1).map {
-                        $0.trimmingCharacters(in: .whitespaces)
-                    }
-                    if parts.count == 2 { data[parts[0]] = parts[1] }
-                }
-                result.promotions.append(
-                    Entry(
-                        model: model, version: version, sourceCommit: source,
-                        artifact: CommitTrailers.value(Trailer.artifact, in: message), data: data,
-                        params: CommitTrailers.value(Trailer.params, in: message),
-                        gateReport: CommitTrailers.value(Trailer.gateReport, in: message),
-                        previousVersion: CommitTrailers.value(Trailer.previousVersion, in: message), commit: commit,
-                        environment: environment, signed: try repository.commitSignature(commit.id) != nil))
-            }
-        }
-        return result
+extension PromotionHistory.Entry {
+    var promotion: ModelLineage.Promotion {
+        ModelLineage.Promotion(
+            commit: commit, environment: environment, version: version, sourceCommit: sourceCommit,
+            artifact: artifact, data: data, params: params, gateReport: gateReport,
+            previousVersion: previousVersion, signed: signed)
     }
 }

@@ -11,7 +11,7 @@ public enum NotesPublisher {
     @discardableResult
     public static func update(
         _ ref: String, on commit: ObjectID, remote: String, author: GitSignature? = nil,
-        sign: ((String) throws -> String)? = nil, attempts: Int = 8,
+        sign: ((String) throws -> String)? = nil, commitMessage: String? = nil, attempts: Int = 8,
         credentials: RemoteCredentials = .fromEnvironment(), change: (String?) throws -> String
     ) throws -> Int {
         for attempt in 1...max(1, attempts) {
@@ -25,7 +25,7 @@ public enum NotesPublisher {
             let existing = try store.note(for: commit, ref: ref)
             let text = try change(existing)
             if text == existing { return attempt }
-            try store.setNote(text, for: commit, ref: ref, author: author, sign: sign)
+            try store.setNote(text, for: commit, ref: ref, author: author, sign: sign, commitMessage: commitMessage)
             do {
                 try store.pushCompareAndSwap(
                     remote, localRef: ref, remoteRef: ref, expected: tip, credentials: credentials)

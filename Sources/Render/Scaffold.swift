@@ -12,8 +12,18 @@ public struct Scaffold: Sendable {
     public var model: String
     public var modelArtifact: String?
     public var modelMetrics: String?
+    /// A per-example predictions file found in the folder (`*prediction*.csv`).
+    public var predictions: String?
     /// The metric the first gate compares (the first well-known metric found, else accuracy).
     public var gateMetric = "accuracy"
+
+    /// The bundled gate preset the written policy extends: regression when the project's metric is a
+    /// regression metric, else binary classification.
+    public var gatePreset: String {
+        let regression: Set = ["rmse", "mae", "mse", "r2", "mape"]
+        let metric = gateMetric.split(separator: ".").last.map(String.init) ?? gateMetric
+        return regression.contains(metric) ? "gates/regression" : "gates/binary-classification"
+    }
 
     public init(project: String, model: String) {
         self.project = project
@@ -37,9 +47,12 @@ public struct Scaffold: Sendable {
             "model": .map([
                 "name": .text(model), "artifact": modelArtifact.map(TemplateValue.text) ?? .null,
                 "metrics": modelMetrics.map(TemplateValue.text) ?? .null,
+                "predictions": predictions.map(TemplateValue.text) ?? .null,
+                "task": .text(gatePreset == "gates/regression" ? "regression" : "classification"),
                 "image": .text("ghcr.io/OWNER/\(model)-serving"),
             ]),
             "gate_metric": .text(gateMetric),
+            "gate_preset": .text(gatePreset),
             "dataset": firstDataset.map {
                 .map(["name": .text($0.name), "columns": .list($0.columns.map(TemplateValue.text))])
             } ?? .null,

@@ -77,7 +77,8 @@ struct CheckEndToEndTests {
         ])
         #expect(validated.status == 0, "\(validated.stdoutText)\(validated.stderrText)")
         #expect(validated.stdoutText.contains("schema ok"))
-        #expect(validated.stdoutText.contains("junit: 26 tests, 4 failures, 0 errors"))
+        // 26 findings, and the deploy suite's two: no deploy/<env>/ committed for the DeployPolicy to read.
+        #expect(validated.stdoutText.contains("junit: 28 tests, 4 failures, 0 errors"))
     }
 
     @Test func configurationErrorsExitTwoAndMissingObjectsExitThree() throws {

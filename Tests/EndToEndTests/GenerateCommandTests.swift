@@ -41,8 +41,11 @@ import Testing
         #expect(config.contains("transactions: \"data/transactions.csv\""))
         let gates = try String(contentsOfFile: project.path + "/policies/gates.yaml", encoding: .utf8)
         #expect(gates.contains("metric: \"roc_auc\""))
+        // The policies extend the bundled presets rather than copy their rules; the gate preset's tests need
+        // per-example predictions, which this project has none of yet: its line waits, commented out.
+        #expect(gates.contains("\n# extends: builtin:gates/binary-classification\n"))
         let data = try String(contentsOfFile: project.path + "/policies/data.yaml", encoding: .utf8)
-        #expect(data.contains("column: \"merchant\""))
+        #expect(data.contains("extends: builtin:data/default") && data.contains("dataset: transactions"))
         let ci = try String(contentsOfFile: project.path + "/.github/workflows/ml-ci.yml", encoding: .utf8)
         #expect(ci.contains("dvc pull"))
 
