@@ -123,7 +123,7 @@ public enum PromotionRules {
                 violations.append(Violation(rule: rule, message: message, location: environment.location))
             }
             var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: policy.timeZone) ?? TimeZone(secondsFromGMT: 0)!
+            calendar.timeZone = TimeZone(identifier: policy.timeZone) ?? calendar.timeZone
 
             // Earlier environments, and the soak there.
             for earlier in environment.after {
