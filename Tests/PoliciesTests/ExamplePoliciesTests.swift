@@ -41,6 +41,16 @@ struct ExamplePoliciesTests {
                 "deploy/production/churn/deployment.yaml:20: replicas (error): Deployment/churn"),
             "\(broken.stderrText)")
         #expect(!broken.stderrText.contains("deploy/staging/"))
+
+        // promote checks the default branch's DeployPolicy on what it would write: refused, every rule listed.
+        try git("checkout", "-q", "--", "deploy", in: project)
+        try git("commit", "-qam", "One replica", in: project)
+        let promote = try gitopsML(
+            ["promote", "churn", "--to", "production", "--run-checks", "--dry-run"], in: project)
+        #expect(promote.status == 1)
+        #expect(promote.stderrText.contains("deploy/production/churn/deployment.yaml:20: replicas (error)"))
+        #expect(promote.stderrText.contains("after: churn from"), "\(promote.stderrText)")
+        #expect((try? git("rev-parse", "gitops", in: project)) == nil, "nothing written")
     }
 
     @Test func theGatePresetReachesTheVerdictsOfTheExamplesOwnGates() throws {
