@@ -6,7 +6,7 @@ DEMO_DIR ?= out/churn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/gitops-ml
 
-.PHONY: demo test deps venv build format lint benchmark coverage clean templates
+.PHONY: demo test deps venv build dist portability format lint benchmark coverage clean templates
 
 ## Debian packages: libgit2, libcurl and pkg-config (for the build); git, python3 with venv, openssl and an
 ## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1); prometheus for
@@ -29,6 +29,20 @@ $(VENV)/.installed: requirements-dev.txt | deps
 
 build: deps
 	$(SWIFT) build -c release --product gitops-ml --static-swift-stdlib
+
+## The portable release archive (libgit2 and its libraries linked statically), with completions and the
+## man page: dist/gitops-ml-<version>-linux-<arch>.tar.gz and its .sha256.
+dist: deps
+	bash scripts/dist.sh
+
+## The archive runs on ubuntu-22.04/24.04 runners (allowed libraries, GLIBC_2.35 at most); and the check
+## can fail: a tarball of the dynamically linked debug binary is refused.
+portability: dist
+	bash scripts/check-portability.sh dist/gitops-ml-*-linux-$$(uname -m).tar.gz
+	@work=$$(mktemp -d) && mkdir -p $$work/x/bin && cp .build/debug/gitops-ml $$work/x/bin/ \
+	  && tar -czf $$work/x.tar.gz -C $$work x && if bash scripts/check-portability.sh $$work/x.tar.gz 2>/dev/null; then \
+	  echo "portability: a dynamically linked binary passed" >&2; rm -rf $$work; exit 1; fi; rm -rf $$work; \
+	  echo "portability: the dynamically linked debug binary is refused, as it should be"
 
 ## Materialise the churn example as a git repository and run gitops-ml on its history: the metrics and
 ## params diffs, then `check` on a better challenger (passes) and a worse one (fails, exit code 1), generate,
@@ -69,6 +83,7 @@ test: deps venv
 	mkdir -p .build && $(VENV)/bin/python Tests/Reference/make_differential_corpus.py --seed $$(date +%s) \
 	  --count 2000 --out .build/differential.json
 	$(SWIFT) build --build-tests
+	$(MAKE) portability
 	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
 	  $(SWIFT) test --skip-build
 
@@ -79,6 +94,7 @@ lint: venv
 	python3 scripts/embed-templates.py --check || { echo "templates/ or policies/ changed: run make templates"; exit 1; }
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows action.yml
+	$(VENV)/bin/hadolint Dockerfile
 
 ## Embed templates/ and policies/ into the binary (BundledTemplates.swift, BundledPolicies.swift).
 templates:

@@ -6,7 +6,7 @@ let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 
 let package = Package(
     name: "gitops-ml",
-    platforms: [.macOS(.v13)],
+    // Linux (glibc) only: the sources call Glibc directly; see the README's supported platforms.
     products: [
         .executable(name: "gitops-ml", targets: ["gitops-ml"])
     ],

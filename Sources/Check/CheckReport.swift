@@ -95,7 +95,11 @@ public struct CheckReport: Sendable {
             let count = findings.count(status)
             return count == 0 ? nil : "\(count) \(status.rawValue)"
         }.joined(separator: ", ")
-        let word = verdict == .pass ? (markdown ? "✅ **pass**" : "PASS") : (markdown ? "❌ **fail**" : "FAIL")
+        let empty = findings.contains { $0.id == "config/nothing-checked" }
+        let word =
+            verdict == .pass
+            ? (markdown ? "✅ **pass**" : "PASS")
+            : empty ? (markdown ? "❌ **nothing checked**" : "NOTHING CHECKED") : (markdown ? "❌ **fail**" : "FAIL")
         return "\(word): \(counts)"
     }
 

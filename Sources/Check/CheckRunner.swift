@@ -31,7 +31,37 @@ public enum CheckRunner {
                 findings += CodeSuite.run(check, workTree: context.workTree)
             }
         }
+        if let empty = nothingChecked(context, findings) { findings.append(empty) }
         return findings
+    }
+
+    /// A run whose data, model, gate, code and deploy checks were all skipped (or never planned) judged
+    /// nothing: that is a failure that says what to configure, never an empty pass.
+    static func nothingChecked(_ context: CheckContext, _ findings: [Finding]) -> Finding? {
+        let judging: Set = ["data", "model", "gate", "code", "deploy"]
+        guard !context.suites.isDisjoint(with: [.data, .model, .gate]),
+            !findings.contains(where: { judging.contains($0.suite) && $0.status != .skip })
+        else { return nil }
+        let skipped = findings.filter { judging.contains($0.suite) && $0.status == .skip }.map(\.message)
+        var advice = [String]()
+        if context.config.models.isEmpty { advice.append("declare a model under models: in gitops-ml.yaml") }
+        for (name, model) in context.config.models.sorted(by: { $0.key < $1.key })
+        where model.metrics == nil && model.predictions == nil && context.config.metrics.isEmpty {
+            advice.append("give models.\(name).metrics or .predictions")
+        }
+        if !context.policies.contains(where: { if case .gate = $0 { true } else { false } }) {
+            advice.append("add a GatePolicy (extends: builtin:gates/binary-classification, see docs/policies.md)")
+        }
+        if !context.config.datasets.isEmpty
+            && !context.policies.contains(where: { if case .data = $0 { true } else { false } })
+        {
+            advice.append("add a DataPolicy for the datasets")
+        }
+        return Finding(
+            id: "config/nothing-checked", suite: "config", check: "nothing-checked", status: .fail,
+            message: "nothing checked: every data, model and gate check was skipped"
+                + (skipped.isEmpty ? "" : " (\(skipped.prefix(3).joined(separator: "; ")))")
+                + (advice.isEmpty ? "" : "; to check something: " + advice.joined(separator: "; ")))
     }
 }
 
@@ -46,7 +76,8 @@ enum ConfigSuite {
             for target in targets {
                 let id = "config/\(label)/\(target.path)"
                 do {
-                    let values = try TrackedFiles.values(kind, of: [target], in: context.head.files)
+                    let values = try TrackedFiles.values(
+                        kind, of: [target], in: DVCOutputFiles(context.head.files, stores: context.stores))
                     let missing = values[target.path] == .missing
                     findings.append(
                         Finding(

@@ -30,7 +30,8 @@ struct ModelVersion {
         sliceBy: String? = nil
     ) throws -> Files {
         let metricsFiles = model.metrics.map { [$0] } ?? (config.metrics.isEmpty ? ["metrics.json"] : config.metrics)
-        let metrics = try metricsFiles.compactMap { path in try revision.files.read(path).map { (path, $0) } }
+        let files = DVCOutputFiles(revision.files, stores: stores)
+        let metrics = try metricsFiles.compactMap { path in try files.read(path).map { (path, $0) } }
         let predictions = try model.predictions.map { path in
             (path, try DataResolver.resolve(path, in: revision.files, stores: stores)?.bytes)
         }

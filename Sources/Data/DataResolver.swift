@@ -211,7 +211,9 @@ public enum DataResolver {
             where FileManager.default.isReadableFile(atPath: candidate) {
                 return candidate
             }
-            throw GitOpsMLError.environment("\(what); not in the local cache: run `dvc pull`")
+            throw GitOpsMLError.environment(
+                "\(what); not in the local cache: run `dvc pull \(path)` (for a revision other than the work tree's, `dvc fetch --all-commits \(path)`)"
+            )
         }
         func source(_ md5: String, legacy: Bool, size: Int?) throws -> DataSource {
             let file = try object(md5)

@@ -25,6 +25,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "The champion's revision; 'none' for a first deployment.")
     var base: String?
 
+    @Option(name: .long, help: "Check every revision the pattern names, one line each: exp:PATTERN (DVC experiments).")
+    var each: String?
+
     @Option(name: .long, help: "The challenger's revision (a revspec or 'workspace').")
     var head: String = "HEAD"
 
@@ -74,31 +77,12 @@ struct CheckCommand: ParsableCommand {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
         }
         let repository = project.repository
-        let headFiles = try project.files(head)
-        let headRevision = CheckRevision(files: headFiles, name: head, commit: headFiles.commit?.hex)
-        let defaults = try base == nil ? project.revisions.defaultBase(head: headFiles.commit) : nil
-        let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
-            guard spec != "none" else { return nil }
-            let files = try project.files(spec)
-            return CheckRevision(files: files, name: defaults?.name ?? spec, commit: files.commit?.hex)
+        if let each {
+            try checkEach(each, project: project, suites: suites)
+            return
         }
-        let (trusted, policyFinding) = try judgingRules(project, head: headFiles, base: baseRevision)
-        let context = CheckContext(
-            config: trusted.config, policies: trusted.policies, head: headRevision, base: baseRevision,
-            suites: suites, workTree: repository.workTree,
-            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
-        let progress = ProgressLine()
-        let findings =
-            (policyFinding.map { [$0] } ?? [])
-            + (try CheckRunner.run(context) { step in
-                Log.info("checking", ["step": step])
-                progress.show("checking \(step)…")
-            })
-        progress.clear()
-        let report = CheckReport(
-            toolVersion: GitOpsMLVersion.current, base: baseRevision.map { ($0.name, $0.commit) },
-            head: (head, headRevision.commit),
-            findings: findings)
+        let (report, headFiles) = try evaluate(head, project: project, suites: suites)
+        let findings = report.findings
 
         var jsonPath: String?
         for (name, path) in outputs {
@@ -139,6 +123,92 @@ struct CheckCommand: ParsableCommand {
                 "check failed: \(findings.count(.fail)) failed, \(findings.count(.error)) errors"
             ])
         }
+    }
+
+    /// The report of `headSpec` against `--base` (else its default base), by the trusted rules.
+    private func evaluate(_ headSpec: String, project: Project, suites: Set<CheckContext.Suite>) throws -> (
+        CheckReport, RevisionFiles
+    ) {
+        let repository = project.repository
+        let headFiles = try project.files(headSpec)
+        let headRevision = CheckRevision(files: headFiles, name: headSpec, commit: headFiles.commit?.hex)
+        let defaults = try base == nil ? project.revisions.defaultBase(head: headFiles.commit) : nil
+        let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
+            guard spec != "none" else { return nil }
+            let files = try project.files(spec)
+            return CheckRevision(files: files, name: defaults?.name ?? spec, commit: files.commit?.hex)
+        }
+        let (trusted, policyFinding) = try judgingRules(project, head: headFiles, base: baseRevision)
+        let context = CheckContext(
+            config: trusted.config, policies: trusted.policies, head: headRevision, base: baseRevision,
+            suites: suites, workTree: repository.workTree,
+            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+        let progress = ProgressLine()
+        let findings =
+            (policyFinding.map { [$0] } ?? [])
+            + (try CheckRunner.run(context) { step in
+                Log.info("checking", ["step": step])
+                progress.show("checking \(step)…")
+            })
+        progress.clear()
+        return (
+            CheckReport(
+                toolVersion: GitOpsMLVersion.current, base: baseRevision.map { ($0.name, $0.commit) },
+                head: (headSpec, headRevision.commit), findings: findings),
+            headFiles
+        )
+    }
+
+    /// `--each 'exp:*'`: every DVC experiment the pattern names against the champion, one line each
+    /// (experiment, its gate metrics, verdict) — the significance-aware answer to `dvc exp show`. Exit 1
+    /// when any fails. No notes are stored on experiment commits.
+    private func checkEach(_ pattern: String, project: Project, suites: Set<CheckContext.Suite>) throws {
+        guard pattern.hasPrefix("exp:") else {
+            throw GitOpsMLError.usage("--each takes exp:PATTERN (DVC experiments, e.g. 'exp:*')")
+        }
+        let experiments = try project.revisions.experiments(matching: String(pattern.dropFirst(4)))
+        guard !experiments.isEmpty else {
+            throw GitOpsMLError.environment(
+                "--each \(pattern): no DVC experiment matches under refs/exps/ (fetch them: dvc exp pull origin --all)")
+        }
+        var rows: [[String]] = []
+        var failed: [String] = []
+        for experiment in experiments {
+            let (report, _) = try evaluate(experiment.ref, project: project, suites: suites)
+            let gates = report.findings.filter { $0.suite == "gate" && $0.check == "champion-challenger" }
+            let metrics = gates.map { finding in
+                finding.message.split(separator: ":").first.map(String.init) ?? finding.id
+            }
+            let values = gates.map { $0.observed?.number.map { String(format: "%.4g", $0) } ?? "—" }
+            let verdict = report.verdict == .pass ? "pass" : "fail"
+            if report.verdict != .pass { failed.append(experiment.name) }
+            rows.append([
+                experiment.name, String(experiment.commit.short),
+                zip(metrics, values).map { "\($0)=\($1)" }.joined(separator: " "),
+                verdict + (report.verdict == .pass ? "" : ": " + failing(report.findings)),
+            ])
+        }
+        let header = ["experiment", "commit", "metrics", "verdict"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            print(
+                row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+        if !failed.isEmpty {
+            throw CheckFailure(lines: [
+                "\(failed.count) of \(experiments.count) experiments fail: \(failed.joined(separator: ", "))"
+            ])
+        }
+    }
+
+    /// The failing checks of a report, briefly: a gate by its metric, anything else by its check.
+    private func failing(_ findings: [Finding]) -> String {
+        findings.filter { $0.status == .fail || $0.status == .error }.map { finding in
+            finding.suite == "gate"
+                ? (finding.message.split(separator: ":").first.map(String.init) ?? finding.check)
+                : finding.check
+        }.joined(separator: ", ")
     }
 
     /// The rules the change is judged by, and the finding that shows what it does to them. From `--rules`,

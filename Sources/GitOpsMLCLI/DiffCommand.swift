@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Data
 import GitOpsMLCore
 
 /// `gitops-ml diff metrics|params [A] [B]`: DVC's `metrics diff` and `params diff`, read from git objects.
@@ -71,8 +72,10 @@ struct DiffOptions: ParsableArguments {
         guard let newRevision = b ?? (project.repository.isBare ? nil : "workspace") else {
             throw GitOpsMLError.usage("a bare repository has no workspace: name the new revision (diff A B)")
         }
-        let old = try project.files(a)
-        let new = try project.files(newRevision)
+        // DVC outputs (metrics of `dvc repro`) read from the local DVC cache when they are there.
+        let stores = DataStores.of(gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree)
+        let old = DVCOutputFiles(try project.files(a), stores: stores, absentWhenNotCached: true)
+        let new = DVCOutputFiles(try project.files(newRevision), stores: stores, absentWhenNotCached: true)
         let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)
         let newTargets = try TrackedFiles.targets(kind, in: new, config: project.config, explicit: targets)
         let oldValues = try TrackedFiles.values(kind, of: oldTargets, in: old)

@@ -82,7 +82,22 @@ struct InitCommand: ParsableCommand {
                 break
             }
         }
-        for folder in ["model", "models"] {
+        // Models and datasets a DVC project (dvc.yaml `artifacts:`) or a GTO registry (artifacts.yaml)
+        // declares, under the names `registry` and `promote` will meet in their tags.
+        let declared = Self.declaredArtifacts(in: view)
+        if let first = declared.first(where: { $0.type == "model" }) {
+            if model == nil {
+                scaffold.model =
+                    Renderer.isDNSLabel(first.name, maxLength: 55) ? first.name : Self.label(first.name)
+            }
+            scaffold.modelArtifact = first.path
+        }
+        for dataset in declared where dataset.type == "dataset" {
+            let name = Self.label(dataset.name)
+            guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }
+            scaffold.datasets.append((name: name, path: dataset.path, columns: header("\(root)/\(dataset.path)")))
+        }
+        for folder in ["model", "models"] where scaffold.modelArtifact == nil {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
             if let file = entries.sorted().first(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".dvc") }) {
                 scaffold.modelArtifact = "\(folder)/\(file)"
@@ -100,6 +115,24 @@ struct InitCommand: ParsableCommand {
             scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("\(root)/data/\(base)")))
         }
         return scaffold
+    }
+
+    /// `artifacts:` of dvc.yaml and GTO's artifacts.yaml: name, type (model, dataset, …) and path.
+    static func declaredArtifacts(in view: any FileView) -> [(name: String, type: String, path: String)] {
+        var found: [(name: String, type: String, path: String)] = []
+        for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
+            guard let bytes = try? view.read(file), let root = try? YAMLReader.parse(bytes, file: file) else {
+                continue
+            }
+            guard case .object(let entries)? = key.map({ root[$0] }) ?? root else { continue }
+            for (name, value) in entries where !found.contains(where: { $0.name == name }) {
+                guard case .string(let path)? = value["path"] else { continue }
+                let type: String
+                if case .string(let declared)? = value["type"] { type = declared } else { type = "" }
+                found.append((name, type, path))
+            }
+        }
+        return found
     }
 
     /// The header row of a plain CSV/TSV file (not of a pointer or JSON Lines), for the data policy.

@@ -14,7 +14,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         // env:ENV:PATH and registry:MODEL@V:PATH carry a colon of their own before the path's.
-        let prefixed = ["env:", "registry:"].first { object.hasPrefix($0) }
+        let prefixed = ["env:", "registry:", "exp:"].first { object.hasPrefix($0) }
         let searchFrom = object.index(object.startIndex, offsetBy: prefixed?.count ?? 0)
         guard let colon = object[searchFrom...].firstIndex(of: ":"), colon != object.startIndex else {
             throw GitOpsMLError.usage("expected REV:PATH, e.g. HEAD:metrics.json (got '\(object)')")

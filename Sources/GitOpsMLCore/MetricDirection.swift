@@ -1,11 +1,17 @@
 /// Whether a larger value of a metric is better, inferred from its name the way a reader would: the
-/// last component of a dotted key (`eval.val_loss` → `val_loss`), cut into words at `_`, `-`, `/` and
-/// spaces. A word that names an error or a loss makes it lower-is-better; a word that names a score
+/// last component of a dotted key that says (`eval.val_loss` → `val_loss`; DVC's `roc_auc.test` → `roc_auc`,
+/// since `test` says nothing), cut into words at `_`, `-`, `/` and spaces. A word that names an error or a loss makes it lower-is-better; a word that names a score
 /// (accuracy, f1, auc…) makes it higher-is-better; both, or neither, leave it unknown (nil), and a gate
 /// on such a metric must say `greater_is_better` itself.
 public enum MetricDirection {
     public static func greaterIsBetter(_ metric: String) -> Bool? {
-        let name = String(metric.split(separator: ".").last ?? Substring(metric)).lowercased()
+        for component in metric.split(separator: ".").reversed() {
+            if let known = direction(String(component).lowercased()) { return known }
+        }
+        return nil
+    }
+
+    static func direction(_ name: String) -> Bool? {
         if let known = exact[name] { return known }
         let words = name.split(whereSeparator: { "_-/ ".contains($0) }).map(String.init)
         let lower = words.contains { word in lowerWords.contains(word) || lowerPrefixes.contains(where: word.hasPrefix)

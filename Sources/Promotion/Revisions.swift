@@ -25,7 +25,37 @@ public struct Revisions {
         if text.hasPrefix("registry:") {
             return try repository.fileView(.git(try registryCommit(String(text.dropFirst("registry:".count)))))
         }
+        if text.hasPrefix("exp:") {
+            return try repository.fileView(.git(try experimentCommit(String(text.dropFirst(4))).commit.hex))
+        }
         return try repository.fileView(Revision(text))
+    }
+
+    /// DVC experiments: `refs/exps/<xx>/<baseline>/<name>`, named by the last component.
+    public func experiments(matching pattern: String = "*") throws -> [(name: String, ref: String, commit: ObjectID)] {
+        try repository.references(matching: "refs/exps/*").compactMap { ref in
+            guard let name = ref.split(separator: "/").last.map(String.init), name != "exec",
+                fnmatch(pattern, name, 0) == 0, let commit = try repository.referenceTarget(ref)
+            else { return nil }
+            return (name, ref, commit)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// The experiment `name` (`exp:NAME`); an ambiguous name lists its refs.
+    public func experimentCommit(_ name: String) throws -> (ref: String, commit: ObjectID) {
+        let found = try experiments().filter { $0.name == name }
+        guard let first = found.first else {
+            let known = try experiments().map(\.name)
+            throw GitOpsMLError.environment(
+                "exp:\(name): no DVC experiment of that name under refs/exps/ (\(known.isEmpty ? "none; fetch them with `dvc exp pull origin --all`" : "known: " + known.joined(separator: ", ")))"
+            )
+        }
+        guard found.count == 1 else {
+            throw GitOpsMLError.usage(
+                "exp:\(name) is ambiguous: \(found.map(\.ref).joined(separator: ", ")); name one of them by its full ref"
+            )
+        }
+        return (first.ref, first.commit)
     }
 
     /// The source commit an environment runs: from its release record on the environment's branch (local,

@@ -1074,23 +1074,36 @@ jobs:
           lfs: true
 <@ end @>
 <@ if uses_dvc @>
-      - name: Pull DVC-tracked data (remote credentials come from the repository's secrets)
+      - name: Pull DVC-tracked data of the head and the base (remote credentials come from the repository's secrets)
+        env:
+          BASE_REF: ${{ github.base_ref }}
         run: |
           python3 -m pip install --user --quiet "dvc==3.67.1"
           dvc pull
+          # The champion's outputs (its metrics, plots and model) into the same cache, from a worktree of the base.
+          git worktree add --detach "$RUNNER_TEMP/base" "origin/${BASE_REF}"
+          (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" && dvc fetch)
+          git worktree remove --force "$RUNNER_TEMP/base"
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: gitops-ml check
         id: check
@@ -1165,18 +1178,25 @@ jobs:
 <@ if uses_lfs @>
           lfs: true
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Drift
         id: drift
@@ -1273,18 +1293,25 @@ jobs:
 <@ if uses_lfs @>
           lfs: true
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Check the commit against what the environment runs
         env:
@@ -1323,18 +1350,25 @@ jobs:
 <@ if uses_lfs @>
           lfs: true
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Take the gate report
         uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8
@@ -1372,18 +1406,25 @@ jobs:
 <@ if uses_lfs @>
           lfs: true
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Check the commit against what the environment runs
         env:
@@ -1422,18 +1463,25 @@ jobs:
 <@ if uses_lfs @>
           lfs: true
 <@ end @>
-      - name: Install gitops-ml
+      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
           GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
           GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
+          GH_TOKEN: ${{ github.token }}
         run: |
-          archive="$RUNNER_TEMP/gitops-ml.tar.gz"
+          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
+          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
+          archive="$RUNNER_TEMP/$name.tar.gz"
           curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/gitops-ml-linux-x86_64.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -; fi
+            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
+          if [ -n "$GITOPS_ML_SHA256" ]; then
+            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
+          else
+            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
+          fi
           mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml"
+          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Take the gate report
         uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8

@@ -70,7 +70,7 @@ extension Renderer {
     }
 
     /// RFC 1123 label: lowercase alphanumerics and '-', starting and ending alphanumeric.
-    static func isDNSLabel(_ text: String, maxLength: Int) -> Bool {
+    public static func isDNSLabel(_ text: String, maxLength: Int) -> Bool {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty, bytes.count <= maxLength, bytes.first != UInt8(ascii: "-"),
             bytes.last != UInt8(ascii: "-")

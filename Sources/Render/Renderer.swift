@@ -237,7 +237,9 @@ public struct Renderer: Sendable {
             "gitops_ml": .map([
                 "version": .text(config.workflows.gitopsMLVersion),
                 "repository": .text(config.workflows.gitopsMLRepository),
-                "sha256": .text(config.workflows.gitopsMLSHA256 ?? ""),
+                "sha256": .text(
+                    config.workflows.gitopsMLSHA256
+                        ?? GitOpsMLVersion.releaseChecksums[config.workflows.gitopsMLVersion]?["x86_64"] ?? ""),
             ]),
         ]
     }

@@ -80,7 +80,7 @@ struct ResolverTests {
         }
         #expect(
             missing?.message
-                == "data/train.csv is a DVC output (data/train.csv.dvc) with md5 \(md5.prefix(12))…; not in the local cache: run `dvc pull`"
+                == "data/train.csv is a DVC output (data/train.csv.dvc) with md5 \(md5.prefix(12))…; not in the local cache: run `dvc pull data/train.csv` (for a revision other than the work tree's, `dvc fetch --all-commits data/train.csv`)"
         )
         #expect(missing.map { ExitStatus.of($0) } == .environment)
     }

@@ -211,7 +211,8 @@ struct ArtifactPointerTests {
         try FileManager.default.removeItem(atPath: dir + "/.dvc/cache")
         let missing = try gitopsML(["check", "--suite", "model", "--no-note"], in: dir)
         #expect(missing.status == 1)
-        #expect(missing.stdoutText.contains("not in the local cache: run `dvc pull`"), "\(missing.stdoutText)")
+        #expect(
+            missing.stdoutText.contains("not in the local cache: run `dvc pull model.pkl`"), "\(missing.stdoutText)")
     }
 }
 

@@ -51,8 +51,12 @@ struct HostileInputTests {
         return (output.status, output.stderrText)
     }
 
+    /// A configuration whose check judges something (one code check), so that it passes rather than
+    /// finding nothing checked.
+    static let checksSomething = "version: 1\nchecks:\n  code:\n    - {name: smoke, run: \"true\"}\n"
+
     @Test func closedOrFullStreamsExitThreeNeverBySignal() throws {
-        let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
+        let dir = try repository(["gitops-ml.yaml": Self.checksSomething])
         let closedError = try shell("check --base none --no-note", ">/dev/null 2>&-", in: dir)
         #expect(closedError.status == 3, "a passing check with stderr closed: \(closedError.status)")
         let closedOutput = try shell("check --base none --no-note", ">&-", in: dir)
@@ -68,7 +72,7 @@ struct HostileInputTests {
     }
 
     @Test func reportTargetsThatAreNotRegularFilesAreWrittenThrough() throws {
-        let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
+        let dir = try repository(["gitops-ml.yaml": Self.checksSomething])
         let real = temp.path + "/real-report.json"
         try "old".write(toFile: real, atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: dir + "/link.json", withDestinationPath: real)

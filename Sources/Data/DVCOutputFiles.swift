@@ -1,0 +1,35 @@
+import GitOpsMLCore
+
+/// A revision's files where a file that is a DVC output — named by a `.dvc` pointer or recorded in
+/// `dvc.lock`, so absent from git — reads from the local DVC cache, digest-verified: metrics, params and
+/// plots of `dvc repro` are read at any revision, head and base alike. An object absent from the cache
+/// is an error that says what to fetch. Streams and listings are the revision's own (datasets resolve
+/// their pointers through `DataResolver`, streaming).
+public struct DVCOutputFiles: FileView {
+    public let base: any FileView
+    public let stores: DataStores
+    /// An output whose object is not in the cache reads as absent (as `dvc metrics diff` shows it) rather
+    /// than as an error.
+    public let absentWhenNotCached: Bool
+
+    public init(_ base: any FileView, stores: DataStores, absentWhenNotCached: Bool = false) {
+        self.base = base
+        self.stores = stores
+        self.absentWhenNotCached = absentWhenNotCached
+    }
+
+    public var revision: Revision { base.revision }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        if let bytes = try base.read(path) { return bytes }
+        do {
+            return try DataResolver.locate(path, in: base, stores: stores)?.read().bytes
+        } catch let error as GitOpsMLError where absentWhenNotCached && error.category == .environment {
+            return nil
+        }
+    }
+
+    public func stream(_ path: String) throws -> ByteStream? { try base.stream(path) }
+
+    public func list(_ folder: String, limit: Int) throws -> [String] { try base.list(folder, limit: limit) }
+}
