@@ -11,20 +11,8 @@ import Promotion
 /// commit that introduced each version), params (and their change from the previous version), code files,
 /// the gate report note, the agent's deployment notes and revert commits.
 public struct ModelLineage: Sendable {
-    public struct Promotion: Sendable {
-        public var commit: CommitInfo
-        public var environment: String
-        public var version: String
-        public var sourceCommit: String
-        public var artifact: String?
-        public var data: [String: String]
-        public var params: String?
-        public var gateReport: String?
-        public var previousVersion: String?
-        /// The commit carries a `gpgsig` signature (`audit` verifies it against the configured signers).
-        public var signed: Bool
-    }
-
+    /// A promotion commit and what its trailers say.
+    public typealias Promotion = PromotionHistory.Entry
     public typealias Rollback = PromotionHistory.Rollback
 
     public struct DataVersion: Sendable {
@@ -183,7 +171,7 @@ public struct ModelLineage: Sendable {
             model: model, version: wanted, source: source, artifactPath: projectAtSource.models[model]?.artifact,
             artifactDigest: first?.artifact, data: data, paramsDigest: first?.params, paramChanges: changes,
             previousVersion: first?.previousVersion, code: code, report: report, reportProblem: reportProblem,
-            promotions: promotions.map(\.promotion), rollbacks: rollbacks,
+            promotions: promotions, rollbacks: rollbacks,
             deployments: deployments.sorted { $0.started < $1.started })
         lineage.registryEvents = tagged?.allEvents ?? []
         return lineage
@@ -191,12 +179,3 @@ public struct ModelLineage: Sendable {
 }
 
 /// The promotion and rollback commits of every environment branch, read from their trailers.
-
-extension PromotionHistory.Entry {
-    var promotion: ModelLineage.Promotion {
-        ModelLineage.Promotion(
-            commit: commit, environment: environment, version: version, sourceCommit: sourceCommit,
-            artifact: artifact, data: data, params: params, gateReport: gateReport,
-            previousVersion: previousVersion, signed: signed)
-    }
-}

@@ -157,6 +157,30 @@ struct DVCProjectTests {
         #expect(config.contains("eval/metrics.json"), "\(config)")
     }
 
+    /// example-get-started-experiments declares its model in GTO's artifacts.yaml, next to a dataset.
+    @Test func initFindsTheModelAndDatasetOfAGTORegistry() throws {
+        let directory = temp.path + "/example-get-started-experiments"
+        try write(
+            """
+            pool-segmentation:
+              type: model
+              path: models/model.pkl
+              description: Segment swimming pools in satellite images
+              labels: [cv, segmentation]
+            pool-images:
+              type: dataset
+              path: data/pool_data.csv
+
+            """, to: "artifacts.yaml", in: directory)
+        try write("image,mask\na.png,a_mask.png\n", to: "data/pool_data.csv", in: directory)
+        try git("init", "-q", "-b", "main", in: directory)
+        let result = try gitopsML(["init", directory], in: directory)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let config = try String(contentsOfFile: directory + "/gitops-ml.yaml", encoding: .utf8)
+        #expect(config.contains("  pool-segmentation:\n") && config.contains("artifact: \"models/model.pkl\""))
+        #expect(config.contains("pool-images: \"data/pool_data.csv\""), "\(config)")
+    }
+
     @Test func checkReadsMetricsThatAreDVCOutputsAndSaysWhatToPull() throws {
         let directory = try project()
         try experiment("worse", avgPrec: 0.70, in: directory)

@@ -61,15 +61,23 @@ struct PromotionRulesTests {
                 Trailer.line(Trailer.environment, environment),
                 Trailer.line(Trailer.sourceCommit, fixture.source.hex),
             ].joined(separator: "\n") + "\n"
+        return try commitOnGitops(
+            fixture,
+            [
+                FileChange(
+                    path: ReleaseRecord.path(environment: environment, model: "m"), contents: Array(record.yaml.utf8))
+            ], message: message, time: time, sign: sign)
+    }
+
+    /// A commit on `gitops` with `changes`, made at `time`, signed with `sign`.
+    func commitOnGitops(
+        _ fixture: Fixture, _ changes: [FileChange], message: String, time: Date = Date(), sign: CommitSigner? = nil
+    ) throws -> ObjectID {
         let parent = try fixture.repository.referenceTarget("refs/heads/gitops")
         let commit = try #require(
             try fixture.repository.writeCommit(
-                parent: parent,
-                changes: [
-                    FileChange(
-                        path: ReleaseRecord.path(environment: environment, model: "m"),
-                        contents: Array(record.yaml.utf8))
-                ], message: message, author: GitSignature(name: "Promoter", email: "p@example.com", time: time),
+                parent: parent, changes: changes, message: message,
+                author: GitSignature(name: "Promoter", email: "p@example.com", time: time),
                 sign: sign.map { signer in { try signer.sign($0) } }))
         try fixture.repository.updateReference("refs/heads/gitops", to: commit, expected: parent)
         return commit
@@ -128,13 +136,10 @@ struct PromotionRulesTests {
         #expect(try violations(fixture, at: healthy.addingTimeInterval(25 * 3600)).isEmpty, "soaked: allowed")
 
         // Rolled back in staging since: not allowed, however long ago it was healthy.
-        let tip = try fixture.repository.referenceTarget("refs/heads/gitops")
-        let revert = try #require(
-            try fixture.repository.writeCommit(
-                parent: tip, changes: [FileChange(path: "environments/staging/m.yaml", contents: nil)],
-                message: "Roll back m in staging\n\n\(Trailer.line(Trailer.environment, "staging"))\n"
-                    + "\(Trailer.line(Trailer.rollbackOf, staging.hex))\n"))
-        try fixture.repository.updateReference("refs/heads/gitops", to: revert, expected: tip)
+        _ = try commitOnGitops(
+            fixture, [FileChange(path: "environments/staging/m.yaml", contents: nil)],
+            message: "Roll back m in staging\n\n\(Trailer.line(Trailer.environment, "staging"))\n"
+                + "\(Trailer.line(Trailer.rollbackOf, staging.hex))\n")
         let rolledBack = try violations(fixture, at: healthy.addingTimeInterval(25 * 3600))
         #expect(rolledBack.map(\.rule) == ["soak"])
         #expect(rolledBack.first?.message.contains("rolled back in staging") == true)
@@ -246,16 +251,12 @@ struct PromotionRulesTests {
         #expect(try violations(judged, at: Date()).map(\.rule) == ["after"])
 
         // An environment branch with policies of its own: those, not the default branch's.
-        let parent = try fixture.repository.referenceTarget("refs/heads/gitops")
-        let own = try #require(
-            try fixture.repository.writeCommit(
-                parent: parent,
-                changes: [
-                    FileChange(
-                        path: "policies/promotion.yaml",
-                        contents: Array(Self.policy("freeze:\n  - {reason: always}").utf8))
-                ], message: "Freeze production"))
-        try fixture.repository.updateReference("refs/heads/gitops", to: own, expected: parent)
+        _ = try commitOnGitops(
+            fixture,
+            [
+                FileChange(
+                    path: "policies/promotion.yaml", contents: Array(Self.policy("freeze:\n  - {reason: always}").utf8))
+            ], message: "Freeze production")
         #expect(try violations(judged, at: Date()).map(\.rule) == ["freeze"])
     }
 }
