@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Data
 import Foundation
 import GitOpsMLCore
 import Render
@@ -63,10 +64,16 @@ struct InitCommand: ParsableCommand {
         scaffold.params = try TrackedFiles.targets(.params, in: view, config: nil).map(\.path)
         scaffold.modelMetrics = scaffold.metrics.first
         let known = ["accuracy", "roc_auc", "auc", "f1", "precision", "recall", "rmse", "mae", "r2", "log_loss"]
-        for (_, values) in try TrackedFiles.values(.metrics, of: metrics, in: view) {
+        // Metrics that are DVC outputs are read from the DVC cache when the work tree does not have them.
+        let outputs = DVCOutputFiles(
+            view, stores: DataStores.of(gitDirectory: root + "/.git", workTree: root), absentWhenNotCached: true)
+        for (_, values) in try TrackedFiles.values(.metrics, of: metrics, in: outputs) {
             guard case .values(let pairs) = values else { continue }
-            if let key = known.lazy.compactMap({ metric in
-                pairs.first { $0.key.split(separator: ".").last.map(String.init) == metric }?.key
+            // A known metric anywhere in a dotted key (DVC's `roc_auc.test`), the held-out split's first.
+            let heldOut: Set<Substring> = ["test", "val", "valid", "validation", "eval", "holdout"]
+            if let key = known.lazy.compactMap({ metric -> String? in
+                let keys = pairs.map(\.key).filter { $0.split(separator: ".").contains(Substring(metric)) }
+                return keys.first { !heldOut.isDisjoint(with: $0.split(separator: ".")) } ?? keys.first
             }).first {
                 scaffold.gateMetric = key
                 break

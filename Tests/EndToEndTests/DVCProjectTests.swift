@@ -155,6 +155,9 @@ struct DVCProjectTests {
         #expect(config.contains("  text-classification:\n"), "\(config)")
         #expect(config.contains("artifact: \"model.pkl\""), "\(config)")
         #expect(config.contains("eval/metrics.json"), "\(config)")
+        // The metrics are only in the DVC cache (gitignored, not pulled): read there, the test split's AUC.
+        let gates = try String(contentsOfFile: directory + "/policies/gates.yaml", encoding: .utf8)
+        #expect(gates.contains("metric: \"roc_auc.test\""), "\(gates)")
     }
 
     /// example-get-started-experiments declares its model in GTO's artifacts.yaml, next to a dataset.
