@@ -26,7 +26,17 @@ enum DeploySuite {
                 guard let bytes = try context.head.files.read(path) else { continue }
                 files.append((path, String(decoding: bytes, as: UTF8.self)))
             }
-            let violations = try DeployRules.evaluate(policies, environment: environment, files: files)
+            let violations: [DeployRules.Violation]
+            do {
+                violations = try DeployRules.evaluate(policies, environment: environment, files: files)
+            } catch let error as GitOpsMLError where error.category == .configuration {
+                // A manifest that is not YAML is the change's fault: a failed finding, the report stands.
+                findings.append(
+                    Finding(
+                        id: "deploy/\(environment)/parse", suite: "deploy", check: "manifests", status: .fail,
+                        message: error.message, location: error.location))
+                continue
+            }
             for (index, violation) in violations.enumerated() {
                 let status: Finding.Status =
                     violation.suppressed != nil ? .skip : violation.severity == .error ? .fail : .warn

@@ -51,6 +51,15 @@ struct ExamplePoliciesTests {
         #expect(promote.stderrText.contains("deploy/production/churn/deployment.yaml:20: replicas (error)"))
         #expect(promote.stderrText.contains("after: churn from"), "\(promote.stderrText)")
         #expect((try? git("rev-parse", "gitops", in: project)) == nil, "nothing written")
+
+        // A manifest that is not YAML fails the deploy suite at its line; the report still stands.
+        try write("kind: [unclosed\n", to: "deploy/staging/churn/broken.yaml", in: project)
+        try git("add", "-A", in: project)
+        try git("commit", "-qm", "A broken manifest", in: project)
+        let unreadable = try gitopsML(["check", "--suite", "deploy", "--no-note"], in: project)
+        #expect(unreadable.status == 1)
+        #expect(unreadable.stdoutText.contains("invalid YAML"), "\(unreadable.stdoutText)")
+        #expect(unreadable.stdoutText.contains("[deploy/staging/churn/broken.yaml:2]"))
     }
 
     @Test func theGatePresetReachesTheVerdictsOfTheExamplesOwnGates() throws {
