@@ -79,7 +79,8 @@ struct CheckCommand: ParsableCommand {
         let repository = project.repository
         if let each {
             guard format.isEmpty, output == nil, sign == nil else {
-                throw GitOpsMLError.usage("--each prints one table: --format, --output and --sign go with a single check")
+                throw GitOpsMLError.usage(
+                    "--each prints one table: --format, --output and --sign go with a single check")
             }
             try checkEach(each, project: project, suites: suites)
             return
