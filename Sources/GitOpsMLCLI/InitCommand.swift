@@ -99,6 +99,12 @@ struct InitCommand: ParsableCommand {
             }
             scaffold.modelArtifact = first.path
         }
+        for other in declared.filter({ $0.type == "model" }).dropFirst() {
+            let name = Renderer.isDNSLabel(other.name, maxLength: 55) ? other.name : Self.label(other.name)
+            guard !name.isEmpty, name != scaffold.model, !scaffold.otherModels.contains(where: { $0.name == name })
+            else { continue }
+            scaffold.otherModels.append((name, other.path))
+        }
         for dataset in declared where dataset.type == "dataset" {
             let name = Self.label(dataset.name)
             guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }

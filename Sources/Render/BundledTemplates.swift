@@ -315,6 +315,13 @@ models:
       predict_path: /predict
       resources: {cpu: 250m, memory: 512Mi, cpu_limit: "1", memory_limit: 1Gi}
       autoscaling: {min_replicas: 2, max_replicas: 5, target_cpu: 70}
+<@ for other in other_models @>
+  <@ other.name @>:
+    artifact: <@ other.artifact | quote @>
+    task: <@ model.task @>
+    serving:
+      image: <@ other.image | quote @>
+<@ end @>
 <@ if datasets @>
 datasets:
 <@ for dataset in datasets @>

@@ -11,6 +11,8 @@ public struct Scaffold: Sendable {
     public var datasets: [(name: String, path: String, columns: [String])] = []
     public var model: String
     public var modelArtifact: String?
+    /// Further models a DVC or GTO project declares (name, artifact path), each with its own gates.
+    public var otherModels: [(name: String, artifact: String)] = []
     public var modelMetrics: String?
     /// A per-example predictions file found in the folder (`*prediction*.csv`).
     public var predictions: String?
@@ -37,6 +39,9 @@ public struct Scaffold: Sendable {
                 "model name \(YAMLText.quoted(model)) is not valid for Kubernetes (lowercase letters, digits, '-'); give --model"
             )
         }
+        for other in otherModels where !Renderer.isDNSLabel(other.name, maxLength: 55) {
+            throw GitOpsMLError.usage("model name \(YAMLText.quoted(other.name)) is not valid for Kubernetes")
+        }
         // The data policy tests the first dataset whose columns could be read (a plain CSV/TSV).
         let firstDataset = datasets.first { !$0.columns.isEmpty } ?? datasets.first
         let context: [String: TemplateValue] = [
@@ -51,6 +56,13 @@ public struct Scaffold: Sendable {
                 "task": .text(gatePreset == "gates/regression" ? "regression" : "classification"),
                 "image": .text("ghcr.io/OWNER/\(model)-serving"),
             ]),
+            "other_models": .list(
+                otherModels.map {
+                    .map([
+                        "name": .text($0.name), "artifact": .text($0.artifact),
+                        "image": .text("ghcr.io/OWNER/\($0.name)-serving"),
+                    ])
+                }),
             "gate_metric": .text(gateMetric),
             "gate_preset": .text(gatePreset),
             "dataset": firstDataset.map {
@@ -65,6 +77,17 @@ public struct Scaffold: Sendable {
         let config = try render("init/gitops-ml.yaml", ProjectConfig.fileName)
         _ = try ProjectConfig.parse(Array(config.contents.utf8), file: "\(config.template) (rendered)")
         var files = [config, try render("init/policies/gates.yaml", "policies/gates.yaml")]
+        // Each further model gets gates of its own: a model no GatePolicy covers would pass unchecked.
+        for other in otherModels {
+            var own = context
+            own["model"] = .map([
+                "name": .text(other.name), "artifact": .text(other.artifact), "metrics": .null, "predictions": .null,
+            ])
+            let parsed = try library.template("init/policies/gates.yaml")
+            files.append(
+                RenderedFile(
+                    path: "policies/gates-\(other.name).yaml", contents: try parsed.render(own), template: parsed.name))
+        }
         if firstDataset != nil { files.append(try render("init/policies/data.yaml", "policies/data.yaml")) }
         for policy in files.dropFirst() {
             _ = try Policy.parse(Array(policy.contents.utf8), file: "\(policy.template) (rendered)")

@@ -160,7 +160,8 @@ struct DVCProjectTests {
         #expect(gates.contains("metric: \"roc_auc.test\""), "\(gates)")
     }
 
-    /// example-get-started-experiments declares its model in GTO's artifacts.yaml, next to a dataset.
+    /// example-get-started-experiments declares its model in GTO's artifacts.yaml, next to a dataset (and
+    /// here a second model).
     @Test func initFindsTheModelAndDatasetOfAGTORegistry() throws {
         let directory = temp.path + "/example-get-started-experiments"
         try write(
@@ -173,6 +174,9 @@ struct DVCProjectTests {
             pool-images:
               type: dataset
               path: data/pool_data.csv
+            pool-detection:
+              type: model
+              path: models/detector.pkl
 
             """, to: "artifacts.yaml", in: directory)
         try write("image,mask\na.png,a_mask.png\n", to: "data/pool_data.csv", in: directory)
@@ -182,6 +186,11 @@ struct DVCProjectTests {
         let config = try String(contentsOfFile: directory + "/gitops-ml.yaml", encoding: .utf8)
         #expect(config.contains("  pool-segmentation:\n") && config.contains("artifact: \"models/model.pkl\""))
         #expect(config.contains("pool-images: \"data/pool_data.csv\""), "\(config)")
+        // A second declared model gets its own entry and gates, and the whole validates.
+        #expect(config.contains("  pool-detection:\n    artifact: \"models/detector.pkl\""), "\(config)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates-pool-detection.yaml"))
+        let validated = try gitopsML(["validate"], in: directory)
+        #expect(validated.status == 0, "\(validated.stderrText)")
     }
 
     @Test func checkReadsMetricsThatAreDVCOutputsAndSaysWhatToPull() throws {
