@@ -33,9 +33,8 @@ public enum Approvals {
         public var signer: String
     }
 
-    /// The distinct allowed signers who approved `source` for `environment`, with the reasons other
-    /// approval commits for it did not count. `approvalsTip`: the approvals ref's commit (local ref, else
-    /// the remote's copy).
+    /// The distinct allowed signers who approved `source` for `environment` (read from the approvals ref,
+    /// local, else origin's copy), with the reasons other approval commits for it did not count.
     public static func verified(
         source: ObjectID, environment: String, in repository: Repository, allowedSigners: [UInt8]
     ) throws -> (approvals: [Approval], rejected: [String]) {
@@ -45,16 +44,14 @@ public enum Approvals {
         guard let tip else { return ([], []) }
         var approvals: [Approval] = []
         var rejected: [String] = []
-        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-approvers-\(UUID().uuidString)"
-        try OutputFile.write(allowedSigners, to: file, kind: .absent)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         for commit in try repository.history(from: tip.hex, limit: 10_000) {
             guard CommitTrailers.value(sourceTrailer, in: commit.message) == source.hex,
                 CommitTrailers.value(environmentTrailer, in: commit.message) == environment
             else { continue }
             do {
-                let signer = try CommitVerifier.verify(commit.id, in: repository, trust: .sshAllowedSigners(file))
-                    .signer
+                let signer = try CommitVerifier.verify(
+                    commit.id, in: repository, allowedSignersContents: allowedSigners
+                ).signer
                 if !approvals.contains(where: { $0.signer == signer }) {
                     approvals.append(Approval(commit: commit.id, signer: signer))
                 }

@@ -238,11 +238,8 @@ public enum PromotionRules {
         }
         switch signature {
         case .commit(let commit):
-            let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-signers-\(UUID().uuidString)"
-            try OutputFile.write(allowed, to: file, kind: .absent)
-            defer { try? FileManager.default.removeItem(atPath: file) }
             do {
-                _ = try CommitVerifier.verify(commit, in: repository, trust: .sshAllowedSigners(file))
+                _ = try CommitVerifier.verify(commit, in: repository, allowedSignersContents: allowed)
                 return nil
             } catch let failure as VerificationFailure {
                 return "the promotion commit must be signed by one of \(signers): \(failure.reason)"

@@ -77,6 +77,18 @@ public enum CommitVerifier {
     }
 }
 
+extension CommitVerifier {
+    /// `verify` against allowed signers given as a file's contents (read from a commit rather than a path).
+    public static func verify(_ commit: ObjectID, in repository: Repository, allowedSignersContents: [UInt8]) throws
+        -> Verified
+    {
+        let file = FileManager.default.temporaryDirectory.path + "/gitops-ml-signers-\(UUID().uuidString)"
+        try OutputFile.write(allowedSignersContents, to: file, kind: .absent)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return try verify(commit, in: repository, trust: .sshAllowedSigners(file))
+    }
+}
+
 public struct VerificationFailure: CategorizedError, Equatable {
     public let commit: ObjectID
     public let reason: String
