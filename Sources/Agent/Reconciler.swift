@@ -211,7 +211,7 @@ public final class Reconciler {
         if tip.hex == current.lastApplied, running { return .synced(tip.hex) }
 
         if case .stopped(let step, let reason)? = verify(tip) { return .stopped(step: step, reason: reason) }
-        if case .stopped(let step, let reason)? = checkPolicy(environment, tip: tip) {
+        if case .stopped(let step, let reason)? = checkPolicy(environment, tip: tip, lastApplied: current.lastApplied) {
             return .stopped(step: step, reason: reason)
         }
 
@@ -368,37 +368,47 @@ public final class Reconciler {
         }
     }
 
-    /// The PromotionPolicy, judged on the promotion commit that last set this environment at its own time
-    /// (as `promote` and `audit` judge it); nil when it passes, when no policy covers the environment, or
-    /// when the last change is a rollback.
-    private func checkPolicy(_ environment: AgentConfig.Environment, tip: ObjectID) -> Result? {
+    /// The PromotionPolicy on what applying `tip` would change: each release record that differs from the
+    /// last applied one, with the commit that last wrote it (its signature, not its trailers, counts), judged
+    /// now — a freeze or a soak delays a rollout rather than failing it. The rules are those of the
+    /// environment branch before that commit, else of the default branch. nil when nothing breaks them, when
+    /// no policy covers the environment, or when no record changes (the agent's own revert commits put back
+    /// what was applied).
+    private func checkPolicy(_ environment: AgentConfig.Environment, tip: ObjectID, lastApplied: String?) -> Result? {
         do {
             guard
-                let promotion = try PromotionRules.lastPromotion(
-                    environment: environment.name, from: tip, in: mirror),
                 let rulesTip = try (config.defaultBranch.map { [$0] } ?? ["main", "master"]).lazy
                     .compactMap({ try self.mirror.referenceTarget("refs/remotes/origin/" + $0) }).first
             else { return nil }
             let defaultFiles = try mirror.fileView(.git(rulesTip.hex))
-            let rules = try PromotionRules.inForce(
-                environmentTip: promotion.commit.parents.first, repository: mirror,
-                defaultFiles: defaultFiles, defaultSource: "the default branch (\(rulesTip.short))")
-            guard !rules.policies.isEmpty, let configBytes = try defaultFiles.read(ProjectConfig.fileName) else {
-                return nil
-            }
+            guard let configBytes = try defaultFiles.read(ProjectConfig.fileName) else { return nil }
             let project = try ProjectConfig.parse(configBytes, file: ProjectConfig.fileName)
-            let subject = PromotionRules.Subject(
-                model: promotion.model, environment: environment.name, sourceCommit: promotion.source,
-                time: promotion.commit.committer.time, promotionCommit: promotion.commit.id,
-                signature: .commit(promotion.commit.id))
-            let violations = try PromotionRules.evaluate(
-                subject, rules: rules, history: try PromotionHistory.read(config: project, repository: mirror),
-                repository: mirror)
-            guard !violations.isEmpty else { return nil }
-            return .stopped(
-                step: "policy",
-                reason: "\(promotion.commit.id.short) breaks the PromotionPolicy: "
-                    + violations.map(\.description).joined(separator: "; "))
+            let applied = try EnvironmentReleases.read(
+                environment.name, at: lastApplied.map { ObjectID(hex: $0) }, in: mirror)
+            let changed = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
+                .filter { applied[$0.key]?.sourceCommit != $0.value.sourceCommit }.sorted { $0.key < $1.key }
+            guard !changed.isEmpty else { return nil }
+            let history = try PromotionHistory.read(config: project, repository: mirror)
+            var broken: [String] = []
+            for (model, record) in changed where ObjectID.isFullHex(record.sourceCommit) {
+                let path = ReleaseRecord.path(environment: environment.name, model: model)
+                guard let commit = try mirror.history(from: tip.hex, paths: [path], limit: 1).first else { continue }
+                let rules = try PromotionRules.inForce(
+                    environmentTip: commit.parents.first, repository: mirror, defaultConfig: project,
+                    defaultFiles: defaultFiles, defaultSource: "the default branch (\(rulesTip.short))")
+                guard !rules.policies.isEmpty else { continue }
+                let subject = PromotionRules.Subject(
+                    model: model, environment: environment.name, sourceCommit: ObjectID(hex: record.sourceCommit),
+                    time: Date(), promotionCommit: commit.id, signature: .commit(commit.id))
+                let violations = try PromotionRules.evaluate(
+                    subject, rules: rules, history: history, repository: mirror)
+                if !violations.isEmpty {
+                    broken.append(
+                        "\(commit.id.short) breaks the PromotionPolicy: "
+                            + violations.map { $0.description }.joined(separator: "; "))
+                }
+            }
+            return broken.isEmpty ? nil : .stopped(step: "policy", reason: broken.joined(separator: " | "))
         } catch {
             return .stopped(step: "policy", reason: "\(error)")
         }

@@ -53,7 +53,8 @@ enum ReferenceComparison {
                 guard let now = head.column(name), let was = reference.column(name), now.type.isNumeric,
                     was.type.isNumeric
                 else { continue }
-                let old = was.nonNullNumbers
+                // The reference's finite values: an infinity there would widen the range to everything.
+                let old = was.nonNullNumbers.filter(\.isFinite)
                 guard let low = old.min(), let high = old.max() else { continue }
                 let slack = (high - low) * tolerance
                 let outside = now.nonNullNumbers.filter { $0 < low - slack || $0 > high + slack }

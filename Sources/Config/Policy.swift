@@ -52,11 +52,7 @@ public enum Policy: Sendable, Equatable {
                 )
             }
             // The preset's spec under this file's own apiVersion, kind and metadata.
-            if let base = preset["spec"], let spec = root["spec"] {
-                root["spec"] = PolicyLibrary.merge(base, spec)
-            } else if let base = preset["spec"] {
-                root["spec"] = base
-            }
+            if let base = preset["spec"] { root["spec"] = root["spec"].map { PolicyLibrary.merge(base, $0) } ?? base }
         }
         let top = try ConfigNode(root, file: file).mapping()
         _ = top.optional("extends")

@@ -180,9 +180,7 @@ struct CheckCommand: ParsableCommand {
         for experiment in experiments {
             let (report, _) = try evaluate(experiment.ref, project: project, suites: suites)
             let gates = report.findings.filter { $0.suite == "gate" && $0.check == "champion-challenger" }
-            let metrics = gates.map { finding in
-                finding.message.split(separator: ":").first.map(String.init) ?? finding.id
-            }
+            let metrics = gates.map(Self.gateMetric)
             let values = gates.map { $0.observed?.number.map { String(format: "%.4g", $0) } ?? "—" }
             let verdict = report.verdict == .pass ? "pass" : "fail"
             if report.verdict != .pass { failed.append(experiment.name) }
@@ -209,10 +207,14 @@ struct CheckCommand: ParsableCommand {
     /// The failing checks of a report, briefly: a gate by its metric, anything else by its check.
     private func failing(_ findings: [Finding]) -> String {
         findings.filter { $0.status == .fail || $0.status == .error }.map { finding in
-            finding.suite == "gate"
-                ? (finding.message.split(separator: ":").first.map(String.init) ?? finding.check)
-                : finding.check
+            finding.suite == "gate" ? Self.gateMetric(finding) : finding.check
         }.joined(separator: ", ")
+    }
+
+    /// The metric of a gate finding, from its id `gate/<model>/<metric>`.
+    private static func gateMetric(_ finding: Finding) -> String {
+        let parts = finding.id.split(separator: "/", maxSplits: 2)
+        return parts.count == 3 ? String(parts[2]) : finding.check
     }
 
     /// The rules the change is judged by, and the finding that shows what it does to them. From `--rules`,

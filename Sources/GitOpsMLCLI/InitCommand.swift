@@ -92,15 +92,16 @@ struct InitCommand: ParsableCommand {
         // Models and datasets a DVC project (dvc.yaml `artifacts:`) or a GTO registry (artifacts.yaml)
         // declares, under the names `registry` and `promote` will meet in their tags.
         let declared = Self.declaredArtifacts(in: view)
+        // Their own names where Kubernetes takes them, so that `registry` and `promote` meet GTO's tags.
+        func modelName(_ declared: String) -> String {
+            Renderer.isDNSLabel(declared, maxLength: 55) ? declared : Self.label(declared)
+        }
         if let first = declared.first(where: { $0.type == "model" }) {
-            if model == nil {
-                scaffold.model =
-                    Renderer.isDNSLabel(first.name, maxLength: 55) ? first.name : Self.label(first.name)
-            }
+            if model == nil { scaffold.model = modelName(first.name) }
             scaffold.modelArtifact = first.path
         }
         for other in declared.filter({ $0.type == "model" }).dropFirst() {
-            let name = Renderer.isDNSLabel(other.name, maxLength: 55) ? other.name : Self.label(other.name)
+            let name = modelName(other.name)
             guard !name.isEmpty, name != scaffold.model, !scaffold.otherModels.contains(where: { $0.name == name })
             else { continue }
             scaffold.otherModels.append((name, other.path))
@@ -130,7 +131,8 @@ struct InitCommand: ParsableCommand {
         return scaffold
     }
 
-    /// `artifacts:` of dvc.yaml and GTO's artifacts.yaml: name, type (model, dataset, …) and path.
+    /// `artifacts:` of dvc.yaml and GTO's artifacts.yaml: name, type (model, dataset, …) and path (inside the
+    /// repository).
     static func declaredArtifacts(in view: any FileView) -> [(name: String, type: String, path: String)] {
         var found: [(name: String, type: String, path: String)] = []
         for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
@@ -139,7 +141,10 @@ struct InitCommand: ParsableCommand {
             }
             guard case .object(let entries)? = key.map({ root[$0] }) ?? root else { continue }
             for (name, value) in entries where !found.contains(where: { $0.name == name }) {
-                guard case .string(let path)? = value["path"] else { continue }
+                // A path that leaves the repository is not taken (nor read for its header).
+                guard case .string(let declaredPath)? = value["path"],
+                    let path = try? RepositoryPath.clean(declaredPath)
+                else { continue }
                 let type: String
                 if case .string(let declared)? = value["type"] { type = declared } else { type = "" }
                 found.append((name, type, path))

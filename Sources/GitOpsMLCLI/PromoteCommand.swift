@@ -76,7 +76,7 @@ struct PromoteCommand: ParsableCommand {
             try repository.referenceTarget("refs/heads/\(branch)")
             ?? (try? repository.referenceTarget("refs/remotes/\(remoteName)/\(branch)")) ?? nil
         try checkPolicies(
-            request, promoter: promoter, tip: tip, trusted: trusted, config: config, repository: repository)
+            request, promoter: promoter, tip: tip, trusted: trusted, repository: repository)
         if dryRun {
             let (plan, diff) = try promoter.preview(request, tip: tip)
             print(plan.message)
@@ -150,18 +150,19 @@ struct PromoteCommand: ParsableCommand {
     /// written.
     private func checkPolicies(
         _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView),
-        config: ProjectConfig, repository: Repository
+        repository: Repository
     ) throws {
         let inForce = try PromotionRules.inForce(
-            environmentTip: tip, repository: repository, defaultFiles: trusted.files,
-            defaultSource: trusted.rules.source)
+            environmentTip: tip, repository: repository, defaultConfig: trusted.rules.config,
+            defaultFiles: trusted.files, defaultSource: trusted.rules.source)
         var problems: [String] = []
         if !inForce.policies.isEmpty {
             let subject = PromotionRules.Subject(
                 model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
                 signature: .signer(promoter.signer))
             problems += try PromotionRules.evaluate(
-                subject, rules: inForce, history: try PromotionHistory.read(config: config, repository: repository),
+                subject, rules: inForce,
+                history: try PromotionHistory.read(config: trusted.rules.config, repository: repository),
                 repository: repository
             ).map(\.description)
         }

@@ -154,8 +154,8 @@ public enum Audit {
         history: PromotionHistory, repository: Repository
     ) throws -> [Finding] {
         let rules = try PromotionRules.inForce(
-            environmentTip: commit.parents.first, repository: repository, defaultFiles: defaultBranch.files,
-            defaultSource: defaultBranch.rules.source)
+            environmentTip: commit.parents.first, repository: repository, defaultConfig: defaultBranch.rules.config,
+            defaultFiles: defaultBranch.files, defaultSource: defaultBranch.rules.source)
         guard !rules.policies.isEmpty else { return [] }
         let subject = PromotionRules.Subject(
             model: record.model, environment: record.environment, sourceCommit: source,

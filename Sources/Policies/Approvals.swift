@@ -33,15 +33,12 @@ public enum Approvals {
         public var signer: String
     }
 
-    /// The distinct allowed signers who approved `source` for `environment` (read from the approvals ref,
-    /// local, else origin's copy), with the reasons other approval commits for it did not count.
+    /// The distinct allowed signers who approved `source` for `environment` (read from the approvals ref;
+    /// fetch `refs/notes/*` into a clone first), with the reasons other approval commits for it did not count.
     public static func verified(
         source: ObjectID, environment: String, in repository: Repository, allowedSigners: [UInt8]
     ) throws -> (approvals: [Approval], rejected: [String]) {
-        let tip =
-            try repository.referenceTarget(ref)
-            ?? repository.referenceTarget("refs/remotes/origin/notes/gitops-ml-approvals")
-        guard let tip else { return ([], []) }
+        guard let tip = try repository.referenceTarget(ref) else { return ([], []) }
         var approvals: [Approval] = []
         var rejected: [String] = []
         for commit in try repository.history(from: tip.hex, limit: 10_000) {

@@ -188,9 +188,7 @@ public enum DeployRules {
                         ))
                 }
             case "pdb":
-                let labels =
-                    pod == object.node["spec"]?["template"]?["spec"]
-                    ? object.node["spec"]?["template"]?["metadata"]?["labels"] : nil
+                let labels = object.node["spec"]?["template"]?["metadata"]?["labels"]
                 let covered = objects.contains { budget in
                     guard budget.kind == "PodDisruptionBudget",
                         budget.node["metadata"]?["namespace"]?.string == object.node["metadata"]?["namespace"]?.string,

@@ -4,8 +4,8 @@ import GitOpsMLCore
 import GitStore
 import Promotion
 
-/// PromotionPolicy rules, judged the same way where a promotion is written (`promote`, at the current
-/// time), where it is applied (the agent) and afterwards (`audit`), both at the promotion commit's time.
+/// PromotionPolicy rules, judged the same way where a promotion is written (`promote`) and where it is
+/// applied (the agent), both at the present, and afterwards (`audit`), at the promotion commit's time.
 /// The rules come from the environment branch's own policies folder as it was before the promotion, else
 /// from the default branch — never from the commit being promoted or judged.
 public enum PromotionRules {
@@ -14,7 +14,7 @@ public enum PromotionRules {
         public var model: String
         public var environment: String
         public var sourceCommit: ObjectID
-        /// When: now for `promote`, the promotion commit's committer time for the agent and `audit`.
+        /// When: now for `promote` and the agent, the promotion commit's committer time for `audit`.
         public var time: Date
         /// The promotion commit, once written (it does not count against its own day's limit).
         public var promotionCommit: ObjectID?
@@ -59,14 +59,12 @@ public enum PromotionRules {
 
     /// The rules in force for a promotion on top of `environmentTip`: the PromotionPolicies in the
     /// environment branch's own policies folder there when it has any, else those of the default branch
-    /// (`defaultFiles`, whose gitops-ml.yaml names the folder).
+    /// (`defaultFiles`, whose gitops-ml.yaml is `defaultConfig`).
     public static func inForce(
-        environmentTip: ObjectID?, repository: Repository, defaultFiles: any FileView, defaultSource: String
+        environmentTip: ObjectID?, repository: Repository, defaultConfig: ProjectConfig, defaultFiles: any FileView,
+        defaultSource: String
     ) throws -> InForce {
-        let folder =
-            try defaultFiles.read(ProjectConfig.fileName).map {
-                TrackedFiles.normalize(try ProjectConfig.parse($0, file: ProjectConfig.fileName).checks.policies)
-            } ?? "policies"
+        let folder = TrackedFiles.normalize(defaultConfig.checks.policies)
         if let tip = environmentTip {
             let view = try repository.fileView(.git(tip.hex))
             let own = try promotionPolicies(in: view, folder: folder)
@@ -86,30 +84,6 @@ public enum PromotionRules {
             for case .promotion(let policy) in try Policy.parse(bytes, file: path) { found.append(policy) }
         }
         return found
-    }
-
-    /// The promotion commit that last set `environment` at or below `tip` (first parents), nil when the
-    /// last change there is a rollback or no promotion is found: rollbacks are never held back.
-    public static func lastPromotion(environment: String, from tip: ObjectID, in repository: Repository) throws
-        -> (commit: CommitInfo, model: String, source: ObjectID)?
-    {
-        var next: ObjectID? = tip
-        var steps = 0
-        while let id = next, steps < 10_000 {
-            let commit = try repository.commit(id.hex)
-            let message = commit.message
-            if CommitTrailers.value(Trailer.environment, in: message) == environment {
-                if CommitTrailers.value(Trailer.rollbackOf, in: message) != nil { return nil }
-                if let model = CommitTrailers.value(Trailer.model, in: message),
-                    let source = CommitTrailers.value(Trailer.sourceCommit, in: message), ObjectID.isFullHex(source)
-                {
-                    return (commit, model, ObjectID(hex: source))
-                }
-            }
-            next = commit.parents.first
-            steps += 1
-        }
-        return nil
     }
 
     /// Every rule `subject` breaks.
@@ -166,32 +140,18 @@ public enum PromotionRules {
             }
 
             // The promotion commit's signature.
-            if let signers = environment.signers {
-                if let problem = try signatureProblem(
+            if let signers = environment.signers,
+                let problem = try signatureProblem(
                     subject.signature, signers: signers, rules: rules, repository: repository)
-                {
-                    broken("signature", problem)
-                }
+            {
+                broken("signature", problem)
             }
 
             // Approvals.
-            if let required = environment.approvals {
-                guard let allowed = try rules.files.read(required.signers) else {
-                    broken("approvals", "the approvers file \(required.signers) is not in \(rules.source)")
-                    continue
-                }
-                let (approvals, rejected) = try Approvals.verified(
-                    source: subject.sourceCommit, environment: subject.environment, in: repository,
-                    allowedSigners: allowed)
-                if approvals.count < required.count {
-                    let who = approvals.isEmpty ? "none" : approvals.map(\.signer).joined(separator: ", ")
-                    broken(
-                        "approvals",
-                        "\(approvals.count) of \(required.count) approvals by allowed approvers (\(who))"
-                            + (rejected.isEmpty ? "" : "; not counted: \(rejected.joined(separator: "; "))")
-                            + "; approve with: gitops-ml approve \(subject.model) --env \(subject.environment) --rev \(subject.sourceCommit.short)"
-                    )
-                }
+            if let required = environment.approvals,
+                let problem = try approvalsProblem(required, subject, rules: rules, repository: repository)
+            {
+                broken("approvals", problem)
             }
 
             // Freeze windows.
@@ -227,6 +187,23 @@ public enum PromotionRules {
             }
         }
         return violations
+    }
+
+    /// Fewer distinct allowed approvers than required, with who approved and what did not count; nil when
+    /// there are enough.
+    static func approvalsProblem(
+        _ required: PromotionPolicy.Approvals, _ subject: Subject, rules: InForce, repository: Repository
+    ) throws -> String? {
+        guard let allowed = try rules.files.read(required.signers) else {
+            return "the approvers file \(required.signers) is not in \(rules.source)"
+        }
+        let (approvals, rejected) = try Approvals.verified(
+            source: subject.sourceCommit, environment: subject.environment, in: repository, allowedSigners: allowed)
+        guard approvals.count < required.count else { return nil }
+        let who = approvals.isEmpty ? "none" : approvals.map(\.signer).joined(separator: ", ")
+        return "\(approvals.count) of \(required.count) approvals by allowed approvers (\(who))"
+            + (rejected.isEmpty ? "" : "; not counted: \(rejected.joined(separator: "; "))")
+            + "; approve with: gitops-ml approve \(subject.model) --env \(subject.environment) --rev \(subject.sourceCommit.short)"
     }
 
     /// What is wrong with the promotion commit's signature, nil when an allowed signer made it.

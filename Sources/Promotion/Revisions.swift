@@ -31,13 +31,15 @@ public struct Revisions {
         return try repository.fileView(Revision(text))
     }
 
-    /// DVC experiments: `refs/exps/<xx>/<baseline>/<name>`, named by the last component.
+    /// DVC experiments: `refs/exps/<xx>/<rest of the baseline>/<name>`, named by the last component (not
+    /// DVC's own `refs/exps/exec/…` and stash refs).
     public func experiments(matching pattern: String = "*") throws -> [(name: String, ref: String, commit: ObjectID)] {
         try repository.references(matching: "refs/exps/*").compactMap { ref in
-            guard let name = ref.split(separator: "/").last.map(String.init), name != "exec",
-                fnmatch(pattern, name, 0) == 0, let commit = try repository.referenceTarget(ref)
+            let parts = ref.split(separator: "/").map(String.init)
+            guard parts.count == 5, parts[2].count == 2, parts[2] != "exec", fnmatch(pattern, parts[4], 0) == 0,
+                let commit = try repository.referenceTarget(ref)
             else { return nil }
-            return (name, ref, commit)
+            return (parts[4], ref, commit)
         }.sorted { $0.name < $1.name }
     }
 

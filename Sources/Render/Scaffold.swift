@@ -23,8 +23,9 @@ public struct Scaffold: Sendable {
     /// regression metric, else binary classification.
     public var gatePreset: String {
         let regression: Set = ["rmse", "mae", "mse", "r2", "mape"]
-        let metric = gateMetric.split(separator: ".").last.map(String.init) ?? gateMetric
-        return regression.contains(metric) ? "gates/regression" : "gates/binary-classification"
+        // Any part of a dotted name (DVC's `rmse.test`).
+        let isRegression = gateMetric.split(separator: ".").contains { regression.contains(String($0)) }
+        return isRegression ? "gates/regression" : "gates/binary-classification"
     }
 
     public init(project: String, model: String) {
@@ -70,9 +71,11 @@ public struct Scaffold: Sendable {
             } ?? .null,
             "gitops_ml": .map(["version": .text(GitOpsMLVersion.current)]),
         ]
-        func render(_ template: String, _ path: String) throws -> RenderedFile {
+        func render(_ template: String, _ path: String, _ values: [String: TemplateValue]? = nil) throws
+            -> RenderedFile
+        {
             let parsed = try library.template(template)
-            return RenderedFile(path: path, contents: try parsed.render(context), template: parsed.name)
+            return RenderedFile(path: path, contents: try parsed.render(values ?? context), template: parsed.name)
         }
         let config = try render("init/gitops-ml.yaml", ProjectConfig.fileName)
         _ = try ProjectConfig.parse(Array(config.contents.utf8), file: "\(config.template) (rendered)")
@@ -83,10 +86,7 @@ public struct Scaffold: Sendable {
             own["model"] = .map([
                 "name": .text(other.name), "artifact": .text(other.artifact), "metrics": .null, "predictions": .null,
             ])
-            let parsed = try library.template("init/policies/gates.yaml")
-            files.append(
-                RenderedFile(
-                    path: "policies/gates-\(other.name).yaml", contents: try parsed.render(own), template: parsed.name))
+            files.append(try render("init/policies/gates.yaml", "policies/gates-\(other.name).yaml", own))
         }
         if firstDataset != nil { files.append(try render("init/policies/data.yaml", "policies/data.yaml")) }
         for policy in files.dropFirst() {

@@ -59,7 +59,7 @@ final class AgentFixture {
 
     /// Promotes `revision` of the ML repository as `version`: a release record on `gitops`, pushed.
     @discardableResult
-    func promote(_ revision: String, version: String, trailers: [String] = []) throws -> String {
+    func promote(_ revision: String, version: String) throws -> String {
         let source = try git("rev-parse", revision, in: project)
         let repository = try Repository(at: project)
         let digest = try DataResolver.identity("model/model.json", in: try repository.fileView(.git(source)))
@@ -70,10 +70,7 @@ final class AgentFixture {
         try write(record.yaml, to: ReleaseRecord.path(environment: "local", model: "churn"), in: work)
         _ = try run(["git", "add", "-A"], in: work)
         _ = try run(
-            [
-                "git", "commit", "-q", "-m", "Promote churn \(version) to local", "-m",
-                (["Gitops-Ml-Model: churn"] + trailers).joined(separator: "\n"),
-            ],
+            ["git", "commit", "-q", "-m", "Promote churn \(version) to local", "-m", "Gitops-Ml-Model: churn"],
             in: work)
         _ = try run(["git", "push", "-q", "origin", "HEAD:gitops"], in: work)
         return try git("rev-parse", "HEAD", in: work)

@@ -90,8 +90,8 @@ struct PromotionRulesTests {
         let main = try fixture.repository.resolve("main")
         let rules = try PromotionRules.inForce(
             environmentTip: try fixture.repository.referenceTarget("refs/heads/gitops"),
-            repository: fixture.repository, defaultFiles: try fixture.repository.fileView(.git(main.hex)),
-            defaultSource: "main")
+            repository: fixture.repository, defaultConfig: fixture.config,
+            defaultFiles: try fixture.repository.fileView(.git(main.hex)), defaultSource: "main")
         let subject = PromotionRules.Subject(
             model: "m", environment: "production", sourceCommit: fixture.source, time: time,
             promotionCommit: promotionCommit, signature: signature)
