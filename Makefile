@@ -8,16 +8,18 @@ BIN := .build/release/gitops-ml
 
 .PHONY: demo test deps venv build dist portability format lint benchmark coverage clean templates
 
-## Debian packages: libgit2, libcurl and pkg-config (for the build); git, python3 with venv, openssl and an
-## SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1); prometheus for
-## promtool, which checks the generated alert rules.
+## Debian packages: libgit2, libcurl and pkg-config (for the build); git, git-lfs, python3 with venv, openssl,
+## gnupg and an SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1, make
+## LFS repositories with the real git-lfs and sign with gpg); prometheus for promtool, which checks the
+## generated alert rules.
 deps:
 	@if ! pkg-config --exists libgit2 libcurl 2>/dev/null || ! command -v git >/dev/null || ! command -v openssl >/dev/null \
-	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! [ -x /usr/sbin/sshd ] || ! command -v promtool >/dev/null; then \
-	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git python3-venv openssl openssh-server prometheus with apt-get"; \
+	    || ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! [ -x /usr/sbin/sshd ] || ! command -v promtool >/dev/null \
+	    || ! command -v gpg >/dev/null || ! command -v git-lfs >/dev/null; then \
+	  echo "Installing libgit2-dev libcurl4-openssl-dev pkg-config git git-lfs python3-venv openssl openssh-server prometheus gnupg with apt-get"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends \
-	    libgit2-dev libcurl4-openssl-dev pkg-config git python3 python3-venv openssl ca-certificates \
-	    openssh-client openssh-server prometheus; \
+	    libgit2-dev libcurl4-openssl-dev pkg-config git git-lfs python3 python3-venv openssl ca-certificates \
+	    openssh-client openssh-server prometheus gnupg; \
 	fi
 
 ## Python tools in a local virtual environment (dvc, for the parity tests and benchmarks).
@@ -80,6 +82,8 @@ FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
+	$(VENV)/bin/python Tests/DataTests/Fixtures/make_drift_reference.py --check
+	$(VENV)/bin/python Tests/Reference/make_differential_corpus.py --check Tests/FuzzTests/Corpus/differential.json
 	mkdir -p .build && $(VENV)/bin/python Tests/Reference/make_differential_corpus.py --seed $$(date +%s) \
 	  --count 2000 --out .build/differential.json
 	$(SWIFT) build --build-tests

@@ -113,7 +113,7 @@ let package = Package(
             name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CheckTests", dependencies: ["Check", "TestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"]),
         .testTarget(
             name: "PoliciesTests", dependencies: ["Policies", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),

@@ -10,7 +10,7 @@ and f2 by half a standard deviation and changes the mix of cat1; everything else
 2. Drift of the two files: gitops-ml (`data drift`, reference committed in git, current in the work
    tree) against Evidently's DataDriftPreset; the columns flagged as drifted are compared.
 
-    python3 benchmarks/bench_data.py --gitops-ml .build/release/gitops-ml --python /tmp/benchvenv/bin/python [--rows 1000000]
+    python3 benchmarks/bench_data.py --gitops-ml .build/release/gitops-ml --python .venv-bench/bin/python [--rows 1000000]
 """
 import argparse
 import json
@@ -201,6 +201,11 @@ def main():
     print("|---|---|---|---|---|")
     for task, tool, wall, mem, result in rows:
         print(f"| {task} | {tool} | {wall:.2f} s | {mem:.0f} MB | {result} |")
+    # The answers must agree: as many expectations met by each tool, the same columns drifted.
+    for task in ("21 expectations", "drift, 1M vs 1M"):
+        results = {tool: result for row_task, tool, _, _, result in rows if row_task == task}
+        if len(set(results.values())) > 1:
+            sys.exit(f"{task}: the tools disagree: {results}")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,9 @@ def main():
         ratio = theirs[0] / mine[0]
         print(f"| {task} | {mine[0]*1000:.1f} ms | {mine[1]:.0f} MB | {peer} | {theirs[0]*1000:.1f} ms | {theirs[1]:.0f} MB "
               f"| {ratio:.1f}× {'faster' if ratio >= 1 else 'slower'} | {'yes' if same else 'NO'} |")
+    differing = [task for task, _, _, _, same in rows if not same]
+    if differing:
+        sys.exit(f"gitops-ml and its peer answered differently: {', '.join(differing)}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 python3 benchmarks/bench_git.py --gitops-ml .build/release/gitops-ml --dvc .venv/bin/dvc "$@"
 python3 benchmarks/bench_check.py --gitops-ml .build/release/gitops-ml "$@"
 python3 benchmarks/bench_registry.py --gitops-ml .build/release/gitops-ml --gto .venv/bin/gto "$@"
-if [ -x /tmp/benchvenv/bin/python ]; then python3 benchmarks/bench_data.py --gitops-ml .build/release/gitops-ml --python /tmp/benchvenv/bin/python; else echo "bench_data.py needs a Python with numpy, pandas, polars, great-expectations and evidently (see the script)"; fi
+# The peer tools of bench_data.py in their own venv (pandas < 3 for evidently), made here when missing.
+if ! [ -x .venv-bench/bin/python ]; then
+  python3 -m venv .venv-bench
+  .venv-bench/bin/pip install -q --disable-pip-version-check -r benchmarks/requirements-bench.txt
+fi
+python3 benchmarks/bench_data.py --gitops-ml .build/release/gitops-ml --python .venv-bench/bin/python
 python3 benchmarks/bench_agent.py --gitops-ml .build/release/gitops-ml
 python3 benchmarks/bench_history.py --gitops-ml .build/release/gitops-ml

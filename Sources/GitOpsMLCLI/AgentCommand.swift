@@ -61,7 +61,8 @@ struct AgentRunCommand: AsyncParsableCommand {
         commandName: "run", abstract: "Run the loop and the endpoints until SIGTERM or SIGINT.")
 
     @OptionGroup var setup: AgentSetup
-    @Option(name: .long, help: "Where the endpoints listen (HOST:PORT).") var listen = "127.0.0.1:9090"
+    @Option(name: .long, help: "Where the endpoints listen (HOST:PORT; port 0 takes a free one, logged at start).")
+    var listen = "127.0.0.1:9090"
 
     func run() async throws {
         let (host, port) = try Self.address(listen)

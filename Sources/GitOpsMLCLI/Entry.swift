@@ -37,11 +37,16 @@ public enum CLI {
     /// Prints `error` (one line on stderr; help on stdout) and returns its exit status.
     static func report(_ error: any Error, arguments: [String] = []) -> ExitStatus {
         if let failure = error as? CheckFailure {
-            failure.lines.forEach { Output.error($0) }
+            failure.lines.forEach { Output.error(Redaction.oneLine($0)) }
             return .failed
         }
+        if let report = error as? any ListedError {
+            Output.error("error: " + Redaction.oneLine(report.headline))
+            report.items.forEach { StandardStreams.writeError("  - " + Redaction.oneLine($0) + "\n") }
+            return ExitStatus.of(report)
+        }
         if error is any CategorizedError {
-            Output.error("error: \(error)")
+            Output.error("error: " + Redaction.oneLine("\(error)"))
             return ExitStatus.of(error)
         }
         // Errors of the argument parser: help and version requests, or usage mistakes.
@@ -65,6 +70,17 @@ public enum CLI {
 }
 
 /// A check, gate or tolerance failed: each line says which and why. Exit code 1.
+/// An error that lists its items under a headline (broken rules, say): printed as the headline and one
+/// `  - item` line each, every one kept to one line whatever text it echoes.
+protocol ListedError: CategorizedError {
+    var headline: String { get }
+    var items: [String] { get }
+}
+
+extension ListedError {
+    var description: String { ([headline] + items.map { "  - " + $0 }).joined(separator: "\n") }
+}
+
 struct CheckFailure: CategorizedError {
     var lines: [String]
     var category: ErrorCategory { .checkFailed }

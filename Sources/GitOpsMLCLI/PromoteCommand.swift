@@ -272,12 +272,12 @@ struct PromoteCommand: ParsableCommand {
 }
 
 /// A promotion the environment's policies do not allow: every broken rule, one a line.
-struct PolicyRefusal: CategorizedError {
+struct PolicyRefusal: ListedError {
     var environment: String
     var problems: [String]
     var category: ErrorCategory { .checkFailed }
-    var description: String {
-        "the promotion to \(environment) breaks \(problems.count) polic\(problems.count == 1 ? "y rule" : "y rules"):\n"
-            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    var headline: String {
+        "the promotion to \(environment) breaks \(problems.count) polic\(problems.count == 1 ? "y rule" : "y rules"):"
     }
+    var items: [String] { problems }
 }

@@ -56,7 +56,7 @@ public struct GitOpsMLError: CategorizedError, Equatable {
     }
 
     public var description: String {
-        guard let location else { return message }
-        return "\(location): \(message)"
+        guard let location else { return Redaction.oneLine(message) }
+        return Redaction.oneLine("\(location): \(message)")
     }
 }

@@ -29,6 +29,27 @@ public enum Redaction {
         secrets.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
     }
 
+    /// `text` on one line: line breaks and other control characters written as escapes (`\n`, `\r`, `\t`,
+    /// `\u{7F}`), so input echoed in a message can neither break it in two nor forge a second line.
+    public static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where isControl(scalar): result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
     /// User input for a one-line message: a JSON string literal (quotes and control characters escaped),
     /// cut to 200 characters (a name of a megabyte or with a newline in it must not forge or flood the output).
     public static func quoted(_ text: String, limit: Int = 200) -> String {

@@ -48,7 +48,9 @@ public struct GitError: CategorizedError, Equatable {
         return String(authority.split(separator: "@").last ?? authority)
     }
 
-    public var description: String {
+    public var description: String { Redaction.oneLine(text) }
+
+    private var text: String {
         let detail = message.isEmpty ? "" : ": \(message)"
         switch code {
         case .revisionNotFound: return "unknown revision '\(subject)'\(detail)"

@@ -7,8 +7,9 @@ import GitStore
 public enum CommitSigner: Sendable, Equatable {
     /// An SSH private key file.
     case ssh(key: String)
-    /// A gpg key id (or nil for gpg's default key).
-    case openPGP(key: String?)
+    /// A gpg key id (or nil for gpg's default key), from the keyring folder `home` (nil: gpg's own choice,
+    /// `GNUPGHOME` or `~/.gnupg`).
+    case openPGP(key: String?, home: String? = nil)
 
     /// The armored signature of `content`; `namespace` is SSH's (git's own for commits; gate reports have
     /// `gitops-ml-report`, so one cannot pass for the other).
@@ -16,9 +17,10 @@ public enum CommitSigner: Sendable, Equatable {
         let arguments: [String]
         switch self {
         case .ssh(let key): arguments = ["ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key]
-        case .openPGP(let key):
+        case .openPGP(let key, let home):
             arguments =
-                ["gpg", "--batch", "--yes", "--detach-sign", "--armor"] + (key.map { ["--local-user", $0] } ?? [])
+                ["gpg", "--batch", "--yes"] + (home.map { ["--homedir", $0] } ?? []) + ["--detach-sign", "--armor"]
+                + (key.map { ["--local-user", $0] } ?? [])
         }
         let output = try Subprocess.run(arguments, input: Array(content.utf8), timeout: 60)
         guard output.status == 0, output.stdoutText.contains("-----BEGIN") else {

@@ -16,7 +16,7 @@ final class AgentFixture {
     let project: String
     let origin: String
     let work: String
-    let port = RealHealthTests.freePort()
+    let port = TestPorts.reserve()
     var config: AgentConfig
 
     init(_ name: String, deadline: Double = 20) throws {
@@ -52,7 +52,7 @@ final class AgentFixture {
             deadline: deadline, probes: [probe],
             smoke: .init(
                 sample: "smoke.json", requiredFields: ["predictions.0.churn_probability", "model_version"],
-                latencyBudget: 2))
+                latencyBudget: 30))
         config = AgentConfig(repository: origin, environments: [environment], interval: 1)
         config.stateDirectory = temp.path + "/state"
     }

@@ -11,15 +11,11 @@ import Testing
 /// alerts are tested against the names and labels the agent really exports.
 @Suite("The agent's metrics in Prometheus", .serialized)
 struct PrometheusTests {
-    static func tool(_ name: String) throws -> String? {
-        let path = "/usr/bin/" + name
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-        if runningInCI { throw CommandFailed(description: "\(name) is not installed (make test installs it)") }
-        return nil
-    }
 
-    @Test func prometheusScrapesTheAgentAndTheGeneratedAlertsFireOnItsSeries() throws {
-        guard let prometheus = try Self.tool("prometheus"), let promtool = try Self.tool("promtool") else { return }
+    @Test(.enabled(if: toolsAvailable("prometheus", "promtool"), "needs Debian's prometheus (make test installs it)"))
+    func prometheusScrapesTheAgentAndTheGeneratedAlertsFireOnItsSeries() throws {
+        let prometheus = try requireTool("prometheus")
+        let promtool = try requireTool("promtool")
         let fixture = try AgentFixture("prometheus", deadline: 10)
         fixture.config.interval = 0.5
         try fixture.promote("main", version: "v1")
@@ -41,7 +37,7 @@ struct PrometheusTests {
           - job_name: gitops-ml-agent
             static_configs: [{targets: ["\(target)"]}]
         """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = RealHealthTests.freePort()
+        let port = TestPorts.reserve()
         let server = try Subprocess.start(
             [
                 prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",

@@ -102,7 +102,8 @@ struct ServerSupervisorTests {
         let started = Date()
         #expect(supervisor.stop(grace: 0.5) == 128 + SIGKILL)
         let seconds = Date().timeIntervalSince(started)
-        #expect(seconds >= 0.5 && seconds < 3, "\(seconds) s")
+        // It waited out the grace period, then killed: a hang guard (the script sleeps 60 s), not a benchmark.
+        #expect(seconds >= 0.5 && seconds < 30, "\(seconds) s")
     }
 
     @Test func aRestartThatCannotStartIsRetriedLater() throws {
@@ -137,7 +138,7 @@ struct ServerSupervisorTests {
         let project = temp.path + "/churn"
         try run(["bash", packageRoot + "/examples/churn/materialize.sh", project], timeout: 300)
         let clock = ManualClock()
-        let port = RealHealthTests.freePort()
+        let port = TestPorts.reserve()
         let launch = ServerLaunch(
             arguments: ["python3", "serve.py", "--host", "127.0.0.1", "--port", String(port), "--version", "v1"],
             directory: project, modelPath: project + "/model/model.json", port: port, version: "v1",

@@ -266,8 +266,8 @@ struct DriftDetectorTests {
     }
 }
 
-/// A small seeded generator for test data.
-struct SplitMixForTests {
+/// A small seeded generator for test data (a `RandomNumberGenerator`, so `Int.random(in:using:)` takes it).
+struct SplitMixForTests: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -8,7 +8,7 @@ import Testing
 
 /// Dataset resolution on repositories made with the real formats: `dvc add` (DVC 3), a DVC 2 pointer,
 /// a directory output, `dvc.lock`, a git-lfs pointer with its object, and missing or corrupt objects.
-@Suite("Data resolution: blobs, DVC, LFS", .enabled(if: venvTool("dvc") != nil || runningInCI))
+@Suite("Data resolution: blobs, DVC, LFS")
 struct ResolverTests {
     let temp = TemporaryDirectory("resolve")
 
@@ -41,7 +41,8 @@ struct ResolverTests {
         return (dir, repository, DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
     }
 
-    @Test func dvc3PointersDirectoryOutputsAndLockOutputs() throws {
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func dvc3PointersDirectoryOutputsAndLockOutputs() throws {
         let (dir, repository, stores) = try project()
         let head = try repository.fileView(.git("HEAD"))
         let train = try #require(try DataResolver.resolve("data/train.csv", in: head, stores: stores))
@@ -62,7 +63,8 @@ struct ResolverTests {
         _ = dir
     }
 
-    @Test func missingAndCorruptObjectsAreClearErrors() throws {
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func missingAndCorruptObjectsAreClearErrors() throws {
         let (dir, repository, stores) = try project()
         let head = try repository.fileView(.git("HEAD"))
         let md5 = MD5.hex(Array("id,value\n1,10\n2,20\n".utf8))
@@ -130,5 +132,42 @@ struct ResolverTests {
         }
         let empty = try #require(try DataResolver.resolve("data/empty.csv", in: head, stores: stores))
         #expect(empty.kind == .blob && empty.bytes.isEmpty)  // an empty file is not a pointer
+    }
+
+    /// Pointers and objects written by the real git-lfs (Debian's), not typed by hand: the tracked file is
+    /// read through its pointer with the digest sha256sum gives; a clone that skipped the LFS download
+    /// names `git lfs pull`.
+    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs (make test installs it)"))
+    func lfsFilesCommittedByGitLFS() throws {
+        _ = try requireTool("git-lfs")
+        let dir = try makeRepository(in: temp.sub("real-lfs"))
+        try git("lfs", "install", "--local", in: dir)
+        try git("lfs", "track", "*.csv", in: dir)
+        var content = "id,score\n"
+        for index in 0..<500 { content += "\(index),\(Double(index) / 500)\n" }
+        try commitFiles(["data/scores.csv": content], message: "LFS data", in: dir)
+        let pointer = try git("cat-file", "-p", "HEAD:data/scores.csv", in: dir)
+        #expect(pointer.hasPrefix("version https://git-lfs.github.com/spec/v1"), "\(pointer)")
+        let digest = try run(["sha256sum", dir + "/data/scores.csv"]).prefix(64)
+
+        let repository = try Repository(at: dir)
+        let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
+        let resolved = try #require(
+            try DataResolver.resolve("data/scores.csv", in: repository.fileView(.git("HEAD")), stores: stores))
+        #expect(resolved.kind == .lfs)
+        #expect(resolved.digest == "sha256:" + digest)
+        #expect(resolved.bytes == Array(content.utf8))
+
+        let clone = temp.path + "/real-lfs-clone"
+        var environment = gitTestEnvironment
+        environment["GIT_LFS_SKIP_SMUDGE"] = "1"
+        try run(["git", "clone", "-q", dir, clone], environment: environment)
+        let cloned = try Repository(at: clone)
+        let absent = #expect(throws: GitOpsMLError.self) {
+            try DataResolver.resolve(
+                "data/scores.csv", in: cloned.fileView(.git("HEAD")),
+                stores: DataStores.of(gitDirectory: cloned.gitDirectory, workTree: cloned.workTree))
+        }
+        #expect(absent?.message.contains("git lfs pull") == true, "\(String(describing: absent))")
     }
 }

@@ -248,4 +248,77 @@ struct DVCProjectTests {
         #expect(result.stdoutText.contains("nothing checked: every data, model and gate check was skipped"))
         #expect(result.stdoutText.contains("add a GatePolicy"))
     }
+
+    /// The same shape made by the real dvc, not typed: `dvc repro` writes dvc.lock and caches the metrics,
+    /// `dvc exp run --set-param` writes experiments under refs/exps; each is gated against the champion.
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func experimentsMadeByDVCAreGatedAgainstTheChampion() throws {
+        let dvc = try requireTool("dvc")
+        var environment = gitTestEnvironment
+        environment["DVC_NO_ANALYTICS"] = "1"
+        environment["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
+        let directory = try makeRepository(
+            in: temp.sub("real-dvc"),
+            files: [
+                "params.yaml": "train:\n  quality: 0.76\n",
+                // The "model" scores as well as its quality parameter says; metrics are a cached DVC output.
+                "train.py": """
+                import json
+                quality = float(open("params.yaml").read().split("quality:")[1])
+                json.dump({"avg_prec": {"test": quality}}, open("metrics.json", "w"))
+
+                """,
+                "dvc.yaml": """
+                stages:
+                  train:
+                    cmd: python3 train.py
+                    deps: [train.py]
+                    params: [train.quality]
+                    metrics: [{metrics.json: {cache: true}}]
+
+                """,
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {metrics: metrics.json}
+                checks:
+                  policies: policies
+
+                """,
+                "policies/gates.yaml": """
+                apiVersion: gitops-ml/v1
+                kind: GatePolicy
+                metadata: {name: gates}
+                spec:
+                  model: m
+                  gates:
+                    - {metric: avg_prec.test, greater_is_better: true, min_absolute_change: 0.0}
+
+                """,
+            ])
+        func dvcRun(_ arguments: [String]) throws {
+            try run([dvc] + arguments, in: directory, environment: environment, timeout: 300)
+        }
+        try dvcRun(["init", "-q"])
+        try dvcRun(["repro", "-q"])
+        try git("add", "-A", in: directory)
+        try git("commit", "-qm", "Champion", in: directory)
+        #expect(try String(contentsOfFile: directory + "/dvc.lock", encoding: .utf8).contains("metrics.json"))
+        try dvcRun(["exp", "run", "-q", "--name", "better", "--set-param", "train.quality=0.81"])
+        try dvcRun(["exp", "run", "-q", "--name", "worse", "--set-param", "train.quality=0.70"])
+        let refs = try git("for-each-ref", "--format=%(refname)", "refs/exps", in: directory)
+        #expect(refs.contains("/better") && refs.contains("/worse"), "\(refs)")
+
+        let result = try gitopsML(["check", "--each", "exp:*", "--base", "main"], in: directory)
+        #expect(result.status == 1, "\(result.stdoutText)\(result.stderrText)")
+        let lines = result.stdoutText.split(separator: "\n").map(String.init)
+        #expect(
+            lines.contains { $0.hasPrefix("better") && $0.contains("avg_prec.test=0.81") && $0.hasSuffix("pass") },
+            "\(result.stdoutText)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("worse") && $0.contains("avg_prec.test=0.7") && $0.hasSuffix("fail: avg_prec.test")
+            }, "\(result.stdoutText)")
+        #expect(result.stderrText.contains("1 of 2 experiments fail: worse"), "\(result.stderrText)")
+    }
 }

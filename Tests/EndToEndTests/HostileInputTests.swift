@@ -284,23 +284,25 @@ struct HostileInputTests {
             [gitopsMLBinary, "check", "--base", "none", "--suite", "code", "--no-note"], directory: dir,
             environment: gitTestEnvironment)
         var child: pid_t = 0
-        for _ in 0..<200 where child == 0 {
+        waitUntil(30) {
             child =
                 pid_t(
                     (try? String(contentsOfFile: dir + "/child.pid", encoding: .utf8))?
                         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-            if child == 0 { usleep(50_000) }
+            return child > 0
         }
-        #expect(child > 0, "the code check started")
+        guard child > 0 else {
+            kill(run.pid, SIGKILL)
+            _ = run.waitForExit()
+            Issue.record("the code check never started")
+            return  // never signal pid 0: that is the test runner's own process group
+        }
         kill(run.pid, SIGTERM)  // as a cancelled CI job does
         let status = run.waitForExit()
         #expect(status == 128 + SIGTERM, "gitops-ml ends by the signal it was sent: \(status)")
-        var gone = false
-        for _ in 0..<100 where !gone {
-            gone = kill(child, 0) != 0
-            if !gone { usleep(20_000) }
-        }
-        #expect(gone, "the code check's process \(child) outlived gitops-ml")
-        if !gone { kill(-child, SIGKILL) }
+        // Exited means gone or a zombie: an orphan waits for init to reap it, which takes seconds under load.
+        let exited = waitUntil(30) { processHasExited(child) }
+        #expect(exited, "the code check's process \(child) outlived gitops-ml (state \(processState(child) ?? "-"))")
+        if !exited { kill(child, SIGKILL) }
     }
 }

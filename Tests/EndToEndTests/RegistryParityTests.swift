@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `registry show/history --json` against the real `gto` (from .venv) on repositories whose tags gto wrote.
-@Suite(.enabled(if: venvTool("gto") != nil || runningInCI)) struct RegistryParityTests {
+@Suite struct RegistryParityTests {
     /// Runs gto. A writing command starts in a new second: when two assignments of one stage share a
     /// second, gto's choice depends on its list order and ours on the tags' #N (seen in CI: prod#1 and
     /// prod#2 written in one second, gto named v1.0.0, we v1.1.0). Same-second tags are tested below with
@@ -23,9 +23,17 @@ import Testing
 
     func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
 
+    /// `text` parsed as JSON of type `T`; anything else throws, so two unreadable answers never compare equal.
+    func json<T>(_ text: String, as _: T.Type, _ what: String) throws -> T {
+        guard let value = try json(text) as? T else {
+            throw CommandFailed(description: "\(what) is not a JSON \(T.self): \(text)")
+        }
+        return value
+    }
+
     /// gto's versions carry enrichments read from artifacts.yaml/dvc.yaml; ours are always empty.
-    func withoutEnrichments(_ value: Any) -> NSArray {
-        ((value as? [[String: Any]]) ?? []).map { version -> [String: Any] in
+    func withoutEnrichments(_ versions: [[String: Any]]) -> NSArray {
+        versions.map { version -> [String: Any] in
             var copy = version
             copy["enrichments"] = []
             return copy
@@ -38,15 +46,18 @@ import Testing
         let ours = try gitopsML(["registry", "show", "--json"], in: repo)
         if ours.status != 0 { found.append("registry show failed: \(ours.stderrText)") }
         let theirShow = try gto(["show", "--json"], in: repo)
-        if (try json(ours.stdoutText) as? NSDictionary) != (try json(theirShow) as? NSDictionary) {
+        if try json(ours.stdoutText, as: NSDictionary.self, "registry show")
+            != json(theirShow, as: NSDictionary.self, "gto show")
+        {
             found.append("show:\nours \(ours.stdoutText)\ngto \(theirShow)")
         }
         // History: the same events, in the same order of (time, priority). Within one second and one
         // priority gto's order is whatever its internal lists hold; ours follows the tags' #N counter.
         let history = try gitopsML(["registry", "history", "--json"], in: repo)
-        let oursEvents = (try json(history.stdoutText) as? [[String: Any]]) ?? []
+        let oursEvents = try json(history.stdoutText, as: [[String: Any]].self, "registry history")
         let theirHistory = try gto(["history", "--json"], in: repo)
-        let theirs = (try json(theirHistory) as? [[String: Any]]) ?? []
+        let theirs = try json(theirHistory, as: [[String: Any]].self, "gto history")
+        if oursEvents.isEmpty { found.append("registry history is empty") }
         func canonical(_ events: [[String: Any]]) throws -> [String] {
             try events.map {
                 String(decoding: try JSONSerialization.data(withJSONObject: $0, options: .sortedKeys), as: UTF8.self)
@@ -61,7 +72,9 @@ import Testing
         for model in models {
             let versions = try gitopsML(["registry", "show", model, "--json"], in: repo)
             let theirVersions = try gto(["show", model, "--json"], in: repo)
-            if withoutEnrichments(try json(versions.stdoutText)) != withoutEnrichments(try json(theirVersions)) {
+            let oursVersions = try json(versions.stdoutText, as: [[String: Any]].self, "registry show \(model)")
+            let theirVersionsList = try json(theirVersions, as: [[String: Any]].self, "gto show \(model)")
+            if oursVersions.isEmpty || withoutEnrichments(oursVersions) != withoutEnrichments(theirVersionsList) {
                 found.append("show \(model):\nours \(versions.stdoutText)\ngto \(theirVersions)")
             }
         }
@@ -74,7 +87,8 @@ import Testing
         #expect(found.isEmpty, "\(found.joined(separator: "\n"))")
     }
 
-    @Test func showAndHistoryMatchGTO() throws {
+    @Test(.enabled(if: toolsAvailable("gto"), "needs gto in .venv (make test installs it)"))
+    func showAndHistoryMatchGTO() throws {
         let folder = TemporaryDirectory("registry")
         let repo = try makeRepository(in: folder.path)
         try git("config", "user.name", "Test Author", in: repo)
@@ -119,7 +133,8 @@ import Testing
     }
 
     /// Tags we write are tags gto reads the same way.
-    @Test func gtoReadsWhatWeWrite() throws {
+    @Test(.enabled(if: toolsAvailable("gto"), "needs gto in .venv (make test installs it)"))
+    func gtoReadsWhatWeWrite() throws {
         let folder = TemporaryDirectory("registry-write")
         let repo = try makeRepository(in: folder.path)
         try git("config", "user.name", "Test Author", in: repo)

@@ -11,20 +11,23 @@ import Testing
 /// (GITOPS_ML_DIFFERENTIAL names it), so every run explores new documents.
 @Suite("Readers agree with Python's tomllib, json and float()")
 struct DifferentialTests {
-    static func corpora() -> [(name: String, entries: [[String: Any]])] {
+    /// The committed corpus and, when GITOPS_ML_DIFFERENTIAL names one, the fresh one: a corpus that is
+    /// named but cannot be read fails the test instead of being left out.
+    static func corpora() throws -> [(name: String, entries: [[String: Any]])] {
         var files: [URL] = []
-        if let committed = Bundle.module.url(forResource: "differential", withExtension: "json", subdirectory: "Corpus")
-        {
-            files.append(committed)
-        }
+        guard
+            let committed = Bundle.module.url(
+                forResource: "differential", withExtension: "json", subdirectory: "Corpus")
+        else { throw CommandError("the committed corpus Corpus/differential.json is not in the test bundle") }
+        files.append(committed)
         if let fresh = ProcessInfo.processInfo.environment["GITOPS_ML_DIFFERENTIAL"] {
             files.append(URL(fileURLWithPath: fresh))
         }
-        return files.compactMap { url in
+        return try files.map { url in
             guard let data = try? Data(contentsOf: url),
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let entries = object["entries"] as? [[String: Any]]
-            else { return nil }
+                let entries = object["entries"] as? [[String: Any]], !entries.isEmpty
+            else { throw CommandError("\(url.path): not a differential corpus with entries") }
             return ("\(url.lastPathComponent) (seed \(object["seed"] ?? "?"))", entries)
         }
     }
@@ -80,8 +83,7 @@ struct DifferentialTests {
     }
 
     @Test func everyDocumentAsPythonReadsIt() throws {
-        let corpora = Self.corpora()
-        #expect(!corpora.isEmpty, "the committed corpus is loaded")
+        let corpora = try Self.corpora()
         for (name, entries) in corpora {
             var compared = 0
             for entry in entries {

@@ -23,7 +23,7 @@ struct ParserFuzzTests {
             let data = try? Data(contentsOf: url),
             var seeds = (try? JSONSerialization.jsonObject(with: data)) as? [String: [String]]
         else { return [:] }
-        for entry in DifferentialTests.corpora().first?.entries ?? [] {
+        for entry in (try? DifferentialTests.corpora())?.first?.entries ?? [] {
             guard let format = entry["format"] as? String, let text = entry["text"] as? String else { continue }
             seeds[format, default: []].append(text)
         }
@@ -56,6 +56,32 @@ struct ParserFuzzTests {
         return bytes
     }
 
+    /// Checks that `error` is a refusal as the CLI reports one: gitops-ml's own error, one line, and for a
+    /// file reader a configuration error (exit 2) that names the file it was given (`file`).
+    static func refusal(_ error: any Error, target: String, input: [UInt8], file: String? = nil) {
+        guard let error = error as? any CategorizedError else {
+            Issue.record("\(target): \(type(of: error)) \(error) for \(input)")
+            return
+        }
+        let text = error.description
+        if text.isEmpty || text.contains("\n") {
+            Issue.record("\(target): not one line: \(text.debugDescription) for \(input)")
+        }
+        if let file {
+            if error.category != .configuration {
+                Issue.record("\(target): \(error.category), not a configuration error: \(text) for \(input)")
+            }
+            if !text.hasPrefix(file) { Issue.record("\(target): does not name \(file): \(text) for \(input)") }
+        }
+    }
+
+    /// Runs each parser on `bytes`; a refusal must be clean (see `refusal`) for the file that parser was given.
+    static func parse(_ bytes: [UInt8], target: String, _ parsers: [(file: String, parse: ([UInt8]) throws -> Void)]) {
+        for (file, parse) in parsers {
+            do { try parse(bytes) } catch { refusal(error, target: target, input: bytes, file: file) }
+        }
+    }
+
     /// Runs `body` on mutated seeds of `target` until the time is up; only gitops-ml's own errors may come out.
     static func fuzz(_ target: String, _ body: @escaping @Sendable ([UInt8]) throws -> Void) async {
         let seeds = Self.seeds[target] ?? []
@@ -70,9 +96,8 @@ struct ParserFuzzTests {
                 guard let seed else { return }
                 do {
                     try body(mutate(seed, codes))
-                } catch is any CategorizedError {
                 } catch {
-                    Issue.record("\(target): \(type(of: error)) \(error) for \(mutate(seed, codes))")
+                    refusal(error, target: target, input: mutate(seed, codes))
                 }
             }
             runs += 200
@@ -80,22 +105,38 @@ struct ParserFuzzTests {
         print("fuzz \(target): \(runs) inputs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
-    @Test func json() async { await Self.fuzz("json") { _ = try JSONReader.parse($0, file: "f.json") } }
+    @Test func json() async {
+        await Self.fuzz("json") {
+            Self.parse($0, target: "json", [("f.json", { _ = try JSONReader.parse($0, file: "f.json") })])
+        }
+    }
 
-    @Test func toml() async { await Self.fuzz("toml") { _ = try TOMLReader.parse($0, file: "f.toml") } }
+    @Test func toml() async {
+        await Self.fuzz("toml") {
+            Self.parse($0, target: "toml", [("f.toml", { _ = try TOMLReader.parse($0, file: "f.toml") })])
+        }
+    }
 
     @Test func yaml() async {
         await Self.fuzz("yaml") { bytes in
-            _ = try YAMLReader.parse(bytes, file: "f.yaml")
-            _ = try? ProjectConfig.parse(bytes, file: "gitops-ml.yaml")
-            _ = try? Policy.parse(bytes, file: "policies/p.yaml")
+            Self.parse(
+                bytes, target: "yaml",
+                [
+                    ("f.yaml", { _ = try YAMLReader.parse($0, file: "f.yaml") }),
+                    ("gitops-ml.yaml", { _ = try ProjectConfig.parse($0, file: "gitops-ml.yaml") }),
+                    ("policies/p.yaml", { _ = try Policy.parse($0, file: "policies/p.yaml") }),
+                ])
         }
     }
 
     @Test func csv() async {
         await Self.fuzz("csv") { bytes in
-            _ = try Dataset.read(bytes, file: "f.csv")
-            _ = try CSVTable.parse(bytes, file: "f.csv")
+            Self.parse(
+                bytes, target: "csv",
+                [
+                    ("f.csv", { _ = try Dataset.read($0, file: "f.csv") }),
+                    ("f.csv", { _ = try CSVTable.parse($0, file: "f.csv") }),
+                ])
         }
     }
 

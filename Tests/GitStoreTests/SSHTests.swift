@@ -18,20 +18,13 @@ struct SSHTests {
         let dir = temp.sub("sshd")
         try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/client_key"])
         try FileManager.default.copyItem(atPath: dir + "/client_key.pub", toPath: dir + "/authorized_keys")
-        let server = try LoopbackServer(["bash", packageRoot + "/Tests/Fixtures/sshd_server.sh", dir])
+        let server = try LoopbackServer(["python3", packageRoot + "/Tests/Fixtures/sshd_server.py", dir])
         let hostKey = try String(contentsOfFile: dir + "/host_key.pub", encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")
         try "[127.0.0.1]:\(server.port) \(hostKey)\n".write(
             toFile: dir + "/known_hosts", atomically: true, encoding: .utf8)
         try git("init", "-q", "--bare", "-b", "main", temp.path + "/origin.git", in: temp.path)
         let user = try run(["id", "-un"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        // sshd needs a moment after printing its port.
-        for _ in 0..<50 {
-            if (try? Subprocess.run(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port)"]))?.status == 0 {
-                break
-            }
-            usleep(100_000)
-        }
         return (
             server, "ssh://\(user)@127.0.0.1:\(server.port)\(temp.path)/origin.git", dir + "/client_key",
             dir + "/known_hosts"

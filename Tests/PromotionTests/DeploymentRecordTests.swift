@@ -115,7 +115,8 @@ struct DeploymentRecordTests {
             }
         }
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-        // Runs here took [1, 2, 2, 2] and [1, 1, 1, 4] attempts: the compare-and-swap did lose races.
+        // Whether these writers raced depends on timing (runs took [1, 2, 2, 2] and [1, 1, 1, 4] attempts);
+        // the test below makes the race happen for certain.
         #expect(attempts.withLock { $0.count } == writers)
         let bare = try Repository(at: remote)
         let records = try DeploymentNotes.records(for: ObjectID(hex: commit), in: bare)
@@ -126,5 +127,33 @@ struct DeploymentRecordTests {
         let shown = try run(
             ["git", "--git-dir", remote, "notes", "--ref", "gitops-ml-deployments", "show", commit], in: temp.path)
         #expect(shown.components(separatedBy: "\"environment\"").count == 1 + 1 + writers)
+    }
+
+    /// A writer that pushes between our fetch and our push makes the compare-and-swap fail for certain:
+    /// the publish starts again from a new fetch, and both records are on the remote.
+    @Test func aWriterThatMovesTheRefBetweenFetchAndPushIsNotOverwritten() throws {
+        let remote = temp.path + "/raced.git"
+        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
+        let origin = try makeRepository(in: temp.sub("raced-origin"))
+        try git("push", "-q", remote, "main", in: origin)
+        let commit = try git("rev-parse", "HEAD", in: origin)
+        let rival = record(commit, .healthy, at: 60)
+        let ours = record(commit, .failed, at: 120)
+        var changes = 0
+        let attempt = try NotesPublisher.update(
+            DeploymentNotes.ref, on: ObjectID(hex: commit), remote: remote, author: author
+        ) { existing in
+            changes += 1
+            if changes == 1 {  // the rival lands after our fetch, before our push
+                #expect(try DeploymentNotes.publish(rival, remote: remote, author: author) == 1)
+            }
+            let commitID = ObjectID(hex: commit)
+            return try DeploymentNotes.encode(
+                (try existing.map { try DeploymentNotes.decode($0, commit: commitID) } ?? []) + [ours])
+        }
+        #expect(attempt == 2, "the first push lost the race and the second won")
+        #expect(changes == 2)
+        let records = try DeploymentNotes.records(for: ObjectID(hex: commit), in: try Repository(at: remote))
+        #expect(records.map(\.outcome) == [.healthy, .failed], "the rival's record is kept, ours follows it")
     }
 }

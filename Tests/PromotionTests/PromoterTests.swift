@@ -201,10 +201,8 @@ struct PromotionFixture {
                 "Promoter <promoter@example.com>", "ed25519", "sign", "never",
             ],
             environment: environment)
-        setenv("GNUPGHOME", home, 1)
-        defer { unsetenv("GNUPGHOME") }
         var promoter = try fixture.promoter()
-        promoter.signer = .openPGP(key: "promoter@example.com")
+        promoter.signer = .openPGP(key: "promoter@example.com", home: home)
         guard case .committed(let commit, _, _) = try promoter.promoteLocally(try fixture.request("m1")) else {
             Issue.record("not committed")
             return
@@ -212,7 +210,14 @@ struct PromotionFixture {
         try run(["git", "verify-commit", commit.hex], in: fixture.work, environment: environment)
         let verified = try CommitVerifier.verify(
             commit, in: try Repository(at: fixture.work), trust: .openPGPKeyring(home))
-        #expect(verified.signer.count == 40)
+        // The signer is the key's own fingerprint, as gpg lists it.
+        let listing = try run(
+            ["gpg", "--with-colons", "--fingerprint", "promoter@example.com"], environment: environment)
+        let fingerprint = listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }?.split(
+            separator: ":", omittingEmptySubsequences: false
+        ).dropFirst(9).first.map(String.init)
+        #expect(fingerprint?.count == 40)
+        #expect(verified.signer == fingerprint, "\(verified.signer) vs \(String(describing: fingerprint))")
         let empty = fixture.temp.sub("empty-keyring")
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: empty)
         #expect(throws: VerificationFailure.self) {

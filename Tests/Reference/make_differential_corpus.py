@@ -2,8 +2,11 @@
 """Random TOML and JSON documents and number strings, valid and mutated, with what Python's tomllib,
 json and float() make of them: the differential corpus of Tests/FuzzTests (DifferentialTests).
 
-    python3 Tests/Reference/make_differential_corpus.py --seed 1 --count 1500 --out Tests/FuzzTests/Corpus/differential.json
+    python3 Tests/Reference/make_differential_corpus.py --seed 1 --count 600 --out Tests/FuzzTests/Corpus/differential.json
+    python3 Tests/Reference/make_differential_corpus.py --check Tests/FuzzTests/Corpus/differential.json   # make test
     python3 Tests/Reference/make_differential_corpus.py --seed $RANDOM --out .build/differential.json   # make test
+
+`--check FILE` makes the corpus again from FILE's seed and size and exits 1 unless it is byte for byte the same.
 
 Each entry: {"format": "toml"|"json"|"number", "text": ..., "expected": tagged value | {"t": "error"} |
 {"t": "skip", "why": ...}}. Tagged values keep types and order: int (as text), float (repr), str, bool,
@@ -14,6 +17,7 @@ which the readers keep as text; JSON keys given twice, an error in gitops-ml as 
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import tomllib
@@ -218,8 +222,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=1500)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--check", metavar="FILE")
     arguments = parser.parse_args()
+    if arguments.check:
+        with open(arguments.check) as handle:
+            committed = json.load(handle)
+        arguments.seed, arguments.count = committed["seed"], len(committed["entries"]) // 5
+        arguments.out = arguments.check + ".recomputed"
+    elif not arguments.out:
+        parser.error("--out or --check is required")
     rng = random.Random(arguments.seed)
     entries = []
     for _ in range(arguments.count):
@@ -238,6 +250,12 @@ def main():
         counts[(item["format"], item["expected"]["t"] if item["expected"]["t"] in ("error", "skip") else "value")] = \
             counts.get((item["format"], item["expected"]["t"] if item["expected"]["t"] in ("error", "skip") else "value"), 0) + 1
     print(f"seed {arguments.seed}: " + ", ".join(f"{f} {k} {n}" for (f, k), n in sorted(counts.items())), file=sys.stderr)
+    if arguments.check:
+        with open(arguments.check, "rb") as a, open(arguments.out, "rb") as b:
+            same = a.read() == b.read()
+        os.remove(arguments.out)
+        print(f"{arguments.check}: seed {arguments.seed}, count {arguments.count}: {'same' if same else 'DIFFERENT'}")
+        sys.exit(0 if same else 1)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,8 @@ enum Projects {
         let files = rendered + (try Projects.scaffold(name))
         let folder = Projects.golden + "/" + name
         if ProcessInfo.processInfo.environment["GITOPS_ML_RECORD_GOLDEN"] != nil {
+            // Recording compares the files with themselves: never under CI, where nothing may re-record.
+            try #require(!runningInCI, "GITOPS_ML_RECORD_GOLDEN is set under CI: the golden files would not be checked")
             try? FileManager.default.removeItem(atPath: folder)
             try Projects.write(files, to: folder)
         }
@@ -192,8 +194,13 @@ enum Projects {
         let files = try renderer(config(image: quotedImage)).manifests(environment: "staging")
         let deployment = try #require(files.first { $0.path.hasSuffix("churn/deployment.yaml") })
         let parsed = try YAMLReader.parse(Array(deployment.contents.utf8), file: "d")
-        let containers = parsed.flattened().first { $0.key == "spec.template.spec.containers" }
-        #expect(containers != nil || deployment.contents.contains("image: \"ghcr.io/x/y:$(id)&&`id`|sh\""))
+        // Read back by the YAML parser, the container's image is the hostile text, unchanged and inert.
+        let containers = parsed.flattened().first { $0.key == "spec.template.spec.containers" }?.value
+        guard case .array(let list)? = containers, case .object(let fields)? = list.first else {
+            Issue.record("no containers in \(deployment.contents)")
+            return
+        }
+        #expect(fields.first { $0.key == "image" }?.value == .string(quotedImage))
         #expect(deployment.contents.contains("image: \"ghcr.io/x/y:$(id)&&`id`|sh\""))
 
         for (config, key) in [

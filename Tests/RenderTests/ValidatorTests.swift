@@ -13,16 +13,6 @@ import Testing
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
         .standardized.path
 
-    func tool(_ name: String) throws -> String? {
-        if let path = venvTool(name) { return path }
-        for folder in ["/usr/bin", "/usr/local/bin"]
-        where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
-            return "\(folder)/\(name)"
-        }
-        if runningInCI { throw CommandFailed(description: "\(name) is not installed (make test installs it)") }
-        return nil
-    }
-
     /// Both golden projects written to a temporary folder (a git repository, as actionlint wants one).
     func renderedProjects() throws -> (TemporaryDirectory, [String]) {
         let folder = TemporaryDirectory("render")
@@ -39,10 +29,12 @@ import Testing
         return (folder, roots)
     }
 
-    @Test func workflowsAndActionPassZizmorAndActionlint() throws {
+    @Test(.enabled(if: toolsAvailable("zizmor", "actionlint"), "needs zizmor, actionlint (make test installs them)"))
+    func workflowsAndActionPassZizmorAndActionlint() throws {
         let (folder, roots) = try renderedProjects()
         defer { withExtendedLifetime(folder) {} }
-        guard let zizmor = try tool("zizmor"), let actionlint = try tool("actionlint") else { return }
+        let zizmor = try requireTool("zizmor")
+        let actionlint = try requireTool("actionlint")
         for root in roots {
             let output = try run(
                 [zizmor, "--offline", "--no-progress", "--persona", "pedantic", ".github/workflows"], in: root)
@@ -78,10 +70,15 @@ import Testing
         #expect(throws: CommandFailed.self) { try run([actionlint], in: actionRoot) }
     }
 
-    @Test func manifestsPassKubernetesValidateAndKustomize() throws {
+    @Test(
+        .enabled(
+            if: toolsAvailable("kubernetes-validate", "kubectl"),
+            "needs kubernetes-validate, kubectl (make test installs them)"))
+    func manifestsPassKubernetesValidateAndKustomize() throws {
         let (folder, roots) = try renderedProjects()
         defer { withExtendedLifetime(folder) {} }
-        guard let validate = try tool("kubernetes-validate"), let kubectl = try tool("kubectl") else { return }
+        let validate = try requireTool("kubernetes-validate")
+        let kubectl = try requireTool("kubectl")
         for root in roots {
             let deploy = root + "/deploy"
             let manifests = try FileManager.default.subpathsOfDirectory(atPath: deploy)
@@ -111,10 +108,11 @@ import Testing
         #expect(throws: CommandFailed.self) { try run([validate, "--strict", "--quiet", bad.path + "/bad.yaml"]) }
     }
 
-    @Test func alertRulesPassPromtool() throws {
+    @Test(.enabled(if: toolsAvailable("promtool"), "needs promtool (make test installs them)"))
+    func alertRulesPassPromtool() throws {
         let (folder, roots) = try renderedProjects()
         defer { withExtendedLifetime(folder) {} }
-        guard let promtool = try tool("promtool") else { return }
+        let promtool = try requireTool("promtool")
         for root in roots {
             let output = try run([promtool, "check", "rules", root + "/monitoring/alerts.rules.yml"])
             #expect(output.contains("SUCCESS"))
@@ -122,10 +120,11 @@ import Testing
     }
 
     /// checkov: no failed check on manifests or workflows; each skip is an annotation or comment with its reason.
-    @Test func checkovFindsNothingUnjustified() throws {
+    @Test(.enabled(if: toolsAvailable("checkov"), "needs checkov (make test installs them)"))
+    func checkovFindsNothingUnjustified() throws {
         let (folder, roots) = try renderedProjects()
         defer { withExtendedLifetime(folder) {} }
-        guard let checkov = try tool("checkov") else { return }
+        let checkov = try requireTool("checkov")
         for root in roots {
             for (framework, folder) in [("kubernetes", "deploy"), ("github_actions", ".github")] {
                 let output = try Subprocess.run(

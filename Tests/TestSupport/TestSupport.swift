@@ -58,6 +58,12 @@ public func run(
 /// Runs `git ARGS` in `directory` with the test identity.
 @discardableResult
 public func git(_ arguments: String..., in directory: String) throws -> String {
+    try git(arguments, in: directory)
+}
+
+/// Runs `git ARGS` in `directory` with the test identity (arguments as an array).
+@discardableResult
+public func git(_ arguments: [String], in directory: String) throws -> String {
     try run(["git"] + arguments, in: directory).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
@@ -174,3 +180,114 @@ public func venvTool(_ name: String) -> String? {
 
 /// True under CI, where every tool the tests need must be installed: a missing tool fails instead of skipping.
 public let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
+
+// MARK: Processes, refs and waits that cannot be fooled
+
+/// The state letter of process `pid` in `/proc/PID/stat` (R, S, D, Z, …), or nil when there is no such
+/// process. A zombie (Z) has exited: only its parent's reaping is left, which can take init seconds.
+public func processState(_ pid: pid_t) -> Character? {
+    guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    return stat[stat.index(after: close)...].first { $0 != " " }
+}
+
+/// True when `pid` has exited (gone, or a zombie waiting to be reaped). Never signals anything.
+public func processHasExited(_ pid: pid_t) -> Bool {
+    guard let state = processState(pid) else { return true }
+    return state == "Z" || state == "X"
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`; returns whether it held.
+/// The limit is a generous bound for a loaded machine, never the evidence itself.
+@discardableResult
+public func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
+
+/// Whether `ref` (a full name such as `refs/heads/gitops`) exists in the repository at `directory`:
+/// git's own answer, where any failure other than "no such ref" throws instead of reading as absent.
+public func refExists(_ ref: String, in directory: String) throws -> Bool {
+    let result = try Subprocess.run(
+        ["git", "show-ref", "--verify", "--quiet", ref], directory: directory, environment: gitTestEnvironment)
+    switch result.status {
+    case 0: return true
+    case 1: return false
+    default: throw CommandFailed(description: "git show-ref \(ref) in \(directory) exited \(result.status)")
+    }
+}
+
+/// Ports for servers whose port must be chosen before they start (the agent's local target serves a
+/// model on a stable, configured port, so it cannot bind port 0 and report back). Each comes from below
+/// the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), so no port-0 bind or outgoing
+/// connection on the machine can take it, and is reserved by an exclusive lock on a file for the life of
+/// the test process, so no other test, in this process or another run beside it, is handed it too.
+public enum TestPorts {
+    nonisolated(unsafe) private static var held: [Int32] = []
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var next = 20_000 + Int(getpid() % 500) * 16
+
+    public static func reserve() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let folder = FileManager.default.temporaryDirectory.path + "/gitops-ml-test-ports"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for _ in 0..<12_000 {
+            let port = next
+            next = next >= 31_999 ? 20_000 : next + 1
+            let descriptor = open(folder + "/\(port)", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { continue }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, isFree(port) else {
+                close(descriptor)
+                continue
+            }
+            held.append(descriptor)
+            return port
+        }
+        fatalError("no free test port from 20000 to 31999")
+    }
+
+    /// Nothing listens on or is bound to 127.0.0.1:port right now.
+    private static func isFree(_ port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+// MARK: External tools
+
+/// A tool the tests compare against or validate with: `.venv/bin`, else `/usr/bin`, else `/usr/local/bin`.
+public func toolPath(_ name: String) -> String? {
+    if let path = venvTool(name) { return path }
+    return ["/usr/bin", "/usr/local/bin", "/usr/sbin"].map { "\($0)/\(name)" }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// For `.enabled(if: toolsAvailable(…))`: true when every tool is installed, and always under CI, where
+/// `make test` installs them and a missing one must fail the test (through `requireTool`), not skip it.
+/// Elsewhere a test gated on a missing tool is reported as skipped, with the trait's comment as reason.
+public func toolsAvailable(_ names: String...) -> Bool {
+    runningInCI || names.allSatisfy { toolPath($0) != nil }
+}
+
+/// The tool's path, or an error that fails the test (reached only under CI or when the tool exists).
+public func requireTool(_ name: String) throws -> String {
+    guard let path = toolPath(name) else {
+        throw CommandFailed(description: "\(name) is not installed (make test installs it)")
+    }
+    return path
+}

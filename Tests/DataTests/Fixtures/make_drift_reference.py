@@ -5,6 +5,7 @@ multipletests(fdr_bh), gammaincc, numpy quantiles and standard deviations.
 
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install scipy numpy statsmodels
     /tmp/ref/bin/python Tests/DataTests/Fixtures/make_drift_reference.py > Tests/DataTests/Fixtures/drift_reference.json
+    .venv/bin/python Tests/DataTests/Fixtures/make_drift_reference.py --check   # recompute, compare (make test)
 """
 import json
 import sys
@@ -97,5 +98,32 @@ pvals = [0.001, 0.04, 0.03, 0.2, 0.5, 0.012, 0.9, 0.049]
 out["benjamini_hochberg"] = {"p": pvals, "adjusted": multipletests(pvals, method="fdr_bh")[1].tolist()}
 out["gammaincc"] = [{"a": a, "x": x, "q": float(special.gammaincc(a, x))}
                     for a, x in [(0.5, 0.1), (0.5, 3.0), (1.5, 2.0), (3.0, 0.5), (10.0, 12.0), (50.0, 40.0), (2.0, 30.0)]]
+
+
+def close(a, b, path="$"):
+    """Equal structure; numbers equal to 1e-12 relative (another BLAS may round the last digit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], f"{path}.{k}") for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y, f"{path}[{i}]") for i, (x, y) in enumerate(zip(a, b)))
+    if isinstance(a, float) or isinstance(b, float):
+        same = abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
+    else:
+        same = a == b
+    if not same:
+        print(f"differs at {path}: committed {b!r}, recomputed {a!r}", file=sys.stderr)
+    return same
+
+
+if "--check" in sys.argv:
+    path = __file__.rsplit("/", 1)[0] + "/drift_reference.json"
+    with open(path) as handle:
+        committed = json.load(handle)
+    committed.pop("versions", None)
+    recomputed = json.loads(json.dumps(out))
+    versions = recomputed.pop("versions")
+    good = close(recomputed, committed)
+    print(f"drift_reference.json: recomputed with {versions}: {'same' if good else 'DIFFERENT'}")
+    sys.exit(0 if good else 1)
 json.dump(out, sys.stdout, allow_nan=False)
 sys.stdout.write("\n")
