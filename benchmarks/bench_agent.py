@@ -142,22 +142,22 @@ environments:
         server.terminate()
         server.wait()
 
-    promote("main", "v0")
+    promote("main", "v0.0.0")
     environment = dict(os.environ, BENCH_WEBHOOK_SECRET=SECRET)
     agent = subprocess.Popen(
         [binary, "agent", "run", "--config", str(temp / "agent.yaml"), "--listen", f"127.0.0.1:{agent_port}",
          "--log-level", "warning"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait(lambda: version() == "v0")
+        wait(lambda: version() == "v0.0.0")
         time.sleep(5)
         idle, idle_anon = rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon")
 
         rollouts = []
         for run in range(1, args.runs + 1):
-            promote("challenger/better" if run % 2 else "main", f"v{run}")
+            promote("challenger/better" if run % 2 else "main", f"v{run}.0.0")
             began = time.monotonic()
             webhook()
-            wait(lambda: version() == f"v{run}")
+            wait(lambda: version() == f"v{run}.0.0")
             rollouts.append(time.monotonic() - began)
 
         rollbacks = []

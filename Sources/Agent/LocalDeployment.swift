@@ -40,6 +40,14 @@ public struct LocalDeployment: Sendable {
                     : "the local target runs one model; environments/\(environment.name)/ has \(names)",
                 at: SourceLocation(file: "environments/\(environment.name)/"))
         }
+        // The version reaches the serving command ($(GITOPS_ML_MODEL_VERSION)) and the server's environment:
+        // only what promote writes, a semantic version, is taken from a record; anything else is data.
+        guard SemVer(record.version) != nil else {
+            throw GitOpsMLError.configuration(
+                "the release of \(record.model) has version \(Redaction.quoted(record.version)), "
+                    + "not a semantic version (v1.2.3): refused",
+                at: SourceLocation(file: ReleaseRecord.path(environment: environment.name, model: record.model)))
+        }
         let source = ObjectID(hex: record.sourceCommit)
         let file = "\(ProjectConfig.fileName) (at \(source.short))"
         guard (try? repository.commit(source.hex)) != nil else {

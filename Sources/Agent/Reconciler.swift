@@ -210,7 +210,9 @@ public final class Reconciler {
         let running = environment.target == .kubernetes || target(name).running != nil
         if tip.hex == current.lastApplied, running { return .synced(tip.hex) }
 
-        if case .stopped(let step, let reason)? = verify(tip) { return .stopped(step: step, reason: reason) }
+        if case .stopped(let step, let reason)? = verify(environment, tip: tip, lastApplied: current.lastApplied) {
+            return .stopped(step: step, reason: reason)
+        }
         if case .stopped(let step, let reason)? = checkPolicy(environment, tip: tip, lastApplied: current.lastApplied) {
             return .stopped(step: step, reason: reason)
         }
@@ -352,8 +354,13 @@ public final class Reconciler {
         return target
     }
 
-    /// The tip's signature, when agent.yaml asks for one; nil when it passes.
-    private func verify(_ tip: ObjectID) -> Result? {
+    /// With verification on (agent.yaml `verify`), everything applying `tip` relies on, not only the tip:
+    /// the tip descends from the last applied commit (a force-push back to an older signed release is a
+    /// downgrade, refused; the agent's own reverts descend from what they revert), and every commit since
+    /// then that changes the environment's release records or manifests, or the policies, is signed by an
+    /// allowed signer — an unsigned rewrite under a signed commit is refused by name. With nothing applied
+    /// yet, every such commit in the tip's history counts. nil when it all holds.
+    private func verify(_ environment: AgentConfig.Environment, tip: ObjectID, lastApplied: String?) -> Result? {
         let trust: CommitVerifier.Trust
         switch config.verify {
         case .off: return nil
@@ -361,15 +368,27 @@ public final class Reconciler {
         case .openPGP(let keyring): trust = .openPGPKeyring(keyring)
         }
         do {
+            let applied = lastApplied.map { ObjectID(hex: $0) }
+            if let applied, try !mirror.isAncestor(applied, of: tip) {
+                return .stopped(
+                    step: "verify",
+                    reason: "\(tip.short) does not descend from \(applied.short), the last applied commit: "
+                        + "a rewritten branch or a downgrade is refused (remove the agent's state to accept it)")
+            }
             _ = try CommitVerifier.verify(tip, in: mirror, trust: trust)
+            let paths = ["environments/\(environment.name)", "deploy/\(environment.name)", "policies"]
+            for commit in try mirror.history(from: tip.hex, paths: paths) where commit.id != tip {
+                if let applied, try mirror.isAncestor(commit.id, of: applied) { continue }
+                _ = try CommitVerifier.verify(commit.id, in: mirror, trust: trust)
+            }
             return nil
         } catch {
             return .stopped(step: "verify", reason: "\(error)")
         }
     }
 
-    /// The PromotionPolicy on what applying `tip` would change: each release record that differs from the
-    /// last applied one, with the commit that last wrote it (its signature, not its trailers, counts), judged
+    /// The PromotionPolicy on what applying `tip` would change: each release record that differs in any
+    /// field (source, version, artifact, digest) from the last applied one, with the commit that last wrote it (its signature, not its trailers, counts), judged
     /// now — a freeze or a soak delays a rollout rather than failing it. The rules are those of the
     /// environment branch before that commit, else of the default branch. nil when nothing breaks them, when
     /// no policy covers the environment, or when no record changes (the agent's own revert commits put back
@@ -386,7 +405,7 @@ public final class Reconciler {
             let applied = try EnvironmentReleases.read(
                 environment.name, at: lastApplied.map { ObjectID(hex: $0) }, in: mirror)
             let changed = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
-                .filter { applied[$0.key]?.sourceCommit != $0.value.sourceCommit }.sorted { $0.key < $1.key }
+                .filter { applied[$0.key] != $0.value }.sorted { $0.key < $1.key }
             guard !changed.isEmpty else { return nil }
             let history = try PromotionHistory.read(config: project, repository: mirror)
             var broken: [String] = []

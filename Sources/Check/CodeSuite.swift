@@ -21,7 +21,7 @@ enum CodeSuite {
         do {
             output = try Subprocess.run(
                 ["/bin/sh", "-c", check.run], directory: directory,
-                environment: environment(ProcessInfo.processInfo.environment, passing: check.passEnv),
+                environment: environment(ProcessSecrets.environment, passing: check.passEnv),
                 timeout: check.timeout)
         } catch {
             return [
@@ -63,12 +63,7 @@ extension CodeSuite {
         environment.filter { name, _ in passing.contains(name) || !isSecret(name) }
     }
 
-    static func isSecret(_ name: String) -> Bool {
-        let upper = name.uppercased()
-        return ["GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN"].contains(upper)
-            || upper.hasPrefix("ACTIONS_ID_TOKEN_REQUEST_")
-            || (upper.hasPrefix("GITOPS_ML_") && (upper.contains("TOKEN") || upper.contains("SECRET")))
-    }
+    static func isSecret(_ name: String) -> Bool { ProcessSecrets.isSecret(name) }
 }
 
 /// Reads JUnit XML (pytest, surefire, go-junit-report…): the counts, and a finding per failed case.

@@ -69,7 +69,7 @@ struct AgentRunCommand: AsyncParsableCommand {
         let reconciler = try setup.reconciler()
         var webhook: GitHubWebhook?
         if let variable = reconciler.config.webhookSecretVariable {
-            guard let secret = ProcessInfo.processInfo.environment[variable], !secret.isEmpty else {
+            guard let secret = ProcessSecrets.take(variable), !secret.isEmpty else {
                 throw GitOpsMLError.environment("agent.yaml's webhook secret variable \(variable) is not set")
             }
             webhook = try GitHubWebhook(

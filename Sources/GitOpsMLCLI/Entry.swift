@@ -8,6 +8,7 @@ public enum CLI {
     /// run as they are.
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         StandardStreams.prepare()
+        ProcessSecrets.takeFromEnvironment()
         let status: ExitStatus
         do {
             // Bare `gitops-ml` and `help <unknown>` are usage errors, not a help page that exits 0.

@@ -237,3 +237,16 @@ private struct CommitQueue {
         return left.order < right.order
     }
 }
+
+extension Repository {
+    /// Whether `ancestor` is `descendant` itself or one of its ancestors (`git merge-base --is-ancestor`).
+    /// In a shallow clone a line of history ends at the shallow boundary, and what lies past it is not seen.
+    public func isAncestor(_ ancestor: ObjectID, of descendant: ObjectID) throws -> Bool {
+        if ancestor == descendant { return true }
+        var older = try ancestor.raw()
+        var newer = try descendant.raw()
+        let result = git_graph_descendant_of(handle, &newer, &older)
+        try check(result < 0 ? result : 0, "compare commits", "\(ancestor.short)..\(descendant.short)")
+        return result == 1
+    }
+}

@@ -25,7 +25,7 @@ public struct RemoteCredentials: Sendable {
 
     /// `GITOPS_ML_GIT_TOKEN` (else `GITHUB_TOKEN`), `GITOPS_ML_GIT_USERNAME`, `GITOPS_ML_SSH_KEY`,
     /// `GITOPS_ML_SSH_KNOWN_HOSTS` (else `~/.ssh/known_hosts`).
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func fromEnvironment(_ environment: [String: String] = ProcessSecrets.environment)
         -> RemoteCredentials
     {
         RemoteCredentials(

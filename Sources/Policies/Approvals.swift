@@ -33,17 +33,19 @@ public enum Approvals {
         public var signer: String
     }
 
-    /// The distinct allowed signers who approved `source` for `environment` (read from the approvals ref;
-    /// fetch `refs/notes/*` into a clone first), with the reasons other approval commits for it did not count.
+    /// The distinct allowed signers who approved `model` at `source` for `environment` (read from the
+    /// approvals ref; fetch `refs/notes/*` into a clone first): all three must be what the signed commit
+    /// states. With the reasons other approval commits for it did not count.
     public static func verified(
-        source: ObjectID, environment: String, in repository: Repository, allowedSigners: [UInt8]
+        model: String, source: ObjectID, environment: String, in repository: Repository, allowedSigners: [UInt8]
     ) throws -> (approvals: [Approval], rejected: [String]) {
         guard let tip = try repository.referenceTarget(ref) else { return ([], []) }
         var approvals: [Approval] = []
         var rejected: [String] = []
         for commit in try repository.history(from: tip.hex, limit: 10_000) {
             guard CommitTrailers.value(sourceTrailer, in: commit.message) == source.hex,
-                CommitTrailers.value(environmentTrailer, in: commit.message) == environment
+                CommitTrailers.value(environmentTrailer, in: commit.message) == environment,
+                CommitTrailers.value(modelTrailer, in: commit.message) == model
             else { continue }
             do {
                 let signer = try CommitVerifier.verify(

@@ -198,7 +198,8 @@ public enum PromotionRules {
             return "the approvers file \(required.signers) is not in \(rules.source)"
         }
         let (approvals, rejected) = try Approvals.verified(
-            source: subject.sourceCommit, environment: subject.environment, in: repository, allowedSigners: allowed)
+            model: subject.model, source: subject.sourceCommit, environment: subject.environment, in: repository,
+            allowedSigners: allowed)
         guard approvals.count < required.count else { return nil }
         let who = approvals.isEmpty ? "none" : approvals.map(\.signer).joined(separator: ", ")
         return "\(approvals.count) of \(required.count) approvals by allowed approvers (\(who))"

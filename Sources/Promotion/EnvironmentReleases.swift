@@ -1,6 +1,7 @@
 import Config
 import GitOpsMLCore
 import GitStore
+import Render
 
 /// The release records of one environment at a commit of the environment branch
 /// (`environments/<env>/<model>.yaml`), by model. A record that does not parse, or that names another
@@ -23,6 +24,13 @@ public enum EnvironmentReleases {
             guard let bytes = try store.read(path, at: .git(tip.hex)) else { continue }
             let file = "\(path) (at \(tip.short))"
             let record = try ReleaseRecord.parse(bytes, file: file)
+            // The model's name becomes paths and labels where the record is applied: the grammar of the
+            // names `promote` writes (a Kubernetes DNS label), never `..` or an option.
+            guard Renderer.isDNSLabel(record.model, maxLength: 55) else {
+                throw GitOpsMLError.configuration(
+                    "the record's model \(Redaction.quoted(record.model)) is not a model name "
+                        + "(lowercase letters, digits and '-', at most 55)", at: SourceLocation(file: file))
+            }
             guard record.environment == environment, record.model + ".yaml" == entry.name else {
                 throw GitOpsMLError.configuration(
                     "the record names model \(record.model) in \(record.environment), not what its path says",

@@ -32,7 +32,7 @@ struct AgentPolicyTests {
     @Test func aPromotionTheRulesRefuseIsNotApplied() throws {
         let fixture = try AgentFixture("agent-policy")
         try publish(Self.policy("{freeze: [{reason: change freeze}]}"), fixture)
-        let promotion = try fixture.promote("main", version: "v1")
+        let promotion = try fixture.promote("main", version: "v1.0.0")
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
         guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
@@ -48,6 +48,6 @@ struct AgentPolicyTests {
         // The freeze lifted on the default branch: the same commit is applied.
         try publish(Self.policy("{max_per_day: 10}"), fixture)
         #expect(agent.pass()["local"] == .applied(promotion))
-        #expect(fixture.serving() == "v1")
+        #expect(fixture.serving() == "v1.0.0")
     }
 }

@@ -91,9 +91,9 @@ struct AgentProcessTests {
         let fixture = try AgentFixture("agent-process", deadline: 15)
         fixture.config.interval = 3600  // after the first pass, only the webhook triggers one
         fixture.config.webhookSecretVariable = "WEBHOOK_SECRET"
-        try fixture.promote("main", version: "v1")
+        try fixture.promote("main", version: "v1.0.0")
         let agent = try Running(fixture)
-        #expect(agent.wait(30) { fixture.serving() == "v1" }, "\(agent.output())")
+        #expect(agent.wait(30) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
         #expect(agent.wait(5) { agent.get("/readyz")?.status == 200 })
         let first = try agent.status()
         #expect(first.environments["local"]?.health == "Healthy")
@@ -105,11 +105,11 @@ struct AgentProcessTests {
         #expect(try agent.webhook(body, signature: "sha256=" + String(repeating: "0", count: 64)).status == 401)
         #expect(try agent.webhook(body, signature: Self.signature(body + " ")).status == 401)
         #expect(agent.output().components(separatedBy: "status=401").count - 1 == 3, "\(agent.output())")
-        let second = try fixture.promote("challenger/better", version: "v2")
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
 
         let sent = Date()
         #expect(try agent.webhook(body, signature: Self.signature(body)).status == 202)
-        #expect(agent.wait(30) { fixture.serving() == "v2" })
+        #expect(agent.wait(30) { fixture.serving() == "v2.0.0" })
         print("webhook to healthy: \(String(format: "%.2f", Date().timeIntervalSince(sent))) s")
         #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
 
@@ -128,9 +128,9 @@ struct AgentProcessTests {
     @Test func aSIGKILLDuringApplyOrRollbackIsFinishedByTheNextAgentAndNothingIsAppliedTwice() throws {
         let fixture = try AgentFixture("agent-kill", deadline: 15)
         fixture.config.interval = 0.5
-        try fixture.promote("main", version: "v1")
+        try fixture.promote("main", version: "v1.0.0")
         var agent = try Running(fixture, name: "agent-1")
-        #expect(agent.wait(30) { fixture.serving() == "v1" }, "\(agent.output())")
+        #expect(agent.wait(30) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
         let statePath = fixture.config.stateDirectory + "/state.json"
         func inFlight() -> AgentState.InFlight? {
             guard let bytes = FileManager.default.contents(atPath: statePath) else { return nil }
@@ -138,24 +138,25 @@ struct AgentProcessTests {
         }
 
         // Killed while the new release starts: the next agent stops the leftover server and tries it again.
-        let second = try fixture.promote("challenger/better", version: "v2")
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
         #expect(agent.wait(30) { inFlight()?.phase == .applying })
         kill(agent.process.pid, SIGKILL)
         _ = agent.process.waitForExit()
         agent = try Running(fixture, name: "agent-2")
         #expect(
             agent.wait(30) {
-                fixture.serving() == "v2" && (try? agent.status().environments["local"]?.lastApplied) == second
+                fixture.serving() == "v2.0.0" && (try? agent.status().environments["local"]?.lastApplied) == second
             })
 
         // Killed while the last healthy release is being put back: the next agent finishes the rollback.
-        let third = try fixture.promote("broken", version: "v3")
+        let third = try fixture.promote("broken", version: "v3.0.0")
         #expect(agent.wait(30) { inFlight()?.phase == .restoring }, "\(agent.output())")
         kill(agent.process.pid, SIGKILL)
         _ = agent.process.waitForExit()
         agent = try Running(fixture, name: "agent-3")
         #expect(
-            agent.wait(30) { (try? fixture.originTip()) != third && fixture.serving() == "v2" }, "\(agent.output())")
+            agent.wait(30) { (try? fixture.originTip()) != third && fixture.serving() == "v2.0.0" }, "\(agent.output())"
+        )
         // Three more passes: none may apply v3 again or write a second revert.
         let passes = agent.passes() ?? 0
         #expect(agent.wait(30) { (agent.passes() ?? 0) >= passes + 3 }, "\(agent.output())")
@@ -174,19 +175,19 @@ struct AgentProcessTests {
     @Test func anUnreachableRemoteIsRetriedAndRecoveredFrom() throws {
         let fixture = try AgentFixture("agent-unreachable")
         fixture.config.interval = 0.5
-        try fixture.promote("main", version: "v1")
+        try fixture.promote("main", version: "v1.0.0")
         let agent = try Running(fixture)
-        #expect(agent.wait(30) { fixture.serving() == "v1" })
+        #expect(agent.wait(30) { fixture.serving() == "v1.0.0" })
         let moved = fixture.origin + ".away"
         try FileManager.default.moveItem(atPath: fixture.origin, toPath: moved)
         #expect(
             agent.wait(10) {
                 (try? agent.status().environments["local"]?.conditions.first?.reason.hasPrefix("fetch:")) == true
             })
-        #expect(fixture.serving() == "v1", "what runs keeps running while the remote is away")
+        #expect(fixture.serving() == "v1.0.0", "what runs keeps running while the remote is away")
         try FileManager.default.moveItem(atPath: moved, toPath: fixture.origin)
-        let second = try fixture.promote("challenger/better", version: "v2")
-        #expect(agent.wait(30) { fixture.serving() == "v2" }, "\(agent.output())")
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        #expect(agent.wait(30) { fixture.serving() == "v2.0.0" }, "\(agent.output())")
         #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
         kill(agent.process.pid, SIGTERM)
         #expect(agent.process.waitForExit() == 0)
@@ -196,14 +197,14 @@ struct AgentProcessTests {
         let fixture = try AgentFixture("agent-once", deadline: 10)
         let configPath = fixture.temp.path + "/agent.yaml"
         try fixture.config.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let first = try fixture.promote("main", version: "v1")
+        let first = try fixture.promote("main", version: "v1.0.0")
         let once = try gitopsML(["agent", "once", "--config", configPath], in: fixture.temp.path)
         #expect(once.status == 0, "\(once.stderrText)")
         let status = try JSONDecoder().decode(AgentStatus.self, from: Data(once.stdout))
         #expect(status.environments["local"]?.lastApplied == first)
         #expect(fixture.serving() == nil, "agent once leaves no server behind")
 
-        let broken = try fixture.promote("broken", version: "v2")
+        let broken = try fixture.promote("broken", version: "v2.0.0")
         let failed = try gitopsML(["agent", "once", "--config", configPath], in: fixture.temp.path)
         #expect(failed.status == 1)
         #expect(failed.stderrText.contains("local: rolledBack(failed: \"\(broken)\""), "\(failed.stderrText)")

@@ -18,14 +18,14 @@ struct PrometheusTests {
         let promtool = try requireTool("promtool")
         let fixture = try AgentFixture("prometheus", deadline: 10)
         fixture.config.interval = 0.5
-        try fixture.promote("main", version: "v1")
+        try fixture.promote("main", version: "v1.0.0")
         let agent = try AgentProcessTests.Running(fixture)
         defer {
             kill(agent.process.pid, SIGTERM)
             _ = agent.process.waitForExit()
         }
-        #expect(agent.wait(30) { fixture.serving() == "v1" })
-        let broken = try fixture.promote("broken", version: "v2")
+        #expect(agent.wait(30) { fixture.serving() == "v1.0.0" })
+        let broken = try fixture.promote("broken", version: "v2.0.0")
         #expect(agent.wait(30) { (try? fixture.originTip()) != broken && (try? fixture.originTip()) != nil })
 
         let folder = fixture.temp.path + "/prometheus"

@@ -16,22 +16,22 @@ struct ReconcilerTests {
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
 
-        let first = try fixture.promote("main", version: "v1")
+        let first = try fixture.promote("main", version: "v1.0.0")
         #expect(agent.pass()["local"] == .applied(first))
-        #expect(fixture.serving() == "v1")
+        #expect(fixture.serving() == "v1.0.0")
         #expect(agent.pass()["local"] == .synced(first))
 
-        let second = try fixture.promote("challenger/better", version: "v2")
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
         #expect(agent.pass()["local"] == .applied(second))
-        #expect(fixture.serving() == "v2")
+        #expect(fixture.serving() == "v2.0.0")
 
-        let third = try fixture.promote("broken", version: "v3")
+        let third = try fixture.promote("broken", version: "v3.0.0")
         let started = Date()
         let result = agent.pass()["local"]
         let took = Date().timeIntervalSince(started)
         #expect(result == .rolledBack(failed: third, restored: second))
         #expect(took < 15 + 2, "the rollback took \(took) s")
-        #expect(fixture.serving() == "v2")
+        #expect(fixture.serving() == "v2.0.0")
 
         // The revert commit: on top of the failed one, the healthy tree, the trailer and the reason.
         let revert = try fixture.originTip()
@@ -65,14 +65,14 @@ struct ReconcilerTests {
                 agent.poll().contains { if case .restarted = $0.event { return true } else { return false } }
             })
         #expect(waitUntil(30) { fixture.serving() != nil })
-        #expect(fixture.serving() == "v2")
+        #expect(fixture.serving() == "v2.0.0")
     }
 
     @Test func aReleaseThatCannotBeBuiltIsRolledBackWithoutStoppingWhatRuns() throws {
         let fixture = try AgentFixture("reconcile-invalid")
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
-        let first = try fixture.promote("main", version: "v1")
+        let first = try fixture.promote("main", version: "v1.0.0")
         #expect(agent.pass()["local"] == .applied(first))
 
         // A record whose digest is not the artifact's: refused before anything is stopped.
@@ -88,7 +88,7 @@ struct ReconcilerTests {
             return
         }
         #expect(failed == forged && restored == first)
-        #expect(fixture.serving() == "v1")
+        #expect(fixture.serving() == "v1.0.0")
         #expect(try git("log", "-1", "--format=%B", "gitops", in: fixture.origin).contains("release:"))
     }
 
@@ -103,7 +103,7 @@ struct ReconcilerTests {
         let fixture = try AgentFixture("reconcile-first", deadline: 8)
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
-        let broken = try fixture.promote("broken", version: "v0")
+        let broken = try fixture.promote("broken", version: "v0.0.0")
         guard case .stopped(let step, _)? = agent.pass()["local"] else {
             Issue.record("expected a failed rollout")
             return
@@ -118,7 +118,7 @@ struct ReconcilerTests {
         }
         #expect(reason.contains("failed already"))
         #expect(fixture.serving() == nil, "nothing was started for it")
-        let good = try fixture.promote("main", version: "v1")
+        let good = try fixture.promote("main", version: "v1.0.0")
         #expect(agent.pass()["local"] == .applied(good))
     }
 }
@@ -154,7 +154,7 @@ struct ReconcilerSignatureTests {
             return try git("rev-parse", "HEAD", in: fixture.work)
         }
 
-        let unsigned = try fixture.promote("main", version: "v1")
+        let unsigned = try fixture.promote("main", version: "v1.0.0")
         guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
             Issue.record("an unsigned tip was applied")
             return
@@ -173,10 +173,10 @@ struct ReconcilerSignatureTests {
 
         let signed = try sign(with: "promoter")
         #expect(agent.pass()["local"] == .applied(signed))
-        #expect(fixture.serving() == "v1")
+        #expect(fixture.serving() == "v1.0.0")
 
         // A broken model, signed: rolled back by a revert commit the agent signs, which it then accepts.
-        _ = try fixture.promote("broken", version: "v2")
+        _ = try fixture.promote("broken", version: "v2.0.0")
         let failed = try sign(with: "promoter")
         #expect(agent.pass()["local"] == .rolledBack(failed: failed, restored: signed))
         let revert = try fixture.originTip()
@@ -194,6 +194,6 @@ struct ReconcilerSignatureTests {
             ], in: fixture.origin)
         #expect(notes.contains("Good \"git\" signature for agent@example.com"), "\(notes)")
         #expect(agent.pass()["local"] == .synced(revert))
-        #expect(fixture.serving() == "v1")
+        #expect(fixture.serving() == "v1.0.0")
     }
 }

@@ -40,6 +40,31 @@ struct HostileInputTests {
         #expect(seen.contains("HARMLESS=visible"))
     }
 
+    /// A code check (as the same user) reads gitops-ml's own environment from /proc: the tokens were taken
+    /// out of it and scrubbed at start, so it sees the harmless variables only. (Run as root, these tests
+    /// could read a dumpable process's memory anyway: the scrub, not the dumpable flag, is what they show.)
+    @Test func childrenCannotReadTokensFromTheParentsProcEnviron() throws {
+        let config = """
+            version: 1
+            checks:
+              code:
+                - name: peek
+                  run: "tr '\\\\0' '\\\\n' < /proc/$PPID/environ > parent.txt"
+
+            """
+        let dir = try repository(["gitops-ml.yaml": config])
+        let result = try gitopsML(
+            ["check", "--base", "none", "--suite", "code", "--no-note"], in: dir,
+            environment: [
+                "GITHUB_TOKEN": "secret-1", "GITOPS_ML_GIT_TOKEN": "secret-2", "GITOPS_ML_WEBHOOK_SECRET": "secret-3",
+                "HARMLESS": "visible",
+            ])
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        let parent = try String(contentsOfFile: dir + "/parent.txt", encoding: .utf8)
+        #expect(parent.contains("HARMLESS=visible"), "the check read the parent's environment: \(parent.prefix(300))")
+        #expect(!parent.contains("secret-"), "a token is readable in /proc/PPID/environ")
+    }
+
     // MARK: Standard streams and report targets
 
     /// `gitops-ml ARGS` under /bin/sh with `redirections` (`2>&-`, `>/dev/full`…): exit status, and
