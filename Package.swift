@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "GitOpsMLCore", dependencies: ["CProcess"], exclude: ["README.md"], swiftSettings: strict),
         // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
         .target(
-            name: "GitStore", dependencies: ["GitOpsMLCore", "CLibGit2"], exclude: ["README.md"], swiftSettings: strict),
+            name: "GitStore",
+            dependencies: ["GitOpsMLCore", "CLibGit2", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"], swiftSettings: strict),
         // libcurl: HTTP requests with timeouts and redacted URLs, off the cooperative pool.
         .target(
             name: "HTTPClient", dependencies: ["GitOpsMLCore", "CCurl"], exclude: ["README.md"], swiftSettings: strict),

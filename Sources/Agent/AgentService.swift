@@ -49,7 +49,10 @@ public final class AgentService: Service, Sendable {
                 "environments": "\(config.environments.map(\.name).joined(separator: ","))",
                 "repository": "\(Redaction.url(config.repository))",
             ])
-        while !Task.isShuttingDownGracefully {
+        // Cancelled as well as shut down: when the endpoints fail (their port is taken), the service group
+        // cancels this loop, and a loop that went on would keep deploying with no endpoint and never see
+        // the SIGTERM that follows.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if shared.withLock({ state in
                 defer { state.triggered = false }; return state.triggered
             }) {

@@ -69,6 +69,10 @@ public enum AgentApplication {
             router: Endpoints.router(service: service, webhook: webhook),
             configuration: .init(address: .hostname(host, port: port), serverName: "gitops-ml-agent"),
             services: [service], logger: logger)
-        try await application.runService()
+        do {
+            try await application.runService()
+        } catch {
+            throw GitOpsMLError.environment("the agent's endpoints on \(host):\(port) failed: \(error)")
+        }
     }
 }

@@ -10,6 +10,8 @@ public struct TOMLReader {
     private var index = 0
     private var line = 1
     private var depth = 0
+    /// How deep the table of the last `[header]` lies: its key-values nest below it.
+    private var headerDepth = 0
     static let maximumDepth = 256
 
     /// Tables under construction; a reference type so nested tables can be filled in place.
@@ -136,6 +138,12 @@ public struct TOMLReader {
         if isArray { advance() }
         skipBlanks()
         let keys = try key()
+        // A dotted header nests as deep as it has parts: bounded like arrays and inline tables (50,000
+        // parts in 100 KB crashed the reader's recursion).
+        guard keys.count <= Self.maximumDepth else {
+            throw error("a table name of more than \(Self.maximumDepth) parts")
+        }
+        headerDepth = keys.count
         skipBlanks()
         guard current == "]" else { throw error("expected ']'") }
         advance()
@@ -191,6 +199,14 @@ public struct TOMLReader {
         guard current == "=" else { throw error("expected '=' after key '\(keys.joined(separator: "."))'") }
         advance()
         skipBlanks()
+        // Each part of a dotted key is a table level, counted with the arrays, inline tables and header
+        // it sits in, so that no document nests deeper than the bound.
+        let levels = keys.count - 1 + (depth == 0 ? headerDepth : 0)
+        depth += levels
+        defer { depth -= levels }
+        guard depth <= Self.maximumDepth else {
+            throw error("keys and tables nested more than \(Self.maximumDepth) deep")
+        }
         let value = try self.value()
         var target = table
         for key in keys.dropLast() { target = try descend(target, key, header: false) }

@@ -1,11 +1,14 @@
 import CLibGit2
+import Crypto
 import Foundation
 import GitOpsMLCore
 
 /// A loose object inflated as it is read, by zlib directly: never whole in memory, and a truncated or
 /// damaged file is an error. (libgit2 1.5's own inflater loops forever on a truncated loose object —
 /// seen here with `git_blob_lookup` and with its read streams — so loose objects do not go through it.)
-/// zlib's checksum and the size in the object's header are checked; the SHA-1 is not recomputed.
+/// zlib's checksum, the size in the object's header and the object's id are checked: the SHA-1 of what was
+/// read must be the id it was read by (as libgit2's strict verification does), so a file swapped in under
+/// another object's name is an error at the end of the read, never content.
 final class LooseObjectStream: ByteStream {
     private let file: FileStream
     private let subject: String
@@ -14,6 +17,9 @@ final class LooseObjectStream: ByteStream {
     private var length = -1
     private var delivered = 0
     private var ended = false
+    private var checked = false
+    private let id: ObjectID
+    private var hash = Insecure.SHA1()
 
     /// nil when the object is not a loose file of `objects` (it is packed, or in an alternate).
     init?(objects: String, id: ObjectID, subject: String) throws {
@@ -21,6 +27,7 @@ final class LooseObjectStream: ByteStream {
         guard let file = try FileStream(path: "\(objects)/\(hex.prefix(2))/\(hex.dropFirst(2))") else { return nil }
         self.file = file
         self.subject = subject
+        self.id = id
         input = .allocate(byteCount: 1 << 16, alignment: 16)
         guard gml_inflate_init(&zlib) == Z_OK else {
             throw GitError(.other(-1), operation: "read blob", subject: subject, message: "zlib cannot start")
@@ -37,6 +44,7 @@ final class LooseObjectStream: ByteStream {
             throw corrupt(text.hasPrefix("blob ") ? "a damaged object header" : "not a blob")
         }
         length = size
+        hash.update(data: header + [0])
     }
 
     deinit {
@@ -50,17 +58,23 @@ final class LooseObjectStream: ByteStream {
         let wanted = min(buffer.count, length - delivered)
         guard wanted > 0 else {
             // The content is all out: zlib must now reach the stream's end (and check its checksum).
-            if !ended {
-                var extra: UInt8 = 0
-                if try withUnsafeMutableBytes(of: &extra, { try inflate(into: $0) }) > 0 {
-                    throw corrupt("longer than its header says")
+            if !checked {
+                if !ended {
+                    var extra: UInt8 = 0
+                    if try withUnsafeMutableBytes(of: &extra, { try inflate(into: $0) }) > 0 {
+                        throw corrupt("longer than its header says")
+                    }
+                    if !ended { throw corrupt("the compressed stream is cut short") }
                 }
-                if !ended { throw corrupt("the compressed stream is cut short") }
+                let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+                guard digest == id.hex else { throw corrupt("its content hashes to \(digest), not to its id") }
+                checked = true
             }
             return 0
         }
         let got = try inflate(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]))
         if got == 0 { throw corrupt("it ends after \(delivered) of \(length) bytes") }
+        hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<got]))
         delivered += got
         return got
     }

@@ -172,6 +172,24 @@ struct AgentProcessTests {
         #expect(agent.process.waitForExit() == 0)
     }
 
+    /// An agent whose endpoint port is taken stops at once, exit 3, naming the address: it does not go on
+    /// deploying with no endpoint (and deaf to SIGTERM), as it did.
+    @Test func aTakenListenPortIsAnEnvironmentErrorNamingTheAddress() throws {
+        let fixture = try AgentFixture("agent-port-taken")
+        let configPath = fixture.temp.path + "/agent.yaml"
+        try fixture.config.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let taken = try LoopbackServer.echo()
+        let result = try Subprocess.run(
+            [gitopsMLBinary, "agent", "run", "--config", configPath, "--listen", "127.0.0.1:\(taken.port)"],
+            environment: gitTestEnvironment, timeout: 60)
+        #expect(!result.timedOut, "the agent kept running without its endpoint")
+        #expect(result.status == 3, "\(result.stderrText)")
+        let last = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("gitops-ml: error: the agent's endpoints on 127.0.0.1:\(taken.port) failed"), "\(last)")
+        #expect(last.contains("Address already in use"), "\(last)")
+        #expect(fixture.serving() == nil, "no model server outlived it")
+    }
+
     @Test func anUnreachableRemoteIsRetriedAndRecoveredFrom() throws {
         let fixture = try AgentFixture("agent-unreachable")
         fixture.config.interval = 0.5

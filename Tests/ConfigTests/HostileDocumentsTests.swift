@@ -49,6 +49,24 @@ struct HostileDocumentsTests {
                 "m.json:1: invalid JSON: nested more than 512 levels deep"))
     }
 
+    /// Dotted keys and table names nest as deep as they have parts: 50,000 parts in 100 KB crashed the
+    /// reader (SIGSEGV); now each is refused at its line, as deep arrays and inline tables are, and so are
+    /// inline tables that each add a long dotted key.
+    @Test func tomlDottedKeysAndHeadersAreBoundedLikeNesting() {
+        let long = Array(repeating: "a", count: 50_000).joined(separator: ".")
+        let dotted = message { _ = try TOMLReader.parse(Array("\(long) = 1\n".utf8), file: "p.toml") }
+        #expect(dotted == "p.toml:1: invalid TOML: keys and tables nested more than 256 deep", "\(dotted)")
+        let header = message { _ = try TOMLReader.parse(Array("x = 1\n[\(long)]\n".utf8), file: "p.toml") }
+        #expect(header == "p.toml:2: invalid TOML: a table name of more than 256 parts", "\(header)")
+        let part = Array(repeating: "b", count: 62).joined(separator: ".")
+        let inline = "a = " + String(repeating: "{\(part) = ", count: 200) + "1" + String(repeating: "}", count: 200)
+        let nested = message { _ = try TOMLReader.parse(Array(inline.utf8), file: "p.toml") }
+        #expect(nested.hasPrefix("p.toml:1: invalid TOML:") && nested.contains("more than 256 deep"), "\(nested)")
+        // Within the bound, a dotted key under a dotted header reads as tomllib reads it.
+        let fine = message { _ = try TOMLReader.parse(Array("[a.b]\nc.d = 1\n".utf8), file: "p.toml") }
+        #expect(fine == "accepted")
+    }
+
     @Test func tomlReadsScalarsNotCharacters() throws {
         // A combining mark right after the opening quote is content (tomllib: {'a': '\u0301x'}).
         let value = try TOMLReader.parse(Array("a = \"\u{301}x\"\nb = 'q\u{301}'\n".utf8), file: "p.toml")

@@ -126,4 +126,28 @@ struct ReadingTests {
         let error = #expect(throws: GitError.self) { try repo.read("f.txt", at: .git("HEAD")) }
         #expect(error.map { ExitStatus.of($0) } == .environment)
     }
+
+    /// Another blob's loose object copied in under this one's id (a valid zlib stream with a valid header)
+    /// is refused by its hash, as `git fsck` and libgit2's strict verification refuse it: never served as
+    /// the file's content. (Probed: a worse challenger's predictions replaced this way made `check` pass.)
+    @Test func aLooseObjectWhoseContentIsAnotherObjectIsRefused() throws {
+        let dir = try makeRepository(
+            in: temp.sub("swapped"), files: ["predictions.csv": "id,y_pred\n1,0\n", "better.csv": "id,y_pred\n1,1\n"])
+        let target = try git("rev-parse", "HEAD:predictions.csv", in: dir)
+        let other = try git("rev-parse", "HEAD:better.csv", in: dir)
+        func path(_ id: String) -> String { dir + "/.git/objects/" + id.prefix(2) + "/" + id.dropFirst(2) }
+        try FileManager.default.removeItem(atPath: path(target))
+        try FileManager.default.copyItem(atPath: path(other), toPath: path(target))
+        let fsck = try Subprocess.run(["git", "fsck", "--full"], directory: dir)
+        #expect(fsck.status != 0, "git itself refuses the repository: \(fsck.stderrText)")
+
+        let repo = try Repository(at: dir)
+        let error = #expect(throws: GitError.self) { try repo.read("predictions.csv", at: .git("HEAD")) }
+        #expect(
+            error?.description.contains("hashes to \(other), not to its id") == true, "\(String(describing: error))")
+        #expect(error.map { ExitStatus.of($0) } == .environment)
+        let shown = try gitopsML(["show", "HEAD:predictions.csv"], in: dir)
+        #expect(shown.status == 3, "\(shown.stderrText)")
+        #expect(shown.stdout.isEmpty, "nothing of the swapped content was printed: \(shown.stdoutText)")
+    }
 }
