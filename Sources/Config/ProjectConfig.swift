@@ -160,6 +160,11 @@ extension ProjectConfig {
         config.metrics = try top.optional("metrics")?.repositoryPaths() ?? []
         config.params = try top.optional("params")?.repositoryPaths() ?? []
         for (name, node) in try top.optional("models")?.mapping().all() ?? [] {
+            guard ModelName.isValid(name) else {
+                throw node.error(
+                    "\(Redaction.quoted(name)) is not a model name (letters, digits, '-', '_' and '/', "
+                        + "starting and ending with a letter or digit)")
+            }
             config.models[name] = try model(name, node)
         }
         for (name, node) in try top.optional("datasets")?.mapping().all() ?? [] {

@@ -189,6 +189,11 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
                 ? "missing in the new revision" : change.old == nil ? "missing in the old revision" : "not a number"
             return "\(change.path):\(change.key) is \(side)"
         }
+        // A NaN on either side compares as nothing, which would pass every rule: it is a violation.
+        guard !old.isNaN, !new.isNaN else {
+            return "\(change.path):\(change.key) is NaN \(old.isNaN ? "in the old revision" : "in the new revision"), "
+                + "so no change can be judged: violating --fail-on '\(description)'"
+        }
         var delta = new - old
         if relative {
             // A relative change from zero is infinite in the direction of the change.

@@ -102,7 +102,9 @@ public enum DataResolver {
             var head = [UInt8](repeating: 0, count: 1024)
             let count = try head.withUnsafeMutableBytes { try stream.fill($0) }
             head.removeLast(head.count - count)
-            if count < 1024, let lfs = LFSPointer(head) { return try locateLFS(lfs, path: clean, stores: stores) }
+            if count < 1024, let lfs = try LFSPointer(head, file: clean) {
+                return try locateLFS(lfs, path: clean, stores: stores)
+            }
             // The stream already opened serves the first read; later ones open the blob again.
             var peeked: ByteStream? = PrefixedStream(head, then: stream)
             return DataSource(path: clean, kind: .blob, pointer: nil, pointerDigest: nil) {
@@ -158,7 +160,7 @@ public enum DataResolver {
     public static func identitySource(_ path: String, in view: any FileView) throws -> (digest: String, file: String)? {
         let clean = normalize(path)
         if let bytes = try view.read(clean) {
-            if let lfs = LFSPointer(bytes) { return ("sha256:" + lfs.oid, clean) }
+            if let lfs = try LFSPointer(bytes, file: clean) { return ("sha256:" + lfs.oid, clean) }
             return ("sha256:" + SHA256.hex(bytes), clean)
         }
         var components = clean.split(separator: "/").map(String.init)
@@ -248,28 +250,48 @@ public enum DataResolver {
     }
 }
 
-/// A git-lfs pointer file (spec v1, and the legacy hawser URL). An empty file is not a pointer.
+/// A git-lfs pointer file (spec v1, and the legacy hawser URL). An empty file is not a pointer; a file that
+/// starts as one (its `version` line) but breaks the spec — no `oid sha256:` of 64 lowercase hex digits,
+/// no `size` as a plain decimal (`999…9`, `-8`, `1e3`, `08`) — is an error naming the file, never data.
 struct LFSPointer {
     var oid: String
-    var size: Int?
+    var size: Int
 
-    init?(_ bytes: [UInt8]) {
-        guard bytes.count < 1024, bytes.starts(with: Array("version https://".utf8)),
-            let text = String(validating: bytes, as: UTF8.self)
-        else { return nil }
-        let lines = text.split(separator: "\n")
-        guard let version = lines.first,
-            version == "version https://git-lfs.github.com/spec/v1"
-                || version == "version https://hawser.github.com/spec/v1"
-        else { return nil }
+    static let versions = ["version https://git-lfs.github.com/spec/v1", "version https://hawser.github.com/spec/v1"]
+
+    /// Whether `bytes` start as a pointer does (whatever follows).
+    static func looksLikePointer(_ bytes: [UInt8]) -> Bool {
+        bytes.count < 1024 && versions.contains { bytes.starts(with: Array(($0 + "\n").utf8)) }
+    }
+
+    /// nil when `bytes` are not a pointer; throws when they start as one and break the spec.
+    init?(_ bytes: [UInt8], file: String) throws {
+        guard Self.looksLikePointer(bytes) else { return nil }
+        func invalid(_ reason: String) -> GitOpsMLError {
+            .environment("\(file) is a git-lfs pointer that breaks the spec: \(reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw invalid("not UTF-8") }
         var oid: String?
         var size: Int?
-        for line in lines.dropFirst() {
-            if line.hasPrefix("oid sha256:") { oid = String(line.dropFirst("oid sha256:".count)) }
-            if line.hasPrefix("size ") { size = Int(line.dropFirst(5)).flatMap { $0 >= 0 ? $0 : nil } }
+        for line in text.split(separator: "\n").dropFirst() {
+            if line.hasPrefix("oid ") {
+                guard line.hasPrefix("oid sha256:") else { throw invalid("its oid is not sha256") }
+                let hex = line.dropFirst("oid sha256:".count)
+                guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                    throw invalid("its oid is not 64 lowercase hex digits")
+                }
+                oid = String(hex)
+            } else if line.hasPrefix("size ") {
+                let digits = line.dropFirst(5)
+                guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                    digits == "0" || digits.first != "0", let value = Int(digits)
+                else { throw invalid("its size \(Redaction.quoted(String(digits))) is not a byte count") }
+                size = value
+            }
         }
-        guard let oid, Hex.bytes(oid)?.count == 32 else { return nil }
-        self.oid = oid.lowercased()
+        guard let oid else { throw invalid("it has no oid") }
+        guard let size else { throw invalid("it has no size") }
+        self.oid = oid
         self.size = size
     }
 }

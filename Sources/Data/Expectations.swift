@@ -94,6 +94,20 @@ public enum Expectations {
                 "\(expectation.type): unknown argument \"\(argument.key)\" (expected: \(entry.arguments.sorted().joined(separator: ", ")))",
                 at: expectation.location)
         }
+        // NaN compares false with everything and an infinite bound is none: either would pass every row, so
+        // `validate` refuses them where the policy is read (`.nan`, `.inf`, `1e999`).
+        func finite(_ value: StructuredValue) -> Bool {
+            switch value {
+            case .double(let number): return number.isFinite
+            case .array(let items): return items.allSatisfy(finite)
+            case .object(let pairs): return pairs.allSatisfy { finite($0.value) }
+            default: return true
+            }
+        }
+        for argument in expectation.arguments where !finite(argument.value) {
+            throw GitOpsMLError.configuration(
+                "\(expectation.type): \(argument.key) must be a finite number", at: expectation.location)
+        }
     }
 
     public static func canonical(_ name: String) -> String {
@@ -441,7 +455,9 @@ public enum Expectations {
             guard let value = value(key), value != .null else { return nil }
             switch value {
             case .int(let number): return Double(number)
-            case .double(let number): return number
+            case .double(let number) where number.isFinite: return number
+            // NaN compares false with everything and an infinite bound is none: either would pass every row.
+            case .double: throw GitOpsMLError.configuration("\(name): \(key) must be a finite number", at: location)
             default: throw GitOpsMLError.configuration("\(name): \(key) must be a number", at: location)
             }
         }

@@ -99,13 +99,13 @@ public enum StalePipeline {
         let files = (try? view.list(path, limit: folderLimit)) ?? []
         if files.isEmpty {
             guard let bytes = try view.read(path) else { return nil }
-            if LFSPointer(bytes) != nil { throw Unjudged() }
+            if LFSPointer.looksLikePointer(bytes) { throw Unjudged() }
             return fileMD5(bytes, legacy: legacy)
         }
         var entries: [String] = []
         for file in files.sorted() {
             guard let bytes = try view.read(file) else { continue }
-            if LFSPointer(bytes) != nil { throw Unjudged() }
+            if LFSPointer.looksLikePointer(bytes) { throw Unjudged() }
             let relative = String(file.dropFirst(path.count + 1))
             entries.append(
                 "{\"md5\": \"\(fileMD5(bytes, legacy: legacy))\", \"relpath\": \(StructuredValue.jsonString(relative))}"

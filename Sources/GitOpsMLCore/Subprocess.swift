@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -147,6 +148,7 @@ public enum Subprocess {
         stdin: Int32, stdout: Int32, stderr: Int32, closeInChild: [Int32]
     ) throws -> pid_t {
         guard let program = arguments.first else { throw GitOpsMLError.usage("empty command") }
+        ChildGroups.prepare()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -176,13 +178,16 @@ public enum Subprocess {
 
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
+        // From before the spawn until the child is in the table, a stop signal waits for it (ChildGroups).
+        ChildGroups.spawning.add(1, ordering: .sequentiallyConsistent)
         let code = withCStrings(arguments) { argv in
             withCStrings(env) { envp in posix_spawnp(&pid, program, &actions, &attributes, argv, envp) }
         }
+        if code == 0 { ChildGroups.add(pid) }
+        ChildGroups.spawned()
         guard code == 0 else {
             throw GitOpsMLError.environment("cannot start \(program): \(String(cString: strerror(code)))")
         }
-        ChildGroups.add(pid)
         return pid
     }
 
@@ -311,13 +316,40 @@ enum ChildGroups {
         return table
     }()
     static let slots = Mutex<Bool>(false)  // guards writes; true once the handlers are installed
+    /// Spawns under way, and the stop signal that arrived during one: a child started but not yet in the
+    /// table would outlive gitops-ml, so the handler leaves the stopping to the last spawn to finish.
+    static let spawning = Atomic<Int>(0)
+    static let pendingSignal = Atomic<Int32>(0)
 
-    static func add(_ pid: pid_t) {
+    /// Installs the handlers (once) before the first child can exist.
+    static func prepare() {
         slots.withLock { installed in
             if !installed {
                 installed = true
                 install()
             }
+        }
+    }
+
+    /// A spawn is over (its child, if any, is in the table): a stop signal that came meanwhile is acted on.
+    static func spawned() {
+        if spawning.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
+            let received = pendingSignal.load(ordering: .sequentiallyConsistent)
+            if received != 0 { stop(received) }
+        }
+    }
+
+    /// Async-signal-safe: the children's groups get SIGTERM, then this process exits with 128 + the
+    /// signal's number, as a shell reports a process the signal ended. (`_exit`, not `raise`: a signal
+    /// raised again from here was seen to leave the process running on — 1 run in 20 under load, from a
+    /// thread of Swift's pool, which blocks SIGTERM — so the check went on and exited 1.)
+    static func stop(_ received: Int32) {
+        terminateAll()
+        _exit(128 + received)
+    }
+
+    static func add(_ pid: pid_t) {
+        slots.withLock { _ in
             for index in 0..<capacity where table[index] == 0 {
                 table[index] = pid
                 return
@@ -350,9 +382,8 @@ enum ChildGroups {
             #endif
             guard isDefault else { continue }
             signal(signalNumber) { received in
-                ChildGroups.terminateAll()
-                signal(received, SIG_DFL)
-                raise(received)
+                ChildGroups.pendingSignal.store(received, ordering: .sequentiallyConsistent)
+                if ChildGroups.spawning.load(ordering: .sequentiallyConsistent) == 0 { ChildGroups.stop(received) }
             }
         }
         atexit { ChildGroups.terminateAll() }

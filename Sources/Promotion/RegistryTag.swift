@@ -1,3 +1,5 @@
+import GitOpsMLCore
+
 /// A GTO registry tag name: `model@v1.2.3` (register), `model@v1.2.3!` (deregister), `model#stage#N`
 /// (assign), `model#stage!#N` (unassign), `model@deprecated[#N]` (deprecate), `model@created[#N]`;
 /// a monorepo artifact `dir:model` is written `dir=model` in tags. Anything else is not a registry tag.
@@ -73,13 +75,9 @@ public struct RegistryTag: Sendable, Hashable {
         }
     }
 
-    /// GTO's name rule: letters, digits, '-', '/', '_', starting and ending with a letter or digit.
-    public static func isName(_ text: Substring) -> Bool {
-        guard let first = text.first, let last = text.last, isAlphanumeric(first), isAlphanumeric(last) else {
-            return false
-        }
-        return text.allSatisfy { isAlphanumeric($0) || $0 == "-" || $0 == "/" || $0 == "_" }
-    }
+    /// GTO's name rule (`ModelName`): letters, digits, '-', '/', '_', starting and ending with a letter or
+    /// digit, and no empty segment.
+    public static func isName(_ text: Substring) -> Bool { ModelName.isValid(text) }
 
     /// An artifact in a tag: `name` or `dir=name` (dir: letters, digits, '-', '_', '.', '/').
     static func isArtifact(_ text: Substring) -> Bool {

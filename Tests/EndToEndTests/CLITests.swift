@@ -64,6 +64,12 @@ struct CLITests {
         #expect(unknown.stderrText.contains("no such metric"))
         let malformed = try gitopsML(["diff", "metrics", "--fail-on", "accuracy"], in: dir)
         #expect(malformed.status == 2)
+
+        // A NaN metric compares as nothing: it violates the rule instead of passing it.
+        try commitFiles(["metrics.json": #"{"accuracy": NaN, "loss": 0.4}"#], message: "NaN", in: dir)
+        let nan = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.01"], in: dir)
+        #expect(nan.status == 1, "\(nan.stdoutText)\(nan.stderrText)")
+        #expect(nan.stderrText.contains("metrics.json:accuracy is NaN in the new revision"), "\(nan.stderrText)")
     }
 
     @Test func logLevelControlsStructuredLogsOnStderr() throws {

@@ -65,6 +65,46 @@ struct HostileInputTests {
         #expect(!parent.contains("secret-"), "a token is readable in /proc/PPID/environ")
     }
 
+    /// A bound of NaN or infinity would pass every row: `validate` (and so `check`) refuses it at its line.
+    @Test(arguments: [".nan", ".inf", "-.inf", "1e999"])
+    func aNonFiniteExpectationBoundIsRefused(bound: String) throws {
+        let policy = """
+            apiVersion: gitops-ml/v1
+            kind: DataPolicy
+            metadata: {name: d}
+            spec:
+              dataset: d
+              expectations:
+                - {expect: expect_column_values_to_be_between, column: a, max_value: \(bound)}
+
+            """
+        let dir = try repository([
+            "gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\nchecks:\n  policies: policies\n",
+            "d.csv": "a\n1\n", "policies/d.yaml": policy,
+        ])
+        let result = try gitopsML(["validate"], in: dir)
+        #expect(result.status == 2)
+        #expect(
+            result.stderrText
+                == "gitops-ml: error: policies/d.yaml:7: expect_column_values_to_be_between: max_value must be a finite number\n",
+            "\(result.stderrText)")
+    }
+
+    /// Model names become paths, tags and labels: `validate` refuses those that could leave a folder or
+    /// read as an option, as promote and the registry do.
+    @Test(arguments: ["../../x", ".git", "-rf", "a//b", "x/"])
+    func aModelNameThatIsAPathOrAnOptionIsRefused(name: String) throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\nmodels:\n  \"\(name)\": {metrics: m.json}\n"])
+        let result = try gitopsML(["validate"], in: dir)
+        #expect(result.status == 2)
+        #expect(
+            result.stderrText.hasPrefix("gitops-ml: error: gitops-ml.yaml:3: ")
+                && result.stderrText.hasSuffix(
+                    "\"\(name)\" is not a model name (letters, digits, '-', '_' and '/', "
+                        + "starting and ending with a letter or digit)\n"),
+            "\(result.stderrText)")
+    }
+
     // MARK: Standard streams and report targets
 
     /// `gitops-ml ARGS` under /bin/sh with `redirections` (`2>&-`, `>/dev/full`…): exit status, and
