@@ -31,10 +31,10 @@ let package = Package(
         // libcurl's headers only: the library is loaded with dlopen on first use (see shim.h).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
-        // prctl for the process's own protection (non-dumpable), behind a typed wrapper.
+        // prctl for the process's own protection (non-dumpable), behind a typed wrapper; used by the CLI only.
         .target(name: "CProcess"),
         // Value types, protocols, errors and exit codes shared by every module.
-        .target(name: "GitOpsMLCore", dependencies: ["CProcess"], exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "GitOpsMLCore", exclude: ["README.md"], swiftSettings: strict),
         // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
         .target(
             name: "GitStore",
@@ -97,7 +97,7 @@ let package = Package(
             name: "GitOpsMLCLI",
             dependencies: [
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
-                "Lineage", "Policies",
+                "Lineage", "Policies", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import ArgumentParser
+internal import CProcess
 import Foundation
 import GitOpsMLCore
 
@@ -9,6 +10,7 @@ public enum CLI {
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         StandardStreams.prepare()
         ProcessSecrets.takeFromEnvironment()
+        _ = gitops_ml_set_nondumpable()  // same-user children cannot read this process's memory or /proc
         let status: ExitStatus
         do {
             // Bare `gitops-ml` and `help <unknown>` are usage errors, not a help page that exits 0.

@@ -1,4 +1,3 @@
-internal import CProcess
 import Foundation
 
 /// The credentials in this process's environment (GitHub's tokens, the runner's OIDC request, gitops-ml's
@@ -18,9 +17,8 @@ public enum ProcessSecrets {
     }
 
     /// Takes every secret (and the variables in `also`) out of the environment; call once at start, before
-    /// any thread or child is started. Also marks the process non-dumpable.
+    /// any thread or child is started (the CLI also marks the process non-dumpable then).
     public static func takeFromEnvironment(also: [String] = []) {
-        _ = gitops_ml_set_nondumpable()
         var names: [String] = also
         var index = 0
         while let entry = environ[index] {

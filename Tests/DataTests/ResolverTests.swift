@@ -134,6 +134,27 @@ struct ResolverTests {
         #expect(empty.kind == .blob && empty.bytes.isEmpty)  // an empty file is not a pointer
     }
 
+    /// A file that starts as an LFS pointer and breaks the spec is an error at that file (exit 3), never
+    /// data to profile: sizes that are not plain byte counts, a missing size, an oid that is not sha256 hex.
+    @Test(arguments: [
+        "size 99999999999999999999999", "size -8", "size 1e3", "size 08", "", "size 12\noid md5:abc",
+    ])
+    func aPointerThatBreaksTheSpecIsAnError(tail: String) throws {
+        let oid = String(repeating: "ab", count: 32)
+        let text = "version https://git-lfs.github.com/spec/v1\noid sha256:\(oid)\n\(tail)\n"
+            .replacingOccurrences(of: "oid sha256:\(oid)\nsize 12\noid md5:abc", with: "size 12\noid md5:abc")
+        let dir = try makeRepository(in: temp.sub("bad-pointer-\(UUID().uuidString.prefix(6))"), files: ["d.csv": text])
+        let repository = try Repository(at: dir)
+        let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
+        let error = #expect(throws: GitOpsMLError.self) {
+            try DataResolver.resolve("d.csv", in: repository.fileView(.git("HEAD")), stores: stores)
+        }
+        #expect(
+            error?.message.hasPrefix("d.csv is a git-lfs pointer that breaks the spec: ") == true,
+            "\(String(describing: error))")
+        #expect(error.map { ExitStatus.of($0) } == .environment)
+    }
+
     /// Pointers and objects written by the real git-lfs (Debian's), not typed by hand: the tracked file is
     /// read through its pointer with the digest sha256sum gives; a clone that skipped the LFS download
     /// names `git lfs pull`.

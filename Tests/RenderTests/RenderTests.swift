@@ -213,7 +213,8 @@ enum Projects {
                 Issue.record("\(key) accepted")
             } catch let error as GitOpsMLError {
                 #expect(error.category == .configuration)
-                #expect(error.description.hasPrefix("gitops-ml.yaml: "))
+                // Refused where gitops-ml.yaml is read (model names, at their line) or rendered.
+                #expect(error.description.hasPrefix("gitops-ml.yaml:"), "\(error)")
                 #expect(error.description.contains(key))
             }
         }
