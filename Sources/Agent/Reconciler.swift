@@ -439,7 +439,8 @@ public final class Reconciler {
         -> Result
     {
         let name = environment.name
-        let check = CheckOutcome(name: "release", status: HealthStatus.degraded.description, reason: reason)
+        let check = CheckOutcome(
+            name: RollbackCommit.releaseCheck, status: HealthStatus.degraded.description, reason: reason)
         guard state.environments[name]?.lastApplied != nil else {
             update(name) {
                 $0.lastAttempted = tip.hex

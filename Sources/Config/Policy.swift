@@ -52,7 +52,9 @@ public enum Policy: Sendable, Equatable {
                 )
             }
             // The preset's spec under this file's own apiVersion, kind and metadata.
-            if let base = preset["spec"] { root["spec"] = root["spec"].map { PolicyLibrary.merge(base, $0) } ?? base }
+            if let base = preset["spec"] {
+                root["spec"] = try root["spec"].map { try PolicyLibrary.merge(base, $0, file: file) } ?? base
+            }
         }
         let top = try ConfigNode(root, file: file).mapping()
         _ = top.optional("extends")

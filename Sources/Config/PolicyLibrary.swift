@@ -40,13 +40,13 @@ public enum PolicyLibrary {
     /// `override` laid over `base`: mappings merge key by key; a list of rules merges item by item on its
     /// identity (`gates` by metric, `expectations` by expectation and column, `rules` by id), an item with
     /// `remove: true` deleting the preset's; anything else is replaced.
-    static func merge(_ base: Node, _ override: Node, key: String = "") -> Node {
+    static func merge(_ base: Node, _ override: Node, key: String = "", file: String) throws -> Node {
         switch (base, override) {
         case (.mapping(let a), .mapping(let b)):
             var pairs = Array(a.map { ($0.key, $0.value) })
             for (name, value) in b {
                 if let index = pairs.firstIndex(where: { $0.0.string == name.string }) {
-                    pairs[index].1 = merge(pairs[index].1, value, key: name.string ?? "")
+                    pairs[index].1 = try merge(pairs[index].1, value, key: name.string ?? "", file: file)
                 } else {
                     pairs.append((name, value))
                 }
@@ -62,9 +62,14 @@ public enum PolicyLibrary {
                     if removing {
                         items.remove(at: index)
                     } else {
-                        items[index] = merge(items[index], item)
+                        items[index] = try merge(items[index], item, file: file)
                     }
-                } else if !removing {
+                } else if removing {
+                    // A removal that matches nothing is a typo that would leave the preset's rule in force.
+                    let name = id(item).compactMap { $0 }.joined(separator: " ")
+                    throw ConfigNode(item, file: file, path: key).error(
+                        "remove: true names \(name.isEmpty ? "an item" : name), which the preset does not have")
+                } else {
                     items.append(item)
                 }
             }

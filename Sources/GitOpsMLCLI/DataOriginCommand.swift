@@ -27,6 +27,12 @@ extension DataCommand {
                 throw GitOpsMLError.usage("data origin reads history: name a revision (DATASET@REV), not the workspace")
             }
             let origin = try DataOrigin.trace(target.path, from: target.revision, in: project.repository)
+            // Never anywhere in the history: a name nobody declared and no file ever had, not an answer.
+            if origin.current == nil && origin.versions.isEmpty && origin.removals.isEmpty {
+                throw GitOpsMLError.environment(
+                    "\(Redaction.quoted(dataset)) is not a dataset of gitops-ml.yaml, and no file \(target.path) is "
+                        + "in the history of \(target.revision)")
+            }
             print(json ? origin.json.json(indent: 2) + "\n" : origin.text, terminator: "")
         }
     }

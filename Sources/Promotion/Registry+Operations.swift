@@ -126,6 +126,7 @@ extension Registry {
         let state = try state()
         guard let entry = state.artifact(artifact) else { throw Failure.unknownArtifact(artifact) }
         if let version {
+            guard SemVer(version) != nil else { throw Failure.invalidVersion(version) }
             guard let named = entry.versions.first(where: { $0.version == version && $0.isRegistered }), named.isActive
             else { throw Failure.unknownVersion(artifact: artifact, version: version) }
             return try write(
@@ -142,6 +143,7 @@ extension Registry {
     {
         let entry = try state().artifact(artifact)
         if let version {
+            guard SemVer(version) != nil else { throw Failure.invalidVersion(version) }
             guard let found = entry?.versions.first(where: { $0.version == version && $0.isRegistered && $0.isActive })
             else { throw Failure.unknownVersion(artifact: artifact, version: version) }
             return found

@@ -13,6 +13,8 @@ public struct RollbackCommit: Sendable {
     public var restored: ObjectID
     /// The failed checks, `name: reason`, one per line of the body.
     public var reasons: [String]
+    /// The check that fails a release refused before it started (a bad record, an artifact's digest).
+    public static let releaseCheck = "release"
 
     public init(environment: String, branch: String, failed: ObjectID, restored: ObjectID, reasons: [String]) {
         self.environment = environment
@@ -28,9 +30,14 @@ public struct RollbackCommit: Sendable {
         let model = CommitTrailers.value(Trailer.model, in: failedMessage)
         let version = CommitTrailers.value(Trailer.version, in: failedMessage)
         let what = [model, version].compactMap { $0 }.joined(separator: " ")
+        // A release refused before it started (its record, its artifact's digest) never had a health check.
+        let neverStarted = !reasons.isEmpty && reasons.allSatisfy { $0.hasPrefix(Self.releaseCheck + ": ") }
         var lines = [
-            "Roll back \(what.isEmpty ? failed.short : what) in \(environment): health checks failed", "",
-            "The rollout of \(failed.short) failed; \(restored.short) is running again.",
+            "Roll back \(what.isEmpty ? failed.short : what) in \(environment): "
+                + (neverStarted ? "the release could not be started" : "health checks failed"), "",
+            neverStarted
+                ? "The release at \(failed.short) was refused before it started; \(restored.short) is running again."
+                : "The rollout of \(failed.short) failed; \(restored.short) is running again.",
         ]
         if !reasons.isEmpty { lines += [""] + reasons.map { "- " + $0.replacingOccurrences(of: "\n", with: " ") } }
         lines += [

@@ -125,6 +125,9 @@ struct AgentVerificationTests {
         #expect(
             records.first?.checks.contains { $0.reason.contains("not a semantic version (v1.2.3): refused") } == true,
             "\(records)")
+        // The revert says what happened: nothing started, so no health check failed.
+        let subject = try git("log", "-1", "--format=%s", "gitops", in: signed.fixture.origin)
+        #expect(subject == "Roll back churn in local: the release could not be started", "\(subject)")
         let found = try run(["find", signed.fixture.temp.path, "-name", "PWNED"])
         #expect(found.isEmpty, "the version ran as a command: \(found)")
     }

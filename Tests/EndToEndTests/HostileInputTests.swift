@@ -105,6 +105,24 @@ struct HostileInputTests {
             "\(result.stderrText)")
     }
 
+    /// A name no dataset has and no file ever had is an error, not an empty answer with exit 0; a version
+    /// that is not one is a usage error (2), not "not registered" (1).
+    @Test func unknownNamesAreErrorsWithTheirExitCodes() throws {
+        let dir = try repository(["gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\n", "d.csv": "a\n1\n"])
+        let origin = try gitopsML(["data", "origin", "nosuchdataset"], in: dir)
+        #expect(origin.status == 3)
+        #expect(
+            origin.stderrText
+                == "gitops-ml: error: \"nosuchdataset\" is not a dataset of gitops-ml.yaml, and no file nosuchdataset is in the history of HEAD\n",
+            "\(origin.stderrText)")
+        #expect(try gitopsML(["data", "origin", "d"], in: dir).status == 0)
+        let assign = try gitopsML(["registry", "assign", "m", "--version", "vX", "--stage", "prod"], in: dir)
+        #expect(assign.status == 2)
+        #expect(
+            assign.stderrText == "gitops-ml: error: 'vX' is not a semantic version like v1.2.3\n",
+            "\(assign.stderrText)")
+    }
+
     // MARK: Standard streams and report targets
 
     /// `gitops-ml ARGS` under /bin/sh with `redirections` (`2>&-`, `>/dev/full`…): exit status, and

@@ -72,6 +72,26 @@ struct PolicyLibraryTests {
         #expect(policy.environments["production"]?.soak == 86400)
     }
 
+    /// `remove: true` of a gate the preset does not have (a typo) would leave the preset's gate in force:
+    /// an error at its line instead of silence.
+    @Test func removingWhatThePresetDoesNotHaveIsAnError() throws {
+        let error = #expect(throws: GitOpsMLError.self) {
+            try gates(
+                """
+
+                  model: churn
+                  gates:
+                    - {metric: breir, remove: true}
+                """)
+        }
+        #expect(
+            error?.message == "gates: remove: true names breir, which the preset does not have",
+            "\(String(describing: error))")
+        #expect(
+            error?.location?.file == "policies/gates.yaml" && error?.location?.line == 8, "\(String(describing: error))"
+        )
+    }
+
     @Test func aWrongPresetIsAnErrorAtItsLine() throws {
         for (text, message) in [
             (Self.extending("gates/nonsense", kind: "GatePolicy"), "unknown preset"),
