@@ -49,6 +49,22 @@ struct HostileDocumentsTests {
                 "m.json:1: invalid JSON: nested more than 512 levels deep"))
     }
 
+    /// Few values, but each a copy of one long string: 100 aliases of 100 aliases of 100,000 characters
+    /// (100 KB of YAML, 1 GB expanded) are refused by their size, in milliseconds.
+    @Test func aYAMLAliasBombOfLongStringsIsChargedItsSize() {
+        let big = String(repeating: "x", count: 100_000)
+        let text =
+            "a: &a \"\(big)\"\nb: &b [" + Array(repeating: "*a", count: 100).joined(separator: ", ")
+            + "]\nc: [" + Array(repeating: "*b", count: 100).joined(separator: ", ") + "]\n"
+        let started = Date()
+        let refused = message { _ = try YAMLReader.parse(Array(text.utf8), file: "params.yaml") }
+        #expect(refused.hasPrefix("params.yaml:1: invalid YAML: it expands to more than 1000000 values"), "\(refused)")
+        #expect(Date().timeIntervalSince(started) < 20)  // a hang guard (it took 566 s), not a benchmark
+        // One long string, once, is a value like any other.
+        let once = message { _ = try YAMLReader.parse(Array("a: \"\(big)\"\n".utf8), file: "params.yaml") }
+        #expect(once == "accepted")
+    }
+
     /// Dotted keys and table names nest as deep as they have parts: 50,000 parts in 100 KB crashed the
     /// reader (SIGSEGV); now each is refused at its line, as deep arrays and inline tables are, and so are
     /// inline tables that each add a long dotted key.
