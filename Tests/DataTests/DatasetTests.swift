@@ -89,6 +89,15 @@ struct DatasetTests {
         #expect(wide.columnNames.first?.count == 10_000_000)
         let broken = #expect(throws: GitOpsMLError.self) { try read("a,b\n" + long + "\n") }
         #expect(broken?.location?.line == 2)
+        // Wider than the documented bound: refused at the header (exit 2), quoted or not, not read for minutes.
+        let names = (0...CSVTable.maximumColumns).map { "c\($0)" }
+        for header in [names.joined(separator: ","), names.map { "\"\($0)\"" }.joined(separator: ",")] {
+            let tooWide = #expect(throws: GitOpsMLError.self) {
+                try read(header + "\n" + Array(repeating: "1", count: names.count).joined(separator: ",") + "\n")
+            }
+            #expect(tooWide?.description == "data.csv:1: 20001 columns: gitops-ml reads tables of at most 20000 columns")
+            #expect(tooWide?.category == .configuration)
+        }
         let badJSON = #expect(throws: GitOpsMLError.self) { try read("{\"a\": 1}\n{\"a\": \n", file: "d.jsonl") }
         #expect(badJSON?.location?.line == 2)
     }
