@@ -128,31 +128,9 @@ struct ReconcilerTests {
 @Suite("The reconcile pass with signatures", .serialized)
 struct ReconcilerSignatureTests {
     @Test func unsignedAndWronglySignedTipsAreRefused() throws {
-        let fixture = try AgentFixture("reconcile-signed", deadline: 10)
-        let keys = fixture.temp.path + "/keys"
-        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-        for name in ["promoter", "stranger", "agent"] {
-            _ = try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", "\(keys)/\(name)"])
-        }
-        let allowed = try ["promoter", "agent"].map { name in
-            "\(name)@example.com " + (try String(contentsOfFile: "\(keys)/\(name).pub", encoding: .utf8))
-        }.joined()
-        try allowed.write(toFile: keys + "/allowed_signers", atomically: true, encoding: .utf8)
-        fixture.config.verify = .ssh(allowedSigners: keys + "/allowed_signers")
-        var options = fixture.options()
-        options.signer = .ssh(key: keys + "/agent")
-        let agent = try Reconciler(config: fixture.config, options: options)
-        defer { agent.shutdown() }
-
-        func sign(with key: String) throws -> String {
-            _ = try run(
-                [
-                    "git", "-c", "gpg.format=ssh", "-c", "user.signingkey=\(keys)/\(key)", "commit", "-q", "--amend",
-                    "--no-edit", "-S",
-                ], in: fixture.work)
-            _ = try run(["git", "push", "-q", "-f", "origin", "HEAD:gitops"], in: fixture.work)
-            return try git("rev-parse", "HEAD", in: fixture.work)
-        }
+        let setup = try AgentVerificationTests.Signed("reconcile-signed")
+        let (fixture, keys, agent) = (setup.fixture, setup.keys, setup.agent)
+        func sign(with key: String) throws -> String { try setup.sign(with: key) }
 
         let unsigned = try fixture.promote("main", version: "v1.0.0")
         guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
