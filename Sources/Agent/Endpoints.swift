@@ -2,14 +2,22 @@ import Foundation
 import GitOpsMLCore
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The agent's HTTP endpoints on Hummingbird: `/healthz` (the process answers), `/readyz` (a first pass
 /// has finished), `/status` (JSON), `/metrics` (Prometheus text) and `/webhook` (GitHub push events,
 /// HMAC-verified; 404 when agent.yaml configures no secret).
 public enum Endpoints {
+    private static let bodiesInFlight = Atomic<Int>(0)
+
     /// Webhook bodies larger than this are refused before they are read whole (GitHub caps at 25 MB;
     /// push events are a few kilobytes).
     static let maximumWebhookBytes = 1 << 20
+    /// Webhook bodies read at once: past it, 503 before reading (1,000 slow clients with 1 MB bodies took
+    /// the agent to 1.31 GB; now at most this many megabytes are ever buffered).
+    static let maximumConcurrentBodies = 8
+    /// A connection with nothing read or written for this long is closed (a client that opens and waits).
+    static let idleSeconds: Int64 = 30
 
     public static func router(service: AgentService, webhook: GitHubWebhook?) -> Router<BasicRequestContext> {
         let router = Router()
@@ -31,6 +39,17 @@ public enum Endpoints {
             guard let webhook else {
                 return text(.notFound, "no webhook is configured (agent.yaml webhook.secret_env)")
             }
+            // Nothing is read from a request that cannot be verified, and only so many bodies at once.
+            guard request.headers.contains(where: { $0.name.canonicalName == "x-hub-signature-256" }) else {
+                context.logger.info(
+                    "webhook", metadata: ["status": "401", "decision": "no X-Hub-Signature-256 header: not read"])
+                return text(.unauthorized, "no X-Hub-Signature-256 header: not read", close: true)
+            }
+            guard bodiesInFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maximumConcurrentBodies else {
+                bodiesInFlight.wrappingSubtract(1, ordering: .relaxed)
+                return text(.serviceUnavailable, "too many webhook bodies at once; retry", close: true)
+            }
+            defer { bodiesInFlight.wrappingSubtract(1, ordering: .relaxed) }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: maximumWebhookBytes)
@@ -52,10 +71,11 @@ public enum Endpoints {
         return router
     }
 
-    static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        Response(
-            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    /// A plain-text answer; `close`: the connection ends after it, so an unread body is not drained.
+    static func text(_ status: HTTPResponse.Status, _ message: String, close: Bool = false) -> Response {
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        if close { headers[.connection] = "close" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 }
 
@@ -67,6 +87,7 @@ public enum AgentApplication {
     {
         let application = Application(
             router: Endpoints.router(service: service, webhook: webhook),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Endpoints.idleSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: "gitops-ml-agent"),
             services: [service], logger: logger)
         do {

@@ -172,6 +172,29 @@ struct AgentProcessTests {
         #expect(agent.process.waitForExit() == 0)
     }
 
+    /// A webhook without a signature header is answered before its body is read (a client that declares
+    /// 1 MB and sends nothing gets its 401 at once), and the connection is closed after it.
+    @Test func anUnsignedWebhookIsRefusedBeforeItsBodyIsRead() throws {
+        let fixture = try AgentFixture("agent-webhook-unread")
+        fixture.config.interval = 3600
+        fixture.config.webhookSecretVariable = "WEBHOOK_SECRET"
+        let agent = try Running(fixture)
+        defer {
+            kill(agent.process.pid, SIGTERM)
+            _ = agent.process.waitForExit()
+        }
+        let port = try #require(agent.base.split(separator: ":").last.map(String.init))
+        let script = """
+            import socket
+            s = socket.create_connection(("127.0.0.1", \(port)), timeout=20)
+            s.sendall(b"POST /webhook HTTP/1.1\\r\\nHost: x\\r\\nX-GitHub-Event: push\\r\\nContent-Length: 1048576\\r\\n\\r\\n")
+            answer = s.recv(4096).decode()
+            print(answer.split("\\r\\n")[0]); print("close" if "connection: close" in answer.lower() else "keep")
+            """
+        let output = try run(["python3", "-c", script], timeout: 60)
+        #expect(output == "HTTP/1.1 401 Unauthorized\nclose\n", "\(output)")
+    }
+
     /// An agent whose endpoint port is taken stops at once, exit 3, naming the address: it does not go on
     /// deploying with no endpoint (and deaf to SIGTERM), as it did.
     @Test func aTakenListenPortIsAnEnvironmentErrorNamingTheAddress() throws {

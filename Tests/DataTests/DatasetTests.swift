@@ -95,7 +95,8 @@ struct DatasetTests {
             let tooWide = #expect(throws: GitOpsMLError.self) {
                 try read(header + "\n" + Array(repeating: "1", count: names.count).joined(separator: ",") + "\n")
             }
-            #expect(tooWide?.description == "data.csv:1: 20001 columns: gitops-ml reads tables of at most 20000 columns")
+            #expect(
+                tooWide?.description == "data.csv:1: 20001 columns: gitops-ml reads tables of at most 20000 columns")
             #expect(tooWide?.category == .configuration)
         }
         let badJSON = #expect(throws: GitOpsMLError.self) { try read("{\"a\": 1}\n{\"a\": \n", file: "d.jsonl") }
