@@ -137,12 +137,16 @@ import Testing
             url = (server?.baseURL ?? "") + "/origin.git"
         }
         defer { _ = server?.process.terminate() }
-        // Each promoter is its own CI job: its own clone, with the notes.
-        var processes: [(Int, ChildProcess, String)] = []
+        // Each promoter is its own CI job: its own clone, with the notes, all made before any promoter starts
+        // (a local clone of a repository that a push is writing into fails: "hardlink different from source").
         for index in 1...8 {
             let clone = temp.path + "/clone\(index)"
             try git("clone", "-q", remote, clone, in: temp.path)
             try git("fetch", "-q", "origin", "refs/notes/gitops-ml:refs/notes/gitops-ml", in: clone)
+        }
+        var processes: [(Int, ChildProcess, String)] = []
+        for index in 1...8 {
+            let clone = temp.path + "/clone\(index)"
             let log = temp.path + "/promote\(index).log"
             var environment = gitTestEnvironment
             environment["NO_COLOR"] = "1"
