@@ -60,10 +60,8 @@ extension CodeSuite {
     /// of and a hostile one would print (GitHub's tokens, the runner's OIDC request, gitops-ml's own
     /// tokens), unless `pass_env` names them.
     static func environment(_ environment: [String: String], passing: [String]) -> [String: String] {
-        environment.filter { name, _ in passing.contains(name) || !isSecret(name) }
+        environment.filter { name, _ in passing.contains(name) || !ProcessSecrets.isSecret(name) }
     }
-
-    static func isSecret(_ name: String) -> Bool { ProcessSecrets.isSecret(name) }
 }
 
 /// Reads JUnit XML (pytest, surefire, go-junit-report…): the counts, and a finding per failed case.
