@@ -415,7 +415,7 @@ public final class Reconciler {
                 let rules = try PromotionRules.inForce(
                     environmentTip: commit.parents.first, repository: mirror, defaultConfig: project,
                     defaultFiles: defaultFiles, defaultSource: "the default branch (\(rulesTip.short))")
-                guard !rules.policies.isEmpty else { continue }
+                guard !rules.isEmpty else { continue }
                 let subject = PromotionRules.Subject(
                     model: model, environment: environment.name, sourceCommit: ObjectID(hex: record.sourceCommit),
                     time: Date(), promotionCommit: commit.id, signature: .commit(commit.id))

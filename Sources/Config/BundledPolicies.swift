@@ -92,7 +92,8 @@ spec:
       min_relative_change: -0.02
 """# + "\n",
         "promotion/default.yaml": #"""
-# Promotion: production only after a healthy day in staging, outside weekend freezes, at most 5 a day.
+# Promotion: production only after a healthy day in staging (as the agents whose keys are in
+# .gitops-ml/agent_signers recorded it), outside weekend freezes, at most 5 a day.
 apiVersion: gitops-ml/v1
 kind: PromotionPolicy
 metadata:
@@ -103,6 +104,7 @@ spec:
     production:
       after: [staging]
       soak: 24h
+      agents: .gitops-ml/agent_signers
       freeze:
         - {days: [sat, sun], reason: no weekend releases}
       max_per_day: 5

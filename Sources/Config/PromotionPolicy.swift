@@ -16,6 +16,9 @@ public struct PromotionPolicy: Sendable, Equatable {
         public var after: [String] = []
         /// How long the version must have run healthy in each of `after`, not rolled back since (seconds).
         public var soak: Double?
+        /// An allowed-signers file (git's SSH format) in the repository with the agents' keys: a deployment
+        /// note counts for `soak` only when a notes commit signed by one of them wrote it.
+        public var agents: String?
         /// An allowed-signers file (git's SSH format) in the repository: the promotion commit must be
         /// signed by one of them.
         public var signers: String?
@@ -61,6 +64,7 @@ public struct PromotionPolicy: Sendable, Equatable {
             var environment = Environment(name: key, location: value.location)
             environment.after = try map.optional("after")?.strings() ?? []
             if let soak = map.optional("soak") { environment.soak = try Self.duration(soak) }
+            environment.agents = try map.optional("agents")?.repositoryPath()
             environment.signers = try map.optional("signers")?.repositoryPath()
             if let approvals = map.optional("approvals") {
                 let approvalMap = try approvals.mapping()

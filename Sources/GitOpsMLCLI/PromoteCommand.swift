@@ -85,7 +85,19 @@ struct PromoteCommand: ParsableCommand {
         }
         let outcome: Promoter.Outcome
         if let push {
-            outcome = try promoter.promote(request, pushTo: push, propose: branchPerPromotion)
+            // What the remote holds now, not what this clone last fetched, counts towards max_per_day.
+            let rules = try policyRules(tip: tip, trusted: trusted, repository: repository)
+            outcome = try promoter.promote(request, pushTo: push, propose: branchPerPromotion) { store in
+                let subject = PromotionRules.Subject(
+                    model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
+                    signature: .signer(promoter.signer))
+                let problems = PromotionRules.perDayProblems(
+                    subject, rules: rules,
+                    history: try PromotionHistory.read(config: trusted.rules.config, repository: store))
+                guard problems.isEmpty else {
+                    throw PolicyRefusal(environment: to, problems: problems.map(\.description))
+                }
+            }
         } else {
             guard !branchPerPromotion else { throw GitOpsMLError.usage("--branch-per-promotion needs --push REMOTE") }
             outcome = try promoter.promoteLocally(request)
@@ -145,6 +157,14 @@ struct PromoteCommand: ParsableCommand {
         return (rules, files)
     }
 
+    private func policyRules(
+        tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView), repository: Repository
+    ) throws -> PromotionRules.InForce {
+        try PromotionRules.inForce(
+            environmentTip: tip, repository: repository, defaultConfig: trusted.rules.config,
+            defaultFiles: trusted.files, defaultSource: trusted.rules.source)
+    }
+
     /// The PromotionPolicy of the environment (every broken rule listed) and the DeployPolicy rules on the
     /// manifests this promotion would write: a promotion that breaks either is refused before anything is
     /// written.
@@ -152,11 +172,9 @@ struct PromoteCommand: ParsableCommand {
         _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView),
         repository: Repository
     ) throws {
-        let inForce = try PromotionRules.inForce(
-            environmentTip: tip, repository: repository, defaultConfig: trusted.rules.config,
-            defaultFiles: trusted.files, defaultSource: trusted.rules.source)
+        let inForce = try policyRules(tip: tip, trusted: trusted, repository: repository)
         var problems: [String] = []
-        if !inForce.policies.isEmpty {
+        if !inForce.isEmpty {
             let subject = PromotionRules.Subject(
                 model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
                 signature: .signer(promoter.signer))

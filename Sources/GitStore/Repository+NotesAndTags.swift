@@ -14,6 +14,20 @@ extension Repository {
         return git_note_message(note).map { String(cString: $0) }
     }
 
+    /// The note on `commit` as the notes commit `notesCommit` has it (an older state of a notes ref), nil
+    /// when it has none: to learn which notes commit wrote what.
+    public func note(for commit: ObjectID, notesCommit: ObjectID) throws -> String? {
+        var oid = try commit.raw()
+        let notes = try lookupCommit(notesCommit)
+        defer { git_commit_free(notes) }
+        var note: OpaquePointer?
+        let code = git_note_commit_read(&note, handle, notes, &oid)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read note", "\(notesCommit.short) \(commit.short)")
+        defer { git_note_free(note) }
+        return git_note_message(note).map { String(cString: $0) }
+    }
+
     /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id. `commitMessage`
     /// replaces libgit2's message on the notes commit (an approval states what it approves there, under the
     /// signature).

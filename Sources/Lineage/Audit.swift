@@ -70,7 +70,12 @@ public enum Audit {
         if let allowed = options.allowedSigners,
             let notes = try repository.referenceTarget(DeploymentNotes.ref)
         {
-            findings.append(signature(of: notes, subject: "deployment notes", allowed: allowed, repository))
+            // Every notes commit, not only the tip: a signed commit carries over what unsigned ones wrote.
+            let results = try repository.history(from: notes.hex).map {
+                signature(of: $0.id, subject: "deployment notes", allowed: allowed, repository)
+            }
+            let failed = results.filter { $0.status != .pass }
+            findings += failed.isEmpty ? Array(results.prefix(1)) : failed
         }
         return findings
     }
@@ -156,20 +161,27 @@ public enum Audit {
         let rules = try PromotionRules.inForce(
             environmentTip: commit.parents.first, repository: repository, defaultConfig: defaultBranch.rules.config,
             defaultFiles: defaultBranch.files, defaultSource: defaultBranch.rules.source)
-        guard !rules.policies.isEmpty else { return [] }
+        guard !rules.isEmpty else { return [] }
         let subject = PromotionRules.Subject(
             model: record.model, environment: record.environment, sourceCommit: source,
             time: commit.committer.time, promotionCommit: commit.id, signature: .commit(commit.id))
         let violations = try PromotionRules.evaluate(subject, rules: rules, history: history, repository: repository)
+        // Freeze windows and promotions per day are judged at committer dates, which whoever pushed chose.
+        let dated = rules.rules.contains {
+            guard let environment = $0.policy.environments[record.environment] else { return false }
+            return !environment.freezes.isEmpty || environment.maxPerDay != nil
+        }
+        let caveat = dated ? " (freeze and max_per_day judged at committer dates, which the pusher sets)" : ""
         guard !violations.isEmpty else {
             return [
-                finding("promotion-policy", record.environment, commit.id, .pass, "the PromotionPolicy allowed it")
+                finding(
+                    "promotion-policy", record.environment, commit.id, .pass, "the PromotionPolicy allowed it" + caveat)
             ]
         }
         return [
             finding(
                 "promotion-policy", record.environment, commit.id, .fail,
-                "breaks the PromotionPolicy: " + violations.map(\.description).joined(separator: "; "))
+                "breaks the PromotionPolicy: " + violations.map(\.description).joined(separator: "; ") + caveat)
         ]
     }
 

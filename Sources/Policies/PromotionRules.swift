@@ -48,33 +48,40 @@ public enum PromotionRules {
         public var description: String { "\(rule): \(message) (\(location.file):\(location.line ?? 1))" }
     }
 
-    /// The rules in force for a promotion on top of `environmentTip`, and the files their signer lists are
-    /// read from.
-    public struct InForce {
-        public var policies: [PromotionPolicy]
+    /// One PromotionPolicy in force, with the files its signer lists are read from (those of the same
+    /// revision: a file of another branch never vouches for these rules).
+    public struct Rules {
+        public var policy: PromotionPolicy
         public var files: any FileView
-        /// "gitops (1a2b3c4d5e6f)" or "the default branch (…)", for messages.
+        /// "the default branch (1a2b3c4d5e6f)" or "1a2b3c4d5e6f on the environment branch", for messages.
         public var source: String
     }
 
-    /// The rules in force for a promotion on top of `environmentTip`: the PromotionPolicies in the
-    /// environment branch's own policies folder there when it has any, else those of the default branch
-    /// (`defaultFiles`, whose gitops-ml.yaml is `defaultConfig`).
+    /// The rules in force for a promotion on top of `environmentTip`.
+    public struct InForce {
+        public var rules: [Rules]
+        public var isEmpty: Bool { rules.isEmpty }
+    }
+
+    /// The rules in force for a promotion on top of `environmentTip`: the PromotionPolicies of the default
+    /// branch (`defaultFiles`, whose gitops-ml.yaml is `defaultConfig`) and, added to them, those in the
+    /// environment branch's own policies folder there. The environment branch's rules only add: whoever can
+    /// push that branch can make the rules stricter, never looser.
     public static func inForce(
         environmentTip: ObjectID?, repository: Repository, defaultConfig: ProjectConfig, defaultFiles: any FileView,
         defaultSource: String
     ) throws -> InForce {
         let folder = TrackedFiles.normalize(defaultConfig.checks.policies)
+        var rules = try promotionPolicies(in: defaultFiles, folder: folder).map {
+            Rules(policy: $0, files: defaultFiles, source: defaultSource)
+        }
         if let tip = environmentTip {
             let view = try repository.fileView(.git(tip.hex))
-            let own = try promotionPolicies(in: view, folder: folder)
-            if !own.isEmpty {
-                return InForce(policies: own, files: view, source: "\(tip.short) on the environment branch")
+            rules += try promotionPolicies(in: view, folder: folder).map {
+                Rules(policy: $0, files: view, source: "\(tip.short) on the environment branch")
             }
         }
-        return InForce(
-            policies: try promotionPolicies(in: defaultFiles, folder: folder), files: defaultFiles,
-            source: defaultSource)
+        return InForce(rules: rules)
     }
 
     static func promotionPolicies(in view: any FileView, folder: String) throws -> [PromotionPolicy] {
@@ -88,10 +95,11 @@ public enum PromotionRules {
 
     /// Every rule `subject` breaks.
     public static func evaluate(
-        _ subject: Subject, rules: InForce, history: PromotionHistory, repository: Repository
+        _ subject: Subject, rules inForce: InForce, history: PromotionHistory, repository: Repository
     ) throws -> [Violation] {
         var violations: [Violation] = []
-        for policy in rules.policies {
+        for rules in inForce.rules {
+            let policy = rules.policy
             guard let environment = policy.environments[subject.environment] else { continue }
             func broken(_ rule: String, _ message: String) {
                 violations.append(Violation(rule: rule, message: message, location: environment.location))
@@ -101,15 +109,13 @@ public enum PromotionRules {
 
             // Earlier environments, and the soak there.
             for earlier in environment.after {
-                let promotions = history.promotions.filter {
-                    $0.environment == earlier && $0.model == subject.model
-                        && $0.sourceCommit == subject.sourceCommit.hex && $0.commit.committer.time <= subject.time
-                }
+                let (promotions, unverified) = try verifiedPromotions(
+                    of: subject, to: earlier, rules: rules, history: history, repository: repository)
                 guard !promotions.isEmpty else {
                     broken(
                         "after",
                         "\(subject.model) from \(subject.sourceCommit.short) was never promoted to \(earlier), which must come first"
-                    )
+                            + (unverified.isEmpty ? "" : " (not counted: \(unverified.joined(separator: "; ")))"))
                     continue
                 }
                 let commits = Set(promotions.map(\.commit.id.hex))
@@ -121,12 +127,25 @@ public enum PromotionRules {
                     continue
                 }
                 guard let soak = environment.soak else { continue }
-                let healthy = try promotions.flatMap { try DeploymentNotes.records(for: $0.commit.id, in: repository) }
-                    .filter { $0.outcome == .healthy && $0.finished <= subject.time }
+                guard let agents = environment.agents else {
+                    broken(
+                        "soak",
+                        "deployment notes are evidence only when an agent signed them: name the agents' allowed-signers file in `agents:`"
+                    )
+                    continue
+                }
+                guard let allowed = try rules.files.read(agents) else {
+                    broken("soak", "the agents' allowed-signers file \(agents) is not in \(rules.source)")
+                    continue
+                }
+                let healthy = try promotions.flatMap {
+                    try DeploymentNotes.verifiedRecords(for: $0.commit.id, in: repository, allowedSigners: allowed)
+                }
+                .filter { $0.outcome == .healthy && $0.environment == earlier && $0.finished <= subject.time }
                 guard let since = healthy.map(\.finished).min() else {
                     broken(
                         "soak",
-                        "no healthy deployment of it in \(earlier) yet (the agent's notes, refs/notes/gitops-ml-deployments: fetch refs/notes/* first)"
+                        "no healthy deployment of it in \(earlier) yet, in notes signed by an agent of \(agents) (refs/notes/gitops-ml-deployments: fetch refs/notes/* first)"
                     )
                     continue
                 }
@@ -172,27 +191,84 @@ public enum PromotionRules {
             }
 
             // Promotions per day.
-            if let limit = environment.maxPerDay {
-                let today = history.promotions.filter {
-                    $0.environment == subject.environment && $0.commit.id != subject.promotionCommit
-                        && $0.commit.committer.time <= subject.time
-                        && calendar.isDate($0.commit.committer.time, inSameDayAs: subject.time)
-                }
-                if today.count >= limit {
-                    broken(
-                        "max-per-day",
-                        "\(today.count) promotions to \(subject.environment) already on this day (\(policy.timeZone)); at most \(limit)"
-                    )
-                }
+            if let problem = perDayProblem(subject, policy: policy, history: history) {
+                broken("max-per-day", problem)
             }
         }
         return violations
     }
 
+    /// `max_per_day` alone, on the environment branch's history as `history` has it: `promote --push`
+    /// judges it again on each attempt's fresh fetch, so a stale clone or a concurrent promotion that
+    /// landed first is counted.
+    public static func perDayProblems(_ subject: Subject, rules inForce: InForce, history: PromotionHistory)
+        -> [Violation]
+    {
+        inForce.rules.compactMap { rules in
+            guard let environment = rules.policy.environments[subject.environment],
+                let problem = perDayProblem(subject, policy: rules.policy, history: history)
+            else { return nil }
+            return Violation(rule: "max-per-day", message: problem, location: environment.location)
+        }
+    }
+
+    static func perDayProblem(_ subject: Subject, policy: PromotionPolicy, history: PromotionHistory) -> String? {
+        guard let limit = policy.environments[subject.environment]?.maxPerDay else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: policy.timeZone) ?? calendar.timeZone
+        let today = history.promotions.filter {
+            $0.environment == subject.environment && $0.commit.id != subject.promotionCommit
+                && $0.commit.committer.time <= subject.time
+                && calendar.isDate($0.commit.committer.time, inSameDayAs: subject.time)
+        }
+        guard today.count >= limit else { return nil }
+        return
+            "\(today.count) promotions to \(subject.environment) already on this day (\(policy.timeZone)); at most \(limit)"
+    }
+
+    /// The promotions of `subject`'s model and source commit to `earlier` that count for `after`: commits
+    /// that write that release record with that source commit (trailers alone are not a promotion) and,
+    /// when these rules ask `earlier`'s promotions to be signed, are signed by one of its signers. With why
+    /// the others did not count.
+    static func verifiedPromotions(
+        of subject: Subject, to earlier: String, rules: Rules, history: PromotionHistory, repository: Repository
+    ) throws -> (promotions: [PromotionHistory.Entry], unverified: [String]) {
+        let path = ReleaseRecord.path(environment: earlier, model: subject.model)
+        var promotions: [PromotionHistory.Entry] = []
+        var unverified: [String] = []
+        for promotion in history.promotions
+        where promotion.environment == earlier && promotion.model == subject.model
+            && promotion.sourceCommit == subject.sourceCommit.hex && promotion.commit.committer.time <= subject.time
+        {
+            let commit = promotion.commit
+            let bytes = try repository.read(path, at: .git(commit.id.hex))
+            let record = bytes.flatMap { try? ReleaseRecord.parse($0, file: path) }
+            guard let record, record.sourceCommit == subject.sourceCommit.hex, record.model == subject.model,
+                record.environment == earlier
+            else {
+                unverified.append("\(commit.id.short) does not write \(path) with that source commit")
+                continue
+            }
+            if let parent = commit.parents.first, try repository.read(path, at: .git(parent.hex)) == bytes {
+                unverified.append("\(commit.id.short) does not change \(path)")
+                continue
+            }
+            if let signers = rules.policy.environments[earlier]?.signers,
+                let problem = try signatureProblem(
+                    .commit(commit.id), signers: signers, rules: rules, repository: repository)
+            {
+                unverified.append("\(commit.id.short): \(problem)")
+                continue
+            }
+            promotions.append(promotion)
+        }
+        return (promotions, unverified)
+    }
+
     /// Fewer distinct allowed approvers than required, with who approved and what did not count; nil when
     /// there are enough.
     static func approvalsProblem(
-        _ required: PromotionPolicy.Approvals, _ subject: Subject, rules: InForce, repository: Repository
+        _ required: PromotionPolicy.Approvals, _ subject: Subject, rules: Rules, repository: Repository
     ) throws -> String? {
         guard let allowed = try rules.files.read(required.signers) else {
             return "the approvers file \(required.signers) is not in \(rules.source)"
@@ -209,7 +285,7 @@ public enum PromotionRules {
 
     /// What is wrong with the promotion commit's signature, nil when an allowed signer made it.
     static func signatureProblem(
-        _ signature: Signature, signers: String, rules: InForce, repository: Repository
+        _ signature: Signature, signers: String, rules: Rules, repository: Repository
     ) throws -> String? {
         guard let allowed = try rules.files.read(signers) else {
             return "the allowed signers file \(signers) is not in \(rules.source)"

@@ -56,6 +56,46 @@ public enum DeploymentNotes {
         return try decode(text, commit: commit)
     }
 
+    /// The records on `commit`'s note that a notes commit signed by one of `allowedSigners` (git's SSH
+    /// format) wrote: the notes commit whose note has the record and whose first parent's does not. A record
+    /// added or rewritten by an unsigned commit stays unverified when a signed commit is written on top of it,
+    /// since that commit only carried it over. The notes ref's history is walked back until every record is
+    /// placed.
+    public static func verifiedRecords(
+        for commit: ObjectID, in repository: Repository, allowedSigners: [UInt8]
+    ) throws -> [DeploymentRecord] {
+        guard var current = try repository.referenceTarget(ref), let text = try repository.note(for: commit, ref: ref)
+        else { return [] }
+        var unplaced = try decode(text, commit: commit)
+        var verified: [DeploymentRecord] = []
+        var signed: [ObjectID: Bool] = [:]
+        for _ in 0..<100_000 where !unplaced.isEmpty {
+            let parent = try repository.commit(current.hex).parents.first
+            // An earlier note that does not read counts as none: what is here now was written after it.
+            let before =
+                try parent.flatMap { try repository.note(for: commit, notesCommit: $0) }
+                .flatMap { try? decode($0, commit: commit) } ?? []
+            let written = unplaced.filter { !before.contains($0) }
+            if !written.isEmpty {
+                let isSigned =
+                    try signed[current]
+                    ?? {
+                        do {
+                            _ = try CommitVerifier.verify(
+                                current, in: repository, allowedSignersContents: allowedSigners)
+                            return true
+                        } catch is VerificationFailure { return false }
+                    }()
+                signed[current] = isSigned
+                if isSigned { verified += written }
+            }
+            unplaced.removeAll { written.contains($0) }
+            guard let parent else { break }
+            current = parent
+        }
+        return verified
+    }
+
     /// Adds `record` to the note on its commit; returns every record now there.
     @discardableResult
     public static func append(
@@ -87,7 +127,7 @@ public enum DeploymentNotes {
         }
     }
 
-    static func encode(_ records: [DeploymentRecord]) throws -> String {
+    public static func encode(_ records: [DeploymentRecord]) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.dateEncodingStrategy = .iso8601

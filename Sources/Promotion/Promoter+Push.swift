@@ -7,14 +7,16 @@ extension Promoter {
     /// it, push. When the push is refused because another promotion landed first, fetch again; if that
     /// promotion touched none of the files this one owns, plan again on the new tip and retry (bounded,
     /// with backoff); if it did, fail with nothing written. With `propose`, push to
-    /// `Promoter.proposalBranch(…)` instead (it must not exist yet), for a pull-request flow.
+    /// `Promoter.proposalBranch(…)` instead (it must not exist yet), for a pull-request flow. `judge` sees
+    /// each attempt's fresh copy of the environment branch before anything is written there (the rules that
+    /// count what the branch already holds, such as promotions per day, are judged on it) and throws to refuse.
     ///
     /// Each attempt works in a fresh temporary bare repository holding only the environment branch: the
     /// user's repository is never touched, and every fetch is a complete one (libgit2 1.5's negotiation
     /// against a repository that took part in concurrent pushes could leave a fetched tip without its tree).
     public func promote(
         _ request: PromotionRequest, pushTo remote: String, propose: Bool = false, attempts: Int = 8,
-        credentials: RemoteCredentials = .fromEnvironment()
+        credentials: RemoteCredentials = .fromEnvironment(), judge: ((Repository) throws -> Void)? = nil
     ) throws -> Outcome {
         let branch = try self.branch(of: request.environment)
         let url = try repository.remoteURL(remote)
@@ -39,6 +41,7 @@ extension Promoter {
                     throw PromotionFailure.conflict(paths: overlap, environment: request.environment)
                 }
             }
+            try judge?(store)
             let plan = try self.plan(request, tip: tip, in: store)
             let proposalBranch =
                 propose

@@ -110,6 +110,37 @@ import Testing
         #expect(again.stderrText.contains("already exists on the remote"))
     }
 
+    /// `max_per_day` is counted on the remote's branch as `promote --push` fetches it, not on what a stale
+    /// clone last saw: the second promotion of the day from a clone that never fetched the first is refused.
+    @Test func maxPerDayCountsWhatTheRemoteHoldsNotAStaleClone() throws {
+        let temp = TemporaryDirectory("promote-per-day")
+        let (work, remote) = try project(models: 2, in: temp, note: nil)
+        try write(
+            """
+            apiVersion: gitops-ml/v1
+            kind: PromotionPolicy
+            metadata: {name: promotion}
+            spec: {environments: {staging: {max_per_day: 1}}}
+
+            """, to: "policies/promotion.yaml", in: work)
+        try git("add", "-A", in: work)
+        try git("commit", "-qm", "One promotion a day", in: work)
+        try addNote(verdict: "pass", in: work)
+        try git("push", "-q", remote, "main", "refs/notes/gitops-ml:refs/notes/gitops-ml", in: work)
+        let stale = temp.path + "/stale"
+        try git("clone", "-q", remote, stale, in: temp.path)
+        try git("fetch", "-q", "origin", "refs/notes/*:refs/notes/*", in: stale)
+
+        let first = try gitopsML(["promote", "m1", "--to", "staging", "--push", remote], in: work)
+        #expect(first.status == 0, "\(first.stderrText)")
+        let second = try gitopsML(["promote", "m2", "--to", "staging", "--push", "origin"], in: stale)
+        #expect(second.status == 1, "\(second.stderrText)")
+        #expect(
+            second.stderrText.contains("max-per-day: 1 promotions to staging already on this day"),
+            "\(second.stderrText)")
+        #expect(try git("rev-list", "--count", "gitops", in: remote) == "1", "nothing more landed")
+    }
+
     /// 8 processes promote 8 models at once: every promotion lands exactly once, history stays linear.
     /// The gate report goes where the promotion goes: `audit` and `lineage` read it from any clone.
     @Test func aPushedPromotionTakesItsGateReportNoteAlong() throws {

@@ -99,7 +99,14 @@ struct ExamplePoliciesTests {
         let policy = try String(contentsOfFile: project + "/policies/promotion.yaml", encoding: .utf8)
         try write(
             policy + "  environments:\n    production:\n      freeze: []\n", to: "policies/promotion.yaml", in: project)
-        try git("commit", "-qam", "No freeze in the test", in: project)
+        // The staging agent's key, whose signed deployment notes count for the soak (the preset's `agents`).
+        let agentKey = temp.path + "/agent-key"
+        try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agent", "-f", agentKey])
+        try write(
+            "agent@example.com " + (try String(contentsOfFile: agentKey + ".pub", encoding: .utf8)),
+            to: ".gitops-ml/agent_signers", in: project)
+        try git("add", "-A", in: project)
+        try git("commit", "-qm", "No freeze in the test; the staging agent's key", in: project)
 
         let early = try gitopsML(["promote", "churn", "--to", "production", "--run-checks"], in: project)
         #expect(early.status == 1)
@@ -122,7 +129,7 @@ struct ExamplePoliciesTests {
             DeploymentRecord(
                 environment: "staging", target: "local", commit: stagingCommit, started: healthy,
                 finished: healthy, outcome: .healthy, checks: [], agent: "test"),
-            in: try Repository(at: project))
+            in: try Repository(at: project), signer: .ssh(key: agentKey))
         let promoted = try gitopsML(["promote", "churn", "--to", "production"], in: project)
         #expect(promoted.status == 0, "\(promoted.stderrText)")
         let production = try git("rev-parse", "gitops", in: project)

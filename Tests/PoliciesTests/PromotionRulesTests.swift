@@ -116,7 +116,10 @@ struct PromotionRulesTests {
     }
 
     @Test func productionWaitsForTheStagingSoakAndARollbackThereStopsIt() throws {
-        let fixture = try fixture(policy: Self.policy("after: [staging]\nsoak: 24h"))
+        let agent = try key("agent")
+        let fixture = try fixture(
+            policy: Self.policy("after: [staging]\nsoak: 24h\nagents: .gitops-ml/agents"),
+            files: [".gitops-ml/agents": agent.line])
         let now = Date()
         #expect(try violations(fixture, at: now).map(\.rule) == ["after"], "never promoted to staging")
 
@@ -129,7 +132,7 @@ struct PromotionRulesTests {
         try DeploymentNotes.append(
             DeploymentRecord(
                 environment: "staging", target: "local", commit: staging.hex, started: now, finished: healthy,
-                outcome: .healthy, checks: [], agent: "test"), in: fixture.repository)
+                outcome: .healthy, checks: [], agent: "test"), in: fixture.repository, signer: .ssh(key: agent.path))
         let early = try violations(fixture, at: healthy.addingTimeInterval(2 * 3600))
         #expect(early.map(\.rule) == ["soak"])
         #expect(early.first?.message.contains("for 2h 0m of 1d") == true, "\(early)")
@@ -143,6 +146,128 @@ struct PromotionRulesTests {
         let rolledBack = try violations(fixture, at: healthy.addingTimeInterval(25 * 3600))
         #expect(rolledBack.map(\.rule) == ["soak"])
         #expect(rolledBack.first?.message.contains("rolled back in staging") == true)
+    }
+
+    /// Only what an allowed agent signed is a deployment: an unsigned note, a note signed by another key,
+    /// and an unsigned rewrite carried over by a signed notes commit on top are not.
+    @Test func soakCountsOnlyDeploymentNotesThatAnAllowedAgentWrote() throws {
+        let agent = try key("agent")
+        let stranger = try key("stranger")
+        let fixture = try fixture(
+            policy: Self.policy("after: [staging]\nsoak: 24h\nagents: .gitops-ml/agents"),
+            files: [".gitops-ml/agents": agent.line])
+        let start = Date().addingTimeInterval(-48 * 3600)
+        let staging = try promote(fixture, to: "staging", at: start)
+        func record(_ outcome: DeploymentRecord.Outcome, finished: Date) -> DeploymentRecord {
+            DeploymentRecord(
+                environment: "staging", target: "local", commit: staging.hex, started: start, finished: finished,
+                outcome: outcome, checks: [], agent: "agent")
+        }
+        let old = start.addingTimeInterval(60)
+        try DeploymentNotes.append(record(.healthy, finished: old), in: fixture.repository)
+        #expect(try violations(fixture, at: Date()).map(\.rule) == ["soak"], "an unsigned note")
+        try DeploymentNotes.append(
+            record(.healthy, finished: old.addingTimeInterval(1)), in: fixture.repository,
+            signer: .ssh(key: stranger.path))
+        #expect(try violations(fixture, at: Date()).map(\.rule) == ["soak"], "signed by a key not in agents")
+
+        // A failed deployment the agent signed, rewritten to healthy by an unsigned notes commit, then
+        // carried over by the agent's next signed append: the rewrite does not count.
+        try DeploymentNotes.append(
+            record(.failed, finished: old.addingTimeInterval(2)), in: fixture.repository, signer: .ssh(key: agent.path))
+        let forged = try DeploymentNotes.records(for: staging, in: fixture.repository).map { record in
+            var record = record
+            record.outcome = .healthy
+            return record
+        }
+        try fixture.repository.setNote(
+            try DeploymentNotes.encode(forged), for: staging, ref: DeploymentNotes.ref)
+        try DeploymentNotes.append(
+            record(.failed, finished: Date().addingTimeInterval(-60)), in: fixture.repository,
+            signer: .ssh(key: agent.path))
+        let carried = try violations(fixture, at: Date())
+        #expect(carried.map(\.rule) == ["soak"], "\(carried)")
+        #expect(carried.first?.message.contains("no healthy deployment") == true, "\(carried)")
+
+        // The agent's own healthy record a day ago counts.
+        try DeploymentNotes.append(
+            record(.healthy, finished: Date().addingTimeInterval(-25 * 3600)), in: fixture.repository,
+            signer: .ssh(key: agent.path))
+        #expect(try violations(fixture, at: Date()).isEmpty)
+    }
+
+    /// `audit --allowed-signers` verifies every deployment notes commit: an unsigned rewrite under the
+    /// agent's signed tip is reported by its commit.
+    @Test func auditChecksEveryDeploymentNotesCommitNotOnlyTheTip() throws {
+        let agent = try key("agent")
+        let fixture = try fixture(policy: Self.policy("max_per_day: 10"))
+        let staging = try promote(fixture, to: "staging", sign: .ssh(key: agent.path))
+        let record = DeploymentRecord(
+            environment: "staging", target: "local", commit: staging.hex, started: Date(), finished: Date(),
+            outcome: .healthy, checks: [], agent: "agent")
+        try DeploymentNotes.append(record, in: fixture.repository, signer: .ssh(key: agent.path))
+        try DeploymentNotes.append(record, in: fixture.repository)
+        let unsigned = try #require(try fixture.repository.referenceTarget(DeploymentNotes.ref))
+        try DeploymentNotes.append(record, in: fixture.repository, signer: .ssh(key: agent.path))
+        try agent.line.write(toFile: temp.path + "/agents", atomically: true, encoding: .utf8)
+
+        func notesFindings() throws -> [String: String] {
+            let audit = try gitopsML(
+                ["audit", "--env", "staging", "--allowed-signers", temp.path + "/agents", "--format", "json"],
+                in: fixture.directory)
+            let object = try JSONSerialization.jsonObject(with: Data(audit.stdout)) as? [String: Any]
+            var found: [String: String] = [:]
+            for finding in object?["findings"] as? [[String: Any]] ?? []
+            where (finding["message"] as? String)?.contains("deployment notes") == true {
+                found[finding["commit"] as? String ?? ""] = finding["status"] as? String
+            }
+            return found
+        }
+        #expect(try notesFindings() == [unsigned.hex: "fail"])
+    }
+
+    @Test func soakWithoutAnAgentsFileIsNeverSatisfied() throws {
+        let fixture = try fixture(policy: Self.policy("after: [staging]\nsoak: 1h"))
+        let start = Date().addingTimeInterval(-48 * 3600)
+        let staging = try promote(fixture, to: "staging", at: start)
+        try DeploymentNotes.append(
+            DeploymentRecord(
+                environment: "staging", target: "local", commit: staging.hex, started: start, finished: start,
+                outcome: .healthy, checks: [], agent: "agent"), in: fixture.repository)
+        let refused = try violations(fixture, at: Date())
+        #expect(refused.map(\.rule) == ["soak"])
+        #expect(refused.first?.message.contains("name the agents' allowed-signers file in `agents:`") == true)
+    }
+
+    /// `after` counts commits that write the earlier environment's release record, signed as that
+    /// environment's rules ask: an empty commit with promotion trailers is not a promotion.
+    @Test func afterCountsOnlyCommitsThatWriteTheReleaseRecordSignedAsAsked() throws {
+        let releaser = try key("releaser")
+        let fixture = try fixture(
+            policy: Self.policy("after: [staging]").replacingOccurrences(
+                of: "    production:\n",
+                with: "    staging:\n      signers: .gitops-ml/releasers\n    production:\n"),
+            files: [".gitops-ml/releasers": releaser.line])
+        let trailers = [
+            Trailer.line(Trailer.model, "m"), Trailer.line(Trailer.version, "v1"),
+            Trailer.line(Trailer.environment, "staging"), Trailer.line(Trailer.sourceCommit, fixture.source.hex),
+        ].joined(separator: "\n")
+        let empty = try commitOnGitops(
+            fixture, [FileChange(path: "README", contents: Array("x".utf8))],
+            message: "promote(m): v1 to staging\n\n\(trailers)\n", sign: .ssh(key: releaser.path))
+        let forged = try violations(fixture, at: Date())
+        #expect(forged.map(\.rule) == ["after"])
+        #expect(
+            forged.first?.message.contains("\(empty.short) does not write environments/staging/m.yaml") == true,
+            "\(forged)")
+
+        let unsigned = try promote(fixture, to: "staging")
+        let notSigned = try violations(fixture, at: Date())
+        #expect(notSigned.map(\.rule) == ["after"])
+        #expect(notSigned.first?.message.contains("\(unsigned.short): the promotion commit must be signed") == true)
+
+        try promote(fixture, to: "staging", version: "v2", sign: .ssh(key: releaser.path))
+        #expect(try violations(fixture, at: Date()).isEmpty)
     }
 
     @Test func freezeWindowsFollowTheTimeZoneAndDaysAreCountedThere() throws {
@@ -252,13 +377,20 @@ struct PromotionRulesTests {
         judged.source = try fixture.repository.resolve("HEAD")
         #expect(try violations(judged, at: Date()).map(\.rule) == ["after"])
 
-        // An environment branch with policies of its own: those, not the default branch's.
+        // An environment branch with policies of its own: they add to the default branch's rules.
         _ = try commitOnGitops(
             fixture,
             [
                 FileChange(
                     path: "policies/promotion.yaml", contents: Array(Self.policy("freeze:\n  - {reason: always}").utf8))
             ], message: "Freeze production")
-        #expect(try violations(judged, at: Date()).map(\.rule) == ["freeze"])
+        #expect(try violations(judged, at: Date()).map(\.rule) == ["after", "freeze"])
+
+        // They never take rules away: a looser policy there (no `after`) leaves the default branch's in force.
+        _ = try commitOnGitops(
+            fixture,
+            [FileChange(path: "policies/promotion.yaml", contents: Array(Self.policy("max_per_day: 1000").utf8))],
+            message: "Loosen production")
+        #expect(try violations(judged, at: Date()).map(\.rule) == ["after"])
     }
 }
