@@ -118,6 +118,8 @@ public enum PolicyChanges {
         {
             loosened.append("drift checks removed")
         }
+        loosened += promotionLoosening(from: old.promotionPolicies, to: new.promotionPolicies)
+        loosened += deployLoosening(from: old.deployPolicies, to: new.deployPolicies)
         return loosened + other
     }
 
