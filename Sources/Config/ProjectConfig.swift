@@ -304,8 +304,18 @@ extension ProjectConfig {
         }
         for item in try map.optional("code")?.list() ?? [] {
             let code = try item.mapping()
-            var check = CodeCheck(name: try code.required("name").string(), run: try code.required("run").string())
-            check.timeout = try code.optional("timeout")?.double() ?? 600
+            let run = try code.required("run")
+            var check = CodeCheck(name: try code.required("name").string(), run: try run.string())
+            guard !check.run.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw run.error("run must be a command, not empty")
+            }
+            if let timeout = code.optional("timeout") {
+                check.timeout = try timeout.double()
+                // A day at most: a bound a runner can keep; 0, negative and NaN would never run or never end.
+                guard check.timeout > 0 && check.timeout <= 86_400 else {
+                    throw timeout.error("timeout must be above 0 and at most 86400 seconds (a day)")
+                }
+            }
             check.junit = try code.optional("junit")?.repositoryPath()
             check.workingDirectory = try code.optional("working_directory")?.repositoryPath()
             check.passEnv = try code.optional("pass_env")?.strings() ?? []

@@ -8,8 +8,10 @@ import Foundation
 public enum ProcessSecrets {
     private static let taken = Mutex<[String: String]>([:])
 
-    /// A name whose value is a credential: never passed to a child unless a configuration names it.
+    /// A name whose value is a credential: never passed to a child unless a configuration names it. Every
+    /// variable taken here is one, whatever its name (the agent's webhook secret may be called anything).
     public static func isSecret(_ name: String) -> Bool {
+        if taken.withLock({ $0[name] != nil }) { return true }
         let upper = name.uppercased()
         return ["GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN"].contains(upper)
             || upper.hasPrefix("ACTIONS_ID_TOKEN_REQUEST_")

@@ -105,6 +105,23 @@ struct HostileInputTests {
             "\(result.stderrText)")
     }
 
+    /// A code check's timeout is a bounded positive number of seconds and its command is not empty.
+    @Test(arguments: [
+        ("timeout: 0", "timeout must be above 0 and at most 86400 seconds (a day)"),
+        ("timeout: -5", "timeout must be above 0 and at most 86400 seconds (a day)"),
+        ("timeout: 1e99", "timeout must be above 0 and at most 86400 seconds (a day)"),
+        ("timeout: .nan", "timeout: expected a finite number, not .nan"),
+        ("run: \"\"", "run must be a command, not empty"),
+    ])
+    func aCodeCheckThatCouldNeverRunOrNeverEndIsRefused(setting: String, message: String) throws {
+        let check = setting.hasPrefix("run") ? "{name: unit, \(setting)}" : "{name: unit, run: \"true\", \(setting)}"
+        let dir = try repository(["gitops-ml.yaml": "version: 1\nchecks:\n  code:\n    - \(check)\n"])
+        let result = try gitopsML(["validate"], in: dir)
+        #expect(result.status == 2)
+        #expect(result.stderrText.hasPrefix("gitops-ml: error: gitops-ml.yaml:4"), "\(result.stderrText)")
+        #expect(result.stderrText.hasSuffix("\(message)\n"), "\(result.stderrText)")
+    }
+
     /// A name no dataset has and no file ever had is an error, not an empty answer with exit 0; a version
     /// that is not one is a usage error (2), not "not registered" (1).
     @Test func unknownNamesAreErrorsWithTheirExitCodes() throws {
