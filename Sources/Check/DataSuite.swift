@@ -25,7 +25,7 @@ enum DataSuite {
                 options.columns = Expectations.columnsRead(by: policy.expectations)
             }
             let head: Dataset
-            switch load(dataset, options: options, at: context.head, stores: context.stores) {
+            switch try load(dataset, options: options, at: context.head, stores: context.stores) {
             case .success(let data): head = data
             case .failure(let finding):
                 findings.append(finding.with(id: id + "/read"))
@@ -43,7 +43,7 @@ enum DataSuite {
             let evaluated = results.withLock { $0 }
             findings += expectations.indices.compactMap { evaluated[$0] }
             guard policy.drift != nil || policy.reference != nil, let base = context.base else { continue }
-            guard case .success(let reference) = load(dataset, options: options, at: base, stores: context.stores)
+            guard case .success(let reference) = try load(dataset, options: options, at: base, stores: context.stores)
             else {
                 findings.append(
                     Finding(
@@ -68,10 +68,12 @@ enum DataSuite {
         case failure(Finding)
     }
 
-    /// The dataset at a revision; an absent file, an absent pointer object or malformed content is a finding.
+    /// The dataset at a revision; an absent file or malformed content is a finding. A repository or cache
+    /// that cannot give the object it names (missing, corrupt, unreadable) is thrown: the check stops there,
+    /// exit 3, rather than judging without it.
     static func load(
         _ dataset: ProjectConfig.Dataset, options: Dataset.Options, at revision: CheckRevision, stores: DataStores
-    ) -> Loaded {
+    ) throws -> Loaded {
         func failure(_ message: String, _ location: SourceLocation?) -> Loaded {
             .failure(
                 Finding(
@@ -85,6 +87,8 @@ enum DataSuite {
                 return failure("\(dataset.path) does not exist at \(revision.name)", nil)
             }
             return .success(data)
+        } catch let error as CategorizedError where error.category == .environment {
+            throw error
         } catch let error as GitOpsMLError {
             return failure(error.message + (revision.commit == nil ? "" : " (at \(revision.name))"), error.location)
         } catch {

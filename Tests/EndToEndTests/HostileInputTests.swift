@@ -122,6 +122,43 @@ struct HostileInputTests {
         #expect(result.stderrText.hasSuffix("\(message)\n"), "\(result.stderrText)")
     }
 
+    /// A dataset object the repository or the DVC cache cannot give (missing, or not what its id says)
+    /// stops `check` and `data validate` with exit 3 naming the object: nothing is judged without it.
+    @Test func aMissingOrCorruptDatasetObjectIsAnEnvironmentError() throws {
+        let policy = """
+            apiVersion: gitops-ml/v1
+            kind: DataPolicy
+            metadata: {name: d}
+            spec:
+              dataset: d
+              expectations:
+                - {expect: expect_column_values_to_not_be_null, column: a}
+
+            """
+        let config = "version: 1\ndatasets:\n  d: d.csv\nchecks:\n  policies: policies\n"
+        let dir = try repository(["gitops-ml.yaml": config, "d.csv": "a\n1\n2\n", "policies/d.yaml": policy])
+        let blob = try git("rev-parse", "HEAD:d.csv", in: dir)
+        try FileManager.default.removeItem(
+            atPath: dir + "/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
+        for arguments in [["data", "validate", "--rev", "HEAD"], ["check", "--no-note", "--base", "none"]] {
+            let result = try gitopsML(arguments, in: dir)
+            #expect(result.status == 3, "\(arguments): \(result.stdoutText)")
+            #expect(
+                result.stderrText.hasPrefix("gitops-ml: error: read blob ") && result.stderrText.contains(blob)
+                    && result.stderrText.split(separator: "\n").count == 1, "\(result.stderrText)")
+        }
+
+        let md5 = "0123456789abcdef0123456789abcdef"
+        let dvc = try repository([
+            "gitops-ml.yaml": config, "policies/d.yaml": policy, ".dvc/config": "[core]\n",
+            "d.csv.dvc": "outs:\n- md5: \(md5)\n  size: 4\n  path: d.csv\n",
+        ])
+        try write("a\n9\n", to: ".dvc/cache/files/md5/01/\(md5.dropFirst(2))", in: dvc)
+        let corrupt = try gitopsML(["data", "validate", "--rev", "HEAD"], in: dvc)
+        #expect(corrupt.status == 3)
+        #expect(corrupt.stderrText.contains("is corrupt (its md5 differs)"), "\(corrupt.stderrText)")
+    }
+
     /// A name no dataset has and no file ever had is an error, not an empty answer with exit 0; a version
     /// that is not one is a usage error (2), not "not registered" (1).
     @Test func unknownNamesAreErrorsWithTheirExitCodes() throws {
