@@ -3,6 +3,10 @@ import GitOpsMLCore
 /// `environments/<env>/<model>.yaml`: what an environment must run, written by `promote` and read by
 /// `generate`, the agent and `audit`. Digests are `algorithm:hex`.
 public struct ReleaseRecord: Sendable, Equatable {
+    /// A version as a Kubernetes label value and an image tag, where `+` is not allowed: `v1.2.3+build.5`
+    /// becomes `v1.2.3_build.5`, as Helm writes chart versions in labels.
+    public static func tag(_ version: String) -> String { version.replacingOccurrences(of: "+", with: "_") }
+
     public static let apiVersion = "gitops-ml/v1"
 
     public var model: String

@@ -146,7 +146,7 @@ public struct Promoter {
         record.gateReport = "sha256:" + SHA256.hex(Array(request.gateReport.utf8))
         record.image = model.serving.image.map { image in
             image.contains("@sha256:") || (image.split(separator: "/").last ?? "").contains(":")
-                ? image : "\(image):\(version)"
+                ? image : "\(image):\(ReleaseRecord.tag(version))"
         }
         record.previousVersion = previous.flatMap { $0.version == version ? $0.previousVersion : $0.version }
 
@@ -184,6 +184,11 @@ public struct Promoter {
     func chooseVersion(_ request: PromotionRequest, previous: ReleaseRecord?) throws -> String {
         if let version = request.version {
             guard SemVer(version) != nil else { throw Registry.Failure.invalidVersion(version) }
+            guard version.utf8.count <= 63 else {
+                throw GitOpsMLError.usage(
+                    "version \(version) has \(version.utf8.count) characters; at most 63 (it becomes a Kubernetes label)"
+                )
+            }
             return version
         }
         if let previous, previous.sourceCommit == request.sourceCommit.hex { return previous.version }

@@ -121,7 +121,9 @@ public struct Renderer: Sendable {
             var deployment: [String: TemplateValue] = [
                 "name": .text(modelName), "track": .text("stable"), "image": .text(stableImage.reference),
                 "image_by_digest": .bool(stableImage.byDigest),
-                "version": .text(canary != nil ? (release?.previousVersion ?? version(release)) : version(release)),
+                "version": .text(
+                    canary != nil
+                        ? (release?.previousVersion.map(ReleaseRecord.tag) ?? version(release)) : version(release)),
                 "replicas": .number(Double(max(1, model.serving.replicas - canaryReplicas))),
             ]
             context["deployment"] = .map(deployment)
@@ -275,7 +277,9 @@ public struct Renderer: Sendable {
         ])
     }
 
-    private func version(_ release: ReleaseRecord?) -> String { release?.version ?? "unreleased" }
+    private func version(_ release: ReleaseRecord?) -> String {
+        release.map { ReleaseRecord.tag($0.version) } ?? "unreleased"
+    }
 
     /// The serving image: by digest when the configuration or the release record pins one, else by the
     /// release's version as its tag.
@@ -295,7 +299,7 @@ public struct Renderer: Sendable {
         if image.contains("@sha256:") { return (image, true) }
         let lastComponent = image.split(separator: "/").last ?? ""
         if lastComponent.contains(":") { return (image, false) }
-        return ("\(image):\(version ?? "unreleased")", false)
+        return ("\(image):\(version.map(ReleaseRecord.tag) ?? "unreleased")", false)
     }
 
     private func render(

@@ -110,6 +110,24 @@ import Testing
         #expect(again.stderrText.contains("already exists on the remote"))
     }
 
+    /// Build metadata cannot go into a Kubernetes label or an image tag: `+` is written `_` there, as Helm
+    /// does; the release record keeps the version as given. A version too long for a label is refused.
+    @Test func aVersionWithBuildMetadataRendersAsAValidLabelAndTag() throws {
+        let temp = TemporaryDirectory("promote-build-version")
+        let (work, _) = try project(models: 1, in: temp)
+        let promoted = try gitopsML(["promote", "m1", "--to", "staging", "--version", "v1.0.0+build.5"], in: work)
+        #expect(promoted.status == 0, "\(promoted.stderrText)")
+        let deployment = try git("show", "gitops:deploy/staging/m1/deployment.yaml", in: work)
+        #expect(deployment.contains("image: \"ghcr.io/x/m1:v1.0.0_build.5\""), "\(deployment)")
+        #expect(deployment.contains("v1.0.0_build.5") && !deployment.contains("+build"), "\(deployment)")
+        #expect(try git("show", "gitops:environments/staging/m1.yaml", in: work).contains("version: v1.0.0+build.5"))
+
+        let long = "v1.0.0-" + String(repeating: "a", count: 60)
+        let refused = try gitopsML(["promote", "m1", "--to", "staging", "--version", long], in: work)
+        #expect(refused.status == 2)
+        #expect(refused.stderrText.contains("has 67 characters; at most 63"), "\(refused.stderrText)")
+    }
+
     /// `max_per_day` is counted on the remote's branch as `promote --push` fetches it, not on what a stale
     /// clone last saw: the second promotion of the day from a clone that never fetched the first is refused.
     @Test func maxPerDayCountsWhatTheRemoteHoldsNotAStaleClone() throws {
