@@ -119,7 +119,8 @@ public struct StateStore: Sendable {
         do {
             bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw GitOpsMLError.environment("cannot read the agent state \(path): \(error.localizedDescription)")
+            throw GitOpsMLError.environment(
+                "cannot read the agent state \(path): \(SystemErrors.describe(error) ?? "\(error)")")
         }
         let defect: String
         do {

@@ -64,15 +64,16 @@ struct CheckCommand: ParsableCommand {
         let suites = try parseSuites()
         let outputs = try parseFormats()
         let signer = try reportSigner()
-        // Every report target is checked before the run, so that none is written when one cannot be.
+        let project = try Project(global)
+        // Every report target is checked before the run, so that none is written when one cannot be; one
+        // inside the repository may not lead out of it through a link the change committed.
         var targets: [String: OutputFile.Kind] = [:]
         for case (let name, let path?) in outputs {
             for target in [path] + (name == "json" && signer != nil ? [path + ".sig"] : []) {
                 guard targets[target] == nil else { throw GitOpsMLError.usage("two formats are written to \(target)") }
-                targets[target] = try OutputFile.check(target)
+                targets[target] = try OutputFile.check(target, within: project.repository.workTree)
             }
         }
-        let project = try Project(global)
         guard project.config != nil else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
         }
@@ -88,7 +89,12 @@ struct CheckCommand: ParsableCommand {
         let (report, headFiles) = try evaluate(head, project: project, suites: suites)
         let findings = report.findings
 
+        let digest = SHA256.hex(Array(report.jsonText.utf8))
+        let signature = try signer?.sign(report.jsonText, namespace: CheckCommand.signatureNamespace)
+        // The files are written all or none; what goes to standard output follows.
         var jsonPath: String?
+        var files: [(path: String, bytes: [UInt8], kind: OutputFile.Kind)] = []
+        var printed: [String] = []
         for (name, path) in outputs {
             let text: String
             switch name {
@@ -101,17 +107,16 @@ struct CheckCommand: ParsableCommand {
             default: text = report.text(color: path == nil && Output.colorEnabled)
             }
             if let path {
-                try OutputFile.write(Array(text.utf8), to: path, kind: targets[path] ?? .absent)
+                files.append((path, Array(text.utf8), targets[path] ?? .absent))
             } else {
-                print(text, terminator: "")
+                printed.append(text)
             }
         }
-        let digest = SHA256.hex(Array(report.jsonText.utf8))
-        let signature = try signer?.sign(report.jsonText, namespace: CheckCommand.signatureNamespace)
         if let signature, let jsonPath {
-            try OutputFile.write(
-                Array(signature.utf8), to: jsonPath + ".sig", kind: targets[jsonPath + ".sig"] ?? .absent)
+            files.append((jsonPath + ".sig", Array(signature.utf8), targets[jsonPath + ".sig"] ?? .absent))
         }
+        try OutputFile.writeAll(files)
+        printed.forEach { print($0, terminator: "") }
         if !noNote, let commit = headFiles.commit {
             try repository.setNote(report.jsonText, for: commit)
             if let signature { try repository.setNote(signature, for: commit, ref: CheckCommand.signatureNotes) }
@@ -336,7 +341,7 @@ struct CheckCommand: ParsableCommand {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(text.utf8))
         } catch {
-            throw GitOpsMLError.environment("cannot write \(path): \(error.localizedDescription)")
+            throw GitOpsMLError.environment("cannot write \(path): \(SystemErrors.describe(error) ?? "\(error)")")
         }
     }
 }

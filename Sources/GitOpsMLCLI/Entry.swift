@@ -52,6 +52,11 @@ public enum CLI {
             Output.error("error: " + Redaction.oneLine("\(error)"))
             return ExitStatus.of(error)
         }
+        // Foundation's file errors escape from a few reads and writes: in our words, as the world's fault.
+        if let described = SystemErrors.describe(error) {
+            Output.error("error: " + described)
+            return .environment
+        }
         // Errors of the argument parser: help and version requests, or usage mistakes.
         let code = GitOpsML.exitCode(for: error)
         let message = GitOpsML.fullMessage(for: error)

@@ -18,10 +18,30 @@ public enum OutputFile {
         case through
     }
 
-    /// What `path` is, and that it can be written: not a folder, and, with `root`, a symlink that stays
-    /// inside `root` (a committed link must not redirect a generated file out of the repository).
+    /// What `path` is, and that it can be written: not a folder, and, with `root`, a path inside `root`
+    /// that stays among its files — neither the file nor a folder on the way may be a link leading out or
+    /// into `.git` (a
+    /// committed link must not redirect a report or a generated file out of the repository). A path the
+    /// user names outside `root` (`/dev/stdout`, `$RUNNER_TEMP/report.json`) is theirs to name.
     public static func check(_ path: String, within root: String? = nil) throws -> Kind {
         if path == "-" { return .through }
+        if let root {
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let lexical = normalize(absolute)
+            let base = normalize(root)
+            let resolvedBase = resolve(base)
+            if lexical.hasPrefix(base + "/") || lexical.hasPrefix(resolvedBase + "/") {
+                let resolved = resolve(lexical)
+                let gitFolder = resolvedBase + "/.git"
+                guard resolved.hasPrefix(resolvedBase + "/"), resolved != gitFolder,
+                    !resolved.hasPrefix(gitFolder + "/")
+                else {
+                    throw GitOpsMLError.environment(
+                        "refusing to write \(path): it leads through a link to \(resolved), outside the files of \(root)"
+                    )
+                }
+            }
+        }
         var info = stat()
         guard lstat(path, &info) == 0 else {
             guard errno == ENOENT else { throw failure(path, errno) }
@@ -30,17 +50,63 @@ public enum OutputFile {
         switch info.st_mode & S_IFMT {
         case S_IFREG: return .regular
         case S_IFDIR: throw GitOpsMLError.environment("cannot write \(path): it is a folder")
-        case S_IFLNK:
-            if let root {
-                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-                let base = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-                guard resolved == base || resolved.hasPrefix(base + "/") else {
-                    throw GitOpsMLError.environment(
-                        "refusing to write \(path): it is a symlink to \(resolved), outside \(root)")
-                }
-            }
-            return .through
         default: return .through
+        }
+    }
+
+    /// Where writing `path` (absolute, standardized) would land: every link on the way followed, the
+    /// last one too even when what it names does not exist yet (a dangling link is written through).
+    static func resolve(_ path: String, depth: Int = 0) -> String {
+        guard depth < 40, path != "/" else { return path }
+        let parent = resolve((path as NSString).deletingLastPathComponent, depth: depth + 1)
+        let here = (parent == "/" ? "" : parent) + "/" + (path as NSString).lastPathComponent
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(here, &buffer, Int(PATH_MAX))
+        guard count > 0 else { return here }
+        let target = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let joined = target.hasPrefix("/") ? target : (parent == "/" ? "" : parent) + "/" + target
+        return resolve(normalize(joined), depth: depth + 1)
+    }
+
+    /// `path` without `.`, `..` and repeated slashes, read as text: no link is followed (Foundation's
+    /// `standardizingPath` follows them).
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// Writes each output, all or none of those that are replaced: every regular (or absent) target is
+    /// written to a temporary file beside it and flushed first, and only when all of them are is each
+    /// renamed over its target; a failure before that leaves every file as it was. Targets written through
+    /// (`-`, a FIFO, a device) are written between the two, so that their failure leaves the files too.
+    public static func writeAll(_ outputs: [(path: String, bytes: [UInt8], kind: Kind)]) throws {
+        var staged: [Staged] = []
+        do {
+            for output in outputs where output.kind != .through {
+                staged.append(
+                    try stage(output.path, mode: output.kind == .regular ? existingMode(output.path) : 0o644) {
+                        write in try write(output.bytes)
+                    })
+            }
+        } catch {
+            staged.forEach { unlink($0.temporary) }
+            throw error
+        }
+        var committed = 0
+        do {
+            for output in outputs where output.kind == .through {
+                try write(output.bytes, to: output.path, kind: .through)
+            }
+            for file in staged {
+                try commit(file)
+                committed += 1
+            }
+        } catch {
+            staged.dropFirst(committed).forEach { unlink($0.temporary) }
+            throw error
         }
     }
 
@@ -63,12 +129,32 @@ public enum OutputFile {
     public static func replace(
         _ path: String, mode: mode_t = 0o644, _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void
     ) throws {
+        let staged = try stage(path, mode: mode, produce)
+        do {
+            try commit(staged)
+        } catch {
+            unlink(staged.temporary)
+            throw error
+        }
+    }
+
+    /// A flushed temporary file waiting to be renamed over `path`.
+    struct Staged {
+        var path: String
+        var temporary: String
+        var folder: String
+    }
+
+    static func stage(
+        _ path: String, mode: mode_t, _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void
+    ) throws -> Staged {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                throw GitOpsMLError.environment("cannot create \(folder): \(error.localizedDescription)")
+                throw GitOpsMLError.environment(
+                    "cannot create \(folder): \(SystemErrors.describe(error) ?? "\(error)")")
             }
         }
         var template = Array(((folder.isEmpty ? "." : folder) + "/.gitops-ml-XXXXXX").utf8CString)
@@ -78,24 +164,26 @@ public enum OutputFile {
         }
         guard descriptor >= 0 else { throw failure(path, errno) }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var isOpen = true
         do {
+            defer { close(descriptor) }
             try produce { chunk in try writeAll(chunk, to: descriptor, path: path) }
             fchmod(descriptor, mode)
             guard fsync(descriptor) == 0 else { throw failure(path, errno) }
-            close(descriptor)
-            isOpen = false
-            guard rename(temporary, path) == 0 else { throw failure(path, errno) }
-            // The rename itself survives a power cut only once the folder is flushed too.
-            let directory = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directory >= 0 {
-                fsync(directory)
-                close(directory)
-            }
         } catch {
-            if isOpen { close(descriptor) }  // never twice: the number may already be another file's
             unlink(temporary)
             throw error
+        }
+        return Staged(path: path, temporary: temporary, folder: folder)
+    }
+
+    /// Renames the staged file over its target and flushes the folder (the rename survives a power cut only
+    /// once the folder is flushed too).
+    static func commit(_ staged: Staged) throws {
+        guard rename(staged.temporary, staged.path) == 0 else { throw failure(staged.path, errno) }
+        let directory = open(staged.folder.isEmpty ? "." : staged.folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
         }
     }
 

@@ -1116,17 +1116,19 @@ jobs:
         id: check
         env:
           BASE_REF: ${{ github.base_ref }}
+        # The reports go outside the checkout: a pull request could commit reports/ as links elsewhere.
         run: |
-          mkdir -p reports
+          reports="$RUNNER_TEMP/gitops-ml-reports"
+          mkdir -p "$reports"
           gitops-ml check --base "origin/${BASE_REF}" --no-note \
-            --format github --format json:reports/check.json --format junit:reports/check.junit.xml \
-            --format markdown:reports/check.md
+            --format github --format "json:$reports/check.json" --format "junit:$reports/check.junit.xml" \
+            --format "markdown:$reports/check.md"
       - name: Upload the reports
         if: ${{ !cancelled() }}
         uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
         with:
           name: gitops-ml-check
-          path: reports/
+          path: ${{ runner.temp }}/gitops-ml-reports/
           if-no-files-found: warn
       - name: Comment on the pull request (one comment, updated on every push)
         if: ${{ !cancelled() && github.event.pull_request.head.repo.full_name == github.repository }}
@@ -1135,9 +1137,10 @@ jobs:
           PR_NUMBER: ${{ github.event.pull_request.number }}
           REPOSITORY: ${{ github.repository }}
         run: |
-          [ -f reports/check.md ] || exit 0
+          report="$RUNNER_TEMP/gitops-ml-reports/check.md"
+          [ -f "$report" ] || exit 0
           marker='<!-- gitops-ml check -->'
-          body="$(printf '%s\n\n' "$marker"; cat reports/check.md)"
+          body="$(printf '%s\n\n' "$marker"; cat "$report")"
           id="$(gh api --paginate "repos/${REPOSITORY}/issues/${PR_NUMBER}/comments" \
             --jq ".[] | select(.body | startswith(\"${marker}\")) | .id" | head -n 1)"
           if [ -n "$id" ]; then

@@ -7,13 +7,12 @@ import Testing
 /// What a change does to the PromotionPolicy and the DeployPolicy is listed as loosening, as for gates: a
 /// pull request that relaxes the promotion or deployment rules does not read "no gate or check changes".
 @Suite struct PolicyChangesTests {
-    static let config = try! ProjectConfig.parse(
-        Array("version: 1\nproject: p\nmodels:\n  m: {artifact: model.json}\n".utf8))
-
     static func rules(_ policy: String) throws -> RuleSet {
         let text = "apiVersion: gitops-ml/v1\n" + policy
         return RuleSet(
-            config: config, policies: try Policy.parse(Array(text.utf8), file: "policies/p.yaml"), source: "test",
+            config: try ProjectConfig.parse(
+                Array("version: 1\nproject: p\nmodels:\n  m: {artifact: model.json}\n".utf8)),
+            policies: try Policy.parse(Array(text.utf8), file: "policies/p.yaml"), source: "test",
             files: ["policies/p.yaml": Array(text.utf8)])
     }
 

@@ -210,8 +210,8 @@ struct HostileInputTests {
 
     @Test func reportTargetsThatAreNotRegularFilesAreWrittenThrough() throws {
         let dir = try repository(["gitops-ml.yaml": Self.checksSomething])
-        let real = temp.path + "/real-report.json"
-        try "old".write(toFile: real, atomically: true, encoding: .utf8)
+        let real = dir + "/reports/real-report.json"
+        try write("old", to: "reports/real-report.json", in: dir)
         try FileManager.default.createSymbolicLink(atPath: dir + "/link.json", withDestinationPath: real)
         let linked = try gitopsML(["check", "--base", "none", "--no-note", "--format", "json:link.json"], in: dir)
         #expect(linked.status == 0, "\(linked.stderrText)")
@@ -229,6 +229,49 @@ struct HostileInputTests {
         )
         #expect(folder.status == 3)
         #expect(folder.stderrText.contains("cannot write folder: it is a folder"), "\(folder.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/first.json"), "nothing was written")
+        // A second target that fails only when written (a full device): the first is not written either.
+        let second = try gitopsML(
+            ["check", "--base", "none", "--no-note", "--format", "json:first.json", "--format", "junit:/dev/full"],
+            in: dir)
+        #expect(second.status == 3)
+        #expect(
+            second.stderrText == "gitops-ml: error: cannot write /dev/full: No space left on device\n",
+            "\(second.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/first.json"), "nothing was written")
+    }
+
+    /// A report target inside the repository that a change committed as a link out of it (to a file, to
+    /// `.git/config`, or through a linked folder) is refused before anything is written; the file it points
+    /// at is untouched.
+    @Test(arguments: ["file", "git-config", "folder"])
+    func aReportLinkLeadingOutOfTheRepositoryIsRefused(kind: String) throws {
+        let outside = temp.sub("outside-\(kind)")
+        try "precious\n".write(toFile: outside + "/check.md", atomically: true, encoding: .utf8)
+        let dir = try repository(["gitops-ml.yaml": Self.checksSomething])
+        try FileManager.default.createDirectory(atPath: dir + "/reports", withIntermediateDirectories: true)
+        let target: String
+        switch kind {
+        case "file":
+            try FileManager.default.createSymbolicLink(
+                atPath: dir + "/reports/check.md", withDestinationPath: outside + "/check.md")
+            target = "reports/check.md"
+        case "git-config":
+            try FileManager.default.createSymbolicLink(
+                atPath: dir + "/reports/check.md", withDestinationPath: "../.git/config")
+            target = "reports/check.md"
+        default:
+            try FileManager.default.createSymbolicLink(atPath: dir + "/out", withDestinationPath: outside)
+            target = "out/check.md"
+        }
+        let config = try String(contentsOfFile: dir + "/.git/config", encoding: .utf8)
+        let result = try gitopsML(
+            ["check", "--base", "none", "--no-note", "--format", "json:first.json", "--format", "markdown:" + target],
+            in: dir)
+        #expect(result.status == 3, "\(result.stderrText)")
+        #expect(result.stderrText.hasPrefix("gitops-ml: error: refusing to write \(target): it leads through a link"))
+        #expect(try String(contentsOfFile: outside + "/check.md", encoding: .utf8) == "precious\n")
+        #expect(try String(contentsOfFile: dir + "/.git/config", encoding: .utf8) == config)
         #expect(!FileManager.default.fileExists(atPath: dir + "/first.json"), "nothing was written")
     }
 

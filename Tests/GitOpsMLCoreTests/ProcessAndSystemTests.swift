@@ -17,3 +17,19 @@ import Testing
         #expect(!ProcessSecrets.isSecret("PATH"))
     }
 }
+
+@Suite struct SystemErrorsTests {
+    /// Foundation's file errors read as the C library says them, with the path, on one line.
+    @Test func foundationFileErrorsAreInOurWords() throws {
+        let missing = "/nonexistent-\(UUID().uuidString)/file"
+        do {
+            _ = try Data(contentsOf: URL(fileURLWithPath: missing))
+            Issue.record("read a file that does not exist")
+        } catch {
+            let described = try #require(SystemErrors.describe(error))
+            #expect(described == "\(missing): no such file", "\(described)")
+            #expect(!described.contains("could not be completed") && !described.contains("NSCocoaErrorDomain"))
+        }
+        #expect(SystemErrors.describe(GitOpsMLError.usage("x")) == nil, "not a Foundation error")
+    }
+}
