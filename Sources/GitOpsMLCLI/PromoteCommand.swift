@@ -53,6 +53,14 @@ struct PromoteCommand: ParsableCommand {
             library: TemplateLibrary(overridesAt: repository.root + "/templates"))
         let branch = try promoter.branch(of: to)
         promoter.signer = try signing.signer()
+        // A promotion that already landed: nothing to judge or write (judging the source against itself
+        // as the champion would only fail).
+        if version == nil, !dryRun, let record = try project.releaseRecord(environment: to, model: model),
+            record.sourceCommit == source.hex
+        {
+            print("unchanged: \(to) already runs \(model) \(record.version) from \(record.sourceCommit.prefix(12))")
+            return
+        }
 
         if runChecks { try check(source, project: project) }
         let trusted = try defaultBranchRules(project)

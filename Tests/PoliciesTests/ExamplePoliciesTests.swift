@@ -119,6 +119,11 @@ struct ExamplePoliciesTests {
         let staging = try gitopsML(["promote", "churn", "--to", "staging"], in: project)
         #expect(staging.status == 0, "\(staging.stderrText)")
         let stagingCommit = try git("rev-parse", "gitops", in: project)
+        // Run again, the promotion that landed is unchanged, exit 0 (not judged against itself as champion).
+        let again = try gitopsML(["promote", "churn", "--to", "staging"], in: project)
+        #expect(again.status == 0, "\(again.stderrText)")
+        #expect(again.stdoutText.hasPrefix("unchanged: staging already runs churn "), "\(again.stdoutText)")
+        #expect(try git("rev-parse", "gitops", in: project) == stagingCommit)
         let unsoaked = try gitopsML(["promote", "churn", "--to", "production"], in: project)
         #expect(unsoaked.status == 1)
         #expect(unsoaked.stderrText.contains("soak: no healthy deployment"), "\(unsoaked.stderrText)")
