@@ -70,12 +70,14 @@ struct PromoteCommand: ParsableCommand {
             try repository.fileView(.git(source.hex)), artifact: modelConfig.artifact, config: config)
         let state = try Registry(repository).state()
         let versions = state.artifact(model)?.versions ?? []
-        let request = PromotionRequest(
+        var request = PromotionRequest(
             model: model, environment: to, sourceCommit: source, lineage: lineage, gateReport: report,
             version: version,
             registeredVersion: versions.last { $0.commit == source.hex && $0.isRegistered && $0.isActive }?.version,
             highestRegisteredVersion: versions.filter(\.isRegistered).compactMap { SemVer($0.version) }.max()?
                 .description)
+        request.released = try PromotionHistory.read(config: config, repository: repository).promotions
+            .filter { $0.model == model }.map { ($0.version, $0.sourceCommit) }
 
         // What the promotion goes on top of: the local branch, else the remote's copy (a remote name;
         // for a URL, origin's).

@@ -50,10 +50,14 @@ public struct PromotionRequest: Sendable {
     public var environment: String
     public var sourceCommit: ObjectID
     /// The version to release; nil: the environment's current version when it already runs this commit,
-    /// else `registeredVersion`, else the highest known version bumped by patch.
+    /// else `registeredVersion`, else the version another environment released this commit as, else the
+    /// highest known version bumped by patch.
     public var version: String?
     public var registeredVersion: String?
     public var highestRegisteredVersion: String?
+    /// Versions of the model already released anywhere (promotion history), with their source commits:
+    /// a version is never given to two source commits.
+    public var released: [(version: String, sourceCommit: String)] = []
     public var lineage: BuildLineage
     /// The gate report's JSON, exactly as stored in the note (its sha256 goes in the record).
     public var gateReport: String
@@ -135,7 +139,13 @@ public struct Promoter {
         let environment = request.environment
         let releases = try records(environment, at: tip, in: store)
         let previous = releases[request.model]
-        let version = try chooseVersion(request, previous: previous)
+        // The model's records in the other environments kept on this branch, as the tip has them.
+        let branch = config.environments[environment]?.branch
+        let siblings = try config.environments.values.filter { $0.branch == branch && $0.name != environment }
+            .compactMap { try records($0.name, at: tip, in: store)[request.model] }
+        let version = try chooseVersion(
+            request, previous: previous,
+            released: request.released + siblings.map { ($0.version, $0.sourceCommit) })
 
         var record = ReleaseRecord(
             model: request.model, environment: environment, version: version, sourceCommit: request.sourceCommit.hex)
@@ -181,7 +191,9 @@ public struct Promoter {
         try EnvironmentReleases.read(environment, at: tip, in: store).filter { config.models[$0.key] != nil }
     }
 
-    func chooseVersion(_ request: PromotionRequest, previous: ReleaseRecord?) throws -> String {
+    func chooseVersion(
+        _ request: PromotionRequest, previous: ReleaseRecord?, released: [(version: String, sourceCommit: String)] = []
+    ) throws -> String {
         if let version = request.version {
             guard SemVer(version) != nil else { throw Registry.Failure.invalidVersion(version) }
             guard version.utf8.count <= 63 else {
@@ -193,7 +205,12 @@ public struct Promoter {
         }
         if let previous, previous.sourceCommit == request.sourceCommit.hex { return previous.version }
         if let registered = request.registeredVersion { return registered }
-        let known = [previous?.version, request.highestRegisteredVersion].compactMap { $0.flatMap { SemVer($0) } }
+        if let same = released.last(where: { $0.sourceCommit == request.sourceCommit.hex && SemVer($0.version) != nil })
+        {
+            return same.version
+        }
+        let known = ([previous?.version, request.highestRegisteredVersion] + released.map(\.version))
+            .compactMap { $0.flatMap { SemVer($0) } }
         return known.max().map { $0.bumped(.patch).description } ?? "v0.0.1"
     }
 

@@ -128,6 +128,30 @@ import Testing
         #expect(refused.stderrText.contains("has 67 characters; at most 63"), "\(refused.stderrText)")
     }
 
+    /// A version is never given to two source commits: a source already released elsewhere keeps its
+    /// version, another source gets the next one, even in an environment on another branch.
+    @Test func twoSourcesNeverShareAVersion() throws {
+        let temp = TemporaryDirectory("promote-versions")
+        let (work, _) = try project(models: 1, in: temp)
+        let config = try String(contentsOfFile: work + "/gitops-ml.yaml", encoding: .utf8)
+        try write(
+            config + "  production: {branch: gitops-production, namespace: race-production}\n", to: "gitops-ml.yaml",
+            in: work)
+        try git("commit", "-qam", "Production", in: work)
+        let first = try git("rev-parse", "HEAD", in: work)
+        try addNote(verdict: "pass", in: work)
+        #expect(try gitopsML(["promote", "m1", "--to", "staging"], in: work).status == 0)
+        try write("weights 2\n", to: "model/m1.bin", in: work)
+        try git("commit", "-qam", "New weights", in: work)
+        try addNote(verdict: "pass", in: work)
+        let second = try gitopsML(["promote", "m1", "--to", "production"], in: work)
+        #expect(second.status == 0, "\(second.stderrText)")
+        #expect(second.stdoutText.hasPrefix("promoted m1 v0.0.2 to production"), "\(second.stdoutText)")
+        let again = try gitopsML(["promote", "m1", "--to", "production", "--rev", first], in: work)
+        #expect(again.status == 0, "\(again.stderrText)")
+        #expect(again.stdoutText.hasPrefix("promoted m1 v0.0.1 to production"), "\(again.stdoutText)")
+    }
+
     /// `max_per_day` is counted on the remote's branch as `promote --push` fetches it, not on what a stale
     /// clone last saw: the second promotion of the day from a clone that never fetched the first is refused.
     @Test func maxPerDayCountsWhatTheRemoteHoldsNotAStaleClone() throws {
