@@ -94,7 +94,9 @@ public enum TrackedFiles {
                 }
             }
         }
-        return targets
+        // dvc.yaml comes with the revision: a file it names outside the repository is not read (DVC would
+        // read it from the machine; a check must not).
+        return targets.filter { !leaves($0.path) }
     }
 
     /// One target per file; a file wanted whole anywhere is read whole.
@@ -114,17 +116,23 @@ public enum TrackedFiles {
     }
 
     /// `./a/../b/c.json` → `b/c.json`.
+    /// A path that climbs out keeps its leading `..` (`../x`), so that reading it is refused as leaving the
+    /// repository rather than read as another file inside it.
     public static func normalize(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/") {
             switch part {
             case ".": continue
-            case "..": if !parts.isEmpty { parts.removeLast() }
+            case "..": if let last = parts.last, last != ".." { parts.removeLast() } else { parts.append(part) }
             default: parts.append(part)
             }
         }
         return parts.joined(separator: "/")
     }
+
+    /// Whether a normalized path leaves the repository.
+    static func leaves(_ path: String) -> Bool { path == ".." || path.hasPrefix("../") || path.hasPrefix("/") }
 }
 
 extension StructuredValue {

@@ -287,6 +287,40 @@ struct HostileInputTests {
         }
     }
 
+    /// dvc.yaml comes with the revision: a metrics or params file it names outside the repository (by `..`,
+    /// an absolute path or a stage's `wdir`) is not read, neither there nor as the in-repository file of the
+    /// same name that dropping the `..` would make of it; `init` does not take it either.
+    @Test func dvcYamlPathsThatLeaveTheRepositoryAreNotRewrittenInside() throws {
+        let dvc = """
+            metrics:
+              - ../stolen.json
+              - /etc/stolen.json
+            params:
+              - ../../stolen.yaml
+            stages:
+              train:
+                cmd: "true"
+                wdir: ../..
+                metrics:
+                  - stolen.json
+
+            """
+        let dir = try repository([
+            "dvc.yaml": dvc, "stolen.json": "{\"inside\": 1}\n", "stolen.yaml": "inside: 1\n",
+            "metrics.json": "{\"kept\": 1}\n",
+        ])
+        let metrics = try gitopsML(["diff", "metrics", "--all", "HEAD", "--json"], in: dir)
+        #expect(metrics.status == 0, "\(metrics.stderrText)")
+        #expect(
+            !metrics.stdoutText.contains("stolen") && !metrics.stdoutText.contains("inside"), "\(metrics.stdoutText)")
+        let params = try gitopsML(["diff", "params", "--all", "HEAD", "--json"], in: dir)
+        #expect(!params.stdoutText.contains("stolen") && !params.stdoutText.contains("inside"), "\(params.stdoutText)")
+        let initialized = try gitopsML(["init", "--force"], in: dir)
+        #expect(initialized.status == 0, "\(initialized.stderrText)")
+        let config = try String(contentsOfFile: dir + "/gitops-ml.yaml", encoding: .utf8)
+        #expect(!config.contains("stolen"), "\(config)")
+    }
+
     @Test func symlinksAreReportedNotFollowed() throws {
         let dir = try repository(["gitops-ml.yaml": "version: 1\n"])
         try FileManager.default.createSymbolicLink(atPath: dir + "/passwd.csv", withDestinationPath: "/etc/passwd")
