@@ -59,6 +59,24 @@ struct AuditTests {
         #expect(!gates.isEmpty && gates.allSatisfy { $0["status"] as? String != "fail" }, "\(lineage.stdoutText)")
         let lineageText = try gitopsML(["lineage", "churn", "--env", "staging"], in: project).stdoutText
         #expect(gates.allSatisfy { lineageText.contains("\($0["check"] ?? ""): ") }, "\(lineageText)")
+        // The data staging runs: its origin as at the promoted source commit.
+        let running = try gitopsML(["data", "origin", "train@env:staging", "--json"], in: project)
+        #expect(running.status == 0, "\(running.stderrText)")
+        let atSource = try gitopsML(["data", "origin", "train@challenger/better", "--json"], in: project)
+        let runningOrigin = try JSONSerialization.jsonObject(with: Data(running.stdout)) as? [String: Any]
+        let sourceOrigin = try JSONSerialization.jsonObject(with: Data(atSource.stdout)) as? [String: Any]
+        #expect(runningOrigin?["commit"] as? String == (try git("rev-parse", "challenger/better", in: project)))
+        #expect(
+            (runningOrigin?["current"] as? [String: Any])?["digest"] as? String != nil
+                && (runningOrigin?["current"] as? [String: Any])?["digest"] as? String
+                    == (sourceOrigin?["current"] as? [String: Any])?["digest"] as? String,
+            "\(running.stdoutText)")
+        let noSuchEnvironment = try gitopsML(["data", "origin", "train@env:nosuch"], in: project)
+        #expect(noSuchEnvironment.status == 2)
+        #expect(
+            noSuchEnvironment.stderrText
+                == "gitops-ml: error: no environment \"nosuch\" in gitops-ml.yaml (production, staging)\n",
+            "\(noSuchEnvironment.stderrText)")
 
         // A direct edit of the manifests.
         let edit = try commitOnGitops(
