@@ -32,13 +32,19 @@ public struct Revisions {
     }
 
     /// DVC experiments: `refs/exps/<xx>/<rest of the baseline>/<name>`, named by the last component (not
-    /// DVC's own `refs/exps/exec/…` and stash refs).
+    /// DVC's own `refs/exps/exec/…` and stash refs). The two folders are the baseline commit's 40 hex
+    /// digits, and the experiment descends from that baseline when it is here: a ref of another shape
+    /// pushed under refs/exps/ is not an experiment.
     public func experiments(matching pattern: String = "*") throws -> [(name: String, ref: String, commit: ObjectID)] {
         try repository.references(matching: "refs/exps/*").compactMap { ref in
             let parts = ref.split(separator: "/").map(String.init)
-            guard parts.count == 5, parts[2].count == 2, parts[2] != "exec", fnmatch(pattern, parts[4], 0) == 0,
-                let commit = try repository.referenceTarget(ref)
+            guard parts.count == 5, ObjectID.isFullHex(parts[2] + parts[3]), parts[2].count == 2,
+                fnmatch(pattern, parts[4], 0) == 0, let commit = try repository.referenceTarget(ref)
             else { return nil }
+            let baseline = ObjectID(hex: (parts[2] + parts[3]).lowercased())
+            if (try? repository.commit(baseline.hex)) != nil, try !repository.isAncestor(baseline, of: commit) {
+                return nil
+            }
             return (parts[4], ref, commit)
         }.sorted { $0.name < $1.name }
     }

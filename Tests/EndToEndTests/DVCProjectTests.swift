@@ -231,6 +231,20 @@ struct DVCProjectTests {
         let ambiguous = try gitopsML(["diff", "params", "main", "exp:kinky-sera"], in: directory)
         #expect(ambiguous.status == 2)
         #expect(ambiguous.stderrText.contains("exp:kinky-sera is ambiguous"), "\(ambiguous.stderrText)")
+
+        // Refs under refs/exps/ of another shape, or not descending from the baseline they name, are not
+        // experiments.
+        let experimentCommit = try git(
+            "rev-parse", "refs/exps/\(commit.prefix(2))/\(commit.dropFirst(2))/kinky-sera", in: directory)
+        try git("update-ref", "refs/exps/zz/notasha/evil", commit, in: directory)
+        try git(
+            "update-ref", "refs/exps/\(experimentCommit.prefix(2))/\(experimentCommit.dropFirst(2))/evil-too", commit,
+            in: directory)
+        for name in ["evil", "evil-too"] {
+            let refused = try gitopsML(["diff", "params", "main", "exp:\(name)"], in: directory)
+            #expect(refused.status == 3, "\(name): \(refused.stdoutText)")
+            #expect(refused.stderrText.contains("exp:\(name): no DVC experiment of that name"), "\(refused.stderrText)")
+        }
     }
 
     @Test func anEmptyRunIsNotAPass() throws {
