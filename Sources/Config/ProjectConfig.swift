@@ -277,7 +277,17 @@ extension ProjectConfig {
         if let drift = try map.optional("drift")?.mapping() {
             workflows.driftDataset = try drift.optional("dataset")?.string()
             workflows.driftEnvironment = try drift.optional("environment")?.string() ?? workflows.driftEnvironment
-            workflows.driftSchedule = try drift.optional("schedule")?.string() ?? workflows.driftSchedule
+            if let schedule = drift.optional("schedule") {
+                workflows.driftSchedule = try schedule.string()
+                // A cron line of five fields, as GitHub reads it: nothing else reaches the workflow.
+                let fields = workflows.driftSchedule.split(separator: " ", omittingEmptySubsequences: true)
+                let allowed = Set("0123456789*,-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+                guard fields.count == 5, fields.allSatisfy({ $0.allSatisfy(allowed.contains) }) else {
+                    throw schedule.error(
+                        "schedule must be a cron line of five fields (minute hour day month weekday), such as \"0 6 * * 1\""
+                    )
+                }
+            }
             workflows.retrainWorkflow = try drift.optional("retrain_workflow")?.string()
             try drift.finish()
         }

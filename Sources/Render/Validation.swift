@@ -31,7 +31,9 @@ enum Validation {
                 }
             }
             switch kind {
-            case .workflow: try require(["name", "on", "jobs", "permissions"])
+            case .workflow:
+                try require(["name", "on", "jobs", "permissions"])
+                try checkInjection(document, file: where_)
             case .action: try require(["name", "description", "runs"])
             case .prometheusRules: try require(["groups"])
             case .config, .json: break
@@ -44,5 +46,43 @@ enum Validation {
                 }
             }
         }
+    }
+
+    /// Triggers that run a pull request's code with the repository's secrets and write token.
+    static let privilegedTriggers: Set<String> = ["pull_request_target", "workflow_run"]
+
+    /// A workflow (bundled or the project's own template) may not expand an expression inside a `run:`
+    /// script — a pull request's title, branch name or body would become shell code there; values go
+    /// through `env:` — nor run on a privileged trigger.
+    static func checkInjection(_ document: Node, file: String) throws {
+        if case .mapping(let mapping) = document, let on = mapping["on"] {
+            let triggers: [String]
+            switch on {
+            case .scalar(let scalar): triggers = [scalar.string]
+            case .sequence(let items): triggers = items.compactMap(\.string)
+            case .mapping(let map): triggers = map.keys.compactMap(\.string)
+            default: triggers = []
+            }
+            if let trigger = triggers.first(where: privilegedTriggers.contains) {
+                throw ConfigNode(on, file: file).error(
+                    "runs on \(trigger), which gives a pull request's code the repository's secrets: use pull_request")
+            }
+        }
+        func walk(_ node: Node) throws {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    if key.string == "run", let script = value.string, script.contains("${{") {
+                        throw ConfigNode(value, file: file).error(
+                            "expands ${{ … }} inside a run: script (template injection): pass the value through env: and use \"$NAME\""
+                        )
+                    }
+                    try walk(value)
+                }
+            case .sequence(let items): try items.forEach(walk)
+            default: break
+            }
+        }
+        try walk(document)
     }
 }

@@ -96,6 +96,55 @@ import Testing
         #expect(result.stderrText.contains("templates/workflows/ml-drift.yml:4: unknown variable 'nope'"))
         #expect(!FileManager.default.fileExists(atPath: project.path + "/.github/workflows/ml-ci.yml"))
     }
+
+    /// A project's own workflow template may not expand an expression inside a `run:` script (a pull
+    /// request's title or branch would become shell code) nor run on a privileged trigger; a drift
+    /// schedule is a cron line and nothing else. Exit 2 at the line, nothing written.
+    @Test(arguments: [
+        (
+            "on: [pull_request]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.pull_request.title }}\"\n",
+            ":8: expands ${{ … }} inside a run: script (template injection)"
+        ),
+        (
+            "on: [pull_request]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo ${{ github.head_ref }}\n",
+            ":8: expands ${{ … }} inside a run: script"
+        ),
+        (
+            "on: [pull_request]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo '${{ toJSON(github.event) }}'\n",
+            ":8: expands ${{ … }} inside a run: script"
+        ),
+        (
+            "on: {pull_request_target: {}}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n",
+            ":3: runs on pull_request_target"
+        ),
+    ])
+    func aTemplateThatInjectsOrRunsPrivilegedIsRefused(workflow: String, message: String) throws {
+        let project = try dvcProject()
+        #expect(try gitopsML(["init", project.path], in: project.path).status == 0)
+        try write("name: x\npermissions: {}\n" + workflow, to: "templates/workflows/ml-ci.yml", in: project.path)
+        try FileManager.default.removeItem(atPath: project.path + "/.github")
+        let result = try gitopsML(["generate", "workflows"], in: project.path)
+        #expect(result.status == 2)
+        #expect(
+            result.stderrText.contains(
+                "gitops-ml: error: templates/workflows/ml-ci.yml (rendered as .github/workflows/ml-ci.yml)\(message)"),
+            "\(result.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: project.path + "/.github/workflows/ml-ci.yml"))
+    }
+
+    @Test func aDriftScheduleIsACronLineOnly() throws {
+        let project = try dvcProject()
+        #expect(try gitopsML(["init", project.path], in: project.path).status == 0)
+        let config = try String(contentsOfFile: project.path + "/gitops-ml.yaml", encoding: .utf8)
+        try write(
+            config.replacingOccurrences(
+                of: #"schedule: "[^"\n]*""#, with: #"schedule: "${{ github.event.inputs.x }}""#,
+                options: .regularExpression), to: "gitops-ml.yaml", in: project.path)
+        #expect(try String(contentsOfFile: project.path + "/gitops-ml.yaml", encoding: .utf8).contains("${{"))
+        let result = try gitopsML(["validate"], in: project.path)
+        #expect(result.status == 2)
+        #expect(result.stderrText.contains("schedule must be a cron line of five fields"), "\(result.stderrText)")
+    }
 }
 
 @Suite("The agent's configuration")
