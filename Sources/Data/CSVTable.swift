@@ -246,9 +246,12 @@ struct RecordScanner {
     mutating func record(_ fail: (String, Int) -> GitOpsMLError) throws -> (line: Int, fields: [CSVTable.Field])? {
         guard index < end else { return nil }
         let startLine = line
+        let recordStart = index
         var fields: [CSVTable.Field] = []
         while true {
             let start = index
+            // A quoted record may hold newlines: the bound is on the record (see LineBlocks).
+            guard start - recordStart <= LineBlocks.maximumLineBytes else { throw fail(LineBlocks.tooLong, startLine) }
             if index < end && bytes[index] == RecordScanner.quote {
                 index += 1
                 while true {
@@ -265,6 +268,9 @@ struct RecordScanner {
                     if byte == RecordScanner.newline { line += 1 }
                     index += 1
                 }
+                guard index - recordStart <= LineBlocks.maximumLineBytes else {
+                    throw fail(LineBlocks.tooLong, startLine)
+                }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: true))
                 if index < end, bytes[index] != delimiter, bytes[index] != RecordScanner.newline,
                     bytes[index] != RecordScanner.carriageReturn
@@ -279,6 +285,9 @@ struct RecordScanner {
                     }
                     if byte == RecordScanner.quote { throw fail("a quote inside an unquoted field", line) }
                     index += 1
+                }
+                guard index - recordStart <= LineBlocks.maximumLineBytes else {
+                    throw fail(LineBlocks.tooLong, startLine)
                 }
                 fields.append(CSVTable.Field(start: UInt32(start), end: UInt32(index), isQuoted: false))
             }

@@ -61,10 +61,12 @@ struct DataCommand: ParsableCommand {
             var rows: [[String]] = []
             guard case .array(let columns)? = profile["columns"] else { return }
             for column in columns {
+                // A table cell shows at most 40 characters of a value (the JSON output has them whole).
+                func cell(_ text: String) -> String { text.count > 40 ? text.prefix(39) + "…" : text }
                 func text(_ key: String) -> String {
                     guard let value = column[key] else { return "" }
                     switch value {
-                    case .string(let s): return s
+                    case .string(let s): return cell(s)
                     case .null: return ""
                     case .double(let d): return String(format: "%.6g", d)
                     case .array(let items):
@@ -72,7 +74,7 @@ struct DataCommand: ParsableCommand {
                             guard case .string(let v)? = item["value"], let n = item["count"]?.number else {
                                 return nil
                             }
-                            return "\(v) (\(Int(n)))"
+                            return "\(cell(v)) (\(Int(n)))"
                         }.joined(separator: ", ")
                     default: return value.json()
                     }

@@ -122,6 +122,38 @@ struct HostileInputTests {
         #expect(result.stderrText.hasSuffix("\(message)\n"), "\(result.stderrText)")
     }
 
+    /// A line (record) over 16 MiB is refused at its line, exit 2, unquoted (streamed) or quoted, without
+    /// reading it whole; a long field below the bound is read, and the table shows 40 characters of it.
+    @Test func aLineOverSixteenMebibytesIsRefusedAtItsLine() throws {
+        let huge = String(repeating: "x", count: (16 << 20) + 1)
+        for (name, field) in [("plain", huge), ("quoted", "\"" + huge + "\"")] {
+            let dir = try repository([
+                "gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\n", "d.csv": "a,b\n1,y\n2,\(field)\n3,z\n",
+            ])
+            let result = try gitopsML(["data", "profile", "d"], in: dir)
+            #expect(result.status == 2, "\(name)")
+            #expect(
+                result.stderrText
+                    == "gitops-ml: error: d.csv:3: a line of over 16 MiB: gitops-ml reads lines (records) of at most 16 MiB\n",
+                "\(name): \(result.stderrText)")
+            // The same line last, without its newline.
+            let last = try repository([
+                "gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\n", "d.csv": "a,b\n1,y\n2,\(field)",
+            ])
+            let atTheEnd = try gitopsML(["data", "profile", "d"], in: last)
+            #expect(atTheEnd.status == 2, "\(name), last")
+            #expect(atTheEnd.stderrText == result.stderrText, "\(name), last: \(atTheEnd.stderrText)")
+        }
+        let long = try repository([
+            "gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\n",
+            "d.csv": "a,b\n1,\(String(repeating: "y", count: 1 << 20))\n",
+        ])
+        let shown = try gitopsML(["data", "profile", "d"], in: long)
+        #expect(shown.status == 0, "\(shown.stderrText)")
+        #expect(shown.stdoutText.contains(String(repeating: "y", count: 39) + "… (1)"))
+        #expect(shown.stdoutText.utf8.count < 2000)
+    }
+
     /// A dataset object the repository or the DVC cache cannot give (missing, or not what its id says)
     /// stops `check` and `data validate` with exit 3 naming the object: nothing is judged without it.
     @Test func aMissingOrCorruptDatasetObjectIsAnEnvironmentError() throws {
