@@ -226,6 +226,45 @@ struct PromotionRulesTests {
         #expect(try notesFindings() == [unsigned.hex: "fail"])
     }
 
+    /// A property over deployment notes: whatever an unsigned or unallowed notes commit writes (every field
+    /// hostile, healthy long ago), and however an allowed agent's signed commit carries it over afterwards,
+    /// soak is never satisfied by it. Seeded by the case number, so a failure names its case.
+    @Test func noDeploymentNoteAnAgentDidNotWriteSatisfiesSoak() throws {
+        let agent = try key("agent")
+        let stranger = try key("stranger")
+        let fixture = try fixture(
+            policy: Self.policy("after: [staging]\nsoak: 1h\nagents: .gitops-ml/agents"),
+            files: [".gitops-ml/agents": agent.line])
+        let start = Date().addingTimeInterval(-30 * 86400)
+        let staging = try promote(fixture, to: "staging", at: start)
+        let strings = [
+            "staging", "production", "local", "kubernetes", "", "../../x", "$(touch PWNED)", "healthy",
+            String(repeating: "A", count: 5000), "\u{202E}x", staging.hex, String(repeating: "0", count: 40),
+        ]
+        for index in 0..<24 {
+            let pick = { (offset: Int) in strings[(index * 7 + offset * 3) % strings.count] }
+            let record = DeploymentRecord(
+                environment: index % 4 == 0 ? pick(1) : "staging", target: pick(2), commit: staging.hex,
+                started: start.addingTimeInterval(Double(index)), finished: start.addingTimeInterval(Double(index)),
+                outcome: .healthy, checks: [CheckOutcome(name: pick(3), status: pick(4), reason: pick(5))],
+                restored: index % 5 == 0 ? pick(6) : nil, agent: pick(7))
+            switch index % 3 {
+            case 0: try DeploymentNotes.append(record, in: fixture.repository)
+            case 1: try DeploymentNotes.append(record, in: fixture.repository, signer: .ssh(key: stranger.path))
+            default:
+                // Unsigned, then carried over by the agent's own signed append of a failure.
+                try DeploymentNotes.append(record, in: fixture.repository)
+                try DeploymentNotes.append(
+                    DeploymentRecord(
+                        environment: "staging", target: "local", commit: staging.hex, started: Date(), finished: Date(),
+                        outcome: .failed, checks: [], agent: "agent"), in: fixture.repository,
+                    signer: .ssh(key: agent.path))
+            }
+            let broken = try violations(fixture, at: Date())
+            #expect(broken.map(\.rule) == ["soak"], "case \(index): \(record) satisfied soak")
+        }
+    }
+
     @Test func soakWithoutAnAgentsFileIsNeverSatisfied() throws {
         let fixture = try fixture(policy: Self.policy("after: [staging]\nsoak: 1h"))
         let start = Date().addingTimeInterval(-48 * 3600)
