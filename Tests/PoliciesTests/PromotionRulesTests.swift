@@ -388,6 +388,12 @@ struct PromotionRulesTests {
         try approve(alice)  // the same reviewer twice counts once
         try approve(mallory)  // not a reviewer
         try approve(bob, environment: "staging")  // another environment
+        // Bob's signed approval of another model at the same commit, for the same environment.
+        try fixture.repository.setNote(
+            "approved fraud for production by bob\n", for: fixture.source, ref: Approvals.ref,
+            sign: { try CommitSigner.ssh(key: bob.path).sign($0) },
+            commitMessage: Approvals.message(
+                model: "fraud", environment: "production", source: fixture.source, reviewer: "bob@example.com"))
         let short = try violations(fixture, at: Date())
         #expect(
             short.first?.message.contains("1 of 2 approvals by allowed approvers (alice@example.com)") == true,
