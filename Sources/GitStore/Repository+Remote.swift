@@ -83,14 +83,13 @@ extension Repository {
             }
         }
         if let rejection = session.rejected.first {
-            // Refused because the remote ref moved: behind it, or updated concurrently (the server could not
-            // lock or update the ref). Either way nothing was written and fetching again is the answer.
-            let nonFastForward = [
-                "non-fast-forward", "fetch first", "rejected", "stale info", "failed to update ref", "failed to lock",
-                "cannot lock ref",
-            ].contains { rejection.status.contains($0) }
+            // Refused because the remote ref moved (behind it, or updated concurrently): fetch again. Refused
+            // because the server could not lock the ref: nothing moved, the same push is tried again later.
+            let locked = ["failed to lock", "cannot lock ref"].contains { rejection.status.contains($0) }
+            let nonFastForward = ["non-fast-forward", "fetch first", "rejected", "stale info", "failed to update ref"]
+                .contains { rejection.status.contains($0) }
             throw GitError(
-                nonFastForward ? .nonFastForward : .other(-1), operation: "push",
+                locked ? .locked : nonFastForward ? .nonFastForward : .other(-1), operation: "push",
                 subject: "\(rejection.reference) to \(Redaction.url(remote))", message: rejection.status)
         }
     }
@@ -291,7 +290,8 @@ extension Repository {
     /// throws `.nonFastForward` otherwise. Over smart transports the server's receive-pack does the
     /// compare-and-swap; a repository on this machine (a path or file:// URL) is updated here, under its
     /// ref lock, after the objects went over to a ref of their own — libgit2's local transport would
-    /// otherwise overwrite a concurrent update.
+    /// otherwise overwrite a concurrent update. A ref locked by another writer throws `.locked`: it did not
+    /// move, and the caller tries again rather than fetch and re-plan.
     public func pushCompareAndSwap(
         _ remote: String, localRef: String, remoteRef: String, expected: ObjectID?,
         credentials: RemoteCredentials = .fromEnvironment()
@@ -308,10 +308,15 @@ extension Repository {
         defer { try? target.deleteReference(incoming) }
         do {
             try target.updateReference(remoteRef, to: new, expected: expected, logMessage: "gitops-ml: push")
-        } catch let error as GitError where [.referenceMoved, .referenceExists, .locked].contains(error.code) {
+        } catch let error as GitError where [.referenceMoved, .referenceExists].contains(error.code) {
             throw GitError(
                 .nonFastForward, operation: "push", subject: "\(remoteRef) to \(remote)",
                 message: "the remote reference moved")
+        } catch let error as GitError where error.code == .locked {
+            // Held by another writer (or left by one that died): the ref did not move; try again later.
+            throw GitError(
+                .locked, operation: "push", subject: "\(remoteRef) to \(remote)",
+                message: "the remote reference is locked (\(remoteRef).lock)")
         }
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import GitOpsMLCore
+import GitStore
+import TestSupport
+import Testing
+
+@testable import Agent
+
+/// Faults at exact moments: the remote's ref lock held when the revert commit is pushed. A lock is not a
+/// moved branch: the rollback stays pending and is pushed once the lock is gone, never dropped.
+@Suite("Agent faults", .serialized)
+struct AgentFaultTests {
+    @Test func aRollbackIsKeptWhileTheRemoteBranchIsLocked() throws {
+        let fixture = try AgentFixture("fault-lock")
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        let first = try fixture.promote("main", version: "v1.0.0")
+        #expect(agent.pass()["local"] == .applied(first))
+
+        // A release that cannot be built (its version is not one), pushed; then another writer holds the
+        // remote branch's lock while the agent would push the revert.
+        let failed = try fixture.promote("challenger/better", version: "not-a-version")
+        let lock = fixture.origin + "/refs/heads/gitops.lock"
+        try "".write(toFile: lock, atomically: false, encoding: .utf8)
+        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+            Issue.record(
+                "expected the revert to wait for the lock: \(String(describing: agent.state.environments["local"]))")
+            return
+        }
+        #expect(step == "rollback" && reason.contains("locked"), "\(reason)")
+        #expect(agent.state.environments["local"]?.pendingRollback?.failed == failed, "the rollback is kept")
+        #expect(try fixture.originTip() == failed, "nothing was pushed")
+        #expect(fixture.serving() == "v1.0.0", "what ran keeps running")
+
+        // The lock gone, the next pass pushes the revert.
+        try FileManager.default.removeItem(atPath: lock)
+        _ = agent.pass()
+        #expect(agent.state.environments["local"]?.pendingRollback == nil)
+        let tip = try fixture.originTip()
+        #expect(tip != failed)
+        #expect(try git("log", "-1", "--format=%s", tip, in: fixture.origin).hasPrefix("Roll back churn in local"))
+        #expect(try git("rev-parse", "\(tip)^", in: fixture.origin) == failed)
+        #expect(fixture.serving() == "v1.0.0")
+    }
+}
