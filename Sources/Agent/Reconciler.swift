@@ -115,6 +115,7 @@ public final class Reconciler {
         let fetched = fetch()
         var results: [String: Result] = [:]
         for environment in config.environments {
+            serveLastApplied(environment)
             let result: Result
             if let failure = fetched {
                 result = .stopped(step: "fetch", reason: failure)
@@ -152,6 +153,35 @@ public final class Reconciler {
     }
 
     // MARK: - Steps
+
+    /// Serve first: a local environment with no server running (the agent restarted, or its server was
+    /// stopped) runs the last release it applied again before anything else is tried — a remote that cannot
+    /// be fetched, a branch whose tip failed already or a revert that waits never leave it without one.
+    /// Not a new deployment: nothing is recorded; a resume that fails is logged and the pass goes on.
+    private func serveLastApplied(_ environment: AgentConfig.Environment) {
+        let name = environment.name
+        guard environment.target == .local, target(name).running == nil,
+            let applied = state.environments[name]?.lastApplied,
+            state.environments[name]?.inFlight?.phase != .restoring
+        else { return }
+        do {
+            let desired = try deployment(environment, at: ObjectID(hex: applied))
+            let report = target(name).resume(desired.release, health: health(environment, desired))
+            update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup }
+            if report.status == .healthy {
+                models[name] = desired.record.model
+            } else {
+                Log.warning(
+                    "the last applied release did not come back healthy",
+                    [
+                        "environment": name, "commit": String(applied.prefix(12)),
+                        "reason": report.failedReasons.joined(separator: "; "),
+                    ])
+            }
+        } catch {
+            Log.warning("the last applied release cannot be read", ["environment": name, "error": "\(error)"])
+        }
+    }
 
     /// Every branch, so release records and the source commits they name are both here; and the notes.
     private func fetch() -> String? {

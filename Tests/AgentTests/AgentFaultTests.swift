@@ -42,4 +42,55 @@ struct AgentFaultTests {
         #expect(try git("rev-parse", "\(tip)^", in: fixture.origin) == failed)
         #expect(fixture.serving() == "v1.0.0")
     }
+
+    /// Serve first: an agent started again runs the last release it applied before anything else — with
+    /// the remote gone, and with a revert that still waits for a held lock.
+    @Test func aRestartedAgentServesTheLastHealthyReleaseWhateverTheRemoteDoes() throws {
+        let fixture = try AgentFixture("fault-restart")
+        var first = ""
+        do {
+            let agent = try Reconciler(config: fixture.config, options: fixture.options())
+            first = try fixture.promote("main", version: "v1.0.0")
+            #expect(agent.pass()["local"] == .applied(first))
+            agent.shutdown()
+        }
+        #expect(fixture.serving() == nil, "stopped with the agent")
+
+        // The remote unreachable: the fetch fails, the last applied release serves anyway.
+        let away = fixture.origin + ".away"
+        try FileManager.default.moveItem(atPath: fixture.origin, toPath: away)
+        do {
+            let agent = try Reconciler(config: fixture.config, options: fixture.options())
+            guard case .stopped(let step, _)? = agent.pass()["local"] else {
+                Issue.record("the fetch of a missing remote did not fail")
+                return
+            }
+            #expect(step == "fetch")
+            #expect(fixture.serving() == "v1.0.0", "served with the remote down")
+            agent.shutdown()
+        }
+        try FileManager.default.moveItem(atPath: away, toPath: fixture.origin)
+
+        // A failed release whose revert waits for a held lock, then a restart: still served.
+        do {
+            let agent = try Reconciler(config: fixture.config, options: fixture.options())
+            _ = agent.pass()
+            let failed = try fixture.promote("challenger/better", version: "not-a-version")
+            try "".write(toFile: fixture.origin + "/refs/heads/gitops.lock", atomically: false, encoding: .utf8)
+            guard case .stopped(let step, _)? = agent.pass()["local"] else {
+                Issue.record("the revert did not wait for the lock")
+                return
+            }
+            #expect(step == "rollback")
+            #expect(agent.state.environments["local"]?.pendingRollback?.failed == failed)
+            agent.shutdown()
+        }
+        do {
+            let agent = try Reconciler(config: fixture.config, options: fixture.options())
+            defer { agent.shutdown() }
+            _ = agent.pass()
+            #expect(fixture.serving() == "v1.0.0", "served while the revert waits")
+            #expect(agent.state.environments["local"]?.lastApplied == first)
+        }
+    }
 }
