@@ -18,11 +18,11 @@ public struct ArtifactStore: Sendable {
         model: String, path: String, digest: String?, in view: any FileView, stores: DataStores
     ) throws -> String {
         guard let digest, let folder = Self.folderName(digest) else {
-            throw GitOpsMLError.environment(
+            throw GitOpsMLError.configuration(
                 "the release of \(model) names no artifact digest: refusing to run a model that cannot be verified")
         }
         guard Self.isSafeName(model) else {
-            throw GitOpsMLError.environment("\(model.debugDescription) cannot name a folder of the artifact store")
+            throw GitOpsMLError.configuration("\(model.debugDescription) cannot name a folder of the artifact store")
         }
         let clean = try RepositoryPath.clean(path)
         let destination = "\(root)/\(model)/\(folder)/\((clean as NSString).lastPathComponent)"
@@ -30,11 +30,11 @@ public struct ArtifactStore: Sendable {
 
         let identity = try DataResolver.identity(clean, in: view)
         guard identity == digest else {
-            throw GitOpsMLError.environment(
+            throw GitOpsMLError.configuration(
                 "\(clean) at \(view.revision) is \(identity ?? "absent"), but the release record says \(digest)")
         }
         guard let source = try DataResolver.locate(clean, in: view, stores: stores) else {
-            throw GitOpsMLError.environment("\(clean) is not in \(view.revision)")
+            throw GitOpsMLError.configuration("\(clean) is not in \(view.revision)")
         }
         let stream = try source.open()
         var hasher = SHA256()

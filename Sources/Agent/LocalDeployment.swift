@@ -51,12 +51,12 @@ public struct LocalDeployment: Sendable {
         let source = ObjectID(hex: record.sourceCommit)
         let file = "\(ProjectConfig.fileName) (at \(source.short))"
         guard (try? repository.commit(source.hex)) != nil else {
-            throw GitOpsMLError.environment(
+            throw GitOpsMLError.configuration(
                 "the source commit \(record.sourceCommit) of \(record.model) \(record.version) is not on any branch of the repository"
             )
         }
         guard let configBytes = try repository.read(ProjectConfig.fileName, at: .git(source.hex)) else {
-            throw GitOpsMLError.environment("\(file) is missing")
+            throw GitOpsMLError.configuration("\(file) is missing")
         }
         let project = try ProjectConfig.parse(configBytes, file: file)
         guard let model = project.models[record.model] else {

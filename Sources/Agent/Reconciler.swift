@@ -253,8 +253,13 @@ public final class Reconciler {
                 environment.target == .local
                 ? try localPlan(environment, tip: tip, current: current)
                 : try kubernetesPlan(environment, tip: tip, current: current)
-        } catch {
+        } catch let error as CategorizedError where error.category == .configuration || error.category == .usage {
+            // The release itself is wrong (its record, its digest, its source): refused and reverted.
             return try failWithoutStarting(environment, tip: tip, reason: "\(error)")
+        } catch {
+            // A fault of this host or of the remote (a full disk, an unreadable cache): nothing is wrong with
+            // the release, so nothing is reverted; what runs keeps running and the next pass tries again.
+            return .stopped(step: "desired state", reason: "\(error); retried next pass")
         }
         guard case .roll(let plan) = step else {
             if case .done(let result) = step { return result }

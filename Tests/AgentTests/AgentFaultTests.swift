@@ -93,4 +93,38 @@ struct AgentFaultTests {
             #expect(agent.state.environments["local"]?.lastApplied == first)
         }
     }
+
+    /// A fault of this host while a good release is prepared (its artifact cannot be written: here the
+    /// place is taken by a file, as a full disk refuses it) is retried, not taken for a bad release: nothing
+    /// is reverted, what ran keeps running, and the release is applied once the fault is gone.
+    @Test func aHostFaultIsRetriedNotTakenForABadRelease() throws {
+        let fixture = try AgentFixture("fault-disk")
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        let first = try fixture.promote("main", version: "v1.0.0")
+        #expect(agent.pass()["local"] == .applied(first))
+
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        let record = try String(contentsOfFile: fixture.work + "/environments/local/churn.yaml", encoding: .utf8)
+        let digest = try #require(
+            record.split(separator: "\n").first { $0.contains("digest: sha256:") }?
+                .split(separator: ":").last.map(String.init))
+        let blocked = fixture.config.stateDirectory + "/artifacts/churn/sha256-" + digest
+        try FileManager.default.createDirectory(
+            atPath: (blocked as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try "not a folder".write(toFile: blocked, atomically: false, encoding: .utf8)
+        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+            Issue.record(
+                "a host fault was taken for a bad release: \(String(describing: agent.state.environments["local"]))")
+            return
+        }
+        #expect(step == "desired state" && reason.hasSuffix("retried next pass"), "\(reason)")
+        #expect(try fixture.originTip() == second, "nothing reverted")
+        #expect(agent.state.environments["local"]?.lastFailed != second)
+        #expect(fixture.serving() == "v1.0.0")
+
+        try FileManager.default.removeItem(atPath: blocked)
+        #expect(agent.pass()["local"] == .applied(second))
+        #expect(fixture.serving() == "v2.0.0")
+    }
 }
