@@ -230,7 +230,7 @@ extension HealthAssessment {
             sample.map {
                 SmokePrediction(
                     url: base + predictPath, body: $0, requiredFields: smoke.requiredFields,
-                    latencyBudget: smoke.latencyBudget)
+                    latencyBudget: smoke.latencyBudget, timeout: smoke.timeout)
             }
         }
         self.init(probes: probes, smoke: smoke, deadline: settings.deadline, clock: clock, transport: transport)

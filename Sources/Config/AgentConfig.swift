@@ -7,6 +7,7 @@ import GitOpsMLCore
 /// version: 1
 /// repository: https://github.com/acme/churn.git
 /// interval: 60            # seconds between passes (a webhook triggers one sooner)
+/// stop_grace: 10           # seconds a model server has after SIGTERM before SIGKILL
 /// verify: {signatures: ssh, allowed_signers: /etc/gitops-ml/allowed_signers}   # or off, openpgp + keyring
 /// state_dir: /var/lib/gitops-ml   # state, artifacts and model server logs
 /// webhook: {secret_env: GITOPS_ML_WEBHOOK_SECRET}   # optional: the variable holding the HMAC secret
@@ -19,7 +20,7 @@ import GitOpsMLCore
 ///     health:
 ///       deadline: 120       # seconds for the whole rollout
 ///       probes: [{path: /readyz, period: 1, timeout: 2, success_threshold: 1, failure_threshold: 3}]
-///       smoke: {sample: serving/smoke.json, required_fields: [predictions], latency_budget: 1}
+///       smoke: {sample: serving/smoke.json, required_fields: [predictions], latency_budget: 1, timeout: 5}
 /// ```
 /// Without `probes`, the model's `serving.health_path` is probed with the default thresholds; `sample` is a
 /// JSON file at the release's source commit.
@@ -28,6 +29,8 @@ public struct AgentConfig: Sendable, Equatable {
 
     public var repository: String
     public var interval: Double = 60
+    /// How long a model server has to exit after SIGTERM before it is killed (seconds).
+    public var stopGrace: Double = 10
     public var verify: Verification = .off
     public var stateDirectory = AgentConfig.defaultStateDirectory
     /// The environment variable holding the webhook's HMAC secret; nil: no webhook.
@@ -97,11 +100,14 @@ public struct AgentConfig: Sendable, Equatable {
             /// Dotted paths the answer must hold (`predictions.0.score`).
             public var requiredFields: [String] = []
             public var latencyBudget: Double = 1
+            /// How long the smoke prediction may take to answer at all (seconds).
+            public var timeout: Double = 5
 
-            public init(sample: String, requiredFields: [String] = [], latencyBudget: Double = 1) {
+            public init(sample: String, requiredFields: [String] = [], latencyBudget: Double = 1, timeout: Double = 5) {
                 self.sample = sample
                 self.requiredFields = requiredFields
                 self.latencyBudget = latencyBudget
+                self.timeout = timeout
             }
         }
     }
@@ -138,6 +144,12 @@ public struct AgentConfig: Sendable, Equatable {
             config.interval = try node.double()
             guard config.interval > 0 && config.interval <= 86_400 else {
                 throw node.error("interval must be from 0 to 86400 seconds")
+            }
+        }
+        if let node = top.optional("stop_grace") {
+            config.stopGrace = try node.double()
+            guard config.stopGrace >= 0 && config.stopGrace <= 600 else {
+                throw node.error("stop_grace must be from 0 to 600 seconds")
             }
         }
         if let node = top.optional("verify") {
@@ -221,6 +233,7 @@ public struct AgentConfig: Sendable, Equatable {
             var parsed = Health.Smoke(sample: try smoke.required("sample").repositoryPath())
             if let fields = smoke.optional("required_fields") { parsed.requiredFields = try fields.strings() }
             if let budget = smoke.optional("latency_budget") { parsed.latencyBudget = try seconds(budget, upTo: 600) }
+            if let timeout = smoke.optional("timeout") { parsed.timeout = try seconds(timeout, upTo: 600) }
             try smoke.finish()
             health.smoke = parsed
         }
@@ -257,6 +270,7 @@ public struct AgentConfig: Sendable, Equatable {
         var lines = [
             "version: \(Self.supportedVersion)", "repository: \(StructuredValue.jsonString(repository))",
             "interval: \(StructuredValue.pythonFloat(interval))",
+            "stop_grace: \(StructuredValue.pythonFloat(stopGrace))",
         ]
         switch verify {
         case .off: lines.append("verify: {signatures: off}")
@@ -294,7 +308,8 @@ public struct AgentConfig: Sendable, Equatable {
                 let fields = smoke.requiredFields.map(StructuredValue.jsonString).joined(separator: ", ")
                 lines.append(
                     "      smoke: {sample: \(StructuredValue.jsonString(smoke.sample)), required_fields: [\(fields)], "
-                        + "latency_budget: \(StructuredValue.pythonFloat(smoke.latencyBudget))}")
+                        + "latency_budget: \(StructuredValue.pythonFloat(smoke.latencyBudget)), "
+                        + "timeout: \(StructuredValue.pythonFloat(smoke.timeout))}")
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -49,6 +49,7 @@ struct AgentSetup: ParsableArguments {
     func reconciler() throws -> Reconciler {
         let config = try agent.load()
         var options = Reconciler.Options(remote: config.repository)
+        options.grace = config.stopGrace
         options.signer = try signing.signer()
         if let name { options.agent = name }
         Log.level = agent.logLevel

@@ -60,15 +60,17 @@ struct AgentHealthConfigTests {
                         deadline: 45, probes: [probe, .init(path: "/healthz")],
                         smoke: .init(
                             sample: "serving/smoke.json", requiredFields: ["predictions.0.churn_probability"],
-                            latencyBudget: 0.25))),
+                            latencyBudget: 0.25, timeout: 12))),
                 .init(name: "production", branch: "gitops", namespace: "churn", target: .kubernetes),
             ])
         config.stateDirectory = "/srv/gitops-ml agent"
         config.webhookSecretVariable = "GITOPS_ML_WEBHOOK_SECRET"
+        config.stopGrace = 30
         #expect(try AgentConfig.parse(Array(config.yaml.utf8)) == config, "\(config.yaml)")
         let defaults = try AgentConfig.parse(
             Array("version: 1\nrepository: x\nenvironments: [{name: a, branch: b, target: local}]\n".utf8))
         #expect(defaults.stateDirectory == "/var/lib/gitops-ml" && defaults.webhookSecretVariable == nil)
+        #expect(defaults.stopGrace == 10)
         #expect(defaults.environments[0].health == AgentConfig.Health() && defaults.environments[0].port == nil)
     }
 
@@ -85,6 +87,8 @@ struct AgentHealthConfigTests {
         ("", "    health: {smoke: {sample: ../outside.json}}\n", 6, "outside"),
         ("", "    health: {smoke: {required_fields: [a]}}\n", 6, "sample"),
         ("", "    health: {probes: [{path: /readyz, retries: 3}]}\n", 6, "unknown key"),
+        ("stop_grace: -1\n", "", 3, "stop_grace must be from 0 to 600 seconds"),
+        ("", "    health: {smoke: {sample: s.json, timeout: 0}}\n", 6, "600"),
     ])
     func errorsNameTheLine(top: String, environment: String, line: Int, message: String) {
         let text = "version: 1\nrepository: x\n\(top)environments:\n  - name: a\n    branch: b\n\(environment)"
