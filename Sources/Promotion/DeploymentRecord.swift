@@ -110,7 +110,8 @@ public enum DeploymentNotes {
         return records
     }
 
-    /// Appends `record` to the note on the remote (`NotesPublisher`); returns the attempt that succeeded.
+    /// Appends `record` to the note on the remote (`NotesPublisher`) unless it is there already; returns the
+    /// attempt that succeeded.
     /// Records only in local notes (a push that failed earlier) are not carried over: the caller keeps what
     /// it could not publish and publishes it again.
     @discardableResult
@@ -123,7 +124,11 @@ public enum DeploymentNotes {
             ref, on: commit, remote: remote, author: author, sign: signer.map { signer in { try signer.sign($0) } },
             attempts: attempts, credentials: credentials
         ) { existing in
-            try encode((try existing.map { try decode($0, commit: commit) } ?? []) + [record])
+            // Publishing is keyed by the record itself: one already there (a kill between the push and the
+            // agent's state save, a state recovered from a copy) is not written twice.
+            let records = try existing.map { try decode($0, commit: commit) } ?? []
+            if let existing, records.contains(record) { return existing }
+            return try encode(records + [record])
         }
     }
 

@@ -129,6 +129,24 @@ struct DeploymentRecordTests {
         #expect(shown.components(separatedBy: "\"environment\"").count == 1 + 1 + writers)
     }
 
+    /// Publishing is keyed by the record: the same record published again (the agent killed between the
+    /// push and its state save) is not written twice, and nothing is pushed for it.
+    @Test func aRecordPublishedAgainIsWrittenOnce() throws {
+        let remote = temp.path + "/remote-once.git"
+        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
+        let origin = try makeRepository(in: temp.sub("origin-once"))
+        try git("push", "-q", remote, "main", in: origin)
+        let commit = try git("rev-parse", "HEAD", in: origin)
+        let healthy = record(commit, .healthy, at: 0)
+        try DeploymentNotes.publish(healthy, remote: remote, author: author)
+        let tip = try git("rev-parse", DeploymentNotes.ref, in: remote)
+        try DeploymentNotes.publish(healthy, remote: remote, author: author)
+        #expect(try git("rev-parse", DeploymentNotes.ref, in: remote) == tip, "nothing pushed")
+        try DeploymentNotes.publish(record(commit, .failed, at: 60), remote: remote, author: author)
+        let records = try DeploymentNotes.records(for: ObjectID(hex: commit), in: try Repository(at: remote))
+        #expect(records.map(\.outcome) == [.healthy, .failed])
+    }
+
     /// A writer that pushes between our fetch and our push makes the compare-and-swap fail for certain:
     /// the publish starts again from a new fetch, and both records are on the remote.
     @Test func aWriterThatMovesTheRefBetweenFetchAndPushIsNotOverwritten() throws {
