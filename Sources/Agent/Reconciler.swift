@@ -94,6 +94,9 @@ public final class Reconciler {
                 "another agent uses the state directory \(config.stateDirectory) (or it cannot be locked)")
         }
         let mirrorPath = config.stateDirectory + "/repository.git"
+        // Only this agent writes its mirror, and it holds the state directory: any lock file there was left by
+        // an agent killed inside a lock window, and would fail every later fetch.
+        Self.removeStaleLocks(in: mirrorPath)
         mirror =
             FileManager.default.fileExists(atPath: mirrorPath)
             ? try Repository(at: mirrorPath, discover: false) : try Repository.createBare(at: mirrorPath)
@@ -107,6 +110,16 @@ public final class Reconciler {
             state.environments[environment.name]?.serverProcessGroup = nil
         }
         try store.save(state)
+    }
+
+    /// Removes the `*.lock` files under a git directory (refs, packed-refs, config, index, shallow).
+    static func removeStaleLocks(in gitDirectory: String) {
+        guard let walker = FileManager.default.enumerator(atPath: gitDirectory) else { return }
+        while let path = walker.nextObject() as? String {
+            guard path.hasSuffix(".lock"), !path.hasPrefix("objects/") else { continue }
+            Log.warning("removing a lock file a killed agent left", ["file": path])
+            try? FileManager.default.removeItem(atPath: gitDirectory + "/" + path)
+        }
     }
 
     /// One pass over every environment; environments are independent, so one failing stops only itself.

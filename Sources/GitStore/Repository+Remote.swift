@@ -285,6 +285,8 @@ func withStringArray(_ strings: [String], _ body: (inout git_strarray) throws ->
 extension Repository {
     /// Where `pushCompareAndSwap` puts the objects on a local remote before it moves the real ref.
     static let incomingPrefix = "refs/gitops-ml/incoming/"
+    /// A ref lock on a local remote older than this is taken as left by a killed writer (seconds).
+    static let staleLockAge: Double = 60
 
     /// Pushes `localRef` to `remoteRef` only if the remote ref is still at `expected` (nil: absent), and
     /// throws `.nonFastForward` otherwise. Over smart transports the server's receive-pack does the
@@ -306,6 +308,15 @@ extension Repository {
         try push(remote, refspecs: ["\(localRef):\(incoming)"], credentials: credentials)
         let target = try Repository(at: path, discover: false)
         defer { try? target.deleteReference(incoming) }
+        // A ref lock is held for milliseconds; one older than a minute was left by a writer that was killed
+        // inside its lock window, and would refuse every later push to this branch.
+        let lock = target.gitDirectory + "/" + remoteRef + ".lock"
+        if let modified = (try? FileManager.default.attributesOfItem(atPath: lock))?[.modificationDate] as? Date,
+            Date().timeIntervalSince(modified) > Self.staleLockAge
+        {
+            Log.warning("removing a stale ref lock", ["lock": lock])
+            try? FileManager.default.removeItem(atPath: lock)
+        }
         do {
             try target.updateReference(remoteRef, to: new, expected: expected, logMessage: "gitops-ml: push")
         } catch let error as GitError where [.referenceMoved, .referenceExists].contains(error.code) {

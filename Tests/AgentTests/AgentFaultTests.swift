@@ -127,4 +127,33 @@ struct AgentFaultTests {
         #expect(agent.pass()["local"] == .applied(second))
         #expect(fixture.serving() == "v2.0.0")
     }
+
+    /// Locks a killed agent left: in its own mirror (every fetch would fail) they are removed when it starts
+    /// again; on the remote, a ref lock older than a minute is taken as stale and the revert goes through.
+    @Test func locksLeftByAKilledAgentDoNotWedgeIt() throws {
+        let fixture = try AgentFixture("fault-stale-lock")
+        var first = ""
+        do {
+            let agent = try Reconciler(config: fixture.config, options: fixture.options())
+            first = try fixture.promote("main", version: "v1.0.0")
+            #expect(agent.pass()["local"] == .applied(first))
+            agent.shutdown()
+        }
+        let mirrorLock = fixture.config.stateDirectory + "/repository.git/refs/remotes/origin/gitops.lock"
+        try "".write(toFile: mirrorLock, atomically: false, encoding: .utf8)
+        let failed = try fixture.promote("challenger/better", version: "not-a-version")
+        let remoteLock = fixture.origin + "/refs/heads/gitops.lock"
+        try "".write(toFile: remoteLock, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: remoteLock)
+
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        #expect(!FileManager.default.fileExists(atPath: mirrorLock), "the mirror's stale lock is gone")
+        #expect(agent.pass()["local"] == .rolledBack(failed: failed, restored: first))
+        #expect(!FileManager.default.fileExists(atPath: remoteLock))
+        let tip = try fixture.originTip()
+        #expect(try git("rev-parse", "\(tip)^", in: fixture.origin) == failed, "the revert is on the remote")
+        #expect(fixture.serving() == "v1.0.0")
+    }
 }
