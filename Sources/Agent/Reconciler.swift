@@ -64,7 +64,8 @@ public final class Reconciler {
 
     public let config: AgentConfig
     public let options: Options
-    let mirror: Repository
+    /// Opened again when its packs are consolidated (see `fetch`).
+    private(set) var mirror: Repository
     let store: StateStore
     let places: LocalDeployment.Places
     public private(set) var state: AgentState
@@ -111,6 +112,9 @@ public final class Reconciler {
         }
         try store.save(state)
     }
+
+    /// The packs the mirror may hold before they are written into one.
+    static let maximumPacks = 16
 
     /// Removes the `*.lock` files under a git directory (refs, packed-refs, config, index, shallow).
     static func removeStaleLocks(in gitDirectory: String) {
@@ -202,6 +206,13 @@ public final class Reconciler {
             try mirror.fetch(
                 options.remote, refspecs: ["+refs/heads/*:refs/remotes/origin/*", "+refs/notes/*:refs/notes/*"],
                 credentials: options.credentials)
+            // Each fetch that brings objects adds a pack, which libgit2 keeps open once read: past a few,
+            // they become one, and the mirror is opened again so that the removed packs are closed. Files
+            // open and packs on disk stay bounded however many passes run.
+            if mirror.packCount > Self.maximumPacks {
+                try mirror.consolidatePacks()
+                mirror = try Repository(at: mirror.gitDirectory, discover: false)
+            }
             return nil
         } catch {
             return "\(error)"

@@ -156,4 +156,23 @@ struct AgentFaultTests {
         #expect(try git("rev-parse", "\(tip)^", in: fixture.origin) == failed, "the revert is on the remote")
         #expect(fixture.serving() == "v1.0.0")
     }
+
+    /// Every fetch that brings objects adds a pack to the mirror, which libgit2 keeps open: over 40 rollout
+    /// cycles the packs are consolidated past `maximumPacks`, so packs on disk and files open stay bounded
+    /// (before: one more open file and one more pack per cycle, without end).
+    @Test func packsAndOpenFilesStayBoundedOverManyCycles() throws {
+        let fixture = try AgentFixture("fault-packs")
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        var baseline = 0
+        for index in 0..<40 {
+            let commit = try fixture.promote(index % 2 == 0 ? "main" : "challenger/better", version: "v1.0.\(index)")
+            #expect(agent.pass()["local"] == .applied(commit), "cycle \(index)")
+            if index == 0 { baseline = openFiles() }
+            #expect(agent.mirror.packCount <= Reconciler.maximumPacks + 1, "cycle \(index)")
+        }
+        #expect(openFiles() <= baseline + Reconciler.maximumPacks + 4, "open files \(openFiles()) from \(baseline)")
+        #expect(fixture.serving() == "v1.0.39")
+    }
 }
