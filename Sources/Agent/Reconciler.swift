@@ -228,9 +228,12 @@ public final class Reconciler {
             }
             if let pending = state.environments[name]?.pendingRollback {
                 if let stopped = try pushRollback(environment, pending, tip: tip) { return stopped }
-                // The revert commit is now the tip: it names what runs, and the pass goes on from it.
-                return try reconcile(
-                    environment, tip: try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) ?? tip)
+                let after = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) ?? tip
+                // The revert an earlier pass could not push landed now: this pass reports that rollback, once
+                // (what runs was restored then; the next pass finds the revert's tree running).
+                if after != tip { return .rolledBack(failed: pending.failed, restored: pending.restored) }
+                // Someone promoted on top of the failed commit: that newer commit is what to try.
+                return try reconcile(environment, tip: after)
             }
             return try reconcile(environment, tip: tip)
         } catch {

@@ -32,15 +32,16 @@ struct AgentFaultTests {
         #expect(try fixture.originTip() == failed, "nothing was pushed")
         #expect(fixture.serving() == "v1.0.0", "what ran keeps running")
 
-        // The lock gone, the next pass pushes the revert.
+        // The lock gone, the next pass pushes the revert and reports the rollback (counted once, then).
         try FileManager.default.removeItem(atPath: lock)
-        _ = agent.pass()
+        #expect(agent.pass()["local"] == .rolledBack(failed: failed, restored: first))
         #expect(agent.state.environments["local"]?.pendingRollback == nil)
         let tip = try fixture.originTip()
         #expect(tip != failed)
         #expect(try git("log", "-1", "--format=%s", tip, in: fixture.origin).hasPrefix("Roll back churn in local"))
         #expect(try git("rev-parse", "\(tip)^", in: fixture.origin) == failed)
         #expect(fixture.serving() == "v1.0.0")
+        #expect(agent.pass()["local"] == .synced(tip), "the revert's tree is what runs")
     }
 
     /// Serve first: an agent started again runs the last release it applied before anything else — with
