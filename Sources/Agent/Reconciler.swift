@@ -575,10 +575,13 @@ public final class Reconciler {
             return nil
         }
         let branch = "refs/heads/" + environment.branch
-        let commit = RollbackCommit(
-            environment: name, branch: branch, failed: failed, restored: ObjectID(hex: pending.restored),
-            reasons: pending.reasons)
+        let restored = ObjectID(hex: pending.restored)
         do {
+            // Back to before the failed release, not to what ran: newer promotions never tried stay.
+            let commit = RollbackCommit(
+                environment: name, branch: branch, failed: failed, restored: restored,
+                target: try RollbackCommit.target(environment: name, failed: failed, restored: restored, in: mirror),
+                reasons: pending.reasons)
             try mirror.updateReference(branch, to: failed, expected: try mirror.referenceTarget(branch))
             let written = try commit.write(in: mirror, author: author(), signer: options.signer)
             if let revert = written {

@@ -95,4 +95,70 @@ struct RollbackCommitTests {
             ],
             in: fixture.work)
     }
+
+    /// A branch of `commits`, each writing `files` (path → contents), returning their ids.
+    func branch(_ commits: [[String: String]], in directory: String) throws -> [ObjectID] {
+        try git("checkout", "-q", "--orphan", "gitops", in: directory)
+        try run(["git", "rm", "-rqf", "--cached", "."], in: directory)
+        var ids: [ObjectID] = []
+        for (index, files) in commits.enumerated() {
+            ids.append(ObjectID(hex: try commitFiles(files, message: "commit \(index)", in: directory)))
+        }
+        return ids
+    }
+
+    /// Two environments on one branch: production's revert puts back only production's folders; staging's
+    /// newer promotion stays.
+    @Test func aRevertTouchesOnlyItsOwnEnvironment() throws {
+        let temp = TemporaryDirectory("rollback-shared")
+        let directory = try makeRepository(in: temp.sub("work"))
+        let ids = try branch(
+            [
+                ["environments/production/m.yaml": "v1\n", "environments/staging/m.yaml": "s1\n"],
+                ["environments/staging/m.yaml": "s2\n", "deploy/staging/m/deployment.yaml": "s2\n"],
+                ["environments/production/m.yaml": "v2\n", "deploy/production/m/deployment.yaml": "v2\n"],
+            ], in: directory)
+        let repository = try Repository(at: directory)
+        let revert = try #require(
+            try RollbackCommit(
+                environment: "production", branch: "gitops", failed: ids[2], restored: ids[0], reasons: []
+            ).write(in: repository))
+        #expect(try git("show", "\(revert.hex):environments/production/m.yaml", in: directory) == "v1")
+        #expect(try git("show", "\(revert.hex):environments/staging/m.yaml", in: directory) == "s2")
+        #expect(try git("show", "\(revert.hex):deploy/staging/m/deployment.yaml", in: directory) == "s2")
+        #expect(try repository.read("deploy/production/m/deployment.yaml", at: .git(revert.hex)) == nil)
+    }
+
+    /// Promotions faster than rollouts: the revert of a failed release goes back to the promotion before it,
+    /// never tried, not to what ran; a revert that fails in turn goes back past every release shown bad.
+    @Test func aRevertKeepsNewerPromotionsThatWereNeverTried() throws {
+        let temp = TemporaryDirectory("rollback-untried")
+        let directory = try makeRepository(in: temp.sub("work"))
+        let ids = try branch(
+            [
+                ["environments/production/m.yaml": "v1\n"], ["environments/production/m.yaml": "v2\n"],
+                ["environments/production/m.yaml": "v3\n"],
+            ], in: directory)
+        let repository = try Repository(at: directory)
+        let (applied, untried, failed) = (ids[0], ids[1], ids[2])
+        let target = try RollbackCommit.target(
+            environment: "production", failed: failed, restored: applied, in: repository)
+        #expect(target == untried)
+        let first = try #require(
+            try RollbackCommit(
+                environment: "production", branch: "gitops", failed: failed, restored: applied, target: target,
+                reasons: []
+            ).write(in: repository))
+        #expect(try git("show", "\(first.hex):environments/production/m.yaml", in: directory) == "v2")
+        #expect(try git("log", "-1", "--format=%b", first.hex, in: directory).contains("go back to \(untried.short)"))
+
+        // v2 fails as well: its revert goes back past v3 (reverted) and v2 (the same folders) to v1.
+        let again = try RollbackCommit.target(
+            environment: "production", failed: first, restored: applied, in: repository)
+        #expect(again == applied)
+        // One promotion since what ran: back to it, as before.
+        #expect(
+            try RollbackCommit.target(environment: "production", failed: untried, restored: applied, in: repository)
+                == applied)
+    }
 }
