@@ -8,8 +8,13 @@ extension Repository {
         var oid = try commit.raw()
         var note: OpaquePointer?
         let code = git_note_read(&note, handle, notesRef, &oid)
+        return try message(of: note, code, "\(notesRef) \(commit.short)")
+    }
+
+    /// The text of a note just read (`code` is the read's result), nil when there was none; frees it.
+    private func message(of note: OpaquePointer?, _ code: Int32, _ subject: String) throws -> String? {
         if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "read note", "\(notesRef) \(commit.short)")
+        try check(code, "read note", subject)
         defer { git_note_free(note) }
         return git_note_message(note).map { String(cString: $0) }
     }
@@ -22,10 +27,7 @@ extension Repository {
         defer { git_commit_free(notes) }
         var note: OpaquePointer?
         let code = git_note_commit_read(&note, handle, notes, &oid)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "read note", "\(notesCommit.short) \(commit.short)")
-        defer { git_note_free(note) }
-        return git_note_message(note).map { String(cString: $0) }
+        return try message(of: note, code, "\(notesCommit.short) \(commit.short)")
     }
 
     /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id. `commitMessage`

@@ -12,10 +12,8 @@ import Testing
 struct AgentFaultTests {
     @Test func aRollbackIsKeptWhileTheRemoteBranchIsLocked() throws {
         let fixture = try AgentFixture("fault-lock")
-        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        let (agent, first) = try fixture.agentServingFirstRelease()
         defer { agent.shutdown() }
-        let first = try fixture.promote("main", version: "v1.0.0")
-        #expect(agent.pass()["local"] == .applied(first))
 
         // A release that cannot be built (its version is not one), pushed; then another writer holds the
         // remote branch's lock while the agent would push the revert.
@@ -50,10 +48,9 @@ struct AgentFaultTests {
         let fixture = try AgentFixture("fault-restart")
         var first = ""
         do {
-            let agent = try Reconciler(config: fixture.config, options: fixture.options())
-            first = try fixture.promote("main", version: "v1.0.0")
-            #expect(agent.pass()["local"] == .applied(first))
-            agent.shutdown()
+            let started = try fixture.agentServingFirstRelease()
+            first = started.first
+            started.agent.shutdown()
         }
         #expect(fixture.serving() == nil, "stopped with the agent")
 
@@ -100,10 +97,8 @@ struct AgentFaultTests {
     /// is reverted, what ran keeps running, and the release is applied once the fault is gone.
     @Test func aHostFaultIsRetriedNotTakenForABadRelease() throws {
         let fixture = try AgentFixture("fault-disk")
-        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        let (agent, first) = try fixture.agentServingFirstRelease()
         defer { agent.shutdown() }
-        let first = try fixture.promote("main", version: "v1.0.0")
-        #expect(agent.pass()["local"] == .applied(first))
 
         let second = try fixture.promote("challenger/better", version: "v2.0.0")
         let record = try String(contentsOfFile: fixture.work + "/environments/local/churn.yaml", encoding: .utf8)
@@ -135,10 +130,9 @@ struct AgentFaultTests {
         let fixture = try AgentFixture("fault-stale-lock")
         var first = ""
         do {
-            let agent = try Reconciler(config: fixture.config, options: fixture.options())
-            first = try fixture.promote("main", version: "v1.0.0")
-            #expect(agent.pass()["local"] == .applied(first))
-            agent.shutdown()
+            let started = try fixture.agentServingFirstRelease()
+            first = started.first
+            started.agent.shutdown()
         }
         let mirrorLock = fixture.config.stateDirectory + "/repository.git/refs/remotes/origin/gitops.lock"
         try "".write(toFile: mirrorLock, atomically: false, encoding: .utf8)

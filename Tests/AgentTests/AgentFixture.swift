@@ -78,6 +78,18 @@ final class AgentFixture {
 
     func originTip() throws -> String { try git("rev-parse", "gitops", in: origin) }
 
+    /// An agent on this fixture that applied `main` as v1.0.0, and that commit: where a fault test starts.
+    func agentServingFirstRelease() throws -> (agent: Reconciler, first: String) {
+        let agent = try Reconciler(config: config, options: options())
+        let first = try promote("main", version: "v1.0.0")
+        let result = agent.pass()["local"]
+        guard result == .applied(first) else {
+            agent.shutdown()
+            throw CommandFailed(description: "the first release was not applied: \(String(describing: result))")
+        }
+        return (agent, first)
+    }
+
     /// The version the server on the port says it serves; nil when nothing answers.
     func serving() -> String? {
         guard let answer = try? HTTPClient.perform(HTTPRequest("GET", "http://127.0.0.1:\(port)/readyz", timeout: 2)),

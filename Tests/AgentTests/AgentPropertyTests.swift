@@ -24,7 +24,7 @@ struct AgentPropertyTests {
     ]
 
     /// The record with one to three fields replaced by hostile values.
-    static func mutate(_ record: ReleaseRecord, _ random: inout SplitMix64) -> (ReleaseRecord, [String]) {
+    static func mutate(_ record: ReleaseRecord, _ random: inout SeededRandom) -> (ReleaseRecord, [String]) {
         var record = record
         var changed: [String] = []
         for _ in 0..<Int.random(in: 1...3, using: &random) {
@@ -50,7 +50,7 @@ struct AgentPropertyTests {
         let seed =
             ProcessInfo.processInfo.environment["GITOPS_ML_FUZZ_SEED"].flatMap(UInt64.init)
             ?? UInt64.random(in: 0...UInt64.max)
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let signed = try AgentVerificationTests.Signed("property")
         let fixture = signed.fixture
         try fixture.promote("main", version: "v1.0.0")
@@ -100,18 +100,5 @@ struct AgentPropertyTests {
         let found = try run(["find", fixture.temp.path, "-name", "PWNED"])
         #expect(found.isEmpty, "a record's field ran as a command (seed \(seed)): \(found)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/PWNED"), "seed \(seed)")
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so that a failing seed replays.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

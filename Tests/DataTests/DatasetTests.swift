@@ -220,7 +220,7 @@ struct ExpectationTests {
 @Suite("Drift detection")
 struct DriftDetectorTests {
     @Test func evidentlysAutomaticChoiceAndDatasetDrift() throws {
-        var rng = SplitMixForTests(seed: 3)
+        var rng = SeededRandom(seed: 3)
         func table(_ rows: Int, shift: Double, mix: Double) -> Dataset {
             var text = "x,small,label,flag,id\n"
             for index in 0..<rows {
@@ -276,26 +276,11 @@ struct DriftDetectorTests {
     }
 }
 
-/// A small seeded generator for test data (a `RandomNumberGenerator`, so `Int.random(in:using:)` takes it).
-struct SplitMixForTests: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-    mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
-}
-
 @Suite("Number parsing")
 struct NumberParsingTests {
     /// The fast path must give exactly what strtod gives.
     @Test func fastDecimalsAgreeWithStrtod() throws {
-        var rng = SplitMixForTests(seed: 11)
+        var rng = SeededRandom(seed: 11)
         var samples = [
             "0", "-0", "1.", ".5", "-.25", "123456789012345678", "0.1", "0.30000000000000004", "9007199254740993",
             "1e5", "nan", "-", ".", "12.3456789012345678",
