@@ -608,7 +608,7 @@ public final class Reconciler {
         while let record = state.environments[name]?.unpublished.first {
             do {
                 try DeploymentNotes.publish(
-                    record, remote: options.remote, author: author(), signer: options.signer,
+                    record, remote: options.remote, in: mirror, author: author(), signer: options.signer,
                     credentials: options.credentials)
             } catch {
                 Log.warning("deployment record not published yet", ["environment": name, "error": "\(error)"])

@@ -116,12 +116,13 @@ public enum DeploymentNotes {
     /// it could not publish and publishes it again.
     @discardableResult
     public static func publish(
-        _ record: DeploymentRecord, remote: String, author: GitSignature? = nil, signer: CommitSigner? = nil,
-        attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
+        _ record: DeploymentRecord, remote: String, in mirror: Repository? = nil, author: GitSignature? = nil,
+        signer: CommitSigner? = nil, attempts: Int = 8, credentials: RemoteCredentials = .fromEnvironment()
     ) throws -> Int {
         let commit = ObjectID(hex: record.commit)
         return try NotesPublisher.update(
-            ref, on: commit, remote: remote, author: author, sign: signer.map { signer in { try signer.sign($0) } },
+            ref, on: commit, remote: remote, in: mirror, author: author,
+            sign: signer.map { signer in { try signer.sign($0) } },
             attempts: attempts, credentials: credentials
         ) { existing in
             // Publishing is keyed by the record itself: one already there (a kill between the push and the

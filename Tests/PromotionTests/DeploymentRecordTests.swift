@@ -147,6 +147,27 @@ struct DeploymentRecordTests {
         #expect(records.map(\.outcome) == [.healthy, .failed])
     }
 
+    /// The agent publishes through its mirror (a bare copy of the remote it owns): only what is new is
+    /// fetched, nothing temporary is made, and a note of the mirror's own that the remote never had (a push
+    /// that failed earlier) does not block the next one.
+    @Test func theAgentPublishesThroughItsMirror() throws {
+        let remote = temp.path + "/remote-mirror.git"
+        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
+        let origin = try makeRepository(in: temp.sub("origin-mirror"))
+        try git("push", "-q", remote, "main", in: origin)
+        let commit = try git("rev-parse", "HEAD", in: origin)
+        let mirror = temp.path + "/mirror.git"
+        try git("clone", "-q", "--bare", remote, mirror, in: temp.path)
+        let repository = try Repository(at: mirror, discover: false)
+        try DeploymentNotes.append(record(commit, .failed, at: 0), in: repository, author: author)  // never pushed
+        try DeploymentNotes.publish(record(commit, .healthy, at: 60), remote: remote, in: repository, author: author)
+        try DeploymentNotes.publish(record(commit, .healthy, at: 120), remote: remote, in: repository, author: author)
+        let published = try DeploymentNotes.records(for: ObjectID(hex: commit), in: try Repository(at: remote))
+        #expect(published.map(\.started.timeIntervalSince1970) == [1_790_000_060, 1_790_000_120])
+        #expect(
+            try git("rev-parse", DeploymentNotes.ref, in: mirror) == git("rev-parse", DeploymentNotes.ref, in: remote))
+    }
+
     /// A writer that pushes between our fetch and our push makes the compare-and-swap fail for certain:
     /// the publish starts again from a new fetch, and both records are on the remote.
     @Test func aWriterThatMovesTheRefBetweenFetchAndPushIsNotOverwritten() throws {
