@@ -69,6 +69,9 @@ public final class LocalTarget {
         running = release
     }
 
+    /// Crashes of the running server since it last stayed up (0: stable).
+    public var crashesInARow: Int { supervisor?.crashesInARow ?? 0 }
+
     /// The process group of the running server (its pid), for the state file.
     public var serverProcessGroup: Int32? { supervisor?.pid }
 

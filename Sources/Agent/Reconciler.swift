@@ -151,7 +151,11 @@ public final class Reconciler {
         for (name, target) in targets.sorted(by: { $0.key < $1.key }) {
             guard let event = target.poll() else { continue }
             events.append((name, event))
-            if case .restarted = event { update(name) { $0.serverProcessGroup = target.serverProcessGroup } }
+            // A server that crashed is Degraded until it has stayed up (a crash loop is not Healthy).
+            update(name) {
+                $0.health = HealthStatus.degraded.description
+                if case .restarted = event { $0.serverProcessGroup = target.serverProcessGroup }
+            }
         }
         return events
     }
@@ -265,7 +269,15 @@ public final class Reconciler {
         }
         // What a cluster runs outlives the agent; a local server does not.
         let running = environment.target == .kubernetes || target(name).running != nil
-        if tip.hex == current.lastApplied, running { return .synced(tip.hex) }
+        if tip.hex == current.lastApplied, running {
+            // Healthy again once a server that crashed has stayed up long enough for its count to clear.
+            if environment.target == .local, current.health == HealthStatus.degraded.description,
+                target(name).crashesInARow == 0
+            {
+                update(name) { $0.health = HealthStatus.healthy.description }
+            }
+            return .synced(tip.hex)
+        }
 
         if case .stopped(let step, let reason)? = verify(environment, tip: tip, lastApplied: current.lastApplied) {
             return .stopped(step: step, reason: reason)

@@ -170,4 +170,25 @@ struct AgentFaultTests {
         #expect(openFiles() <= baseline + Reconciler.maximumPacks + 4, "open files \(openFiles()) from \(baseline)")
         #expect(fixture.serving() == "v1.0.39")
     }
+
+    /// A model server that crashes is Degraded, through its restart and until it has stayed up: a crash
+    /// loop is not shown as Healthy.
+    @Test func aCrashedServerIsDegradedUntilItStaysUp() throws {
+        let fixture = try AgentFixture("fault-crash")
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        #expect(agent.state.environments["local"]?.health == "Healthy")
+        let pid = try #require(agent.state.environments["local"]?.serverProcessGroup)
+        kill(-pid, SIGKILL)
+        var events: [ServerSupervisor.Event] = []
+        #expect(
+            waitUntil(30) {
+                events += agent.poll().map(\.event)
+                return events.contains { if case .restarted = $0 { true } else { false } }
+            }, "\(events)")
+        #expect(agent.state.environments["local"]?.health == "Degraded", "\(events)")
+        #expect(waitUntil(30) { fixture.serving() == "v1.0.0" }, "served again after the restart")
+        #expect(agent.pass()["local"] == .synced(first))
+        #expect(agent.state.environments["local"]?.health == "Degraded", "not yet stable")
+    }
 }
