@@ -31,6 +31,14 @@ public final class AgentService: Service, Sendable {
                 status: AgentStatus(
                     agent: reconciler.options.agent, ready: false, recovery: reconciler.recovery,
                     state: reconciler.state, config: reconciler.config)))
+        // The status follows the state as it changes, so that a rollout under way shows in `/status`.
+        reconciler.onStateChange = { [shared, config] state in
+            shared.withLock {
+                $0.status = AgentStatus(
+                    agent: $0.status.agent, ready: $0.status.ready, recovery: $0.status.recovery, state: state,
+                    config: config)
+            }
+        }
         self.reconciler = Confined(reconciler)
         if let recovery = reconciler.recovery { logger.warning("\(recovery)") }
     }

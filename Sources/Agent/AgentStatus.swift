@@ -21,6 +21,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var health: String?
         public var conditions: [CheckOutcome]
         public var pendingRollback: AgentState.PendingRollback?
+        /// A rollout (or a restore) under way: the commit, its phase and when it started.
+        public var inFlight: AgentState.InFlight?
         /// Deployment records waiting to be pushed.
         public var unpublishedRecords: Int
     }
@@ -35,7 +37,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
             environments[environment.name] = Environment(
                 branch: environment.branch, target: environment.target.rawValue, lastAttempted: known.lastAttempted,
                 lastApplied: known.lastApplied, lastFailed: known.lastFailed, health: known.health,
-                conditions: known.conditions, pendingRollback: known.pendingRollback,
+                conditions: known.conditions, pendingRollback: known.pendingRollback, inFlight: known.inFlight,
                 unpublishedRecords: known.unpublished.count)
         }
         self.environments = environments

@@ -64,6 +64,8 @@ public final class Reconciler {
 
     public let config: AgentConfig
     public let options: Options
+    /// Told every change of the state as it happens, during a pass too (`/status` shows a rollout under way).
+    public var onStateChange: (@Sendable (AgentState) -> Void)?
     /// Opened again when its packs are consolidated (see `fetch`).
     private(set) var mirror: Repository
     let store: StateStore
@@ -695,6 +697,7 @@ public final class Reconciler {
         } catch {
             Log.warning("agent state", ["path": store.path, "error": "\(error)"])
         }
+        onStateChange?(state)
     }
 
     /// Stops the servers a killed agent left running: every process whose environment carries this state

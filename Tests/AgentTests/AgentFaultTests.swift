@@ -191,4 +191,25 @@ struct AgentFaultTests {
         #expect(agent.pass()["local"] == .synced(first))
         #expect(agent.state.environments["local"]?.health == "Degraded", "not yet stable")
     }
+
+    /// The state is told as it changes, during a pass: `/status` (built from it by the service) shows a
+    /// rollout under way, its commit and phase, and then that nothing is.
+    @Test func aRolloutUnderWayIsVisibleWhileItRuns() throws {
+        let fixture = try AgentFixture("fault-in-flight")
+        let (agent, _) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        let seen = Mutex<[AgentStatus]>([])
+        let config = fixture.config
+        agent.onStateChange = { state in
+            seen.withLock {
+                $0.append(AgentStatus(agent: "test", ready: true, recovery: nil, state: state, config: config))
+            }
+        }
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        #expect(agent.pass()["local"] == .applied(second))
+        let phases = seen.withLock { $0 }.compactMap { $0.environments["local"]?.inFlight }
+        #expect(phases.contains { $0.commit == second && $0.phase == .applying }, "\(phases)")
+        #expect(seen.withLock { $0.last?.environments["local"]?.inFlight } == nil, "nothing under way after")
+        #expect(seen.withLock { $0.last?.environments["local"]?.lastApplied } == second)
+    }
 }

@@ -113,8 +113,13 @@ struct AgentProcessTests {
         print("webhook to healthy: \(String(format: "%.2f", Date().timeIntervalSince(sent))) s")
         #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
 
-        let metrics = agent.get("/metrics")?.text ?? ""
-        #expect(metrics.contains(#"gitops_ml_agent_sync_total{environment="local"} 2"#), "\(metrics)")
+        // `/status` follows the state during a pass; the metrics are recorded when the pass ends.
+        var metrics = ""
+        #expect(
+            agent.wait(5) {
+                metrics = agent.get("/metrics")?.text ?? ""
+                return metrics.contains(#"gitops_ml_agent_sync_total{environment="local"} 2"#)
+            }, "\(metrics)")
         #expect(
             metrics.contains(#"gitops_ml_agent_applied_revision_info{environment="local",revision="\#(second)"} 1"#))
 
