@@ -358,6 +358,16 @@ public final class Reconciler {
         let name = environment.name
         let target = self.target(name)
         let desired = try deployment(environment, at: tip)
+        // Another process on the port (another agent, a server started by hand) is a fault of this host, not
+        // a verdict on the release: nothing is started, recorded or reverted, and the next pass tries again.
+        if target.running == nil, let port = desired.release.launch.environment["PORT"].flatMap(Int.init),
+            LocalTarget.answers(port: port)
+        {
+            return .done(
+                .stopped(
+                    step: "apply",
+                    reason: "port \(port) is in use by another process: nothing started; retried next pass"))
+        }
         // An agent restarted: what it applied runs again, as it was (not a new deployment, not recorded).
         if tip.hex == current.lastApplied {
             let report = target.resume(desired.release, health: health(environment, desired))

@@ -1,6 +1,7 @@
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Promotion
 import TestSupport
 import Testing
 
@@ -211,5 +212,27 @@ struct AgentFaultTests {
         #expect(phases.contains { $0.commit == second && $0.phase == .applying }, "\(phases)")
         #expect(seen.withLock { $0.last?.environments["local"]?.inFlight } == nil, "nothing under way after")
         #expect(seen.withLock { $0.last?.environments["local"]?.lastApplied } == second)
+    }
+
+    /// Something else answering on the environment's port (a second agent, a server started by hand) is a
+    /// fault of this host: the release is not started, not recorded as failed and not reverted.
+    @Test func aPortTakenByAnotherProcessIsNotABadRelease() throws {
+        let fixture = try AgentFixture("fault-port")
+        let squatter = try Subprocess.start(
+            ["python3", "-m", "http.server", "--bind", "127.0.0.1", "\(fixture.port)"], directory: fixture.temp.path)
+        defer { _ = squatter.terminate() }
+        #expect(waitUntil(10) { LocalTarget.answers(port: fixture.port) })
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        let first = try fixture.promote("main", version: "v1.0.0")
+        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+            Issue.record("expected the pass to wait for the port")
+            return
+        }
+        #expect(step == "apply" && reason.contains("port \(fixture.port) is in use"), "\(reason)")
+        #expect(try fixture.originTip() == first, "nothing reverted")
+        #expect(agent.state.environments["local"]?.lastFailed == nil)
+        let remote = try Repository(at: fixture.origin, discover: false)
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).isEmpty, "no failed note")
     }
 }
