@@ -6,7 +6,11 @@ Flux's controllers idle at 64-80 MiB RSS each and Argo CD's application controll
 peer rolls back through git by default, so the rollback time has no peer number here. The model server's
 own start (python3 serve.py until /readyz answers) is measured apart, so the agent's share is visible.
 
-    python3 benchmarks/bench_agent.py --gitops-ml .build/release/gitops-ml [--runs 5]
+    python3 benchmarks/bench_agent.py --gitops-ml .build/release/gitops-ml [--runs 5] [--cycles 1000]
+
+With --cycles N, N more rollout-and-rollback cycles follow (a good promotion rolled out, then a broken one
+rolled back): open files, RSS and private memory after them, and the rollback time with N deployment
+records in the notes against the first one's — what grows per cycle shows there.
 """
 import argparse
 import hashlib
@@ -60,10 +64,15 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
+def open_files(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gitops-ml", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cycles", type=int, default=0)
     args = parser.parse_args()
     binary = str(pathlib.Path(args.gitops_ml).resolve())
     temp = pathlib.Path(tempfile.mkdtemp(prefix="bench-agent-"))
@@ -160,16 +169,26 @@ environments:
             wait(lambda: version() == f"v{run}.0.0")
             rollouts.append(time.monotonic() - began)
 
-        rollbacks = []
-        for run in range(args.runs):
+        def rollback(name):
             good = version()
-            failed = promote("broken", f"broken{run}")
+            failed = promote("broken", name)
             began = time.monotonic()
             webhook()
             wait(lambda: git("rev-parse", "gitops", cwd=remote) != failed and version() == good)
-            rollbacks.append(time.monotonic() - began)
             git("pull", "-q", "--ff-only", "origin", "gitops", cwd=work)
+            return time.monotonic() - began
+
+        rollbacks = [rollback(f"broken{run}") for run in range(args.runs)]
         peak, peak_anon = rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon")
+        files = open_files(agent.pid)
+
+        cycled = None
+        for cycle in range(args.cycles):
+            promote("challenger/better" if cycle % 2 else "main", f"v0.{cycle + 1}.0")
+            webhook()
+            wait(lambda: version() == f"v0.{cycle + 1}.0")
+            last_rollback = rollback(f"cycle{cycle}")
+            cycled = (open_files(agent.pid), rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon"), last_rollback)
     finally:
         agent.terminate()
         agent.wait()
@@ -188,6 +207,14 @@ environments:
     print(f"| rollback: webhook to old version serving and revert commit pushed | {ms(rollbacks)} | none by default |")
     print(f"| agent's share of a rollout (median rollout − median server start) | "
           f"{(statistics.median(rollouts) - statistics.median(starts)) * 1000:,.0f} ms | |")
+    if cycled:
+        cycled_files, cycled_rss, cycled_anon, last = cycled
+        print(f"| open files after {2 * args.runs} rollouts and rollbacks → after {args.cycles} more cycles | "
+              f"{files} → {cycled_files} | |")
+        print(f"| RSS (private) after {args.cycles} more cycles | {cycled_rss / 1024:.1f} MiB "
+              f"({cycled_anon / 1024:.1f} MiB) | |")
+        print(f"| rollback with {args.runs} → {args.runs + args.cycles} deployment records | "
+              f"{statistics.median(rollbacks) * 1000:,.0f} ms → {last * 1000:,.0f} ms | |")
 
 
 if __name__ == "__main__":

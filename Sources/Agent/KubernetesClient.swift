@@ -111,9 +111,7 @@ public struct KubernetesClient: Sendable {
             + "?labelSelector=\(Self.escape(selector))"
         let response = try transport(try request("GET", path))
         guard response.status != 404 && response.status != 403 else { return [] }
-        guard (200...299).contains(response.status) else {
-            throw GitOpsMLError.environment("Kubernetes API: list \(kind): HTTP \(response.status)")
-        }
+        guard (200...299).contains(response.status) else { throw Failure(response, what: "list \(kind)") }
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         return object?["items"] as? [[String: Any]] ?? []
     }
@@ -127,10 +125,33 @@ public struct KubernetesClient: Sendable {
         let response = try transport(request)
         if response.status == 404 && absentIsNil { return nil }
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        guard (200...299).contains(response.status) else {
-            let message = object?["message"] as? String ?? String(response.text.prefix(200))
-            throw GitOpsMLError.environment("Kubernetes API: \(what): HTTP \(response.status): \(message)")
-        }
+        guard (200...299).contains(response.status) else { throw Failure(response, what: what) }
         return object ?? [:]
+    }
+
+    /// An error status from the API server. Only 400 (BadRequest) and 422 (Invalid) say that what was sent
+    /// is wrong — the release itself; 409, 429, 5xx, 401 and 403 are the cluster's state or faults, which
+    /// pass, and the next pass tries again.
+    public struct Failure: CategorizedError {
+        public var status: Int
+        public var what: String
+        public var message: String
+        /// Seconds the server asked to wait (429, 503 with Retry-After).
+        public var retryAfter: Double?
+
+        init(_ response: HTTPResponse, what: String) {
+            status = response.status
+            self.what = what
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+            message = object?["message"] as? String ?? String(response.text.prefix(200))
+            retryAfter = response.headers["retry-after"].flatMap(Double.init)
+        }
+
+        public var isReleaseDefect: Bool { status == 400 || status == 422 }
+        public var category: ErrorCategory { isReleaseDefect ? .configuration : .environment }
+        public var description: String {
+            "Kubernetes API: \(what): HTTP \(status): \(message)"
+                + (retryAfter.map { " (retry after \(Int($0)) s)" } ?? "")
+        }
     }
 }

@@ -28,17 +28,24 @@ public final class KubernetesTarget {
         to objects: [KubernetesObject], deadline: Double, fallback: [KubernetesObject]?,
         willRestore: (HealthReport) -> Void = { _ in }
     ) -> LocalTarget.Outcome {
-        let report = apply(objects, deadline: deadline)
+        let report: HealthReport
+        do {
+            report = try apply(objects, deadline: deadline)
+        } catch {
+            return .fault("\(error)")
+        }
         if report.status == .healthy { return .healthy(report) }
         guard let fallback else { return .failed(report, restored: nil) }
         willRestore(report)
-        let restored = apply(fallback, deadline: deadline)
+        let restored = (try? apply(fallback, deadline: deadline)) ?? HealthReport(checks: [])
         return restored.status == .healthy
             ? .rolledBack(failed: report, restored: restored) : .failed(report, restored: restored)
     }
 
-    /// Applies `objects`, prunes what left git, and waits for the rollouts.
-    public func apply(_ objects: [KubernetesObject], deadline: Double) -> HealthReport {
+    /// Applies `objects`, prunes what left git, and waits for the rollouts. Throws what is not the
+    /// release's fault (the API's 409, 429, 5xx, a network error, a kind not known); an object the API
+    /// refuses as invalid (400, 422) is the release's, reported as Degraded.
+    public func apply(_ objects: [KubernetesObject], deadline: Double) throws -> HealthReport {
         let end = clock.now() + deadline
         let sorted = objects.enumerated().sorted {
             let a = Self.order.firstIndex(of: $0.element.kind) ?? Self.order.count
@@ -48,8 +55,8 @@ public final class KubernetesTarget {
         do {
             for object in sorted { try client.apply(object) }
             try prune(keeping: objects)
-        } catch {
-            return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(error)")])
+        } catch let failure as KubernetesClient.Failure where failure.isReleaseDefect {
+            return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(failure)")])
         }
         let deployments = objects.filter { $0.kind == "Deployment" }
         guard !deployments.isEmpty else {

@@ -23,6 +23,9 @@ public final class LocalTarget {
         case rolledBack(failed: HealthReport, restored: HealthReport)
         /// The new release failed and nothing healthy runs: no previous release, or it failed too.
         case failed(HealthReport, restored: HealthReport?)
+        /// The release could not be judged: the cluster or the host failed (an API server's 409, 429 or 5xx,
+        /// a network error). Nothing is restored or reverted; the next pass tries again.
+        case fault(String)
     }
 
     public private(set) var running: Release?

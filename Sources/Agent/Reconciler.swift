@@ -338,6 +338,11 @@ public final class Reconciler {
         case .rolledBack(let failed, _):
             models[name] = plan.model
             return try rolledBack(environment, failed: tip, started: started, checks: failed.checks.map(\.outcome))
+        case .fault(let reason):
+            // Not a verdict on the release: nothing recorded, restored or reverted; the next pass applies it
+            // again (server-side apply is idempotent).
+            update(name) { $0.inFlight = nil }
+            return .stopped(step: "apply", reason: "\(reason); retried next pass")
         case .failed(let failed, _):
             let record = deploymentRecord(
                 environment, tip, started, .failed, failed.checks.map(\.outcome), restored: nil)

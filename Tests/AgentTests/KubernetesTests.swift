@@ -1,7 +1,9 @@
 import Config
 import Foundation
 import GitOpsMLCore
+import GitStore
 import HTTPClient
+import Promotion
 import TestSupport
 import Testing
 
@@ -169,7 +171,11 @@ struct KubernetesClientTests {
         // A wrong token is the API's 401, named; an unknown CA is refused by TLS before anything is sent.
         var wrong = api.access
         wrong.token = "stolen"
-        #expect(throws: GitOpsMLError.self) { try KubernetesClient(access: wrong).apply(objects[0]) }
+        let refused = try #require(throws: KubernetesClient.Failure.self) {
+            try KubernetesClient(access: wrong).apply(objects[0])
+        }
+        #expect(refused.status == 401 && !refused.isReleaseDefect, "a fault of access, not of the release")
+        #expect(refused.description.hasSuffix("HTTP 401: Unauthorized"), "\(refused)")
         var untrusted = api.access
         untrusted.caFile = nil
         let before = api.requests().count
@@ -228,9 +234,37 @@ struct KubernetesReconcileTests {
             })
         #expect(agent.pass()["staging"] == .synced(first))
 
+        // The API server's own trouble is not a verdict on the release: 503, 429 with Retry-After, 409 on an
+        // apply, 500 on the prune's LIST. Nothing is reverted or recorded; the next pass applies it.
+        let good = try promote("v1.1", image: "ghcr.io/example/churn-serving:v1.1", message: "Promote churn v1.1")
+        for (fault, said) in [
+            ("PATCH 503", "HTTP 503"), ("PATCH 429 1", "retry after 1 s"), ("PATCH 409", "HTTP 409"),
+            ("GET 500", "HTTP 500"),
+        ] {
+            try (fault + "\n").write(toFile: api.log + ".faults", atomically: true, encoding: .utf8)
+            guard case .stopped(let step, let reason)? = agent.pass()["staging"] else {
+                Issue.record("\(fault) was taken for a bad release")
+                continue
+            }
+            #expect(step == "apply" && reason.contains(said) && reason.hasSuffix("retried next pass"), "\(reason)")
+            #expect(try fixture.originTip() == good, "\(fault): nothing reverted")
+            #expect(agent.state.environments["staging"]?.lastFailed == nil, "\(fault)")
+        }
+        #expect(agent.pass()["staging"] == .applied(good))
+        let notes = try DeploymentNotes.records(
+            for: ObjectID(hex: good), in: try Repository(at: fixture.origin, discover: false))
+        #expect(notes.map(\.outcome) == [.healthy], "one record, of the healthy apply")
+        // An object the API refuses as invalid (422) is the release's own fault: reverted.
+        let invalid = try promote("v1.2", image: "ghcr.io/example/churn-serving:v1.2", message: "Promote churn v1.2")
+        try "PATCH 422\n".write(toFile: api.log + ".faults", atomically: true, encoding: .utf8)
+        #expect(agent.pass()["staging"] == .rolledBack(failed: invalid, restored: good))
+        _ = try run(["git", "pull", "-q", "--ff-only", "origin", "gitops"], in: fixture.work)
+        let restoredTip = try fixture.originTip()
+        #expect(agent.pass()["staging"] == .applied(restoredTip), "the revert applied")
+
         let bad = try promote("v2", image: "ghcr.io/example/churn-serving:broken", message: "Promote churn v2")
         let count = api.requests().count
-        #expect(agent.pass()["staging"] == .rolledBack(failed: bad, restored: first))
+        #expect(agent.pass()["staging"] == .rolledBack(failed: bad, restored: restoredTip))
         let images = api.requests().dropFirst(count).filter {
             $0["method"] as? String == "PATCH" && ($0["path"] as? String)?.contains("/deployments/") == true
         }.map { "\($0["body"] ?? "")" }

@@ -8,7 +8,11 @@ installed on the test machines). It checks what a real one would reject and reco
 - applied objects are kept with a generation that grows on change and `managedFields` naming the manager;
 - a Deployment's status follows its rollout: the first read after a change is progressing; then healthy,
   unless its pod template's image ends in `:broken`, which exceeds the progress deadline;
-- GET with `labelSelector=k=v` lists; DELETE removes.
+- GET with `labelSelector=k=v` lists; DELETE removes;
+- errors as the API answers them, on demand: each line of LOG_FILE.faults, `METHOD STATUS [RETRY_AFTER]`
+  (`PATCH 503`, `PATCH 429 1`, `GET 500`), answers the next such request with that status and a Status body
+  (409 Conflict, 422 Invalid, 429 TooManyRequests with Retry-After, 500 InternalError, 503
+  ServiceUnavailable), and is consumed.
 
     fake_kube_api.py CERT KEY TOKEN PORT_FILE LOG_FILE
 """
@@ -45,6 +49,26 @@ def status_for(obj, path):
             "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}
 
 
+REASONS = {409: "Conflict", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+
+
+def take_fault(method):
+    """The first fault line for `method`, consumed; None when there is none."""
+    path = log_file + ".faults"
+    with lock:
+        try:
+            lines = open(path).read().splitlines()
+        except FileNotFoundError:
+            return None
+        for index, line in enumerate(lines):
+            parts = line.split()
+            if parts and parts[0] == method:
+                with open(path, "w") as rest:
+                    rest.write("".join(l + "\n" for i, l in enumerate(lines) if i != index))
+                return int(parts[1]), (parts[2] if len(parts) > 2 else None)
+    return None
+
+
 def essence(obj):
     """The object as applied: no status, no fields the server sets."""
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in ("generation", "managedFields")}
@@ -71,6 +95,20 @@ class Handler(BaseHTTPRequestHandler):
     def authorized(self):
         if self.headers.get("Authorization") != f"Bearer {token}":
             self.reply(401, {"kind": "Status", "message": "Unauthorized"})
+            return False
+        fault = take_fault(self.command)
+        if fault:
+            code, retry_after = fault
+            data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+                               "reason": REASONS.get(code, "Unknown"),
+                               "message": f"injected {REASONS.get(code, code)}"}).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
             return False
         return True
 
