@@ -12,6 +12,23 @@ public struct KubernetesObject: Sendable, Equatable {
     public var json: [UInt8]
 
     public var reference: String { "\(kind)/\(namespace.map { $0 + "/" } ?? "")\(name)" }
+
+    /// The label by which an agent knows the objects it applied for an environment, and prunes only those:
+    /// two environments (or agents) sharing a namespace never delete each other's objects.
+    public static let environmentLabel = "gitops-ml.dev/environment"
+
+    /// The object with `environmentLabel` set to `environment`.
+    public func owned(by environment: String) throws -> KubernetesObject {
+        guard var object = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else { return self }
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        var labels = metadata["labels"] as? [String: Any] ?? [:]
+        labels[Self.environmentLabel] = environment
+        metadata["labels"] = labels
+        object["metadata"] = metadata
+        var owned = self
+        owned.json = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        return owned
+    }
 }
 
 /// The Kubernetes API over the libcurl HTTPClient: server-side apply (`PATCH … application/apply-patch+yaml`,

@@ -1,10 +1,11 @@
 import Foundation
 import GitOpsMLCore
 
-/// The kubernetes target: a release is its manifests, server-side applied in dependency order; objects this
-/// agent applied before (field manager `gitops-ml`, label `app.kubernetes.io/managed-by: gitops-ml`) in the
-/// release's namespaces that left git are pruned; health is every Deployment's rollout status within the
-/// deadline. A failed rollout applies the previous release's manifests again and waits for them in turn.
+/// The kubernetes target: a release is its manifests, server-side applied in dependency order, each labelled
+/// with the environment (`gitops-ml.dev/environment`); once the release is healthy, objects this agent
+/// applied before for that environment (field manager `gitops-ml`, labels `app.kubernetes.io/managed-by:
+/// gitops-ml` and the environment's) in the release's namespaces that left git are pruned; health is every
+/// Deployment's rollout status within the deadline. A failed rollout applies the previous release's manifests again and waits for them in turn.
 public final class KubernetesTarget {
     let client: KubernetesClient
     let clock: any HealthClock
@@ -25,27 +26,29 @@ public final class KubernetesTarget {
     ]
 
     public func roll(
-        to objects: [KubernetesObject], deadline: Double, fallback: [KubernetesObject]?,
+        to objects: [KubernetesObject], environment: String, deadline: Double, fallback: [KubernetesObject]?,
         willRestore: (HealthReport) -> Void = { _ in }
     ) -> LocalTarget.Outcome {
         let report: HealthReport
         do {
-            report = try apply(objects, deadline: deadline)
+            report = try apply(objects, environment: environment, deadline: deadline)
         } catch {
             return .fault("\(error)")
         }
         if report.status == .healthy { return .healthy(report) }
         guard let fallback else { return .failed(report, restored: nil) }
         willRestore(report)
-        let restored = (try? apply(fallback, deadline: deadline)) ?? HealthReport(checks: [])
+        let restored =
+            (try? apply(fallback, environment: environment, deadline: deadline)) ?? HealthReport(checks: [])
         return restored.status == .healthy
             ? .rolledBack(failed: report, restored: restored) : .failed(report, restored: restored)
     }
 
-    /// Applies `objects`, prunes what left git, and waits for the rollouts. Throws what is not the
-    /// release's fault (the API's 409, 429, 5xx, a network error, a kind not known); an object the API
-    /// refuses as invalid (400, 422) is the release's, reported as Degraded.
-    public func apply(_ objects: [KubernetesObject], deadline: Double) throws -> HealthReport {
+    /// Applies `objects` (labelled as `environment`'s), waits for the rollouts and, once they are healthy,
+    /// prunes what left git. Throws what is not the release's fault (the API's 409, 429, 5xx, a network
+    /// error, a kind not known); an object the API refuses as invalid (400, 422) is the release's, reported
+    /// as Degraded.
+    public func apply(_ objects: [KubernetesObject], environment: String, deadline: Double) throws -> HealthReport {
         let end = clock.now() + deadline
         let sorted = objects.enumerated().sorted {
             let a = Self.order.firstIndex(of: $0.element.kind) ?? Self.order.count
@@ -53,18 +56,19 @@ public final class KubernetesTarget {
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
         do {
-            for object in sorted { try client.apply(object) }
-            try prune(keeping: objects)
+            for object in sorted { try client.apply(try object.owned(by: environment)) }
         } catch let failure as KubernetesClient.Failure where failure.isReleaseDefect {
             return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(failure)")])
         }
         let deployments = objects.filter { $0.kind == "Deployment" }
-        guard !deployments.isEmpty else {
-            return HealthReport(checks: [
+        let report =
+            deployments.isEmpty
+            ? HealthReport(checks: [
                 HealthCheckResult(name: "apply", status: .healthy, reason: "\(objects.count) objects applied")
-            ])
-        }
-        return HealthReport(checks: deployments.map { rollout($0, until: end) })
+            ]) : HealthReport(checks: deployments.map { rollout($0, until: end) })
+        // What left git goes only once the release is healthy: a failed one is restored over it anyway.
+        if report.status == .healthy { try prune(keeping: objects, environment: environment) }
+        return report
     }
 
     private func rollout(_ deployment: KubernetesObject, until end: Double) -> HealthCheckResult {
@@ -94,7 +98,7 @@ public final class KubernetesTarget {
 
     /// Deletes objects in the release's namespaces that this agent applied and git no longer has, of every
     /// namespaced kind it knows. Objects applied by anyone else (another field manager only) are left alone.
-    private func prune(keeping objects: [KubernetesObject]) throws {
+    private func prune(keeping objects: [KubernetesObject], environment: String) throws {
         let kept = Set(objects.map(\.reference))
         let namespaces = Set(objects.compactMap(\.namespace))
         let kinds = KubernetesClient.resources.filter(\.value.namespaced).sorted { $0.key < $1.key }
@@ -103,7 +107,8 @@ public final class KubernetesTarget {
             for namespace in namespaces.sorted() {
                 for item in try client.list(
                     apiVersion: apiVersion, kind: kind, namespace: namespace,
-                    selector: "app.kubernetes.io/managed-by=gitops-ml")
+                    selector:
+                        "app.kubernetes.io/managed-by=gitops-ml,\(KubernetesObject.environmentLabel)=\(environment)")
                 {
                     let metadata = item["metadata"] as? [String: Any] ?? [:]
                     guard let name = metadata["name"] as? String else { continue }

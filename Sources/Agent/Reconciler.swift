@@ -414,7 +414,8 @@ public final class Reconciler {
         return .roll(
             Plan(model: model) { willRestore in
                 target.roll(
-                    to: objects, deadline: environment.health.deadline, fallback: fallback, willRestore: willRestore)
+                    to: objects, environment: environment.name, deadline: environment.health.deadline,
+                    fallback: fallback, willRestore: willRestore)
             })
     }
 
@@ -430,7 +431,7 @@ public final class Reconciler {
             return report
         case .kubernetes:
             let objects = try ManifestSet.read(environment: environment.name, at: commit, in: mirror)
-            return try cluster().apply(objects, deadline: environment.health.deadline)
+            return try cluster().apply(objects, environment: environment.name, deadline: environment.health.deadline)
         }
     }
 

@@ -239,7 +239,7 @@ struct KubernetesReconcileTests {
         let good = try promote("v1.1", image: "ghcr.io/example/churn-serving:v1.1", message: "Promote churn v1.1")
         for (fault, said) in [
             ("PATCH 503", "HTTP 503"), ("PATCH 429 1", "retry after 1 s"), ("PATCH 409", "HTTP 409"),
-            ("GET 500", "HTTP 500"),
+            ("LIST 500", "HTTP 500"),
         ] {
             try (fault + "\n").write(toFile: api.log + ".faults", atomically: true, encoding: .utf8)
             guard case .stopped(let step, let reason)? = agent.pass()["staging"] else {
@@ -282,13 +282,30 @@ struct KubernetesReconcileTests {
             of: "  - hpa.yaml\n", with: ""
         )
         .write(toFile: kustomization, atomically: true, encoding: .utf8)
+        // Another environment's object in the same namespace, applied by the same field manager: never pruned.
+        let neighbour = try ManifestSet.parse(
+            Array(
+                """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: neighbour
+                  namespace: churn-staging
+                  labels: {app.kubernetes.io/managed-by: gitops-ml}
+                data: {a: b}
+
+                """.utf8), file: "neighbour.yaml")
+        try KubernetesClient(access: api.access).apply(try #require(neighbour.first).owned(by: "canary"))
         let pruned = try promote(
             "v3", image: "ghcr.io/example/churn-serving:v3", message: "Promote churn v3 without HPA")
         #expect(agent.pass()["staging"] == .applied(pruned))
-        #expect(
-            api.requests().contains {
-                $0["method"] as? String == "DELETE"
-                    && ($0["path"] as? String)?.hasSuffix("/horizontalpodautoscalers/churn") == true
-            })
+        let deleted = api.requests().filter { $0["method"] as? String == "DELETE" }.compactMap { $0["path"] as? String }
+        #expect(deleted.contains { $0.hasSuffix("/horizontalpodautoscalers/churn") }, "\(deleted)")
+        #expect(!deleted.contains { $0.hasSuffix("/configmaps/neighbour") }, "\(deleted)")
+        // Every object applied carries its environment's label.
+        let bodies = api.requests().filter { $0["method"] as? String == "PATCH" }.compactMap {
+            (($0["body"] as? [String: Any])?["metadata"] as? [String: Any])?["labels"] as? [String: Any]
+        }
+        #expect(bodies.filter { $0[KubernetesObject.environmentLabel] as? String == "staging" }.count >= 7)
     }
 }

@@ -8,9 +8,9 @@ installed on the test machines). It checks what a real one would reject and reco
 - applied objects are kept with a generation that grows on change and `managedFields` naming the manager;
 - a Deployment's status follows its rollout: the first read after a change is progressing; then healthy,
   unless its pod template's image ends in `:broken`, which exceeds the progress deadline;
-- GET with `labelSelector=k=v` lists; DELETE removes;
+- GET with `labelSelector=k=v[,k=v…]` lists; DELETE removes;
 - errors as the API answers them, on demand: each line of LOG_FILE.faults, `METHOD STATUS [RETRY_AFTER]`
-  (`PATCH 503`, `PATCH 429 1`, `GET 500`), answers the next such request with that status and a Status body
+  (`PATCH 503`, `PATCH 429 1`, `LIST 500`; LIST is a GET with a label selector), answers the next such request with that status and a Status body
   (409 Conflict, 422 Invalid, 429 TooManyRequests with Retry-After, 500 InternalError, 503
   ServiceUnavailable), and is consumed.
 
@@ -92,11 +92,11 @@ class Handler(BaseHTTPRequestHandler):
             log.write(json.dumps({"method": self.command, "path": self.path,
                                   "content_type": self.headers.get("Content-Type"), "body": body}) + "\n")
 
-    def authorized(self):
+    def authorized(self, method=None):
         if self.headers.get("Authorization") != f"Bearer {token}":
             self.reply(401, {"kind": "Status", "message": "Unauthorized"})
             return False
-        fault = take_fault(self.command)
+        fault = take_fault(method or self.command)
         if fault:
             code, retry_after = fault
             data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
@@ -142,15 +142,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record()
-        if not self.authorized():
+        if not self.authorized("LIST" if "labelSelector=" in self.path else "GET"):
             return
         url = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(url.query)
         with lock:
             if "labelSelector" in query:
-                key, _, value = query["labelSelector"][0].partition("=")
+                wanted = [term.partition("=")[::2] for term in query["labelSelector"][0].split(",")]
                 items = [o for p, o in objects.items() if p.rsplit("/", 1)[0] == url.path
-                         and o["metadata"].get("labels", {}).get(key) == value]
+                         and all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted)]
                 return self.reply(200, {"kind": "List", "items": items})
             obj = objects.get(url.path)
             if obj is None:
