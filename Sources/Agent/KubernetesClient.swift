@@ -17,17 +17,37 @@ public struct KubernetesObject: Sendable, Equatable {
     /// two environments (or agents) sharing a namespace never delete each other's objects.
     public static let environmentLabel = "gitops-ml.dev/environment"
 
-    /// The object with `environmentLabel` set to `environment`.
-    public func owned(by environment: String) throws -> KubernetesObject {
+    /// The object as this agent applies it for `environment`: `environmentLabel` set and, for a workload
+    /// an autoscaler scales (`scaled`), no `spec.replicas` — the HorizontalPodAutoscaler owns that field,
+    /// and a release must not take it back at every apply.
+    public func owned(by environment: String, scaled: Bool = false) throws -> KubernetesObject {
         guard var object = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else { return self }
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         var labels = metadata["labels"] as? [String: Any] ?? [:]
         labels[Self.environmentLabel] = environment
         metadata["labels"] = labels
         object["metadata"] = metadata
+        if scaled, var spec = object["spec"] as? [String: Any] {
+            spec["replicas"] = nil
+            object["spec"] = spec
+        }
         var owned = self
         owned.json = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
         return owned
+    }
+
+    /// The workloads (`Kind/namespace/name`) that a HorizontalPodAutoscaler among `objects` scales.
+    public static func scaledByAutoscaler(_ objects: [KubernetesObject]) -> Set<String> {
+        Set(
+            objects.filter { $0.kind == "HorizontalPodAutoscaler" }.compactMap { autoscaler in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(autoscaler.json)) as? [String: Any],
+                    let target = (object["spec"] as? [String: Any])?["scaleTargetRef"] as? [String: Any],
+                    let kind = target["kind"] as? String, let name = target["name"] as? String
+                else { return nil }
+                return KubernetesObject(
+                    apiVersion: "", kind: kind, name: name, namespace: autoscaler.namespace, json: []
+                ).reference
+            })
     }
 }
 

@@ -56,7 +56,10 @@ public final class KubernetesTarget {
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
         do {
-            for object in sorted { try client.apply(try object.owned(by: environment)) }
+            let scaled = KubernetesObject.scaledByAutoscaler(objects)
+            for object in sorted {
+                try client.apply(try object.owned(by: environment, scaled: scaled.contains(object.reference)))
+            }
         } catch let failure as KubernetesClient.Failure where failure.isReleaseDefect {
             return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(failure)")])
         }

@@ -233,6 +233,13 @@ struct KubernetesReconcileTests {
                 $0.hasPrefix("/apis/autoscaling/v2/namespaces/churn-staging/horizontalpodautoscalers/churn?")
             })
         #expect(agent.pass()["staging"] == .synced(first))
+        // The HPA owns the Deployment's replicas: the agent's apply leaves that field out.
+        func deploymentSpecs() -> [[String: Any]] {
+            api.requests().filter {
+                $0["method"] as? String == "PATCH" && ($0["path"] as? String)?.contains("/deployments/") == true
+            }.compactMap { ($0["body"] as? [String: Any])?["spec"] as? [String: Any] }
+        }
+        #expect(deploymentSpecs().first.map { $0["replicas"] == nil } == true, "\(deploymentSpecs())")
 
         // The API server's own trouble is not a verdict on the release: 503, 429 with Retry-After, 409 on an
         // apply, 500 on the prune's LIST. Nothing is reverted or recorded; the next pass applies it.
@@ -299,6 +306,7 @@ struct KubernetesReconcileTests {
         let pruned = try promote(
             "v3", image: "ghcr.io/example/churn-serving:v3", message: "Promote churn v3 without HPA")
         #expect(agent.pass()["staging"] == .applied(pruned))
+        #expect(deploymentSpecs().last?["replicas"] as? Int == 2, "no HPA any more: git's replicas apply")
         let deleted = api.requests().filter { $0["method"] as? String == "DELETE" }.compactMap { $0["path"] as? String }
         #expect(deleted.contains { $0.hasSuffix("/horizontalpodautoscalers/churn") }, "\(deleted)")
         #expect(!deleted.contains { $0.hasSuffix("/configmaps/neighbour") }, "\(deleted)")
