@@ -4,7 +4,7 @@ import GitOpsMLCore
 
 /// Where the Kubernetes API is and how to authenticate: the pod's service account when the agent runs in
 /// a cluster, else a kubeconfig (`$KUBECONFIG` or `~/.kube/config`, its current context or a named one) with
-/// a bearer token or a client certificate, and the cluster's CA. Inline `*-data` fields are written to files
+/// a bearer token, a client certificate or an `exec` credential plugin, and the cluster's CA. Inline `*-data` fields are written to files
 /// (0600) in a scratch folder, since libcurl reads certificates from files. Tokens are never logged.
 public struct KubernetesAccess: Sendable, Equatable {
     public var server: String
@@ -14,6 +14,8 @@ public struct KubernetesAccess: Sendable, Equatable {
     public var token: String?
     public var clientCertificate: String?
     public var clientKey: String?
+    /// A credential plugin the kubeconfig's user names (`exec`), run for the token.
+    public var exec: ExecCredential?
     public var insecureSkipTLSVerify = false
 
     public init(server: String) { self.server = server }
@@ -96,18 +98,32 @@ public struct KubernetesAccess: Sendable, Equatable {
             try path(user.optional("client-certificate"))
             ?? data(user.optional("client-certificate-data"), "client.crt")
         access.clientKey = try path(user.optional("client-key")) ?? data(user.optional("client-key-data"), "client.key")
-        if user.optional("exec") != nil || user.optional("auth-provider") != nil,
-            access.token == nil && access.tokenFile == nil && access.clientCertificate == nil
+        if let execNode = user.optional("exec") {
+            let exec = try execNode.mapping()
+            var environment: [String: String] = [:]
+            for item in try exec.optional("env")?.list() ?? [] {
+                let pair = try item.mapping()
+                environment[try pair.required("name").string()] = try pair.required("value").string()
+            }
+            access.exec = ExecCredential(
+                apiVersion: try exec.optional("apiVersion")?.string() ?? "client.authentication.k8s.io/v1",
+                command: try exec.required("command").string(), arguments: try exec.optional("args")?.strings() ?? [],
+                environment: environment)
+        }
+        if user.optional("auth-provider") != nil,
+            access.token == nil && access.tokenFile == nil && access.clientCertificate == nil && access.exec == nil
         {
             throw GitOpsMLError.configuration(
-                "user of context \(contextName) authenticates with an exec or auth-provider plugin, which the agent "
-                    + "does not run: give it a token or a client certificate", at: SourceLocation(file: file))
+                "user of context \(contextName) authenticates with an auth-provider plugin (removed from kubectl "
+                    + "since 1.26), which the agent does not run: use an exec plugin, a token or a client certificate",
+                at: SourceLocation(file: file))
         }
         return access
     }
 
     /// The bearer token for the next request, nil when the access has none.
     func bearer() throws -> String? {
+        if let exec, token == nil, tokenFile == nil { return try exec.token() }
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw GitOpsMLError.environment("cannot read the Kubernetes token file \(tokenFile)")

@@ -71,10 +71,42 @@ struct KubernetesAccessTests {
         #expect(try String(contentsOfFile: try #require(access.caFile), encoding: .utf8) == "CA PEM")
     }
 
+    /// An `exec` credential plugin (EKS, GKE, AKS) is run as kubectl runs it, non-interactive, its token kept
+    /// until a minute before it expires; a plugin that fails is an error naming it.
+    @Test func anExecPluginGivesTheTokenAndIsRunOnlyWhenItExpires() throws {
+        let plugin = temp.path + "/get-token"
+        let calls = temp.path + "/calls"
+        let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+        try """
+        #!/bin/sh
+        echo "$1 $PLUGIN_REGION $KUBERNETES_EXEC_INFO" >> \(calls)
+        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin-%s","expirationTimestamp":"\(expires)"}}' "$1"
+
+        """.write(toFile: plugin, atomically: true, encoding: .utf8)
+        chmod(plugin, 0o755)
+        let text = kubeconfig(
+            user:
+                "{exec: {apiVersion: client.authentication.k8s.io/v1, command: \(plugin), args: [\(UUID().uuidString.prefix(8))], env: [{name: PLUGIN_REGION, value: eu-west-1}]}}"
+        )
+        let access = try KubernetesAccess.kubeconfig(
+            Array(text.utf8), file: temp.path + "/config", context: nil, scratch: temp.path + "/scratch")
+        let token = try #require(try access.bearer())
+        #expect(token.hasPrefix("from-plugin-"))
+        #expect(try access.bearer() == token)
+        let logged = try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n")
+        #expect(logged.count == 1, "run once while the token is valid: \(logged)")
+        #expect(logged.first?.contains("eu-west-1") == true && logged.first?.contains(#""interactive":false"#) == true)
+
+        let failing = kubeconfig(user: "{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/false}}")
+        let broken = try KubernetesAccess.kubeconfig(
+            Array(failing.utf8), file: temp.path + "/config", context: nil, scratch: temp.path + "/scratch")
+        #expect(throws: GitOpsMLError.self) { try broken.bearer() }
+    }
+
     @Test func pluginsAndMissingContextsAreRefusedWithTheirPlace() throws {
-        let exec = kubeconfig(user: "{exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}}")
+        let provider = kubeconfig(user: "{auth-provider: {name: gcp}}")
         #expect(throws: GitOpsMLError.self) {
-            try KubernetesAccess.kubeconfig(Array(exec.utf8), file: "config", context: nil, scratch: temp.path)
+            try KubernetesAccess.kubeconfig(Array(provider.utf8), file: "config", context: nil, scratch: temp.path)
         }
         let plain = kubeconfig(user: "{token: abc}")
         do {
