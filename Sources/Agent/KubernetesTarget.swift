@@ -56,6 +56,7 @@ public final class KubernetesTarget {
             return a != b ? a < b : $0.offset < $1.offset
         }.map(\.element)
         do {
+            try createMissingNamespaces(of: objects, environment: environment)
             let scaled = KubernetesObject.scaledByAutoscaler(objects)
             for object in sorted {
                 try client.apply(try object.owned(by: environment, scaled: scaled.contains(object.reference)))
@@ -72,6 +73,25 @@ public final class KubernetesTarget {
         // What left git goes only once the release is healthy: a failed one is restored over it anyway.
         if report.status == .healthy { try prune(keeping: objects, environment: environment) }
         return report
+    }
+
+    /// A namespace the release's objects live in but do not declare, and that the cluster lacks (a new
+    /// environment's first release), is created, labelled as the environment's; never pruned. Without the
+    /// right to create it, the 403 is a fault reported as such.
+    private func createMissingNamespaces(of objects: [KubernetesObject], environment: String) throws {
+        let declared = Set(objects.filter { $0.kind == "Namespace" }.map(\.name))
+        for namespace in Set(objects.compactMap(\.namespace)).subtracting(declared).sorted()
+        where try client.get(apiVersion: "v1", kind: "Namespace", namespace: nil, name: namespace) == nil {
+            let object: [String: Any] = [
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": ["name": namespace, "labels": ["app.kubernetes.io/managed-by": "gitops-ml"]],
+            ]
+            let json = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            Log.info("create namespace", ["namespace": namespace])
+            try client.apply(
+                try KubernetesObject(apiVersion: "v1", kind: "Namespace", name: namespace, namespace: nil, json: json)
+                    .owned(by: environment))
+        }
     }
 
     private func rollout(_ deployment: KubernetesObject, until end: Double) -> HealthCheckResult {

@@ -405,6 +405,12 @@ public final class Reconciler {
         _ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment
     ) throws -> Step {
         let objects = try ManifestSet.read(environment: environment.name, at: tip, in: mirror)
+        // The environment's namespace (agent.yaml) bounds what its releases may touch.
+        if let stray = objects.first(where: { $0.namespace != nil && $0.namespace != environment.namespace }) {
+            throw GitOpsMLError.configuration(
+                "\(stray.reference) is outside \(environment.name)'s namespace \(environment.namespace) (agent.yaml): refused",
+                at: SourceLocation(file: "deploy/\(environment.name)/"))
+        }
         let fallback = try current.lastApplied.map {
             try ManifestSet.read(environment: environment.name, at: ObjectID(hex: $0), in: mirror)
         }

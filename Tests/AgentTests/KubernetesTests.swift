@@ -258,8 +258,10 @@ struct KubernetesReconcileTests {
         let first = try promote("v1", image: "ghcr.io/example/churn-serving:v1", message: "Promote churn v1")
         #expect(agent.pass()["staging"] == .applied(first))
         let patched = api.requests().filter { $0["method"] as? String == "PATCH" }.compactMap { $0["path"] as? String }
-        #expect(patched.count == 7, "\(patched)")
-        #expect(patched.first?.contains("/serviceaccounts/") == true)
+        // The namespace the cluster lacked is created first, then the release's seven objects.
+        #expect(patched.count == 8, "\(patched)")
+        #expect(patched.first?.hasPrefix("/api/v1/namespaces/churn-staging?") == true, "\(patched)")
+        #expect(patched.dropFirst().first?.contains("/serviceaccounts/") == true)
         #expect(
             patched.contains {
                 $0.hasPrefix("/apis/autoscaling/v2/namespaces/churn-staging/horizontalpodautoscalers/churn?")
@@ -301,9 +303,28 @@ struct KubernetesReconcileTests {
         let restoredTip = try fixture.originTip()
         #expect(agent.pass()["staging"] == .applied(restoredTip), "the revert applied")
 
+        // A release that reaches outside the environment's namespace is refused before anything is applied.
+        try write(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sneaky, namespace: kube-system}\ndata: {a: b}\n",
+            to: "deploy/staging/churn/sneaky.yaml", in: fixture.work)
+        let kustomizationPath = fixture.work + "/deploy/staging/churn/kustomization.yaml"
+        let original = try String(contentsOfFile: kustomizationPath, encoding: .utf8)
+        try original.replacingOccurrences(of: "resources:\n", with: "resources:\n  - sneaky.yaml\n")
+            .write(toFile: kustomizationPath, atomically: true, encoding: .utf8)
+        let before = api.requests().count
+        let sneaky = try promote("v1.3", image: "ghcr.io/example/churn-serving:v1.3", message: "Promote churn v1.3")
+        #expect(agent.pass()["staging"] == .rolledBack(failed: sneaky, restored: restoredTip))
+        #expect(
+            !api.requests().dropFirst(before).contains { ($0["path"] as? String)?.contains("kube-system") == true })
+        let refusal = try git("log", "-1", "--format=%B", "gitops", in: fixture.origin)
+        #expect(refusal.contains("outside staging's namespace churn-staging"), "\(refusal)")
+        _ = try run(["git", "pull", "-q", "--ff-only", "origin", "gitops"], in: fixture.work)
+        let cleaned = try fixture.originTip()
+        #expect(agent.pass()["staging"] == .applied(cleaned), "the revert applied")
+
         let bad = try promote("v2", image: "ghcr.io/example/churn-serving:broken", message: "Promote churn v2")
         let count = api.requests().count
-        #expect(agent.pass()["staging"] == .rolledBack(failed: bad, restored: restoredTip))
+        #expect(agent.pass()["staging"] == .rolledBack(failed: bad, restored: cleaned))
         let images = api.requests().dropFirst(count).filter {
             $0["method"] as? String == "PATCH" && ($0["path"] as? String)?.contains("/deployments/") == true
         }.map { "\($0["body"] ?? "")" }

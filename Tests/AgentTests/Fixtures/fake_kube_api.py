@@ -126,7 +126,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(422, {"message": "fieldManager=gitops-ml and force=true expected"})
         parts = url.path.strip("/").split("/")
         meta = body.get("metadata", {}) if isinstance(body, dict) else {}
-        if parts[-1] != meta.get("name") or ("namespaces" in parts and parts[parts.index("namespaces") + 1] != meta.get("namespace")):
+        namespaced = "namespaces" in parts and body.get("kind") != "Namespace"
+        if parts[-1] != meta.get("name") or (namespaced and parts[parts.index("namespaces") + 1] != meta.get("namespace")):
             return self.reply(400, {"message": "the body does not match the path"})
         with lock:
             old = objects.get(url.path)
