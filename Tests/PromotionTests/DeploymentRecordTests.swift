@@ -26,6 +26,15 @@ struct DeploymentRecordTests {
             agent: "gitops-ml 0.4.0 on host-1")
     }
 
+    /// A bare remote named `name` holding one commit of `main`, and that commit.
+    func remote(_ name: String) throws -> (path: String, commit: String) {
+        let remote = temp.path + "/\(name).git"
+        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
+        let origin = try makeRepository(in: temp.sub("\(name)-origin"))
+        try git("push", "-q", remote, "main", in: origin)
+        return (remote, try git("rev-parse", "HEAD", in: origin))
+    }
+
     @Test func recordsAppendInOrderAndGitReadsThem() throws {
         let work = try makeRepository(in: temp.sub("work"))
         let commit = try git("rev-parse", "HEAD", in: work)
@@ -132,11 +141,7 @@ struct DeploymentRecordTests {
     /// Publishing is keyed by the record: the same record published again (the agent killed between the
     /// push and its state save) is not written twice, and nothing is pushed for it.
     @Test func aRecordPublishedAgainIsWrittenOnce() throws {
-        let remote = temp.path + "/remote-once.git"
-        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
-        let origin = try makeRepository(in: temp.sub("origin-once"))
-        try git("push", "-q", remote, "main", in: origin)
-        let commit = try git("rev-parse", "HEAD", in: origin)
+        let (remote, commit) = try remote("remote-once")
         let healthy = record(commit, .healthy, at: 0)
         try DeploymentNotes.publish(healthy, remote: remote, author: author)
         let tip = try git("rev-parse", DeploymentNotes.ref, in: remote)
@@ -151,11 +156,7 @@ struct DeploymentRecordTests {
     /// fetched, nothing temporary is made, and a note of the mirror's own that the remote never had (a push
     /// that failed earlier) does not block the next one.
     @Test func theAgentPublishesThroughItsMirror() throws {
-        let remote = temp.path + "/remote-mirror.git"
-        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
-        let origin = try makeRepository(in: temp.sub("origin-mirror"))
-        try git("push", "-q", remote, "main", in: origin)
-        let commit = try git("rev-parse", "HEAD", in: origin)
+        let (remote, commit) = try remote("remote-mirror")
         let mirror = temp.path + "/mirror.git"
         try git("clone", "-q", "--bare", remote, mirror, in: temp.path)
         let repository = try Repository(at: mirror, discover: false)
@@ -171,11 +172,7 @@ struct DeploymentRecordTests {
     /// A writer that pushes between our fetch and our push makes the compare-and-swap fail for certain:
     /// the publish starts again from a new fetch, and both records are on the remote.
     @Test func aWriterThatMovesTheRefBetweenFetchAndPushIsNotOverwritten() throws {
-        let remote = temp.path + "/raced.git"
-        try git("init", "-q", "--bare", "-b", "main", remote, in: temp.path)
-        let origin = try makeRepository(in: temp.sub("raced-origin"))
-        try git("push", "-q", remote, "main", in: origin)
-        let commit = try git("rev-parse", "HEAD", in: origin)
+        let (remote, commit) = try remote("raced")
         let rival = record(commit, .healthy, at: 60)
         let ours = record(commit, .failed, at: 120)
         var changes = 0
