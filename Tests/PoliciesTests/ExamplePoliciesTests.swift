@@ -146,7 +146,12 @@ struct ExamplePoliciesTests {
                 $0["rule"] as? String == "promotion-policy"
             }
         }
-        #expect(try policyFindings().map { $0["status"] as? String } == ["pass"])
+        let allowed = try policyFindings()
+        #expect(allowed.map { $0["status"] as? String } == ["pass"])
+        // The preset counts promotions per day: the audit says it judged them at committer dates.
+        #expect(
+            (allowed.first?["message"] as? String)?.contains(
+                "freeze and max_per_day judged at committer dates, which the pusher sets") == true, "\(allowed)")
 
         // The rules now ask for three days of soak: the audit finds that this promotion did not have them.
         try write(
