@@ -68,8 +68,9 @@ public struct KubernetesClient: Sendable {
         self.transport = transport
     }
 
-    /// The kinds the rendered manifests use: the API version listed when pruning, the path segment, and
-    /// whether they live in a namespace.
+    /// The kinds the agent applies (those the rendered manifests use, the usual workloads and the
+    /// Prometheus operator's): the API version listed when pruning, the path segment, and whether they live
+    /// in a namespace. Not discovery: another kind is a fault the pass names.
     static let resources: [String: (apiVersion: String, plural: String, namespaced: Bool)] = [
         "Namespace": ("v1", "namespaces", false), "ServiceAccount": ("v1", "serviceaccounts", true),
         "ConfigMap": ("v1", "configmaps", true), "Secret": ("v1", "secrets", true),
@@ -82,6 +83,12 @@ public struct KubernetesClient: Sendable {
         "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", false),
         "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
         "InferenceService": ("serving.kserve.io/v1beta1", "inferenceservices", true),
+        "StatefulSet": ("apps/v1", "statefulsets", true), "DaemonSet": ("apps/v1", "daemonsets", true),
+        "Job": ("batch/v1", "jobs", true), "CronJob": ("batch/v1", "cronjobs", true),
+        "Ingress": ("networking.k8s.io/v1", "ingresses", true),
+        "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", true),
+        "ServiceMonitor": ("monitoring.coreos.com/v1", "servicemonitors", true),
+        "PrometheusRule": ("monitoring.coreos.com/v1", "prometheusrules", true),
     ]
 
     /// `/api/v1/namespaces/ns/services/name` or `/apis/apps/v1/namespaces/ns/deployments/name`.

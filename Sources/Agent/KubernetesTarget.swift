@@ -4,8 +4,8 @@ import GitOpsMLCore
 /// The kubernetes target: a release is its manifests, server-side applied in dependency order, each labelled
 /// with the environment (`gitops-ml.dev/environment`); once the release is healthy, objects this agent
 /// applied before for that environment (field manager `gitops-ml`, labels `app.kubernetes.io/managed-by:
-/// gitops-ml` and the environment's) in the release's namespaces that left git are pruned; health is every
-/// Deployment's rollout status within the deadline. A failed rollout applies the previous release's manifests again and waits for them in turn.
+/// gitops-ml` and the environment's) in the release's namespaces that left git are pruned; health is the
+/// rollout status of every workload (`RolloutHealth.watched`) within the deadline. A failed rollout applies the previous release's manifests again and waits for them in turn.
 public final class KubernetesTarget {
     let client: KubernetesClient
     let clock: any HealthClock
@@ -21,7 +21,8 @@ public final class KubernetesTarget {
     /// Namespaces, then what pods need (accounts, config), then workloads, then the rest: as kubectl orders.
     static let order = [
         "Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Secret",
-        "ConfigMap", "Service", "Deployment", "InferenceService", "HorizontalPodAutoscaler",
+        "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+        "InferenceService", "HorizontalPodAutoscaler", "Ingress",
         "PodDisruptionBudget", "NetworkPolicy",
     ]
 
@@ -64,12 +65,12 @@ public final class KubernetesTarget {
         } catch let failure as KubernetesClient.Failure where failure.isReleaseDefect {
             return HealthReport(checks: [HealthCheckResult(name: "apply", status: .degraded, reason: "\(failure)")])
         }
-        let deployments = objects.filter { $0.kind == "Deployment" }
+        let workloads = objects.filter { RolloutHealth.watched.contains($0.kind) }
         let report =
-            deployments.isEmpty
+            workloads.isEmpty
             ? HealthReport(checks: [
                 HealthCheckResult(name: "apply", status: .healthy, reason: "\(objects.count) objects applied")
-            ]) : HealthReport(checks: deployments.map { rollout($0, until: end) })
+            ]) : HealthReport(checks: workloads.map { rollout($0, until: end) })
         // What left git goes only once the release is healthy: a failed one is restored over it anyway.
         if report.status == .healthy { try prune(keeping: objects, environment: environment) }
         return report
@@ -94,17 +95,17 @@ public final class KubernetesTarget {
         }
     }
 
-    private func rollout(_ deployment: KubernetesObject, until end: Double) -> HealthCheckResult {
-        let name = "rollout \(deployment.reference)"
+    private func rollout(_ workload: KubernetesObject, until end: Double) -> HealthCheckResult {
+        let name = "rollout \(workload.reference)"
         var last = "not read yet"
         while true {
             do {
                 guard
                     let object = try client.get(
-                        apiVersion: deployment.apiVersion, kind: deployment.kind, namespace: deployment.namespace,
-                        name: deployment.name)
+                        apiVersion: workload.apiVersion, kind: workload.kind, namespace: workload.namespace,
+                        name: workload.name)
                 else { return HealthCheckResult(name: name, status: .missing, reason: "not found after apply") }
-                let (status, reason) = RolloutHealth.deployment(object)
+                let (status, reason) = RolloutHealth.of(object) ?? (.healthy, "no rollout to wait for")
                 if status == .healthy || status == .degraded {
                     return HealthCheckResult(name: name, status: status, reason: reason)
                 }
@@ -124,7 +125,9 @@ public final class KubernetesTarget {
     private func prune(keeping objects: [KubernetesObject], environment: String) throws {
         let kept = Set(objects.map(\.reference))
         let namespaces = Set(objects.compactMap(\.namespace))
-        let kinds = KubernetesClient.resources.filter(\.value.namespaced).sorted { $0.key < $1.key }
+        // A claim that left git keeps its volume: pruning it would delete data, which no release asks for.
+        let kinds = KubernetesClient.resources.filter { $0.value.namespaced && $0.key != "PersistentVolumeClaim" }
+            .sorted { $0.key < $1.key }
         for (kind, resource) in kinds {
             let apiVersion = resource.apiVersion
             for namespace in namespaces.sorted() {

@@ -33,6 +33,88 @@ struct RolloutHealthTests {
     }
 }
 
+/// The other workloads' health, as Argo CD's health checks judge them, on status objects in the API's shape.
+@Suite("Kubernetes rollout health of other workloads")
+struct WorkloadHealthTests {
+    func object(_ kind: String, generation: Int = 2, spec: [String: Any] = [:], status: [String: Any])
+        -> [String: Any]
+    {
+        ["kind": kind, "metadata": ["generation": generation], "spec": spec, "status": status]
+    }
+
+    @Test func workloadStates() throws {
+        let cases: [([String: Any], HealthStatus)] = [
+            (object("StatefulSet", spec: ["replicas": 3], status: ["observedGeneration": 1]), HealthStatus.progressing),
+            (
+                object("StatefulSet", spec: ["replicas": 3], status: ["observedGeneration": 2, "readyReplicas": 2]),
+                .progressing
+            ),
+            (
+                object(
+                    "StatefulSet", spec: ["replicas": 3],
+                    status: [
+                        "observedGeneration": 2, "readyReplicas": 3, "currentRevision": "a", "updateRevision": "b",
+                    ]),
+                .progressing
+            ),
+            (
+                object(
+                    "StatefulSet", spec: ["replicas": 3],
+                    status: [
+                        "observedGeneration": 2, "readyReplicas": 3, "currentRevision": "b", "updateRevision": "b",
+                    ]),
+                .healthy
+            ),
+            (
+                object(
+                    "DaemonSet",
+                    status: ["observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 3]),
+                .progressing
+            ),
+            (
+                object(
+                    "DaemonSet",
+                    status: [
+                        "observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4,
+                        "numberAvailable": 4,
+                    ]), .healthy
+            ),
+            (object("Job", status: ["active": 1]), .progressing),
+            (object("Job", status: ["conditions": [["type": "Complete", "status": "True"]]]), .healthy),
+            (
+                object(
+                    "Job",
+                    status: ["conditions": [["type": "Failed", "status": "True", "message": "BackoffLimitExceeded"]]]),
+                .degraded
+            ),
+            (object("Job", spec: ["suspend": true], status: [:]), .suspended),
+            (
+                object(
+                    "InferenceService",
+                    status: [
+                        "observedGeneration": 2, "conditions": [["type": "Ready", "status": "False", "message": "x"]],
+                    ]),
+                .progressing
+            ),
+            (
+                object(
+                    "InferenceService",
+                    status: ["observedGeneration": 2, "conditions": [["type": "Ready", "status": "True"]]]),
+                .healthy
+            ),
+        ]
+        for (object, expected) in cases {
+            let health = try #require(RolloutHealth.of(object))
+            #expect(health.status == expected, "\(object): \(health.reason)")
+        }
+    }
+
+    @Test func kindsWithoutARolloutHaveNoHealth() {
+        #expect(RolloutHealth.of(["kind": "ConfigMap"]) == nil)
+        #expect(RolloutHealth.watched == ["Deployment", "StatefulSet", "DaemonSet", "Job", "InferenceService"])
+    }
+}
+
 /// kubeconfig and service-account access.
 @Suite("Kubernetes access")
 struct KubernetesAccessTests {
