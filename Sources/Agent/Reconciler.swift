@@ -66,6 +66,8 @@ public final class Reconciler {
     public let options: Options
     /// Told every change of the state as it happens, during a pass too (`/status` shows a rollout under way).
     public var onStateChange: (@Sendable (AgentState) -> Void)?
+    /// Why serve-first could not run an environment's last applied release again, by environment.
+    private var resumeFailures: [String: String] = [:]
     /// Opened again when its packs are consolidated (see `fetch`).
     private(set) var mirror: Repository
     let store: StateStore
@@ -193,15 +195,15 @@ public final class Reconciler {
             update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup }
             if report.status == .healthy {
                 models[name] = desired.record.model
+                resumeFailures[name] = nil
             } else {
+                resumeFailures[name] = report.failedReasons.joined(separator: "; ")
                 Log.warning(
                     "the last applied release did not come back healthy",
-                    [
-                        "environment": name, "commit": String(applied.prefix(12)),
-                        "reason": report.failedReasons.joined(separator: "; "),
-                    ])
+                    ["environment": name, "commit": String(applied.prefix(12)), "reason": resumeFailures[name] ?? ""])
             }
         } catch {
+            resumeFailures[name] = "\(error)"
             Log.warning("the last applied release cannot be read", ["environment": name, "error": "\(error)"])
         }
     }
@@ -373,15 +375,10 @@ public final class Reconciler {
                     step: "apply",
                     reason: "port \(port) is in use by another process: nothing started; retried next pass"))
         }
-        // An agent restarted: what it applied runs again, as it was (not a new deployment, not recorded).
+        // What was applied and is not running: serve-first tried to run it again this pass and could not.
         if tip.hex == current.lastApplied {
-            let report = target.resume(desired.release, health: health(environment, desired))
-            update(name) { $0.serverProcessGroup = target.serverProcessGroup }
-            guard report.status == .healthy else {
-                return .done(.stopped(step: "resume", reason: report.failedReasons.joined(separator: "; ")))
-            }
-            models[name] = desired.record.model
-            return .done(.synced(tip.hex))
+            return .done(
+                .stopped(step: "resume", reason: resumeFailures[name] ?? "the last applied release is not running"))
         }
         // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
         if let running = target.running, running.launch == desired.release.launch {

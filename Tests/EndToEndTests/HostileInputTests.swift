@@ -65,21 +65,28 @@ struct HostileInputTests {
         #expect(!parent.contains("secret-"), "a token is readable in /proc/PPID/environ")
     }
 
+    /// A configuration with dataset `d` (d.csv) and the policies folder, and a DataPolicy on `d` with one
+    /// expectation (a YAML flow mapping).
+    static let datasetConfig = "version: 1\ndatasets:\n  d: d.csv\nchecks:\n  policies: policies\n"
+    static func dataPolicy(_ expectation: String) -> String {
+        """
+        apiVersion: gitops-ml/v1
+        kind: DataPolicy
+        metadata: {name: d}
+        spec:
+          dataset: d
+          expectations:
+            - \(expectation)
+
+        """
+    }
+
     /// A bound of NaN or infinity would pass every row: `validate` (and so `check`) refuses it at its line.
     @Test(arguments: [".nan", ".inf", "-.inf", "1e999"])
     func aNonFiniteExpectationBoundIsRefused(bound: String) throws {
-        let policy = """
-            apiVersion: gitops-ml/v1
-            kind: DataPolicy
-            metadata: {name: d}
-            spec:
-              dataset: d
-              expectations:
-                - {expect: expect_column_values_to_be_between, column: a, max_value: \(bound)}
-
-            """
+        let policy = Self.dataPolicy("{expect: expect_column_values_to_be_between, column: a, max_value: \(bound)}")
         let dir = try repository([
-            "gitops-ml.yaml": "version: 1\ndatasets:\n  d: d.csv\nchecks:\n  policies: policies\n",
+            "gitops-ml.yaml": Self.datasetConfig,
             "d.csv": "a\n1\n", "policies/d.yaml": policy,
         ])
         let result = try gitopsML(["validate"], in: dir)
@@ -157,17 +164,8 @@ struct HostileInputTests {
     /// A dataset object the repository or the DVC cache cannot give (missing, or not what its id says)
     /// stops `check` and `data validate` with exit 3 naming the object: nothing is judged without it.
     @Test func aMissingOrCorruptDatasetObjectIsAnEnvironmentError() throws {
-        let policy = """
-            apiVersion: gitops-ml/v1
-            kind: DataPolicy
-            metadata: {name: d}
-            spec:
-              dataset: d
-              expectations:
-                - {expect: expect_column_values_to_not_be_null, column: a}
-
-            """
-        let config = "version: 1\ndatasets:\n  d: d.csv\nchecks:\n  policies: policies\n"
+        let policy = Self.dataPolicy("{expect: expect_column_values_to_not_be_null, column: a}")
+        let config = Self.datasetConfig
         let dir = try repository(["gitops-ml.yaml": config, "d.csv": "a\n1\n2\n", "policies/d.yaml": policy])
         let blob = try git("rev-parse", "HEAD:d.csv", in: dir)
         try FileManager.default.removeItem(

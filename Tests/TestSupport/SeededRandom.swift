@@ -1,17 +1,12 @@
 import Foundation
+import Gates
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator for test data and property tests, so
-/// that a failing seed replays. A `RandomNumberGenerator`, so `Int.random(in:using:)` takes it.
+/// The product's SplitMix64, seeded, with the draws test data needs: a failing seed replays. A
+/// `RandomNumberGenerator`, so `Int.random(in:using:)` takes it.
 public struct SeededRandom: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var generator: SplitMix64
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    public mutating func next() -> UInt64 { generator.next() }
     public mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
     public mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
 }
