@@ -77,19 +77,23 @@ demo: build
 ## The format and workflow checks, then every test (unit, end-to-end, parity with dvc); the test runner's
 ## summary is the last line.
 ## Fuzzing: each parser target runs FUZZ_SECONDS under mutation, and a differential corpus with a fresh
-## seed is checked against Python's tomllib, json and float() (the seed is printed to reproduce it).
+## seed is checked against Python's tomllib, json and float(), and a CSV corpus against pandas.read_csv
+## (the seeds are printed to reproduce them).
 FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
 	$(VENV)/bin/python Tests/DataTests/Fixtures/make_drift_reference.py --check
 	$(VENV)/bin/python Tests/Reference/make_differential_corpus.py --check Tests/FuzzTests/Corpus/differential.json
+	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --check
 	mkdir -p .build && $(VENV)/bin/python Tests/Reference/make_differential_corpus.py --seed $$(date +%s) \
 	  --count 2000 --out .build/differential.json
+	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed $$(date +%s) --count 1000 \
+	  --out .build/pandas_corpus.json
 	$(SWIFT) build --build-tests
 	$(MAKE) portability
 	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
-	  $(SWIFT) test --skip-build
+	  GITOPS_ML_PANDAS_CORPUS=$(CURDIR)/.build/pandas_corpus.json $(SWIFT) test --skip-build
 
 ## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
 ## action.yml checked by actionlint and zizmor.

@@ -117,7 +117,8 @@ let package = Package(
             name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"]),
+        .testTarget(
+            name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "PoliciesTests", dependencies: ["Policies", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),

@@ -113,8 +113,8 @@ public struct CheckReport: Sendable {
         let gates = findings.filter { $0.suite == "gate" }
         if !gates.isEmpty {
             lines += [
-                "", "| gate | champion | challenger | Δ | interval | p | n | result |",
-                "|---|---|---|---|---|---|---|---|",
+                "", "| gate | champion | challenger | Δ | interval | p | n | method | result |",
+                "|---|---|---|---|---|---|---|---|---|",
             ]
             for gate in gates {
                 let details = gate.details
@@ -129,8 +129,14 @@ public struct CheckReport: Sendable {
                 let delta = details?["difference"]?.number.map(GateEvaluator.signed) ?? "–"
                 let metric: String
                 if case .string(let name)? = details?["metric"] { metric = name } else { metric = gate.id }
+                // The test (with a bootstrap's resamples and seed) and the interval's method, as in the text.
+                var method = "–"
+                if case .string(let test)? = details?["test"] {
+                    method = test
+                    if case .string(let interval)? = details?["method"]?["interval"] { method += "; \(interval)" }
+                }
                 lines.append(
-                    "| \(metric) | \(number("champion")) | \(number("challenger")) | \(delta) | \(interval) | \(number("p_value")) | \(number("n")) | \(Self.emoji(gate.status)) \(gate.status.rawValue) |"
+                    "| \(metric) | \(number("champion")) | \(number("challenger")) | \(delta) | \(interval) | \(number("p_value")) | \(number("n")) | \(Self.escape(method)) | \(Self.emoji(gate.status)) \(gate.status.rawValue) |"
                 )
             }
         }

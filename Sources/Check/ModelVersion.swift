@@ -119,11 +119,15 @@ struct ModelVersion {
         let rawTruth = try table.strings("y_true")
         let rawPredicted = try table.strings("y_pred")
         for (name, column) in [("y_true", rawTruth), ("y_pred", rawPredicted)] {
-            let empty = column.indices.filter { column[$0].trimmingCharacters(in: .whitespaces).isEmpty }
-            if let first = empty.first {
+            // pandas reads `NA`, `null`, `n/a`… as missing: a missing label, never a class of its own.
+            let missing = column.indices.filter {
+                PandasText.nullTokens.contains(column[$0]) || column[$0].trimmingCharacters(in: .whitespaces).isEmpty
+            }
+            if let first = missing.first {
+                let what = column[first].isEmpty ? "empty" : "missing (\(Redaction.quoted(column[first])))"
                 throw PredictionsProblem(
                     message:
-                        "\(path):\(table.rowLines[first]): \(name) is empty (\(empty.count) of \(column.count) rows); an empty label is not a class"
+                        "\(path):\(table.rowLines[first]): \(name) is \(what) in \(missing.count) of \(column.count) rows; a missing label is not a class"
                 )
             }
         }
@@ -186,8 +190,11 @@ struct ModelVersion {
         var score: [Double]?
         if let column = ["score", "y_score", "probability"].first(where: table.hasColumn) {
             score = try probabilities(column)
-        } else if let positive, let index = classes.firstIndex(of: positive) {
-            score = perClass?[index]
+        } else if let positive, let index = classes.firstIndex(of: positive), let perClass {
+            score = perClass[index]
+        } else if classes.count <= 2, let positive, let column = columnClasses[positive] {
+            // A binary task's `score_<positive>` alone is its positive score.
+            score = try probabilities(column)
         }
         return ClassificationPredictions(
             ids: ids, truth: truth, predicted: predicted, score: score, probabilities: perClass,

@@ -41,7 +41,7 @@ public struct CSVTable: Sendable {
 
     /// The column's values as numbers; an empty field or one of `missing` is nil; anything else that is
     /// not a number is an error naming the line.
-    public func numbers(_ name: String, missing: Set<String> = ["", "NA", "NaN", "nan", "null", "None"]) throws
+    public func numbers(_ name: String, missing: Set<String> = PandasText.nullTokens) throws
         -> [Double?]
     {
         let index = try columnIndex(name)
@@ -84,6 +84,9 @@ public struct CSVTable: Sendable {
                 result.append(value)
             } else if field.start == field.end || nullTokens.contains(text(field)) {
                 result.append(.nan)
+            } else if let infinity = PandasText.infinity(text(field)) {
+                integral = false
+                result.append(infinity)
             } else {
                 return nil
             }

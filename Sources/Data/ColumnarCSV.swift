@@ -208,7 +208,7 @@ enum ColumnarCSV {
         var numbers: [[Double]]
         var codes: [[UInt32]]
         var dictionaries: [[String]]
-        var lookups: [[String: UInt32]]
+        var lookups: [[CodePoints: UInt32]]
         var integral: [Bool]
         var contradicted: Set<Int> = []
         var rows = 0
@@ -246,9 +246,9 @@ enum ColumnarCSV {
                 if let pointer = part.codes[column] {
                     let remap = part.dictionaries[column].map { text -> UInt32 in
                         if nullTokens.contains(text) { return Column.nullCode }
-                        if let code = lookups[column][text] { return code }
+                        if let code = lookups[column][CodePoints(text)] { return code }
                         let code = UInt32(dictionaries[column].count)
-                        lookups[column][text] = code
+                        lookups[column][CodePoints(text)] = code
                         dictionaries[column].append(text)
                         return code
                     }
@@ -321,7 +321,8 @@ enum ColumnarCSV {
                     let fieldStart = index
                     switch kindOf[column] {
                     case .number:
-                        // Numbers first: a null token is never a number ("NaN" and "nan" are refused).
+                        // Numbers first: a null token is never a number ("NaN" and "nan" are refused;
+                        // "inf" is a number, as it is to pandas).
                         let target = numberTargets[column].unsafelyUnwrapped
                         var cursor = index
                         var negative = false
@@ -345,6 +346,9 @@ enum ColumnarCSV {
                                 if integralOf[column] && !isInteger(buffer, fieldStart, index) {
                                     integralOf[column] = false
                                 }
+                            } else if let infinity = PandasText.infinity(buffer, fieldStart, index) {
+                                target[row] = infinity
+                                integralOf[column] = false
                             } else {
                                 if !isNullToken(fieldStart, index) { contradicted.insert(column) }
                                 target[row] = .nan

@@ -33,7 +33,8 @@ public struct Dataset: Sendable {
     public struct Options: Sendable {
         public var format: Format?
         public var delimiter: UInt8?
-        public var nullTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+        /// pandas' defaults: a file reads as `pandas.read_csv` reads it.
+        public var nullTokens: Set<String> = PandasText.nullTokens
         public var types: [String: ColumnType] = [:]
         /// The columns to read, nil for all: the others are scanned past and cost no memory (their names
         /// are kept). Honoured by the columnar reader; quoted CSV and JSON Lines read every column.
@@ -263,7 +264,7 @@ public struct Column: Sendable {
     public var name: String
     public var type: ColumnType
     /// Numbers (int, float, timestamp), NaN for nulls: 8 bytes a value where [Double?] takes 16. No
-    /// value is NaN otherwise: "NaN" and "nan" read as nulls and the parsers only accept finite decimals.
+    /// value is NaN otherwise: "NaN" and "nan" read as nulls, the parsers accept decimals and ±∞ (pandas' `inf` spellings).
     public var values: [Double]
     /// Text (string, bool), dictionary-encoded: `dictionary[codes[row]]`, `Column.nullCode` for a null.
     /// A categorical column of a million rows is 4 MB of codes and a few strings.
@@ -276,13 +277,13 @@ public struct Column: Sendable {
         self.name = name
         self.type = type
         self.values = values
-        var index: [String: UInt32] = [:]
+        var index: [CodePoints: UInt32] = [:]
         var dictionary: [String] = []
         codes = strings.map { text in
             guard let text else { return Column.nullCode }
-            if let code = index[text] { return code }
+            if let code = index[CodePoints(text)] { return code }
             let code = UInt32(dictionary.count)
-            index[text] = code
+            index[CodePoints(text)] = code
             dictionary.append(text)
             return code
         }
@@ -382,7 +383,7 @@ public struct Column: Sendable {
             func parse(_ text: String) -> Double? { type == .timestamp ? Timestamps.parse(text) : Column.number(text) }
             let numbers = try values.enumerated().map { row, value -> Double in
                 guard let value else { return .nan }
-                guard let number = parse(value), number.isFinite else {
+                guard let number = parse(value) else {
                     throw GitOpsMLError.configuration(
                         "column \"\(name)\": \"\(value)\" is not \(type == .timestamp ? "a timestamp" : "a number")",
                         at: SourceLocation(file: file, line: lines[row]))
@@ -393,21 +394,26 @@ public struct Column: Sendable {
         }
     }
 
-    /// A decimal number (`DecimalGrammar`: no hex, `inf` or `nan` words), spaces around it allowed.
+    /// A number as pandas reads one: a finite decimal (`DecimalGrammar`: no hex; spaces around it
+    /// allowed; `1e400` is text, as it is to pandas), or `inf`/`infinity` in any case with a sign.
     static func number(_ text: String) -> Double? {
+        func finite(_ text: String) -> Double? {
+            guard DecimalGrammar.matches(text.utf8), let value = Double(text), value.isFinite else { return nil }
+            return value
+        }
         // Spaces around a number are rare: trimmed (which is slow) only when the text does not read as is.
-        if DecimalGrammar.matches(text.utf8) { return Double(text) }
-        let trimmed = text.trimmingCharacters(in: CharacterSet.whitespaces)
-        return DecimalGrammar.matches(trimmed.utf8) ? Double(trimmed) : nil
+        if let value = finite(text) ?? PandasText.infinity(text) { return value }
+        return finite(text.trimmingCharacters(in: CharacterSet.whitespaces))
     }
 
-    /// int when every value is a whole number, float when every value is a number, bool for
-    /// true/false, timestamp for ISO 8601 dates and times, else string.
+    /// int when every value is a whole number, float when every value is a number (infinities included),
+    /// bool for true/false, timestamp for ISO 8601 dates and times, else string: pandas' inference, but
+    /// for timestamps (which pandas keeps as text unless asked).
     static func infer(_ values: [String?]) -> ColumnType {
         let present = values.lazy.compactMap { $0 }
         guard present.first(where: { _ in true }) != nil else { return .string }
-        if present.allSatisfy({ Int($0) != nil }) { return .int }
-        if present.allSatisfy({ number($0).map { $0.isFinite } ?? false }) { return .float }
+        if present.allSatisfy({ Int($0) ?? Int($0.trimmingCharacters(in: .whitespaces)) != nil }) { return .int }
+        if present.allSatisfy({ number($0) != nil }) { return .float }
         if present.allSatisfy({ ["true", "false", "True", "False", "TRUE", "FALSE"].contains($0) }) { return .bool }
         if present.allSatisfy({ Timestamps.parse($0) != nil }) { return .timestamp }
         return .string

@@ -20,10 +20,15 @@ public struct DriftSettings: Sendable {
     /// as in Evidently (whose verdicts these are); `min_sample` sets one.
     public var minimumSample = 1
 
+    /// Whose column types: Evidently's current API (`Report` with `DataDriftPreset`, the default), or its
+    /// legacy `DataDriftTable`. The tests and their choice are the same; the types differ (see `Kind`).
+    public enum Evidently: String, Sendable, CaseIterable { case current, legacy }
+    public var evidently = Evidently.current
+
     public init() {}
 
     /// `drift:` of a DataPolicy: drift_share, test, threshold, columns {name: {test, threshold}}, exclude,
-    /// correction (none | benjamini_hochberg), min_sample.
+    /// correction (none | benjamini_hochberg), min_sample, evidently (current | legacy).
     public static func parse(_ value: StructuredValue?, location: SourceLocation) throws -> DriftSettings {
         var settings = DriftSettings()
         guard let value, value != .null else { return settings }
@@ -52,6 +57,11 @@ public struct DriftSettings: Sendable {
             case "drift_share": settings.driftShare = try number(item, key, 0...1)
             case "test", "stattest": settings.test = try test(item)
             case "threshold", "stattest_threshold": settings.threshold = try number(item, key, 0...1e300)
+            case "evidently":
+                guard case .string(let name) = item, let api = Evidently(rawValue: name) else {
+                    throw GitOpsMLError.configuration("drift: evidently is current or legacy", at: location)
+                }
+                settings.evidently = api
             case "min_sample":
                 settings.minimumSample = Int(try number(item, key, 1...1e9).rounded(.down))  // e.g. 30
             case "correction":
@@ -76,7 +86,7 @@ public struct DriftSettings: Sendable {
                 }
             default:
                 throw GitOpsMLError.configuration(
-                    "drift: unknown key \"\(key)\" (drift_share, test, threshold, columns, exclude, correction, min_sample)",
+                    "drift: unknown key \"\(key)\" (drift_share, test, threshold, columns, exclude, correction, min_sample, evidently)",
                     at: location)
             }
         }
@@ -111,6 +121,16 @@ public struct ColumnDrift: Sendable {
         case .ks?: return score <= threshold
         case .chisquare?, .z?: return score < threshold
         default: return score >= threshold
+        }
+    }
+
+    /// The same comparison in words, for the report: "drift when p ≤ 0.05".
+    func rule(_ threshold: Double) -> String {
+        let number = StructuredValue.pythonFloat(threshold)
+        switch test {
+        case .ks?: return "drift when p ≤ \(number)"
+        case .chisquare?, .z?: return "drift when p < \(number)"
+        default: return "drift when the distance ≥ \(number)"
         }
     }
 }
@@ -176,15 +196,27 @@ public enum DriftDetector {
             result.note = "excluded"
             return result
         }
-        // Evidently's column types as pandas reads a CSV by default: numerical for numbers, categorical for
-        // everything else — text, booleans, and dates and times (kept as text unless parse_dates is asked).
-        let numericType = referenceColumn.type.isNumeric
-        let sameType = numericType == currentColumn.type.isNumeric
+        let override = settings.columnTests[name]
+        let forced = override?.test ?? settings.test
+        let kind = ColumnKind.of(reference: referenceColumn, current: currentColumn, api: settings.evidently)
+        switch kind.type {
+        case .unknown:
+            result.kind = "unknown"
+            result.note = "not judged: \(kind.reason)"
+            return result
+        case .text where forced == nil:
+            result.kind = "text"
+            result.note =
+                "not judged: \(kind.reason); Evidently judges text with a text-content classifier gitops-ml does not run (name a test for it, exclude it, or set evidently: legacy)"
+            return result
+        default: break
+        }
+        let bothNumbers = referenceColumn.type.isNumeric && currentColumn.type.isNumeric
         let refValues: DriftColumn
         let curValues: DriftColumn
         let uniqueCount: Int
         var integerValued = false
-        if numericType && sameType {
+        if kind.type == .numerical && bothNumbers {
             // Nulls and infinities dropped first, as Evidently does before choosing a test. Sorted once
             // here: every numeric statistic wants sorted values, and sorting in place keeps one copy of each
             // side alive instead of three.
@@ -200,11 +232,19 @@ public enum DriftDetector {
                 referenceColumn.type == .int && currentColumn.type == .int && referenceColumn.nullCount == 0
                 && currentColumn.nullCount == 0
         } else {
-            // Counted from the dictionary codes: no String a row.
-            let r = CategoryCounts(counts: referenceColumn.textCounts)
-            let c = CategoryCounts(counts: currentColumn.textCounts)
+            // Counted from the dictionary codes: no String a row. Numbers judged as categories are keyed
+            // alike on both sides (1 and 1.0 are one value to pandas).
+            let asFloats = bothNumbers && !(referenceColumn.type == .int && currentColumn.type == .int)
+            func counts(_ column: Column) -> CategoryCounts {
+                asFloats
+                    ? CategoryCounts(column.nonNullNumbers.filter(\.isFinite).map(StructuredValue.pythonFloat))
+                    : CategoryCounts(counts: column.textCounts)
+            }
+            let r = counts(referenceColumn)
+            let c = counts(currentColumn)
             uniqueCount = CategoryCounts.keys(r, c).count
-            // An identifier (every value distinct) is judged too, as Evidently judges it; `exclude` skips it.
+            // An identifier (every value distinct) is judged too when the policy names its test, or with
+            // the legacy types; `exclude` skips it.
             (refValues, curValues) = (.categorical(r), .categorical(c))
         }
         let numeric: Bool
@@ -212,8 +252,7 @@ public enum DriftDetector {
         result.referenceCount = refValues.count
         result.currentCount = curValues.count
         result.kind = numeric ? "numeric" : "categorical"
-        let override = settings.columnTests[name]
-        if let forced = override?.test ?? settings.test, !accepts(forced, numeric: numeric) {
+        if let forced, !accepts(forced, numeric: numeric) {
             throw GitOpsMLError.configuration(
                 "drift test \(forced.rawValue) cannot judge column \"\(name)\": it is \(result.kind), and \(forced.rawValue) takes \(forced == .ks || forced == .wasserstein ? "numeric" : "categorical") columns (psi and jensenshannon take both)"
             )
@@ -231,13 +270,19 @@ public enum DriftDetector {
             override?.test ?? settings.test
             ?? automatic(numeric: numeric, referenceCount: refValues.count, unique: uniqueCount)
         result.test = test
-        if override?.test == nil && settings.test == nil {
+        if let forced = override?.test ?? settings.test {
+            result.method.append(
+                "\(forced.rawValue) set by the policy\(override?.test != nil ? " for this column" : "") (not Evidently's choice)"
+            )
+        } else {
             result.method.append(
                 "Evidently's choice: \(refValues.count) reference values \(refValues.count <= 1000 ? "≤" : ">") 1000, \(result.kind)\(numeric ? ", \(uniqueCount > 5 ? "> 5" : "≤ 5") distinct" : "")"
             )
         }
+        result.method.append(kind.reason)
         let threshold = override?.threshold ?? settings.threshold ?? defaultThreshold(test)
         result.threshold = threshold
+        result.method.append(result.rule(threshold))
         switch test {
         case .ks:
             guard case .numeric(let r) = refValues, case .numeric(let c) = curValues else { break }
@@ -301,6 +346,63 @@ public enum DriftDetector {
         switch test {
         case .ks, .chisquare, .z: return 0.05
         case .wasserstein, .jensenshannon, .psi: return 0.1
+        }
+    }
+}
+
+/// A column's type as Evidently gives it, which decides its tests.
+///
+/// The current API (`Report` + `DataDriftPreset`) types each column on the **current** data, by pandas'
+/// dtype (`infer_column_type`): floats are numerical; integers (an int64 column: no nulls) numerical with
+/// more than 10 distinct values, else categorical; booleans categorical (with a null they are objects that
+/// are not text: no type); text with more than half its values distinct is text (judged by a text-content
+/// classifier, not here), else categorical. The legacy `DataDriftTable` types a column numerical when
+/// its values are numbers on both sides, else categorical. Dates and times are text to pandas.
+struct ColumnKind {
+    enum Kind { case numerical, categorical, text, unknown }
+    var type: Kind
+    /// Why, in words, for the report.
+    var reason: String
+
+    static func of(reference: Column, current: Column, api: DriftSettings.Evidently) -> ColumnKind {
+        guard api == .current else {
+            let numeric = reference.type.isNumeric && current.type.isNumeric
+            return ColumnKind(
+                type: numeric ? .numerical : .categorical,
+                reason: "\(numeric ? "numerical" : "categorical"): Evidently's legacy types (numbers on both sides)")
+        }
+        let present = current.count - current.nullCount
+        switch current.type {
+        case .float:
+            return ColumnKind(type: .numerical, reason: "numerical: a float column in the current data")
+        case .int where current.nullCount > 0:
+            return ColumnKind(
+                type: .numerical,
+                reason: "numerical: an integer column with nulls (float to pandas) in the current data")
+        case .int:
+            let distinct = Set(current.values).count
+            return distinct > 10
+                ? ColumnKind(
+                    type: .numerical,
+                    reason: "numerical: an integer column with \(distinct) distinct values (> 10) in the current data")
+                : ColumnKind(
+                    type: .categorical,
+                    reason: "categorical: an integer column with \(distinct) distinct values (≤ 10) in the current data"
+                )
+        case .bool where current.nullCount > 0:
+            return ColumnKind(
+                type: .unknown, reason: "booleans with nulls, which Evidently's current API gives no type")
+        case .bool:
+            return ColumnKind(type: .categorical, reason: "categorical: a boolean column")
+        case .string, .timestamp:
+            guard present > 0 else { return ColumnKind(type: .unknown, reason: "no values in the current data") }
+            let distinct = current.type == .string ? current.textCounts.count : Set(current.nonNullNumbers).count
+            let text = Double(distinct) > 0.5 * Double(present)
+            return ColumnKind(
+                type: text ? .text : .categorical,
+                reason:
+                    "\(text ? "text" : "categorical"): \(distinct) distinct of \(present) values in the current data (text when more than half)"
+            )
         }
     }
 }

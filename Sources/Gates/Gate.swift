@@ -311,6 +311,10 @@ public enum GateEvaluator {
             let interval = result.interval(confidence: confidence)
             var withStatistic = method
             withStatistic.details += [("statistic", .double(result.z)), ("variance", .double(result.variance))]
+            if result.identical {
+                withStatistic.description += "; identical scores: the difference is exactly 0, with no variance"
+                withStatistic.details.append(("identical", .bool(true)))
+            }
             return Comparison(
                 method: withStatistic, difference: result.difference, interval: interval.lower...interval.upper,
                 pValue: result.pValue, pValueFloor: nil,
@@ -321,7 +325,7 @@ public enum GateEvaluator {
             }
             let result = try bootstrap(spec, paired: paired)
             let method = GateMethod(
-                test: "bootstrap",
+                test: "bootstrap (\(spec.resamples) resamples, seed \(spec.seed))",
                 description:
                     "paired bootstrap of the difference, \(result.resamples) resamples with a value (\(result.undefinedResamples) without), seed \(spec.seed)",
                 interval: "bootstrap expanded percentile",

@@ -212,6 +212,8 @@ public enum ClassificationMetrics {
         for (index, label) in p.classes.enumerated() {
             let positives = p.truth.map { $0 == label }
             let support = Double(positives.lazy.filter { $0 }.count)
+            // Weighted by support, a class absent from y_true weighs nothing (as scikit-learn leaves it out).
+            if weighted && support == 0 { continue }
             guard let auc = rocAUC(positives: positives, scores: columns[index]) else {
                 throw MetricUnavailable(
                     "roc_auc is undefined: class \(label) has \(support == 0 ? "no" : "every") example in y_true")

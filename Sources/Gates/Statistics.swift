@@ -100,7 +100,10 @@ public struct McNemarScore: Sendable, Equatable {
         // Decreasing: above the target at `low`, below it at `high`.
         func above(_ delta: Double) -> Bool {
             let value = tangoZ(delta)
-            return value.isNaN ? delta < difference : value > target
+            guard value.isNaN else { return value > target }
+            // 0/0 at δ̂ when there are no discordant pairs: the statistic's limit there is 0 from both
+            // sides, so the interval is symmetric, ±z²/(n + z²).
+            return delta == difference ? 0 > target : delta < difference
         }
         if !above(low) { return low }
         if above(high) { return high }
@@ -123,6 +126,9 @@ public struct DeLongResult: Sendable, Equatable {
     public var pValue: Double
 
     public var difference: Double { aucB - aucA }
+    /// The two models gave every example the same score: the difference is exactly 0 with no variance,
+    /// and the interval is [0, 0] (the limit of the test, not an undefined one).
+    public var identical = false
 
     /// A two-sided confidence interval of `aucB − aucA` at `confidence`.
     public func interval(confidence: Double) -> (lower: Double, upper: Double) {
@@ -130,7 +136,8 @@ public struct DeLongResult: Sendable, Equatable {
         return (difference - half, difference + half)
     }
 
-    /// nil when the test is undefined: fewer than two examples of either class, or a zero variance.
+    /// nil when the test is undefined: fewer than two examples of either class, or a zero variance between
+    /// different scores.
     public static func test(positives: [Bool], scoresA: [Double], scoresB: [Double]) -> DeLongResult? {
         let positiveIndices = positives.indices.filter { positives[$0] }
         let negativeIndices = positives.indices.filter { !positives[$0] }
@@ -156,6 +163,9 @@ public struct DeLongResult: Sendable, Equatable {
             return (rankSum / (m * n) - (m + 1) / (2 * n), ofPositives, ofNegatives)
         }
         let a = components(scoresA)
+        if scoresA == scoresB {
+            return DeLongResult(aucA: a.auc, aucB: a.auc, variance: 0, z: 0, pValue: 1, identical: true)
+        }
         let b = components(scoresB)
         func covariance(_ x: [Double], _ y: [Double]) -> Double {
             let meanX = x.reduce(0, +) / Double(x.count)

@@ -1,6 +1,6 @@
 /// Whether a larger value of a metric is better, inferred from its name the way a reader would: the
 /// last component of a dotted key that says (`eval.val_loss` → `val_loss`; DVC's `roc_auc.test` → `roc_auc`,
-/// since `test` says nothing), cut into words at `_`, `-`, `/` and spaces. A word that names an error or a loss makes it lower-is-better; a word that names a score
+/// since `test` says nothing), cut into words at `_`, `-`, `/` and spaces; scikit-learn's `neg_` scorers are higher-is-better. A word that names an error or a loss makes it lower-is-better; a word that names a score
 /// (accuracy, f1, auc…) makes it higher-is-better; both, or neither, leave it unknown (nil), and a gate
 /// on such a metric must say `greater_is_better` itself.
 public enum MetricDirection {
@@ -14,6 +14,12 @@ public enum MetricDirection {
     static func direction(_ name: String) -> Bool? {
         if let known = exact[name] { return known }
         let words = name.split(whereSeparator: { "_-/ ".contains($0) }).map(String.init)
+        // scikit-learn's scorers negate losses so that greater is better (`neg_log_loss`, and
+        // `test_neg_mean_squared_error` in cross-validation results): greater is better by construction.
+        if let negated = words.firstIndex(of: "neg") {
+            let rest = words[(negated + 1)...].joined(separator: "_")
+            return rest.isEmpty ? nil : direction(rest).map { !$0 } ?? true
+        }
         let lower = words.contains { word in lowerWords.contains(word) || lowerPrefixes.contains(where: word.hasPrefix)
         }
         let higher = words.contains { word in

@@ -71,6 +71,31 @@ struct ReportTests {
         #expect(lines[2].hasPrefix("::error title=config/params::bad%0Dfile"))
     }
 
+    /// The gate table names each comparison's method as the text does: the test with a bootstrap's
+    /// resamples and seed, and the interval's method.
+    @Test func markdownGateTableNamesTheMethod() {
+        let details: StructuredValue = .object([
+            ("metric", .string("roc_auc")), ("champion", .double(0.8)), ("challenger", .double(0.82)),
+            ("difference", .double(0.02)), ("p_value", .double(0.03)), ("n", .int(500)),
+            ("test", .string("bootstrap (2000 resamples, seed 7)")),
+            ("method", .object([("interval", .string("bootstrap expanded percentile"))])),
+        ])
+        let report = CheckReport(
+            toolVersion: "test", base: nil, head: (name: "HEAD", commit: nil),
+            findings: [
+                Finding(
+                    id: "gate/m/roc_auc", suite: "gate", check: "significance", status: .pass, message: "ok",
+                    details: details)
+            ])
+        let lines = report.markdown.split(separator: "\n")
+        #expect(lines.contains("| gate | champion | challenger | Δ | interval | p | n | method | result |"))
+        #expect(
+            lines.contains {
+                $0.hasPrefix("| roc_auc |")
+                    && $0.hasSuffix("| bootstrap (2000 resamples, seed 7); bootstrap expanded percentile | ✅ pass |")
+            }, "\(report.markdown)")
+    }
+
     @Test func markdownKeepsEachFindingInItsTableRow() {
         let markdown = Self.report().markdown
         let row = markdown.split(separator: "\n").first { $0.contains("line one") }

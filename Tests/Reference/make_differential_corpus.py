@@ -204,7 +204,12 @@ def entry(fmt, text):
         elif fmt == "json":
             expected = tag(json.loads(text, object_pairs_hook=reject_duplicates))
         else:
-            expected = tag(float(text))
+            value = float(text)
+            if math.isinf(value):
+                # A decimal past the largest double: float() says inf, pandas.read_csv keeps the field as
+                # text, and so does the CSV reader (Tests/DataTests/PandasReferenceTests).
+                raise Skip("a decimal that overflows: text to pandas")
+            expected = tag(value)
     except Skip as reason:
         expected = {"t": "skip", "why": str(reason)}
     except (ValueError, TypeError, RecursionError):

@@ -1,0 +1,103 @@
+import Foundation
+import GitOpsMLCore
+import Testing
+
+@testable import Gates
+
+/// Names, limits and zero-support classes decided as scikit-learn decides them, and degenerate
+/// comparisons by their limit (Tests/Reference/make_pandas_reference.py wrote the reference values).
+nonisolated(unsafe) private let fixture: [String: Any] = {
+    guard
+        let url = Bundle.module.url(forResource: "round3_reference", withExtension: "json", subdirectory: "Fixtures"),
+        let data = try? Data(contentsOf: url),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return [:] }
+    return object
+}()
+
+@Suite("Degenerate comparisons and scikit-learn's conventions")
+struct DegenerateCasesTests {
+    /// Every `neg_*` scorer scikit-learn has is greater-is-better (a negated loss or error).
+    @Test func negatedScorersAreHigherIsBetter() throws {
+        let names = try #require(fixture["neg_scorers"] as? [String])
+        #expect(names.contains("neg_log_loss") && names.count >= 10)
+        for name in names {
+            #expect(MetricDirection.greaterIsBetter(name) == true, "\(name)")
+            #expect(MetricDirection.greaterIsBetter("test_" + name) == true, "test_\(name) (cross_validate)")
+        }
+        #expect(MetricDirection.greaterIsBetter("log_loss") == false)
+    }
+
+    /// No discordant pairs: Tango's interval is ±z²/(n + z²) (the statistic's limit at δ̂ = 0 is 0),
+    /// never collapsed to [−a, 0].
+    @Test func tangoWithoutDiscordantPairsIsSymmetric() throws {
+        for item in try #require(fixture["tango_no_discordant"] as? [[String: Any]]) {
+            let n = try #require(item["n"] as? Int)
+            let confidence = try #require(item["confidence"] as? Double)
+            let expected = try #require(item["interval"] as? [Double])
+            let test = McNemarScore.test(b: 0, c: 0, n: n)
+            let interval = test.interval(confidence: confidence)
+            #expect(abs(interval.lowerBound - expected[0]) < 1e-9, "n \(n): \(interval)")
+            #expect(abs(interval.upperBound - expected[1]) < 1e-9, "n \(n): \(interval)")
+        }
+        // A non-inferiority decision that the collapsed end used to flip: identical predictions meet any
+        // positive margin on accuracy and on error_rate.
+        for metric in ["accuracy", "error_rate"] {
+            var spec = GateSpec(metric: metric, greaterIsBetter: metric == "accuracy")
+            spec.test = .mcnemar
+            spec.nonInferiorityMargin = 0.08
+            spec.onInsignificant = .pass
+            let ids = (0..<50).map(String.init)
+            let truth = ids.map { Int($0)! % 3 == 0 ? "1" : "0" }
+            let same = ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: nil)
+            let outcome = GateEvaluator.evaluate(
+                spec, champion: 1, challenger: 1, paired: .classification(champion: same, challenger: same))
+            #expect(outcome.status == .pass, "\(metric): \(outcome.message)")
+            #expect(
+                abs((outcome.interval?.upperBound ?? 0) - 0.0713) < 1e-4,
+                "\(metric): \(String(describing: outcome.interval))")
+        }
+    }
+
+    /// roc_auc_weighted with a class absent from y_true: the class weighs nothing (scikit-learn's value).
+    @Test func weightedAUCLeavesOutAbsentClasses() throws {
+        let reference = try #require(fixture["roc_auc_weighted_absent_class"] as? [String: Any])
+        let classes = try #require(reference["classes"] as? [String])
+        let truth = try #require(reference["truth"] as? [String])
+        let rows = try #require(reference["probabilities"] as? [[Double]])
+        let predictions = ClassificationPredictions(
+            ids: truth.indices.map(String.init), truth: truth, predicted: truth, score: nil,
+            probabilities: classes.indices.map { column in rows.map { $0[column] } }, positiveLabel: nil,
+            classes: classes)
+        let value = try #require(try ClassificationMetrics.metric("roc_auc_weighted", predictions))
+        let expected = try #require(reference["roc_auc_weighted"] as? Double)
+        #expect(abs(value - expected) < 1e-12, "ours \(value), scikit-learn \(expected)")
+        // The macro average stays undefined, as scikit-learn's is nan.
+        #expect(throws: MetricUnavailable.self) { try ClassificationMetrics.metric("roc_auc", predictions) }
+    }
+
+    /// DeLong on identical scores: the difference is exactly 0 with no variance, so a non-inferiority gate
+    /// passes and a superiority one is insignificant (p = 1), never "undefined".
+    @Test func delongOnIdenticalScoresIsZero() throws {
+        let ids = (0..<40).map(String.init)
+        let truth = ids.map { Int($0)! % 2 == 0 ? "1" : "0" }
+        let scores = ids.map { Double((Int($0)! * 37) % 40) / 40 }
+        let same = ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: scores)
+        let paired = PairedData.classification(champion: same, challenger: same)
+        var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
+        spec.test = .delong
+        spec.nonInferiorityMargin = 0.01
+        spec.onInsignificant = .pass
+        let auc = try #require(try ClassificationMetrics.metric("roc_auc", same))
+        let outcome = GateEvaluator.evaluate(spec, champion: auc, challenger: auc, paired: paired)
+        #expect(outcome.status == .pass, "\(outcome.message)")
+        #expect(outcome.undefined == nil)
+        #expect(outcome.interval == 0...0)
+        #expect(outcome.pValue == 1)
+        #expect(outcome.method?.description.contains("identical scores") == true)
+        spec.nonInferiorityMargin = nil
+        spec.onInsignificant = .fail
+        let superiority = GateEvaluator.evaluate(spec, champion: auc, challenger: auc, paired: paired)
+        #expect(superiority.status == .fail && superiority.undefined == nil)
+    }
+}

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Reference values for reading and judging data as pandas, scikit-learn, Great Expectations and
+Evidently do (statistics round 3), computed with those libraries, never with gitops-ml:
+
+- a corpus of random CSV files with what `pandas.read_csv` (defaults) makes of each column: its kind
+  (number, bool, text, or nothing but nulls) and every value; tokens are drawn from pandas' own
+  `na_values`, infinity spellings, integers, decimals, booleans, text, spaces, overflow and hex;
+- Evidently's verdict on a numeric column with one `inf` (read by pandas, judged by its stattest);
+- `isin` counts on integer, float and boolean columns; `duplicated(keep=False)` for compound uniqueness;
+  Python's `len` and `==` on canonically equivalent strings;
+- scikit-learn's `neg_*` scorer names, a weighted one-vs-rest AUC with a class absent from y_true, the
+  binary metrics from a `score_<positive>` column alone; Tango's interval with no discordant pairs from
+  its closed form, ±z²/(n + z²).
+
+    .venv/bin/python Tests/Reference/make_pandas_reference.py            # rewrite the fixtures
+    .venv/bin/python Tests/Reference/make_pandas_reference.py --check    # recompute, compare (make test)
+    .venv/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed N --count N --out FILE
+"""
+import argparse
+import io
+import json
+import math
+import os
+import random
+import sys
+import unicodedata
+import warnings
+
+import numpy as np
+import pandas as pd
+import sklearn
+from scipy import stats
+from sklearn import metrics
+
+import evidently
+from evidently.legacy.calculations.stattests import registry
+from evidently.legacy.core import ColumnType
+
+warnings.filterwarnings("ignore")
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "DataTests", "Fixtures", "pandas_reference.json")
+GATES = os.path.join(HERE, "..", "GatesTests", "Fixtures", "round3_reference.json")
+CHECK = os.path.join(HERE, "..", "CheckTests", "Fixtures", "predictions_reference.json")
+VERSIONS = {"numpy": np.__version__, "pandas": pd.__version__, "sklearn": sklearn.__version__,
+            "evidently": evidently.__version__}
+
+# ---------------------------------------------------------------- the CSV corpus
+
+NULLS = sorted(pd._libs.parsers.STR_NA_VALUES)
+INFINITIES = ["inf", "-inf", "+inf", "Inf", "INF", "Infinity", "-Infinity", "infinity", "iNfInItY", "+INFINITY"]
+NOT_NUMBERS = ["infinit", " inf", "1e400", "-1e400", "0x10", "1_000", "+nan", "nan(ind)", "1;5", "e3", "--1"]
+BOOLS = ["True", "False", "TRUE", "FALSE", "true", "false"]
+TEXT = ["a", "yes", "no", "t", "f", "x y", "café", "cafe\u0301", "NA ", " NA", "None!", "nul", "-"]
+
+
+def token(rng, kind):
+    if kind == "int":
+        return rng.choice([str(rng.randint(-1000, 1000)), "+" + str(rng.randint(0, 99)), "007", " 5", "5 "])
+    if kind == "float":
+        return rng.choice([repr(rng.uniform(-1e3, 1e3)), "%.3f" % rng.uniform(-10, 10), "1e5", "1E-3", ".5", "5.",
+                           "-0.0", "2.5e-400"])
+    if kind == "inf":
+        return rng.choice(INFINITIES)
+    if kind == "null":
+        return rng.choice(NULLS)
+    if kind == "bool":
+        return rng.choice(BOOLS)
+    if kind == "bad":
+        return rng.choice(NOT_NUMBERS)
+    return rng.choice(TEXT)
+
+
+def column_tokens(rng, rows):
+    """A column mostly of one kind, with some nulls, infinities or strays."""
+    main = rng.choice(["int", "float", "bool", "text", "int", "float"])
+    extras = {"int": ["null", "inf", "float", "bad"], "float": ["null", "inf", "int", "bad"],
+              "bool": ["null", "text"], "text": ["null", "int"]}[main]
+    mix = [main] * 8 + rng.sample(extras, rng.randint(0, len(extras)))
+    if rng.random() < 0.05:
+        mix = ["null"]
+    return [token(rng, rng.choice(mix)) for _ in range(rows)]
+
+
+def tag(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return {"bool": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"number": repr(float(value))}
+    if isinstance(value, (float, np.floating)):
+        return {"number": repr(float(value))}
+    return {"text": str(value)}
+
+
+def read_like_pandas(text):
+    """Kinds and nulls as pandas reads them by default. Numbers as it reads them with
+    float_precision="round_trip" (Python's float(), correctly rounded): its default converter is off by
+    an ulp on some 17-digit decimals (-910.0386790135049 reads as -910.0386790135047), which gitops-ml
+    does not copy; the two readings are checked to agree within 4 ulps."""
+    frame = pd.read_csv(io.StringIO(text))
+    exact = pd.read_csv(io.StringIO(text), float_precision="round_trip")
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_float_dtype(series):
+            for a, b in zip(series.tolist(), exact[name].tolist()):
+                assert (math.isnan(a) and math.isnan(b)) or a == b or abs(a - b) <= 4 * math.ulp(b), (a, b)
+            series = exact[name]
+        values = [tag(v) for v in series.tolist()]
+        present = [v for v in values if v is not None]
+        if not present:
+            kind = "nulls"
+        elif pd.api.types.is_bool_dtype(series) or all("bool" in v for v in present):
+            kind = "bool"
+        elif pd.api.types.is_numeric_dtype(series):
+            kind = "number"
+        else:
+            kind = "text"
+        columns.append({"name": str(name), "kind": kind, "values": values})
+    return columns
+
+
+def corpus(seed, count):
+    rng = random.Random(seed)
+    entries = []
+    while len(entries) < count:
+        width = rng.randint(1, 4)
+        rows = rng.randint(1, 12)
+        names = [f"c{index}" for index in range(width)]
+        cells = [column_tokens(rng, rows) for _ in names]
+        # No field may hold the delimiter or a quote: the corpus is about values, not quoting.
+        # One file in five quotes every field (pandas reads quoted numbers and null tokens alike).
+        quote = (lambda field: '"' + field + '"') if rng.random() < 0.2 else (lambda field: field)
+        text = ",".join(names) + "\n" + "".join(",".join(quote(cells[c][r]) for c in range(width)) + "\n"
+                                                for r in range(rows))
+        try:
+            columns = read_like_pandas(text)
+        except Exception as error:  # a row pandas cannot split is not what this corpus is about
+            continue
+        if [c["name"] for c in columns] != names:
+            continue
+        entries.append({"csv": text, "columns": columns})
+    return {"seed": seed, "count": count, "pandas": pd.__version__, "entries": entries}
+
+
+# ---------------------------------------------------------------- data expectations and drift
+
+def drift_with_infinity():
+    rng = np.random.default_rng(27)
+    reference = np.round(rng.normal(0, 1, 300), 6)
+    current = np.round(rng.normal(0, 1, 300), 6).astype(object)
+    current[17] = "inf"
+    ref_csv = "x\n" + "\n".join(repr(float(v)) for v in reference) + "\n"
+    cur_csv = "x\n" + "\n".join(v if isinstance(v, str) else repr(float(v)) for v in current) + "\n"
+    r = pd.read_csv(io.StringIO(ref_csv))["x"]
+    c = pd.read_csv(io.StringIO(cur_csv))["x"]
+    assert pd.api.types.is_float_dtype(c), "pandas reads inf as a number"
+    r = r.replace([-np.inf, np.inf], np.nan).dropna()
+    c = c.replace([-np.inf, np.inf], np.nan).dropna()
+    stattest = registry.get_stattest(r, c, ColumnType.Numerical, None)
+    result = stattest(r, c, ColumnType.Numerical, None)
+    return {"reference_csv": ref_csv, "current_csv": cur_csv, "test": stattest.name,
+            "p_value": float(result.drift_score), "drifted": bool(result.drifted)}
+
+
+def isin_cases():
+    cases = []
+    for csv, column, value_set in [
+        ("v\n1\n2\n3\n4\n", "v", [1, 2, 3]),
+        ("v\n1\n2\n3\n4\n", "v", [1.0, 2.5]),
+        ("v\n1\n2\n3\n4\n", "v", ["1", "2"]),
+        ("v\n1.5\n2\nNA\n4\n", "v", [1.5, 4]),
+        ("v\nTrue\nFalse\nTrue\nFalse\n", "v", [True, False]),
+        ("v\nTrue\nFalse\nTrue\nFalse\n", "v", [True]),
+        ("v\na\nb\n1\nc\n", "v", ["a", 1]),
+        ("v\ncafé\ncafe\u0301\ncafé\n", "v", ["café"]),
+    ]:
+        series = pd.read_csv(io.StringIO(csv))[column]
+        present = series.dropna()
+        unexpected = int((~present.isin(value_set)).sum())
+        typed = [{"bool" if isinstance(v, bool) else "int" if isinstance(v, int) else
+                  "float" if isinstance(v, float) else "str": v} for v in value_set]
+        cases.append({"csv": csv, "column": column, "value_set": typed, "unexpected": unexpected,
+                      "element_count": int(len(present))})
+    return cases
+
+
+def compound_cases():
+    cases = []
+    for csv, columns in [
+        ("a,b\n1,x\n1,x\n2,y\n1,x\n3,z\n", ["a", "b"]),
+        ("a,b\n1,x\n1,y\n2,x\n2,x\n", ["a", "b"]),
+        ("a,b\n1,\n1,\n,\n,\n2,y\n", ["a", "b"]),
+        ("a\n1\n2\n3\n", ["a"]),
+    ]:
+        frame = pd.read_csv(io.StringIO(csv))[columns]
+        # Great Expectations' default ignore_row_if for compound columns: "all_values_are_missing".
+        kept = frame[~frame.isna().all(axis=1)]
+        duplicated = kept.duplicated(keep=False)
+        cases.append({"csv": csv, "columns": columns, "unexpected": int(duplicated.sum()),
+                      "element_count": int(len(kept)),
+                      "lines": [int(i) + 2 for i in kept.index[duplicated]]})
+    return cases
+
+
+def text_cases():
+    values = ["café", "cafe\u0301", "e\u0301\u0301", "👍🏽", "abc"]
+    return {"values": values, "lengths": [len(v) for v in values],
+            "distinct": int(pd.Series(values[:2]).nunique()),
+            "nfc_equal": unicodedata.normalize("NFC", values[0]) == unicodedata.normalize("NFC", values[1])}
+
+
+METHODS = {"K-S p_value": "ks", "chi-square p_value": "chisquare", "Z-test p_value": "z",
+           "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon",
+           "PSI": "psi", "Percentile text content drift": "text", "Absolute text content drift": "text"}
+
+
+def csv_text(frame):
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def evidently_current():
+    """Evidently's current API (`Report([DataDriftPreset()]).run(current, reference)`) on data frames read
+    back from their CSV text as a user's files would be: its column types (inferred on the current data),
+    its tests and its scores, per column."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+    rng = np.random.default_rng(53)
+    cases = []
+
+    def case(name, reference, current):
+        ref_csv, cur_csv = csv_text(reference), csv_text(current)
+        ref = pd.read_csv(io.StringIO(ref_csv))
+        cur = pd.read_csv(io.StringIO(cur_csv))
+        report = Report([DataDriftPreset()]).run(cur, ref).dict()
+        columns = {}
+        count = None
+        for metric in report["metrics"]:
+            config = metric.get("config", {})
+            if config.get("column") is None:
+                count = metric["value"]["count"]
+                continue
+            columns[config["column"]] = {"test": METHODS[config["method"]], "score": float(metric["value"]),
+                                         "threshold": float(config["threshold"])}
+        cases.append({"name": name, "reference_csv": ref_csv, "current_csv": cur_csv, "columns": columns,
+                      "drifted_count": count})
+
+    n = 300
+    case("small", pd.DataFrame({
+        "few_ints": rng.integers(0, 4, n), "many_ints": rng.integers(0, 40, n), "shrinking": rng.integers(0, 30, n),
+        "floats": np.round(rng.normal(size=n), 4), "flags": rng.choice([True, False], n),
+        "city": rng.choice(["paris", "lyon", "nice"], n), "ident": [f"c{i}" for i in range(n)],
+        "gappy": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 50, n)),
+    }), pd.DataFrame({
+        "few_ints": rng.integers(0, 8, n), "many_ints": rng.integers(0, 40, n), "shrinking": rng.integers(0, 6, n),
+        "floats": np.round(rng.normal(0.2, 1, n), 4), "flags": rng.choice([True, False], n, p=[0.6, 0.4]),
+        "city": rng.choice(["paris", "lyon", "nice"], n, p=[0.5, 0.3, 0.2]),
+        "ident": [f"c{i + 1000}" for i in range(n)], "gappy": rng.integers(0, 50, n),
+    }))
+    n = 1500
+    case("large", pd.DataFrame({
+        "w": np.round(rng.normal(size=n), 5), "letters": rng.choice(list("abcdef"), n), "k": rng.integers(0, 3, n),
+        "wide": rng.integers(0, 500, n)}),
+        pd.DataFrame({"w": np.round(rng.normal(0.1, 1, n), 5), "letters": rng.choice(list("abcdef"), n),
+                      "k": rng.integers(0, 3, n), "wide": rng.integers(0, 9, n)}))
+    return cases
+
+
+def data_reference():
+    return {"versions": VERSIONS, "corpus": corpus(1, 250), "drift_infinity": drift_with_infinity(),
+            "isin": isin_cases(), "compound": compound_cases(), "text": text_cases(),
+            "evidently_current": evidently_current()}
+
+
+# ---------------------------------------------------------------- gates
+
+def weighted_auc_absent_class():
+    rng = np.random.default_rng(31)
+    classes = ["a", "b", "c"]
+    truth = rng.choice(["a", "b"], size=40).tolist()
+    probabilities = np.round(rng.dirichlet([1, 1, 1], size=40), 6)
+    probabilities[:, 2] = np.round(1 - probabilities[:, 0] - probabilities[:, 1], 6)
+    value = metrics.roc_auc_score(truth, probabilities, multi_class="ovr", average="weighted", labels=classes)
+    return {"classes": classes, "truth": truth, "probabilities": probabilities.tolist(), "roc_auc_weighted": value}
+
+
+def score_of_positive_only():
+    rng = np.random.default_rng(41)
+    truth = rng.integers(0, 2, size=60)
+    score = np.round(np.clip(0.3 + 0.4 * truth + rng.normal(0, 0.25, size=60), 0.001, 0.999), 4)
+    predicted = (score >= 0.5).astype(int)
+    return {"truth": truth.tolist(), "predicted": predicted.tolist(), "score_1": score.tolist(),
+            "roc_auc": metrics.roc_auc_score(truth, score), "pr_auc": metrics.average_precision_score(truth, score),
+            "log_loss": metrics.log_loss(truth, score), "brier": metrics.brier_score_loss(truth, score)}
+
+
+def gates_reference():
+    neg = sorted(name for name in metrics.get_scorer_names() if name.startswith("neg_"))
+    # Every scorer is greater-is-better by construction; the neg_ ones negate a loss or an error.
+    assert all(metrics.get_scorer(name)._sign == -1 for name in neg)
+    tango = []
+    for n in (20, 50, 200, 1000):
+        for confidence in (0.90, 0.95):
+            z = stats.norm.ppf(0.5 + confidence / 2)
+            half = z * z / (n + z * z)
+            tango.append({"n": n, "confidence": confidence, "interval": [-half, half]})
+    return {"versions": VERSIONS, "neg_scorers": neg, "tango_no_discordant": tango,
+            "roc_auc_weighted_absent_class": weighted_auc_absent_class()}
+
+
+def write(path, value):
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(value, file, indent=1, ensure_ascii=False, sort_keys=True)
+        file.write("\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--corpus", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--count", type=int, default=250)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.corpus:
+        made = corpus(args.seed, args.count)
+        write(args.out, made)
+        columns = sum(len(entry["columns"]) for entry in made["entries"])
+        print(f"pandas corpus seed {args.seed}: {len(made['entries'])} files, {columns} columns", file=sys.stderr)
+        return 0
+    made = {DATA: data_reference(), GATES: gates_reference(),
+            CHECK: {"versions": VERSIONS, "score_of_positive_only": score_of_positive_only()}}
+    if args.check:
+        stale = [path for path, value in made.items()
+                 if json.load(open(path, encoding="utf-8")) != json.loads(json.dumps(value))]
+        for path in stale:
+            print(f"{os.path.relpath(path)} differs from what the libraries compute now", file=sys.stderr)
+        return 1 if stale else 0
+    for path, value in made.items():
+        write(path, value)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
