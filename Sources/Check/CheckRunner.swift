@@ -36,30 +36,46 @@ public enum CheckRunner {
     }
 
     /// A run whose data, model, gate, code and deploy checks were all skipped (or never planned) judged
-    /// nothing: that is a failure that says what to configure, never an empty pass.
+    /// nothing: that is a failure that says what to configure, never an empty pass — for the whole run and
+    /// for a run of one suite (`--suite deploy` with no DeployPolicy) alike.
     static func nothingChecked(_ context: CheckContext, _ findings: [Finding]) -> Finding? {
-        let judging: Set = ["data", "model", "gate", "code", "deploy"]
-        guard !context.suites.isDisjoint(with: [.data, .model, .gate]),
-            !findings.contains(where: { judging.contains($0.suite) && $0.status != .skip })
+        let judging: [CheckContext.Suite] = [.data, .model, .gate, .code, .deploy]
+        let asked = judging.filter(context.suites.contains)
+        guard !asked.isEmpty,
+            !findings.contains(where: { finding in
+                asked.contains { $0.rawValue == finding.suite } && finding.status != .skip
+            })
         else { return nil }
-        let skipped = findings.filter { judging.contains($0.suite) && $0.status == .skip }.map(\.message)
+        let skipped = findings.filter { finding in asked.contains { $0.rawValue == finding.suite } }.map(\.message)
+        let modelled = asked.filter { [.data, .model, .gate].contains($0) }
         var advice = [String]()
-        if context.config.models.isEmpty { advice.append("declare a model under models: in gitops-ml.yaml") }
-        for (name, model) in context.config.models.sorted(by: { $0.key < $1.key })
-        where model.metrics == nil && model.predictions == nil && context.config.metrics.isEmpty {
-            advice.append("give models.\(name).metrics or .predictions")
+        func has(_ kind: (Policy) -> Bool) -> Bool { context.policies.contains(where: kind) }
+        if !modelled.isEmpty {
+            if context.config.models.isEmpty { advice.append("declare a model under models: in gitops-ml.yaml") }
+            for (name, model) in context.config.models.sorted(by: { $0.key < $1.key })
+            where model.metrics == nil && model.predictions == nil && context.config.metrics.isEmpty {
+                advice.append("give models.\(name).metrics or .predictions")
+            }
+            if !has({ if case .gate = $0 { true } else { false } }) {
+                advice.append("add a GatePolicy (extends: builtin:gates/binary-classification, see docs/policies.md)")
+            }
+            if !context.config.datasets.isEmpty && !has({ if case .data = $0 { true } else { false } }) {
+                advice.append("add a DataPolicy for the datasets")
+            }
         }
-        if !context.policies.contains(where: { if case .gate = $0 { true } else { false } }) {
-            advice.append("add a GatePolicy (extends: builtin:gates/binary-classification, see docs/policies.md)")
+        if asked.contains(.code) && context.config.checks.code.isEmpty {
+            advice.append("add test commands under checks.code in gitops-ml.yaml")
         }
-        if !context.config.datasets.isEmpty
-            && !context.policies.contains(where: { if case .data = $0 { true } else { false } })
-        {
-            advice.append("add a DataPolicy for the datasets")
+        if asked.contains(.deploy) && !has({ if case .deploy = $0 { true } else { false } }) {
+            advice.append(
+                "add a DeployPolicy (extends: builtin:deploy/default) and deploy/<env>/ manifests (gitops-ml generate)")
         }
+        let names = (modelled.isEmpty ? asked : modelled).map(\.rawValue)
+        let list =
+            names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + (names.last ?? "") : names.joined()
         return Finding(
             id: "config/nothing-checked", suite: "config", check: "nothing-checked", status: .fail,
-            message: "nothing checked: every data, model and gate check was skipped"
+            message: "nothing checked: every \(list) check was skipped"
                 + (skipped.isEmpty ? "" : " (\(skipped.prefix(3).joined(separator: "; ")))")
                 + (advice.isEmpty ? "" : "; to check something: " + advice.joined(separator: "; ")))
     }
@@ -90,6 +106,12 @@ enum ConfigSuite {
                         Finding(
                             id: id, suite: "config", check: "parse", status: .fail, message: error.message,
                             location: error.location))
+                } catch let error as GitOpsMLError where error.notPulled {
+                    // Not pulled: this finding cannot be judged (it says what to pull); the others go on.
+                    findings.append(
+                        Finding(
+                            id: id, suite: "config", check: "parse", status: .error, message: error.message,
+                            location: SourceLocation(file: target.path)))
                 }
             }
         }
@@ -115,13 +137,21 @@ enum ConfigSuite {
 
     /// dvc.lock at the head must match the code, params and data beside it (no forgotten `dvc repro`).
     static func pipeline(_ context: CheckContext) throws -> [Finding] {
-        guard try context.head.files.read("dvc.lock") != nil else { return [] }
-        let stale = try StalePipeline.check(context.head.files)
+        guard let judgement = try StalePipeline.check(context.head.files) else { return [] }
+        if let reason = judgement.unjudged {
+            return [
+                Finding(
+                    id: "config/dvc.lock", suite: "config", check: "stale-pipeline", status: .skip,
+                    message: "dvc.lock not judged: \(reason)", location: SourceLocation(file: "dvc.lock"))
+            ]
+        }
+        let stale = judgement.stale
         guard !stale.isEmpty else {
             return [
                 Finding(
                     id: "config/dvc.lock", suite: "config", check: "stale-pipeline", status: .pass,
-                    message: "dvc.lock matches the code, params and data at \(context.head.name)",
+                    message:
+                        "dvc.lock (\(judgement.format ?? "DVC")) matches the code, params, data and outputs at \(context.head.name)",
                     location: SourceLocation(file: "dvc.lock"))
             ]
         }

@@ -12,6 +12,8 @@ struct ModelVersion {
     var regression: (ids: [String], truth: [Double], predicted: [Double])?
     /// Why predictions could not be read, when they are configured but unusable.
     var predictionsProblem: String?
+    /// Metrics files not pulled (DVC outputs): a metric not found elsewhere is unavailable, with this.
+    var notPulled: [String] = []
     /// The value of the slice column for each prediction, when a slice column was asked for.
     var slices: [String]?
 
@@ -22,6 +24,8 @@ struct ModelVersion {
         var predictions: (path: String, bytes: [UInt8]?)?
         var revisionName: String
         var sliceBy: String?
+        /// Metrics files this clone has not pulled, and the pull to run.
+        var notPulled: [String] = []
     }
 
     /// Predictions may be stored through DVC or LFS pointers.
@@ -31,12 +35,23 @@ struct ModelVersion {
     ) throws -> Files {
         let metricsFiles = model.metrics.map { [$0] } ?? (config.metrics.isEmpty ? ["metrics.json"] : config.metrics)
         let files = DVCOutputFiles(revision.files, stores: stores)
-        let metrics = try metricsFiles.compactMap { path in try files.read(path).map { (path, $0) } }
+        // A metrics file that is a DVC output not pulled here: the metrics it holds are unavailable, with the
+        // pull to run; the rest of the check goes on.
+        var notPulled: [String] = []
+        let metrics = try metricsFiles.compactMap { path -> (String, [UInt8])? in
+            do {
+                return try files.read(path).map { (path, $0) }
+            } catch let error as GitOpsMLError where error.notPulled {
+                notPulled.append(error.message)
+                return nil
+            }
+        }
         let predictions = try model.predictions.map { path in
             (path, try DataResolver.resolve(path, in: revision.files, stores: stores)?.bytes)
         }
         return Files(
-            model: model, metrics: metrics, predictions: predictions, revisionName: revision.name, sliceBy: sliceBy)
+            model: model, metrics: metrics, predictions: predictions, revisionName: revision.name, sliceBy: sliceBy,
+            notPulled: notPulled)
     }
 
     /// Parses both versions at once, one per core (large predictions files dominate a check's time).
@@ -55,6 +70,7 @@ struct ModelVersion {
     /// Missing files leave the fields empty; malformed ones throw configuration errors naming the file and line.
     static func parse(_ files: Files) throws -> ModelVersion {
         var version = ModelVersion()
+        version.notPulled = files.notPulled
         let model = files.model
         let sliceBy = files.sliceBy
         for (path, bytes) in files.metrics {
@@ -231,7 +247,9 @@ struct ModelVersion {
             throw GitOpsMLError.configuration(
                 "metric \"\(metric)\" is ambiguous: \(candidates.keys.sorted().joined(separator: ", "))")
         }
-        guard let pair = candidates.first, let number = pair.value.number else { return .missing }
+        guard let pair = candidates.first, let number = pair.value.number else {
+            return notPulled.isEmpty ? .missing : .unavailable(notPulled.joined(separator: "; "))
+        }
         return .value(number, source: "metrics (\(pair.key), self-reported)")
     }
 

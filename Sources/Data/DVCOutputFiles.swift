@@ -9,8 +9,16 @@ public struct DVCOutputFiles: FileView {
     public let base: any FileView
     public let stores: DataStores
     /// An output whose object is not in the cache reads as absent (as `dvc metrics diff` shows it) rather
-    /// than as an error.
+    /// than as an error, and is recorded in `notPulled` with the pull to run.
     public let absentWhenNotCached: Bool
+    public let notPulled = NotPulled()
+
+    /// The outputs read as absent because they are not pulled: path → the message with the pull to run.
+    public final class NotPulled: Sendable {
+        private let paths = Mutex<[String: String]>([:])
+        public var all: [String: String] { paths.withLock { $0 } }
+        func record(_ path: String, _ message: String) { paths.withLock { $0[path] = message } }
+    }
 
     public init(_ base: any FileView, stores: DataStores, absentWhenNotCached: Bool = false) {
         self.base = base
@@ -24,7 +32,8 @@ public struct DVCOutputFiles: FileView {
         if let bytes = try base.read(path) { return bytes }
         do {
             return try DataResolver.locate(path, in: base, stores: stores)?.read().bytes
-        } catch let error as GitOpsMLError where absentWhenNotCached && error.category == .environment {
+        } catch let error as GitOpsMLError where absentWhenNotCached && error.notPulled {
+            notPulled.record(path, error.message)
             return nil
         }
     }

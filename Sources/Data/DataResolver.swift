@@ -156,26 +156,43 @@ public enum DataResolver {
     }
 
     /// The digest `identity` gives and the file that carries it: the path itself (a blob or an LFS
-    /// pointer), a `.dvc` pointer, or `dvc.lock`.
-    public static func identitySource(_ path: String, in view: any FileView) throws -> (digest: String, file: String)? {
+    /// pointer), a `.dvc` pointer, or `dvc.lock`. With `stores`, a file inside a DVC directory output is
+    /// its own md5 from the directory's `.dir` listing (nil when the listing does not have it), and a
+    /// listing the cache does not hold is an error that says so: the folder's digest is not the file's.
+    public static func identitySource(_ path: String, in view: any FileView, stores: DataStores? = nil) throws -> (
+        digest: String, file: String
+    )? {
         let clean = normalize(path)
         if let bytes = try view.read(clean) {
             if let lfs = try LFSPointer(bytes, file: clean) { return ("sha256:" + lfs.oid, clean) }
             return ("sha256:" + SHA256.hex(bytes), clean)
+        }
+        func inside(_ output: DVCPointer.Output, root: String, carrier: String) throws -> (String, String)? {
+            guard let stores, root != clean, output.md5.hasSuffix(".dir") else { return ("md5:" + output.md5, carrier) }
+            let relative = String(clean.dropFirst(root.count + 1))
+            guard let listing = stores.dvcCache.flatMap({ DVCPointer.cacheObject(output.md5, in: $0) }) else {
+                throw GitOpsMLError.notPulled(
+                    "\(clean) is inside the DVC directory output \(root) (md5 \(output.md5.prefix(12))…, \(carrier)); its own version is in the folder's .dir listing, which the local cache does not hold: run `dvc pull \(root)` (for older revisions, `dvc fetch --all-commits \(root)`)"
+                )
+            }
+            let entries = try DVCPointer.directoryEntries(Array(try Data(contentsOf: URL(fileURLWithPath: listing))))
+            return entries.first { $0.relpath == relative }.map { ("md5:" + $0.md5, carrier) }
         }
         var components = clean.split(separator: "/").map(String.init)
         while !components.isEmpty {
             let candidate = components.joined(separator: "/")
             if let pointer = try view.read(candidate + ".dvc") {
                 let output = try DVCPointer.output(in: pointer, file: candidate + ".dvc", named: components.last ?? "")
-                return ("md5:" + output.md5, candidate + ".dvc")
+                return try inside(output, root: candidate, carrier: candidate + ".dvc")
             }
             components.removeLast()
         }
         if let lock = try view.read("dvc.lock") {
             for output in try DVCPointer.lockOutputs(lock) {
                 let root = normalize(output.path)
-                if root == clean || clean.hasPrefix(root + "/") { return ("md5:" + output.md5, "dvc.lock") }
+                if root == clean || clean.hasPrefix(root + "/") {
+                    return try inside(output, root: root, carrier: "dvc.lock")
+                }
             }
         }
         return nil
@@ -185,7 +202,7 @@ public enum DataResolver {
         let oid = pointer.oid
         let object = stores.lfsObjects.map { "\($0)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)" }
         guard let object, FileManager.default.isReadableFile(atPath: object) else {
-            throw GitOpsMLError.environment(
+            throw GitOpsMLError.notPulled(
                 "\(path) is a git-lfs pointer to sha256 \(oid.prefix(12))…; the object is not in the local LFS store: run `git lfs pull`"
             )
         }
@@ -203,17 +220,12 @@ public enum DataResolver {
     ) throws -> DataSource {
         let what = "\(path) is a DVC output (\(pointer)) with md5 \(output.md5.prefix(12))…"
         guard let cache = stores.dvcCache else {
-            throw GitOpsMLError.environment(
+            throw GitOpsMLError.notPulled(
                 "\(what); there is no DVC cache here (a bare repository): run `dvc pull` in a clone")
         }
         func object(_ md5: String) throws -> String {
-            let bare = md5.replacingOccurrences(of: ".dir", with: "")
-            let suffix = "\(bare.prefix(2))/\(bare.dropFirst(2))\(md5.hasSuffix(".dir") ? ".dir" : "")"
-            for candidate in ["\(cache)/files/md5/\(suffix)", "\(cache)/\(suffix)"]
-            where FileManager.default.isReadableFile(atPath: candidate) {
-                return candidate
-            }
-            throw GitOpsMLError.environment(
+            if let found = DVCPointer.cacheObject(md5, in: cache) { return found }
+            throw GitOpsMLError.notPulled(
                 "\(what); not in the local cache: run `dvc pull \(path)` (for a revision other than the work tree's, `dvc fetch --all-commits \(path)`)"
             )
         }
@@ -316,9 +328,50 @@ enum DVCPointer {
         return output
     }
 
+    /// Where the cache holds the object of `md5` (DVC 3's `files/md5/`, DVC 2's top level); nil when it
+    /// does not.
+    static func cacheObject(_ md5: String, in cache: String) -> String? {
+        let bare = md5.replacingOccurrences(of: ".dir", with: "")
+        let suffix = "\(bare.prefix(2))/\(bare.dropFirst(2))\(md5.hasSuffix(".dir") ? ".dir" : "")"
+        return ["\(cache)/files/md5/\(suffix)", "\(cache)/\(suffix)"].first {
+            FileManager.default.isReadableFile(atPath: $0)
+        }
+    }
+
     static func lockOutputs(_ bytes: [UInt8]) throws -> [Output] {
-        guard case .object(let stages)? = try YAMLReader.parse(bytes, file: "dvc.lock")["stages"] else { return [] }
+        guard case .stages(let stages, _) = try lockStages(YAMLReader.parse(bytes, file: "dvc.lock")) else { return [] }
         return try stages.flatMap { try parseOutputs($0.value["outs"], file: "dvc.lock") }
+    }
+
+    /// What a `dvc.lock` holds, in every format DVC has written: DVC 1.x (stages at the top level, no
+    /// `schema`), 2.0 and 3.x (`schema: '2.0'`, `stages:`; 3.x marks entries `hash: md5`).
+    enum Lock {
+        case stages([(key: String, value: StructuredValue)], format: String)
+        /// A lock this reader cannot judge, and why.
+        case unreadable(String)
+    }
+
+    static func lockStages(_ document: StructuredValue) -> Lock {
+        guard case .object(let pairs) = document else { return .unreadable("dvc.lock is not a mapping") }
+        if let schema = document["schema"] {
+            guard schema == .string("2.0") else {
+                return .unreadable(
+                    "dvc.lock has schema \(schema.json()), which this version of gitops-ml does not read")
+            }
+            guard case .object(let stages)? = document["stages"] else { return .stages([], format: "DVC 2/3") }
+            let three = stages.contains { stage in
+                [stage.value["deps"], stage.value["outs"]].contains { list in
+                    guard case .array(let items)? = list else { return false }
+                    return items.contains { $0["hash"] == .string("md5") }
+                }
+            }
+            return .stages(stages, format: three ? "DVC 3" : "DVC 2")
+        }
+        // DVC 1.x: every top-level key is a stage with its cmd.
+        guard pairs.allSatisfy({ $0.value["cmd"] != nil }) else {
+            return .unreadable("dvc.lock has no schema and its top-level keys are not all stages (with a cmd)")
+        }
+        return .stages(pairs, format: "DVC 1")
     }
 
     static func parseOutputs(_ value: StructuredValue?, file: String) throws -> [Output] {

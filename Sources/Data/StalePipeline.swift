@@ -2,34 +2,60 @@ import Config
 import Foundation
 import GitOpsMLCore
 
-/// A `dvc.lock` whose recorded dependencies are not what the same commit holds: someone changed code,
-/// params or data and committed without `dvc repro`, so the outputs (the model) are not the product of
-/// the inputs beside them. Digests follow DVC's rules: md5 of a file's bytes (`hash: md5`, DVC 3), or of
-/// its bytes with CRLF turned into LF when it is text (DVC 2's legacy md5); a folder's md5 is that of the
-/// sorted JSON list of its files' `{"md5", "relpath"}` plus `.dir`; an output of a `.dvc` pointer or of
-/// another stage is its recorded md5. A dependency whose bytes are not in git (an LFS object, a file
-/// inside a DVC-tracked folder) is not judged.
+/// A `dvc.lock` whose records are not what the same commit holds, judged as `dvc status` judges it:
+/// someone changed code, params or data and committed without `dvc repro` (a dependency changed), or
+/// edited an output kept in git (`cache: false`: a metrics file, a small model) after it, so the outputs
+/// are not the product of the inputs beside them. Every lock format DVC has written is read (1.x stages at
+/// the top level, 2.0, 3.x); one it cannot read is a `Judgement` with a reason, never a pass. Digests
+/// follow DVC's rules: md5 of a file's bytes (`hash: md5`, DVC 3), or of its bytes with CRLF turned into
+/// LF when it is text (DVC 1 and 2); a folder's md5 is that of the sorted JSON list of its files'
+/// `{"md5", "relpath"}` plus `.dir`. A dependency produced by another stage is the file in git when it is
+/// there, else that stage's record; a `.dvc` pointer's output is its recorded md5. A file whose bytes are
+/// not in git (an LFS object, a file inside a DVC-tracked folder) is not judged.
 public enum StalePipeline {
     public struct Staleness: Sendable, Equatable {
         public var stage: String
-        /// A dependency path, or `params.yaml:lr` for a parameter.
+        /// A dependency or output path, or `params.yaml:lr` for a parameter.
         public var dependency: String
         public var recorded: String
         /// Nil: the dependency is gone.
         public var actual: String?
+        /// An output kept in git that differs from the lock (edited after `dvc repro`).
+        public var isOutput = false
 
         public var message: String {
-            "stale pipeline: stage \(stage)'s outputs were not reproduced after \(dependency) changed "
-                + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
+            isOutput
+                ? "stale pipeline: stage \(stage)'s output \(dependency) was changed after dvc repro "
+                    + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
+                : "stale pipeline: stage \(stage)'s outputs were not reproduced after \(dependency) changed "
+                    + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
         }
+    }
+
+    /// What the lock at a revision says about its pipeline.
+    public struct Judgement: Sendable, Equatable {
+        public var stale: [Staleness] = []
+        /// Why the lock could not be judged (an unknown format); nil when it was.
+        public var unjudged: String?
+        /// The lock's format: "DVC 1", "DVC 2", "DVC 3".
+        public var format: String?
     }
 
     /// Folders with more files than this are not hashed (an error says so rather than a slow answer).
     static let folderLimit = 100_000
 
-    public static func check(_ view: any FileView) throws -> [Staleness] {
-        guard let lock = try view.read("dvc.lock") else { return [] }
-        guard case .object(let stages)? = try YAMLReader.parse(lock, file: "dvc.lock")["stages"] else { return [] }
+    /// The judgement of the `dvc.lock` in `view`; nil when there is none.
+    public static func check(_ view: any FileView) throws -> Judgement? {
+        guard let lock = try view.read("dvc.lock") else { return nil }
+        let stages: [(key: String, value: StructuredValue)]
+        var judgement = Judgement()
+        switch DVCPointer.lockStages(try YAMLReader.parse(lock, file: "dvc.lock")) {
+        case .unreadable(let reason):
+            judgement.unjudged = reason
+            return judgement
+        case .stages(let found, let format):
+            (stages, judgement.format) = (found, format)
+        }
         var outputs: [String: String] = [:]  // path → md5, from other stages and .dvc pointers
         for (_, stage) in stages {
             for output in try DVCPointer.parseOutputs(stage["outs"], file: "dvc.lock") {
@@ -61,6 +87,15 @@ public enum StalePipeline {
                     }
                 }
             }
+            // Outputs kept in git: what the commit holds must be what the stage produced.
+            for output in try DVCPointer.parseOutputs(stage["outs"], file: "dvc.lock") {
+                let full = resolve(output.path)
+                guard let actual = try judgedInGit(full, legacy: output.legacy, in: view),
+                    actual != output.md5.lowercased()
+                else { continue }
+                found.append(
+                    Staleness(stage: name, dependency: full, recorded: output.md5, actual: actual, isOutput: true))
+            }
             if case .object(let files)? = stage["params"] {
                 for (file, recorded) in files {
                     let path = resolve(file)
@@ -80,7 +115,8 @@ public enum StalePipeline {
                 }
             }
         }
-        return found.sorted { ($0.stage, $0.dependency) < ($1.stage, $1.dependency) }
+        judgement.stale = found.sorted { ($0.stage, $0.dependency) < ($1.stage, $1.dependency) }
+        return judgement
     }
 
     struct Unjudged: Error {}
@@ -88,13 +124,28 @@ public enum StalePipeline {
     static func digest(_ path: String, legacy: Bool, in view: any FileView, outputs: [String: String]) throws
         -> String?
     {
-        if let output = outputs[path] { return output }
+        if let output = outputs[path] {
+            // Another stage's output: the file in git when it is kept there (`cache: false`), which dvc
+            // status compares; else that stage's record (its bytes are in the DVC cache).
+            return try judgedInGit(path, legacy: legacy, in: view) ?? output
+        }
         if let bytes = try view.read(path + ".dvc") {
             return try DVCPointer.output(in: bytes, file: path + ".dvc", named: (path as NSString).lastPathComponent)
                 .md5
         }
         // Inside a DVC-tracked folder: its bytes are not in git.
         if outputs.keys.contains(where: { path.hasPrefix($0 + "/") }) { throw Unjudged() }
+        return try inGit(path, legacy: legacy, in: view)
+    }
+
+    /// `inGit`, nil for what it cannot judge.
+    static func judgedInGit(_ path: String, legacy: Bool, in view: any FileView) throws -> String? {
+        do { return try inGit(path, legacy: legacy, in: view) } catch is Unjudged { return nil }
+    }
+
+    /// The digest of a file or folder as git holds it; nil when git holds nothing there; `Unjudged` for
+    /// an LFS pointer (its bytes are elsewhere).
+    static func inGit(_ path: String, legacy: Bool, in view: any FileView) throws -> String? {
         // A folder lists its files; a file (or nothing) lists none.
         let files = (try? view.list(path, limit: folderLimit)) ?? []
         if files.isEmpty {

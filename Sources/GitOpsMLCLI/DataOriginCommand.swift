@@ -18,7 +18,7 @@ extension DataCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(
             help:
-                "A dataset name from gitops-ml.yaml or a path, optionally @REV (default HEAD) or @env:ENV (the version the environment runs)."
+                "A dataset name from gitops-ml.yaml or a path, optionally @REV (default HEAD; also @exp:NAME, @registry:MODEL#STAGE) or @env:ENV (the version the environment runs)."
         )
         var dataset: String
         @Flag(name: .long, help: "JSON instead of text.") var json = false
@@ -33,7 +33,10 @@ extension DataCommand {
                 target.revision = try Self.sourceCommit(
                     of: target.path, environment: String(target.revision.dropFirst(4)), project: project)
             }
-            let origin = try DataOrigin.trace(target.path, from: target.revision, in: project.repository)
+            // registry: and exp: revisions by the resolver every command uses; the name kept for the output.
+            var origin = try DataOrigin.trace(
+                target.path, from: try project.revisions.commit(target.revision), in: project.repository)
+            origin.revision = target.revision
             // Never anywhere in the history: a name nobody declared and no file ever had, not an answer.
             if origin.current == nil && origin.versions.isEmpty && origin.removals.isEmpty {
                 throw GitOpsMLError.environment(

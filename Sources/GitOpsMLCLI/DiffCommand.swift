@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Data
+import Foundation
 import GitOpsMLCore
 
 /// `gitops-ml diff metrics|params [A] [B]`: DVC's `metrics diff` and `params diff`, read from git objects.
@@ -85,6 +86,14 @@ struct DiffOptions: ParsableArguments {
         {
             throw GitOpsMLError.environment("\(path): no such file at \(a) or at \(newRevision)")
         }
+        // What could not be loaded is said (dvc says it failed to load them), never an empty answer.
+        var unloaded: [String: String] = [:]
+        for (side, files) in [(a, old), (newRevision, new)] {
+            for (path, message) in files.notPulled.all.sorted(by: { $0.key < $1.key }) {
+                FileHandle.standardError.write(Data("gitops-ml: \(path) at \(side) not loaded: \(message)\n".utf8))
+                unloaded[path] = message
+            }
+        }
         let everything = ValueDiff.compare(old: oldValues, new: newValues, includeUnchanged: true)
         let shown = all ? everything : everything.filter(\.changed)
 
@@ -99,7 +108,10 @@ struct DiffOptions: ParsableArguments {
             let matching = everything.filter(tolerance.applies(to:))
             if matching.isEmpty {
                 violations.append(
-                    "--fail-on '\(tolerance)': no such \(kind == .metrics ? "metric" : "param") in either revision")
+                    unloaded.isEmpty
+                        ? "--fail-on '\(tolerance)': no such \(kind == .metrics ? "metric" : "param") in either revision"
+                        : "--fail-on '\(tolerance)': not found, and \(unloaded.keys.sorted().joined(separator: ", ")) could not be loaded (not in the local DVC cache: `dvc pull`, or `dvc fetch --all-commits` for other revisions)"
+                )
             }
             violations += matching.compactMap(tolerance.violation)
         }

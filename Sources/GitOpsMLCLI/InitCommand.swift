@@ -43,7 +43,16 @@ struct InitCommand: ParsableCommand {
             )
         }
         for path in try FileSet.write(files, root: root) { print("wrote \(path)") }
-        print("next: review gitops-ml.yaml (serving image, environments), then `gitops-ml check`")
+        for guess in scaffold.guesses { print("guessed: \(guess)") }
+        // The next step as it works: `check` reads the rules from commits, so they must be committed first
+        // (or read from the work tree).
+        print(
+            """
+            next: review gitops-ml.yaml (serving image, environments) and policies/, then commit them:
+              git add gitops-ml.yaml policies .github && git commit -m "Adopt gitops-ml"
+              gitops-ml check
+            or check the work tree before committing: gitops-ml check --head workspace --rules workspace
+            """)
     }
 
     /// What the folder holds.
@@ -53,32 +62,19 @@ struct InitCommand: ParsableCommand {
         var scaffold = Scaffold(
             project: name.isEmpty ? "project" : name, model: model ?? (name.isEmpty ? "model" : name))
         scaffold.usesDVC = facts.usesDVC
-        if let head = try? String(contentsOfFile: root + "/.git/HEAD", encoding: .utf8),
-            head.hasPrefix("ref: refs/heads/")
-        {
-            scaffold.defaultBranch = String(head.dropFirst("ref: refs/heads/".count)).trimmingCharacters(
-                in: .whitespacesAndNewlines)
-        }
+        let branch = InitGuesses.defaultBranch(root: root)
+        (scaffold.defaultBranch, scaffold.defaultBranchSource) = branch
+        scaffold.guesses.append("default branch \(branch.name): \(branch.source)")
         let metrics = try TrackedFiles.targets(.metrics, in: view, config: nil)
         scaffold.metrics = metrics.map(\.path)
         scaffold.params = try TrackedFiles.targets(.params, in: view, config: nil).map(\.path)
-        scaffold.modelMetrics = scaffold.metrics.first
-        let known = ["accuracy", "roc_auc", "auc", "f1", "precision", "recall", "rmse", "mae", "r2", "log_loss"]
-        // Metrics that are DVC outputs are read from the DVC cache when the work tree does not have them.
-        let outputs = DVCOutputFiles(
-            view, stores: DataStores.of(gitDirectory: root + "/.git", workTree: root), absentWhenNotCached: true)
-        for (_, values) in try TrackedFiles.values(.metrics, of: metrics, in: outputs) {
-            guard case .values(let pairs) = values else { continue }
-            // A known metric anywhere in a dotted key (DVC's `roc_auc.test`), the held-out split's first.
-            let heldOut: Set<Substring> = ["test", "val", "valid", "validation", "eval", "holdout"]
-            if let key = known.lazy.compactMap({ metric -> String? in
-                let keys = pairs.map(\.key).filter { $0.split(separator: ".").contains(Substring(metric)) }
-                return keys.first { !heldOut.isDisjoint(with: $0.split(separator: ".")) } ?? keys.first
-            }).first {
-                scaffold.gateMetric = key
-                break
-            }
-        }
+        // The evaluation stage's metrics file is the model's (not the training stage's).
+        scaffold.modelMetrics = scaffold.metrics.min { InitGuesses.evaluationRank($0) < InitGuesses.evaluationRank($1) }
+        let gate = InitGuesses.gateMetric(
+            root: root, metricsFiles: scaffold.metrics, view: view,
+            stores: DataStores.of(gitDirectory: root + "/.git", workTree: root))
+        (scaffold.gateMetric, scaffold.gateReason) = gate
+        scaffold.guesses.append(gate.metric == nil ? "no gate: \(gate.reason)" : "gate metric \(gate.reason)")
         for folder in ["", "eval", "evaluation", "reports", "data", "results"] {
             let prefix = folder.isEmpty ? "" : folder + "/"
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
@@ -111,24 +107,62 @@ struct InitCommand: ParsableCommand {
             guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }
             scaffold.datasets.append((name: name, path: dataset.path, columns: header("\(root)/\(dataset.path)")))
         }
-        for folder in ["model", "models"] where scaffold.modelArtifact == nil {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
-            if let file = entries.sorted().first(where: { !$0.hasPrefix(".") && !$0.hasSuffix(".dvc") }) {
-                scaffold.modelArtifact = "\(folder)/\(file)"
-                break
+        if let artifact = scaffold.modelArtifact {
+            scaffold.guesses.append(
+                "model \(scaffold.model): \(artifact), as dvc.yaml artifacts: or artifacts.yaml declares it")
+        } else {
+            let candidates = InitGuesses.modelFiles(root: root)
+            if let first = candidates.first {
+                scaffold.modelArtifact = first
+                scaffold.guesses.append(
+                    "model \(scaffold.model): \(first)"
+                        + (candidates.count > 1
+                            ? ", the first of \(candidates.count) model files (\(candidates.dropFirst().prefix(3).joined(separator: ", "))\(candidates.count > 4 ? ", …" : "")); set models.\(scaffold.model).artifact to choose another"
+                            : ""))
+            } else {
+                scaffold.guesses.append(
+                    "no model file found (ONNX, safetensors, pickle, joblib, PyTorch…): set models.\(scaffold.model).artifact"
+                )
             }
+        }
+        for skipped in Self.remoteArtifacts(in: view) {
+            scaffold.guesses.append(
+                "\(skipped.name) is at \(skipped.path), remote storage: not a repository file, left out")
         }
         let dataFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/data")) ?? []).sorted()
         for file in dataFiles {
             let base = file.hasSuffix(".dvc") ? String(file.dropLast(4)) : file
-            guard [".csv", ".tsv", ".jsonl"].contains(where: base.hasSuffix),
-                !scaffold.datasets.contains(where: { $0.path == "data/\(base)" })
-            else { continue }
+            guard !scaffold.datasets.contains(where: { $0.path == "data/\(base)" }), !base.hasPrefix(".") else {
+                continue
+            }
+            guard InitGuesses.isReadableData(base) else {
+                scaffold.guesses.append("data/\(base) is not CSV, TSV or JSON Lines: not declared as a dataset")
+                continue
+            }
             let stem = Self.label(String(base.prefix { $0 != "." }))
             guard !stem.isEmpty else { continue }
             scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("\(root)/data/\(base)")))
         }
+        for dataset in scaffold.datasets where !InitGuesses.isReadableData(dataset.path) {
+            scaffold.guesses.append(
+                "dataset \(dataset.name) (\(dataset.path)) is not CSV, TSV or JSON Lines: declared for lineage, no data tests or drift"
+            )
+        }
         return scaffold
+    }
+
+    /// Artifacts dvc.yaml or artifacts.yaml declares at a URL (`s3://…`): not files of the repository.
+    static func remoteArtifacts(in view: any FileView) -> [(name: String, path: String)] {
+        var found: [(name: String, path: String)] = []
+        for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
+            guard let bytes = try? view.read(file), let root = try? YAMLReader.parse(bytes, file: file),
+                case .object(let entries)? = key.map({ root[$0] }) ?? root
+            else { continue }
+            for (name, value) in entries {
+                if case .string(let path)? = value["path"], path.contains("://") { found.append((name, path)) }
+            }
+        }
+        return found
     }
 
     /// `artifacts:` of dvc.yaml and GTO's artifacts.yaml: name, type (model, dataset, …) and path (inside the

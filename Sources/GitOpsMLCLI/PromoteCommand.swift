@@ -155,14 +155,27 @@ struct PromoteCommand: ParsableCommand {
 
     /// The rules of the default branch, where `promote` reads them: never from the commit being promoted.
     private func defaultBranchRules(_ project: Project) throws -> (rules: RuleSet, files: any FileView) {
-        guard let tip = try project.revisions.defaultBranchTip()?.commit else {
+        guard let branch = try project.revisions.defaultBranchTip() else {
             throw GitOpsMLError.configuration(
                 "no default branch (\(project.revisions.defaultBranchNames.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
             )
         }
+        let tip = branch.commit
         let files = try project.repository.fileView(.git(tip.hex))
-        guard let rules = try RuleSet.load(files, source: "the default branch (\(tip.short))") else {
-            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) on the default branch (\(tip.short))")
+        guard let rules = try RuleSet.load(files, source: "the default branch (\(branch.name), \(tip.short))") else {
+            // Say which ref was read, and when the local branch holds what the remote one does not yet.
+            var ahead = ""
+            if branch.isRemote,
+                let local = try? project.repository.referenceTarget(
+                    "refs/heads/\(branch.name.dropFirst("origin/".count))"),
+                local != tip, (try? project.repository.isAncestor(tip, of: local)) == true
+            {
+                ahead =
+                    "; the local \(branch.name.dropFirst("origin/".count)) is ahead of it: push the commit that adds \(ProjectConfig.fileName) first"
+            }
+            throw GitOpsMLError.configuration(
+                "no \(ProjectConfig.fileName) on the default branch \(branch.name) (\(tip.short)): promote reads its rules there, never from the commit it promotes\(ahead)"
+            )
         }
         return (rules, files)
     }

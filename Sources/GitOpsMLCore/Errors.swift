@@ -40,6 +40,9 @@ public struct GitOpsMLError: CategorizedError, Equatable {
     public var category: ErrorCategory
     public var message: String
     public var location: SourceLocation?
+    /// A DVC or LFS object this clone has not pulled (an environment error): the findings that need it
+    /// fail with the pull to run, the others go on.
+    public var notPulled = false
 
     public init(_ category: ErrorCategory, _ message: String, at location: SourceLocation? = nil) {
         self.category = category
@@ -53,6 +56,13 @@ public struct GitOpsMLError: CategorizedError, Equatable {
     }
     public static func environment(_ message: String, at location: SourceLocation? = nil) -> GitOpsMLError {
         .init(.environment, message, at: location)
+    }
+
+    /// An object the DVC cache or the LFS store does not hold (`dvc pull`, `git lfs pull`).
+    public static func notPulled(_ message: String) -> GitOpsMLError {
+        var error = GitOpsMLError(.environment, message)
+        error.notPulled = true
+        return error
     }
 
     public var description: String {

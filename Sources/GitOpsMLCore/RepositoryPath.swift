@@ -7,6 +7,13 @@ public enum RepositoryPath {
     public static func clean(_ path: String) throws -> String {
         guard !path.utf8.contains(0) else { throw outside(path, "it holds a NUL byte") }
         guard !path.hasPrefix("/") else { throw outside(path, "it is absolute") }
+        // `s3://bucket/model.pkl`, `gs://…`, `https://…`: a URL, not a file of the repository (its `//`
+        // must not collapse into `s3:/bucket`).
+        if let scheme = path.range(of: "://"), !path[..<scheme.lowerBound].isEmpty,
+            path[..<scheme.lowerBound].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) })
+        {
+            throw outside(path, "it is a URL (remote storage), not a file of the repository")
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
         guard !parts.contains("..") else { throw outside(path, "it climbs out with ..") }
         guard !parts.isEmpty else { throw outside(path, "it names no file") }

@@ -53,6 +53,15 @@ public final class Repository {
     public var commonDirectory: String { String(cString: git_repository_commondir(handle)).trimmingSuffix("/") }
     public var isShallow: Bool { git_repository_is_shallow(handle) == 1 }
 
+    /// The commits a shallow clone ends at (git's `shallow` file): their parents are not here, so anything
+    /// that seems to begin at one of them may have begun earlier. Empty for a full clone.
+    public var shallowBoundary: Set<String> {
+        guard isShallow, let text = try? String(contentsOfFile: commonDirectory + "/shallow", encoding: .utf8) else {
+            return []
+        }
+        return Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+
     /// Resolves a revspec (`HEAD~2`, `v1.0`, `main`, a short id…) to the commit it names.
     public func resolve(_ spec: String) throws -> ObjectID {
         let commit = try lookupCommit(spec)

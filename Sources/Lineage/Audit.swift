@@ -52,8 +52,12 @@ public enum Audit {
         let history = try PromotionHistory.read(config: config, repository: repository)
         for branch in Set(environments.map(\.branch)).sorted() {
             guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
+                // No branch yet: nothing was promoted there (a fresh adoption), or the clone did not fetch it.
                 findings.append(
-                    finding("branch", branch, nil, .fail, "environment branch \(branch) is not in this repository"))
+                    finding(
+                        "branch", branch, nil, .skip,
+                        "environment branch \(branch) is not in this repository: no promotion to audit there (if it exists on the remote, fetch it first)"
+                    ))
                 continue
             }
             let names = Set(environments.filter { $0.branch == branch }.map(\.name))
@@ -282,13 +286,22 @@ public enum Audit {
             mismatches.isEmpty
                 ? finding("digests", environment, commit, .pass, "artifact and data digests match \(source.short)")
                 : finding("digests", environment, commit, .fail, mismatches.joined(separator: "; ")))
-        let stale = try StalePipeline.check(view)
-        results.append(
-            stale.isEmpty
-                ? finding("stale-pipeline", environment, commit, .pass, "dvc.lock at \(source.short) is reproduced")
-                : finding(
-                    "stale-pipeline", environment, commit, .fail,
-                    "source \(source.short): " + stale.map(\.message).joined(separator: "; ")))
+        if let judgement = try StalePipeline.check(view) {
+            if let reason = judgement.unjudged {
+                results.append(
+                    finding(
+                        "stale-pipeline", environment, commit, .skip,
+                        "dvc.lock at \(source.short) not judged: \(reason)"))
+            } else {
+                results.append(
+                    judgement.stale.isEmpty
+                        ? finding(
+                            "stale-pipeline", environment, commit, .pass, "dvc.lock at \(source.short) is reproduced")
+                        : finding(
+                            "stale-pipeline", environment, commit, .fail,
+                            "source \(source.short): " + judgement.stale.map(\.message).joined(separator: "; ")))
+            }
+        }
         return results
     }
 

@@ -16,8 +16,14 @@ public struct AuditReport: Sendable {
         return ""
     }
 
+    /// Nothing but skips: no promotion has been made yet, so nothing is audited (a pass, said as such).
+    public var isEmpty: Bool { findings.allSatisfy { $0.status == .skip } }
+    static let nothing = "nothing to audit: no promotion commits on any environment branch yet"
+
     public var text: String {
-        var lines = failures.map { "✘ [\($0.check)] \($0.message)" }
+        let skipped = findings.filter { $0.status == .skip }.map { "– [\($0.check)] \($0.message)" }
+        if isEmpty { return (skipped + [Self.nothing]).joined(separator: "\n") + "\n" }
+        var lines = skipped + failures.map { "✘ [\($0.check)] \($0.message)" }
         lines.append(
             "\(verdict == .pass ? "PASS" : "FAIL"): \(failures.count) failed, \(findings.count(.pass)) passed")
         return lines.joined(separator: "\n") + "\n"
@@ -42,7 +48,7 @@ public struct AuditReport: Sendable {
     public var markdown: String {
         var lines = [
             "### gitops-ml audit: \(verdict == .pass ? "✅ pass" : "❌ fail")", "",
-            "\(failures.count) failed, \(findings.count(.pass)) passed", "",
+            isEmpty ? Self.nothing : "\(failures.count) failed, \(findings.count(.pass)) passed", "",
         ]
         if !failures.isEmpty {
             lines += ["| rule | commit | finding |", "|---|---|---|"]

@@ -16,6 +16,9 @@ public struct DataOrigin: Sendable, Equatable {
         public var introduced: CommitInfo
         /// Commits that brought the digest back after another version (a revert).
         public var reintroduced: [CommitInfo] = []
+        /// `introduced` is where a shallow clone's history ends: the digest may have been introduced
+        /// earlier, past what this clone holds.
+        public var atShallowBoundary = false
         /// Commits that changed the pointer file but not the digest (a reformat, a `dvc commit` with no data
         /// change, a moved `.dvc` field). Not tracked for `dvc.lock`, whose other stages change it too.
         public var rewrites: [CommitInfo] = []
@@ -32,7 +35,10 @@ public struct DataOrigin: Sendable, Equatable {
     public var removals: [CommitInfo]
 
     /// Walks the history of `revision` for the files that can carry `path`'s digest.
+    /// A file inside a DVC directory output is traced by its own md5 in the folder's listings, read from
+    /// the repository's DVC cache.
     public static func trace(_ path: String, from revision: String, in repository: Repository) throws -> DataOrigin {
+        let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
         let clean = try RepositoryPath.clean(path)
         let tip = try repository.commit(revision)
         var carriers = [clean, "dvc.lock"]
@@ -46,7 +52,7 @@ public struct DataOrigin: Sendable, Equatable {
         var previous: (digest: String, carrier: String, bytes: [UInt8]?)?
         for commit in try repository.cachedHistory(from: tip.id.hex, paths: carriers).reversed() {
             let view = try repository.fileView(.git(commit.id.hex))
-            guard let source = try DataResolver.identitySource(clean, in: view) else {
+            guard let source = try DataResolver.identitySource(clean, in: view, stores: stores) else {
                 if previous != nil { removals.append(commit) }
                 previous = nil
                 continue
@@ -63,7 +69,12 @@ public struct DataOrigin: Sendable, Equatable {
             }
             previous = (source.digest, source.file, bytes)
         }
-        let currentDigest = try DataResolver.identity(clean, in: try repository.fileView(.git(tip.id.hex)))
+        let boundary = repository.shallowBoundary
+        for index in versions.indices where boundary.contains(versions[index].introduced.id.hex) {
+            versions[index].atShallowBoundary = true
+        }
+        let currentDigest = try DataResolver.identitySource(
+            clean, in: try repository.fileView(.git(tip.id.hex)), stores: stores)?.digest
         return DataOrigin(
             path: clean, revision: revision, commit: tip.id,
             current: versions.first { $0.digest == currentDigest },

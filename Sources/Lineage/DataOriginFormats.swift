@@ -11,13 +11,18 @@ extension DataOrigin {
             return lines.joined(separator: "\n") + "\n"
         }
         lines.append("\(path) at \(revision) (\(commit.short)): \(current.digest) in \(current.carrier)")
-        lines.append("introduced by \(current.introduced.summaryLine)")
+        lines.append(
+            current.atShallowBoundary
+                ? "introduced at or before \(current.introduced.summaryLine): \(Self.shallowWarning(current))"
+                : "introduced by \(current.introduced.summaryLine)")
         for commit in current.reintroduced { lines.append("  brought back by \(commit.summaryLine)") }
         for commit in current.rewrites { lines.append("  pointer rewritten, same data: \(commit.summaryLine)") }
         lines += ["", "versions, newest first:"]
         for version in versions {
             let marker = version.digest == current.digest ? "*" : " "
-            lines.append("\(marker) \(version.digest.prefix(19))…  introduced by \(version.introduced.summaryLine)")
+            lines.append(
+                "\(marker) \(version.digest.prefix(19))…  introduced \(version.atShallowBoundary ? "at or before" : "by") \(version.introduced.summaryLine)"
+            )
             for commit in version.reintroduced { lines.append("      brought back by \(commit.summaryLine)") }
             for commit in version.rewrites { lines.append("      pointer rewritten, same data: \(commit.summaryLine)") }
         }
@@ -25,11 +30,18 @@ extension DataOrigin {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    static func shallowWarning(_ version: Version) -> String {
+        "history is shallow before \(version.introduced.id.short); fetch with fetch-depth: 0 (git fetch --unshallow) to know where it began"
+    }
+
     public var json: StructuredValue {
         func version(_ version: Version) -> StructuredValue {
             .object([
                 ("digest", .string(version.digest)), ("carrier", .string(version.carrier)),
-                ("introduced", version.introduced.lineageJSON),
+                // Past a shallow boundary the introduction is unknown: null, with the boundary and the fetch.
+                ("introduced", version.atShallowBoundary ? .null : version.introduced.lineageJSON),
+                ("introduced_at_or_before", version.atShallowBoundary ? version.introduced.lineageJSON : .null),
+                ("shallow", version.atShallowBoundary ? .string(Self.shallowWarning(version)) : .null),
                 ("reintroduced", .array(version.reintroduced.map(\.lineageJSON))),
                 ("rewrites", .array(version.rewrites.map(\.lineageJSON))),
             ])

@@ -12,6 +12,7 @@ extension ModelLineage {
         for item in data {
             var text = "  data        \(item.name) (\(item.path)) \(item.digest ?? "absent")"
             if let introduced = item.introduced { text += ", introduced by \(introduced.summaryLine)" }
+            if let shallow = item.shallow { text += ", introduced: unknown (\(shallow))" }
             if let recorded = item.recorded { text += " — the promotion recorded \(recorded)" }
             lines.append(text)
         }
@@ -76,7 +77,8 @@ extension ModelLineage {
                     data.map {
                         .object([
                             ("name", .string($0.name)), ("path", .string($0.path)), ("digest", optional($0.digest)),
-                            ("introduced", $0.introduced.map(commit) ?? .null), ("recorded", optional($0.recorded)),
+                            ("introduced", $0.introduced.map(commit) ?? .null), ("shallow", optional($0.shallow)),
+                            ("recorded", optional($0.recorded)),
                         ])
                     })
             ),

@@ -19,8 +19,10 @@ public struct ModelLineage: Sendable {
         public var name: String
         public var path: String
         public var digest: String?
-        /// The commit that first introduced this digest (`data origin`).
+        /// The commit that first introduced this digest (`data origin`); nil past a shallow boundary.
         public var introduced: CommitInfo?
+        /// Why `introduced` is unknown: the history is shallow where it would be.
+        public var shallow: String?
         /// The digest the promotion recorded, when it differs from what the source commit holds.
         public var recorded: String?
     }
@@ -117,9 +119,11 @@ public struct ModelLineage: Sendable {
             let origin = try DataOrigin.trace(dataset.path, from: source.id.hex, in: repository)
             let digest = origin.current?.digest
             let recorded = first?.data[name] ?? digest
+            let shallow = origin.current.flatMap { $0.atShallowBoundary ? DataOrigin.shallowWarning($0) : nil }
             data.append(
                 DataVersion(
-                    name: name, path: dataset.path, digest: digest, introduced: origin.current?.introduced,
+                    name: name, path: dataset.path, digest: digest,
+                    introduced: shallow == nil ? origin.current?.introduced : nil, shallow: shallow,
                     recorded: recorded == digest ? nil : recorded))
         }
 

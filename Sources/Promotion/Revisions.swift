@@ -19,16 +19,17 @@ public struct Revisions {
     /// A view of `text` as a revision: a git revspec, `workspace`, `env:ENV[/MODEL]` or
     /// `registry:MODEL#STAGE` / `registry:MODEL@VERSION`.
     public func files(_ text: String) throws -> RevisionFiles {
-        if text.hasPrefix("env:") {
-            return try repository.fileView(.git(try environmentCommit(String(text.dropFirst(4)))))
-        }
-        if text.hasPrefix("registry:") {
-            return try repository.fileView(.git(try registryCommit(String(text.dropFirst("registry:".count)))))
-        }
-        if text.hasPrefix("exp:") {
-            return try repository.fileView(.git(try experimentCommit(String(text.dropFirst(4))).commit.hex))
-        }
-        return try repository.fileView(Revision(text))
+        if Revision(text) == .workspace { return try repository.fileView(.workspace) }
+        return try repository.fileView(.git(try commit(text)))
+    }
+
+    /// The commit `text` names: a git revspec, `env:ENV[/MODEL]`, `registry:MODEL#STAGE`,
+    /// `registry:MODEL@VERSION` or `exp:NAME` (not `workspace`, which is no commit).
+    public func commit(_ text: String) throws -> String {
+        if text.hasPrefix("env:") { return try environmentCommit(String(text.dropFirst(4))) }
+        if text.hasPrefix("registry:") { return try registryCommit(String(text.dropFirst("registry:".count))) }
+        if text.hasPrefix("exp:") { return try experimentCommit(String(text.dropFirst(4))).commit.hex }
+        return text
     }
 
     /// DVC experiments: `refs/exps/<xx>/<rest of the baseline>/<name>`, named by the last component (not

@@ -32,7 +32,8 @@ public struct Renderer: Sendable {
 
     // MARK: Workflows
 
-    /// `.github/workflows/ml-ci.yml`, `ml-promote.yml`, and `ml-drift.yml` when a dataset is configured.
+    /// `.github/workflows/ml-ci.yml`, `ml-promote.yml`, and `ml-drift.yml` when a dataset drift can read is
+    /// configured.
     public func workflows() throws -> [RenderedFile] {
         try checkNames()
         guard !config.models.isEmpty else {
@@ -56,7 +57,12 @@ public struct Renderer: Sendable {
             try render("workflows/ml-ci.yml", to: ".github/workflows/ml-ci.yml", context, as: .workflow),
             try render("workflows/ml-promote.yml", to: ".github/workflows/ml-promote.yml", context, as: .workflow),
         ]
-        if let dataset = config.workflows.driftDataset ?? config.datasets.keys.sorted().first {
+        // Without workflows.drift, the first dataset in a format drift reads (CSV, TSV, JSON Lines): no drift
+        // workflow for an XML file or an image folder.
+        let readable = config.datasets.filter { dataset in
+            [".csv", ".tsv", ".jsonl", ".ndjson"].contains(where: dataset.value.path.lowercased().hasSuffix)
+        }
+        if let dataset = config.workflows.driftDataset ?? readable.keys.sorted().first {
             guard config.datasets[dataset] != nil else {
                 throw GitOpsMLError.configuration(
                     "workflows.drift.dataset: '\(dataset)' is not a dataset of this project", at: configFile)

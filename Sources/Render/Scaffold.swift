@@ -5,6 +5,8 @@ import GitOpsMLCore
 public struct Scaffold: Sendable {
     public var project: String
     public var defaultBranch = "main"
+    /// Where the default branch came from (a comment beside it), empty when nobody looked.
+    public var defaultBranchSource = ""
     public var usesDVC = false
     public var metrics: [String] = []
     public var params: [String] = []
@@ -16,15 +18,19 @@ public struct Scaffold: Sendable {
     public var modelMetrics: String?
     /// A per-example predictions file found in the folder (`*prediction*.csv`).
     public var predictions: String?
-    /// The metric the first gate compares (the first well-known metric found, else accuracy).
-    public var gateMetric = "accuracy"
+    /// The metric the first gate compares (a metric found in the project's metrics), and why; nil writes
+    /// the gate commented out with the reason.
+    public var gateMetric: String?
+    public var gateReason = ""
+    /// Each guess `init` made and where it came from, printed and written as comments.
+    public var guesses: [String] = []
 
     /// The bundled gate preset the written policy extends: regression when the project's metric is a
     /// regression metric, else binary classification.
     public var gatePreset: String {
         let regression: Set = ["rmse", "mae", "mse", "r2", "mape"]
         // Any part of a dotted name (DVC's `rmse.test`).
-        let isRegression = gateMetric.split(separator: ".").contains { regression.contains(String($0)) }
+        let isRegression = (gateMetric ?? "").split(separator: ".").contains { regression.contains(String($0)) }
         return isRegression ? "gates/regression" : "gates/binary-classification"
     }
 
@@ -43,12 +49,25 @@ public struct Scaffold: Sendable {
         for other in otherModels where !Renderer.isDNSLabel(other.name, maxLength: 55) {
             throw GitOpsMLError.usage("model name \(YAMLText.quoted(other.name)) is not valid for Kubernetes")
         }
-        // The data policy tests the first dataset whose columns could be read (a plain CSV/TSV).
-        let firstDataset = datasets.first { !$0.columns.isEmpty } ?? datasets.first
+        // The data policy and drift test the first dataset in a format the data suite reads, columns
+        // known first (a plain CSV/TSV); an XML or image folder gets neither.
+        let readable = datasets.filter {
+            [".csv", ".tsv", ".jsonl", ".ndjson"].contains(where: $0.path.lowercased().hasSuffix)
+        }
+        let firstDataset = readable.first { !$0.columns.isEmpty } ?? readable.first
         let context: [String: TemplateValue] = [
-            "project": .text(project), "default_branch": .text(defaultBranch), "uses_dvc": .bool(usesDVC),
+            "project": .text(project), "default_branch": .text(defaultBranch),
+            "default_branch_source": defaultBranchSource.isEmpty ? .null : .text(defaultBranchSource),
+            "uses_dvc": .bool(usesDVC),
             "metrics": .list(metrics.map(TemplateValue.text)), "params": .list(params.map(TemplateValue.text)),
-            "datasets": .list(datasets.map { .map(["name": .text($0.name), "path": .text($0.path)]) }),
+            "datasets": .list(
+                datasets.map { dataset in
+                    .map([
+                        "name": .text(dataset.name), "path": .text(dataset.path),
+                        "skipped": readable.contains { $0.path == dataset.path }
+                            ? .null : .text("not CSV, TSV or JSON Lines: for lineage only, no data tests or drift"),
+                    ])
+                }),
             "drift_dataset": firstDataset.map { .text($0.name) } ?? .null,
             "model": .map([
                 "name": .text(model), "artifact": modelArtifact.map(TemplateValue.text) ?? .null,
@@ -64,7 +83,9 @@ public struct Scaffold: Sendable {
                         "image": .text("ghcr.io/OWNER/\($0.name)-serving"),
                     ])
                 }),
-            "gate_metric": .text(gateMetric),
+            "gate_metric": gateMetric.map(TemplateValue.text) ?? .null,
+            "has_policies": .bool(gateMetric != nil || firstDataset != nil),
+            "gate_reason": .text(gateReason),
             "gate_preset": .text(gatePreset),
             "dataset": firstDataset.map {
                 .map(["name": .text($0.name), "columns": .list($0.columns.map(TemplateValue.text))])
@@ -79,14 +100,22 @@ public struct Scaffold: Sendable {
         }
         let config = try render("init/gitops-ml.yaml", ProjectConfig.fileName)
         _ = try ProjectConfig.parse(Array(config.contents.utf8), file: "\(config.template) (rendered)")
-        var files = [config, try render("init/policies/gates.yaml", "policies/gates.yaml")]
+        // Without a metric the gates are an example to finish (`.example` is not read as a policy).
+        var files = [
+            config,
+            try render(
+                "init/policies/gates.yaml", gateMetric == nil ? "policies/gates.yaml.example" : "policies/gates.yaml"),
+        ]
         // Each further model gets gates of its own: a model no GatePolicy covers would pass unchecked.
         for other in otherModels {
             var own = context
             own["model"] = .map([
                 "name": .text(other.name), "artifact": .text(other.artifact), "metrics": .null, "predictions": .null,
             ])
-            files.append(try render("init/policies/gates.yaml", "policies/gates-\(other.name).yaml", own))
+            files.append(
+                try render(
+                    "init/policies/gates.yaml",
+                    "policies/gates-\(other.name).yaml\(gateMetric == nil ? ".example" : "")", own))
         }
         if firstDataset != nil { files.append(try render("init/policies/data.yaml", "policies/data.yaml")) }
         for policy in files.dropFirst() {

@@ -143,6 +143,20 @@ struct CheckEndToEndTests {
         #expect(!onlyConfig.stdoutText.contains("\"suite\": \"gate\""))
         #expect(onlyConfig.stdoutText.contains("\"suite\": \"config\""))
     }
+
+    /// One rule for verdicts on nothing: a deploy or code suite with nothing configured is NOTHING CHECKED
+    /// with what to configure, as the data suite is, never an empty pass.
+    @Test func aSuiteWithNothingConfiguredChecksNothing() throws {
+        let dir = try makeRepository(in: temp.sub("bare-config"), files: ["gitops-ml.yaml": "version: 1\n"])
+        for (suite, advice) in [("deploy", "add a DeployPolicy"), ("code", "add test commands under checks.code")] {
+            let result = try gitopsML(["check", "--suite", suite, "--no-note"], in: dir)
+            #expect(result.status == 1, "\(suite): \(result.stdoutText)\(result.stderrText)")
+            #expect(result.stdoutText.contains("NOTHING CHECKED"), "\(suite): \(result.stdoutText)")
+            #expect(
+                result.stdoutText.contains("nothing checked: every \(suite) check was skipped"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains(advice), "\(suite): \(result.stdoutText)")
+        }
+    }
 }
 
 @Suite("check: code suite")

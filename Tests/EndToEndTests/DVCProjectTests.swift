@@ -188,7 +188,11 @@ struct DVCProjectTests {
         #expect(config.contains("pool-images: \"data/pool_data.csv\""), "\(config)")
         // A second declared model gets its own entry and gates, and the whole validates.
         #expect(config.contains("  pool-detection:\n    artifact: \"models/detector.pkl\""), "\(config)")
-        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates-pool-detection.yaml"))
+        // No metrics anywhere: the gates are examples to finish, and init says why.
+        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates-pool-detection.yaml.example"))
+        #expect(
+            result.stdoutText.contains("guessed: no gate: no metric with a known direction was found"),
+            "\(result.stdoutText)")
         let validated = try gitopsML(["validate"], in: directory)
         #expect(validated.status == 0, "\(validated.stderrText)")
     }
@@ -200,13 +204,23 @@ struct DVCProjectTests {
         #expect(checked.status == 1, "\(checked.stdoutText)")
         #expect(checked.stdoutText.contains("avg_prec.test: challenger 0.7 vs champion 0.76"), "\(checked.stdoutText)")
 
-        // Without the cache: the error names the file and what to run.
+        // Without the cache: the findings that need the metrics are errors naming the file and what to run;
+        // the others (the stale-lock check, which needs no data) are still judged.
         try FileManager.default.moveItem(atPath: directory + "/.dvc/cache", toPath: temp.path + "/moved-cache")
         let empty = try gitopsML(["check", "--head", "exp:worse", "--base", "main", "--no-note"], in: directory)
-        #expect(empty.status == 3)
+        #expect(empty.status == 1, "\(empty.stdoutText)\(empty.stderrText)")
         #expect(
-            empty.stderrText.contains("eval/metrics.json is a DVC output (dvc.lock)")
-                && empty.stderrText.contains("run `dvc pull eval/metrics.json`"), "\(empty.stderrText)")
+            empty.stdoutText.contains("eval/metrics.json is a DVC output (dvc.lock)")
+                && empty.stdoutText.contains("run `dvc pull eval/metrics.json`"), "\(empty.stdoutText)")
+        #expect(empty.stdoutText.contains("✔ dvc.lock (DVC"), "\(empty.stdoutText)")
+        // `diff metrics` names what it could not load, and a tolerance on such a metric says why it is not there.
+        let diff = try gitopsML(
+            ["diff", "metrics", "main", "exp:worse", "--fail-on", "avg_prec.test<-0.01"], in: directory)
+        #expect(diff.status == 1, "\(diff.stdoutText)\(diff.stderrText)")
+        #expect(
+            diff.stderrText.contains("eval/metrics.json at main not loaded: eval/metrics.json is a DVC output"),
+            "\(diff.stderrText)")
+        #expect(diff.stderrText.contains("could not be loaded (not in the local DVC cache"), "\(diff.stderrText)")
     }
 
     @Test func eachExperimentIsGatedAgainstTheChampion() throws {
@@ -245,6 +259,25 @@ struct DVCProjectTests {
             #expect(refused.status == 3, "\(name): \(refused.stdoutText)")
             #expect(refused.stderrText.contains("exp:\(name): no DVC experiment of that name"), "\(refused.stderrText)")
         }
+    }
+
+    /// `data origin` takes the revisions every other command takes: an experiment and a registered version.
+    @Test func dataOriginAtAnExperimentAndARegistryVersion() throws {
+        let directory = try project()
+        try experiment("kinky-sera", avgPrec: 0.81, in: directory)
+        let experimentCommit = try git("for-each-ref", "--format=%(objectname)", "refs/exps/", in: directory)
+        #expect(experimentCommit.count == 40)
+        let atExperiment = try gitopsML(["data", "origin", "params.yaml@exp:kinky-sera", "--json"], in: directory)
+        #expect(atExperiment.status == 0, "\(atExperiment.stderrText)")
+        #expect(atExperiment.stdoutText.contains("\"revision\": \"exp:kinky-sera\""), "\(atExperiment.stdoutText)")
+        #expect(atExperiment.stdoutText.contains(experimentCommit), "the experiment introduced its params")
+        let registered = try gitopsML(
+            ["data", "origin", "data/data.xml@registry:text-classification@v1.0.0"], in: directory)
+        #expect(registered.status == 0, "\(registered.stderrText)")
+        #expect(
+            registered.stdoutText.hasPrefix("data/data.xml at registry:text-classification@v1.0.0 ("),
+            "\(registered.stdoutText)")
+        #expect(registered.stdoutText.contains("md5:a304afb96060aad90176268345e10355"))
     }
 
     @Test func anEmptyRunIsNotAPass() throws {

@@ -44,6 +44,25 @@ import Testing
         try git("notes", "--ref", "gitops-ml", "add", "-f", "-m", report, sha, in: work)
     }
 
+    /// A freshly adopted repository: environments declared, nothing promoted, no branch yet. `audit` says
+    /// there is nothing to audit and passes; it names the missing branch as a skip, not a failure.
+    @Test func auditOnAFreshAdoptionHasNothingToAudit() throws {
+        let temp = TemporaryDirectory("audit-fresh")
+        let directory = try makeRepository(
+            in: temp.sub("fresh"),
+            files: [
+                "gitops-ml.yaml":
+                    "version: 1\nmodels:\n  m: {artifact: model.txt}\nenvironments:\n  staging: {branch: env/staging}\n",
+                "model.txt": "m\n",
+            ])
+        let result = try gitopsML(["audit"], in: directory)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("nothing to audit: no promotion commits on any environment branch yet"))
+        #expect(result.stdoutText.contains("– [branch] environment branch env/staging is not in this repository"))
+        let json = try gitopsML(["audit", "--format", "json"], in: directory)
+        #expect(json.status == 0 && json.stdoutText.contains("\"status\": \"skip\""), "\(json.stdoutText)")
+    }
+
     @Test func refusesWithoutAPassingReportForExactlyThisCommit() throws {
         let temp = TemporaryDirectory("promote-cli")
         let (work, _) = try project(models: 1, in: temp, note: nil)

@@ -59,6 +59,34 @@ struct DegenerateCasesTests {
         }
     }
 
+    /// An accuracy bootstrap with few discordant pairs gives way to Tango's score interval, and says so; with
+    /// many it stays a bootstrap.
+    @Test func sparseAccuracyBootstrapUsesTango() throws {
+        func outcome(discordant: Int) -> GateOutcome {
+            let n = 200
+            let ids = (0..<n).map(String.init)
+            let truth = [String](repeating: "1", count: n)
+            // The first `discordant` examples: the challenger right and the champion wrong, then the reverse.
+            let champion = ids.indices.map { $0 < discordant / 3 ? "1" : $0 < discordant ? "0" : "1" }
+            let challenger = ids.indices.map { $0 < discordant / 3 ? "0" : "1" }
+            var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
+            spec.test = .bootstrap
+            spec.onInsignificant = .warn
+            return GateEvaluator.evaluate(
+                spec, champion: 0, challenger: 0,
+                paired: .classification(
+                    champion: ClassificationPredictions(ids: ids, truth: truth, predicted: champion, score: nil),
+                    challenger: ClassificationPredictions(ids: ids, truth: truth, predicted: challenger, score: nil)))
+        }
+        let sparse = outcome(discordant: 12)
+        #expect(sparse.method?.test == "McNemar score χ² (automatic: 12 discordant pairs)", "\(sparse.message)")
+        #expect(sparse.method?.description.hasPrefix("Tango's score interval instead of the bootstrap") == true)
+        let tango = McNemarScore.test(b: 4, c: 8, n: 200).interval(confidence: 0.95)
+        #expect(sparse.interval == tango)
+        let dense = outcome(discordant: 60)
+        #expect(dense.method?.test.hasPrefix("bootstrap (1000 resamples") == true, "\(dense.message)")
+    }
+
     /// roc_auc_weighted with a class absent from y_true: the class weighs nothing (scikit-learn's value).
     @Test func weightedAUCLeavesOutAbsentClasses() throws {
         let reference = try #require(fixture["roc_auc_weighted_absent_class"] as? [String: Any])

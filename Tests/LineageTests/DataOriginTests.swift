@@ -48,6 +48,66 @@ struct DataOriginTests {
         #expect(early.current?.introduced.id.hex == added)
     }
 
+    /// In a shallow clone the data seem to begin at the boundary: that is said, never given as the origin
+    /// (text, JSON `introduced: null` with the boundary); the full clone gives the real commit.
+    @Test func aShallowBoundaryIsNeverTheOrigin() throws {
+        let directory = try makeRepository(in: temp.sub("deep"))
+        let added = try commitFiles(["data/train.csv": "a,b\n1,2\n"], message: "Add data", in: directory)
+        for index in 1...3 { try commitFiles(["README.md": "\(index)\n"], message: "Docs \(index)", in: directory) }
+        let clone = temp.path + "/shallow-clone"
+        try git("clone", "-q", "--depth", "2", "file://" + directory, clone, in: temp.path)
+
+        let full = try DataOrigin.trace("data/train.csv", from: "HEAD", in: try Repository(at: directory))
+        #expect(full.current?.introduced.id.hex == added && full.current?.atShallowBoundary == false)
+
+        let shallow = try DataOrigin.trace("data/train.csv", from: "HEAD", in: try Repository(at: clone))
+        let version = try #require(shallow.current)
+        #expect(version.atShallowBoundary)
+        #expect(version.introduced.id.hex != added)
+        #expect(shallow.text.contains("introduced at or before"), "\(shallow.text)")
+        #expect(
+            shallow.text.contains("history is shallow before \(version.introduced.id.short); fetch with fetch-depth: 0")
+        )
+        #expect(shallow.json["current"]?["introduced"] == .null)
+        #expect(shallow.json["current"]?["introduced_at_or_before"]?["commit"] == .string(version.introduced.id.hex))
+    }
+
+    /// A file inside a DVC directory output is traced by its own md5 from the folder's .dir listing: a
+    /// new folder version that leaves the file alone is not its origin; a path the listing does not have
+    /// is not there; without the listing in the cache the answer says it cannot tell.
+    @Test func filesInsideDirectoryOutputsHaveTheirOwnVersions() throws {
+        let directory = try makeRepository(in: temp.sub("folder"))
+        let (cat, dog, bird) = (
+            String(repeating: "1", count: 32), String(repeating: "2", count: 32), String(repeating: "3", count: 32)
+        )
+        func listing(_ entries: [(String, String)]) throws -> String {
+            let text =
+                "[" + entries.map { "{\"md5\": \"\($0.1)\", \"relpath\": \"\($0.0)\"}" }.joined(separator: ", ") + "]"
+            let md5 = MD5.hex(Array(text.utf8)) + ".dir"
+            let object = directory + "/.dvc/cache/files/md5/\(md5.prefix(2))/\(md5.dropFirst(2))"
+            try FileManager.default.createDirectory(
+                atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: object, atomically: true, encoding: .utf8)
+            return "outs:\n- md5: \(md5)\n  nfiles: \(entries.count)\n  hash: md5\n  path: images\n"
+        }
+        let first = try commitFiles(
+            ["data/images.dvc": try listing([("cat.png", cat), ("dog.png", dog)])], message: "Images", in: directory)
+        try commitFiles(
+            ["data/images.dvc": try listing([("cat.png", cat), ("dog.png", bird)])], message: "New dog", in: directory)
+        let repository = try Repository(at: directory)
+        let origin = try DataOrigin.trace("data/images/cat.png", from: "HEAD", in: repository)
+        #expect(origin.current?.digest == "md5:" + cat)
+        #expect(origin.current?.introduced.id.hex == first, "the new folder version left cat.png alone")
+        let absent = try DataOrigin.trace("data/images/none.png", from: "HEAD", in: repository)
+        #expect(absent.current == nil && absent.versions.isEmpty)
+
+        try FileManager.default.removeItem(atPath: directory + "/.dvc/cache")
+        let unknown = #expect(throws: GitOpsMLError.self) {
+            try DataOrigin.trace("data/images/cat.png", from: "HEAD", in: repository)
+        }
+        #expect(unknown?.message.contains("run `dvc pull data/images`") == true, "\(String(describing: unknown))")
+    }
+
     @Test func plainFilesLFSPointersAndDvcLockOutputs() throws {
         let directory = try makeRepository(in: temp.sub("kinds"))
         let repository = try Repository(at: directory)
@@ -85,7 +145,8 @@ struct DataOriginTests {
         let f2 = String(repeating: "2b", count: 16)
         let first = try commitFiles(["dvc.lock": lock(f1, f1)], message: "Pipeline", in: directory)
         try commitFiles(["dvc.lock": lock(f1, f2)], message: "Retrain only", in: directory)
-        let features = try DataOrigin.trace("data/features/part-0.csv", from: "HEAD", in: repository)
+        // The folder itself (a file inside it is traced by its own md5 in the listings, above).
+        let features = try DataOrigin.trace("data/features", from: "HEAD", in: repository)
         #expect(features.current?.digest == "md5:\(f1).dir")
         #expect(features.current?.introduced.id.hex == first)
         #expect(features.versions.count == 1)

@@ -82,10 +82,13 @@ enum Projects {
             scaffold.params = ["params.yaml"]
             scaffold.modelMetrics = "dvclive/metrics.json"
             scaffold.gateMetric = "roc_auc"
+            scaffold.gateReason = "roc_auc from dvclive/metrics.json"
             scaffold.datasets = [("transactions", "data/transactions.csv", ["id", "amount", "merchant", "label"])]
         } else {
             scaffold.metrics = ["metrics.json"]
             scaffold.params = ["params.yaml"]
+            scaffold.gateMetric = "accuracy"
+            scaffold.gateReason = "accuracy from metrics.json"
             scaffold.modelArtifact = "model/model.json"
         }
         return try scaffold.render(library: TemplateLibrary(overridesAt: nil)).map {

@@ -23,6 +23,22 @@ func accuracyPairs(_ n: Int) -> (champion: [Bool], challenger: [Bool]) {
     return (a, b)
 }
 
+/// The sparse designs: the two agree on nearly every example, `championOnly` and `challengerOnly` the
+/// shares where one alone is right (3 % and 6 %: about 4.5 discordant pairs at n = 50; 1 % and 2 %: 1.5).
+func sparseAccuracyPairs(_ n: Int, championOnly: Double, challengerOnly: Double) -> (
+    champion: [Bool], challenger: [Bool]
+) {
+    var a: [Bool] = []
+    var b: [Bool] = []
+    for _ in 0..<n {
+        let u = uniform()
+        // u < 0.8: both right; then champion only; then challenger only; the rest: both wrong.
+        a.append(u < 0.8 + championOnly)
+        b.append(u < 0.8 || (u >= 0.8 + championOnly && u < 0.8 + championOnly + challengerOnly))
+    }
+    return (a, b)
+}
+
 /// Binormal scores sharing half their noise: AUC = Φ(μ/√2) for each model.
 func scores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
     var positives: [Bool] = []
@@ -34,6 +50,23 @@ func scores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
         positives.append(positive)
         a.append((positive ? 1.0 : 0) + 0.5.squareRoot() * shared + 0.5.squareRoot() * normal())
         b.append((positive ? 1.3 : 0) + 0.5.squareRoot() * shared + 0.5.squareRoot() * normal())
+    }
+    return (positives, a, b)
+}
+
+/// The sparse design for AUC: scores sharing 98 % of their noise variance, so the two models order
+/// nearly every pair alike; AUC = Φ(μ/√2) for each.
+func sparseScores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
+    var positives: [Bool] = []
+    var a: [Double] = []
+    var b: [Double] = []
+    let (shared, own) = (0.98.squareRoot(), 0.02.squareRoot())
+    for _ in 0..<n {
+        let positive = uniform() < 0.4
+        let common = normal()
+        positives.append(positive)
+        a.append((positive ? 1.0 : 0) + shared * common + own * normal())
+        b.append((positive ? 1.1 : 0) + shared * common + own * normal())
     }
     return (positives, a, b)
 }
@@ -52,6 +85,8 @@ func logLossDifferences(_ n: Int) -> [Double] {
 }
 
 let trueAccuracyDifference = 0.10 - 0.07
+let sparseDesigns = [(championOnly: 0.03, challengerOnly: 0.06), (championOnly: 0.01, challengerOnly: 0.02)]
+let trueSparseAUCDifference = phi(1.1 / 2.squareRoot()) - phi(1.0 / 2.squareRoot())
 let trueAUCDifference = phi(1.3 / 2.squareRoot()) - phi(1.0 / 2.squareRoot())
 // The true mean log-loss difference, from 4 million examples (its own Monte Carlo error is about 2e-4).
 let trueLogLossDifference: Double = {
@@ -69,7 +104,41 @@ for n in [50, 200, 1000] {
     var bootstrapLoss = 0
     var bootstrapAUC = 0
     var bootstrapAUCDefined = 0
+    var sparseTango = [0, 0]
+    var sparseBootstrap = [0, 0]
+    var (sparseDelong, sparseDelongDefined) = (0, 0)
     for replication in 0..<replications {
+        for (index, design) in sparseDesigns.enumerated() {
+            let sparse = sparseAccuracyPairs(
+                n, championOnly: design.championOnly, challengerOnly: design.challengerOnly)
+            let trueSparseAccuracyDifference = design.challengerOnly - design.championOnly
+            let sparseTest = McNemarScore.test(championCorrect: sparse.champion, challengerCorrect: sparse.challenger)
+            if sparseTest.interval(confidence: confidence).contains(trueSparseAccuracyDifference) {
+                sparseTango[index] += 1
+            }
+            // A gate asking for a bootstrap, through the gate (which turns to Tango's interval with few
+            // discordant pairs): the interval a user gets.
+            let ids = (0..<n).map(String.init)
+            let truth = [String](repeating: "1", count: n)
+            func predictions(_ correct: [Bool]) -> ClassificationPredictions {
+                ClassificationPredictions(ids: ids, truth: truth, predicted: correct.map { $0 ? "1" : "0" }, score: nil)
+            }
+            var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
+            (spec.test, spec.resamples, spec.seed) = (.bootstrap, 999, UInt64(replication))
+            let outcome = GateEvaluator.evaluate(
+                spec, champion: 0, challenger: 0,
+                paired: .classification(
+                    champion: predictions(sparse.champion), challenger: predictions(sparse.challenger)))
+            if outcome.interval?.contains(trueSparseAccuracyDifference) == true { sparseBootstrap[index] += 1 }
+        }
+        let ss = sparseScores(n)
+        if let result = DeLongResult.test(positives: ss.positives, scoresA: ss.a, scoresB: ss.b) {
+            sparseDelongDefined += 1
+            let interval = result.interval(confidence: confidence)
+            if interval.lower <= trueSparseAUCDifference && trueSparseAUCDifference <= interval.upper {
+                sparseDelong += 1
+            }
+        }
         let pairs = accuracyPairs(n)
         let test = McNemarScore.test(championCorrect: pairs.champion, challengerCorrect: pairs.challenger)
         if test.interval(confidence: confidence).contains(trueAccuracyDifference) { tango += 1 }
@@ -82,8 +151,8 @@ for n in [50, 200, 1000] {
             let interval = result.interval(confidence: confidence)
             if interval.lower <= trueAUCDifference && trueAUCDifference <= interval.upper { delong += 1 }
         }
-        // ROC-AUC recomputed on every resample (the general path): slower, so on the first 500 replications.
-        if replication < 500 {
+        // ROC-AUC recomputed on every resample (the general path): the slow one.
+        do {
             let boot = PairedBootstrap.difference(count: n, resamples: 999, seed: UInt64(replication)) { indices in
                 let positives = indices.map { s.positives[$0] }
                 guard let a = ClassificationMetrics.rocAUC(positives: positives, scores: indices.map { s.a[$0] }),
@@ -107,4 +176,12 @@ for n in [50, 200, 1000] {
     row("DeLong Wald (ROC AUC)", delong, delongDefined)
     row("bootstrap expanded percentile (ROC AUC)", bootstrapAUC, bootstrapAUCDefined)
     row("bootstrap expanded percentile (log-loss)", bootstrapLoss, replications)
+    for (index, design) in sparseDesigns.enumerated() {
+        let name = "sparse \(Int(design.championOnly * 100))/\(Int(design.challengerOnly * 100)) %"
+        row("\(name): McNemar score test / Tango interval (accuracy)", sparseTango[index], replications)
+        row(
+            "\(name): a gate's bootstrap (accuracy; Tango below 30 discordant pairs)", sparseBootstrap[index],
+            replications)
+    }
+    row("sparse: DeLong Wald (ROC AUC)", sparseDelong, sparseDelongDefined)
 }

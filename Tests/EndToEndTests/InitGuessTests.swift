@@ -1,0 +1,114 @@
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// `init` on the shapes of public projects it got wrong: metrics found only in history or experiments, a
+/// folder of ONNX models beside Python code, a model at an `s3://` URL, an XML dataset, a clone whose
+/// current branch is not the remote's default. Every guess is printed, and the next step works as printed.
+@Suite("init guesses right, or says what to set")
+struct InitGuessTests {
+    let temp = TemporaryDirectory("init-guesses")
+
+    func initialize(_ directory: String) throws -> (output: String, config: String) {
+        let result = try gitopsML(["init", directory], in: directory)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        return (result.stdoutText, try String(contentsOfFile: directory + "/gitops-ml.yaml", encoding: .utf8))
+    }
+
+    /// The metrics file is gitignored here (a DVC output not pulled), but a DVC experiment committed it: the
+    /// gate takes a metric from there, the held-out one, and says so.
+    @Test func aMetricFoundInAnExperimentNotAnInventedOne() throws {
+        let directory = try makeRepository(
+            in: temp.sub("experiments"),
+            files: [
+                "dvc.yaml":
+                    "stages:\n  evaluate:\n    cmd: python eval.py\n    metrics:\n    - eval/metrics.json:\n        cache: false\n",
+                "params.yaml": "seed: 1\n",
+            ])
+        let baseline = try git("rev-parse", "HEAD", in: directory)
+        let experiment = try commitFiles(
+            ["eval/metrics.json": "{\"dice_multi\": {\"train\": 0.9, \"test\": 0.81}, \"epochs\": 10}"],
+            message: "dvc: experiment", in: directory)
+        try git(
+            "update-ref", "refs/exps/\(baseline.prefix(2))/\(baseline.dropFirst(2))/lucky-fox", experiment,
+            in: directory)
+        try git("reset", "-q", "--hard", baseline, in: directory)
+        let (output, _) = try initialize(directory)
+        let gates = try String(contentsOfFile: directory + "/policies/gates.yaml", encoding: .utf8)
+        #expect(gates.contains("- metric: \"dice_multi.test\""), "\(gates)")
+        #expect(gates.contains("min_relative_change: -0.01"))
+        #expect(
+            output.contains("guessed: gate metric dice_multi.test from eval/metrics.json at refs/exps/"), "\(output)")
+    }
+
+    /// No metric anywhere: no invented `accuracy` gate. The gates are an example to finish, the
+    /// configuration validates, and `check` (run as printed) says what to configure.
+    @Test func noMetricMeansNoGateAndTheNextStepWorks() throws {
+        let directory = try makeRepository(in: temp.sub("no-metrics"), files: ["train.py": "print(1)\n"])
+        let (output, config) = try initialize(directory)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/policies/gates.yaml"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates.yaml.example"))
+        #expect(config.contains("# policies: policies"), "\(config)")
+        #expect(output.contains("git add gitops-ml.yaml policies .github && git commit -m \"Adopt gitops-ml\""))
+        let workspace = try gitopsML(
+            ["check", "--head", "workspace", "--rules", "workspace", "--no-note"], in: directory)
+        #expect(workspace.status == 1, "\(workspace.stdoutText)\(workspace.stderrText)")
+        #expect(workspace.stdoutText.contains("NOTHING CHECKED"), "\(workspace.stdoutText)")
+        try git("add", "-A", in: directory)
+        try git("commit", "-qm", "Adopt gitops-ml", in: directory)
+        let committed = try gitopsML(["check", "--no-note"], in: directory)
+        #expect(committed.stdoutText.contains("NOTHING CHECKED"), "\(committed.stdoutText)\(committed.stderrText)")
+    }
+
+    /// A folder of ONNX models beside Python code: a model file is the artifact, never the code; a model
+    /// declared at an `s3://` URL is named and left out, and `validate` refuses a URL as a repository path.
+    @Test func modelFilesByKindAndRemoteArtifactsLeftOut() throws {
+        let directory = try makeRepository(
+            in: temp.sub("zoo"),
+            files: [
+                "models/__init__.py": "\n", "models/resnet/resnet50.onnx": "onnx", "models/vgg/vgg16.onnx": "onnx",
+                "artifacts.yaml": "remote-model:\n  type: model\n  path: s3://bucket/models/model.pkl\n",
+            ])
+        let (output, config) = try initialize(directory)
+        #expect(config.contains("artifact: \"models/resnet/resnet50.onnx\""), "\(config)")
+        #expect(output.contains("the first of 2 model files (models/vgg/vgg16.onnx)"), "\(output)")
+        #expect(output.contains("remote-model is at s3://bucket/models/model.pkl, remote storage"), "\(output)")
+        #expect(!config.contains("s3:"))
+        try write(
+            config.replacingOccurrences(of: "models/resnet/resnet50.onnx", with: "s3://bucket/models/model.pkl"),
+            to: "gitops-ml.yaml", in: directory)
+        let refused = try gitopsML(["validate"], in: directory)
+        #expect(refused.status == 2, "\(refused.stdoutText)")
+        #expect(refused.stderrText.contains("it is a URL (remote storage)"), "\(refused.stderrText)")
+    }
+
+    /// An XML dataset declared in dvc.yaml is kept for lineage, with no data policy and no drift workflow;
+    /// an undeclared archive is named and left out; the default branch is the remote's, not the feature
+    /// branch checked out.
+    @Test func unreadableDataAndTheRemotesDefaultBranch() throws {
+        func pointer(_ md5: Character, _ name: String) -> String {
+            "outs:\n- md5: \(String(repeating: md5, count: 32))\n  size: 10\n  hash: md5\n  path: \(name)\n"
+        }
+        let origin = try makeRepository(
+            in: temp.sub("origin"),
+            files: [
+                "data/data.xml.dvc": pointer("a", "data.xml"), "data/images.tar.dvc": pointer("b", "images.tar"),
+                "dvc.yaml": "artifacts:\n  raw-data:\n    type: dataset\n    path: data/data.xml\n",
+            ],
+            branch: "trunk")
+        let clone = temp.path + "/clone"
+        try git("clone", "-q", origin, clone, in: temp.path)
+        try git("checkout", "-q", "-b", "feature-y", in: clone)
+        let (output, config) = try initialize(clone)
+        #expect(config.contains("default_branch: \"trunk\""), "\(config)")
+        #expect(
+            output.contains("guessed: default branch trunk: the remote's default branch (origin/HEAD)"), "\(output)")
+        #expect(config.contains("raw-data: \"data/data.xml\""), "\(config)")
+        #expect(config.contains("not CSV, TSV or JSON Lines: for lineage only"))
+        #expect(
+            output.contains("data/images.tar is not CSV, TSV or JSON Lines: not declared as a dataset"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: clone + "/policies/data.yaml"))
+        #expect(!FileManager.default.fileExists(atPath: clone + "/.github/workflows/ml-drift.yml"))
+    }
+}
