@@ -32,6 +32,14 @@ struct PromoteCommand: ParsableCommand {
     var branchPerPromotion = false
     @OptionGroup var signing: SigningOptions
     @Flag(name: .long, help: "Print the commit message and the diff; write nothing.") var dryRun = false
+    @Option(
+        name: .long,
+        help:
+            "What enforces the environment's requires_approval when no PromotionPolicy approvals do: github-environment (this job runs in a GitHub environment with required reviewers, as the generated ml-promote workflow does)."
+    )
+    var approval: ApprovalEnforcer?
+
+    enum ApprovalEnforcer: String, ExpressibleByArgument, CaseIterable { case githubEnvironment = "github-environment" }
     @Flag(name: .long, help: "Run `gitops-ml check` on the source commit first (against the deployed version).")
     var runChecks = false
     @Flag(name: .long, help: "Also register the version and assign the stage named after the environment.")
@@ -64,6 +72,7 @@ struct PromoteCommand: ParsableCommand {
 
         if runChecks { try check(source, project: project) }
         let trusted = try defaultBranchRules(project)
+        try Self.releasable(model, modelConfig, environment: to, rules: trusted.rules, approval: approval)
         let report = try gateReport(for: source, project: project, trusted: trusted)
 
         let lineage = try BuildLineage.at(
@@ -151,6 +160,29 @@ struct PromoteCommand: ParsableCommand {
                 "\(to) was promoted, but the gate report note of \(source.short) was not pushed: \(error); to finish, "
                     + "run: git push \(Redaction.url(remote)) refs/notes/gitops-ml")
         }
+    }
+
+    /// What no promotion may go ahead without: an image that is not init's placeholder, and, for an
+    /// environment that `requires_approval`, something that enforces it — approvals in its PromotionPolicy
+    /// (`gitops-ml approve`), or a CI environment with required reviewers that the caller names.
+    static func releasable(
+        _ model: String, _ modelConfig: ProjectConfig.Model, environment: String, rules: RuleSet,
+        approval: ApprovalEnforcer?
+    ) throws {
+        if let image = modelConfig.serving.image, image.contains("/OWNER/") {
+            throw GitOpsMLError.configuration(
+                "models.\(model).serving.image is still the placeholder \(image) that init wrote: set the image \(environment) should run",
+                at: SourceLocation(file: ProjectConfig.fileName))
+        }
+        guard rules.config.environments[environment]?.requiresApproval == true, approval == nil else { return }
+        let enforced = rules.policies.contains { policy in
+            if case .promotion(let promotion) = policy { return promotion.environments[environment]?.approvals != nil }
+            return false
+        }
+        guard !enforced else { return }
+        throw GitOpsMLError.configuration(
+            "\(environment) has requires_approval: true in \(rules.source), and nothing here enforces it: give its PromotionPolicy approvals (`gitops-ml approve`), or promote from the generated ml-promote workflow, whose GitHub environment holds the reviewers (--approval github-environment)"
+        )
     }
 
     /// The rules of the default branch, where `promote` reads them: never from the commit being promoted.

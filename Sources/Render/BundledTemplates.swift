@@ -1417,7 +1417,7 @@ jobs:
           GITOPS_ML_GIT_TOKEN: ${{ github.token }}
         run: |
 <@ for model in models @>
-          gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --push origin
+          gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --approval github-environment --push origin
 <@ end @>
 
   manual-gates:
@@ -1532,7 +1532,7 @@ jobs:
           ENVIRONMENT: ${{ inputs.environment }}
           VERSION: ${{ inputs.version }}
         run: |
-          gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --push origin
+          gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --approval github-environment --push origin
 """# + "\n",
     ]
 }

@@ -147,6 +147,38 @@ import Testing
         #expect(refused.stderrText.contains("has 67 characters; at most 63"), "\(refused.stderrText)")
     }
 
+    /// `requires_approval: true` is enforced or refused: without PromotionPolicy approvals, promote goes
+    /// ahead only when told that the CI environment holds the reviewers; init's placeholder image is never
+    /// released.
+    @Test func approvalAndPlaceholderImageAreNeverSilentlyPassed() throws {
+        let temp = TemporaryDirectory("promote-approval")
+        let (work, _) = try project(models: 1, in: temp)
+        let config = try String(contentsOfFile: work + "/gitops-ml.yaml", encoding: .utf8)
+        try write(
+            config + "  production: {branch: gitops, namespace: race-production, requires_approval: true}\n",
+            to: "gitops-ml.yaml", in: work)
+        try git("commit", "-qam", "Production needs approval", in: work)
+        try addNote(verdict: "pass", in: work)
+        let refused = try gitopsML(["promote", "m1", "--to", "production"], in: work)
+        #expect(refused.status == 2, "\(refused.stdoutText)")
+        #expect(refused.stderrText.contains("production has requires_approval: true"), "\(refused.stderrText)")
+        #expect(refused.stderrText.contains("--approval github-environment"))
+        let approved = try gitopsML(
+            ["promote", "m1", "--to", "production", "--approval", "github-environment"], in: work)
+        #expect(approved.status == 0, "\(approved.stderrText)")
+
+        try write(
+            try String(contentsOfFile: work + "/gitops-ml.yaml", encoding: .utf8).replacingOccurrences(
+                of: "ghcr.io/x/m1", with: "ghcr.io/OWNER/m1-serving"), to: "gitops-ml.yaml", in: work)
+        try git("commit", "-qam", "Placeholder image", in: work)
+        try addNote(verdict: "pass", in: work)
+        let placeholder = try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        #expect(placeholder.status == 2)
+        #expect(
+            placeholder.stderrText.contains("still the placeholder ghcr.io/OWNER/m1-serving"),
+            "\(placeholder.stderrText)")
+    }
+
     /// A version is never given to two source commits: a source already released elsewhere keeps its
     /// version, another source gets the next one, even in an environment on another branch.
     @Test func twoSourcesNeverShareAVersion() throws {
