@@ -2,10 +2,12 @@ import GitOpsMLCore
 
 /// Which metrics and params files a revision tracks, and what they hold there.
 ///
-/// Sources, in order: the files named on the command line; those in `gitops-ml.yaml`; those declared
-/// in the revision's `dvc.yaml` (top-level `metrics:`/`params:` and stage `metrics:`/`params:`, relative
-/// to the stage's `wdir`). When none are declared: `metrics.json` for metrics; `params.yaml` is always
-/// read for params when present, as DVC does.
+/// Sources, in order: the files named on the command line; those the revision itself declares in its
+/// `dvc.yaml` (top-level `metrics:`/`params:` and stage `metrics:`/`params:`, relative to the stage's
+/// `wdir`), so that an old tag is read by its own declarations, not by today's (a metrics file renamed
+/// since is still found there); those in `gitops-ml.yaml` where the revision declares none. When none
+/// are declared: `metrics.json` for metrics; `params.yaml` is always read for params when present, as
+/// DVC does.
 public enum TrackedFiles {
     public enum Kind: Sendable { case metrics, params }
 
@@ -20,8 +22,8 @@ public enum TrackedFiles {
     ) throws -> [Target] {
         if !explicit.isEmpty { return explicit.map { Target(path: normalize($0), keys: []) } }
         let configured = kind == .metrics ? config?.metrics ?? [] : config?.params ?? []
-        if !configured.isEmpty { return configured.map { Target(path: normalize($0), keys: []) } }
         var targets = try dvcTargets(kind, in: view)
+        if targets.isEmpty && !configured.isEmpty { return configured.map { Target(path: normalize($0), keys: []) } }
         switch kind {
         case .metrics:
             if targets.isEmpty, try view.read("metrics.json") != nil {

@@ -15,7 +15,7 @@ struct DiffCommand: ParsableCommand {
             commandName: "metrics",
             abstract: "Show changes in metrics between two revisions (like `dvc metrics diff`).",
             discussion: """
-                Metrics files come from --targets, else gitops-ml.yaml `metrics:`, else dvc.yaml, else metrics.json. \
+                Metrics files come from --targets, else each revision's own dvc.yaml, else gitops-ml.yaml `metrics:`, else metrics.json. \
                 With --fail-on, exits 1 when a change violates a tolerance: 'accuracy<-0.01' fails when \
                 accuracy drops by more than 0.01; 'loss>5%' when loss grows by more than 5%.
                 """)

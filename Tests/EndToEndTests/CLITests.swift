@@ -51,6 +51,33 @@ struct CLITests {
         #expect(precise.stdoutText.contains("accuracy  0.8     0.8   -0.0"))
     }
 
+    /// Each revision is read by its own declarations: after the metrics file was renamed (and gitops-ml.yaml
+    /// names the new one), two old tags still compare on the file their dvc.yaml declared, as dvc does.
+    @Test func oldRevisionsAreReadByTheirOwnDeclarations() throws {
+        let dir = try makeRepository(
+            in: temp.sub("renamed"),
+            files: [
+                "dvc.yaml":
+                    "stages:\n  evaluate:\n    cmd: python eval.py\n    metrics:\n    - scores.json:\n        cache: false\n",
+                "scores.json": "{\"auc\": 0.8}",
+            ])
+        try git("tag", "v1.0.0", in: dir)
+        try commitFiles(["scores.json": "{\"auc\": 0.85}"], message: "Better", in: dir)
+        try git("tag", "v1.0.3", in: dir)
+        try git("mv", "scores.json", "eval-metrics.json", in: dir)
+        try commitFiles(
+            [
+                "dvc.yaml":
+                    "stages:\n  evaluate:\n    cmd: python eval.py\n    metrics:\n    - eval-metrics.json:\n        cache: false\n",
+                "gitops-ml.yaml": "version: 1\nmetrics: [eval-metrics.json]\n",
+            ], message: "Rename the metrics file", in: dir)
+        let diff = try gitopsML(["diff", "metrics", "v1.0.0", "v1.0.3"], in: dir)
+        #expect(diff.status == 0, "\(diff.stderrText)")
+        #expect(diff.stdoutText.contains("scores.json  auc     0.8     0.85    0.05"), "\(diff.stdoutText)")
+        let failing = try gitopsML(["diff", "metrics", "v1.0.3", "v1.0.0", "--fail-on", "auc<-0.01"], in: dir)
+        #expect(failing.status == 1, "\(failing.stdoutText)\(failing.stderrText)")
+    }
+
     @Test func failOnGivesExitOne() throws {
         let dir = try project()
         let failing = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--fail-on", "accuracy<-0.01"], in: dir)
