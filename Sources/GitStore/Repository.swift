@@ -138,8 +138,10 @@ public final class Repository {
     func explain(_ error: GitError, spec: String) -> GitError {
         guard error.code == .revisionNotFound else { return error }
         var explained = error
+        // In a shallow clone a missing commit id (a base, a parent) is most likely past its boundary.
         if git_repository_is_shallow(handle) == 1,
             error.message.contains("object not found") || error.message.contains("does not exist")
+                || (ObjectID.isFullHex(spec) && error.message.contains("not found"))
         {
             explained.message =
                 "it lies beyond this shallow clone's history: fetch more (git fetch --unshallow, or fetch-depth: 0 in actions/checkout)"

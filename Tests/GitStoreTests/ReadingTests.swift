@@ -114,6 +114,11 @@ struct ReadingTests {
         #expect(try repo.read("v", at: .git("HEAD~1")) == Array("4".utf8))
         #expect(try repo.history().count == 2)
         #expect(throws: GitError.self) { try repo.resolve("HEAD~3") }
+        // A commit id past the boundary (a default base, a parent) says so, with the fetch to run.
+        let past = try git("rev-parse", "HEAD~3", in: dir)
+        let missing = #expect(throws: GitError.self) { try repo.resolve(past) }
+        #expect(
+            missing?.message.contains("beyond this shallow clone's history") == true, "\(String(describing: missing))")
     }
 
     @Test func corruptObjectIsAnEnvironmentError() throws {
