@@ -46,7 +46,7 @@ extension ModelLineage {
         }
         for event in registryEvents {
             lines.append(
-                "  registry    \(event.kind.rawValue)\(event.stage.map { " to \($0)" } ?? "") by \(event.author) on "
+                "  registry    \(event.kind.rawValue)\(event.stage.map { (event.kind == .unassignment ? " from " : " to ") + $0 } ?? "") by \(event.author) on "
                     + "\(CommitInfo.day(event.time)) (tag \(event.tag))")
         }
         for deployment in deployments {

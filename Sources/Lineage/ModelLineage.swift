@@ -61,6 +61,17 @@ public struct ModelLineage: Sendable {
     /// with GTO tags rather than environment branches.
     public var registryEvents: [RegistryEvent] = []
 
+    /// The path `dvc.yaml` `artifacts:` or GTO's `artifacts.yaml` declares for `model` (a repository file).
+    static func declaredPath(of model: String, in view: any FileView) -> String? {
+        for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
+            guard let bytes = try? view.read(file), let root = try? YAMLReader.parse(bytes, file: file),
+                case .string(let path)? = (key.map { root[$0] } ?? root)?[model]?["path"]
+            else { continue }
+            return try? RepositoryPath.clean(path)
+        }
+        return nil
+    }
+
     static let codeExtensions: Set = [
         "py", "r", "jl", "ipynb", "sh", "sql", "scala", "java", "go", "rs", "swift", "toml", "cfg", "txt", "lock",
     ]
@@ -127,11 +138,25 @@ public struct ModelLineage: Sendable {
                     recorded: recorded == digest ? nil : recorded))
         }
 
-        let previous = first?.previousVersion.flatMap { previous in
-            ofModel.first { $0.version == previous }
-        }
+        // A version only the registry knows (GTO tags, no promotion commit): what a promotion would have
+        // recorded, computed at its source, and the registered version before it.
+        let artifactPath = projectAtSource.models[model]?.artifact ?? Self.declaredPath(of: model, in: view)
+        let built = first == nil ? try? BuildLineage.at(view, artifact: artifactPath, config: projectAtSource) : nil
+        let registeredBefore: (version: String, commit: String)? =
+            first == nil
+            ? registered?.versions.filter(\.isRegistered)
+                .compactMap { entry -> (SemVer, String, String)? in
+                    guard let semver = SemVer(entry.version), let wantedSemVer = SemVer(wanted), semver < wantedSemVer
+                    else { return nil }
+                    return (semver, entry.version, entry.commit)
+                }.max { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+            : nil
+        let previousVersion = first?.previousVersion ?? registeredBefore?.version
+        let previousCommit =
+            first?.previousVersion.flatMap { previous in ofModel.first { $0.version == previous }?.sourceCommit }
+            ?? registeredBefore?.commit
         var changes: [ValueChange] = []
-        if let previous, let previousSource = try? repository.fileView(.git(previous.sourceCommit)) {
+        if let previousCommit, let previousSource = try? repository.fileView(.git(previousCommit)) {
             let targets = try TrackedFiles.targets(.params, in: view, config: projectAtSource)
             changes = ValueDiff.compare(
                 old: try TrackedFiles.values(.params, of: targets, in: previousSource),
@@ -172,9 +197,10 @@ public struct ModelLineage: Sendable {
             deployments += (try? DeploymentNotes.records(for: commit, in: repository)) ?? []
         }
         var lineage = ModelLineage(
-            model: model, version: wanted, source: source, artifactPath: projectAtSource.models[model]?.artifact,
-            artifactDigest: first?.artifact, data: data, paramsDigest: first?.params, paramChanges: changes,
-            previousVersion: first?.previousVersion, code: code, report: report, reportProblem: reportProblem,
+            model: model, version: wanted, source: source, artifactPath: artifactPath,
+            artifactDigest: first?.artifact ?? built?.artifactDigest, data: data,
+            paramsDigest: first?.params ?? built?.paramsDigest, paramChanges: changes,
+            previousVersion: previousVersion, code: code, report: report, reportProblem: reportProblem,
             promotions: promotions, rollbacks: rollbacks,
             deployments: deployments.sorted { $0.started < $1.started })
         lineage.registryEvents = tagged?.allEvents ?? []

@@ -114,10 +114,16 @@ struct ModelLineageTests {
     /// A GTO repository (no gitops-ml.yaml, no environment branch): the registry's tags name the version,
     /// its commit and its stages.
     @Test func aGTORepositoryIsTracedThroughItsTags() throws {
-        let directory = try makeRepository(in: temp.sub("gto"), files: ["model.pkl": "a\n"])
+        let directory = try makeRepository(
+            in: temp.sub("gto"),
+            files: [
+                "model.pkl": "a\n", "params.yaml": "lr: 0.1\nepochs: 5\n",
+                "artifacts.yaml": "churn:\n  type: model\n  path: model.pkl\n",
+            ])
         let first = try git("rev-parse", "HEAD", in: directory)
         try git("tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", in: directory)
-        let second = try commitFiles(["model.pkl": "b\n"], message: "Train v2", in: directory)
+        let second = try commitFiles(
+            ["model.pkl": "b\n", "params.yaml": "lr: 0.2\nepochs: 5\n"], message: "Train v2", in: directory)
         try git("tag", "-a", "churn@v1.1.0", "-m", "Registering artifact churn version v1.1.0", in: directory)
         try git(
             "tag", "-a", "churn#prod#1", "-m", "Assigning stage prod to artifact churn version v1.1.0", in: directory)
@@ -127,6 +133,13 @@ struct ModelLineageTests {
             model: "churn", version: nil, environment: "prod", config: ProjectConfig(), repository: repository)
         #expect(prod.version == "v1.1.0" && prod.source.id.hex == second)
         #expect(prod.registryEvents.map(\.tag).sorted() == ["churn#prod#1", "churn@v1.1.0"])
+        // As complete as the repository allows without a promotion: the artifact's digest (declared in
+        // artifacts.yaml), the params' digest, the registered version before it and what changed since.
+        #expect(prod.artifactPath == "model.pkl")
+        #expect(prod.artifactDigest == "sha256:" + SHA256.hex(Array("b\n".utf8)))
+        #expect(prod.paramsDigest?.hasPrefix("sha256:") == true)
+        #expect(prod.previousVersion == "v1.0.0")
+        #expect(prod.paramChanges.map(\.key) == ["lr"], "\(prod.paramChanges)")
         let old = try ModelLineage.trace(
             model: "churn", version: "v1.0.0", environment: nil, config: ProjectConfig(), repository: repository)
         #expect(old.source.id.hex == first)
