@@ -74,9 +74,8 @@ struct CheckCommand: ParsableCommand {
                 targets[target] = try OutputFile.check(target, within: project.repository.workTree)
             }
         }
-        guard project.config != nil else {
-            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName): run `gitops-ml init` or pass --config")
-        }
+        // The rules come from --rules, the base or the default branch (judgingRules), not from the work
+        // tree: a clone checked out before adoption is checked by the rules it names.
         let repository = project.repository
         if let each {
             guard format.isEmpty, output == nil, sign == nil else {
@@ -235,13 +234,19 @@ struct CheckCommand: ParsableCommand {
             }
             return try ProjectConfig.parse([UInt8](data), file: path)
         }
+        // --rules alone; else the base, then the default branch (a base from before adoption has none).
         var candidates: [(files: RevisionFiles, name: String)] = []
+        var baseFiles: RevisionFiles?
         if let rules {
             candidates.append((try project.files(rules), rules))
-        } else if let base, let commit = base.commit {
-            candidates.append((try project.files(commit), base.name))
-        } else if let branch = try project.revisions.defaultBranchTip()?.commit {
-            candidates.append((try project.files(branch.hex), "the default branch"))
+        } else {
+            if let base, let commit = base.commit {
+                baseFiles = try project.files(commit)
+                candidates.append((try project.files(commit), base.name))
+            }
+            if let branch = try project.revisions.defaultBranchTip() {
+                candidates.append((try project.files(branch.commit.hex), "the default branch \(branch.name)"))
+            }
         }
         let headName = head.commit.map { "\(self.head) (\($0.short))" } ?? self.head
         for candidate in candidates {
@@ -254,13 +259,22 @@ struct CheckCommand: ParsableCommand {
             }
             let sameRevision = candidate.files.commit != nil && candidate.files.commit == head.commit
             let proposed = Result { try RuleSet.load(head, source: headName, config: explicit) }
+            // Neither side has rules (two revisions from before adoption): the change touches no rules.
+            if case .success(nil) = proposed, let baseFiles, try baseFiles.read(ProjectConfig.fileName) == nil {
+                return (trusted, nil)
+            }
             return (
                 trusted,
                 sameRevision ? nil : PolicyChanges.finding(trusted: trusted, proposed: proposed, proposedName: headName)
             )
         }
         guard let own = try RuleSet.load(head, source: headName, config: explicit) else {
-            throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(headName)")
+            let looked = candidates.map { candidate in
+                candidate.files.commit.map { "\(candidate.name) (\($0.short))" } ?? candidate.name
+            }
+            throw GitOpsMLError.configuration(
+                "no \(ProjectConfig.fileName) at \(headName)\(looked.isEmpty ? "" : ", nor at " + looked.joined(separator: " or ")): commit one (gitops-ml init), or judge by other rules with --rules REV (or --rules workspace)"
+            )
         }
         let finding = Finding(
             id: "policy/changes", suite: "policy", check: "rules", status: .warn,

@@ -144,6 +144,30 @@ struct CheckEndToEndTests {
         #expect(onlyConfig.stdoutText.contains("\"suite\": \"config\""))
     }
 
+    /// Two tags from before adoption are judged by the rules of the base, else the default branch, as
+    /// docs/check.md says; neither side having rules is no change to the rules (no policy finding). With no
+    /// rules anywhere the error names where it looked and the flag that helps.
+    @Test func tagsFromBeforeAdoptionAreJudgedByTheDefaultBranch() throws {
+        let dir = try makeRepository(in: temp.sub("pre-adoption"), files: ["metrics.json": "{\"auc\": 0.8}"])
+        try git("tag", "v1", in: dir)
+        let none = try gitopsML(["check", "--base", "v1", "--head", "v1", "--no-note"], in: dir)
+        #expect(none.status == 2)
+        #expect(none.stderrText.contains("no gitops-ml.yaml at v1"), "\(none.stderrText)")
+        #expect(none.stderrText.contains("--rules REV"), "\(none.stderrText)")
+        try commitFiles(["metrics.json": "{\"auc\": 0.85}"], message: "Better", in: dir)
+        try git("tag", "v2", in: dir)
+        try commitFiles(
+            [
+                "gitops-ml.yaml": "version: 1\nmodels:\n  m: {metrics: metrics.json}\nchecks: {policies: policies}\n",
+                "policies/gates.yaml":
+                    "apiVersion: gitops-ml/v1\nkind: GatePolicy\nmetadata: {name: g}\nspec:\n  model: m\n  gates:\n    - {metric: auc, min_relative_change: -0.01}\n",
+            ], message: "Adopt gitops-ml", in: dir)
+        let result = try gitopsML(["check", "--base", "v1", "--head", "v2", "--no-note"], in: dir)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("auc: challenger 0.85 vs champion 0.8"), "\(result.stdoutText)")
+        #expect(!result.stdoutText.contains("gitops-ml.yaml removed"), "\(result.stdoutText)")
+    }
+
     /// One rule for verdicts on nothing: a deploy or code suite with nothing configured is NOTHING CHECKED
     /// with what to configure, as the data suite is, never an empty pass.
     @Test func aSuiteWithNothingConfiguredChecksNothing() throws {
