@@ -168,7 +168,8 @@ public struct CheckReport: Sendable {
         }
     }
 
-    static func escape(_ text: String) -> String {
+    /// Text made safe for one cell of a Markdown table.
+    public static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
             .replacingOccurrences(of: "<", with: "&lt;")
     }

@@ -78,9 +78,12 @@ struct CheckCommand: ParsableCommand {
         // tree: a clone checked out before adoption is checked by the rules it names.
         let repository = project.repository
         if let each {
-            guard format.isEmpty, output == nil, sign == nil else {
+            guard format.count <= 1, format.allSatisfy(["text", "json", "markdown"].contains), output == nil,
+                sign == nil
+            else {
                 throw GitOpsMLError.usage(
-                    "--each prints one table: --format, --output and --sign go with a single check")
+                    "--each prints one table (--format text, json or markdown, to standard output): --output, --sign and report files go with a single check"
+                )
             }
             try checkEach(each, project: project, suites: suites)
             return
@@ -180,12 +183,29 @@ struct CheckCommand: ParsableCommand {
                 "--each \(pattern): no DVC experiment matches under refs/exps/ (fetch them: dvc exp pull origin --all)")
         }
         var rows: [[String]] = []
+        var records: [StructuredValue] = []
         var failed: [String] = []
         for experiment in experiments {
-            let (report, _) = try evaluate(experiment.ref, project: project, suites: suites)
+            // One experiment that cannot be checked (its params not pulled, a broken file) is a row that
+            // says why, not the end of the table.
+            let report: CheckReport
+            do {
+                report = try evaluate(experiment.ref, project: project, suites: suites).0
+            } catch let error as GitOpsMLError {
+                failed.append(experiment.name)
+                rows.append([experiment.name, String(experiment.commit.short), "—", "error: \(error.description)"])
+                records.append(
+                    .object([
+                        ("experiment", .string(experiment.name)), ("ref", .string(experiment.ref)),
+                        ("commit", .string(experiment.commit.hex)), ("verdict", .string("error")),
+                        ("error", .string(error.description)), ("metrics", .object([])), ("failing", .array([])),
+                    ]))
+                continue
+            }
             let gates = report.findings.filter { $0.suite == "gate" && $0.check == "champion-challenger" }
             let metrics = gates.map(Self.gateMetric)
-            let values = gates.map { $0.observed?.number.map { String(format: "%.4g", $0) } ?? "—" }
+            let numbers = gates.map { $0.observed?.number }
+            let values = numbers.map { $0.map { String(format: "%.4g", $0) } ?? "—" }
             let verdict = report.verdict == .pass ? "pass" : "fail"
             if report.verdict != .pass { failed.append(experiment.name) }
             rows.append([
@@ -193,13 +213,38 @@ struct CheckCommand: ParsableCommand {
                 zip(metrics, values).map { "\($0)=\($1)" }.joined(separator: " "),
                 verdict + (report.verdict == .pass ? "" : ": " + failing(report.findings)),
             ])
+            records.append(
+                .object([
+                    ("experiment", .string(experiment.name)), ("ref", .string(experiment.ref)),
+                    ("commit", .string(experiment.commit.hex)), ("verdict", .string(verdict)),
+                    ("error", .null),
+                    ("metrics", .object(zip(metrics, numbers).map { ($0, $1.map(StructuredValue.double) ?? .null) })),
+                    (
+                        "failing",
+                        .array(
+                            report.findings.filter { $0.status == .fail || $0.status == .error }.map {
+                                .string($0.id)
+                            })
+                    ),
+                ]))
         }
         let header = ["experiment", "commit", "metrics", "verdict"]
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        for row in [header] + rows {
-            print(
-                row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+        switch format.first ?? "text" {
+        case "json":
+            print(StructuredValue.array(records).json(indent: 2))
+        case "markdown":
+            print("| " + header.joined(separator: " | ") + " |")
+            print("|" + header.map { _ in "---|" }.joined())
+            for row in rows { print("| " + row.map(CheckReport.escape).joined(separator: " | ") + " |") }
+        default:
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            for row in [header] + rows {
+                print(
+                    row.enumerated().map {
+                        $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0)
+                    }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
         }
         if !failed.isEmpty {
             throw CheckFailure(lines: [

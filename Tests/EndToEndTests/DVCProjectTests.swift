@@ -236,6 +236,17 @@ struct DVCProjectTests {
             "\(result.stdoutText)")
         #expect(lines.contains { $0.hasPrefix("tawny-dace") && $0.contains("fail") }, "\(result.stdoutText)")
         #expect(result.stderrText.contains("1 of 2 experiments fail: tawny-dace"))
+        // The same table for machines and for a pull request.
+        let json = try gitopsML(["check", "--each", "exp:*", "--base", "main", "--format", "json"], in: directory)
+        #expect(json.status == 1)
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdoutText.utf8)) as? [[String: Any]] ?? []
+        #expect(rows.map { $0["experiment"] as? String } == ["kinky-sera", "tawny-dace"], "\(json.stdoutText)")
+        #expect(rows.map { $0["verdict"] as? String } == ["pass", "fail"])
+        #expect((rows.first?["metrics"] as? [String: Any])?["avg_prec.test"] as? Double == 0.81)
+        let markdown = try gitopsML(
+            ["check", "--each", "exp:*", "--base", "main", "--format", "markdown"], in: directory)
+        #expect(markdown.stdoutText.hasPrefix("| experiment | commit | metrics | verdict |"), "\(markdown.stdoutText)")
+        #expect(markdown.stdoutText.contains("| kinky-sera |"))
 
         // An experiment name is a revision everywhere; one held by two baselines is ambiguous.
         let shown = try gitopsML(["show", "exp:kinky-sera:params.yaml"], in: directory)
