@@ -450,3 +450,34 @@ enum IniFile {
         return nil
     }
 }
+
+extension DataResolver {
+    /// Every output a revision's DVC files declare: those of the `.dvc` pointers named (their folder plus
+    /// each `outs:` path) and of `dvc.lock`'s stages, with md5 and size.
+    public static func declaredOutputs(pointers: [String], in view: any FileView) throws -> [(
+        path: String, md5: String, size: Int?, carrier: String
+    )] {
+        var found: [(path: String, md5: String, size: Int?, carrier: String)] = []
+        for pointer in pointers {
+            guard let bytes = try view.read(pointer) else { continue }
+            let folder = (pointer as NSString).deletingLastPathComponent
+            for output in try DVCPointer.parseOutputs(YAMLReader.parse(bytes, file: pointer)["outs"], file: pointer) {
+                let path = DataResolver.normalize(folder.isEmpty ? output.path : folder + "/" + output.path)
+                found.append((path, output.md5, output.size, pointer))
+            }
+        }
+        if let lock = try view.read("dvc.lock") {
+            for output in try DVCPointer.lockOutputs(lock) {
+                found.append((DataResolver.normalize(output.path), output.md5, output.size, "dvc.lock"))
+            }
+        }
+        return found
+    }
+
+    /// The oid and size of a git-lfs pointer; nil for anything else (a malformed pointer included: the
+    /// data commands refuse it with its error).
+    public static func lfsPointer(_ bytes: [UInt8], file: String) -> (oid: String, size: Int)? {
+        guard let pointer = (try? LFSPointer(bytes, file: file)) ?? nil else { return nil }
+        return (pointer.oid, pointer.size)
+    }
+}

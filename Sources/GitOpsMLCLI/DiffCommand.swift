@@ -3,12 +3,14 @@ import Config
 import Data
 import Foundation
 import GitOpsMLCore
+import Lineage
 
-/// `gitops-ml diff metrics|params [A] [B]`: DVC's `metrics diff` and `params diff`, read from git objects.
+/// `gitops-ml diff metrics|params [A] [B]`: DVC's `metrics diff` and `params diff`, read from git objects;
+/// `diff artifacts A [B]`: the model and data files that changed, however they are kept.
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "diff", abstract: "Compare metrics or params between two revisions.",
-        subcommands: [Metrics.self, Params.self])
+        commandName: "diff", abstract: "Compare metrics, params or model and data files between two revisions.",
+        subcommands: [Metrics.self, Params.self, Artifacts.self])
 
     struct Metrics: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,12 +32,48 @@ struct DiffCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "params", abstract: "Show changes in params between two revisions (like `dvc params diff`).",
             discussion:
-                "Params files come from --targets, else gitops-ml.yaml `params:`, else dvc.yaml plus params.yaml.")
+                "Params files come from --targets, else each revision's own dvc.yaml plus params.yaml, else gitops-ml.yaml `params:`."
+        )
         @OptionGroup var diff: DiffOptions
         @Option(name: .long, parsing: .singleValue, help: "A tolerance on a numeric param's change; repeatable.")
         var failOn: [String] = []
 
         func run() throws { try diff.run(.params, failOn: failOn) }
+    }
+}
+
+extension DiffCommand {
+    struct Artifacts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "artifacts",
+            abstract: "Model and data files added, deleted or modified between two commits (like `dvc diff`).",
+            discussion: """
+                DVC outputs (.dvc pointers and dvc.lock, by md5, as `dvc diff` compares them), git-lfs pointers \
+                (by oid) and plain files (by content): those gitops-ml.yaml declares and those whose kind says \
+                model or data (ONNX, safetensors, pickle, PyTorch, Parquet, CSV…). Exit 0 whether or not \
+                anything changed; --json in the shape of `dvc diff --json`, with digests and sizes.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The old revision.") var a: String
+        @Argument(help: "The new revision (default: HEAD).") var b: String = "HEAD"
+        @Flag(name: .long, help: "JSON instead of a table.") var json = false
+
+        func run() throws {
+            let project = try Project(global)
+            guard a != "workspace", b != "workspace" else {
+                throw GitOpsMLError.usage("diff artifacts compares commits: commit the work tree first (or name HEAD)")
+            }
+            let diff = try ArtifactDiff.between(
+                try project.revisions.commit(a), try project.revisions.commit(b), in: project.repository,
+                config: project.config)
+            if json {
+                print(diff.json.json(indent: 2))
+            } else if diff.changes.isEmpty {
+                print("no model or data file changed between \(a) and \(b)")
+            } else {
+                print(diff.text, terminator: "")
+            }
+        }
     }
 }
 
