@@ -84,6 +84,11 @@ public struct ProjectConfig: Sendable, Equatable {
         public var path: String
         public var format: String?
         public var delimiter: String?
+
+        /// Files the data suite reads (tests and drift): CSV, TSV and JSON Lines, or a pointer to one.
+        public static func isReadable(_ path: String) -> Bool {
+            [".csv", ".tsv", ".jsonl", ".ndjson"].contains { path.lowercased().hasSuffix($0) }
+        }
     }
 
     public struct Environment: Sendable, Equatable {

@@ -30,6 +30,19 @@ struct InitCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw GitOpsMLError.usage("\(directory): no such folder")
         }
+        // GitHub runs workflows only from the repository root's .github/, and check reads gitops-ml.yaml
+        // there: a project folder inside a repository would get files nothing reads.
+        var parent = (root as NSString).deletingLastPathComponent
+        while parent != "/" && !parent.isEmpty {
+            if FileManager.default.fileExists(atPath: parent + "/.git")
+                && !FileManager.default.fileExists(atPath: root + "/.git")
+            {
+                throw GitOpsMLError.usage(
+                    "\(root) is inside the repository at \(parent): init writes gitops-ml.yaml and .github/workflows/ at the repository root, where GitHub and check read them; run it there (one gitops-ml.yaml per repository)"
+                )
+            }
+            parent = (parent as NSString).deletingLastPathComponent
+        }
         let facts = ProjectFacts.of(folder: root)
         let scaffold = try detect(root, facts: facts)
         let library = TemplateLibrary(overridesAt: root + "/templates")
@@ -135,7 +148,7 @@ struct InitCommand: ParsableCommand {
             guard !scaffold.datasets.contains(where: { $0.path == "data/\(base)" }), !base.hasPrefix(".") else {
                 continue
             }
-            guard InitGuesses.isReadableData(base) else {
+            guard ProjectConfig.Dataset.isReadable(base) else {
                 scaffold.guesses.append("data/\(base) is not CSV, TSV or JSON Lines: not declared as a dataset")
                 continue
             }
@@ -143,7 +156,7 @@ struct InitCommand: ParsableCommand {
             guard !stem.isEmpty else { continue }
             scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("\(root)/data/\(base)")))
         }
-        for dataset in scaffold.datasets where !InitGuesses.isReadableData(dataset.path) {
+        for dataset in scaffold.datasets where !ProjectConfig.Dataset.isReadable(dataset.path) {
             scaffold.guesses.append(
                 "dataset \(dataset.name) (\(dataset.path)) is not CSV, TSV or JSON Lines: declared for lineage, no data tests or drift"
             )

@@ -3,6 +3,7 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Lineage
 
 /// What `init` guesses about a project it has never seen, each guess with where it came from, so that the
 /// configuration it writes is right on the first run or says what to set.
@@ -94,12 +95,6 @@ enum InitGuesses {
         return lower.contains("train") ? 2 : 1
     }
 
-    /// Files that hold a model, by extension (a `.dvc` pointer stands for its file).
-    static let modelExtensions = [
-        ".onnx", ".safetensors", ".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".h5", ".keras", ".pb",
-        ".tflite", ".cbm", ".ubj", ".bst", ".gguf", ".mlmodel",
-    ]
-
     /// Model files under `model/`, `models/` and the root (three levels deep), those folders first.
     static func modelFiles(root: String) -> [String] {
         var found: [String] = []
@@ -116,7 +111,9 @@ enum InitGuesses {
                 }
                 let path = folder.isEmpty ? entry : folder + "/" + entry
                 let file = path.hasSuffix(".dvc") ? String(path.dropLast(4)) : path
-                if modelExtensions.contains(where: { file.lowercased().hasSuffix($0) }), !inFolder.contains(file) {
+                if ArtifactDiff.modelExtensions.contains(where: { file.lowercased().hasSuffix($0) }),
+                    !inFolder.contains(file)
+                {
                     inFolder.append(file)
                 }
             }
@@ -141,8 +138,4 @@ enum InitGuesses {
         return ("main", "no branch found")
     }
 
-    /// Formats the data suite reads.
-    static func isReadableData(_ path: String) -> Bool {
-        [".csv", ".tsv", ".jsonl", ".ndjson"].contains { path.lowercased().hasSuffix($0) }
-    }
 }

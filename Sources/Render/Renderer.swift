@@ -59,9 +59,7 @@ public struct Renderer: Sendable {
         ]
         // Without workflows.drift, the first dataset in a format drift reads (CSV, TSV, JSON Lines): no drift
         // workflow for an XML file or an image folder.
-        let readable = config.datasets.filter { dataset in
-            [".csv", ".tsv", ".jsonl", ".ndjson"].contains(where: dataset.value.path.lowercased().hasSuffix)
-        }
+        let readable = config.datasets.filter { ProjectConfig.Dataset.isReadable($0.value.path) }
         if let dataset = config.workflows.driftDataset ?? readable.keys.sorted().first {
             guard config.datasets[dataset] != nil else {
                 throw GitOpsMLError.configuration(

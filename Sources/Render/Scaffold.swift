@@ -51,9 +51,7 @@ public struct Scaffold: Sendable {
         }
         // The data policy and drift test the first dataset in a format the data suite reads, columns
         // known first (a plain CSV/TSV); an XML or image folder gets neither.
-        let readable = datasets.filter {
-            [".csv", ".tsv", ".jsonl", ".ndjson"].contains(where: $0.path.lowercased().hasSuffix)
-        }
+        let readable = datasets.filter { ProjectConfig.Dataset.isReadable($0.path) }
         let firstDataset = readable.first { !$0.columns.isEmpty } ?? readable.first
         let context: [String: TemplateValue] = [
             "project": .text(project), "default_branch": .text(defaultBranch),

@@ -83,6 +83,16 @@ struct InitGuessTests {
         #expect(refused.stderrText.contains("it is a URL (remote storage)"), "\(refused.stderrText)")
     }
 
+    /// A subfolder of a repository is not where GitHub or check look: init says where to run it and writes
+    /// nothing.
+    @Test func aSubfolderIsRefusedWithTheRootNamed() throws {
+        let directory = try makeRepository(in: temp.sub("mono"), files: ["project-1/params.yaml": "lr: 1\n"])
+        let result = try gitopsML(["init", directory + "/project-1"], in: directory)
+        #expect(result.status == 2)
+        #expect(result.stderrText.contains("is inside the repository at \(directory)"), "\(result.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/project-1/gitops-ml.yaml"))
+    }
+
     /// An XML dataset declared in dvc.yaml is kept for lineage, with no data policy and no drift workflow;
     /// an undeclared archive is named and left out; the default branch is the remote's, not the feature
     /// branch checked out.
