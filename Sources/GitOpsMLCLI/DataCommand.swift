@@ -18,11 +18,12 @@ struct DataCommand: ParsableCommand {
         var revision: String
         var options: Dataset.Options
 
-        init(_ text: String, project: Project, defaultRevision: String? = nil) {
+        init(_ text: String, project: Project, defaultRevision: String? = nil) throws {
             let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
             let name = parts[0]
             let dataset = project.config?.datasets[name]
-            path = dataset?.path ?? name
+            // A dataset's name, else a path as typed (relative to the current folder, as git and dvc take it).
+            path = try dataset?.path ?? project.typedPath(name)
             revision =
                 parts.count > 1 ? parts[1] : defaultRevision ?? (project.repository.isBare ? "HEAD" : "workspace")
             options = dataset.map(Dataset.Options.init) ?? Dataset.Options()

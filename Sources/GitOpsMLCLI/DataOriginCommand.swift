@@ -25,7 +25,7 @@ extension DataCommand {
 
         func run() throws {
             let project = try Project(global)
-            var target = DataCommand.Target(dataset, project: project, defaultRevision: "HEAD")
+            var target = try DataCommand.Target(dataset, project: project, defaultRevision: "HEAD")
             guard target.revision != "workspace" else {
                 throw GitOpsMLError.usage("data origin reads history: name a revision (DATASET@REV), not the workspace")
             }

@@ -115,6 +115,8 @@ struct DiffOptions: ParsableArguments {
         let stores = DataStores.of(gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree)
         let old = DVCOutputFiles(try project.files(a), stores: stores, absentWhenNotCached: true)
         let new = DVCOutputFiles(try project.files(newRevision), stores: stores, absentWhenNotCached: true)
+        // --targets as typed: relative to the current folder, as dvc takes them.
+        let targets = try self.targets.map(project.typedPath)
         let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)
         let newTargets = try TrackedFiles.targets(kind, in: new, config: project.config, explicit: targets)
         let oldValues = try TrackedFiles.values(kind, of: oldTargets, in: old)

@@ -34,6 +34,27 @@ struct Project {
         return try ProjectConfig.parse(bytes, file: ProjectConfig.fileName)
     }
 
+    /// A path typed on the command line, as git and dvc take it: relative to the current folder when that
+    /// is inside the work tree (`data origin script.py` from `project-1/` is `project-1/script.py`), else
+    /// to the repository root. `..` may climb back towards the root, never out of it.
+    func typedPath(_ typed: String) throws -> String {
+        guard let workTree = repository.workTree, !typed.hasPrefix("/") else { return try RepositoryPath.clean(typed) }
+        let root = URL(fileURLWithPath: workTree).resolvingSymlinksInPath().standardizedFileURL.path
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).resolvingSymlinksInPath()
+            .standardizedFileURL.path
+        guard here.hasPrefix(root + "/") else { return try RepositoryPath.clean(typed) }
+        var parts = here.dropFirst(root.count + 1).split(separator: "/").map(String.init)
+        for part in typed.split(separator: "/").map(String.init) where part != "." && !part.isEmpty {
+            if part == ".." {
+                guard !parts.isEmpty else { return try RepositoryPath.clean(typed) }  // the error names the climb
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return try RepositoryPath.clean(parts.joined(separator: "/"))
+    }
+
     /// `env:` and `registry:` revisions, release records and branch tips (Promotion's `Revisions`).
     var revisions: Revisions { Revisions(repository: repository, config: config) }
 

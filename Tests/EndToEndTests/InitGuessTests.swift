@@ -93,6 +93,19 @@ struct InitGuessTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/project-1/gitops-ml.yaml"))
     }
 
+    /// Paths typed on the command line are relative to the current folder, as git and dvc take them.
+    @Test func typedPathsAreRelativeToTheCurrentFolder() throws {
+        let directory = try makeRepository(
+            in: temp.sub("relative"), files: ["script.py": "root\n", "project-1/script.py": "project\n"])
+        let here = try gitopsML(["data", "origin", "script.py"], in: directory + "/project-1")
+        #expect(here.status == 0, "\(here.stderrText)")
+        #expect(here.stdoutText.hasPrefix("project-1/script.py at HEAD"), "\(here.stdoutText)")
+        let up = try gitopsML(["data", "origin", "../script.py"], in: directory + "/project-1")
+        #expect(up.stdoutText.hasPrefix("script.py at HEAD"), "\(up.stdoutText)")
+        let out = try gitopsML(["data", "origin", "../../script.py"], in: directory + "/project-1")
+        #expect(out.status == 2 && out.stderrText.contains("leads outside the repository"), "\(out.stderrText)")
+    }
+
     /// An XML dataset declared in dvc.yaml is kept for lineage, with no data policy and no drift workflow;
     /// an undeclared archive is named and left out; the default branch is the remote's, not the feature
     /// branch checked out.
