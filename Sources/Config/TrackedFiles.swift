@@ -95,6 +95,12 @@ public enum TrackedFiles {
                 default: continue
                 }
             }
+            // DVC 2's `live: {dvclive: {summary: true}}`: dvclive's summary, `<name>.json`, is a metrics file.
+            if kind == .metrics, case .object(let live)? = stage["live"] {
+                for (name, settings) in live where settings["summary"] != .bool(false) {
+                    targets.append(Target(path: normalize(wdir + "/" + name + ".json"), keys: []))
+                }
+            }
         }
         // dvc.yaml comes with the revision: a file it names outside the repository is not read (DVC would
         // read it from the machine; a check must not).

@@ -124,7 +124,7 @@ struct InitCommand: ParsableCommand {
             scaffold.guesses.append(
                 "model \(scaffold.model): \(artifact), as dvc.yaml artifacts: or artifacts.yaml declares it")
         } else {
-            let candidates = InitGuesses.modelFiles(root: root)
+            let candidates = InitGuesses.modelFiles(root: root, view: view)
             if let first = candidates.first {
                 scaffold.modelArtifact = first
                 scaffold.guesses.append(

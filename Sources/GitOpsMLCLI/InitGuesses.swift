@@ -95,9 +95,33 @@ enum InitGuesses {
         return lower.contains("train") ? 2 : 1
     }
 
-    /// Model files under `model/`, `models/` and the root (three levels deep), those folders first.
-    static func modelFiles(root: String) -> [String] {
+    /// Model files: stage outputs of dvc.yaml with a model's extension (`model.pt`, a DVC output not in the
+    /// work tree), then files under `model/`, `models/` and the root (three levels deep).
+    static func modelFiles(root: String, view: any FileView) -> [String] {
         var found: [String] = []
+        if let bytes = try? view.read("dvc.yaml"), let dvc = try? YAMLReader.parse(bytes, file: "dvc.yaml"),
+            case .object(let stages)? = dvc["stages"]
+        {
+            for (_, stage) in stages {
+                var wdir = ""
+                if case .string(let dir)? = stage["wdir"], dir != "." { wdir = dir + "/" }
+                guard case .array(let outs)? = stage["outs"] else { continue }
+                for item in outs {
+                    let path: String?
+                    switch item {
+                    case .string(let text): path = text
+                    case .object(let pairs): path = pairs.first?.key
+                    default: path = nil
+                    }
+                    if let path, let clean = try? RepositoryPath.clean(wdir + path),
+                        ArtifactDiff.modelExtensions.contains(where: clean.lowercased().hasSuffix),
+                        !found.contains(clean)
+                    {
+                        found.append(clean)
+                    }
+                }
+            }
+        }
         for folder in ["model", "models", ""] {
             let base = folder.isEmpty ? root : root + "/" + folder
             guard let walker = FileManager.default.enumerator(atPath: base) else { continue }

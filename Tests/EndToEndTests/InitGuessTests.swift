@@ -42,6 +42,23 @@ struct InitGuessTests {
             output.contains("guessed: gate metric dice_multi.test from eval/metrics.json at refs/exps/"), "\(output)")
     }
 
+    /// DVC 2's `live:` section (dvclive's summary, `dvclive.json`) is a metrics file, and a stage's model
+    /// output (`model.pt`, kept in the DVC cache) is the artifact.
+    @Test func dvcliveSummariesAndStageModelOutputs() throws {
+        let directory = try makeRepository(
+            in: temp.sub("dvclive"),
+            files: [
+                "dvc.yaml":
+                    "stages:\n  train:\n    cmd: python train.py\n    outs:\n    - model.pt:\n        checkpoint: true\n    live:\n      dvclive:\n        summary: true\n",
+                "train.py": "print(1)\n", "dvclive.json": "{\"step\": 3, \"acc\": 0.91, \"loss\": 0.2}",
+            ])
+        let (output, config) = try initialize(directory)
+        #expect(config.contains("metrics: [\"dvclive.json\"]"), "\(config)")
+        #expect(config.contains("artifact: \"model.pt\""), "\(config)")
+        let gates = try String(contentsOfFile: directory + "/policies/gates.yaml", encoding: .utf8)
+        #expect(gates.contains("- metric: \"acc\""), "\(output)\(gates)")
+    }
+
     /// No metric anywhere: no invented `accuracy` gate. The gates are an example to finish, the
     /// configuration validates, and `check` (run as printed) says what to configure.
     @Test func noMetricMeansNoGateAndTheNextStepWorks() throws {
