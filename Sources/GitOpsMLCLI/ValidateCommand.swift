@@ -19,12 +19,14 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let project = try Project(global)
         let files = try project.files(project.repository.isBare && rev == "workspace" ? "HEAD" : rev)
-        guard let rules = try RuleSet.load(files, source: rev) else {
+        // --config names the file validated (and summarised), with the policies it points at.
+        guard let rules = try RuleSet.load(files, source: rev, config: global.config == nil ? nil : project.config)
+        else {
             throw GitOpsMLError.configuration("no \(ProjectConfig.fileName) at \(files.revision)")
         }
         let config = rules.config
         print(
-            "\(ProjectConfig.fileName): \(config.models.count) models, \(config.datasets.count) datasets, \(config.environments.count) environments"
+            "\(global.config ?? ProjectConfig.fileName): \(config.models.count) models, \(config.datasets.count) datasets, \(config.environments.count) environments"
         )
         for policy in rules.policies {
             switch policy {

@@ -51,6 +51,19 @@ struct CLITests {
         #expect(precise.stdoutText.contains("accuracy  0.8     0.8   -0.0"))
     }
 
+    /// `validate --config X` validates and summarises X, not the repository's gitops-ml.yaml.
+    @Test func validateSummarisesTheConfigItIsGiven() throws {
+        let dir = try makeRepository(
+            in: temp.sub("validate-config"), files: ["gitops-ml.yaml": "version: 1\nmodels:\n  a: {}\n"])
+        try write("version: 1\nmodels:\n  a: {}\n  b: {}\n", to: "other.yaml", in: dir)
+        let result = try gitopsML(["validate", "--config", dir + "/other.yaml"], in: dir)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText.hasPrefix("\(dir)/other.yaml: 2 models"), "\(result.stdoutText)")
+        try write("version: 1\nmodels: [\n", to: "broken.yaml", in: dir)
+        let broken = try gitopsML(["validate", "--config", dir + "/broken.yaml"], in: dir)
+        #expect(broken.status == 2 && broken.stderrText.contains("broken.yaml"), "\(broken.stderrText)")
+    }
+
     /// Each revision is read by its own declarations: after the metrics file was renamed (and gitops-ml.yaml
     /// names the new one), two old tags still compare on the file their dvc.yaml declared, as dvc does.
     @Test func oldRevisionsAreReadByTheirOwnDeclarations() throws {
