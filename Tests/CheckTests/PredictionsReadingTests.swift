@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import TestSupport
 import Testing
 
 @testable import Check
@@ -10,15 +11,7 @@ import Testing
 /// Tests/Reference/make_pandas_reference.py).
 @Suite("Predictions files")
 struct PredictionsReadingTests {
-    nonisolated(unsafe) static let reference: [String: Any] = {
-        guard
-            let url = Bundle.module.url(
-                forResource: "predictions_reference", withExtension: "json", subdirectory: "Fixtures"),
-            let data = try? Data(contentsOf: url),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [:] }
-        return object
-    }()
+    nonisolated(unsafe) static let reference = referenceFixture("predictions_reference", in: Bundle.module)
 
     func version(_ csv: String) throws -> ModelVersion {
         let model = ProjectConfig.Model(

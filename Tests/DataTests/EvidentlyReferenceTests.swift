@@ -8,15 +8,7 @@ import Testing
 /// Drift verdicts against Evidently's own stattests (Tests/Reference/make_statistics_reference.py calls
 /// them from the `evidently` package as Evidently does; the data come from the specs, built alike by
 /// refgen.py and ReferenceData).
-nonisolated(unsafe) private let fixture: [String: Any] = {
-    guard
-        let url = Bundle.module.url(
-            forResource: "evidently_reference", withExtension: "json", subdirectory: "Fixtures"),
-        let data = try? Data(contentsOf: url),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return object
-}()
+nonisolated(unsafe) private let fixture = referenceFixture("evidently_reference", in: Bundle.module)
 
 private func dataset(_ kind: String, _ spec: [String: Any]) -> Dataset {
     let column: Column

@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import TestSupport
 import Testing
 
 @testable import Config
@@ -8,14 +9,7 @@ import Testing
 /// Data read and judged as pandas, Great Expectations and Evidently do, against values those libraries
 /// computed (Tests/Reference/make_pandas_reference.py; `make test` adds a fresh CSV corpus with a new seed,
 /// named by GITOPS_ML_PANDAS_CORPUS).
-nonisolated(unsafe) private let fixture: [String: Any] = {
-    guard
-        let url = Bundle.module.url(forResource: "pandas_reference", withExtension: "json", subdirectory: "Fixtures"),
-        let data = try? Data(contentsOf: url),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return object
-}()
+nonisolated(unsafe) private let fixture = referenceFixture("pandas_reference", in: Bundle.module)
 
 private func dataset(_ text: String) throws -> Dataset { try Dataset.read(Array(text.utf8), file: "d.csv") }
 

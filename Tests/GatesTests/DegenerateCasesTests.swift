@@ -1,19 +1,13 @@
 import Foundation
 import GitOpsMLCore
+import TestSupport
 import Testing
 
 @testable import Gates
 
 /// Names, limits and zero-support classes decided as scikit-learn decides them, and degenerate
 /// comparisons by their limit (Tests/Reference/make_pandas_reference.py wrote the reference values).
-nonisolated(unsafe) private let fixture: [String: Any] = {
-    guard
-        let url = Bundle.module.url(forResource: "round3_reference", withExtension: "json", subdirectory: "Fixtures"),
-        let data = try? Data(contentsOf: url),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return object
-}()
+nonisolated(unsafe) private let fixture = referenceFixture("round3_reference", in: Bundle.module)
 
 @Suite("Degenerate comparisons and scikit-learn's conventions")
 struct DegenerateCasesTests {

@@ -8,15 +8,7 @@ import Testing
 /// Gate metrics and tests against scikit-learn, statsmodels, scipy and a DeLong from the paper
 /// (Tests/Reference/make_statistics_reference.py; data built alike from the specs by refgen.py and
 /// ReferenceData).
-nonisolated(unsafe) private let fixture: [String: Any] = {
-    guard
-        let url = Bundle.module.url(
-            forResource: "statistics_reference", withExtension: "json", subdirectory: "Fixtures"),
-        let data = try? Data(contentsOf: url),
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return object
-}()
+nonisolated(unsafe) private let fixture = referenceFixture("statistics_reference", in: Bundle.module)
 
 private func agrees(_ ours: Double?, _ theirs: Any?, _ what: String) {
     guard let theirs = (theirs as? NSNumber)?.doubleValue else {

@@ -97,3 +97,13 @@ public enum ReferenceData {
         return (truth, predicted, probabilities)
     }
 }
+
+/// A JSON object committed as a reference fixture (`Fixtures/NAME.json` of the test target whose `bundle`
+/// is given: `Bundle.module` there); empty when it is missing, which the tests that read it then fail on.
+public func referenceFixture(_ name: String, in bundle: Bundle) -> [String: Any] {
+    guard let url = bundle.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"),
+        let data = try? Data(contentsOf: url),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return [:] }
+    return object
+}

@@ -71,6 +71,23 @@ func sparseScores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
     return (positives, a, b)
 }
 
+/// The sparse, tied design for AUC: scores on a grid of 0.1 (ties everywhere), the challenger different
+/// from the champion on 10 % of the examples only (a step towards the right answer): few pairs ordered
+/// differently.
+func tiedSparseScores(_ n: Int) -> (positives: [Bool], a: [Double], b: [Double]) {
+    var positives: [Bool] = []
+    var a: [Double] = []
+    var b: [Double] = []
+    for _ in 0..<n {
+        let positive = uniform() < 0.4
+        let score = (((positive ? 0.6 : 0.4) + 0.25 * normal()) * 10).rounded() / 10
+        positives.append(positive)
+        a.append(score)
+        b.append(uniform() < 0.1 ? score + (positive ? 0.1 : -0.1) : score)
+    }
+    return (positives, a, b)
+}
+
 /// Per-example log-loss differences of two calibrated-ish classifiers (the gates' bootstrap fast path).
 func logLossDifferences(_ n: Int) -> [Double] {
     (0..<n).map { _ in
@@ -85,6 +102,14 @@ func logLossDifferences(_ n: Int) -> [Double] {
 }
 
 let trueAccuracyDifference = 0.10 - 0.07
+// The tied design's true AUC difference, from 2 million examples (Monte Carlo error about 3e-4).
+let trueTiedAUCDifference: Double = {
+    let s = tiedSparseScores(2_000_000)
+    guard let a = ClassificationMetrics.rocAUC(positives: s.positives, scores: s.a),
+        let b = ClassificationMetrics.rocAUC(positives: s.positives, scores: s.b)
+    else { return .nan }
+    return b - a
+}()
 let sparseDesigns = [(championOnly: 0.03, challengerOnly: 0.06), (championOnly: 0.01, challengerOnly: 0.02)]
 let trueSparseAUCDifference = phi(1.1 / 2.squareRoot()) - phi(1.0 / 2.squareRoot())
 let trueAUCDifference = phi(1.3 / 2.squareRoot()) - phi(1.0 / 2.squareRoot())
@@ -107,6 +132,7 @@ for n in [50, 200, 1000] {
     var sparseTango = [0, 0]
     var sparseBootstrap = [0, 0]
     var (sparseDelong, sparseDelongDefined) = (0, 0)
+    var (tiedDelong, tiedDelongDefined) = (0, 0)
     for replication in 0..<replications {
         for (index, design) in sparseDesigns.enumerated() {
             let sparse = sparseAccuracyPairs(
@@ -130,6 +156,12 @@ for n in [50, 200, 1000] {
                 paired: .classification(
                     champion: predictions(sparse.champion), challenger: predictions(sparse.challenger)))
             if outcome.interval?.contains(trueSparseAccuracyDifference) == true { sparseBootstrap[index] += 1 }
+        }
+        let tied = tiedSparseScores(n)
+        if let result = DeLongResult.test(positives: tied.positives, scoresA: tied.a, scoresB: tied.b) {
+            tiedDelongDefined += 1
+            let interval = result.interval(confidence: confidence)
+            if interval.lower <= trueTiedAUCDifference && trueTiedAUCDifference <= interval.upper { tiedDelong += 1 }
         }
         let ss = sparseScores(n)
         if let result = DeLongResult.test(positives: ss.positives, scoresA: ss.a, scoresB: ss.b) {
@@ -184,4 +216,5 @@ for n in [50, 200, 1000] {
             replications)
     }
     row("sparse: DeLong Wald (ROC AUC)", sparseDelong, sparseDelongDefined)
+    row("sparse, tied: DeLong Wald (ROC AUC)", tiedDelong, tiedDelongDefined)
 }
