@@ -19,6 +19,7 @@ struct gml_curl_api {
     struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
     void (*slist_free_all)(struct curl_slist *list);
     char *(*version)(void);
+    curl_version_info_data *(*version_info)(CURLversion age);
 };
 
 /// The one table of resolved functions (a function-local static, so that it is defined where used).
@@ -46,6 +47,7 @@ static inline const char *gml_curl_load(void) {
     GML_RESOLVE(slist_append, "curl_slist_append")
     GML_RESOLVE(slist_free_all, "curl_slist_free_all")
     GML_RESOLVE(version, "curl_version")
+    GML_RESOLVE(version_info, "curl_version_info")
 #undef GML_RESOLVE
     return NULL;
 }
@@ -58,6 +60,16 @@ static inline const char *gml_curl_easy_strerror(CURLcode c) { return gml_curl.e
 static inline struct curl_slist *gml_curl_slist_append(struct curl_slist *l, const char *s) { return gml_curl.slist_append(l, s); }
 static inline void gml_curl_slist_free_all(struct curl_slist *l) { gml_curl.slist_free_all(l); }
 static inline const char *gml_curl_version(void) { return gml_curl.version(); }
+/// The loaded libcurl's version as 0xXXYYZZ (7.85.0 is 0x075500).
+static inline unsigned int gml_curl_version_num(void) { return gml_curl.version_info(CURLVERSION_NOW)->version_num; }
+/// Restricts a transfer and its redirects to HTTP and HTTPS with the bitmask options, for libcurl before
+/// 7.85 (which has no CURLOPT_PROTOCOLS_STR); by number, as the names are deprecated in newer headers.
+static inline CURLcode gml_curl_restrict_protocols_bitmask(CURL *h) {
+    long http = (1 << 0) | (1 << 1); /* CURLPROTO_HTTP | CURLPROTO_HTTPS */
+    CURLcode code = gml_curl.easy_setopt(h, (CURLoption)181 /* CURLOPT_PROTOCOLS */, http);
+    if (code != CURLE_OK) return code;
+    return gml_curl.easy_setopt(h, (CURLoption)182 /* CURLOPT_REDIR_PROTOCOLS */, http);
+}
 
 static inline CURLcode gml_curl_set_long(CURL *h, CURLoption o, long v) { return gml_curl.easy_setopt(h, o, v); }
 static inline CURLcode gml_curl_set_string(CURL *h, CURLoption o, const char *v) { return gml_curl.easy_setopt(h, o, v); }

@@ -84,6 +84,27 @@ public enum HTTPClient {
         return nil
     }()
 
+    /// How transfers are held to HTTP and HTTPS, by the libcurl found at run time: the name lists from
+    /// 7.85 (`CURLOPT_PROTOCOLS_STR`), the bitmasks before it (Ubuntu 22.04 ships 7.81).
+    enum ProtocolRestriction: Equatable { case names, bitmask }
+
+    static func protocolRestriction(forVersion number: UInt32) -> ProtocolRestriction {
+        number >= 0x07_55_00 ? .names : .bitmask
+    }
+
+    private static let restriction = protocolRestriction(forVersion: UInt32(gml_curl_version_num()))
+
+    private static func restrictProtocols(_ handle: UnsafeMutableRawPointer, _ restriction: ProtocolRestriction)
+        -> CURLcode
+    {
+        switch restriction {
+        case .names:
+            let first = gml_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+            return first != CURLE_OK ? first : gml_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        case .bitmask: return gml_curl_restrict_protocols_bitmask(handle)
+        }
+    }
+
     public static func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread { continuation.resume(with: Result { try perform(request) }) }
@@ -91,6 +112,12 @@ public enum HTTPClient {
     }
 
     public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        try perform(request, restriction: nil)
+    }
+
+    /// `restriction` forces one way of holding transfers to HTTP(S) (the tests drive the pre-7.85 one with
+    /// the libcurl at hand); nil takes the loaded libcurl's.
+    static func perform(_ request: HTTPRequest, restriction forced: ProtocolRestriction?) throws -> HTTPResponse {
         let safeURL = Redaction.url(request.url)
         if let loadError {
             throw HTTPError(kind: .other, url: safeURL, message: "cannot load libcurl: \(loadError)")
@@ -109,8 +136,7 @@ public enum HTTPClient {
             var setup: [CURLcode] = [
                 gml_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress),
                 gml_curl_set_string(handle, CURLOPT_URL, request.url),
-                gml_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
-                gml_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"),
+                restrictProtocols(handle, forced ?? restriction),
                 gml_curl_set_long(handle, CURLOPT_NOSIGNAL, 1),
                 gml_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)),
                 gml_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)),

@@ -7,6 +7,23 @@ import Testing
 
 @Suite("HTTP client over libcurl, against a real loopback server")
 struct HTTPClientTests {
+    /// libcurl before 7.85 (Ubuntu 22.04's 7.81) has no CURLOPT_PROTOCOLS_STR: the bitmask options hold
+    /// transfers to HTTP and HTTPS there, the name lists from 7.85 on; the libcurl here takes its branch in
+    /// every request below.
+    @Test func protocolRestrictionFollowsTheLibcurlVersion() {
+        #expect(HTTPClient.protocolRestriction(forVersion: 0x07_51_00) == .bitmask)  // 7.81.0
+        #expect(HTTPClient.protocolRestriction(forVersion: 0x07_54_02) == .bitmask)  // 7.84.2
+        #expect(HTTPClient.protocolRestriction(forVersion: 0x07_55_00) == .names)  // 7.85.0
+        #expect(HTTPClient.protocolRestriction(forVersion: 0x08_05_00) == .names)
+        // The bitmask options, driven through the libcurl here, refuse file:// as the name lists do.
+        for restriction in [HTTPClient.ProtocolRestriction.bitmask, .names] {
+            let file = #expect(throws: HTTPError.self) {
+                try HTTPClient.perform(HTTPRequest("GET", "file:///etc/passwd"), restriction: restriction)
+            }
+            #expect(file?.kind == .protocolNotAllowed, "\(restriction)")
+        }
+    }
+
     let server: LoopbackServer
 
     init() throws { server = try LoopbackServer.echo() }
