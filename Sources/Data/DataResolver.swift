@@ -434,6 +434,24 @@ enum DVCPointer {
 }
 
 /// The one thing read from DVC's INI config: a key of a section.
+extension DataStores {
+    /// The pip extra DVC needs for the project's default remote (`core.remote` in `.dvc/config`): `s3` for
+    /// `s3://…`, `gs`, `azure`, `ssh`, …; nil for a local or HTTP remote, or none. From a fixed list, so
+    /// nothing else from the file reaches a generated workflow.
+    public static func dvcRemoteExtra(workTree: String) -> String? {
+        guard let text = try? String(contentsOfFile: workTree + "/.dvc/config", encoding: .utf8),
+            let remote = IniFile.value(text, section: "core", key: "remote"),
+            let url = IniFile.value(text, section: "remote \"\(remote)\"", key: "url"),
+            let scheme = url.range(of: "://").map({ url[..<$0.lowerBound].lowercased() })
+        else { return nil }
+        let extras = [
+            "s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "ssh": "ssh", "sftp": "ssh", "hdfs": "hdfs",
+            "webhdfs": "webhdfs", "oss": "oss", "gdrive": "gdrive", "webdav": "webdav", "webdavs": "webdav",
+        ]
+        return extras[scheme]
+    }
+}
+
 enum IniFile {
     static func value(_ text: String, section wantedSection: String, key wantedKey: String) -> String? {
         var section = ""

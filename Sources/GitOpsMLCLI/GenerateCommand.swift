@@ -1,6 +1,7 @@
 import ArgumentParser
 import Check
 import Config
+import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
@@ -170,6 +171,7 @@ extension ProjectFacts {
         return ProjectFacts(
             usesLFS: attributes?.contains("filter=lfs") ?? false,
             usesDVC: FileManager.default.fileExists(atPath: folder + "/dvc.yaml")
-                || FileManager.default.fileExists(atPath: folder + "/.dvc"))
+                || FileManager.default.fileExists(atPath: folder + "/.dvc"),
+            dvcExtra: DataStores.dvcRemoteExtra(workTree: folder))
     }
 }

@@ -1108,7 +1108,7 @@ jobs:
         env:
           BASE_REF: ${{ github.base_ref }}
         run: |
-          python3 -m pip install --user --quiet "dvc==3.67.1"
+          python3 -m pip install --user --quiet <@ dvc_package | quote @>
           dvc pull
           # The champion's outputs (its metrics, plots and model) into the same cache, from a worktree of the base.
           git worktree add --detach "$RUNNER_TEMP/base" "origin/${BASE_REF}"

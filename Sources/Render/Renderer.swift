@@ -7,8 +7,11 @@ public struct ProjectFacts: Sendable, Equatable {
     public var usesLFS = false
     /// The project has `dvc.yaml` or `.dvc/`: the CI workflow pulls DVC-tracked data.
     public var usesDVC = false
+    /// The pip extra of DVC for the project's default remote (`s3`, `gs`, …), nil for none.
+    public var dvcExtra: String?
 
-    public init(usesLFS: Bool = false, usesDVC: Bool = false) {
+    public init(usesLFS: Bool = false, usesDVC: Bool = false, dvcExtra: String? = nil) {
+        self.dvcExtra = dvcExtra
         self.usesLFS = usesLFS
         self.usesDVC = usesDVC
     }
@@ -48,6 +51,8 @@ public struct Renderer: Sendable {
         context["default_branch"] = .text(config.defaultBranch ?? "main")
         context["uses_lfs"] = .bool(facts.usesLFS)
         context["uses_dvc"] = .bool(facts.usesDVC)
+        // DVC with the extra its default remote needs (plain dvc cannot pull from s3:// and the like).
+        context["dvc_package"] = .text("dvc\(facts.dvcExtra.map { "[\($0)]" } ?? "")==3.67.1")
         context["workflows"] = .map([
             "runs_on": .text(config.workflows.runsOn), "auto_promote": .text(config.workflows.autoPromote),
         ])

@@ -41,6 +41,22 @@ struct ResolverTests {
         return (dir, repository, DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
     }
 
+    /// The DVC extra a project's default remote needs, from .dvc/config: s3 for s3://, none for a local or
+    /// HTTP remote, and only names from the fixed list.
+    @Test func theDefaultRemoteNamesTheDVCExtra() throws {
+        let folder = temp.sub("remote-extra")
+        for (config, extra) in [
+            ("[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/dvcstore\n", "s3"),
+            ("[core]\nremote = gcs\n['remote \"gcs\"']\nurl = gs://bucket/x\n", "gs"),
+            ("[core]\n    remote = web\n['remote \"web\"']\n    url = https://remote.dvc.org/x\n", nil),
+            ("[core]\n    remote = local\n['remote \"local\"']\n    url = /tmp/dvc-store\n", nil),
+            ("[core]\n    remote = evil\n['remote \"evil\"']\n    url = s3$(touch x)://b\n", nil),
+        ] as [(String, String?)] {
+            try write(config, to: ".dvc/config", in: folder)
+            #expect(DataStores.dvcRemoteExtra(workTree: folder) == extra, "\(config)")
+        }
+    }
+
     @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
     func dvc3PointersDirectoryOutputsAndLockOutputs() throws {
         let (dir, repository, stores) = try project()

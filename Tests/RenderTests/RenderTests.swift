@@ -55,7 +55,7 @@ enum Projects {
         let config = try ProjectConfig.parse(Array(dvcConfig.utf8), file: "gitops-ml.yaml")
         return Renderer(
             config: config, library: TemplateLibrary(overridesAt: nil),
-            facts: ProjectFacts(usesLFS: true, usesDVC: true))
+            facts: ProjectFacts(usesLFS: true, usesDVC: true, dvcExtra: "s3"))
     }
 
     static let dvcReleases: [String: [String: ReleaseRecord]] = {
