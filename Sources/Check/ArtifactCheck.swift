@@ -23,10 +23,20 @@ enum ArtifactCheck {
             ]
         }
         guard let resolved else {
+            // A stage output dvc.yaml declares but no dvc.lock records: the pipeline was never reproduced
+            // and committed, which is the thing to fix.
+            let declared =
+                (try? revision.files.read("dvc.yaml")).flatMap { $0 }.map {
+                    String(decoding: $0, as: UTF8.self).contains(path)
+                } ?? false
             return [
                 Finding(
                     id: id, suite: "model", check: "artifact", status: .fail,
-                    message: "artifact \(path) does not exist at \(revision.name)", location: location)
+                    message: "artifact \(path) does not exist at \(revision.name)"
+                        + (declared
+                            ? ": dvc.yaml mentions it, but no dvc.lock records it as an output (run `dvc repro` and commit dvc.lock)"
+                            : ""),
+                    location: location)
             ]
         }
         let bytes = resolved.bytes

@@ -53,7 +53,11 @@ struct ExamplePoliciesTests {
         try git("checkout", "-q", "--", "deploy", in: project)
         try git("commit", "-qam", "One replica", in: project)
         let promote = try gitopsML(
-            ["promote", "churn", "--to", "production", "--run-checks", "--dry-run"], in: project)
+            [
+                "promote", "churn", "--to", "production", "--run-checks", "--dry-run", "--approval",
+                "github-environment",
+            ],
+            in: project)
         #expect(promote.status == 1)
         #expect(promote.stderrText.contains("deploy/production/churn/deployment.yaml:20: replicas (error)"))
         #expect(promote.stderrText.contains("after: churn from"), "\(promote.stderrText)")
@@ -108,7 +112,8 @@ struct ExamplePoliciesTests {
         try git("add", "-A", in: project)
         try git("commit", "-qm", "No freeze in the test; the staging agent's key", in: project)
 
-        let early = try gitopsML(["promote", "churn", "--to", "production", "--run-checks"], in: project)
+        let early = try gitopsML(
+            ["promote", "churn", "--to", "production", "--run-checks", "--approval", "github-environment"], in: project)
         #expect(early.status == 1)
         // With the freeze removed, only `after` is broken (no staging yet), on any day of the week.
         #expect(early.stderrText.contains("breaks 1 policy rule:"), "\(early.stderrText)")
@@ -124,7 +129,8 @@ struct ExamplePoliciesTests {
         #expect(again.status == 0, "\(again.stderrText)")
         #expect(again.stdoutText.hasPrefix("unchanged: staging already runs churn "), "\(again.stdoutText)")
         #expect(try git("rev-parse", "gitops", in: project) == stagingCommit)
-        let unsoaked = try gitopsML(["promote", "churn", "--to", "production"], in: project)
+        let unsoaked = try gitopsML(
+            ["promote", "churn", "--to", "production", "--approval", "github-environment"], in: project)
         #expect(unsoaked.status == 1)
         #expect(unsoaked.stderrText.contains("soak: no healthy deployment"), "\(unsoaked.stderrText)")
 
@@ -135,7 +141,8 @@ struct ExamplePoliciesTests {
                 environment: "staging", target: "local", commit: stagingCommit, started: healthy,
                 finished: healthy, outcome: .healthy, checks: [], agent: "test"),
             in: try Repository(at: project), signer: .ssh(key: agentKey))
-        let promoted = try gitopsML(["promote", "churn", "--to", "production"], in: project)
+        let promoted = try gitopsML(
+            ["promote", "churn", "--to", "production", "--approval", "github-environment"], in: project)
         #expect(promoted.status == 0, "\(promoted.stderrText)")
         let production = try git("rev-parse", "gitops", in: project)
 
