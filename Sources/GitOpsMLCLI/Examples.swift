@@ -18,6 +18,7 @@ enum Examples {
         "diff": ["gitops-ml diff metrics main HEAD", "gitops-ml diff params HEAD~1"],
         "diff metrics": ["gitops-ml diff metrics main HEAD --fail-on 'accuracy<-0.01' --fail-on 'loss>5%'"],
         "diff params": ["gitops-ml diff params main workspace --json"],
+        "diff artifacts": ["gitops-ml diff artifacts v1.0.0 HEAD", "gitops-ml diff artifacts main HEAD --json"],
         "show": ["gitops-ml show HEAD~2:metrics.json", "gitops-ml show env:production:params.yaml"],
         "validate": ["gitops-ml validate", "gitops-ml validate --rev origin/main"],
         "init": ["gitops-ml init", "gitops-ml init --force"],
