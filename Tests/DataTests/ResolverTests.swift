@@ -13,10 +13,7 @@ struct ResolverTests {
     let temp = TemporaryDirectory("resolve")
 
     var dvcEnvironment: [String: String] {
-        var env = gitTestEnvironment
-        env["DVC_NO_ANALYTICS"] = "1"
-        env["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
-        return env
+        dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
     }
 
     func dvc(_ arguments: String..., in dir: String) throws {

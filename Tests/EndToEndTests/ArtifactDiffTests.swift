@@ -12,9 +12,7 @@ struct ArtifactDiffTests {
     @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
     func agreesWithDVCDiffAndSeesLFSAndPlainFiles() throws {
         let dvc = try requireTool("dvc")
-        var environment = gitTestEnvironment
-        environment["DVC_NO_ANALYTICS"] = "1"
-        environment["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
+        let environment = dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
         let directory = try makeRepository(in: temp.sub("project"), files: ["README.md": "a project\n"])
         func dvcRun(_ arguments: [String]) throws -> String {
             try run([dvc] + arguments, in: directory, environment: environment, timeout: 300)

@@ -233,9 +233,7 @@ struct ArtifactPointerTests {
 
     @Test func digestOfTheCachedObjectMatchesThePointer() throws {
         let dvc = try #require(venvTool("dvc"), "make test installs dvc into .venv")
-        var env = gitTestEnvironment
-        env["DVC_NO_ANALYTICS"] = "1"
-        env["DVC_SITE_CACHE_DIR"] = temp.sub("site")
+        let env = dvcTestEnvironment(siteCache: temp.sub("site"))
         let dir = try makeRepository(
             in: temp.sub("repo"),
             files: [

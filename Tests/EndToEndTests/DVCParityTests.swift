@@ -70,10 +70,7 @@ struct DVCParityTests {
     }
 
     var dvcEnvironment: [String: String] {
-        var env = gitTestEnvironment
-        env["DVC_NO_ANALYTICS"] = "1"
-        env["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
-        return env
+        dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
     }
 
     func dvc() throws -> String {

@@ -312,9 +312,7 @@ struct DVCProjectTests {
     @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
     func experimentsMadeByDVCAreGatedAgainstTheChampion() throws {
         let dvc = try requireTool("dvc")
-        var environment = gitTestEnvironment
-        environment["DVC_NO_ANALYTICS"] = "1"
-        environment["DVC_SITE_CACHE_DIR"] = temp.sub("dvc-site")
+        let environment = dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
         let directory = try makeRepository(
             in: temp.sub("real-dvc"),
             files: [

@@ -291,3 +291,12 @@ public func requireTool(_ name: String) throws -> String {
     }
     return path
 }
+
+/// The environment a test runs the real dvc in: git's test identity, no analytics, and a site cache of
+/// the test's own (`siteCache`), so that runs never share DVC's machine-wide state.
+public func dvcTestEnvironment(siteCache: String) -> [String: String] {
+    var environment = gitTestEnvironment
+    environment["DVC_NO_ANALYTICS"] = "1"
+    environment["DVC_SITE_CACHE_DIR"] = siteCache
+    return environment
+}
