@@ -1100,8 +1100,12 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects the check reads, of the head and the base (declared paths only)
+        env:
+          BASE_REF: ${{ github.base_ref }}
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD "refs/remotes/origin/${BASE_REF}" --include="$LFS_INCLUDE"
 <@ end @>
 <@ if uses_dvc @>
       - name: Pull DVC-tracked data of the head and the base (remote credentials come from the repository's secrets)
@@ -1208,8 +1212,11 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
+        env:
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
 <@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
@@ -1323,8 +1330,11 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
+        env:
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
 <@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
@@ -1380,8 +1390,11 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
+        env:
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
 <@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
@@ -1436,8 +1449,11 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
+        env:
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
 <@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
@@ -1493,8 +1509,11 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if uses_lfs @>
-          lfs: true
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
+        env:
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
 <@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:

@@ -50,6 +50,8 @@ public struct Renderer: Sendable {
         var context = common()
         context["default_branch"] = .text(config.defaultBranch ?? "main")
         context["uses_lfs"] = .bool(facts.usesLFS)
+        // git-lfs objects are fetched for the declared paths only, not every object of the revision.
+        context["lfs_include"] = facts.usesLFS ? try lfsInclude().map(TemplateValue.text) ?? .null : .null
         context["uses_dvc"] = .bool(facts.usesDVC)
         // DVC with the extra its default remote needs (plain dvc cannot pull from s3:// and the like).
         context["dvc_package"] = .text("dvc\(facts.dvcExtra.map { "[\($0)]" } ?? "")==3.67.1")
@@ -83,6 +85,20 @@ public struct Renderer: Sendable {
                 try render("workflows/ml-drift.yml", to: ".github/workflows/ml-drift.yml", context, as: .workflow))
         }
         return files
+    }
+
+    /// The paths whose git-lfs objects the checks read — models' artifacts, metrics and predictions, the
+    /// metrics and params files, datasets — as `git lfs fetch --include` takes them; nil when none is
+    /// declared. Each must be plain text for the workflow (it is a comma-separated pattern list there).
+    func lfsInclude() throws -> String? {
+        let models = config.models.values.flatMap { [$0.artifact, $0.metrics, $0.predictions].compactMap { $0 } }
+        let paths = Set(models + config.metrics + config.params + config.datasets.values.map(\.path)).sorted()
+        for path in paths where !Template.isPlainSafe(path) {
+            throw GitOpsMLError.configuration(
+                "\(YAMLText.quoted(path)): a path fetched through git-lfs in the workflows may hold only letters, digits and . _ - / : @ + =",
+                at: SourceLocation(file: ProjectConfig.fileName))
+        }
+        return paths.isEmpty ? nil : paths.joined(separator: ",")
     }
 
     // MARK: Manifests
