@@ -75,9 +75,9 @@ public final class AgentService: Service, Sendable {
             }
             schedule.started(at: clock.now())
             let started = clock.now()
-            let (results, models, state) = await reconciler.run { agent in
+            let (results, models, state, waitRequested) = await reconciler.run { agent in
                 let results = agent.pass()
-                return (results, agent.runningModels(), agent.state)
+                return (results, agent.runningModels(), agent.state, agent.waitRequested)
             }
             let seconds = clock.now() - started
             for (environment, result) in results.sorted(by: { $0.key < $1.key }) {
@@ -97,7 +97,7 @@ public final class AgentService: Service, Sendable {
             }
             schedule.finished(
                 at: clock.now(), succeeded: results.values.allSatisfy(\.succeeded),
-                random: Double.random(in: 0..<1, using: &random))
+                random: Double.random(in: 0..<1, using: &random), notBefore: waitRequested)
         }
         logger.info("agent stopping: model servers stopped")
         await reconciler.run { $0.shutdown() }

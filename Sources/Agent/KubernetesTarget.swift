@@ -33,6 +33,8 @@ public final class KubernetesTarget {
         let report: HealthReport
         do {
             report = try apply(objects, environment: environment, deadline: deadline)
+        } catch let failure as KubernetesClient.Failure {
+            return .fault("\(failure)", retryAfter: failure.retryAfter)
         } catch {
             return .fault("\(error)")
         }

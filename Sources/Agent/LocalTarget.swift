@@ -24,8 +24,9 @@ public final class LocalTarget {
         /// The new release failed and nothing healthy runs: no previous release, or it failed too.
         case failed(HealthReport, restored: HealthReport?)
         /// The release could not be judged: the cluster or the host failed (an API server's 409, 429 or 5xx,
-        /// a network error). Nothing is restored or reverted; the next pass tries again.
-        case fault(String)
+        /// a network error). Nothing is restored or reverted; the next pass tries again, not before the
+        /// seconds the server asked to wait (`Retry-After` of a 429 or 503), when it asked.
+        case fault(String, retryAfter: Double? = nil)
     }
 
     public private(set) var running: Release?

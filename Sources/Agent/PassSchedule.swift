@@ -32,6 +32,8 @@ public struct PassSchedule: Sendable, Equatable {
     private var running = false
     /// A webhook during a pass: that pass may have fetched before the push, so another one follows.
     private var triggeredWhileRunning = false
+    /// No pass before this (a server's Retry-After), webhooks included.
+    private var earliest = -Double.infinity
 
     public init(
         interval: Double, jitter: Double = 0.1, retry: Backoff = Backoff(initial: 5, maximum: 300),
@@ -49,11 +51,16 @@ public struct PassSchedule: Sendable, Equatable {
         running = true
     }
 
-    /// `random` is uniform in [0, 1): the loop's generator, a fixed one in tests.
-    public mutating func finished(at now: Double, succeeded: Bool, random: Double) {
+    /// `random` is uniform in [0, 1): the loop's generator, a fixed one in tests. `notBefore`: seconds a
+    /// server asked to wait (Retry-After), which no backoff or webhook shortens.
+    public mutating func finished(at now: Double, succeeded: Bool, random: Double, notBefore: Double? = nil) {
         failuresInARow = succeeded ? 0 : failuresInARow + 1
         let base = succeeded ? interval : min(interval, retry.delay(afterFailures: failuresInARow))
         due = now + base * (1 + jitter * (2 * random - 1))
+        if let notBefore {
+            due = max(due, now + notBefore)
+            earliest = now + notBefore
+        }
         running = false
         if triggeredWhileRunning {
             triggeredWhileRunning = false
@@ -67,7 +74,7 @@ public struct PassSchedule: Sendable, Equatable {
             triggeredWhileRunning = true
             return
         }
-        due = min(due, max(now, (lastStart ?? -Double.infinity) + minimumGap))
+        due = min(due, max(now, (lastStart ?? -Double.infinity) + minimumGap, earliest))
     }
 
     /// Seconds to wait from `now` (zero when due).

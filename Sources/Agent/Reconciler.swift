@@ -66,6 +66,9 @@ public final class Reconciler {
     public let options: Options
     /// Told every change of the state as it happens, during a pass too (`/status` shows a rollout under way).
     public var onStateChange: (@Sendable (AgentState) -> Void)?
+    /// Seconds a server asked the last pass to wait before the next (a Kubernetes API's 429 or 503 with
+    /// Retry-After): the schedule runs no pass sooner.
+    public private(set) var waitRequested: Double?
     /// Why serve-first could not run an environment's last applied release again, by environment.
     private var resumeFailures: [String: String] = [:]
     /// Opened again when its packs are consolidated (see `fetch`).
@@ -133,6 +136,7 @@ public final class Reconciler {
     /// One pass over every environment; environments are independent, so one failing stops only itself.
     @discardableResult
     public func pass() -> [String: Result] {
+        waitRequested = nil
         let fetched = fetch()
         var results: [String: Result] = [:]
         for environment in config.environments {
@@ -340,10 +344,11 @@ public final class Reconciler {
         case .rolledBack(let failed, _):
             models[name] = plan.model
             return try rolledBack(environment, failed: tip, started: started, checks: failed.checks.map(\.outcome))
-        case .fault(let reason):
+        case .fault(let reason, let retryAfter):
             // Not a verdict on the release: nothing recorded, restored or reverted; the next pass applies it
-            // again (server-side apply is idempotent).
+            // again (server-side apply is idempotent), not before the server asked.
             update(name) { $0.inFlight = nil }
+            if let retryAfter { waitRequested = max(waitRequested ?? 0, retryAfter) }
             return .stopped(step: "apply", reason: "\(reason); retried next pass")
         case .failed(let failed, _):
             let record = deploymentRecord(

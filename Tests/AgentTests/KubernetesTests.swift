@@ -370,6 +370,8 @@ struct KubernetesReconcileTests {
                 continue
             }
             #expect(step == "apply" && reason.contains(said) && reason.hasSuffix("retried next pass"), "\(reason)")
+            // A 429's Retry-After reaches the schedule: no pass before it.
+            #expect(agent.waitRequested == (fault == "PATCH 429 1" ? 1 : nil), "\(fault)")
             #expect(try fixture.originTip() == good, "\(fault): nothing reverted")
             #expect(agent.state.environments["staging"]?.lastFailed == nil, "\(fault)")
         }

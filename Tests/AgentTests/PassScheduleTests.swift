@@ -55,6 +55,22 @@ struct PassScheduleTests {
         #expect(schedule.due == 1, "a trigger never delays a pass already due")
     }
 
+    /// A server's Retry-After (a 429 from the Kubernetes API) holds the next pass back: neither the
+    /// failure's backoff nor a webhook brings it sooner.
+    @Test func retryAfterHoldsTheNextPassBack() {
+        var schedule = PassSchedule(
+            interval: 60, jitter: 0, retry: Backoff(initial: 5, maximum: 300), minimumGap: 1, now: 0)
+        schedule.started(at: 0)
+        schedule.finished(at: 1, succeeded: false, random: 0.5, notBefore: 30)
+        #expect(schedule.due == 31, "not the 5 s backoff")
+        schedule.triggered(at: 2)
+        #expect(schedule.due == 31, "a webhook waits too")
+        schedule.started(at: 31)
+        schedule.finished(at: 32, succeeded: true, random: 0.5)
+        schedule.triggered(at: 40)
+        #expect(schedule.due == 40, "the next pass is free again")
+    }
+
     @Test func aWebhookDuringAPassIsFollowedByAnotherPass() {
         var schedule = PassSchedule(interval: 60, jitter: 0, minimumGap: 1, now: 0)
         schedule.started(at: 0)
