@@ -310,13 +310,21 @@ public enum GateEvaluator {
                     method: method)
             }
             let se = result.variance.squareRoot()
-            let z1 = Distributions.normalQuantile(confidence)
+            let z1 = result.quantile(confidence)
             let interval = result.interval(confidence: confidence)
             var withStatistic = method
             withStatistic.details += [("statistic", .double(result.z)), ("variance", .double(result.variance))]
             if result.identical {
                 withStatistic.description += "; identical scores: the difference is exactly 0, with no variance"
                 withStatistic.details.append(("identical", .bool(true)))
+            }
+            if let df = result.degreesOfFreedom {
+                // Few examples scored differently: Student's t, automatically, and said.
+                withStatistic.test = "DeLong t (automatic: \(df + 1) examples scored differently)"
+                withStatistic.description +=
+                    "; only \(df + 1) examples are scored differently (fewer than \(DeLongResult.fewDiffering)): Student's t with \(df) degrees of freedom, as the normal interval undercovers there"
+                withStatistic.interval = "DeLong Wald, Student's t"
+                withStatistic.details.append(("degrees_of_freedom", .int(df)))
             }
             return Comparison(
                 method: withStatistic, difference: result.difference, interval: interval.lower...interval.upper,

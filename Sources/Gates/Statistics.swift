@@ -129,10 +129,21 @@ public struct DeLongResult: Sendable, Equatable {
     /// The two models gave every example the same score: the difference is exactly 0 with no variance,
     /// and the interval is [0, 0] (the limit of the test, not an undefined one).
     public var identical = false
+    /// Student's t degrees of freedom when few examples are scored differently by the two models (fewer
+    /// than `fewDiffering`): the difference then rests on those few, DeLong's variance is estimated from
+    /// them, and the normal interval undercovers (88 % for a 95 % interval at n = 50 in `make coverage`'s
+    /// tied design; 97 % with t on (examples scored differently − 1) degrees of freedom). nil: normal.
+    public var degreesOfFreedom: Int?
+    public static let fewDiffering = 30
+
+    /// The quantile of the reference distribution at `p`: normal, or Student's t with `degreesOfFreedom`.
+    public func quantile(_ p: Double) -> Double {
+        degreesOfFreedom.map { SpecialFunctions.studentTQuantile(p, df: Double($0)) } ?? Distributions.normalQuantile(p)
+    }
 
     /// A two-sided confidence interval of `aucB − aucA` at `confidence`.
     public func interval(confidence: Double) -> (lower: Double, upper: Double) {
-        let half = Distributions.normalQuantile(0.5 + confidence / 2) * variance.squareRoot()
+        let half = quantile(0.5 + confidence / 2) * variance.squareRoot()
         return (difference - half, difference + half)
     }
 
@@ -182,8 +193,15 @@ public struct DeLongResult: Sendable, Equatable {
         // z would be ±∞ or 0/0, and no p-value means anything.
         guard variance > 1e-20 else { return nil }
         let z = difference / variance.squareRoot()
+        let differing = zip(scoresA, scoresB).lazy.filter { $0 != $1 }.count
+        guard differing < fewDiffering else {
+            return DeLongResult(
+                aucA: a.auc, aucB: b.auc, variance: variance, z: z, pValue: Distributions.normalTwoSided(z))
+        }
+        let df = max(1, differing - 1)
         return DeLongResult(
-            aucA: a.auc, aucB: b.auc, variance: variance, z: z, pValue: Distributions.normalTwoSided(z))
+            aucA: a.auc, aucB: b.auc, variance: variance, z: z,
+            pValue: 2 * SpecialFunctions.studentTCDF(-abs(z), df: Double(df)), degreesOfFreedom: df)
     }
 }
 

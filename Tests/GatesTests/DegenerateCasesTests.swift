@@ -81,6 +81,37 @@ struct DegenerateCasesTests {
         #expect(dense.method?.test.hasPrefix("bootstrap (1000 resamples") == true, "\(dense.message)")
     }
 
+    /// Few examples scored differently: DeLong uses Student's t on (that count − 1) degrees of freedom, the
+    /// interval and the p-value alike (they still agree), and the report says so; with many, the normal.
+    @Test func delongWithFewDifferingScoresUsesStudentsT() throws {
+        let n = 60
+        let positives = (0..<n).map { $0 % 3 == 0 }
+        let a = (0..<n).map { Double(($0 * 7) % 10) / 10 }
+        // The challenger moves six examples one step towards the right answer.
+        let b = a.enumerated().map { index, score in
+            index < 6 ? score + (positives[index] ? 0.1 : -0.1) : score
+        }
+        let result = try #require(DeLongResult.test(positives: positives, scoresA: a, scoresB: b))
+        #expect(result.degreesOfFreedom == 5)
+        let normal = Distributions.normalQuantile(0.975) * result.variance.squareRoot()
+        let interval = result.interval(confidence: 0.95)
+        #expect(interval.upper - result.difference > normal * 1.2, "t(5) is wider than the normal")
+        #expect((interval.lower > 0 || interval.upper < 0) == (result.pValue < 0.05))
+        let ids = (0..<n).map(String.init)
+        let truth = positives.map { $0 ? "1" : "0" }
+        var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
+        spec.test = .delong
+        let outcome = GateEvaluator.evaluate(
+            spec, champion: 0.5, challenger: 0.5,
+            paired: .classification(
+                champion: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: a),
+                challenger: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: b)))
+        #expect(outcome.method?.test == "DeLong t (automatic: 6 examples scored differently)", "\(outcome.message)")
+        // Continuous scores differ everywhere: the normal, as before.
+        let c = a.enumerated().map { $0.element + Double($0.offset) * 1e-6 }
+        #expect(try #require(DeLongResult.test(positives: positives, scoresA: a, scoresB: c)).degreesOfFreedom == nil)
+    }
+
     /// roc_auc_weighted with a class absent from y_true: the class weighs nothing (scikit-learn's value).
     @Test func weightedAUCLeavesOutAbsentClasses() throws {
         let reference = try #require(fixture["roc_auc_weighted_absent_class"] as? [String: Any])
