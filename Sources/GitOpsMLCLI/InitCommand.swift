@@ -18,8 +18,19 @@ struct InitCommand: ParsableCommand {
     @Argument(help: "The project folder (default: the current folder).")
     var directory: String = "."
 
-    @Option(name: .long, help: "The model's name (default: the folder's name).")
+    @Option(
+        name: .long,
+        help:
+            "The model's name (default: the folder's name), or NAME=PATH to name its artifact too (default: what init finds)."
+    )
     var model: String?
+
+    /// `--model NAME` or `--model NAME=PATH`.
+    private var modelName: String? { model.map { String($0.prefix { $0 != "=" }) } }
+    private var modelPath: String? {
+        guard let model, let equals = model.firstIndex(of: "=") else { return nil }
+        return String(model[model.index(after: equals)...])
+    }
 
     @Flag(name: .long, help: "Overwrite existing files.")
     var force = false
@@ -73,7 +84,7 @@ struct InitCommand: ParsableCommand {
         let view = DirectoryFiles(root: root)
         let name = Self.label(URL(fileURLWithPath: root).lastPathComponent)
         var scaffold = Scaffold(
-            project: name.isEmpty ? "project" : name, model: model ?? (name.isEmpty ? "model" : name))
+            project: name.isEmpty ? "project" : name, model: modelName ?? (name.isEmpty ? "model" : name))
         scaffold.usesDVC = facts.usesDVC
         let branch = InitGuesses.defaultBranch(root: root)
         (scaffold.defaultBranch, scaffold.defaultBranchSource) = branch
@@ -102,15 +113,15 @@ struct InitCommand: ParsableCommand {
         // declares, under the names `registry` and `promote` will meet in their tags.
         let declared = Self.declaredArtifacts(in: view)
         // Their own names where Kubernetes takes them, so that `registry` and `promote` meet GTO's tags.
-        func modelName(_ declared: String) -> String {
+        func declaredName(_ declared: String) -> String {
             Renderer.isDNSLabel(declared, maxLength: 55) ? declared : Self.label(declared)
         }
         if let first = declared.first(where: { $0.type == "model" }) {
-            if model == nil { scaffold.model = modelName(first.name) }
+            if model == nil { scaffold.model = declaredName(first.name) }
             scaffold.modelArtifact = first.path
         }
         for other in declared.filter({ $0.type == "model" }).dropFirst() {
-            let name = modelName(other.name)
+            let name = declaredName(other.name)
             guard !name.isEmpty, name != scaffold.model, !scaffold.otherModels.contains(where: { $0.name == name })
             else { continue }
             scaffold.otherModels.append((name, other.path))
@@ -120,7 +131,10 @@ struct InitCommand: ParsableCommand {
             guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }
             scaffold.datasets.append((name: name, path: dataset.path, columns: header("\(root)/\(dataset.path)")))
         }
-        if let artifact = scaffold.modelArtifact {
+        if let path = modelPath {
+            // Named on the command line: no guess, but a repository path (a URL is refused here too).
+            scaffold.modelArtifact = try RepositoryPath.clean(path)
+        } else if let artifact = scaffold.modelArtifact {
             scaffold.guesses.append(
                 "model \(scaffold.model): \(artifact), as dvc.yaml artifacts: or artifacts.yaml declares it")
         } else {

@@ -100,6 +100,19 @@ struct InitGuessTests {
         #expect(refused.stderrText.contains("it is a URL (remote storage)"), "\(refused.stderrText)")
     }
 
+    /// `--model NAME=PATH` names the model and its artifact: no guess is made, and a URL is refused.
+    @Test func theModelAndItsArtifactCanBeNamed() throws {
+        let directory = try makeRepository(
+            in: temp.sub("named"), files: ["models/a.onnx": "a", "models/b.onnx": "b", "train.py": "print(1)\n"])
+        let result = try gitopsML(["init", directory, "--model", "fraud=models/b.onnx"], in: directory)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let config = try String(contentsOfFile: directory + "/gitops-ml.yaml", encoding: .utf8)
+        #expect(config.contains("  fraud:\n    artifact: \"models/b.onnx\""), "\(config)")
+        #expect(!result.stdoutText.contains("guessed: model"), "\(result.stdoutText)")
+        let url = try gitopsML(["init", directory, "--force", "--model", "fraud=s3://bucket/model.pkl"], in: directory)
+        #expect(url.status == 2 && url.stderrText.contains("it is a URL"), "\(url.stderrText)")
+    }
+
     /// A subfolder of a repository is not where GitHub or check look: init says where to run it and writes
     /// nothing.
     @Test func aSubfolderIsRefusedWithTheRootNamed() throws {
