@@ -45,32 +45,50 @@ public struct ArtifactDiff: Sendable {
         let after = try versions(at: new, in: repository, config: config)
         var changes: [Change] = []
         for path in Set(before.keys).union(after.keys).sorted() {
-            switch (before[path], after[path]) {
-            case (nil, let added?): changes.append(Change(path: path, status: .added, old: nil, new: added.version))
-            case (let deleted?, nil):
-                changes.append(Change(path: path, status: .deleted, old: deleted.version, new: nil))
-            case (let a?, let b?) where a.identity != b.identity:
-                changes.append(Change(path: path, status: .modified, old: a.version, new: b.version))
-            default: break
-            }
+            let (a, b) = (before[path], after[path])
+            guard a?.identity != b?.identity else { continue }
+            let status: Status = a == nil ? .added : b == nil ? .deleted : .modified
+            let (old, new) = (try a.map { try $0.version(repository) }, try b.map { try $0.version(repository) })
+            // An LFS pointer rewritten around the same object is not a change of the file.
+            if status == .modified && old?.digest == new?.digest { continue }
+            changes.append(Change(path: path, status: status, old: old, new: new))
         }
         return ArtifactDiff(changes: changes)
     }
 
-    /// Each tracked model or data file at `revision`, by path, with what identifies its content (a
-    /// plain blob's id, so unchanged blobs are never read; its sha256 is computed for the report).
-    static func versions(at revision: String, in repository: Repository, config: ProjectConfig?) throws -> [String: (
-        version: Version, identity: String
-    )] {
+    /// A tracked file as a revision holds it: a DVC output's record, or a blob (plain or an LFS pointer)
+    /// known by its id, read only when it changed.
+    struct Tracked {
+        var identity: String
+        var dvc: Version?
+        var blob: (id: ObjectID, path: String)?
+
+        func version(_ repository: Repository) throws -> Version {
+            if let dvc { return dvc }
+            guard let blob else { throw GitOpsMLError.environment("internal: a tracked file without content") }
+            let bytes = try repository.blob(blob.id)
+            if let pointer = DataResolver.lfsPointer(bytes, file: blob.path) {
+                return Version(digest: "sha256:" + pointer.oid, size: pointer.size, keptIn: "git-lfs")
+            }
+            return Version(digest: "sha256:" + SHA256.hex(bytes), size: bytes.count, keptIn: "git")
+        }
+    }
+
+    /// Each tracked model or data file at `revision`, by path, with what identifies its content: a DVC
+    /// output's md5, a blob's id (so unchanged blobs are never read).
+    static func versions(at revision: String, in repository: Repository, config: ProjectConfig?) throws -> [String:
+        Tracked]
+    {
         let commit = try repository.resolve(revision)
         let view = try repository.fileView(.git(commit.hex))
         let tree = try repository.listTree(at: commit.hex, recursive: true).filter { $0.kind == .blob }
-        var found: [String: (version: Version, identity: String)] = [:]
+        var found: [String: Tracked] = [:]
         let pointers = tree.map(\.path).filter { $0.hasSuffix(".dvc") && !$0.hasPrefix(".dvc/") }
         for output in try DataResolver.declaredOutputs(pointers: pointers, in: view) {
             let version = Version(digest: "md5:" + output.md5, size: output.size, keptIn: output.carrier)
             // A directory output is named with a trailing slash, as `dvc diff` names it.
-            found[output.path + (output.md5.hasSuffix(".dir") ? "/" : "")] = (version, version.digest)
+            found[output.path + (output.md5.hasSuffix(".dir") ? "/" : "")] = Tracked(
+                identity: version.digest, dvc: version)
         }
         let declared = Set(
             (config?.models.values.compactMap(\.artifact) ?? []) + (config?.datasets.values.map(\.path) ?? []))
@@ -81,16 +99,7 @@ public struct ArtifactDiff: Sendable {
                 declared.contains(entry.path)
                     || (modelExtensions + dataExtensions).contains(where: lower.hasSuffix)
             else { continue }
-            let bytes = try repository.blob(entry.id)
-            if let pointer = DataResolver.lfsPointer(bytes, file: entry.path) {
-                found[entry.path] = (
-                    Version(digest: "sha256:" + pointer.oid, size: pointer.size, keptIn: "git-lfs"), pointer.oid
-                )
-            } else {
-                found[entry.path] = (
-                    Version(digest: "sha256:" + SHA256.hex(bytes), size: bytes.count, keptIn: "git"), entry.id.hex
-                )
-            }
+            found[entry.path] = Tracked(identity: "blob:" + entry.id.hex, blob: (entry.id, entry.path))
         }
         return found
     }
