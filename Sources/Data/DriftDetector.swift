@@ -380,11 +380,12 @@ struct ColumnKind {
                 type: .numerical,
                 reason: "numerical: an integer column with nulls (float to pandas) in the current data")
         case .int:
-            let distinct = Set(current.values).count
+            // Counted no further than 11: deciding "at most 10 values" must not hash a million numbers.
+            let distinct = DriftDetector.distinctCount(current.values, [], upTo: 11)
             return distinct > 10
                 ? ColumnKind(
                     type: .numerical,
-                    reason: "numerical: an integer column with \(distinct) distinct values (> 10) in the current data")
+                    reason: "numerical: an integer column with more than 10 distinct values in the current data")
                 : ColumnKind(
                     type: .categorical,
                     reason: "categorical: an integer column with \(distinct) distinct values (≤ 10) in the current data"
