@@ -90,7 +90,7 @@ test: deps venv
 	  --count 2000 --out .build/differential.json
 	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed $$(date +%s) --count 1000 \
 	  --out .build/pandas_corpus.json
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(MAKE) portability
 	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
 	  GITOPS_ML_PANDAS_CORPUS=$(CURDIR)/.build/pandas_corpus.json $(SWIFT) test --skip-build
@@ -99,6 +99,8 @@ test: deps venv
 ## action.yml checked by actionlint and zizmor.
 lint: venv
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift benchmarks/CoverageSimulation
+	# Every import a target uses is one Package.swift declares (the layout of DESIGN §8, held by the build).
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	python3 scripts/embed-templates.py --check || { echo "templates/ or policies/ changed: run make templates"; exit 1; }
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows action.yml

@@ -73,11 +73,15 @@ let package = Package(
                 "GitOpsMLCore", "Config", "GitStore", "Promotion", .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"], swiftSettings: strict),
+        // The cluster: access, discovery, server-side apply of a manifest set, rollout health, drift.
+        .target(
+            name: "Kubernetes", dependencies: ["GitOpsMLCore", "Config", "HTTPClient"], exclude: ["README.md"],
+            swiftSettings: strict),
         // The sync agent: the reconcile pass, the local target, rollout health, rollbacks in git, the push webhook.
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Policies",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Policies", "Kubernetes",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +112,7 @@ let package = Package(
             name: "coverage-simulation", dependencies: ["Gates"], path: "benchmarks/CoverageSimulation",
             swiftSettings: strict),
 
-        .target(name: "TestSupport", dependencies: ["GitOpsMLCore", "Gates"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GitOpsMLCore", "Gates", "HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
@@ -121,7 +125,11 @@ let package = Package(
             name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "PoliciesTests", dependencies: ["Policies", "Config", "GitStore", "Promotion", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "HTTPClient", "Data", "GitStore", "TestSupport"]),
+        .testTarget(
+            name: "AgentTests", dependencies: ["Agent", "Kubernetes", "HTTPClient", "Data", "GitStore", "TestSupport"]),
+        .testTarget(
+            name: "KubernetesTests", dependencies: ["Kubernetes", "Config", "HTTPClient", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
             name: "LineageTests", dependencies: ["Lineage", "GitStore", "Config", "Data", "Promotion", "TestSupport"]),

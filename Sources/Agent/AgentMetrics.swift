@@ -26,12 +26,19 @@ public final class AgentMetrics: Sendable {
             descriptor: Self.name("rollbacks", "total", "Releases that failed their checks and were reverted."),
             labels: labels + [("model", model ?? "")])
         switch result {
-        case .synced(let commit), .applied(let commit):
+        case .corrected(_, let objects):
+            registry.makeCounter(
+                descriptor: Self.name(
+                    "drift_corrections", "total", "Objects found changed in the cluster and applied again."),
+                labels: labels
+            ).increment(by: Int64(objects.count))
+            fallthrough
+        case .synced, .applied:
             registry.makeGauge(
                 descriptor: Self.name("last_success_timestamp", "seconds", "Unix time of the last good pass."),
                 labels: labels
             ).set(now.timeIntervalSince1970)
-            applied(environment: environment, revision: commit)
+            if let commit = result.commit { applied(environment: environment, revision: commit) }
         case .rolledBack(_, let restored):
             failures.increment()
             rollbacks.increment()

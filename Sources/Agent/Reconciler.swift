@@ -4,6 +4,7 @@ import Foundation
 import GitOpsMLCore
 import GitStore
 import HTTPClient
+import Kubernetes
 import Policies
 import Promotion
 
@@ -51,10 +52,21 @@ public final class Reconciler {
     public enum Result: Sendable, Equatable {
         /// Nothing to do: what runs is what the branch names.
         case synced(String)
+        /// What runs is what the branch names again: these objects had drifted and were applied again.
+        case corrected(String, objects: [String])
         case applied(String)
         case rolledBack(failed: String, restored: String)
         /// The pass stopped at a step; what ran before still runs.
         case stopped(step: String, reason: String)
+
+        /// The environment-branch commit that runs once the pass is over, when the pass knows.
+        public var commit: String? {
+            switch self {
+            case .synced(let commit), .applied(let commit), .corrected(let commit, _): return commit
+            case .rolledBack(_, let restored): return restored
+            case .stopped: return nil
+            }
+        }
 
         public var succeeded: Bool {
             if case .stopped = self { return false }
@@ -278,6 +290,7 @@ public final class Reconciler {
         // What a cluster runs outlives the agent; a local server does not.
         let running = environment.target == .kubernetes || target(name).running != nil
         if tip.hex == current.lastApplied, running {
+            if environment.target == .kubernetes { return correctDrift(environment, tip: tip) }
             // Healthy again once a server that crashed has stayed up long enough for its count to clear.
             if environment.target == .local, current.health == HealthStatus.degraded.description,
                 target(name).crashesInARow == 0
@@ -406,7 +419,7 @@ public final class Reconciler {
     private func kubernetesPlan(
         _ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment
     ) throws -> Step {
-        let objects = try ManifestSet.read(environment: environment.name, at: tip, in: mirror)
+        let objects = try manifests(environment, at: tip)
         // The environment's namespace (agent.yaml) bounds what its releases may touch.
         if let stray = objects.first(where: { $0.namespace != nil && $0.namespace != environment.namespace }) {
             throw GitOpsMLError.configuration(
@@ -414,7 +427,7 @@ public final class Reconciler {
                 at: SourceLocation(file: "deploy/\(environment.name)/"))
         }
         let fallback = try current.lastApplied.map {
-            try ManifestSet.read(environment: environment.name, at: ObjectID(hex: $0), in: mirror)
+            try manifests(environment, at: ObjectID(hex: $0))
         }
         let target = try cluster()
         let model = try EnvironmentReleases.read(environment.name, at: tip, in: mirror).keys.sorted()
@@ -425,6 +438,21 @@ public final class Reconciler {
                     to: objects, environment: environment.name, deadline: environment.health.deadline,
                     fallback: fallback, willRestore: willRestore)
             })
+    }
+
+    /// What the cluster holds of the applied release, compared with git at every pass and applied again
+    /// where it drifted (an edit, a `kubectl scale`, a deleted object): git stays the truth between
+    /// promotions. A fault is retried next pass; the release is not in question.
+    private func correctDrift(_ environment: AgentConfig.Environment, tip: ObjectID) -> Result {
+        do {
+            let corrected = try cluster().correctDrift(manifests(environment, at: tip), environment: environment.name)
+            guard !corrected.isEmpty else { return .synced(tip.hex) }
+            Log.warning(
+                "drift corrected", ["environment": environment.name, "objects": corrected.joined(separator: ", ")])
+            return .corrected(tip.hex, objects: corrected)
+        } catch {
+            return .stopped(step: "drift", reason: "\(error); retried next pass")
+        }
     }
 
     /// Puts `commit` back on the environment's target (a rollback a killed agent left half done).
@@ -438,9 +466,14 @@ public final class Reconciler {
             if report.status == .healthy { models[environment.name] = fallback.record.model }
             return report
         case .kubernetes:
-            let objects = try ManifestSet.read(environment: environment.name, at: commit, in: mirror)
-            return try cluster().apply(objects, environment: environment.name, deadline: environment.health.deadline)
+            return try cluster().apply(
+                manifests(environment, at: commit), environment: environment.name,
+                deadline: environment.health.deadline)
         }
+    }
+
+    private func manifests(_ environment: AgentConfig.Environment, at commit: ObjectID) throws -> [KubernetesObject] {
+        try ManifestSet.read(environment: environment.name, in: mirror.fileView(.git(commit.hex)))
     }
 
     /// The cluster, from the service account or the kubeconfig; resolved once.
@@ -699,6 +732,10 @@ public final class Reconciler {
         switch result {
         case .synced(let commit):
             condition = CheckOutcome(name: "Synced", status: "True", reason: "at \(commit.prefix(12))")
+        case .corrected(let commit, let objects):
+            condition = CheckOutcome(
+                name: "Synced", status: "True",
+                reason: "at \(commit.prefix(12)); drift corrected: \(objects.joined(separator: ", "))")
         case .applied(let commit):
             condition = CheckOutcome(name: "Synced", status: "True", reason: "applied \(commit.prefix(12))")
         case .rolledBack(let failed, let restored):

@@ -74,6 +74,9 @@ public struct HTTPError: CategorizedError, Equatable {
     public var description: String { "\(url): \(message)" }
 }
 
+/// What sends a request: `HTTPClient.perform`, or a recorder or stand-in in tests.
+public typealias HTTPTransport = @Sendable (HTTPRequest) throws -> HTTPResponse
+
 /// Requests over libcurl. `perform` blocks its thread; `send` runs the transfer on a thread of its own
 /// so that Swift's cooperative pool is never blocked.
 public enum HTTPClient {

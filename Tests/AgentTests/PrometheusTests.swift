@@ -116,3 +116,21 @@ struct PrometheusTests {
         #expect(result.stdoutText.contains("SUCCESS"))
     }
 }
+
+@Suite("The agent's metrics, series by series")
+struct AgentMetricsTests {
+    /// Each corrected object counts once; the revision that runs is the one the pass names.
+    @Test func driftCorrectionsAndRollbacksAreCountedOnce() {
+        let metrics = AgentMetrics()
+        metrics.record(
+            environment: "staging", result: .corrected("abc", objects: ["Service/ml/a", "ConfigMap/ml/b"]), model: nil,
+            seconds: 0.1, now: Date())
+        metrics.record(
+            environment: "staging", result: .rolledBack(failed: "bad", restored: "abc"), model: "churn", seconds: 1,
+            now: Date())
+        let text = metrics.exposition()
+        #expect(text.contains(#"gitops_ml_agent_drift_corrections_total{environment="staging"} 2"#), "\(text)")
+        #expect(text.contains(#"gitops_ml_agent_rollbacks_total{environment="staging",model="churn"} 1"#), "\(text)")
+        #expect(text.contains(#"gitops_ml_agent_applied_revision_info{environment="staging",revision="abc"} 1"#))
+    }
+}

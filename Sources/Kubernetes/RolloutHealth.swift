@@ -1,14 +1,24 @@
 import Foundation
+import GitOpsMLCore
 
 /// A workload's rollout health from its status, as `kubectl rollout status` and gitops-engine (Argo CD's
 /// health checks) judge it. Deployment: the controller must have observed the current generation; every
 /// replica updated and available, no old replica left; a Progressing condition with reason
 /// ProgressDeadlineExceeded is a failure (Degraded), anything else short of done is Progressing; a paused
-/// rollout is Suspended. StatefulSet, DaemonSet, Job and KServe's InferenceService below; other kinds have
-/// no rollout to wait for.
+/// rollout is Suspended. StatefulSet, DaemonSet, Job and KServe's InferenceService below. Other custom
+/// resources are judged by the status conventions kstatus (Flux's health checks) reads: the hook every CRD
+/// can meet without code here. Built-in kinds without a rollout have none to wait for.
 public enum RolloutHealth {
     /// The kinds whose rollout a release waits for.
     public static let watched: Set<String> = ["Deployment", "StatefulSet", "DaemonSet", "Job", "InferenceService"]
+
+    /// Whether a release waits for `object`: the workloads above, and every custom resource (a group outside
+    /// the Kubernetes project's own), whose conditions say when it is ready (`conventional`).
+    public static func isWatched(_ object: KubernetesObject) -> Bool {
+        guard !watched.contains(object.kind) else { return true }
+        let group = object.apiVersion.split(separator: "/").dropLast().first.map(String.init) ?? ""
+        return group.contains(".") && !group.hasSuffix(".k8s.io")
+    }
 
     /// The health of `object` by its kind; nil for a kind without a rollout.
     public static func of(_ object: [String: Any]) -> (status: HealthStatus, reason: String)? {
@@ -18,8 +28,34 @@ public enum RolloutHealth {
         case "DaemonSet": return daemonSet(object)
         case "Job": return job(object)
         case "InferenceService": return inferenceService(object)
-        default: return nil
+        default: return conventional(object)
         }
+    }
+
+    /// kstatus's conventions for any custom resource: a generation the controller has not observed is
+    /// Progressing; a `Stalled` condition that holds is Degraded; `Reconciling` holding, or `Ready` not True,
+    /// is Progressing; `Ready` True is Healthy. Without `status.conditions` there is nothing to wait for (nil).
+    public static func conventional(_ object: [String: Any]) -> (status: HealthStatus, reason: String)? {
+        let status = object["status"] as? [String: Any] ?? [:]
+        guard let conditions = status["conditions"] as? [[String: Any]] else { return nil }
+        let metadata = object["metadata"] as? [String: Any] ?? [:]
+        if let observed = int(status, "observedGeneration"), let generation = int(metadata, "generation"),
+            observed < generation
+        {
+            return (.progressing, "generation \(generation) not observed yet (at \(observed))")
+        }
+        func condition(_ type: String) -> [String: Any]? { conditions.first { $0["type"] as? String == type } }
+        func said(_ condition: [String: Any]) -> String {
+            condition["message"] as? String ?? condition["reason"] as? String ?? ""
+        }
+        if let stalled = condition("Stalled"), stalled["status"] as? String == "True" {
+            return (.degraded, "stalled: \(said(stalled))")
+        }
+        if let reconciling = condition("Reconciling"), reconciling["status"] as? String == "True" {
+            return (.progressing, "reconciling: \(said(reconciling))")
+        }
+        guard let ready = condition("Ready") else { return nil }
+        return ready["status"] as? String == "True" ? (.healthy, "Ready") : (.progressing, "not Ready: \(said(ready))")
     }
 
     private static func int(_ map: [String: Any], _ key: String) -> Int? { (map[key] as? NSNumber)?.intValue }

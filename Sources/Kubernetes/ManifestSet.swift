@@ -1,37 +1,35 @@
 import Config
 import Foundation
 import GitOpsMLCore
-import GitStore
 
 /// The objects an environment's kubernetes target applies: `deploy/<env>/` on the environment branch at a
-/// commit (what `promote` renders), followed through its kustomization files' `resources` (folders and
-/// files); each object must name its kind, name and — when the kind lives in one — the namespace.
+/// commit (what `promote` renders), followed through its kustomization files' `resources` (YAML or JSON
+/// files by their extension, else folders with their own kustomization.yaml); each object must name its
+/// kind, name and — when the kind lives in one — the namespace.
 /// Kustomizations that transform (patches, images, generators…) are refused: the agent applies what git
 /// holds, and would otherwise apply something else than `kubectl apply -k` does.
 public enum ManifestSet {
-    public static func read(environment: String, at commit: ObjectID, in repository: Repository) throws
-        -> [KubernetesObject]
-    {
+    /// `files`: the environment branch at the commit.
+    public static func read(environment: String, in files: any FileView) throws -> [KubernetesObject] {
         var objects: [KubernetesObject] = []
         var visited: Set<String> = []
-        try collect("deploy/\(environment)", at: commit, in: repository, into: &objects, visited: &visited)
+        try collect("deploy/\(environment)", in: files, into: &objects, visited: &visited)
         guard !objects.isEmpty else {
             throw GitOpsMLError.configuration(
-                "no manifests in deploy/\(environment)/ at \(commit.short)",
+                "no manifests in deploy/\(environment)/ at \(files.revision)",
                 at: SourceLocation(file: "deploy/\(environment)/"))
         }
         return objects
     }
 
     private static func collect(
-        _ folder: String, at commit: ObjectID, in repository: Repository, into objects: inout [KubernetesObject],
-        visited: inout Set<String>
+        _ folder: String, in files: any FileView, into objects: inout [KubernetesObject], visited: inout Set<String>
     ) throws {
         guard visited.insert(folder).inserted else { return }
         let file = "\(folder)/kustomization.yaml"
-        guard let bytes = try repository.read(file, at: .git(commit.hex)) else {
+        guard let bytes = try files.read(file) else {
             throw GitOpsMLError.configuration(
-                "no kustomization.yaml at \(commit.short)", at: SourceLocation(file: folder + "/"))
+                "no kustomization.yaml at \(files.revision)", at: SourceLocation(file: folder + "/"))
         }
         guard let root = try YAMLReader.compose(bytes, file: file) else { return }
         let map = try ConfigNode(root, file: file).mapping()
@@ -44,21 +42,19 @@ public enum ManifestSet {
                 throw GitOpsMLError.configuration(
                     "resource \(resource) leads outside deploy/", at: SourceLocation(file: file))
             }
-            let document: [UInt8]?
-            do {
-                document = try repository.read(path, at: .git(commit.hex))
-            } catch let error as GitError where error.code == .notAFile {
-                document = nil  // a folder: its own kustomization
+            guard [".yaml", ".yml", ".json"].contains(where: path.hasSuffix) else {
+                try collect(path, in: files, into: &objects, visited: &visited)  // a folder: its own kustomization
+                continue
             }
-            if let document {
-                objects += try parse(document, file: path)
-            } else {
-                try collect(path, at: commit, in: repository, into: &objects, visited: &visited)
+            guard let document = try files.read(path) else {
+                throw GitOpsMLError.configuration(
+                    "resource \(resource) is not at \(files.revision)", at: SourceLocation(file: file))
             }
+            objects += try parse(document, file: path)
         }
     }
 
-    static func parse(_ bytes: [UInt8], file: String) throws -> [KubernetesObject] {
+    public static func parse(_ bytes: [UInt8], file: String) throws -> [KubernetesObject] {
         try YAMLReader.composeAll(String(decoding: bytes, as: UTF8.self), file: file).map { node in
             let config = ConfigNode(node, file: file)
             let map = try config.mapping()

@@ -56,55 +56,45 @@ public struct KubernetesObject: Sendable, Equatable {
 public struct KubernetesClient: Sendable {
     public static let fieldManager = "gitops-ml"
     public let access: KubernetesAccess
-    let transport: HealthAssessment.Transport
+    let transport: HTTPTransport
     let timeout: Double
 
     public init(
         access: KubernetesAccess, timeout: Double = 30,
-        transport: @escaping HealthAssessment.Transport = { try HTTPClient.perform($0) }
+        transport: @escaping HTTPTransport = { try HTTPClient.perform($0) }
     ) {
         self.access = access
         self.timeout = timeout
         self.transport = transport
     }
 
-    /// The kinds the agent applies (those the rendered manifests use, the usual workloads and the
-    /// Prometheus operator's): the API version listed when pruning, the path segment, and whether they live
-    /// in a namespace. Not discovery: another kind is a fault the pass names.
-    static let resources: [String: (apiVersion: String, plural: String, namespaced: Bool)] = [
-        "Namespace": ("v1", "namespaces", false), "ServiceAccount": ("v1", "serviceaccounts", true),
-        "ConfigMap": ("v1", "configmaps", true), "Secret": ("v1", "secrets", true),
-        "Service": ("v1", "services", true), "Deployment": ("apps/v1", "deployments", true),
-        "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers", true),
-        "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", true),
-        "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies", true),
-        "Role": ("rbac.authorization.k8s.io/v1", "roles", true),
-        "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", true),
-        "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", false),
-        "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
-        "InferenceService": ("serving.kserve.io/v1beta1", "inferenceservices", true),
-        "StatefulSet": ("apps/v1", "statefulsets", true), "DaemonSet": ("apps/v1", "daemonsets", true),
-        "Job": ("batch/v1", "jobs", true), "CronJob": ("batch/v1", "cronjobs", true),
-        "Ingress": ("networking.k8s.io/v1", "ingresses", true),
-        "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", true),
-        "ServiceMonitor": ("monitoring.coreos.com/v1", "servicemonitors", true),
-        "PrometheusRule": ("monitoring.coreos.com/v1", "prometheusrules", true),
-    ]
+    /// What the API server serves, read as needed (see `Discovery`); shared by copies of this client.
+    let discovery = Discovery()
 
-    /// `/api/v1/namespaces/ns/services/name` or `/apis/apps/v1/namespaces/ns/deployments/name`.
-    static func path(apiVersion: String, kind: String, namespace: String?, name: String?) throws -> String {
-        guard let resource = resources[kind] else {
-            throw GitOpsMLError.environment("the kubernetes target does not know the kind \(kind)")
-        }
-        let group = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
-        var path = group
+    /// `/api/v1/namespaces/ns/services/name` or `/apis/apps/v1/namespaces/ns/deployments/name`, from the
+    /// server's discovery of `apiVersion`: a kind it does not serve is a fault (a CRD not installed yet).
+    func path(apiVersion: String, kind: String, namespace: String?, name: String?) throws -> String {
+        let resource = try resource(apiVersion: apiVersion, kind: kind)
+        var path = Discovery.prefix(apiVersion)
         if resource.namespaced {
             guard let namespace else { throw GitOpsMLError.environment("\(kind) \(name ?? "") has no namespace") }
-            path += "/namespaces/\(escape(namespace))"
+            path += "/namespaces/\(Self.escape(namespace))"
         }
         path += "/\(resource.plural)"
-        if let name { path += "/\(escape(name))" }
+        if let name { path += "/\(Self.escape(name))" }
         return path
+    }
+
+    /// The resource that serves `kind` in `apiVersion`.
+    public func resource(apiVersion: String, kind: String) throws -> APIResource {
+        try discovery.resource(apiVersion: apiVersion, kind: kind) { groupVersion in
+            let response = try transport(try request("GET", Discovery.prefix(groupVersion)))
+            if response.status == 404 { return nil }
+            guard (200...299).contains(response.status) else {
+                throw Failure(response, what: "discover \(groupVersion)")
+            }
+            return try Discovery.resources(in: response.body, groupVersion: groupVersion)
+        }
     }
 
     static func escape(_ segment: String) -> String {
@@ -127,42 +117,66 @@ public struct KubernetesClient: Sendable {
     }
 
     /// The request `apply` sends (tested against a local HTTPS server).
-    func applyRequest(_ object: KubernetesObject) throws -> HTTPRequest {
+    func applyRequest(_ object: KubernetesObject, dryRun: Bool = false) throws -> HTTPRequest {
         let path =
-            try Self.path(
+            try path(
                 apiVersion: object.apiVersion, kind: object.kind, namespace: object.namespace, name: object.name)
-            + "?fieldManager=\(Self.fieldManager)&force=true"
+            + "?fieldManager=\(Self.fieldManager)&force=true" + (dryRun ? "&dryRun=All" : "")
         return try request("PATCH", path, body: object.json, contentType: "application/apply-patch+yaml")
     }
 
-    /// Server-side apply; returns the object as the server has it now.
+    /// Server-side apply; returns the object as the server has it now. With `dryRun`, the server validates
+    /// and answers what the object would become (admission included), and stores nothing.
     @discardableResult
-    public func apply(_ object: KubernetesObject) throws -> [String: Any] {
-        try send(applyRequest(object), what: "apply \(object.reference)") ?? [:]
+    public func apply(_ object: KubernetesObject, dryRun: Bool = false) throws -> [String: Any] {
+        try send(
+            applyRequest(object, dryRun: dryRun), what: (dryRun ? "dry run of " : "apply ") + object.reference) ?? [:]
     }
 
     /// The object, nil when it does not exist.
     public func get(apiVersion: String, kind: String, namespace: String?, name: String) throws -> [String: Any]? {
-        let path = try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
+        let path = try path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
         return try send(request("GET", path), what: "get \(kind)/\(name)", absentIsNil: true)
     }
 
     /// The objects of a kind in a namespace carrying `selector` (`key=value`); none when the kind is not
-    /// installed (404) or the agent may not list it (403: its Role grants only the kinds it renders).
+    /// installed (404). A 403 (the agent may not list the kind) is thrown, for the caller to say.
     public func list(apiVersion: String, kind: String, namespace: String?, selector: String) throws -> [[String: Any]] {
         let path =
-            try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: nil)
+            try path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: nil)
             + "?labelSelector=\(Self.escape(selector))"
         let response = try transport(try request("GET", path))
-        guard response.status != 404 && response.status != 403 else { return [] }
+        guard response.status != 404 else { return [] }
         guard (200...299).contains(response.status) else { throw Failure(response, what: "list \(kind)") }
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         return object?["items"] as? [[String: Any]] ?? []
     }
 
-    public func delete(apiVersion: String, kind: String, namespace: String?, name: String) throws {
-        let path = try Self.path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
-        _ = try send(request("DELETE", path), what: "delete \(kind)/\(name)", absentIsNil: true)
+    /// Deletes an object, only if it is still the one listed: the API compares `uid` and `resourceVersion`
+    /// (DeleteOptions preconditions) and answers 409 when the object changed or was created again since.
+    /// False when it was gone already or has changed.
+    @discardableResult
+    public func delete(
+        apiVersion: String, kind: String, namespace: String?, name: String, uid: String? = nil,
+        resourceVersion: String? = nil
+    ) throws -> Bool {
+        let path = try path(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name)
+        var preconditions: [String: String] = [:]
+        preconditions["uid"] = uid
+        preconditions["resourceVersion"] = resourceVersion
+        let options: [String: Any] = [
+            "apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
+            "preconditions": preconditions,
+        ]
+        let body = Array(try JSONSerialization.data(withJSONObject: options, options: [.sortedKeys]))
+        do {
+            return
+                try send(
+                    request("DELETE", path, body: body, contentType: "application/json"),
+                    what: "delete \(kind)/\(name)", absentIsNil: true) != nil
+        } catch let failure as Failure where failure.status == 409 {
+            return false
+        }
     }
 
     private func send(_ request: HTTPRequest, what: String, absentIsNil: Bool = false) throws -> [String: Any]? {
