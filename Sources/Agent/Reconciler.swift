@@ -96,6 +96,7 @@ public final class Reconciler {
     private var kubernetes: KubernetesTarget?
     /// Held for the agent's lifetime: one agent per state directory.
     private let lock: Int32
+    private let stateWrites = Mutex(())
 
     public init(config: AgentConfig, options: Options) throws {
         if config.verify != .off && options.signer == nil {
@@ -146,23 +147,61 @@ public final class Reconciler {
     }
 
     /// One pass over every environment; environments are independent, so one failing stops only itself.
+    /// What decides a rollout (fetch, verification, policy, desired state) runs one environment after the
+    /// other; the rollouts themselves, which wait on health for up to their deadlines, run at once — one
+    /// slow or failing environment does not hold up the others — and what they lead to (records, reverts)
+    /// is written one environment after the other again.
     @discardableResult
     public func pass() -> [String: Result] {
         waitRequested = nil
         let fetched = fetch()
         var results: [String: Result] = [:]
+        var rollouts: [Rollout] = []
         for environment in config.environments {
             serveLastApplied(environment)
-            let result: Result
             if let failure = fetched {
-                result = .stopped(step: "fetch", reason: failure)
-            } else {
-                result = reconcile(environment)
+                results[environment.name] = .stopped(step: "fetch", reason: failure)
+                continue
             }
-            results[environment.name] = result
-            record(result, for: environment.name)
+            switch prepare(environment) {
+            case .done(let result): results[environment.name] = result
+            case .rolling(let rollout): rollouts.append(rollout)
+            }
+        }
+        for (rollout, outcome) in zip(rollouts, rollOut(rollouts)) {
+            do {
+                results[rollout.environment.name] = try finish(rollout, outcome)
+            } catch {
+                results[rollout.environment.name] = .stopped(step: "record", reason: "\(error)")
+            }
+        }
+        for environment in config.environments {
+            if let result = results[environment.name] { record(result, for: environment.name) }
         }
         return results
+    }
+
+    /// Runs the rollouts at once, each on a thread of its own (they block on health checks and the API).
+    private func rollOut(_ rollouts: [Rollout]) -> [LocalTarget.Outcome] {
+        let outcomes = Mutex<[Int: LocalTarget.Outcome]>([:])
+        // Each rollout touches only its own environment's target (a local server, or the objects of its own
+        // namespace through a client that is safe to share); what they write to the state goes through
+        // `update`, which serialises it. Neither the plans nor the reconciler are Sendable types for that.
+        nonisolated(unsafe) let rollouts = rollouts
+        nonisolated(unsafe) let reconciler = self
+        DispatchQueue.concurrentPerform(iterations: rollouts.count) { index in
+            let rollout = rollouts[index]
+            let name = rollout.environment.name
+            let outcome = rollout.plan.roll { failed in
+                reconciler.update(name) {
+                    $0.inFlight = AgentState.InFlight(
+                        commit: rollout.tip.hex, phase: .restoring, started: rollout.started,
+                        reasons: failed.failedReasons)
+                }
+            }
+            outcomes.withLock { $0[index] = outcome }
+        }
+        return outcomes.withLock { found in rollouts.indices.map { found[$0] ?? .fault("the rollout did not end") } }
     }
 
     /// Restarts crashed model servers when their backoff allows; call it between passes.
@@ -243,25 +282,26 @@ public final class Reconciler {
         }
     }
 
-    private func reconcile(_ environment: AgentConfig.Environment) -> Result {
+    /// Everything up to a rollout: either the pass's result for the environment, or the rollout to run.
+    private func prepare(_ environment: AgentConfig.Environment) -> Stage {
         let name = environment.name
         do {
             publishRecords(name)
             guard let tip = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) else {
-                return .stopped(step: "fetch", reason: "the remote has no branch \(environment.branch)")
+                return .done(.stopped(step: "fetch", reason: "the remote has no branch \(environment.branch)"))
             }
             if let pending = state.environments[name]?.pendingRollback {
-                if let stopped = try pushRollback(environment, pending, tip: tip) { return stopped }
+                if let stopped = try pushRollback(environment, pending, tip: tip) { return .done(stopped) }
                 let after = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) ?? tip
                 // The revert an earlier pass could not push landed now: this pass reports that rollback, once
                 // (what runs was restored then; the next pass finds the revert's tree running).
-                if after != tip { return .rolledBack(failed: pending.failed, restored: pending.restored) }
+                if after != tip { return .done(.rolledBack(failed: pending.failed, restored: pending.restored)) }
                 // Someone promoted on top of the failed commit: that newer commit is what to try.
-                return try reconcile(environment, tip: after)
+                return try prepare(environment, tip: after)
             }
-            return try reconcile(environment, tip: tip)
+            return try prepare(environment, tip: tip)
         } catch {
-            return .stopped(step: "record", reason: "\(error)")
+            return .done(.stopped(step: "record", reason: "\(error)"))
         }
     }
 
@@ -276,36 +316,46 @@ public final class Reconciler {
         case roll(Plan)
     }
 
-    private func reconcile(_ environment: AgentConfig.Environment, tip: ObjectID) throws -> Result {
+    /// A rollout ready to run for one environment, and what its outcome is recorded against.
+    private struct Rollout {
+        var environment: AgentConfig.Environment
+        var tip: ObjectID
+        var started: Date
+        var plan: Plan
+    }
+
+    private enum Stage {
+        case done(Result)
+        case rolling(Rollout)
+    }
+
+    private func prepare(_ environment: AgentConfig.Environment, tip: ObjectID) throws -> Stage {
         let name = environment.name
         let current = state.environments[name] ?? AgentState.Environment()
 
         // A rollback a killed agent left half done: the failed commit is not tried again.
         if let inFlight = current.inFlight, inFlight.phase == .restoring {
-            return try finishRollback(environment, failed: ObjectID(hex: inFlight.commit), reasons: inFlight.reasons)
+            return .done(
+                try finishRollback(environment, failed: ObjectID(hex: inFlight.commit), reasons: inFlight.reasons))
         }
         if tip.hex == current.lastFailed {
-            return .stopped(step: "apply", reason: "\(tip.short) failed already; waiting for a new commit")
+            return .done(.stopped(step: "apply", reason: "\(tip.short) failed already; waiting for a new commit"))
         }
         // What a cluster runs outlives the agent; a local server does not.
         let running = environment.target == .kubernetes || target(name).running != nil
         if tip.hex == current.lastApplied, running {
-            if environment.target == .kubernetes { return correctDrift(environment, tip: tip) }
+            if environment.target == .kubernetes { return .done(correctDrift(environment, tip: tip)) }
             // Healthy again once a server that crashed has stayed up long enough for its count to clear.
             if environment.target == .local, current.health == HealthStatus.degraded.description,
                 target(name).crashesInARow == 0
             {
                 update(name) { $0.health = HealthStatus.healthy.description }
             }
-            return .synced(tip.hex)
+            return .done(.synced(tip.hex))
         }
 
-        if case .stopped(let step, let reason)? = verify(environment, tip: tip, lastApplied: current.lastApplied) {
-            return .stopped(step: step, reason: reason)
-        }
-        if case .stopped(let step, let reason)? = checkPolicy(environment, tip: tip, lastApplied: current.lastApplied) {
-            return .stopped(step: step, reason: reason)
-        }
+        if let stopped = verify(environment, tip: tip, lastApplied: current.lastApplied) { return .done(stopped) }
+        if let stopped = checkPolicy(environment, tip: tip, lastApplied: current.lastApplied) { return .done(stopped) }
 
         let step: Step
         do {
@@ -315,15 +365,15 @@ public final class Reconciler {
                 : try kubernetesPlan(environment, tip: tip, current: current)
         } catch let error as CategorizedError where error.category == .configuration || error.category == .usage {
             // The release itself is wrong (its record, its digest, its source): refused and reverted.
-            return try failWithoutStarting(environment, tip: tip, reason: "\(error)")
+            return .done(try failWithoutStarting(environment, tip: tip, reason: "\(error)"))
         } catch {
             // A fault of this host or of the remote (a full disk, an unreadable cache): nothing is wrong with
             // the release, so nothing is reverted; what runs keeps running and the next pass tries again.
-            return .stopped(step: "desired state", reason: "\(error); retried next pass")
+            return .done(.stopped(step: "desired state", reason: "\(error); retried next pass"))
         }
         guard case .roll(let plan) = step else {
-            if case .done(let result) = step { return result }
-            return .synced(tip.hex)
+            if case .done(let result) = step { return .done(result) }
+            return .done(.synced(tip.hex))
         }
 
         let started = Date()
@@ -331,12 +381,13 @@ public final class Reconciler {
             $0.lastAttempted = tip.hex
             $0.inFlight = AgentState.InFlight(commit: tip.hex, phase: .applying, started: started)
         }
-        let outcome = plan.roll { failed in
-            self.update(name) {
-                $0.inFlight = AgentState.InFlight(
-                    commit: tip.hex, phase: .restoring, started: started, reasons: failed.failedReasons)
-            }
-        }
+        return .rolling(Rollout(environment: environment, tip: tip, started: started, plan: plan))
+    }
+
+    /// What a rollout's outcome leads to: the record, the state, a revert.
+    private func finish(_ rollout: Rollout, _ outcome: LocalTarget.Outcome) throws -> Result {
+        let (environment, tip, started, plan) = (rollout.environment, rollout.tip, rollout.started, rollout.plan)
+        let name = environment.name
         if environment.target == .local {
             update(name) { $0.serverProcessGroup = self.target(name).serverProcessGroup }
         }
@@ -748,17 +799,20 @@ public final class Reconciler {
         update(name) { $0.conditions = [condition] }
     }
 
-    /// Changes one environment's state and writes the whole state file before going on.
+    /// Changes one environment's state and writes the whole state file before going on; one change at a
+    /// time (rollouts of several environments run at once).
     private func update(_ name: String, _ change: (inout AgentState.Environment) -> Void) {
-        var environment = state.environments[name] ?? AgentState.Environment()
-        change(&environment)
-        state.environments[name] = environment
-        do {
-            try store.save(state)
-        } catch {
-            Log.warning("agent state", ["path": store.path, "error": "\(error)"])
+        stateWrites.withLock { _ in
+            var environment = state.environments[name] ?? AgentState.Environment()
+            change(&environment)
+            state.environments[name] = environment
+            do {
+                try store.save(state)
+            } catch {
+                Log.warning("agent state", ["path": store.path, "error": "\(error)"])
+            }
+            onStateChange?(state)
         }
-        onStateChange?(state)
     }
 
     /// Stops the servers a killed agent left running: every process whose environment carries this state

@@ -196,3 +196,66 @@ extension FakeKubernetesAPI {
         return access
     }
 }
+
+/// Environments roll out at once: one waiting out its deadline does not hold up another.
+@Suite("Environments reconciled concurrently", .serialized)
+struct ConcurrentEnvironmentTests {
+    @Test func aSlowRolloutDoesNotHoldUpAnotherEnvironment() throws {
+        let api = try FakeKubernetesAPI()
+        let fixture = try AgentFixture("kube-concurrent")
+        fixture.config.environments = ["slow", "fast"].map {
+            AgentConfig.Environment(
+                name: $0, branch: "gitops", namespace: "ml-\($0)", target: .kubernetes,
+                health: AgentConfig.Health(deadline: $0 == "slow" ? 5 : 20))
+        }
+        var options = fixture.options()
+        options.kubernetes = api.access
+        options.rolloutPeriod = 0.05
+        let agent = try Reconciler(config: fixture.config, options: options)
+        let source = try git("rev-parse", "main", in: fixture.project)
+        for (environment, image) in [("slow", "stuck"), ("fast", "v1")] {
+            let record = ReleaseRecord(model: "churn", environment: environment, version: "v1", sourceCommit: source)
+            try write(record.yaml, to: "environments/\(environment)/churn.yaml", in: fixture.work)
+            try write(
+                "resources: [deployment.yaml]\n", to: "deploy/\(environment)/kustomization.yaml", in: fixture.work)
+            try write(
+                """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: churn, namespace: ml-\(environment)}
+                spec:
+                  replicas: 1
+                  selector: {matchLabels: {app: churn}}
+                  template:
+                    metadata: {labels: {app: churn}}
+                    spec: {containers: [{name: serve, image: "ghcr.io/example/churn:\(image)"}]}
+
+                """, to: "deploy/\(environment)/deployment.yaml", in: fixture.work)
+        }
+        _ = try run(["git", "add", "-A"], in: fixture.work)
+        _ = try run(["git", "commit", "-q", "-m", "Promote churn to slow and fast"], in: fixture.work)
+        _ = try run(["git", "push", "-q", "origin", "HEAD:gitops"], in: fixture.work)
+        let tip = try git("rev-parse", "HEAD", in: fixture.work)
+
+        let results = agent.pass()
+        #expect(results["fast"] == .applied(tip))
+        guard case .stopped(let step, let reason)? = results["slow"] else {
+            Issue.record("\(results)")
+            return
+        }
+        #expect(step == "health" && reason.contains("deadline passed"), "\(reason)")
+        // The fast environment's Deployment was applied while the slow one was still being watched.
+        let requests = api.requests().compactMap { request -> (String, String)? in
+            guard let method = request["method"] as? String, let path = request["path"] as? String else { return nil }
+            return (method, path)
+        }
+        let fastApplied = try #require(
+            requests.firstIndex {
+                $0.0 == "PATCH" && $0.1.hasPrefix("/apis/apps/v1/namespaces/ml-fast/deployments/churn?")
+                    && !$0.1.hasSuffix("dryRun=All")
+            })
+        let slowWatchedLast = try #require(
+            requests.lastIndex { $0.0 == "GET" && $0.1 == "/apis/apps/v1/namespaces/ml-slow/deployments/churn" })
+        #expect(fastApplied < slowWatchedLast, "the fast rollout waited for the slow one")
+    }
+}

@@ -16,7 +16,8 @@ every request:
 - objects carry a uid, a resourceVersion that changes with every write, a generation that grows on change
   and `managedFields` naming their managers;
 - a Deployment's status follows its rollout: the first read after a change is progressing; then healthy,
-  unless its pod template's image ends in `:broken`, which exceeds the progress deadline; a custom resource's
+  unless its pod template's image ends in `:broken`, which exceeds the progress deadline, or in `:stuck`,
+  which stays progressing; a custom resource's
   Ready condition is False at the first read after a change, then True;
 - GET with `labelSelector=k=v[,k=v…]` lists; DELETE removes, honouring DeleteOptions preconditions (uid,
   resourceVersion: 409 Conflict when they differ);
@@ -124,8 +125,9 @@ def status_for(obj, path):
     replicas = obj.get("spec", {}).get("replicas", 1)
     containers = obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
     broken = any(c.get("image", "").endswith(":broken") for c in containers)
+    stuck = any(c.get("image", "").endswith(":stuck") for c in containers)
     reads[path] = reads.get(path, 0) + 1
-    if reads[path] == 1:
+    if reads[path] == 1 or stuck:
         return {"observedGeneration": generation - 1, "replicas": replicas, "updatedReplicas": 0,
                 "availableReplicas": replicas}
     if broken:
