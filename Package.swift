@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "Gates", dependencies: ["GitOpsMLCore"], exclude: ["README.md"], swiftSettings: strict),
         // Plan → run → findings for `check`, the code-test runner, and the reporters.
         .target(
-            name: "Check", dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", "Policies"],
+            name: "Check",
+            dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Templates → workflows, manifests and monitoring, each read back before it is written.
@@ -66,12 +67,9 @@ let package = Package(
             name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
-        // The bundled policy presets' rules: promotion rules between environments, deployment rules on manifests.
+        // What an action may rely on: the rules in force, gate reports as evidence, the promotion gate.
         .target(
-            name: "Policies",
-            dependencies: [
-                "GitOpsMLCore", "Config", "GitStore", "Promotion", .product(name: "Yams", package: "Yams"),
-            ],
+            name: "Trust", dependencies: ["GitOpsMLCore", "Config", "GitStore", "Promotion", "Data", "Check"],
             exclude: ["README.md"], swiftSettings: strict),
         // The cluster: access, discovery, server-side apply of a manifest set, rollout health, drift.
         .target(
@@ -81,7 +79,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Policies", "Kubernetes",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Trust", "Kubernetes",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,7 +91,7 @@ let package = Package(
         // History read back: data origins, model lineage and the audit.
         .target(
             name: "Lineage",
-            dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion", "Policies"],
+            dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion", "Trust"],
             exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
@@ -101,7 +99,7 @@ let package = Package(
             name: "GitOpsMLCLI",
             dependencies: [
                 "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
-                "Lineage", "Policies", "CProcess",
+                "Lineage", "Trust", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -124,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "PoliciesTests", dependencies: ["Policies", "Config", "GitStore", "Promotion", "TestSupport"]),
+            name: "TrustTests", dependencies: ["Trust", "Check", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(
             name: "AgentTests", dependencies: ["Agent", "Kubernetes", "HTTPClient", "Data", "GitStore", "TestSupport"]),
         .testTarget(

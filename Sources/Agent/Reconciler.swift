@@ -5,8 +5,8 @@ import GitOpsMLCore
 import GitStore
 import HTTPClient
 import Kubernetes
-import Policies
 import Promotion
+import Trust
 
 /// One reconcile pass per environment, as ordered steps that stop at the first failure: fetch → verify
 /// the tip → desired state from the release records → compare with what was applied → apply → health →
@@ -580,25 +580,23 @@ public final class Reconciler {
     private func checkPolicy(_ environment: AgentConfig.Environment, tip: ObjectID, lastApplied: String?) -> Result? {
         do {
             guard
-                let rulesTip = try (config.defaultBranch.map { [$0] } ?? ["main", "master"]).lazy
-                    .compactMap({ try self.mirror.referenceTarget("refs/remotes/origin/" + $0) }).first
-            else { return nil }
-            let defaultFiles = try mirror.fileView(.git(rulesTip.hex))
-            guard let configBytes = try defaultFiles.read(ProjectConfig.fileName) else { return nil }
-            let project = try ProjectConfig.parse(configBytes, file: ProjectConfig.fileName)
+                let trusted = try RulesInForce.defaultBranch(
+                    in: mirror, configured: config.defaultBranch, policies: false)
+            else {
+                return nil
+            }
             let applied = try EnvironmentReleases.read(
                 environment.name, at: lastApplied.map { ObjectID(hex: $0) }, in: mirror)
             let changed = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
                 .filter { applied[$0.key] != $0.value }.sorted { $0.key < $1.key }
             guard !changed.isEmpty else { return nil }
-            let history = try PromotionHistory.read(config: project, repository: mirror)
+            let history = try PromotionHistory.read(config: trusted.rules.config, repository: mirror)
             var broken: [String] = []
             for (model, record) in changed where ObjectID.isFullHex(record.sourceCommit) {
                 let path = ReleaseRecord.path(environment: environment.name, model: model)
                 guard let commit = try mirror.history(from: tip.hex, paths: [path], limit: 1).first else { continue }
-                let rules = try PromotionRules.inForce(
-                    environmentTip: commit.parents.first, repository: mirror, defaultConfig: project,
-                    defaultFiles: defaultFiles, defaultSource: "the default branch (\(rulesTip.short))")
+                let rules = try RulesInForce.promotion(
+                    environmentTip: commit.parents.first, trusted: trusted, repository: mirror)
                 guard !rules.isEmpty else { continue }
                 let subject = PromotionRules.Subject(
                     model: model, environment: environment.name, sourceCommit: ObjectID(hex: record.sourceCommit),

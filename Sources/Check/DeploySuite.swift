@@ -1,6 +1,5 @@
 import Config
 import GitOpsMLCore
-import Policies
 
 /// The deploy suite: the trusted rules' DeployPolicies over each environment's manifests at the head
 /// (`deploy/<env>/`, as `generate` writes them and the agent applies them).

@@ -8,6 +8,11 @@ public struct ProjectConfig: Sendable, Equatable {
     public var project: String?
     /// The branch pull requests merge into; `check` compares against it when no base is given.
     public var defaultBranch: String?
+
+    /// The branches that may be the default one, in order: `default_branch` when set, else `main`, `master`.
+    public static func defaultBranchNames(_ configured: String?) -> [String] {
+        configured.map { [$0] } ?? ["main", "master"]
+    }
     /// Metrics files (JSON/YAML/TOML). Empty: those of `dvc.yaml`, else `metrics.json` when present.
     public var metrics: [String]
     /// Params files. Empty: those of `dvc.yaml`, plus `params.yaml` when present.

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GitOpsMLCore
 import GitStore
-import Policies
 import Promotion
+import Trust
 
 /// `gitops-ml approve MODEL --env ENV`: a reviewer's signed approval of a source commit for an environment,
 /// kept in git (`refs/notes/gitops-ml-approvals`), which a PromotionPolicy's `approvals` counts.

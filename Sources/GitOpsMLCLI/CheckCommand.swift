@@ -6,6 +6,7 @@ import Foundation
 import GitOpsMLCore
 import GitStore
 import Promotion
+import Trust
 
 /// `gitops-ml check`: the pull-request step. Runs the suites on the head against the champion (base),
 /// reports in every requested format, stores the JSON report as a git note, exits 1 on failure.
@@ -266,10 +267,7 @@ struct CheckCommand: ParsableCommand {
         return parts.count == 3 ? String(parts[2]) : finding.check
     }
 
-    /// The rules the change is judged by, and the finding that shows what it does to them. From `--rules`,
-    /// else the base, else the default branch's tip; only a change with nothing trusted before it (a first
-    /// commit, or the commit that adopts gitops-ml) is judged by its own rules, and says so. `--config`
-    /// replaces the trusted gitops-ml.yaml.
+    /// The rules in force (Trust decides which); `--config` replaces gitops-ml.yaml wherever they are read.
     private func judgingRules(_ project: Project, head: RevisionFiles, base: CheckRevision?) throws -> (
         RuleSet, Finding?
     ) {
@@ -279,60 +277,16 @@ struct CheckCommand: ParsableCommand {
             }
             return try ProjectConfig.parse([UInt8](data), file: path)
         }
-        // --rules alone; else the base, then the default branch (a base from before adoption has none).
-        var candidates: [(files: RevisionFiles, name: String)] = []
-        var baseFiles: RevisionFiles?
-        if let rules {
-            candidates.append((try project.files(rules), rules))
-        } else {
-            if let base, let commit = base.commit {
-                baseFiles = try project.files(commit)
-                candidates.append((try project.files(commit), base.name))
-            }
-            if let branch = try project.revisions.defaultBranchTip() {
-                candidates.append((try project.files(branch.commit.hex), "the default branch \(branch.name)"))
-            }
-        }
-        let headName = head.commit.map { "\(self.head) (\($0.short))" } ?? self.head
-        for candidate in candidates {
-            let source = candidate.files.commit.map { "\(candidate.name) (\($0.short))" } ?? candidate.name
-            guard let trusted = try RuleSet.load(candidate.files, source: source, config: explicit) else {
-                if rules != nil {
-                    throw GitOpsMLError.configuration("--rules \(candidate.name): no \(ProjectConfig.fileName) there")
-                }
-                continue
-            }
-            let sameRevision = candidate.files.commit != nil && candidate.files.commit == head.commit
-            let proposed = Result { try RuleSet.load(head, source: headName, config: explicit) }
-            // Neither side has rules (two revisions from before adoption): the change touches no rules.
-            if case .success(nil) = proposed, let baseFiles, try baseFiles.read(ProjectConfig.fileName) == nil {
-                return (trusted, nil)
-            }
-            return (
-                trusted,
-                sameRevision ? nil : PolicyChanges.finding(trusted: trusted, proposed: proposed, proposedName: headName)
-            )
-        }
-        guard let own = try RuleSet.load(head, source: headName, config: explicit) else {
-            let looked = candidates.map { candidate in
-                candidate.files.commit.map { "\(candidate.name) (\($0.short))" } ?? candidate.name
-            }
-            throw GitOpsMLError.configuration(
-                "no \(ProjectConfig.fileName) at \(headName)\(looked.isEmpty ? "" : ", nor at " + looked.joined(separator: " or ")): commit one (gitops-ml init), or judge by other rules with --rules REV (or --rules workspace)"
-            )
-        }
-        let finding = Finding(
-            id: "policy/changes", suite: "policy", check: "rules", status: .warn,
-            message:
-                "judged by its own rules: \(headName) has nothing before it with a \(ProjectConfig.fileName) (the change adopts gitops-ml, or --base none); once merged, later changes are judged by these",
-            details: .object([("trusted", .string(headName))]))
-        return (own, finding)
+        let baseFiles = try base.flatMap { base in try base.commit.map { (try project.files($0), base.name) } }
+        return try RulesInForce.check(
+            head: head, headName: head.commit.map { "\(self.head) (\($0.short))" } ?? self.head, base: baseFiles,
+            rules: rules, config: explicit, revisions: project.revisions)
     }
 
     /// Gate reports are signed in their own SSH namespace (a report signature cannot pass for a commit's),
     /// stored as a note of their own beside the report.
-    static let signatureNamespace = GateReportVerification.signatureNamespace
-    static let signatureNotes = GateReportVerification.signatureNotes
+    static let signatureNamespace = GateEvidence.signatureNamespace
+    static let signatureNotes = GateEvidence.signatureNotes
 
     private func reportSigner() throws -> CommitSigner? {
         switch sign {

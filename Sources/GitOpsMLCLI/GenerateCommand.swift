@@ -5,7 +5,6 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
-import Policies
 import Render
 
 /// `gitops-ml generate workflows|manifests|monitoring|all`.

@@ -5,9 +5,9 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
-import Policies
 import Promotion
 import Render
+import Trust
 
 /// `gitops-ml promote MODEL --to ENV`: a promotion commit on the environment branch.
 struct PromoteCommand: ParsableCommand {
@@ -71,7 +71,8 @@ struct PromoteCommand: ParsableCommand {
         }
 
         if runChecks { try check(source, project: project) }
-        let trusted = try defaultBranchRules(project)
+        let trusted = try RulesInForce.requireDefaultBranch(
+            in: repository, configured: project.revisions.config?.defaultBranch)
         try Self.releasable(model, modelConfig, environment: to, rules: trusted.rules, approval: approval)
         let report = try gateReport(for: source, project: project, trusted: trusted)
 
@@ -105,7 +106,7 @@ struct PromoteCommand: ParsableCommand {
         let outcome: Promoter.Outcome
         if let push {
             // What the remote holds now, not what this clone last fetched, counts towards max_per_day.
-            let rules = try policyRules(tip: tip, trusted: trusted, repository: repository)
+            let rules = try RulesInForce.promotion(environmentTip: tip, trusted: trusted, repository: repository)
             outcome = try promoter.promote(request, pushTo: push, propose: branchPerPromotion) { store in
                 let subject = PromotionRules.Subject(
                     model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
@@ -185,49 +186,14 @@ struct PromoteCommand: ParsableCommand {
         )
     }
 
-    /// The rules of the default branch, where `promote` reads them: never from the commit being promoted.
-    private func defaultBranchRules(_ project: Project) throws -> (rules: RuleSet, files: any FileView) {
-        guard let branch = try project.revisions.defaultBranchTip() else {
-            throw GitOpsMLError.configuration(
-                "no default branch (\(project.revisions.defaultBranchNames.joined(separator: " or "))) to read the promotion's rules from: set default_branch in gitops-ml.yaml"
-            )
-        }
-        let tip = branch.commit
-        let files = try project.repository.fileView(.git(tip.hex))
-        guard let rules = try RuleSet.load(files, source: "the default branch (\(branch.name), \(tip.short))") else {
-            // Say which ref was read, and when the local branch holds what the remote one does not yet.
-            var ahead = ""
-            if branch.isRemote,
-                let local = try? project.repository.referenceTarget(
-                    "refs/heads/\(branch.name.dropFirst("origin/".count))"),
-                local != tip, (try? project.repository.isAncestor(tip, of: local)) == true
-            {
-                ahead =
-                    "; the local \(branch.name.dropFirst("origin/".count)) is ahead of it: push the commit that adds \(ProjectConfig.fileName) first"
-            }
-            throw GitOpsMLError.configuration(
-                "no \(ProjectConfig.fileName) on the default branch \(branch.name) (\(tip.short)): promote reads its rules there, never from the commit it promotes\(ahead)"
-            )
-        }
-        return (rules, files)
-    }
-
-    private func policyRules(
-        tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView), repository: Repository
-    ) throws -> PromotionRules.InForce {
-        try PromotionRules.inForce(
-            environmentTip: tip, repository: repository, defaultConfig: trusted.rules.config,
-            defaultFiles: trusted.files, defaultSource: trusted.rules.source)
-    }
-
     /// The PromotionPolicy of the environment (every broken rule listed) and the DeployPolicy rules on the
     /// manifests this promotion would write: a promotion that breaks either is refused before anything is
     /// written.
     private func checkPolicies(
-        _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: (rules: RuleSet, files: any FileView),
+        _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: TrustedRules,
         repository: Repository
     ) throws {
-        let inForce = try policyRules(tip: tip, trusted: trusted, repository: repository)
+        let inForce = try RulesInForce.promotion(environmentTip: tip, trusted: trusted, repository: repository)
         var problems: [String] = []
         if !inForce.isEmpty {
             let subject = PromotionRules.Subject(
@@ -269,17 +235,17 @@ struct PromoteCommand: ParsableCommand {
     /// commit, and the verdict recomputed from git objects — the source against what the environment runs
     /// now, by the rules of the default branch — passes too. The note is evidence, never trusted alone.
     private func gateReport(
-        for source: ObjectID, project: Project, trusted: (rules: RuleSet, files: any FileView)
+        for source: ObjectID, project: Project, trusted: TrustedRules
     ) throws -> String {
         let repository = project.repository
         guard let note = try repository.note(for: source) else {
             throw PromotionFailure.noGateReport(commit: source.hex)
         }
-        let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.hex)
+        let claim = try GateEvidence.verify(Array(note.utf8), commit: source.hex)
         guard claim.verdict == .pass else {
             throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
         }
-        let (rules, rulesFiles) = trusted
+        let (rules, rulesFiles) = (trusted.rules, trusted.files)
         if let signers = rules.config.environments[to]?.reportSigners {
             try verifySignature(of: note, source: source, signers: signers, in: rulesFiles, repository: repository)
         }
@@ -292,12 +258,12 @@ struct PromoteCommand: ParsableCommand {
         }
         let head = CheckRevision(
             files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
-        let findings = try GateReportVerification.recompute(
+        let findings = try GateEvidence.recompute(
             rules: rules, head: head, base: base,
             stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
         guard findings.verdict == .pass else {
             let failing = findings.filter { $0.status == .fail || $0.status == .error }
-            throw GateReportVerification.Refusal(
+            throw GateEvidence.Refusal(
                 "the gate report on \(source.short) says pass, but recomputed from git objects against \(base?.name ?? "no champion") by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
             )
         }
@@ -314,7 +280,7 @@ struct PromoteCommand: ParsableCommand {
                 "\(to).report_signers names \(signers), which the default branch does not have")
         }
         guard let signature = try repository.note(for: source, ref: CheckCommand.signatureNotes) else {
-            throw GateReportVerification.Refusal(
+            throw GateEvidence.Refusal(
                 "\(to) needs a signed gate report, and the report on \(source.short) is not signed (gitops-ml check --sign ssh)"
             )
         }
@@ -324,7 +290,7 @@ struct PromoteCommand: ParsableCommand {
                 namespace: CheckCommand.signatureNamespace)
             Output.error("gate report on \(source.short) signed by \(signer)")
         } catch let failure as SSHSignature.Failure {
-            throw GateReportVerification.Refusal(
+            throw GateEvidence.Refusal(
                 "the gate report on \(source.short) is not signed by a signer of \(signers): \(failure.description)")
         }
     }

@@ -4,18 +4,13 @@ import Data
 import Foundation
 import GitOpsMLCore
 import GitStore
-import Policies
 import Promotion
+import Trust
 
 /// `gitops-ml audit`: rules over the environment branches' history, each finding naming the commit and the
 /// rule. Everything is recomputed from git objects; nothing a commit claims is taken on its word.
 public enum Audit {
     /// The rules every promotion is judged by, and the files they name (report signers).
-    struct DefaultBranch {
-        var rules: RuleSet
-        var files: RevisionFiles
-    }
-
     public struct Options: Sendable {
         public var environment: String?
         public var since: Date?
@@ -42,13 +37,7 @@ public enum Audit {
         var audited: Set<ObjectID> = []
         // The gates are re-run, and report signers read, by the default branch's rules, as `promote` does:
         // nothing on the branch under audit decides how it is judged.
-        let defaultBranch = try Revisions(repository: repository, config: config).defaultBranchTip().flatMap {
-            tip -> DefaultBranch? in
-            let files = try repository.fileView(.git(tip.commit.hex))
-            return try RuleSet.load(files, source: "the default branch (\(tip.name))").map {
-                DefaultBranch(rules: $0, files: files)
-            }
-        }
+        let defaultBranch = try RulesInForce.defaultBranch(in: repository, configured: config.defaultBranch)
         let history = try PromotionHistory.read(config: config, repository: repository)
         for branch in Set(environments.map(\.branch)).sorted() {
             guard let tip = (try? repository.resolve(branch)) ?? (try? repository.resolve("origin/\(branch)")) else {
@@ -95,7 +84,7 @@ public enum Audit {
 
     /// Every rule on one commit of an environment branch.
     static func audit(
-        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, defaultBranch: DefaultBranch?,
+        _ commit: CommitInfo, environments: Set<String>, config: ProjectConfig, defaultBranch: TrustedRules?,
         repository: Repository, options: Options, branchCommits: Set<String>, history: PromotionHistory
     ) throws -> [Finding] {
         let message = commit.message
@@ -159,12 +148,11 @@ public enum Audit {
     /// The PromotionPolicy in force when the commit was made (the environment branch's own policies before
     /// it, else the default branch's), judged at the commit's time as `promote` and the agent judge it.
     static func promotionPolicy(
-        _ commit: CommitInfo, record: ReleaseRecord, source: ObjectID, defaultBranch: DefaultBranch,
+        _ commit: CommitInfo, record: ReleaseRecord, source: ObjectID, defaultBranch: TrustedRules,
         history: PromotionHistory, repository: Repository
     ) throws -> [Finding] {
-        let rules = try PromotionRules.inForce(
-            environmentTip: commit.parents.first, repository: repository, defaultConfig: defaultBranch.rules.config,
-            defaultFiles: defaultBranch.files, defaultSource: defaultBranch.rules.source)
+        let rules = try RulesInForce.promotion(
+            environmentTip: commit.parents.first, trusted: defaultBranch, repository: repository)
         guard !rules.isEmpty else { return [] }
         let subject = PromotionRules.Subject(
             model: record.model, environment: record.environment, sourceCommit: source,
@@ -219,7 +207,7 @@ public enum Audit {
 
     /// The gate report and the digests, recomputed from the source commit.
     static func evidence(
-        _ record: ReleaseRecord, commit promotion: CommitInfo, config: ProjectConfig, defaultBranch: DefaultBranch?,
+        _ record: ReleaseRecord, commit promotion: CommitInfo, config: ProjectConfig, defaultBranch: TrustedRules?,
         repository: Repository
     ) throws -> [Finding] {
         let commit = promotion.id
@@ -234,7 +222,7 @@ public enum Audit {
         if let note = try repository.note(for: source) {
             let digest = "sha256:" + SHA256.hex(Array(note.utf8))
             do {
-                let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.hex)
+                let claim = try GateEvidence.verify(Array(note.utf8), commit: source.hex)
                 if claim.verdict != .pass {
                     results.append(finding("gate-report", environment, commit, .fail, "the gate report failed"))
                 } else if record.gateReport != digest {
@@ -327,7 +315,7 @@ public enum Audit {
         }
         let head = CheckRevision(
             files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
-        let findings = try GateReportVerification.recompute(
+        let findings = try GateEvidence.recompute(
             rules: rules, head: head, base: base,
             stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
         guard findings.verdict != .pass else { return nil }
@@ -342,7 +330,7 @@ public enum Audit {
         _ repository: Repository
     ) throws -> Finding {
         guard let note = try repository.note(for: source),
-            let signature = try repository.note(for: source, ref: GateReportVerification.signatureNotes)
+            let signature = try repository.note(for: source, ref: GateEvidence.signatureNotes)
         else {
             return finding("signatures", environment, commit, .fail, "the gate report is not signed (required)")
         }
@@ -354,7 +342,7 @@ public enum Audit {
         do {
             let signer = try SSHSignature.verify(
                 Array(note.utf8), signature: signature, allowedSignersContents: allowed,
-                namespace: GateReportVerification.signatureNamespace)
+                namespace: GateEvidence.signatureNamespace)
             return finding("signatures", environment, commit, .pass, "gate report signed by \(signer)")
         } catch {
             return finding("signatures", environment, commit, .fail, "gate report signature: \(error)")

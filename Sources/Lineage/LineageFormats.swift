@@ -2,6 +2,7 @@ import Config
 import Foundation
 import GitOpsMLCore
 import Promotion
+import Trust
 
 /// `lineage`'s outputs: text for people, JSON for tools, Mermaid and DOT graphs (data → training commit →
 /// model version → gate report → promotions → deployments and rollbacks).

@@ -5,6 +5,7 @@ import Foundation
 import GitOpsMLCore
 import GitStore
 import Promotion
+import Trust
 
 /// Everything a model version came from and everything that happened to it, read from commit history:
 /// the promotion commits' trailers on the environment branches, the source commit, its data (with the
@@ -35,7 +36,7 @@ public struct ModelLineage: Sendable {
         public var matchesPromotion: Bool
         public var signed: Bool
         /// The gate suite's findings: each champion-vs-challenger test and how it came out.
-        public var gates: [GateReportVerification.Gate]
+        public var gates: [GateEvidence.Gate]
     }
 
     public var model: String
@@ -173,11 +174,11 @@ public struct ModelLineage: Sendable {
         if let note = try repository.note(for: source.id) {
             let digest = "sha256:" + SHA256.hex(Array(note.utf8))
             do {
-                let claim = try GateReportVerification.verify(Array(note.utf8), commit: source.id.hex)
+                let claim = try GateEvidence.verify(Array(note.utf8), commit: source.id.hex)
                 report = Report(
                     digest: digest, verdict: claim.verdict.rawValue, findings: claim.findings,
                     matchesPromotion: promotions.allSatisfy { $0.gateReport == digest },
-                    signed: try repository.note(for: source.id, ref: GateReportVerification.signatureNotes) != nil,
+                    signed: try repository.note(for: source.id, ref: GateEvidence.signatureNotes) != nil,
                     gates: claim.gates)
                 if report?.matchesPromotion == false {
                     reportProblem = "the gate report note's digest \(digest.prefix(19))… is not the one promoted"

@@ -132,12 +132,17 @@ public struct Revisions {
         throw GitOpsMLError.usage("registry:\(spec): expected registry:MODEL#STAGE or registry:MODEL@VERSION")
     }
 
-    /// `default_branch`, else `main` and `master`.
-    public var defaultBranchNames: [String] { config?.defaultBranch.map { [$0] } ?? ["main", "master"] }
-
     /// The default branch's tip, origin's copy first (a CI clone has only that), with its short name.
     public func defaultBranchTip() throws -> (commit: ObjectID, name: String, isRemote: Bool)? {
-        for name in defaultBranchNames {
+        try Self.defaultBranchTip(in: repository, configured: config?.defaultBranch)
+    }
+
+    /// The default branch's tip in `repository`: `configured`, else `main`, else `master`; origin's copy
+    /// first (a CI clone, the agent's mirror, have only that), then the local branch.
+    public static func defaultBranchTip(in repository: Repository, configured: String?) throws
+        -> (commit: ObjectID, name: String, isRemote: Bool)?
+    {
+        for name in ProjectConfig.defaultBranchNames(configured) {
             for (ref, remote) in [("refs/remotes/origin/\(name)", true), ("refs/heads/\(name)", false)] {
                 if let tip = try repository.referenceTarget(ref) {
                     return (tip, remote ? "origin/\(name)" : name, remote)

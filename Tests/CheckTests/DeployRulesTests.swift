@@ -4,7 +4,7 @@ import GitOpsMLCore
 import TestSupport
 import Testing
 
-@testable import Policies
+@testable import Check
 
 /// DeployPolicy rules on manifests: each built-in rule passing and failing, a user rule, suppression by
 /// annotation, and the file:line of every violation.

@@ -1,3 +1,4 @@
+import Check
 import Config
 import Data
 import GitOpsMLCore
@@ -5,7 +6,7 @@ import GitOpsMLCore
 /// A stored gate report (the note `check` writes) is evidence, never trusted alone: its shape must be that
 /// of schemas/check-report.schema.json, its verdict and summary must follow from its findings, it must be
 /// for exactly the commit it is attached to, and `promote` recomputes the verdict from git objects.
-public enum GateReportVerification {
+public enum GateEvidence {
     /// Where `check --sign` keeps the report's signature, a note of its own beside the report's.
     public static let signatureNotes = "refs/notes/gitops-ml-signatures"
     /// The SSH signature namespace of gate reports, so that a commit signature cannot pass for one.

@@ -6,7 +6,7 @@ import Promotion
 import TestSupport
 import Testing
 
-@testable import Policies
+@testable import Trust
 
 /// PromotionPolicy rules on repositories built here: promotion commits written with their trailers at
 /// chosen times, the agent's deployment notes, rollback commits, signed commits and approvals. Each rule is
