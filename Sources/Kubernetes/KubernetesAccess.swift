@@ -18,7 +18,11 @@ public struct KubernetesAccess: Sendable, Equatable {
     public var exec: ExecCredential?
     public var insecureSkipTLSVerify = false
 
-    public init(server: String) { self.server = server }
+    public init(server: String, caFile: String? = nil, token: String? = nil) {
+        self.server = server
+        self.caFile = caFile
+        self.token = token
+    }
 
     public static let serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount"
 

@@ -189,12 +189,7 @@ struct KubernetesReconcileTests {
 
 extension FakeKubernetesAPI {
     /// Access to the stand-in, as a kubeconfig would give it.
-    var access: KubernetesAccess {
-        var access = KubernetesAccess(server: server)
-        access.caFile = certificate
-        access.token = token
-        return access
-    }
+    var access: KubernetesAccess { KubernetesAccess(server: server, caFile: certificate, token: token) }
 }
 
 /// Environments roll out at once: one waiting out its deadline does not hold up another.

@@ -262,12 +262,7 @@ struct KubernetesClientTests {
 
 extension FakeKubernetesAPI {
     /// Access to the stand-in, as a kubeconfig would give it.
-    var access: KubernetesAccess {
-        var access = KubernetesAccess(server: server)
-        access.caFile = certificate
-        access.token = token
-        return access
-    }
+    var access: KubernetesAccess { KubernetesAccess(server: server, caFile: certificate, token: token) }
 }
 
 /// A release applied as the API server behaves: a dry run of the whole set first, kinds found by discovery

@@ -9,19 +9,16 @@ import Testing
 /// counts them right, and it is for the commit it is attached to.
 @Suite("Gate evidence")
 struct GateEvidenceTests {
-    static let hostile = "line one\nline two | <b>&amp;</b> \"quoted\" 100% a:b,c\u{1}end"
+    static let message = "accuracy fell | <b>significantly</b>\nsee the report"
 
+    /// A failing gate, a passing model check and a data warning.
     static func report(head: String) -> CheckReport {
         CheckReport(
             toolVersion: "test", base: nil, head: (name: "HEAD", commit: head),
             findings: [
-                Finding(id: "gate/m/accuracy", suite: "gate", check: "significance", status: .fail, message: hostile),
-                Finding(
-                    id: "data/train/rows", suite: "data", check: "row_count", status: .warn, message: "few rows",
-                    location: SourceLocation(file: "policies/data, v1.yaml", line: 7)),
+                Finding(id: "gate/m/accuracy", suite: "gate", check: "significance", status: .fail, message: message),
                 Finding(id: "model/m/auc", suite: "model", check: "threshold", status: .pass, message: "ok"),
-                Finding(id: "code/tests", suite: "code", check: "junit", status: .skip, message: "nothing to run"),
-                Finding(id: "config/params", suite: "config", check: "parse", status: .error, message: "bad\rfile"),
+                Finding(id: "data/train/rows", suite: "data", check: "row_count", status: .warn, message: "few rows"),
             ])
     }
 
@@ -30,8 +27,8 @@ struct GateEvidenceTests {
         let text = Self.report(head: head).jsonText
         let claim = try GateEvidence.verify(Array(text.utf8), commit: head)
         #expect(claim.verdict == .fail)
-        #expect(claim.findings == 5)
-        #expect(claim.gates == [.init(check: "significance", status: .fail, message: Self.hostile)])
+        #expect(claim.findings == 3)
+        #expect(claim.gates == [.init(check: "significance", status: .fail, message: Self.message)])
 
         // The same report claiming to pass: its own findings say otherwise.
         let forged = text.replacingOccurrences(of: "\"verdict\": \"fail\"", with: "\"verdict\": \"pass\"")
