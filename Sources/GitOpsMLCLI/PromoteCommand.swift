@@ -245,54 +245,28 @@ struct PromoteCommand: ParsableCommand {
         guard claim.verdict == .pass else {
             throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
         }
-        let (rules, rulesFiles) = (trusted.rules, trusted.files)
+        let rules = trusted.rules
         if let signers = rules.config.environments[to]?.reportSigners {
-            try verifySignature(of: note, source: source, signers: signers, in: rulesFiles, repository: repository)
+            do {
+                let signer = try GateEvidence.signer(
+                    of: source, signers: signers, in: trusted.files, repository: repository)
+                Output.error("gate report on \(source.short) signed by \(signer)")
+            } catch let refusal as GateEvidence.Refusal {
+                throw GateEvidence.Refusal("\(to) needs a signed gate report: \(refusal)")
+            }
         }
-        var base: CheckRevision?
-        if let record = try project.releaseRecord(environment: to, model: model),
-            let commit = try? repository.resolve(record.sourceCommit)
-        {
-            base = CheckRevision(
-                files: try repository.fileView(.git(commit.hex)), name: "\(to) (\(commit.short))", commit: commit.hex)
+        let champion = try project.releaseRecord(environment: to, model: model).flatMap {
+            try? repository.resolve($0.sourceCommit)
         }
-        let head = CheckRevision(
-            files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
-        let findings = try GateEvidence.recompute(
-            rules: rules, head: head, base: base,
-            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
-        guard findings.verdict == .pass else {
-            let failing = findings.filter { $0.status == .fail || $0.status == .error }
+        let championName = champion.map { "\(to) (\($0.short))" } ?? "no champion"
+        let failing = try GateEvidence.recomputedFailures(
+            source: source, champion: champion, championName: championName, rules: rules, in: repository)
+        guard failing.isEmpty else {
             throw GateEvidence.Refusal(
-                "the gate report on \(source.short) says pass, but recomputed from git objects against \(base?.name ?? "no champion") by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
+                "the gate report on \(source.short) says pass, but recomputed from git objects against \(championName) by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
             )
         }
         return note
-    }
-
-    /// The report's signature (its own note, `check --sign ssh`) by one of the environment's allowed
-    /// signers, as the default branch lists them.
-    private func verifySignature(
-        of note: String, source: ObjectID, signers: String, in rules: any FileView, repository: Repository
-    ) throws {
-        guard let allowed = try rules.read(signers) else {
-            throw GitOpsMLError.configuration(
-                "\(to).report_signers names \(signers), which the default branch does not have")
-        }
-        guard let signature = try repository.note(for: source, ref: CheckCommand.signatureNotes) else {
-            throw GateEvidence.Refusal(
-                "\(to) needs a signed gate report, and the report on \(source.short) is not signed (gitops-ml check --sign ssh)"
-            )
-        }
-        do {
-            let signer = try SSHSignature.verify(
-                Array(note.utf8), signature: signature, allowedSignersContents: allowed,
-                namespace: CheckCommand.signatureNamespace)
-            Output.error("gate report on \(source.short) signed by \(signer)")
-        } catch let failure as SSHSignature.Failure {
-            throw GateEvidence.Refusal(
-                "the gate report on \(source.short) is not signed by a signer of \(signers): \(failure.description)")
-        }
     }
 
     /// Registers the released version (when it is not yet) and assigns the environment's stage.

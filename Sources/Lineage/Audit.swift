@@ -300,26 +300,21 @@ public enum Audit {
     {
         guard let rules else { return nil }
         let source = ObjectID(hex: record.sourceCommit)
-        var base: CheckRevision?
+        var champion: ObjectID?
         if let parent = promotion.parents.first,
             let bytes = try repository.read(
                 ReleaseRecord.path(environment: record.environment, model: record.model), at: .git(parent.hex)),
-            let previous = try? ReleaseRecord.parse(bytes, file: "release record"),
-            let champion = try? repository.resolve(previous.sourceCommit)
+            let previous = try? ReleaseRecord.parse(bytes, file: "release record")
         {
+            champion = try? repository.resolve(previous.sourceCommit)
             // The same version again (a record edited in place): judged when it was promoted, not against itself.
             if champion == source { return nil }
-            base = CheckRevision(
-                files: try repository.fileView(.git(champion.hex)), name: "\(record.environment) (\(champion.short))",
-                commit: champion.hex)
         }
-        let head = CheckRevision(
-            files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
-        let findings = try GateEvidence.recompute(
-            rules: rules, head: head, base: base,
-            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
-        guard findings.verdict != .pass else { return nil }
-        let failing = findings.filter { $0.status == .fail || $0.status == .error }
+        let failing = try GateEvidence.recomputedFailures(
+            source: source, champion: champion,
+            championName: champion.map { "\(record.environment) (\($0.short))" } ?? "no champion", rules: rules,
+            in: repository)
+        guard !failing.isEmpty else { return nil }
         return "the gate report says pass, but re-run from git objects by the rules of \(rules.source) it fails: "
             + failing.prefix(2).map(\.message).joined(separator: " | ")
     }
@@ -329,20 +324,8 @@ public enum Audit {
         _ source: ObjectID, signers: String, in rules: any FileView, environment: String, _ commit: ObjectID,
         _ repository: Repository
     ) throws -> Finding {
-        guard let note = try repository.note(for: source),
-            let signature = try repository.note(for: source, ref: GateEvidence.signatureNotes)
-        else {
-            return finding("signatures", environment, commit, .fail, "the gate report is not signed (required)")
-        }
-        guard let allowed = try rules.read(signers) else {
-            return finding(
-                "signatures", environment, commit, .fail,
-                "report_signers names \(signers), which the default branch does not have")
-        }
         do {
-            let signer = try SSHSignature.verify(
-                Array(note.utf8), signature: signature, allowedSignersContents: allowed,
-                namespace: GateEvidence.signatureNamespace)
+            let signer = try GateEvidence.signer(of: source, signers: signers, in: rules, repository: repository)
             return finding("signatures", environment, commit, .pass, "gate report signed by \(signer)")
         } catch {
             return finding("signatures", environment, commit, .fail, "gate report signature: \(error)")

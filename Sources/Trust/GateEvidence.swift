@@ -2,6 +2,8 @@ import Check
 import Config
 import Data
 import GitOpsMLCore
+import GitStore
+import Promotion
 
 /// A stored gate report (the note `check` writes) is evidence, never trusted alone: its shape must be that
 /// of schemas/check-report.schema.json, its verdict and summary must follow from its findings, it must be
@@ -139,5 +141,49 @@ public enum GateEvidence {
             config: rules.config, policies: rules.policies, head: head, base: base,
             suites: [.config, .data, .model, .gate], workTree: nil, stores: stores)
         return try CheckRunner.run(context)
+    }
+
+    /// The gates re-run from git objects — `source` against `champion` (what the environment ran, named
+    /// `championName` in messages; none for a first deployment) by `rules` — as `promote` and `audit` both
+    /// re-run them: the failing findings, empty when the verdict passes.
+    public static func recomputedFailures(
+        source: ObjectID, champion: ObjectID?, championName: String, rules: RuleSet, in repository: Repository
+    ) throws -> [Finding] {
+        let base = try champion.map {
+            CheckRevision(files: try repository.fileView(.git($0.hex)), name: championName, commit: $0.hex)
+        }
+        let head = CheckRevision(
+            files: try repository.fileView(.git(source.hex)), name: source.short, commit: source.hex)
+        let findings = try recompute(
+            rules: rules, head: head, base: base,
+            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+        guard findings.verdict != .pass else { return [] }
+        return findings.filter { $0.status == .fail || $0.status == .error }
+    }
+
+    /// Who signed the report on `source` (`check --sign ssh`: a note of its own, in the reports' SSH
+    /// namespace), verified against `signers`, an allowed-signers file read from the trusted rules' own
+    /// revision (`rules`). Refused when unsigned or signed by anyone else; a signers file the rules name but
+    /// do not have is a configuration error.
+    public static func signer(
+        of source: ObjectID, signers: String, in rules: any FileView, repository: Repository
+    ) throws -> String {
+        guard let note = try repository.note(for: source) else {
+            throw Refusal("there is no gate report on \(source.short)")
+        }
+        guard let allowed = try rules.read(signers) else {
+            throw GitOpsMLError.configuration(
+                "report_signers names \(signers), which the default branch does not have")
+        }
+        guard let signature = try repository.note(for: source, ref: signatureNotes) else {
+            throw Refusal("the gate report on \(source.short) is not signed (gitops-ml check --sign ssh)")
+        }
+        do {
+            return try SSHSignature.verify(
+                Array(note.utf8), signature: signature, allowedSignersContents: allowed, namespace: signatureNamespace)
+        } catch let failure as SSHSignature.Failure {
+            throw Refusal(
+                "the gate report on \(source.short) is not signed by a signer of \(signers): \(failure.description)")
+        }
     }
 }
