@@ -590,23 +590,18 @@ public final class Reconciler {
             let changed = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
                 .filter { applied[$0.key] != $0.value }.sorted { $0.key < $1.key }
             guard !changed.isEmpty else { return nil }
-            let history = try PromotionHistory.read(config: trusted.rules.config, repository: mirror)
             var broken: [String] = []
             for (model, record) in changed where ObjectID.isFullHex(record.sourceCommit) {
                 let path = ReleaseRecord.path(environment: environment.name, model: model)
                 guard let commit = try mirror.history(from: tip.hex, paths: [path], limit: 1).first else { continue }
-                let rules = try RulesInForce.promotion(
-                    environmentTip: commit.parents.first, trusted: trusted, repository: mirror)
-                guard !rules.isEmpty else { continue }
                 let subject = PromotionRules.Subject(
                     model: model, environment: environment.name, sourceCommit: ObjectID(hex: record.sourceCommit),
                     time: Date(), promotionCommit: commit.id, signature: .commit(commit.id))
-                let violations = try PromotionRules.evaluate(
-                    subject, rules: rules, history: history, repository: mirror)
+                let violations = try PromotionGate.violations(
+                    subject, environmentTip: commit.parents.first, trusted: trusted, repository: mirror)
                 if !violations.isEmpty {
                     broken.append(
-                        "\(commit.id.short) breaks the PromotionPolicy: "
-                            + violations.map { $0.description }.joined(separator: "; "))
+                        "\(commit.id.short) breaks the PromotionPolicy: " + violations.joined(separator: "; "))
                 }
             }
             return broken.isEmpty ? nil : .stopped(step: "policy", reason: broken.joined(separator: " | "))

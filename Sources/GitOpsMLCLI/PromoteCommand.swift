@@ -73,7 +73,9 @@ struct PromoteCommand: ParsableCommand {
         if runChecks { try check(source, project: project) }
         let trusted = try RulesInForce.requireDefaultBranch(
             in: repository, configured: project.revisions.config?.defaultBranch)
-        try Self.releasable(model, modelConfig, environment: to, rules: trusted.rules, approval: approval)
+        try PromotionGate.releasable(
+            model: model, image: modelConfig.serving.image, environment: to, trusted: trusted,
+            approvalEnforcedElsewhere: approval != nil)
         let report = try gateReport(for: source, project: project, trusted: trusted)
 
         let lineage = try BuildLineage.at(
@@ -163,56 +165,21 @@ struct PromoteCommand: ParsableCommand {
         }
     }
 
-    /// What no promotion may go ahead without: an image that is not init's placeholder, and, for an
-    /// environment that `requires_approval`, something that enforces it — approvals in its PromotionPolicy
-    /// (`gitops-ml approve`), or a CI environment with required reviewers that the caller names.
-    static func releasable(
-        _ model: String, _ modelConfig: ProjectConfig.Model, environment: String, rules: RuleSet,
-        approval: ApprovalEnforcer?
-    ) throws {
-        if let image = modelConfig.serving.image, image.contains("/OWNER/") {
-            throw GitOpsMLError.configuration(
-                "models.\(model).serving.image is still the placeholder \(image) that init wrote: set the image \(environment) should run",
-                at: SourceLocation(file: ProjectConfig.fileName))
-        }
-        guard rules.config.environments[environment]?.requiresApproval == true, approval == nil else { return }
-        let enforced = rules.policies.contains { policy in
-            if case .promotion(let promotion) = policy { return promotion.environments[environment]?.approvals != nil }
-            return false
-        }
-        guard !enforced else { return }
-        throw GitOpsMLError.configuration(
-            "\(environment) has requires_approval: true in \(rules.source), and nothing here enforces it: give its PromotionPolicy approvals (`gitops-ml approve`), or promote from the generated ml-promote workflow, whose GitHub environment holds the reviewers (--approval github-environment)"
-        )
-    }
-
-    /// The PromotionPolicy of the environment (every broken rule listed) and the DeployPolicy rules on the
-    /// manifests this promotion would write: a promotion that breaks either is refused before anything is
-    /// written.
+    /// The promotion gate (Trust): a promotion that breaks the PromotionPolicy or the DeployPolicy rules
+    /// on the manifests it would write is refused, every broken rule listed, before anything is written.
     private func checkPolicies(
         _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: TrustedRules,
         repository: Repository
     ) throws {
-        let inForce = try RulesInForce.promotion(environmentTip: tip, trusted: trusted, repository: repository)
-        var problems: [String] = []
-        if !inForce.isEmpty {
-            let subject = PromotionRules.Subject(
-                model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
-                signature: .signer(promoter.signer))
-            problems += try PromotionRules.evaluate(
-                subject, rules: inForce,
-                history: try PromotionHistory.read(config: trusted.rules.config, repository: repository),
-                repository: repository
-            ).map(\.description)
-        }
-        let deployPolicies = trusted.rules.deployPolicies
-        if !deployPolicies.isEmpty {
-            let plan = try promoter.plan(request, tip: tip)
-            let files = plan.changes.compactMap { change in
+        let subject = PromotionRules.Subject(
+            model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
+            signature: .signer(promoter.signer))
+        let problems = try PromotionGate.violations(
+            subject, environmentTip: tip, trusted: trusted, repository: repository
+        ) {
+            try promoter.plan(request, tip: tip).changes.compactMap { change in
                 change.contents.map { (path: change.path, text: String(decoding: $0, as: UTF8.self)) }
-            }.filter { $0.path.hasPrefix("deploy/\(to)/") }
-            problems += try DeployRules.evaluate(deployPolicies, environment: to, files: files)
-                .filter { $0.suppressed == nil && $0.severity == .error }.map(\.description)
+            }
         }
         guard problems.isEmpty else { throw PolicyRefusal(environment: to, problems: problems) }
     }
