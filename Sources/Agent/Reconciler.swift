@@ -48,16 +48,32 @@ public final class Reconciler {
         }
     }
 
+    /// The steps of a pass, in the order they run.
+    public enum Step: String, Sendable, CustomStringConvertible {
+        case fetch, verify, policy, desiredState = "desired state", resume, apply, health, rollback, drift, record
+        public var description: String { rawValue }
+    }
+
+    /// What a stopped pass waits for, as Flux's controllers tell it apart.
+    public enum Stop: Sendable, Equatable {
+        /// Only a person moves it on: a new commit, a signature, a branch (the tip failed already, cannot be
+        /// verified or built, or nothing healthy is left to go back to).
+        case stalled
+        /// A fault of the environment or a rule that holds for now (network, disk, lock, the API server, a
+        /// freeze, a soak): the next pass tries again, not before `after` seconds when a server asked.
+        case waiting(after: Double?)
+    }
+
     /// How one environment's pass ended.
-    public enum Result: Sendable, Equatable {
+    public enum Result: Sendable, Equatable, CustomStringConvertible {
         /// Nothing to do: what runs is what the branch names.
         case synced(String)
         /// What runs is what the branch names again: these objects had drifted and were applied again.
         case corrected(String, objects: [String])
         case applied(String)
         case rolledBack(failed: String, restored: String)
-        /// The pass stopped at a step; what ran before still runs.
-        case stopped(step: String, reason: String)
+        /// The pass stopped at a step; what ran before still runs. `stop` says what moves it on.
+        case stopped(step: Step, reason: String, stop: Stop)
 
         /// The environment-branch commit that runs once the pass is over, when the pass knows.
         public var commit: String? {
@@ -65,6 +81,19 @@ public final class Reconciler {
             case .synced(let commit), .applied(let commit), .corrected(let commit, _): return commit
             case .rolledBack(_, let restored): return restored
             case .stopped: return nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .synced(let commit): return "synced at \(commit.prefix(12))"
+            case .corrected(let commit, let objects):
+                return "synced at \(commit.prefix(12)), drift corrected: \(objects.joined(separator: ", "))"
+            case .applied(let commit): return "applied \(commit.prefix(12))"
+            case .rolledBack(let failed, let restored):
+                return "rolled back \(failed.prefix(12)) to \(restored.prefix(12))"
+            case .stopped(let step, let reason, let stop):
+                return "stopped at \(step) (\(stop == .stalled ? "stalled" : "retried")): \(reason)"
             }
         }
 
@@ -160,7 +189,7 @@ public final class Reconciler {
         for environment in config.environments {
             serveLastApplied(environment)
             if let failure = fetched {
-                results[environment.name] = .stopped(step: "fetch", reason: failure)
+                results[environment.name] = .stopped(step: .fetch, reason: failure, stop: .waiting(after: nil))
                 continue
             }
             switch prepare(environment) {
@@ -172,7 +201,8 @@ public final class Reconciler {
             do {
                 results[rollout.environment.name] = try finish(rollout, outcome)
             } catch {
-                results[rollout.environment.name] = .stopped(step: "record", reason: "\(error)")
+                results[rollout.environment.name] = .stopped(
+                    step: .record, reason: "\(error)", stop: .waiting(after: nil))
             }
         }
         for environment in config.environments {
@@ -288,7 +318,8 @@ public final class Reconciler {
         do {
             publishRecords(name)
             guard let tip = try mirror.referenceTarget("refs/remotes/origin/" + environment.branch) else {
-                return .done(.stopped(step: "fetch", reason: "the remote has no branch \(environment.branch)"))
+                return .done(
+                    .stopped(step: .fetch, reason: "the remote has no branch \(environment.branch)", stop: .stalled))
             }
             if let pending = state.environments[name]?.pendingRollback {
                 if let stopped = try pushRollback(environment, pending, tip: tip) { return .done(stopped) }
@@ -301,7 +332,7 @@ public final class Reconciler {
             }
             return try prepare(environment, tip: tip)
         } catch {
-            return .done(.stopped(step: "record", reason: "\(error)"))
+            return .done(.stopped(step: .record, reason: "\(error)", stop: .waiting(after: nil)))
         }
     }
 
@@ -311,7 +342,7 @@ public final class Reconciler {
         var roll: ((HealthReport) -> Void) -> LocalTarget.Outcome
     }
 
-    private enum Step {
+    private enum Planned {
         case done(Result)
         case roll(Plan)
     }
@@ -339,7 +370,8 @@ public final class Reconciler {
                 try finishRollback(environment, failed: ObjectID(hex: inFlight.commit), reasons: inFlight.reasons))
         }
         if tip.hex == current.lastFailed {
-            return .done(.stopped(step: "apply", reason: "\(tip.short) failed already; waiting for a new commit"))
+            return .done(
+                .stopped(step: .apply, reason: "\(tip.short) failed already; waiting for a new commit", stop: .stalled))
         }
         // What a cluster runs outlives the agent; a local server does not.
         let running = environment.target == .kubernetes || target(name).running != nil
@@ -357,7 +389,7 @@ public final class Reconciler {
         if let stopped = verify(environment, tip: tip, lastApplied: current.lastApplied) { return .done(stopped) }
         if let stopped = checkPolicy(environment, tip: tip, lastApplied: current.lastApplied) { return .done(stopped) }
 
-        let step: Step
+        let step: Planned
         do {
             step =
                 environment.target == .local
@@ -369,7 +401,8 @@ public final class Reconciler {
         } catch {
             // A fault of this host or of the remote (a full disk, an unreadable cache): nothing is wrong with
             // the release, so nothing is reverted; what runs keeps running and the next pass tries again.
-            return .done(.stopped(step: "desired state", reason: "\(error); retried next pass"))
+            return .done(
+                .stopped(step: .desiredState, reason: "\(error); retried next pass", stop: .waiting(after: nil)))
         }
         guard case .roll(let plan) = step else {
             if case .done(let result) = step { return .done(result) }
@@ -413,7 +446,7 @@ public final class Reconciler {
             // again (server-side apply is idempotent), not before the server asked.
             update(name) { $0.inFlight = nil }
             if let retryAfter { waitRequested = max(waitRequested ?? 0, retryAfter) }
-            return .stopped(step: "apply", reason: "\(reason); retried next pass")
+            return .stopped(step: .apply, reason: "\(reason); retried next pass", stop: .waiting(after: retryAfter))
         case .failed(let failed, _):
             let record = deploymentRecord(
                 environment, tip, started, .failed, failed.checks.map(\.outcome), restored: nil)
@@ -424,12 +457,12 @@ public final class Reconciler {
                 $0.unpublished.append(record)
             }
             publishRecords(name)
-            return .stopped(step: "health", reason: failed.failedReasons.joined(separator: "; "))
+            return .stopped(step: .health, reason: failed.failedReasons.joined(separator: "; "), stop: .stalled)
         }
     }
 
     private func localPlan(_ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment)
-        throws -> Step
+        throws -> Planned
     {
         let name = environment.name
         let target = self.target(name)
@@ -441,13 +474,16 @@ public final class Reconciler {
         {
             return .done(
                 .stopped(
-                    step: "apply",
-                    reason: "port \(port) is in use by another process: nothing started; retried next pass"))
+                    step: .apply,
+                    reason: "port \(port) is in use by another process: nothing started; retried next pass",
+                    stop: .waiting(after: nil)))
         }
         // What was applied and is not running: serve-first tried to run it again this pass and could not.
         if tip.hex == current.lastApplied {
             return .done(
-                .stopped(step: "resume", reason: resumeFailures[name] ?? "the last applied release is not running"))
+                .stopped(
+                    step: .resume, reason: resumeFailures[name] ?? "the last applied release is not running",
+                    stop: .waiting(after: nil)))
         }
         // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
         if let running = target.running, running.launch == desired.release.launch {
@@ -469,7 +505,7 @@ public final class Reconciler {
 
     private func kubernetesPlan(
         _ environment: AgentConfig.Environment, tip: ObjectID, current: AgentState.Environment
-    ) throws -> Step {
+    ) throws -> Planned {
         let objects = try manifests(environment, at: tip)
         // The environment's namespace (agent.yaml) bounds what its releases may touch.
         if let stray = objects.first(where: { $0.namespace != nil && $0.namespace != environment.namespace }) {
@@ -502,7 +538,7 @@ public final class Reconciler {
                 "drift corrected", ["environment": environment.name, "objects": corrected.joined(separator: ", ")])
             return .corrected(tip.hex, objects: corrected)
         } catch {
-            return .stopped(step: "drift", reason: "\(error); retried next pass")
+            return .stopped(step: .drift, reason: "\(error); retried next pass", stop: .waiting(after: nil))
         }
     }
 
@@ -555,9 +591,10 @@ public final class Reconciler {
             let applied = lastApplied.map { ObjectID(hex: $0) }
             if let applied, try !mirror.isAncestor(applied, of: tip) {
                 return .stopped(
-                    step: "verify",
+                    step: .verify,
                     reason: "\(tip.short) does not descend from \(applied.short), the last applied commit: "
-                        + "a rewritten branch or a downgrade is refused (remove the agent's state to accept it)")
+                        + "a rewritten branch or a downgrade is refused (remove the agent's state to accept it)",
+                    stop: .stalled)
             }
             _ = try CommitVerifier.verify(tip, in: mirror, trust: trust)
             let paths = ["environments/\(environment.name)", "deploy/\(environment.name)", "policies"]
@@ -567,7 +604,7 @@ public final class Reconciler {
             }
             return nil
         } catch {
-            return .stopped(step: "verify", reason: "\(error)")
+            return .stopped(step: .verify, reason: "\(error)", stop: .stalled)
         }
     }
 
@@ -604,9 +641,10 @@ public final class Reconciler {
                         "\(commit.id.short) breaks the PromotionPolicy: " + violations.joined(separator: "; "))
                 }
             }
-            return broken.isEmpty ? nil : .stopped(step: "policy", reason: broken.joined(separator: " | "))
+            return broken.isEmpty
+                ? nil : .stopped(step: .policy, reason: broken.joined(separator: " | "), stop: .waiting(after: nil))
         } catch {
-            return .stopped(step: "policy", reason: "\(error)")
+            return .stopped(step: .policy, reason: "\(error)", stop: .waiting(after: nil))
         }
     }
 
@@ -625,7 +663,7 @@ public final class Reconciler {
                 $0.unpublished.append(self.deploymentRecord(environment, tip, Date(), .failed, [check], restored: nil))
             }
             publishRecords(name)
-            return .stopped(step: "desired state", reason: reason)
+            return .stopped(step: .desiredState, reason: reason, stop: .stalled)
         }
         update(name) { $0.lastAttempted = tip.hex }
         return try rolledBack(environment, failed: tip, started: Date(), checks: [check])
@@ -637,7 +675,7 @@ public final class Reconciler {
     ) throws -> Result {
         let name = environment.name
         guard let restored = state.environments[name]?.lastApplied else {
-            return .stopped(step: "rollback", reason: "nothing healthy to go back to")
+            return .stopped(step: .rollback, reason: "nothing healthy to go back to", stop: .stalled)
         }
         let reasons = checks.filter { $0.status != HealthStatus.healthy.description }.map { "\($0.name): \($0.reason)" }
         let pending = AgentState.PendingRollback(failed: failed.hex, restored: restored, reasons: reasons)
@@ -664,13 +702,14 @@ public final class Reconciler {
                 $0.inFlight = nil
                 $0.lastFailed = failed.hex
             }
-            return .stopped(step: "rollback", reason: "nothing healthy to go back to")
+            return .stopped(step: .rollback, reason: "nothing healthy to go back to", stop: .stalled)
         }
         let report = try restore(environment, ObjectID(hex: restored))
         guard report.status == .healthy else {
             return .stopped(
-                step: "rollback",
-                reason: "\(restored.prefix(12)) failed too: \(report.failedReasons.joined(separator: "; "))")
+                step: .rollback,
+                reason: "\(restored.prefix(12)) failed too: \(report.failedReasons.joined(separator: "; "))",
+                stop: .waiting(after: nil))
         }
         let checks = reasons.map { CheckOutcome(name: "before restart", status: "Degraded", reason: $0) }
         return try rolledBack(environment, failed: failed, started: Date(), checks: checks)
@@ -710,7 +749,8 @@ public final class Reconciler {
             return nil
         } catch {
             return .stopped(
-                step: "rollback", reason: "the revert commit is not pushed yet (\(error)); retried next pass")
+                step: .rollback, reason: "the revert commit is not pushed yet (\(error)); retried next pass",
+                stop: .waiting(after: nil))
         }
         update(name) { $0.pendingRollback = nil }
         return nil
@@ -770,8 +810,10 @@ public final class Reconciler {
             finished: Date(), outcome: outcome, checks: checks, restored: restored, agent: options.agent)
     }
 
-    /// The pass's result as the environment's condition.
+    /// The pass's result as the environment's conditions: `Synced`, and for a pass that stopped, `Stalled`
+    /// (a person must act) or `Reconciling` (retried), as Flux's kstatus conditions say it.
     private func record(_ result: Result, for name: String) {
+        var conditions: [CheckOutcome] = []
         let condition: CheckOutcome
         switch result {
         case .synced(let commit):
@@ -786,10 +828,19 @@ public final class Reconciler {
             condition = CheckOutcome(
                 name: "Synced", status: "False",
                 reason: "RolledBack: \(failed.prefix(12)) failed its checks; \(restored.prefix(12)) runs again")
-        case .stopped(let step, let reason):
+        case .stopped(let step, let reason, let stop):
             condition = CheckOutcome(name: "Synced", status: "False", reason: "\(step): \(reason)")
+            switch stop {
+            case .stalled:
+                conditions.append(CheckOutcome(name: "Stalled", status: "True", reason: "\(step): a person must act"))
+            case .waiting(let after):
+                conditions.append(
+                    CheckOutcome(
+                        name: "Reconciling", status: "True",
+                        reason: "\(step): retried next pass" + (after.map { ", not before \(Int($0)) s" } ?? "")))
+            }
         }
-        update(name) { $0.conditions = [condition] }
+        update(name) { $0.conditions = [condition] + conditions }
     }
 
     /// Changes one environment's state and writes the whole state file before going on; one change at a

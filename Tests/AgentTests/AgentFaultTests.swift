@@ -21,12 +21,13 @@ struct AgentFaultTests {
         let failed = try fixture.promote("challenger/better", version: "not-a-version")
         let lock = fixture.origin + "/refs/heads/gitops.lock"
         try "".write(toFile: lock, atomically: false, encoding: .utf8)
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record(
                 "expected the revert to wait for the lock: \(String(describing: agent.state.environments["local"]))")
             return
         }
-        #expect(step == "rollback" && reason.contains("locked"), "\(reason)")
+        #expect(step == .rollback && reason.contains("locked"), "\(reason)")
+        #expect(stop == .waiting(after: nil), "a held lock is retried, not a verdict")
         #expect(agent.state.environments["local"]?.pendingRollback?.failed == failed, "the rollback is kept")
         #expect(try fixture.originTip() == failed, "nothing was pushed")
         #expect(fixture.serving() == "v1.0.0", "what ran keeps running")
@@ -60,11 +61,11 @@ struct AgentFaultTests {
         try FileManager.default.moveItem(atPath: fixture.origin, toPath: away)
         do {
             let agent = try Reconciler(config: fixture.config, options: fixture.options())
-            guard case .stopped(let step, _)? = agent.pass()["local"] else {
+            guard case .stopped(let step, _, _)? = agent.pass()["local"] else {
                 Issue.record("the fetch of a missing remote did not fail")
                 return
             }
-            #expect(step == "fetch")
+            #expect(step == .fetch)
             #expect(fixture.serving() == "v1.0.0", "served with the remote down")
             agent.shutdown()
         }
@@ -76,11 +77,11 @@ struct AgentFaultTests {
             _ = agent.pass()
             let failed = try fixture.promote("challenger/better", version: "not-a-version")
             try "".write(toFile: fixture.origin + "/refs/heads/gitops.lock", atomically: false, encoding: .utf8)
-            guard case .stopped(let step, _)? = agent.pass()["local"] else {
+            guard case .stopped(let step, _, _)? = agent.pass()["local"] else {
                 Issue.record("the revert did not wait for the lock")
                 return
             }
-            #expect(step == "rollback")
+            #expect(step == .rollback)
             #expect(agent.state.environments["local"]?.pendingRollback?.failed == failed)
             agent.shutdown()
         }
@@ -98,7 +99,7 @@ struct AgentFaultTests {
     /// is reverted, what ran keeps running, and the release is applied once the fault is gone.
     @Test func aHostFaultIsRetriedNotTakenForABadRelease() throws {
         let fixture = try AgentFixture("fault-disk")
-        let (agent, first) = try fixture.agentServingFirstRelease()
+        let (agent, _) = try fixture.agentServingFirstRelease()
         defer { agent.shutdown() }
 
         let second = try fixture.promote("challenger/better", version: "v2.0.0")
@@ -110,12 +111,13 @@ struct AgentFaultTests {
         try FileManager.default.createDirectory(
             atPath: (blocked as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try "not a folder".write(toFile: blocked, atomically: false, encoding: .utf8)
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record(
                 "a host fault was taken for a bad release: \(String(describing: agent.state.environments["local"]))")
             return
         }
-        #expect(step == "desired state" && reason.hasSuffix("retried next pass"), "\(reason)")
+        #expect(step == .desiredState && reason.hasSuffix("retried next pass"), "\(reason)")
+        #expect(stop == .waiting(after: nil))
         #expect(try fixture.originTip() == second, "nothing reverted")
         #expect(agent.state.environments["local"]?.lastFailed != second)
         #expect(fixture.serving() == "v1.0.0")
@@ -225,11 +227,12 @@ struct AgentFaultTests {
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
         let first = try fixture.promote("main", version: "v1.0.0")
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record("expected the pass to wait for the port")
             return
         }
-        #expect(step == "apply" && reason.contains("port \(fixture.port) is in use"), "\(reason)")
+        #expect(step == .apply && reason.contains("port \(fixture.port) is in use"), "\(reason)")
+        #expect(stop == .waiting(after: nil))
         #expect(try fixture.originTip() == first, "nothing reverted")
         #expect(agent.state.environments["local"]?.lastFailed == nil)
         let remote = try Repository(at: fixture.origin, discover: false)

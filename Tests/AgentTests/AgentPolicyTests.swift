@@ -35,11 +35,12 @@ struct AgentPolicyTests {
         let promotion = try fixture.promote("main", version: "v1.0.0")
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record("applied a promotion made during a freeze")
             return
         }
-        #expect(step == "policy")
+        #expect(step == .policy)
+        #expect(stop == .waiting(after: nil), "a freeze delays the rollout")
         #expect(reason.contains("\(promotion.prefix(12)) breaks the PromotionPolicy: freeze:"), "\(reason)")
         #expect(reason.contains("change freeze"))
         #expect(fixture.serving() == nil, "nothing applied")

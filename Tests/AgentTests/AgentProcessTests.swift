@@ -253,7 +253,7 @@ struct AgentProcessTests {
         let broken = try fixture.promote("broken", version: "v2.0.0")
         let failed = try gitopsML(["agent", "once", "--config", configPath], in: fixture.temp.path)
         #expect(failed.status == 1)
-        #expect(failed.stderrText.contains("local: rolledBack(failed: \"\(broken)\""), "\(failed.stderrText)")
+        #expect(failed.stderrText.contains("local: rolled back \(broken.prefix(12))"), "\(failed.stderrText)")
 
         let read = try gitopsML(["agent", "status", "--config", configPath], in: fixture.temp.path)
         #expect(read.status == 0)

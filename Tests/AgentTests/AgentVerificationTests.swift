@@ -76,11 +76,11 @@ struct AgentVerificationTests {
         // The release record rewritten by an unsigned commit, hidden under a signed one.
         let unsigned = try signed.fixture.promote("challenger/better", version: "v2.0.0")
         let tip = try signed.signedCommitOnTop()
-        guard case .stopped(let step, let reason)? = signed.agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = signed.agent.pass()["local"] else {
             Issue.record("an unsigned release record under a signed tip was applied")
             return
         }
-        #expect(step == "verify", "\(reason)")
+        #expect(step == .verify && stop == .stalled, "\(reason)")
         #expect(reason.contains(String(unsigned.prefix(12))) && reason.contains("not signed"), "\(reason)")
         #expect(signed.fixture.serving() == "v1.0.0", "what ran keeps running")
         #expect(signed.agent.state.environments["local"]?.lastApplied == first)
@@ -97,11 +97,11 @@ struct AgentVerificationTests {
         #expect(signed.agent.pass()["local"] == .applied(second))
 
         try run(["git", "push", "-q", "-f", "origin", "\(first):gitops"], in: signed.fixture.work)
-        guard case .stopped(let step, let reason)? = signed.agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = signed.agent.pass()["local"] else {
             Issue.record("a downgrade to an older signed release was applied")
             return
         }
-        #expect(step == "verify")
+        #expect(step == .verify && stop == .stalled)
         #expect(reason.contains("does not descend from \(second.prefix(12))"), "\(reason)")
         #expect(signed.fixture.serving() == "v2.0.0")
         #expect(signed.agent.state.environments["local"]?.lastApplied == second)

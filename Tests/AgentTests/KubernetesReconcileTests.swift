@@ -96,11 +96,12 @@ struct KubernetesReconcileTests {
             ("LIST 500", "HTTP 500"),
         ] {
             try (fault + "\n").write(toFile: api.log + ".faults", atomically: true, encoding: .utf8)
-            guard case .stopped(let step, let reason)? = agent.pass()["staging"] else {
+            guard case .stopped(let step, let reason, let stop)? = agent.pass()["staging"] else {
                 Issue.record("\(fault) was taken for a bad release")
                 continue
             }
-            #expect(step == "apply" && reason.contains(said) && reason.hasSuffix("retried next pass"), "\(reason)")
+            #expect(step == .apply && reason.contains(said) && reason.hasSuffix("retried next pass"), "\(reason)")
+            #expect(stop == .waiting(after: fault == "PATCH 429 1" ? 1 : nil), "\(fault)")
             // A 429's Retry-After reaches the schedule: no pass before it.
             #expect(agent.waitRequested == (fault == "PATCH 429 1" ? 1 : nil), "\(fault)")
             #expect(try fixture.originTip() == good, "\(fault): nothing reverted")
@@ -234,11 +235,12 @@ struct ConcurrentEnvironmentTests {
 
         let results = agent.pass()
         #expect(results["fast"] == .applied(tip))
-        guard case .stopped(let step, let reason)? = results["slow"] else {
+        guard case .stopped(let step, let reason, let stop)? = results["slow"] else {
             Issue.record("\(results)")
             return
         }
-        #expect(step == "health" && reason.contains("deadline passed"), "\(reason)")
+        #expect(step == .health && reason.contains("deadline passed"), "\(reason)")
+        #expect(stop == .stalled, "nothing to go back to: a person must act")
         // The fast environment's Deployment was applied while the slow one was still being watched.
         let requests = api.requests().compactMap { request -> (String, String)? in
             guard let method = request["method"] as? String, let path = request["path"] as? String else { return nil }

@@ -104,15 +104,15 @@ struct ReconcilerTests {
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
         defer { agent.shutdown() }
         let broken = try fixture.promote("broken", version: "v0.0.0")
-        guard case .stopped(let step, _)? = agent.pass()["local"] else {
+        guard case .stopped(let step, _, _)? = agent.pass()["local"] else {
             Issue.record("expected a failed rollout")
             return
         }
-        #expect(step == "health")
+        #expect(step == .health)
         #expect(fixture.serving() == nil)
         #expect(agent.state.environments["local"]?.lastFailed == broken)
         let again = agent.pass()["local"]
-        guard case .stopped(_, let reason)? = again else {
+        guard case .stopped(_, let reason, _)? = again else {
             Issue.record("the failed release was tried again: \(String(describing: again))")
             return
         }
@@ -133,20 +133,20 @@ struct ReconcilerSignatureTests {
         func sign(with key: String) throws -> String { try setup.sign(with: key) }
 
         let unsigned = try fixture.promote("main", version: "v1.0.0")
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record("an unsigned tip was applied")
             return
         }
-        #expect(step == "verify" && reason.contains("not signed"))
+        #expect(step == .verify && reason.contains("not signed") && stop == .stalled)
         #expect(fixture.serving() == nil)
         #expect(agent.state.environments["local"]?.conditions.first?.reason.contains("\(unsigned.prefix(12))") == true)
 
         _ = try sign(with: "stranger")
-        guard case .stopped(let step, let reason)? = agent.pass()["local"] else {
+        guard case .stopped(let step, let reason, let stop)? = agent.pass()["local"] else {
             Issue.record("a tip signed by a stranger was applied")
             return
         }
-        #expect(step == "verify" && reason.contains("not an allowed signer"))
+        #expect(step == .verify && reason.contains("not an allowed signer") && stop == .stalled)
         #expect(fixture.serving() == nil)
 
         let signed = try sign(with: "promoter")
