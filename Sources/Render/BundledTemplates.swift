@@ -1314,13 +1314,14 @@ on:
 permissions: {}
 
 jobs:
-  automatic-gates:
-    name: gates before <@ workflows.auto_promote @>
-    if: github.event_name == 'push'
+  # One pair of jobs for both triggers: the environment is <@ workflows.auto_promote @> on a push, the one chosen by hand
+  # otherwise.
+  gates:
+    name: gates before ${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
     runs-on: <@ workflows.runs_on @>
     timeout-minutes: 30
     concurrency:
-      group: gitops-ml-gates-<@ workflows.auto_promote @>-${{ github.sha }}
+      group: gitops-ml-gates-${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}-${{ github.sha }}
       cancel-in-progress: false
     permissions:
       contents: read
@@ -1358,7 +1359,7 @@ jobs:
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
       - name: Check the commit against what the environment runs
         env:
-          ENVIRONMENT: <@ workflows.auto_promote | quote @>
+          ENVIRONMENT: ${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
         run: |
           base=none
           if gitops-ml show "env:${ENVIRONMENT}:gitops-ml.yaml" > /dev/null 2>&1; then base="env:${ENVIRONMENT}"; fi
@@ -1372,15 +1373,15 @@ jobs:
           if-no-files-found: error
           retention-days: 7
 
-  automatic:
-    name: promote to <@ workflows.auto_promote @>
-    needs: automatic-gates
-    if: github.event_name == 'push'
+
+  promote:
+    name: promote to ${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
+    needs: gates
     runs-on: <@ workflows.runs_on @>
     timeout-minutes: 30
-    environment: <@ workflows.auto_promote @>
+    environment: ${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
     concurrency:
-      group: gitops-ml-promote-<@ workflows.auto_promote @>
+      group: gitops-ml-promote-${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
       cancel-in-progress: false
     permissions:
       contents: write # to push the promotion commit to the environment branch
@@ -1428,130 +1429,18 @@ jobs:
       - name: Promote
         env:
           GITOPS_ML_GIT_TOKEN: ${{ github.token }}
-        run: |
-<@ for model in models @>
-          gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --approval github-environment --push origin
-<@ end @>
-
-  manual-gates:
-    name: gates before ${{ inputs.environment }}
-    if: github.event_name == 'workflow_dispatch'
-    runs-on: <@ workflows.runs_on @>
-    timeout-minutes: 30
-    concurrency:
-      group: gitops-ml-gates-${{ inputs.environment }}-${{ github.sha }}
-      cancel-in-progress: false
-    permissions:
-      contents: read
-    steps:
-      - name: Check out with full history (gate reports and registry tags are read from git)
-        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
-        env:
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
-<@ end @>
-      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
-        env:
-          GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
-          GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
-          GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
-          GH_TOKEN: ${{ github.token }}
-        run: |
-          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
-          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
-          archive="$RUNNER_TEMP/$name.tar.gz"
-          curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then
-            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
-          else
-            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
-          fi
-          mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
-          echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
-      - name: Check the commit against what the environment runs
-        env:
-          ENVIRONMENT: ${{ inputs.environment }}
-        run: |
-          base=none
-          if gitops-ml show "env:${ENVIRONMENT}:gitops-ml.yaml" > /dev/null 2>&1; then base="env:${ENVIRONMENT}"; fi
-          mkdir -p "$RUNNER_TEMP/gate-report"
-          gitops-ml check --base "$base" --no-note --format text --format "json:$RUNNER_TEMP/gate-report/report.json"
-      - name: Keep the report for the promotion job
-        uses: actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882 # v4.4.3
-        with:
-          name: gate-report
-          path: ${{ runner.temp }}/gate-report/report.json
-          if-no-files-found: error
-          retention-days: 7
-
-  manual:
-    name: promote ${{ inputs.model }} to ${{ inputs.environment }}
-    needs: manual-gates
-    if: github.event_name == 'workflow_dispatch'
-    runs-on: <@ workflows.runs_on @>
-    timeout-minutes: 30
-    environment: ${{ inputs.environment }}
-    concurrency:
-      group: gitops-ml-promote-${{ inputs.environment }}
-      cancel-in-progress: false
-    permissions:
-      contents: write # to push the promotion commit to the environment branch
-    steps:
-      - name: Check out with full history (gate reports and registry tags are read from git)
-        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
-        env:
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
-<@ end @>
-      - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
-        env:
-          GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
-          GITOPS_ML_REPOSITORY: <@ gitops_ml.repository | quote @>
-          GITOPS_ML_SHA256: <@ gitops_ml.sha256 | quote @>
-          GH_TOKEN: ${{ github.token }}
-        run: |
-          case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=aarch64 ;; *) echo "no gitops-ml build for $(uname -m)" >&2; exit 1 ;; esac
-          name="gitops-ml-${GITOPS_ML_VERSION}-linux-${arch}"
-          archive="$RUNNER_TEMP/$name.tar.gz"
-          curl --fail --silent --show-error --location --retry 3 --output "$archive" \
-            "https://github.com/${GITOPS_ML_REPOSITORY}/releases/download/v${GITOPS_ML_VERSION}/$name.tar.gz"
-          if [ -n "$GITOPS_ML_SHA256" ]; then
-            echo "$GITOPS_ML_SHA256  $archive" | sha256sum --check --strict -
-          else
-            gh attestation verify "$archive" --repo "$GITOPS_ML_REPOSITORY"
-          fi
-          mkdir -p "$RUNNER_TEMP/gitops-ml"
-          tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
-          echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
-      - name: Take the gate report
-        uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8
-        with:
-          name: gate-report
-          path: ${{ runner.temp }}/gate-report
-      - name: Attach it to the commit (promote validates it and recomputes its verdict)
-        run: |
-          git -c user.name=gitops-ml -c user.email=gitops-ml@users.noreply.github.com \
-            notes --ref gitops-ml add -f -F "$RUNNER_TEMP/gate-report/report.json" HEAD
-      - name: Promote
-        env:
-          GITOPS_ML_GIT_TOKEN: ${{ github.token }}
+          EVENT: ${{ github.event_name }}
           MODEL: ${{ inputs.model }}
           ENVIRONMENT: ${{ inputs.environment }}
           VERSION: ${{ inputs.version }}
         run: |
-          gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --approval github-environment --push origin
+          if [ "$EVENT" = push ]; then
+<@ for model in models @>
+            gitops-ml promote <@ model.name @> --to <@ workflows.auto_promote @> --approval github-environment --push origin
+<@ end @>
+          else
+            gitops-ml promote "$MODEL" --to "$ENVIRONMENT" ${VERSION:+--version "$VERSION"} --approval github-environment --push origin
+          fi
 """# + "\n",
     ]
 }
