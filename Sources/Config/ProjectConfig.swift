@@ -9,6 +9,14 @@ public struct ProjectConfig: Sendable, Equatable {
     /// The branch pull requests merge into; `check` compares against it when no base is given.
     public var defaultBranch: String?
 
+    /// Every file the checks read that the project declares — models' artifacts, metrics and predictions,
+    /// the metrics and params files, datasets — sorted, each once: what a CI job must fetch (from git-lfs or
+    /// a DVC remote) before `check`, `promote` or `data drift` can read it.
+    public var declaredPaths: [String] {
+        let models = models.values.flatMap { [$0.artifact, $0.metrics, $0.predictions].compactMap { $0 } }
+        return Set(models + metrics + params + datasets.values.map(\.path)).sorted()
+    }
+
     /// The branches that may be the default one, in order: `default_branch` when set, else `main`, `master`.
     public static func defaultBranchNames(_ configured: String?) -> [String] {
         configured.map { [$0] } ?? ["main", "master"]

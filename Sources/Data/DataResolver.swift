@@ -147,6 +147,22 @@ public enum DataResolver {
         return nil
     }
 
+    /// Where the content of `path` is kept at `view`: in git (`.blob`), in git-lfs (`.lfs`), in a DVC remote
+    /// (`.dvc` through a `.dvc` pointer, `.dvcLock` through dvc.lock); nil when absent. Reads pointers and the
+    /// first kilobyte of a blob only: what a CI job must fetch is known before anything is fetched.
+    public static func storage(of path: String, in view: any FileView) throws -> ResolvedData.Kind? {
+        let clean = normalize(path)
+        if let stream = try? view.stream(clean) {
+            var head = [UInt8](repeating: 0, count: 1024)
+            let count = try head.withUnsafeMutableBytes { try stream.fill($0) }
+            return try count < 1024 && LFSPointer(Array(head.prefix(count)), file: clean) != nil ? .lfs : .blob
+        }
+        // A folder kept in git (a dataset of many files) needs no fetch either.
+        if let listed = try? view.list(clean, limit: Int.max), !listed.isEmpty { return .blob }
+        guard let (_, file) = try identitySource(clean, in: view) else { return nil }
+        return file == "dvc.lock" ? .dvcLock : .dvc
+    }
+
     /// The content digest of `path` without reading any object store: `md5:…` from a DVC pointer or
     /// dvc.lock, `sha256:…` from a git-lfs pointer, the sha256 of a plain blob; nil when absent. (For a file
     /// inside a DVC directory output, the directory's digest.) Release records use it: the data need not

@@ -14,7 +14,8 @@ struct GitOpsML: AsyncParsableCommand {
         subcommands: [
             CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
             InitCommand.self, GenerateCommand.self, PromoteCommand.self, RegistryCommand.self, LineageCommand.self,
-            AuditCommand.self, AgentCommand.self, PoliciesCommand.self, ApproveCommand.self, VersionCommand.self,
+            AuditCommand.self, AgentCommand.self, PoliciesCommand.self, ApproveCommand.self, FetchListCommand.self,
+            RevParseCommand.self, VersionCommand.self,
         ])
 }
 

@@ -1100,25 +1100,6 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects the check reads, of the head and the base (declared paths only)
-        env:
-          BASE_REF: ${{ github.base_ref }}
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD "refs/remotes/origin/${BASE_REF}" --include="$LFS_INCLUDE"
-<@ end @>
-<@ if uses_dvc @>
-      - name: Pull DVC-tracked data of the head and the base (remote credentials come from the repository's secrets)
-        env:
-          BASE_REF: ${{ github.base_ref }}
-        run: |
-          python3 -m pip install --user --quiet <@ dvc_package | quote @>
-          dvc pull
-          # The champion's outputs (its metrics, plots and model) into the same cache, from a worktree of the base.
-          git worktree add --detach "$RUNNER_TEMP/base" "origin/${BASE_REF}"
-          (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" && dvc fetch)
-          git worktree remove --force "$RUNNER_TEMP/base"
-<@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
@@ -1139,6 +1120,32 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects the check reads, of the head and the base (declared paths only)
+        env:
+          BASE_REF: ${{ github.base_ref }}
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: git lfs fetch origin HEAD "refs/remotes/origin/${BASE_REF}" --include="$LFS_INCLUDE"
+<@ end @>
+<@ if uses_dvc @>
+      - name: Fetch the DVC outputs the checks read, of the head and of the base (declared paths only; the remote's credentials come from the repository's secrets)
+        env:
+          BASE: origin/${{ github.base_ref }}
+        run: |
+          # The files the trusted rules declare that DVC keeps, and nothing else; nothing when there are none.
+          head="$(gitops-ml fetch-list --dvc --rev HEAD --rules "$BASE")"
+          base="$(gitops-ml fetch-list --dvc --rev "$BASE" --rules "$BASE" 2> /dev/null)" || base=""
+          [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
+          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$base" ]; then
+            git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
+            (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+            git worktree remove --force "$RUNNER_TEMP/base"
+          fi
+          printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
+<@ end @>
       - name: gitops-ml check
         id: check
         env:
@@ -1238,6 +1245,25 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if uses_dvc @>
+      - name: Fetch the DVC outputs the checks read, of the head and of what <@ drift.environment @> was trained on (declared paths only; the remote's credentials come from the repository's secrets)
+        env:
+          BASE: env:<@ drift.environment @>
+        run: |
+          # The files the trusted rules declare that DVC keeps, and nothing else; nothing when there are none.
+          head="$(gitops-ml fetch-list --dvc --rev HEAD)"
+          base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
+          [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
+          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$base" ]; then
+            git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
+            (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+            git worktree remove --force "$RUNNER_TEMP/base"
+          fi
+          printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
+<@ end @>
       - name: Drift
         id: drift
         run: |
@@ -1357,6 +1383,25 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if uses_dvc @>
+      - name: Fetch the DVC outputs the checks read, of the head and of what the environment runs (declared paths only; the remote's credentials come from the repository's secrets)
+        env:
+          BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
+        run: |
+          # The files the trusted rules declare that DVC keeps, and nothing else; nothing when there are none.
+          head="$(gitops-ml fetch-list --dvc --rev HEAD)"
+          base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
+          [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
+          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$base" ]; then
+            git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
+            (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+            git worktree remove --force "$RUNNER_TEMP/base"
+          fi
+          printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
+<@ end @>
       - name: Check the commit against what the environment runs
         env:
           ENVIRONMENT: ${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
@@ -1417,6 +1462,25 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if uses_dvc @>
+      - name: Fetch the DVC outputs the checks read, of the head and of what the environment runs (declared paths only; the remote's credentials come from the repository's secrets)
+        env:
+          BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
+        run: |
+          # The files the trusted rules declare that DVC keeps, and nothing else; nothing when there are none.
+          head="$(gitops-ml fetch-list --dvc --rev HEAD)"
+          base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
+          [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
+          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$base" ]; then
+            git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
+            (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+            git worktree remove --force "$RUNNER_TEMP/base"
+          fi
+          printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
+<@ end @>
       - name: Take the gate report
         uses: actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16 # v4.1.8
         with:

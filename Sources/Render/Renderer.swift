@@ -91,8 +91,7 @@ public struct Renderer: Sendable {
     /// metrics and params files, datasets — as `git lfs fetch --include` takes them; nil when none is
     /// declared. Each must be plain text for the workflow (it is a comma-separated pattern list there).
     func lfsInclude() throws -> String? {
-        let models = config.models.values.flatMap { [$0.artifact, $0.metrics, $0.predictions].compactMap { $0 } }
-        let paths = Set(models + config.metrics + config.params + config.datasets.values.map(\.path)).sorted()
+        let paths = config.declaredPaths
         for path in paths where !Template.isPlainSafe(path) {
             throw GitOpsMLError.configuration(
                 "\(YAMLText.quoted(path)): a path fetched through git-lfs in the workflows may hold only letters, digits and . _ - / : @ + =",

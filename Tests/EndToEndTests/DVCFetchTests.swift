@@ -1,0 +1,116 @@
+import Config
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// The generated workflows fetch from DVC only what the checks read: the step's own script, taken from the
+/// rendered ml-ci.yml and run as a runner would run it (in a fresh clone, with a local directory DVC remote,
+/// `BASE` set as the step's env sets it), fetches the declared dataset and model of the head and of the base,
+/// and not the DVC output nothing declares.
+@Suite("DVC: only the declared outputs, of the head and the base")
+struct DVCFetchTests {
+    let temp = TemporaryDirectory("dvc-fetch")
+
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func theWorkflowFetchesOnlyTheDeclaredOutputs() throws {
+        let dvc = try requireTool("dvc")
+        let environment = dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
+        let origin = try makeRepository(
+            in: temp.sub("origin"),
+            files: [
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {artifact: models/model.pkl, metrics: metrics.json}
+                datasets:
+                  train: {path: data/train.csv}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+
+                """,
+                "metrics.json": "{\"accuracy\": 0.9}\n",
+            ])
+        func dvcRun(_ arguments: [String], in directory: String) throws {
+            try run([dvc] + arguments, in: directory, environment: environment, timeout: 300)
+        }
+        func write(_ text: String, _ path: String) throws {
+            try FileManager.default.createDirectory(
+                atPath: (origin + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: origin + "/" + path, atomically: false, encoding: .utf8)
+        }
+        let remote = temp.sub("dvc-remote")
+        try dvcRun(["init", "-q"], in: origin)
+        try dvcRun(["remote", "add", "-d", "local", remote], in: origin)
+        try write("a,b\n1,2\n", "data/train.csv")
+        try write("x\n" + String(repeating: "unused\n", count: 100), "data/unused.csv")
+        try write("model v1\n", "models/model.pkl")
+        try dvcRun(["add", "-q", "data/train.csv", "data/unused.csv", "models/model.pkl"], in: origin)
+        try git("add", "-A", in: origin)
+        try git("commit", "-qm", "Data and model, tracked by DVC", in: origin)
+        try dvcRun(["push", "-q"], in: origin)
+        try git("checkout", "-qb", "feature", in: origin)
+        try write("a,b\n1,2\n3,4\n", "data/train.csv")
+        try dvcRun(["add", "-q", "data/train.csv"], in: origin)
+        try git("commit", "-qam", "More training data", in: origin)
+        try dvcRun(["push", "-q"], in: origin)
+
+        // A clone as actions/checkout makes it (full history), with an empty DVC cache.
+        let clone = temp.path + "/clone"
+        try run(["git", "clone", "-q", "--branch", "feature", "file://" + origin, clone])
+        let generated = try gitopsML(["generate", "workflows"], in: clone)
+        #expect(generated.status == 0, "\(generated.stderrText)")
+        let script = try stepScript(
+            clone + "/.github/workflows/ml-ci.yml", named: "Fetch the DVC outputs the checks read")
+        var stepEnvironment = environment
+        stepEnvironment["BASE"] = "origin/main"
+        stepEnvironment["RUNNER_TEMP"] = temp.sub("runner")
+        stepEnvironment["GITHUB_WORKSPACE"] = clone
+        stepEnvironment["PATH"] =
+            [(gitopsMLBinary as NSString).deletingLastPathComponent, (dvc as NSString).deletingLastPathComponent]
+            .joined(separator: ":") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let output = try run(["bash", "-e", "-o", "pipefail", "-c", script], in: clone, environment: stepEnvironment)
+        #expect(
+            output.contains("fetched from DVC:\ndata/train.csv\nmodels/model.pkl\ndata/train.csv\nmodels/model.pkl"),
+            "\(output)")
+
+        // In the cache: both versions of the dataset and the model; not the output nothing declares.
+        func md5(_ pointer: String, at revision: String) throws -> String {
+            let text = try git("show", "\(revision):\(pointer)", in: clone)
+            return try #require(
+                text.split(separator: "\n").first { $0.contains("md5:") }?.split(separator: ":").last?
+                    .trimmingCharacters(in: .whitespaces))
+        }
+        let cached = Set(
+            try FileManager.default.subpathsOfDirectory(atPath: clone + "/.dvc/cache").compactMap { path -> String? in
+                let parts = path.split(separator: "/")
+                return parts.count >= 2 && parts.last?.count == 30 ? String(parts[parts.count - 2] + parts.last!) : nil
+            })
+        let wanted: Set<String> = [
+            try md5("data/train.csv.dvc", at: "HEAD"), try md5("data/train.csv.dvc", at: "origin/main"),
+            try md5("models/model.pkl.dvc", at: "HEAD"),
+        ]
+        #expect(cached == wanted, "cached \(cached), declared \(wanted)")
+        #expect(!cached.contains(try md5("data/unused.csv.dvc", at: "HEAD")))
+        // And the check reads them without a pull.
+        let listed = try gitopsML(["fetch-list", "--lfs"], in: clone)
+        #expect(listed.status == 0 && listed.stdoutText.isEmpty, "no LFS object: \(listed.stdoutText)")
+        #expect(try gitopsML(["fetch-list", "--dvc", "--lfs"], in: clone).status == 2, "one of the two")
+    }
+
+    /// A step's `run:` script, by the start of its name, from a rendered workflow.
+    func stepScript(_ workflow: String, named prefix: String) throws -> String {
+        let bytes = try #require(FileManager.default.contents(atPath: workflow))
+        let root = try #require(try YAMLReader.compose(Array(bytes), file: workflow))
+        let jobs = try ConfigNode(root, file: workflow).mapping().required("jobs").mapping()
+        for (_, job) in jobs.all() {
+            for step in try job.mapping().required("steps").list() {
+                let map = try step.mapping()
+                if try map.optional("name")?.string().hasPrefix(prefix) == true {
+                    return try map.required("run").string()
+                }
+            }
+        }
+        throw CommandFailed(description: "no step named \(prefix)… in \(workflow)")
+    }
+}
