@@ -163,6 +163,15 @@ public enum DataResolver {
         return file == "dvc.lock" ? .dvcLock : .dvc
     }
 
+    /// The format of the revision's dvc.lock — "DVC 1", "DVC 2" or "DVC 3" — or nil when there is none or it
+    /// cannot be read.
+    public static func dvcLockFormat(in view: any FileView) throws -> String? {
+        guard let bytes = try view.read("dvc.lock") else { return nil }
+        guard case .stages(_, let format) = DVCPointer.lockStages(try YAMLReader.parse(bytes, file: "dvc.lock"))
+        else { return nil }
+        return format
+    }
+
     /// The content digest of `path` without reading any object store: `md5:…` from a DVC pointer or
     /// dvc.lock, `sha256:…` from a git-lfs pointer, the sha256 of a plain blob; nil when absent. (For a file
     /// inside a DVC directory output, the directory's digest.) Release records use it: the data need not

@@ -53,13 +53,25 @@ struct FetchListCommand: ParsableCommand {
             )
         }
         let config = try ProjectConfig.parse(bytes, file: ProjectConfig.fileName)
+        var listed: [String] = []
+        var locked: [String] = []
         for path in config.declaredPaths {
             switch try DataResolver.storage(of: path, in: files) {
-            case .dvc?, .dvcLock?: if dvc { print(path) }
-            case .lfs?: if lfs { print(path) }
+            case .dvc?: if dvc { listed.append(path) }
+            case .dvcLock?:
+                if dvc { listed.append(path) }
+                locked.append(path)
+            case .lfs?: if lfs { listed.append(path) }
             case .blob?, nil: break
             }
         }
+        // DVC 3 (what the workflows install) refuses a DVC 1 lock with a stack trace: say it once, here.
+        if dvc, !locked.isEmpty, try DataResolver.dvcLockFormat(in: files) == "DVC 1" {
+            throw GitOpsMLError.configuration(
+                "dvc.lock at \(rev) is in DVC 1's format (no schema: '2.0'), which DVC 3 cannot read to fetch \(locked.joined(separator: ", ")): rewrite it with DVC 2 or later (dvc commit, or dvc repro) and commit it",
+                at: SourceLocation(file: "dvc.lock"))
+        }
+        for path in listed { print(path) }
     }
 }
 

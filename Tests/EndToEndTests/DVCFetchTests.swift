@@ -113,4 +113,38 @@ struct DVCFetchTests {
         }
         throw CommandFailed(description: "no step named \(prefix)… in \(workflow)")
     }
+
+    /// A pre-2.0 dvc.lock (DVC 1's shape: stages at the top level, no schema), which DVC 3 refuses with a
+    /// stack trace, gets one message naming the file, the outputs and the fix; a DVC 2 lock is listed.
+    @Test func aDVC1LockIsSaidOnceClearly() throws {
+        let legacy = """
+            train:
+              cmd: python train.py
+              deps:
+              - path: train.py
+                md5: 0123456789abcdef0123456789abcdef
+              outs:
+              - path: metrics.json
+                md5: fedcba9876543210fedcba9876543210
+
+            """
+        let directory = try makeRepository(
+            in: temp.sub("legacy"),
+            files: [
+                "gitops-ml.yaml": "version: 1\nmodels:\n  m: {metrics: metrics.json}\n",
+                "dvc.yaml":
+                    "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    outs: [metrics.json]\n",
+                "dvc.lock": legacy, "train.py": "print(1)\n",
+            ])
+        let refused = try gitopsML(["fetch-list", "--dvc"], in: directory)
+        #expect(refused.status == 2, "\(refused.stderrText)")
+        #expect(refused.stderrText.contains("dvc.lock at HEAD is in DVC 1's format"), "\(refused.stderrText)")
+        #expect(refused.stderrText.contains("metrics.json") && refused.stderrText.contains("dvc commit"))
+
+        let current =
+            "schema: '2.0'\nstages:\n" + legacy.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        try commitFiles(["dvc.lock": current], message: "DVC 2 lock", in: directory)
+        let listed = try gitopsML(["fetch-list", "--dvc"], in: directory)
+        #expect(listed.status == 0 && listed.stdoutText == "metrics.json\n", "\(listed.stdoutText)\(listed.stderrText)")
+    }
 }
