@@ -1128,6 +1128,10 @@ jobs:
         run: git lfs fetch origin HEAD "refs/remotes/origin/${BASE_REF}" --include="$LFS_INCLUDE"
 <@ end @>
 <@ if uses_dvc @>
+      - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
+        uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
+        with:
+          python-version: "3.12"
       - name: Fetch the DVC outputs the checks read, of the head and of the base (declared paths only; the remote's credentials come from the repository's secrets)
         env:
           BASE: origin/${{ github.base_ref }}
@@ -1136,7 +1140,7 @@ jobs:
           head="$(gitops-ml fetch-list --dvc --rev HEAD --rules "$BASE")"
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" --rules "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
-          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
           if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
@@ -1246,6 +1250,10 @@ jobs:
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
 <@ if uses_dvc @>
+      - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
+        uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
+        with:
+          python-version: "3.12"
       - name: Fetch the DVC outputs the checks read, of the head and of what <@ drift.environment @> was trained on (declared paths only; the remote's credentials come from the repository's secrets)
         env:
           BASE: env:<@ drift.environment @>
@@ -1254,7 +1262,7 @@ jobs:
           head="$(gitops-ml fetch-list --dvc --rev HEAD)"
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
-          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
           if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
@@ -1384,6 +1392,10 @@ jobs:
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
 <@ if uses_dvc @>
+      - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
+        uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
+        with:
+          python-version: "3.12"
       - name: Fetch the DVC outputs the checks read, of the head and of what the environment runs (declared paths only; the remote's credentials come from the repository's secrets)
         env:
           BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
@@ -1392,7 +1404,7 @@ jobs:
           head="$(gitops-ml fetch-list --dvc --rev HEAD)"
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
-          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
           if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
@@ -1463,6 +1475,10 @@ jobs:
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
 <@ if uses_dvc @>
+      - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
+        uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
+        with:
+          python-version: "3.12"
       - name: Fetch the DVC outputs the checks read, of the head and of what the environment runs (declared paths only; the remote's credentials come from the repository's secrets)
         env:
           BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
@@ -1471,7 +1487,7 @@ jobs:
           head="$(gitops-ml fetch-list --dvc --rev HEAD)"
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
-          command -v dvc > /dev/null || python3 -m pip install --user --quiet <@ dvc_package | quote @>
+          command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
           if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
