@@ -1,0 +1,95 @@
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// The generated workflows run, job by job, on the churn example's real history (WorkflowHarness): a pull
+/// request from the worse challenger is red at the check and the better one green, each with its reports
+/// and its comment; a push to main goes through the gates job and the promote job, and the promotion
+/// commit lands on the local bare remote; a later push of the worse model stops at the gates.
+@Suite("The generated workflows, run", .serialized)
+struct WorkflowRunTests {
+    let temp = TemporaryDirectory("workflow-run")
+
+    /// The example, a bare remote holding it, and the workflows as `generate workflows` renders them.
+    func project() throws -> (work: String, origin: String, workflows: String) {
+        let work = temp.path + "/churn"
+        try run(["bash", packageRoot + "/examples/churn/materialize.sh", work], timeout: 300)
+        try git("checkout", "-q", "main", in: work)
+        let origin = temp.path + "/origin.git"
+        try run(["git", "clone", "-q", "--bare", work, origin])
+        let generated = try gitopsML(["generate", "workflows"], in: work)
+        #expect(generated.status == 0, "\(generated.stderrText)")
+        return (work, "file://" + origin, work + "/.github/workflows")
+    }
+
+    var environment: [String: String] {
+        var environment = gitTestEnvironment
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
+        environment["NO_COLOR"] = "1"
+        return environment
+    }
+
+    @Test func aPullRequestIsRedForTheWorseChallengerAndGreenForTheBetter() throws {
+        let (work, origin, workflows) = try project()
+        let pullRequest = [
+            "github.base_ref": "main", "github.event.pull_request.number": "7", "github.token": "not-a-token",
+            "github.repository": "acme/churn",
+            "github.event.pull_request.head.repo.full_name == github.repository": "true",
+        ]
+        for (branch, green) in [("challenger/worse", false), ("challenger/better", true)] {
+            let root = temp.sub("ci-" + branch.replacingOccurrences(of: "/", with: "-"))
+            let harness = try WorkflowHarness(
+                origin: origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest, root: root)
+            let outcome = try harness.run(job: "check", of: workflows + "/ml-ci.yml", environment: environment)
+            #expect(outcome.succeeded == green, "\(branch): \(outcome.steps) \(outcome.log)")
+            let failedAt = outcome.steps.first { $0.passed == false }?.name
+            #expect(failedAt == (green ? nil : "gitops-ml check"), "\(branch): \(outcome.steps)")
+            #expect(
+                outcome.log.contains(green ? "title=gate/churn/accuracy" : "check failed: "),
+                "the check ran: \(outcome.log)")
+            // The reports are uploaded and the comment posted either way.
+            let report = try String(contentsOfFile: harness.artifacts + "/gitops-ml-check/check.json", encoding: .utf8)
+            #expect(report.contains("\"verdict\": \"\(green ? "pass" : "fail")\""), "\(branch)")
+            let calls = try String(contentsOfFile: root + "/gh-calls", encoding: .utf8)
+            #expect(calls.contains("repos/acme/churn/issues/7/comments"), "\(calls)")
+        }
+    }
+
+    @Test func aPushIsGatedThenPromotedAndAWorseOneStopsAtTheGates() throws {
+        let (work, origin, workflows) = try project()
+        func push(_ commit: String) -> [String: String] {
+            [
+                "github.event_name": "push",
+                "github.event_name == 'push' && 'staging' || inputs.environment": "staging",
+                "github.sha": commit, "github.token": "not-a-token", "inputs.model": "", "inputs.environment": "",
+                "inputs.version": "",
+            ]
+        }
+        // The champion merged on main: gates, then the promotion to staging, pushed to the remote.
+        let champion = try git("rev-parse", "main", in: work)
+        let first = try WorkflowHarness(
+            origin: origin, commit: champion, expressions: push(champion), root: temp.sub("push-1"))
+        let gates = try first.run(job: "gates", of: workflows + "/ml-promote.yml", environment: environment)
+        #expect(gates.succeeded, "\(gates.steps) \(gates.log)")
+        let promoted = try first.run(job: "promote", of: workflows + "/ml-promote.yml", environment: environment)
+        #expect(promoted.succeeded, "\(promoted.steps) \(promoted.log)")
+        #expect(promoted.log.contains("promoted churn v"), "\(promoted.log)")
+        let bare = String(origin.dropFirst("file://".count))
+        let record = try git("show", "gitops:environments/staging/churn.yaml", in: bare)
+        #expect(record.contains(champion), "\(record)")
+        #expect(try git("notes", "--ref=gitops-ml", "show", champion, in: bare).contains("\"verdict\": \"pass\""))
+
+        // The worse challenger pushed to main: red at the gates (against what staging runs), nothing promoted.
+        let worse = try git("rev-parse", "challenger/worse", in: work)
+        try run(["git", "push", "-q", "--force", origin, "challenger/worse:main"], in: work)
+        let second = try WorkflowHarness(
+            origin: origin, commit: worse, expressions: push(worse), root: temp.sub("push-2"))
+        let refused = try second.run(job: "gates", of: workflows + "/ml-promote.yml", environment: environment)
+        #expect(!refused.succeeded, "\(refused.log)")
+        #expect(
+            refused.steps.first { $0.passed == false }?.name == "Check the commit against what the environment runs",
+            "\(refused.steps)")
+        #expect(try git("show", "gitops:environments/staging/churn.yaml", in: bare) == record, "nothing promoted")
+    }
+}
