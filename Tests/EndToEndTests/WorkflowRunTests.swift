@@ -92,4 +92,92 @@ struct WorkflowRunTests {
             "\(refused.steps)")
         #expect(try git("show", "gitops:environments/staging/churn.yaml", in: bare) == record, "nothing promoted")
     }
+
+    /// A DVC project whose metrics are cached DVC outputs, kept in a local directory remote: ml-ci's job
+    /// fetches the head's and the base's metrics (and nothing else) before the check, which is then green for
+    /// the better challenger and red for the worse.
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func aDVCProjectsPullRequestIsJudgedOnMetricsFetchedFromItsRemote() throws {
+        let dvc = try requireTool("dvc")
+        var environment = self.environment
+        environment.merge(dvcTestEnvironment(siteCache: temp.sub("dvc-site"))) { _, dvcs in dvcs }
+        environment["PATH"] = (dvc as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
+        let work = try makeRepository(
+            in: temp.sub("dvc-project"),
+            files: [
+                "params.yaml": "train:\n  quality: 0.76\n",
+                "train.py": """
+                import json
+                quality = float(open("params.yaml").read().split("quality:")[1])
+                json.dump({"avg_prec": {"test": quality}}, open("metrics.json", "w"))
+
+                """,
+                "dvc.yaml": """
+                stages:
+                  train:
+                    cmd: python3 train.py
+                    deps: [train.py]
+                    params: [train.quality]
+                    metrics: [{metrics.json: {cache: true}}]
+
+                """,
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {metrics: metrics.json}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+                checks:
+                  policies: policies
+
+                """,
+                "policies/gates.yaml": """
+                apiVersion: gitops-ml/v1
+                kind: GatePolicy
+                metadata: {name: gates}
+                spec:
+                  model: m
+                  gates:
+                    - {metric: avg_prec.test, greater_is_better: true, min_absolute_change: 0.0}
+
+                """,
+            ])
+        func dvcRun(_ arguments: [String]) throws {
+            try run([dvc] + arguments, in: work, environment: environment, timeout: 300)
+        }
+        try dvcRun(["init", "-q"])
+        try dvcRun(["remote", "add", "-d", "local", temp.sub("dvc-remote")])
+        try dvcRun(["repro", "-q"])
+        try git("add", "-A", in: work)
+        try git("commit", "-qm", "Champion", in: work)
+        try dvcRun(["push", "-q"])
+        for (branch, quality) in [("better", "0.81"), ("worse", "0.70")] {
+            try git("checkout", "-q", "-b", branch, "main", in: work)
+            try "train:\n  quality: \(quality)\n".write(
+                toFile: work + "/params.yaml", atomically: false, encoding: .utf8)
+            try dvcRun(["repro", "-q"])
+            try git("commit", "-qam", "Challenger \(branch)", in: work)
+            try dvcRun(["push", "-q"])
+        }
+        try git("checkout", "-q", "main", in: work)
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        let origin = temp.path + "/dvc-origin.git"
+        try run(["git", "clone", "-q", "--bare", work, origin])
+        let pullRequest = [
+            "github.base_ref": "main", "github.event.pull_request.number": "3", "github.token": "not-a-token",
+            "github.repository": "acme/dvc",
+            "github.event.pull_request.head.repo.full_name == github.repository": "true",
+        ]
+        for (branch, green) in [("worse", false), ("better", true)] {
+            let harness = try WorkflowHarness(
+                origin: "file://" + origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
+                root: temp.sub("dvc-ci-" + branch))
+            let outcome = try harness.run(
+                job: "check", of: work + "/.github/workflows/ml-ci.yml", environment: environment)
+            #expect(outcome.succeeded == green, "\(branch): \(outcome.steps) \(outcome.log)")
+            #expect(outcome.log.contains("fetched from DVC:\nmetrics.json\nmetrics.json"), "\(outcome.log)")
+            let report = try String(contentsOfFile: harness.artifacts + "/gitops-ml-check/check.json", encoding: .utf8)
+            #expect(report.contains("\"verdict\": \"\(green ? "pass" : "fail")\""), "\(branch): \(report)")
+        }
+    }
 }
