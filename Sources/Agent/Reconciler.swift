@@ -211,7 +211,8 @@ public final class Reconciler {
         return results
     }
 
-    /// Runs the rollouts at once, each on a thread of its own (they block on health checks and the API).
+    /// Runs the rollouts at once, each on a thread of its own (they block on health checks and the API for
+    /// up to their deadlines: a pool as wide as the CPUs would queue the third environment behind two).
     private func rollOut(_ rollouts: [Rollout]) -> [LocalTarget.Outcome] {
         let outcomes = Mutex<[Int: LocalTarget.Outcome]>([:])
         // Each rollout touches only its own environment's target (a local server, or the objects of its own
@@ -219,18 +220,23 @@ public final class Reconciler {
         // `update`, which serialises it. Neither the plans nor the reconciler are Sendable types for that.
         nonisolated(unsafe) let rollouts = rollouts
         nonisolated(unsafe) let reconciler = self
-        DispatchQueue.concurrentPerform(iterations: rollouts.count) { index in
-            let rollout = rollouts[index]
-            let name = rollout.environment.name
-            let outcome = rollout.plan.roll { failed in
-                reconciler.update(name) {
-                    $0.inFlight = AgentState.InFlight(
-                        commit: rollout.tip.hex, phase: .restoring, started: rollout.started,
-                        reasons: failed.failedReasons)
+        let done = DispatchGroup()
+        for index in rollouts.indices {
+            done.enter()
+            Thread {
+                let rollout = rollouts[index]
+                let outcome = rollout.plan.roll { failed in
+                    reconciler.update(rollout.environment.name) {
+                        $0.inFlight = AgentState.InFlight(
+                            commit: rollout.tip.hex, phase: .restoring, started: rollout.started,
+                            reasons: failed.failedReasons)
+                    }
                 }
-            }
-            outcomes.withLock { $0[index] = outcome }
+                outcomes.withLock { $0[index] = outcome }
+                done.leave()
+            }.start()
         }
+        done.wait()
         return outcomes.withLock { found in rollouts.indices.map { found[$0] ?? .fault("the rollout did not end") } }
     }
 
