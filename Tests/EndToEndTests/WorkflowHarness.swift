@@ -19,6 +19,7 @@ import TestSupport
 /// fails the run rather than being guessed.
 struct WorkflowHarness {
     struct Step {
+        var id: String?
         var name: String
         var uses: String?
         var run: String?
@@ -60,7 +61,8 @@ struct WorkflowHarness {
                     uniqueKeysWithValues: try found.mapping().all().map { ($0.key, try $0.node.string()) })
             }
             return Step(
-                name: try map.optional("name")?.string() ?? "", uses: try map.optional("uses")?.string(),
+                id: try map.optional("id")?.string(), name: try map.optional("name")?.string() ?? "",
+                uses: try map.optional("uses")?.string(),
                 run: try map.optional("run")?.string(), condition: try map.optional("if")?.string(),
                 with: try strings("with"), env: try strings("env"))
         }
@@ -83,8 +85,9 @@ struct WorkflowHarness {
     }
 
     /// Whether a step runs: without `if:`, only while every step passed; `!cancelled()` and `always()` run
-    /// after a failure too; other terms are the event's values.
-    func runs(_ step: Step, afterFailure failed: Bool) throws -> Bool {
+    /// after a failure too; `steps.ID.outputs.NAME == 'VALUE'` compares an earlier step's output; other
+    /// terms are the event's values.
+    func runs(_ step: Step, afterFailure failed: Bool, outputs: [String: [String: String]] = [:]) throws -> Bool {
         guard var condition = step.condition else { return !failed }
         condition = condition.trimmingCharacters(in: .whitespaces)
         if condition.hasPrefix("${{") && condition.hasSuffix("}}") {
@@ -95,6 +98,14 @@ struct WorkflowHarness {
             switch term {
             case "!cancelled()", "always()": statusFunction = true
             case "success()": if failed { return false }
+            case let comparison where comparison.hasPrefix("steps.") && comparison.contains(" == "):
+                let sides = comparison.components(separatedBy: " == ")
+                let path = sides[0].split(separator: ".").map(String.init)
+                guard path.count == 4, path[2] == "outputs" else {
+                    throw CommandFailed(description: "the harness does not know the condition \(term)")
+                }
+                let wanted = sides[1].trimmingCharacters(in: CharacterSet(charactersIn: "' "))
+                if outputs[path[1]]?[path[3]] != wanted { return false }
             default:
                 guard let value = expressions[term] else {
                     throw CommandFailed(description: "the harness does not know the condition \(term)")
@@ -129,8 +140,9 @@ struct WorkflowHarness {
         for (_, path) in files { FileManager.default.createFile(atPath: path, contents: nil) }
         var outcome = Outcome(steps: [], log: "")
         var failed = false
+        var outputs: [String: [String: String]] = [:]
         for step in try Self.steps(of: job, in: workflow) {
-            guard try runs(step, afterFailure: failed) else {
+            guard try runs(step, afterFailure: failed, outputs: outputs) else {
                 outcome.steps.append((step.name, nil))
                 continue
             }
@@ -167,6 +179,16 @@ struct WorkflowHarness {
                 failed = true
             }
             outcome.steps.append((step.name, passed))
+            // Each step writes its outputs to a file of its own.
+            let written = try String(contentsOfFile: runnerTemp + "/github_output", encoding: .utf8)
+            if let id = step.id {
+                outputs[id] = Dictionary(
+                    written.split(separator: "\n").compactMap { line -> (String, String)? in
+                        let parts = line.split(separator: "=", maxSplits: 1)
+                        return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+                    }, uniquingKeysWith: { _, last in last })
+            }
+            FileManager.default.createFile(atPath: runnerTemp + "/github_output", contents: nil)
         }
         return outcome
     }

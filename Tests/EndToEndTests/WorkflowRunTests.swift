@@ -180,4 +180,32 @@ struct WorkflowRunTests {
             #expect(report.contains("\"verdict\": \"\(green ? "pass" : "fail")\""), "\(branch): \(report)")
         }
     }
+
+    /// ml-drift on a schedule: after a promotion to staging, the refreshed training data (a shifted
+    /// population) drifts and the job opens an issue; the data staging was trained on does not.
+    @Test func theDriftJobOpensAnIssueOnlyWhenTheDataDrifted() throws {
+        let (work, origin, workflows) = try project()
+        let promoted = try gitopsML(
+            ["promote", "churn", "--to", "staging", "--run-checks", "--push", origin], in: work)
+        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
+        // The drift of the training data against what staging runs (the rendered workflow; not committed).
+        let config = work + "/gitops-ml.yaml"
+        try
+            (try String(contentsOfFile: config, encoding: .utf8)
+            + "workflows:\n  drift: {dataset: train, environment: staging}\n")
+            .write(toFile: config, atomically: false, encoding: .utf8)
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        for (branch, drifted) in [("data/refresh", true), ("main", false)] {
+            let root = temp.sub("drift-" + branch.replacingOccurrences(of: "/", with: "-"))
+            let harness = try WorkflowHarness(
+                origin: origin, commit: try git("rev-parse", branch, in: work),
+                expressions: ["github.token": "not-a-token"], root: root)
+            let outcome = try harness.run(job: "drift", of: workflows + "/ml-drift.yml", environment: environment)
+            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
+            let issue = outcome.steps.first { $0.name == "Open or update the drift issue" }
+            #expect(issue?.passed == (drifted ? true : nil), "\(branch): \(outcome.steps) \(outcome.log)")
+            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
+            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
+        }
+    }
 }
