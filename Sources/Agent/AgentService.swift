@@ -80,6 +80,7 @@ public final class AgentService: Service, Sendable {
                 return (results, agent.runningModels(), agent.state, agent.waitRequested)
             }
             let seconds = clock.now() - started
+            Self.returnFreedMemory()
             for (environment, result) in results.sorted(by: { $0.key < $1.key }) {
                 metrics.record(
                     environment: environment, result: result, model: models[environment], seconds: seconds,
@@ -117,4 +118,18 @@ final class Confined<Value>: @unchecked Sendable {
             queue.async { continuation.resume(returning: body(self.value)) }
         }
     }
+}
+
+extension AgentService {
+    /// glibc keeps what a pass freed in its arenas, and a rollout frees megabytes in small pieces that
+    /// fragment them: private memory grew 6.6 → 43 MiB over 1,000 rollout/rollback cycles while the heap in
+    /// use stayed under 5 MiB (heaptrack). Giving the free pages back after each pass keeps it flat.
+    static func returnFreedMemory() { _ = mallocTrim?(0) }
+
+    /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module does not declare <malloc.h>, and
+    /// another C library (musl) may not have it, in which case nothing is done.
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
 }
