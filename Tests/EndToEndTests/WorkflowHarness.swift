@@ -165,8 +165,9 @@ struct WorkflowHarness {
                 if let uses = step.uses {
                     try emulate(uses, step: step, workspace: workspace, environment: environment)
                 } else if step.name.hasPrefix("Install gitops-ml") {
-                    try ((gitopsMLBinary as NSString).deletingLastPathComponent + "\n").write(
-                        toFile: runnerTemp + "/github_path", atomically: false, encoding: .utf8)
+                    let added =
+                        paths.map { $0 + "\n" }.joined() + (gitopsMLBinary as NSString).deletingLastPathComponent
+                    try (added + "\n").write(toFile: runnerTemp + "/github_path", atomically: false, encoding: .utf8)
                 } else if let script = step.run {
                     let output = try TestSupport.run(
                         ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", try substitute(script) + "\n"],
