@@ -93,7 +93,7 @@ enum ConfigSuite {
                 let id = "config/\(label)/\(target.path)"
                 do {
                     let values = try TrackedFiles.values(
-                        kind, of: [target], in: DVCOutputFiles(context.head.files, stores: context.stores))
+                        kind, of: [target], in: ResolvedFiles(context.head.files, stores: context.stores))
                     let missing = values[target.path] == .missing
                     findings.append(
                         Finding(

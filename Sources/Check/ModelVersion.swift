@@ -34,7 +34,7 @@ struct ModelVersion {
         sliceBy: String? = nil
     ) throws -> Files {
         let metricsFiles = model.metrics.map { [$0] } ?? (config.metrics.isEmpty ? ["metrics.json"] : config.metrics)
-        let files = DVCOutputFiles(revision.files, stores: stores)
+        let files = ResolvedFiles(revision.files, stores: stores)
         // A metrics file that is a DVC output not pulled here: the metrics it holds are unavailable, with the
         // pull to run; the rest of the check goes on.
         var notPulled: [String] = []

@@ -113,8 +113,8 @@ struct DiffOptions: ParsableArguments {
         }
         // DVC outputs (metrics of `dvc repro`) read from the local DVC cache when they are there.
         let stores = DataStores.of(gitDirectory: project.repository.gitDirectory, workTree: project.repository.workTree)
-        let old = DVCOutputFiles(try project.files(a), stores: stores, absentWhenNotCached: true)
-        let new = DVCOutputFiles(try project.files(newRevision), stores: stores, absentWhenNotCached: true)
+        let old = ResolvedFiles(try project.files(a), stores: stores, absentWhenNotCached: true)
+        let new = ResolvedFiles(try project.files(newRevision), stores: stores, absentWhenNotCached: true)
         // --targets as typed: relative to the current folder, as dvc takes them.
         let targets = try self.targets.map(project.typedPath)
         let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)

@@ -24,7 +24,7 @@ enum InitGuesses {
         var looked: [String] = []
         // The evaluation stage's file before the training one's.
         let files = metricsFiles.sorted { evaluationRank($0) < evaluationRank($1) }
-        let outputs = DVCOutputFiles(view, stores: stores, absentWhenNotCached: true)
+        let outputs = ResolvedFiles(view, stores: stores, absentWhenNotCached: true)
         let dvclive = ["dvclive/metrics.json", "dvclive/eval/metrics.json"].filter { !files.contains($0) }
         for path in files + dvclive {
             guard let bytes = try? outputs.read(path), let keys = numericKeys(bytes, path: path) else { continue }

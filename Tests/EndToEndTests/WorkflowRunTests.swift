@@ -208,4 +208,83 @@ struct WorkflowRunTests {
             #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
         }
     }
+
+    /// A project whose metrics and model are git-lfs objects (a local LFS store behind a file:// remote):
+    /// ml-ci's job fetches the declared objects of the head and the base only, and the check reads them — green
+    /// for the better challenger, red for the worse.
+    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
+    func anLFSProjectsPullRequestIsJudgedOnObjectsFetchedByIncludeList() throws {
+        let work = try makeRepository(
+            in: temp.sub("lfs-project"),
+            files: [
+                ".gitattributes":
+                    "*.json filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n",
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {artifact: models/m.bin, metrics: metrics.json}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+                checks:
+                  policies: policies
+
+                """,
+                "policies/gates.yaml": """
+                apiVersion: gitops-ml/v1
+                kind: GatePolicy
+                metadata: {name: gates}
+                spec:
+                  model: m
+                  gates:
+                    - {metric: accuracy, greater_is_better: true, min_absolute_change: 0.0}
+
+                """,
+            ])
+        try git("lfs", "install", "--local", in: work)
+        func commit(_ accuracy: String, _ message: String) throws {
+            try FileManager.default.createDirectory(atPath: work + "/models", withIntermediateDirectories: true)
+            try "{\"accuracy\": \(accuracy)}\n".write(
+                toFile: work + "/metrics.json", atomically: false, encoding: .utf8)
+            try Data(String(repeating: "weights \(accuracy)\n", count: 300).utf8).write(
+                to: URL(fileURLWithPath: work + "/models/m.bin"))
+            try FileManager.default.createDirectory(atPath: work + "/other", withIntermediateDirectories: true)
+            try "{\"undeclared\": \(accuracy)}\n".write(
+                toFile: work + "/other/big.json", atomically: false, encoding: .utf8)
+            try git("add", "-A", in: work)
+            try git("commit", "-qm", message, in: work)
+        }
+        try commit("0.80", "Champion")
+        for (branch, accuracy) in [("better", "0.85"), ("worse", "0.70")] {
+            try git("checkout", "-q", "-b", branch, "main", in: work)
+            try commit(accuracy, "Challenger \(branch)")
+        }
+        try git("checkout", "-q", "main", in: work)
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        let origin = temp.path + "/lfs-origin.git"
+        try run(["git", "clone", "-q", "--bare", work, origin])
+        // The objects go with the push, as they would to GitHub's LFS store.
+        try run(["git", "lfs", "push", "--all", "file://" + origin], in: work)
+        let pullRequest = [
+            "github.base_ref": "main", "github.event.pull_request.number": "5", "github.token": "not-a-token",
+            "github.repository": "acme/lfs",
+            "github.event.pull_request.head.repo.full_name == github.repository": "true",
+        ]
+        for (branch, green) in [("worse", false), ("better", true)] {
+            let harness = try WorkflowHarness(
+                origin: "file://" + origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
+                root: temp.sub("lfs-ci-" + branch))
+            let outcome = try harness.run(
+                job: "check", of: work + "/.github/workflows/ml-ci.yml", environment: environment)
+            #expect(outcome.succeeded == green, "\(branch): \(outcome.steps) \(outcome.log)")
+            let failedAt = outcome.steps.first { $0.passed == false }?.name
+            #expect(failedAt == (green ? nil : "gitops-ml check"), "\(branch): \(outcome.steps) \(outcome.log)")
+            let report = try String(contentsOfFile: harness.artifacts + "/gitops-ml-check/check.json", encoding: .utf8)
+            #expect(report.contains("\"verdict\": \"\(green ? "pass" : "fail")\""), "\(branch): \(report)")
+            // Fetched: the head's and the base's metrics and model; not the undeclared JSON file.
+            let objects = try FileManager.default.subpathsOfDirectory(
+                atPath: harness.root + "/workspace-check/.git/lfs/objects"
+            ).filter { $0.split(separator: "/").last?.count == 64 }
+            #expect(objects.count == 4, "\(branch): \(objects)")
+        }
+    }
 }

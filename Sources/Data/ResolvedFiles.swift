@@ -1,11 +1,12 @@
 import GitOpsMLCore
 
-/// A revision's files where a file that is a DVC output — named by a `.dvc` pointer or recorded in
-/// `dvc.lock`, so absent from git — reads from the local DVC cache, digest-verified: metrics, params and
-/// plots of `dvc repro` are read at any revision, head and base alike. An object absent from the cache
+/// A revision's files with their pointers followed: a file that is a DVC output — named by a `.dvc`
+/// pointer or recorded in `dvc.lock`, so absent from git — reads from the local DVC cache, and a git-lfs
+/// pointer reads as its object from the LFS store, both digest-verified: metrics, params and plots are read
+/// at any revision, head and base alike, wherever the project keeps them. An object absent from its store
 /// is an error that says what to fetch. Streams and listings are the revision's own (datasets resolve
 /// their pointers through `DataResolver`, streaming).
-public struct DVCOutputFiles: FileView {
+public struct ResolvedFiles: FileView {
     public let base: any FileView
     public let stores: DataStores
     /// An output whose object is not in the cache reads as absent (as `dvc metrics diff` shows it) rather
@@ -29,7 +30,9 @@ public struct DVCOutputFiles: FileView {
     public var revision: Revision { base.revision }
 
     public func read(_ path: String) throws -> [UInt8]? {
-        if let bytes = try base.read(path) { return bytes }
+        if let bytes = try base.read(path), try bytes.count >= 1024 || LFSPointer(bytes, file: path) == nil {
+            return bytes
+        }
         do {
             return try DataResolver.locate(path, in: base, stores: stores)?.read().bytes
         } catch let error as GitOpsMLError where absentWhenNotCached && error.notPulled {
