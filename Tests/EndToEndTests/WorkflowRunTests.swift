@@ -93,11 +93,10 @@ struct WorkflowRunTests {
         #expect(try git("show", "gitops:environments/staging/churn.yaml", in: bare) == record, "nothing promoted")
     }
 
-    /// A DVC project whose metrics are cached DVC outputs, kept in a local directory remote: ml-ci's job
-    /// fetches the head's and the base's metrics (and nothing else) before the check, which is then green for
-    /// the better challenger and red for the worse.
-    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
-    func aDVCProjectsPullRequestIsJudgedOnMetricsFetchedFromItsRemote() throws {
+    /// A DVC project whose metrics are cached DVC outputs (a `dvc repro` stage), pushed to a local directory
+    /// remote: main the champion, `better` and `worse` challengers; with its bare git remote and the
+    /// environment (dvc on the PATH) the jobs run in.
+    func dvcProject() throws -> (work: String, origin: String, environment: [String: String]) {
         let dvc = try requireTool("dvc")
         var environment = self.environment
         environment.merge(dvcTestEnvironment(siteCache: temp.sub("dvc-site"))) { _, dvcs in dvcs }
@@ -124,7 +123,7 @@ struct WorkflowRunTests {
                 "gitops-ml.yaml": """
                 version: 1
                 models:
-                  m: {metrics: metrics.json}
+                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
                 environments:
                   staging: {branch: gitops, namespace: m-staging}
                 checks:
@@ -163,6 +162,15 @@ struct WorkflowRunTests {
         #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
         let origin = temp.path + "/dvc-origin.git"
         try run(["git", "clone", "-q", "--bare", work, origin])
+        return (work, "file://" + origin, environment)
+    }
+
+    /// A DVC project whose metrics are cached DVC outputs, kept in a local directory remote: ml-ci's job
+    /// fetches the head's and the base's metrics (and nothing else) before the check, which is then green for
+    /// the better challenger and red for the worse.
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func aDVCProjectsPullRequestIsJudgedOnMetricsFetchedFromItsRemote() throws {
+        let (work, origin, environment) = try dvcProject()
         let pullRequest = [
             "github.base_ref": "main", "github.event.pull_request.number": "3", "github.token": "not-a-token",
             "github.repository": "acme/dvc",
@@ -170,7 +178,7 @@ struct WorkflowRunTests {
         ]
         for (branch, green) in [("worse", false), ("better", true)] {
             let harness = try WorkflowHarness(
-                origin: "file://" + origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
+                origin: origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
                 root: temp.sub("dvc-ci-" + branch))
             let outcome = try harness.run(
                 job: "check", of: work + "/.github/workflows/ml-ci.yml", environment: environment)
@@ -286,5 +294,45 @@ struct WorkflowRunTests {
             ).filter { $0.split(separator: "/").last?.count == 64 }
             #expect(objects.count == 4, "\(branch): \(objects)")
         }
+    }
+
+    /// ml-promote on the DVC project: both jobs fetch the commit's metrics and those of what staging runs
+    /// (`rev-parse env:staging` for the worktree), the first push is promoted, and the worse one, pushed
+    /// after it, stops at the gates.
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func aDVCProjectIsGatedAndPromotedOnMetricsFetchedFromItsRemote() throws {
+        let (work, origin, environment) = try dvcProject()
+        let workflow = work + "/.github/workflows/ml-promote.yml"
+        func push(_ commit: String) -> [String: String] {
+            [
+                "github.event_name": "push",
+                "github.event_name == 'push' && 'staging' || inputs.environment": "staging",
+                "github.sha": commit, "github.token": "not-a-token", "inputs.model": "", "inputs.environment": "",
+                "inputs.version": "",
+            ]
+        }
+        let better = try git("rev-parse", "better", in: work)
+        let bare = String(origin.dropFirst("file://".count))
+        try run(["git", "push", "-q", "--force", origin, "better:main"], in: work)
+        let first = try WorkflowHarness(
+            origin: origin, commit: better, expressions: push(better), root: temp.sub("dvc-push-1"))
+        for job in ["gates", "promote"] {
+            let outcome = try first.run(job: job, of: workflow, environment: environment)
+            #expect(outcome.succeeded, "\(job): \(outcome.steps) \(outcome.log)")
+            #expect(outcome.log.contains("fetched from DVC:\nmetrics.json"), "\(job): \(outcome.log)")
+        }
+        #expect(try git("show", "gitops:environments/staging/m.yaml", in: bare).contains(better))
+
+        // The worse model pushed next is judged against what staging now runs, whose metrics the job fetches.
+        let worse = try git("rev-parse", "worse", in: work)
+        try run(["git", "push", "-q", "--force", origin, "worse:main"], in: work)
+        let second = try WorkflowHarness(
+            origin: origin, commit: worse, expressions: push(worse), root: temp.sub("dvc-push-2"))
+        let gates = try second.run(job: "gates", of: workflow, environment: environment)
+        #expect(!gates.succeeded, "\(gates.log)")
+        #expect(gates.log.contains("fetched from DVC:\nmetrics.json\nmetrics.json"), "head and staging's: \(gates.log)")
+        #expect(
+            gates.steps.first { $0.passed == false }?.name == "Check the commit against what the environment runs",
+            "\(gates.steps)")
     }
 }
