@@ -166,11 +166,16 @@ public final class Repository {
     }
 
     func commitInfo(_ commit: OpaquePointer) -> CommitInfo {
-        let parents = (0..<git_commit_parentcount(commit)).compactMap { index in
-            git_commit_parent_id(commit, index).map { ObjectID($0) }
-        }
+        let id = ObjectID(git_commit_id(commit))
+        // As git reads a shallow clone: a commit at the boundary has no parents here (libgit2 1.5 would name
+        // parents that are not in the repository, and every reader of them would fail).
+        let count = git_commit_parentcount(commit)
+        let parents =
+            count == 0 || shallowBoundary.contains(id.hex)
+            ? []
+            : (0..<count).compactMap { index in git_commit_parent_id(commit, index).map { ObjectID($0) } }
         return CommitInfo(
-            id: ObjectID(git_commit_id(commit)),
+            id: id,
             tree: ObjectID(git_commit_tree_id(commit)),
             parents: parents,
             author: GitSignature(git_commit_author(commit)),

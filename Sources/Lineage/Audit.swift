@@ -53,6 +53,15 @@ public enum Audit {
             let commits = try repository.history(from: tip.hex).filter { commit in
                 options.since.map { commit.committer.time >= $0 } ?? true
             }
+            // A shallow clone ends the branch's history early: what came before was not audited, and says so.
+            let boundary = repository.shallowBoundary
+            if let cut = commits.last(where: { boundary.contains($0.id.hex) }) {
+                findings.append(
+                    finding(
+                        "history", branch, cut.id, .warn,
+                        "the history of \(branch) is shallow before this commit: promotions before it are not audited; fetch with fetch-depth: 0 (git fetch --unshallow)"
+                    ))
+            }
             let promotionCommits = Set(commits.map(\.id.hex))
             for commit in commits.reversed() where audited.insert(commit.id).inserted {
                 findings += try audit(
@@ -137,7 +146,13 @@ public enum Audit {
         if let allowed = options.allowedSigners {
             results.append(signature(of: id, subject: "promotion", allowed: allowed, repository))
         }
-        if let defaultBranch, let source = try? repository.resolve(record.sourceCommit) {
+        if repository.shallowBoundary.contains(id.hex) {
+            // What the branch held before it is not here: the rules then in force and the champion are unknown.
+            results.append(
+                finding(
+                    "promotion-policy", record.environment, id, .skip,
+                    "not judged: the environment branch before this commit is past the shallow boundary"))
+        } else if let defaultBranch, let source = try? repository.resolve(record.sourceCommit) {
             results += try promotionPolicy(
                 commit, record: record, source: source, defaultBranch: defaultBranch, history: history,
                 repository: repository)
@@ -231,6 +246,11 @@ public enum Audit {
                             "gate-report", environment, commit, .fail,
                             "the gate report on \(source.short) is \(digest.prefix(19))…, the promotion names \(record.gateReport ?? "none")"
                         ))
+                } else if repository.shallowBoundary.contains(commit.hex) {
+                    results.append(
+                        finding(
+                            "gate-report", environment, commit, .pass,
+                            "gate report passed (not recomputed: the champion before it is past the shallow boundary)"))
                 } else if let failing = try recomputed(record, promotion: promotion, rules: rules, repository) {
                     results.append(finding("gate-report", environment, commit, .fail, failing))
                 } else {

@@ -10,6 +10,8 @@ public struct AuditReport: Sendable {
     public var verdict: Finding.Status { findings.verdict }
 
     public var failures: [Finding] { findings.filter { $0.status == .fail || $0.status == .error } }
+    /// What was not audited, or not fully (a shallow history): said, without failing the audit.
+    public var warnings: [Finding] { findings.filter { $0.status == .warn } }
 
     func commit(_ finding: Finding) -> String {
         if case .string(let hex)? = finding.details?["commit"] { return hex }
@@ -23,9 +25,11 @@ public struct AuditReport: Sendable {
     public var text: String {
         let skipped = findings.filter { $0.status == .skip }.map { "– [\($0.check)] \($0.message)" }
         if isEmpty { return (skipped + [Self.nothing]).joined(separator: "\n") + "\n" }
-        var lines = skipped + failures.map { "✘ [\($0.check)] \($0.message)" }
+        var lines = skipped + warnings.map { "⚠ [\($0.check)] \($0.message)" }
+        lines += failures.map { "✘ [\($0.check)] \($0.message)" }
         lines.append(
-            "\(verdict == .pass ? "PASS" : "FAIL"): \(failures.count) failed, \(findings.count(.pass)) passed")
+            "\(verdict == .pass ? "PASS" : "FAIL"): \(failures.count) failed, \(findings.count(.pass)) passed"
+                + (warnings.isEmpty ? "" : ", \(warnings.count) to look at"))
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -50,9 +54,9 @@ public struct AuditReport: Sendable {
             "### gitops-ml audit: \(verdict == .pass ? "✅ pass" : "❌ fail")", "",
             isEmpty ? Self.nothing : "\(failures.count) failed, \(findings.count(.pass)) passed", "",
         ]
-        if !failures.isEmpty {
+        if !(failures + warnings).isEmpty {
             lines += ["| rule | commit | finding |", "|---|---|---|"]
-            for finding in failures {
+            for finding in warnings + failures {
                 let text = finding.message.replacingOccurrences(of: "|", with: "\\|")
                 lines.append("| \(finding.check) | `\(commit(finding).prefix(12))` | \(text) |")
             }

@@ -50,6 +50,18 @@ struct AuditTests {
         var (failed, output) = try failures(project)
         #expect(failed.isEmpty, "\(output.stdoutText)")
         #expect(output.status == 0)
+        #expect(!output.stdoutText.contains("\"history\""), "a full clone has all its history")
+        // A shallow clone (CI's default fetch-depth: 1) says what it could not audit.
+        let shallow = temp.path + "/shallow"
+        try run(["git", "clone", "-q", "--depth", "1", "--no-single-branch", "file://" + project, shallow])
+        let cut = try gitopsML(["audit", "--env", "staging", "--format", "json"], in: shallow)
+        let cutFindings =
+            (try JSONSerialization.jsonObject(with: Data(cut.stdout)) as? [String: Any])?["findings"]
+            as? [[String: Any]]
+            ?? []
+        let history = cutFindings.first { $0["rule"] as? String == "history" }
+        #expect(history?["status"] as? String == "warn", "\(cut.stdoutText)\(cut.stderrText)")
+        #expect((history?["message"] as? String)?.contains("git fetch --unshallow") == true, "\(cut.stdoutText)")
         // The lineage of the promoted challenger shows its gate report's key gates, as the report states them.
         let lineage = try gitopsML(["lineage", "churn", "--env", "staging", "--format", "json"], in: project)
         let traced = try JSONSerialization.jsonObject(with: Data(lineage.stdout)) as? [String: Any]
