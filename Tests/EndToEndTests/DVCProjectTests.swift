@@ -315,43 +315,15 @@ struct DVCProjectTests {
         let environment = dvcTestEnvironment(siteCache: temp.sub("dvc-site"))
         let directory = try makeRepository(
             in: temp.sub("real-dvc"),
-            files: [
-                "params.yaml": "train:\n  quality: 0.76\n",
-                // The "model" scores as well as its quality parameter says; metrics are a cached DVC output.
-                "train.py": """
-                import json
-                quality = float(open("params.yaml").read().split("quality:")[1])
-                json.dump({"avg_prec": {"test": quality}}, open("metrics.json", "w"))
+            files: ProjectFixtures.dvcPipeline(
+                config: """
+                    version: 1
+                    models:
+                      m: {metrics: metrics.json}
+                    checks:
+                      policies: policies
 
-                """,
-                "dvc.yaml": """
-                stages:
-                  train:
-                    cmd: python3 train.py
-                    deps: [train.py]
-                    params: [train.quality]
-                    metrics: [{metrics.json: {cache: true}}]
-
-                """,
-                "gitops-ml.yaml": """
-                version: 1
-                models:
-                  m: {metrics: metrics.json}
-                checks:
-                  policies: policies
-
-                """,
-                "policies/gates.yaml": """
-                apiVersion: gitops-ml/v1
-                kind: GatePolicy
-                metadata: {name: gates}
-                spec:
-                  model: m
-                  gates:
-                    - {metric: avg_prec.test, greater_is_better: true, min_absolute_change: 0.0}
-
-                """,
-            ])
+                    """))
         func dvcRun(_ arguments: [String]) throws {
             try run([dvc] + arguments, in: directory, environment: environment, timeout: 300)
         }

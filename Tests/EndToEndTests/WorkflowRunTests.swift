@@ -103,44 +103,17 @@ struct WorkflowRunTests {
         environment["PATH"] = (dvc as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
         let work = try makeRepository(
             in: temp.sub("dvc-project"),
-            files: [
-                "params.yaml": "train:\n  quality: 0.76\n",
-                "train.py": """
-                import json
-                quality = float(open("params.yaml").read().split("quality:")[1])
-                json.dump({"avg_prec": {"test": quality}}, open("metrics.json", "w"))
+            files: ProjectFixtures.dvcPipeline(
+                config: """
+                    version: 1
+                    models:
+                      m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+                    environments:
+                      staging: {branch: gitops, namespace: m-staging}
+                    checks:
+                      policies: policies
 
-                """,
-                "dvc.yaml": """
-                stages:
-                  train:
-                    cmd: python3 train.py
-                    deps: [train.py]
-                    params: [train.quality]
-                    metrics: [{metrics.json: {cache: true}}]
-
-                """,
-                "gitops-ml.yaml": """
-                version: 1
-                models:
-                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
-                environments:
-                  staging: {branch: gitops, namespace: m-staging}
-                checks:
-                  policies: policies
-
-                """,
-                "policies/gates.yaml": """
-                apiVersion: gitops-ml/v1
-                kind: GatePolicy
-                metadata: {name: gates}
-                spec:
-                  model: m
-                  gates:
-                    - {metric: avg_prec.test, greater_is_better: true, min_absolute_change: 0.0}
-
-                """,
-            ])
+                    """))
         func dvcRun(_ arguments: [String]) throws {
             try run([dvc] + arguments, in: work, environment: environment, timeout: 300)
         }
@@ -237,16 +210,7 @@ struct WorkflowRunTests {
                   policies: policies
 
                 """,
-                "policies/gates.yaml": """
-                apiVersion: gitops-ml/v1
-                kind: GatePolicy
-                metadata: {name: gates}
-                spec:
-                  model: m
-                  gates:
-                    - {metric: accuracy, greater_is_better: true, min_absolute_change: 0.0}
-
-                """,
+                "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
             ])
         try git("lfs", "install", "--local", in: work)
         func commit(_ accuracy: String, _ message: String) throws {
