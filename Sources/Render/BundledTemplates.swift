@@ -1223,12 +1223,6 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
-        env:
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
-<@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
@@ -1249,6 +1243,15 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects the checks read, of the head and of what the environment runs (declared paths only)
+        env:
+          BASE: env:<@ drift.environment @>
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: |
+          base="$(gitops-ml rev-parse "$BASE" 2> /dev/null)" || base=""
+          git lfs fetch origin HEAD ${base:+"$base"} --include="$LFS_INCLUDE"
+<@ end @>
 <@ if uses_dvc @>
       - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
         uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
@@ -1365,12 +1368,6 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
-        env:
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
-<@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
@@ -1391,6 +1388,15 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects the checks read, of the head and of what the environment runs (declared paths only)
+        env:
+          BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: |
+          base="$(gitops-ml rev-parse "$BASE" 2> /dev/null)" || base=""
+          git lfs fetch origin HEAD ${base:+"$base"} --include="$LFS_INCLUDE"
+<@ end @>
 <@ if uses_dvc @>
       - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
         uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
@@ -1448,12 +1454,6 @@ jobs:
         with:
           fetch-depth: 0
           persist-credentials: false
-<@ if lfs_include @>
-      - name: Fetch the git-lfs objects of the declared paths (models, predictions, metrics, data) only
-        env:
-          LFS_INCLUDE: <@ lfs_include | quote @>
-        run: git lfs fetch origin HEAD --include="$LFS_INCLUDE"
-<@ end @>
       - name: Install gitops-ml (verified against the pinned sha256, else the release's build provenance)
         env:
           GITOPS_ML_VERSION: <@ gitops_ml.version | quote @>
@@ -1474,6 +1474,15 @@ jobs:
           mkdir -p "$RUNNER_TEMP/gitops-ml"
           tar -xzf "$archive" -C "$RUNNER_TEMP/gitops-ml" --strip-components=2 "$name/bin/gitops-ml"
           echo "$RUNNER_TEMP/gitops-ml" >> "$GITHUB_PATH"
+<@ if lfs_include @>
+      - name: Fetch the git-lfs objects the checks read, of the head and of what the environment runs (declared paths only)
+        env:
+          BASE: env:${{ github.event_name == 'push' && '<@ workflows.auto_promote @>' || inputs.environment }}
+          LFS_INCLUDE: <@ lfs_include | quote @>
+        run: |
+          base="$(gitops-ml rev-parse "$BASE" 2> /dev/null)" || base=""
+          git lfs fetch origin HEAD ${base:+"$base"} --include="$LFS_INCLUDE"
+<@ end @>
 <@ if uses_dvc @>
       - name: Set up Python for DVC (no user-site install under the runner's PEP 668 Python)
         uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0

@@ -190,11 +190,10 @@ struct WorkflowRunTests {
         }
     }
 
-    /// A project whose metrics and model are git-lfs objects (a local LFS store behind a file:// remote):
-    /// ml-ci's job fetches the declared objects of the head and the base only, and the check reads them — green
-    /// for the better challenger, red for the worse.
-    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
-    func anLFSProjectsPullRequestIsJudgedOnObjectsFetchedByIncludeList() throws {
+    /// A project whose metrics and model are git-lfs objects, pushed with their objects to a bare remote
+    /// (file://, a local LFS store): main the champion, `better` and `worse` challengers, and an undeclared
+    /// LFS-tracked JSON file beside them.
+    func lfsProject() throws -> (work: String, origin: String) {
         let work = try makeRepository(
             in: temp.sub("lfs-project"),
             files: [
@@ -203,7 +202,7 @@ struct WorkflowRunTests {
                 "gitops-ml.yaml": """
                 version: 1
                 models:
-                  m: {artifact: models/m.bin, metrics: metrics.json}
+                  m: {artifact: models/m.bin, metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
                 environments:
                   staging: {branch: gitops, namespace: m-staging}
                 checks:
@@ -236,6 +235,15 @@ struct WorkflowRunTests {
         try run(["git", "clone", "-q", "--bare", work, origin])
         // The objects go with the push, as they would to GitHub's LFS store.
         try run(["git", "lfs", "push", "--all", "file://" + origin], in: work)
+        return (work, "file://" + origin)
+    }
+
+    /// A project whose metrics and model are git-lfs objects (a local LFS store behind a file:// remote):
+    /// ml-ci's job fetches the declared objects of the head and the base only, and the check reads them — green
+    /// for the better challenger, red for the worse.
+    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
+    func anLFSProjectsPullRequestIsJudgedOnObjectsFetchedByIncludeList() throws {
+        let (work, origin) = try lfsProject()
         let pullRequest = [
             "github.base_ref": "main", "github.event.pull_request.number": "5", "github.token": "not-a-token",
             "github.repository": "acme/lfs",
@@ -243,7 +251,7 @@ struct WorkflowRunTests {
         ]
         for (branch, green) in [("worse", false), ("better", true)] {
             let harness = try WorkflowHarness(
-                origin: "file://" + origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
+                origin: origin, commit: try git("rev-parse", branch, in: work), expressions: pullRequest,
                 root: temp.sub("lfs-ci-" + branch))
             let outcome = try harness.run(
                 job: "check", of: work + "/.github/workflows/ml-ci.yml", environment: environment)
@@ -298,5 +306,37 @@ struct WorkflowRunTests {
         #expect(
             gates.steps.first { $0.passed == false }?.name == "Check the commit against what the environment runs",
             "\(gates.steps)")
+    }
+
+    /// ml-promote on the LFS project: each push's gates read what staging runs as well as the commit, so both
+    /// commits' declared objects are fetched — the champion is promoted, the better challenger pushed next is
+    /// green against it and promoted, and the worse one stops at the gates on its metrics (not on a missing
+    /// object).
+    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
+    func anLFSProjectIsGatedAgainstWhatStagingRuns() throws {
+        let (work, origin) = try lfsProject()
+        let workflow = work + "/.github/workflows/ml-promote.yml"
+        let bare = String(origin.dropFirst("file://".count))
+        for (step, (branch, promoted)) in [("main", true), ("better", true), ("worse", false)].enumerated() {
+            let commit = try git("rev-parse", branch, in: work)
+            try run(["git", "push", "-q", "--force", origin, "\(branch):main"], in: work)
+            let harness = try WorkflowHarness(
+                origin: origin, commit: commit,
+                expressions: [
+                    "github.event_name": "push",
+                    "github.event_name == 'push' && 'staging' || inputs.environment": "staging", "github.sha": commit,
+                    "github.token": "not-a-token", "inputs.model": "", "inputs.environment": "", "inputs.version": "",
+                ], root: temp.sub("lfs-push-\(step)"))
+            let gates = try harness.run(job: "gates", of: workflow, environment: environment)
+            #expect(gates.succeeded == promoted, "\(branch): \(gates.steps) \(gates.log)")
+            #expect(!gates.log.contains("not in the local LFS store"), "\(branch): \(gates.log)")
+            guard promoted else {
+                #expect(gates.log.contains("check failed: "), "\(branch) fails on its metrics: \(gates.log)")
+                continue
+            }
+            let promote = try harness.run(job: "promote", of: workflow, environment: environment)
+            #expect(promote.succeeded, "\(branch): \(promote.steps) \(promote.log)")
+            #expect(try git("show", "gitops:environments/staging/m.yaml", in: bare).contains(commit), "\(branch)")
+        }
     }
 }
