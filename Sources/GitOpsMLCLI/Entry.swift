@@ -59,20 +59,19 @@ public enum CLI {
         }
         // Errors of the argument parser: help and version requests, or usage mistakes.
         let code = GitOpsML.exitCode(for: error)
-        let message = GitOpsML.fullMessage(for: error)
         if code == .success {
+            let message = GitOpsML.fullMessage(for: error)
             if !message.isEmpty {
-                let isHelp = message.contains("USAGE:")
-                print(message + (isHelp ? Examples.section(Examples.command(in: arguments).path) : ""))
+                let command = Examples.command(in: arguments)
+                let asksForHelp = arguments.first == "help" || arguments.contains { $0 == "--help" || $0 == "-h" }
+                print(message + (asksForHelp ? Examples.section(command.path) : ""))
             }
             return .success
         }
-        // One line: the parser's first line, and where to read more.
-        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        var first = lines.first ?? "invalid usage"
-        if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
-        let hint = lines.first { $0.hasPrefix("See '") }.map { " (s" + $0.dropFirst().prefix { $0 != "." } + ")" } ?? ""
-        Output.error("error: " + first + hint)
+        // One line: the parser's own message, and where to read more.
+        let message = GitOpsML.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+        let help = (["gitops-ml"] + Examples.command(in: arguments).path + ["--help"]).joined(separator: " ")
+        Output.error("error: \(message) (see '\(help)' for more information)")
         return .usage
     }
 }
