@@ -101,12 +101,13 @@ struct DiffOptions: ParsableArguments {
     @Flag(name: .long, help: "A Markdown table.")
     var md = false
 
+    func validate() throws {
+        guard !(json && md) else { throw ValidationError("--json and --md cannot be combined") }
+        guard precision >= 0 && precision <= 17 else { throw ValidationError("--precision must be between 0 and 17") }
+    }
+
     func run(_ kind: TrackedFiles.Kind, failOn: [String]) throws {
         let tolerances = try failOn.map(Tolerance.init(parsing:))
-        guard !(json && md) else { throw GitOpsMLError.usage("--json and --md cannot be combined") }
-        guard precision >= 0 && precision <= 17 else {
-            throw GitOpsMLError.usage("--precision must be between 0 and 17")
-        }
         let project = try Project(global)
         guard let newRevision = b ?? (project.repository.isBare ? nil : "workspace") else {
             throw GitOpsMLError.usage("a bare repository has no workspace: name the new revision (diff A B)")

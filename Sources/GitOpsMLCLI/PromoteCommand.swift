@@ -45,6 +45,10 @@ struct PromoteCommand: ParsableCommand {
     @Flag(name: .long, help: "Also register the version and assign the stage named after the environment.")
     var registry = false
 
+    func validate() throws {
+        if branchPerPromotion && push == nil { throw ValidationError("--branch-per-promotion needs --push REMOTE") }
+    }
+
     func run() throws {
         let project = try Project(global)
         guard let config = project.config else {
@@ -121,7 +125,6 @@ struct PromoteCommand: ParsableCommand {
                 }
             }
         } else {
-            guard !branchPerPromotion else { throw GitOpsMLError.usage("--branch-per-promotion needs --push REMOTE") }
             outcome = try promoter.promoteLocally(request)
         }
         switch outcome {
