@@ -8,7 +8,9 @@ struct SigningOptions: ParsableArguments {
     @Option(name: .long, help: "The signing key: an SSH private key file, or a gpg key id.") var signingKey: String?
 
     func validate() throws {
-        if sign == "ssh" && signingKey == nil { throw ValidationError("--sign ssh needs --signing-key PRIVATE_KEY_FILE") }
+        if sign == "ssh" && signingKey == nil {
+            throw ValidationError("--sign ssh needs --signing-key PRIVATE_KEY_FILE")
+        }
         if let sign, !["ssh", "openpgp", "gpg"].contains(sign) {
             throw ValidationError("--sign: ssh or openpgp, not '\(sign)'")
         }
