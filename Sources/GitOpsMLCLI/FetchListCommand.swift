@@ -14,7 +14,8 @@ struct FetchListCommand: ParsableCommand {
         discussion: """
             The files are those gitops-ml.yaml declares (models' artifacts, metrics and predictions, the \
             metrics and params files, datasets), as the trusted rules declare them: --rules REV's, else the \
-            default branch's, else REV's own. Files kept in git are not listed: they need no fetch.
+            default branch's, else REV's own, else the work tree's. Files kept in git are not listed: they \
+            need no fetch.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -46,13 +47,18 @@ struct FetchListCommand: ParsableCommand {
                 in: project.repository, configured: project.config?.defaultBranch, policies: false
             ).flatMap { try $0.files.read(ProjectConfig.fileName) }
         }
-        // Rules from before adoption have no gitops-ml.yaml: the revision's own declares what it reads.
-        guard let bytes = try trusted ?? files.read(ProjectConfig.fileName) else {
+        // Rules from before adoption have no gitops-ml.yaml: the revision's own declares what it reads, else
+        // the one `init` just wrote in the work tree (or --config).
+        let config: ProjectConfig
+        if let bytes = try trusted ?? files.read(ProjectConfig.fileName) {
+            config = try ProjectConfig.parse(bytes, file: ProjectConfig.fileName)
+        } else if let own = project.config {
+            config = own
+        } else {
             throw GitOpsMLError.configuration(
-                "no \(ProjectConfig.fileName) at \(rules ?? "the default branch") nor at \(rev): nothing declares what to fetch"
+                "no \(ProjectConfig.fileName) at \(rules ?? "the default branch"), at \(rev) or in the work tree: nothing declares what to fetch (gitops-ml init writes one)"
             )
         }
-        let config = try ProjectConfig.parse(bytes, file: ProjectConfig.fileName)
         var listed: [String] = []
         var locked: [String] = []
         for path in config.declaredPaths {
