@@ -146,5 +146,10 @@ struct DVCFetchTests {
         try commitFiles(["dvc.lock": current], message: "DVC 2 lock", in: directory)
         let listed = try gitopsML(["fetch-list", "--dvc"], in: directory)
         #expect(listed.status == 0 && listed.stdoutText == "metrics.json\n", "\(listed.stdoutText)\(listed.stderrText)")
+        // Before gitops-ml.yaml is committed (init just wrote it), the work tree's declares what to fetch.
+        try git("rm", "-q", "--cached", "gitops-ml.yaml", in: directory)
+        try git("commit", "-qm", "Not yet committed", in: directory)
+        let uncommitted = try gitopsML(["fetch-list", "--dvc"], in: directory)
+        #expect(uncommitted.status == 0 && uncommitted.stdoutText == "metrics.json\n", "\(uncommitted.stderrText)")
     }
 }
