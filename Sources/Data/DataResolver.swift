@@ -157,8 +157,9 @@ public enum DataResolver {
             let count = try head.withUnsafeMutableBytes { try stream.fill($0) }
             return try count < 1024 && LFSPointer(Array(head.prefix(count)), file: clean) != nil ? .lfs : .blob
         }
-        // A folder kept in git (a dataset of many files) needs no fetch either.
-        if let listed = try? view.list(clean, limit: Int.max), !listed.isEmpty { return .blob }
+        // A folder kept in git (a dataset of many files) needs no fetch either. One entry tells it: a folder
+        // of more throws at the limit, which says as much without listing it.
+        if (try? view.list(clean, limit: 1)).map({ !$0.isEmpty }) ?? true { return .blob }
         guard let (_, file) = try identitySource(clean, in: view) else { return nil }
         return file == "dvc.lock" ? .dvcLock : .dvc
     }

@@ -164,7 +164,15 @@ public final class KubernetesTarget {
         // The label the agent sets on everything it applies (whatever the manifests' own labels say).
         let selector = "\(KubernetesObject.environmentLabel)=\(environment)"
         var checks: [HealthCheckResult] = []
-        for (kind, apiVersion) in kinds where try client.resource(apiVersion: apiVersion, kind: kind).namespaced {
+        for (kind, apiVersion) in kinds {
+            // A kind the server no longer serves (its CRD removed) has no objects left to prune.
+            let resource: APIResource
+            do {
+                resource = try client.resource(apiVersion: apiVersion, kind: kind)
+            } catch is GitOpsMLError {
+                continue
+            }
+            guard resource.namespaced else { continue }
             for namespace in namespaces.sorted() {
                 let items: [[String: Any]]
                 do {

@@ -1142,11 +1142,11 @@ jobs:
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" --rules "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
           command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
-          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch --; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
             (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
-              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch --)
             git worktree remove --force "$RUNNER_TEMP/base"
           fi
           printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
@@ -1268,11 +1268,11 @@ jobs:
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
           command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
-          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch --; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
             (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
-              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch --)
             git worktree remove --force "$RUNNER_TEMP/base"
           fi
           printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
@@ -1414,11 +1414,11 @@ jobs:
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
           command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
-          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch --; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
             (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
-              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch --)
             git worktree remove --force "$RUNNER_TEMP/base"
           fi
           printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"
@@ -1501,11 +1501,11 @@ jobs:
           base="$(gitops-ml fetch-list --dvc --rev "$BASE" 2> /dev/null)" || base=""
           [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
           command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
-          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch; fi
+          if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch --; fi
           if [ -n "$base" ]; then
             git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
             (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
-              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch)
+              && printf '%s\n' "$base" | xargs -d '\n' dvc fetch --)
             git worktree remove --force "$RUNNER_TEMP/base"
           fi
           printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"

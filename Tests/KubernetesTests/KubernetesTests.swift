@@ -355,6 +355,12 @@ struct KubernetesTargetTests {
         }
         #expect(discoveries.filter { $0 == "/apis/apps/v1" }.count == 1, "\(discoveries)")
         #expect(discoveries.filter { $0 == "/apis/example.com/v1" }.count >= 2, "read again after the CRD")
+        // A release after the CRD was removed: the previous release's Widget kind is not served, so there is
+        // nothing of it to prune, and the release is not held up by it.
+        let unserved = try objects("apiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: g, namespace: ml}")
+        #expect(
+            try target.apply(try objects(deployment()), environment: "staging", deadline: 5, previous: unserved)
+                .status == .healthy)
     }
 
     /// Drift: an edit or a deletion by hand is applied again; the replicas an autoscaler owns are not drift.
