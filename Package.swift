@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CProcess"),
         // Value types, protocols, errors and exit codes shared by every module.
         .target(name: "GitOpsMLCore", exclude: ["README.md"], swiftSettings: strict),
+        // Special functions, the Kolmogorov distribution, the radix sort and the one parallel map.
+        .target(name: "Statistics", exclude: ["README.md"], swiftSettings: strict),
         // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
         .target(
             name: "GitStore",
@@ -48,13 +50,13 @@ let package = Package(
             name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"], swiftSettings: strict),
         // Datasets: columnar reading of CSV/TSV (and, with the data suite, expectations and drift).
-        .target(name: "Data", dependencies: ["GitOpsMLCore", "Config"], exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "Data", dependencies: ["GitOpsMLCore", "Config", "Statistics"], exclude: ["README.md"], swiftSettings: strict),
         // Metrics from predictions, and champion-vs-challenger statistics.
-        .target(name: "Gates", dependencies: ["GitOpsMLCore"], exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "Gates", dependencies: ["GitOpsMLCore", "Statistics"], exclude: ["README.md"], swiftSettings: strict),
         // Plan → run → findings for `check`, the code-test runner, and the reporters.
         .target(
             name: "Check",
-            dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", .product(name: "Yams", package: "Yams")],
+            dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", "Statistics", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Templates → workflows, manifests and monitoring, each read back before it is written.
@@ -112,13 +114,14 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["GitOpsMLCore", "Gates", "HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(
-            name: "DataTests", dependencies: ["Data", "GitStore", "TestSupport"], resources: [.copy("Fixtures")]),
+            name: "DataTests", dependencies: ["Data", "GitStore", "Statistics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "GatesTests", dependencies: ["Gates", "TestSupport"], resources: [.copy("Fixtures")]),
+            name: "GatesTests", dependencies: ["Gates", "Statistics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CheckTests", dependencies: ["Check", "Config", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(

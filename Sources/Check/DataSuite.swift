@@ -3,6 +3,7 @@ import Data
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// The data suite: each DataPolicy's expectations on its dataset at the head, and drift of that dataset
 /// from the base to the head.
@@ -33,15 +34,11 @@ enum DataSuite {
             }
             // Expectations are independent reads of the columns: one per core, findings kept in order.
             let expectations = policy.expectations
-            let results = Mutex<[Int: Finding]>([:])
-            DispatchQueue.concurrentPerform(iterations: expectations.count) { index in
+            findings += Parallel.map(expectations.count) { index in
                 let expectation = expectations[index]
-                let finding = evaluate(
+                return evaluate(
                     expectation, on: head, id: "\(id)/\(index + 1)-\(Expectations.canonical(expectation.type))")
-                results.withLock { $0[index] = finding }
             }
-            let evaluated = results.withLock { $0 }
-            findings += expectations.indices.compactMap { evaluated[$0] }
             guard policy.drift != nil || policy.reference != nil, let base = context.base else { continue }
             guard case .success(let reference) = try load(dataset, options: options, at: base, stores: context.stores)
             else {

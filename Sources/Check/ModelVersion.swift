@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Gates
 import GitOpsMLCore
+import Statistics
 
 /// What one revision says about a model: its metrics file and its per-example predictions.
 struct ModelVersion {
@@ -57,14 +58,8 @@ struct ModelVersion {
     /// Parses both versions at once, one per core (large predictions files dominate a check's time).
     static func parse(_ head: Files, _ base: Files?) throws -> (head: ModelVersion, base: ModelVersion?) {
         let inputs = [head] + (base.map { [$0] } ?? [])
-        let results = Mutex<[Int: Result<ModelVersion, Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: inputs.count) { index in
-            let result = Result { try parse(inputs[index]) }
-            results.withLock { $0[index] = result }
-        }
-        let done = results.withLock { $0 }
-        guard let parsedHead = done[0] else { throw GitOpsMLError.environment("internal: predictions were not parsed") }
-        return (try parsedHead.get(), try done[1]?.get())
+        let parsed = try Parallel.map(inputs.count) { index in try parse(inputs[index]) }
+        return (parsed[0], parsed.count > 1 ? parsed[1] : nil)
     }
 
     /// Missing files leave the fields empty; malformed ones throw configuration errors naming the file and line.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// A delimited text file (RFC 4180: quoted fields, doubled quotes, embedded newlines, CRLF, a UTF-8 BOM)
 /// scanned into columns. Fields stay as byte ranges of the file until a column is asked for as text or
@@ -153,34 +154,29 @@ public struct CSVTable: Sendable {
         }
         let columnCount = names.count
         let (chunkBounds, chunkLines) = (bounds, firstLines)
-        let results = Mutex<[Int: Result<(columns: [[Field]], lines: [Int]), Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: bounds.count - 1) { chunk in
-            let result = Result { () throws -> (columns: [[Field]], lines: [Int]) in
-                var part = RecordScanner(bytes: bytes, delimiter: delimiter)
-                part.index = chunkBounds[chunk]
-                part.line = chunkLines[chunk]
-                part.end = chunkBounds[chunk + 1]
-                var columns = [[Field]](repeating: [], count: columnCount)
-                var lines: [Int] = []
-                // Rows are usually about as long as the header: reserve for that many, to avoid regrowing.
-                let estimatedRows = (chunkBounds[chunk + 1] - chunkBounds[chunk]) / max(bodyStart, 8)
-                for index in columns.indices { columns[index].reserveCapacity(estimatedRows) }
-                lines.reserveCapacity(estimatedRows)
-                while let record = try part.record(fail) {
-                    if record.fields.count == 1 && record.fields[0].start == record.fields[0].end && columnCount > 1 {
-                        continue  // a blank line
-                    }
-                    guard record.fields.count == columnCount else {
-                        throw fail("expected \(columnCount) fields, found \(record.fields.count)", record.line)
-                    }
-                    for (index, field) in record.fields.enumerated() { columns[index].append(field) }
-                    lines.append(record.line)
+        let parts = try Parallel.map(bounds.count - 1) { chunk throws -> (columns: [[Field]], lines: [Int]) in
+            var part = RecordScanner(bytes: bytes, delimiter: delimiter)
+            part.index = chunkBounds[chunk]
+            part.line = chunkLines[chunk]
+            part.end = chunkBounds[chunk + 1]
+            var columns = [[Field]](repeating: [], count: columnCount)
+            var lines: [Int] = []
+            // Rows are usually about as long as the header: reserve for that many, to avoid regrowing.
+            let estimatedRows = (chunkBounds[chunk + 1] - chunkBounds[chunk]) / max(bodyStart, 8)
+            for index in columns.indices { columns[index].reserveCapacity(estimatedRows) }
+            lines.reserveCapacity(estimatedRows)
+            while let record = try part.record(fail) {
+                if record.fields.count == 1 && record.fields[0].start == record.fields[0].end && columnCount > 1 {
+                    continue  // a blank line
                 }
-                return (columns, lines)
+                guard record.fields.count == columnCount else {
+                    throw fail("expected \(columnCount) fields, found \(record.fields.count)", record.line)
+                }
+                for (index, field) in record.fields.enumerated() { columns[index].append(field) }
+                lines.append(record.line)
             }
-            results.withLock { $0[chunk] = result }
+            return (columns, lines)
         }
-        let parts = try results.withLock { $0 }.sorted { $0.key < $1.key }.map { try $0.value.get() }
         var columns = parts.first?.columns ?? [[Field]](repeating: [], count: columnCount)
         var lines = parts.first?.lines ?? []
         for part in parts.dropFirst() {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// The fast reader of delimited files without quotes (by far the common case): the file streams in blocks
 /// of whole lines, the blocks are parsed on every core, each field straight into its typed column —

@@ -1,16 +1,12 @@
 import Dispatch
 import GitOpsMLCore
+import Statistics
 
 /// A per-column summary of a dataset.
 public enum DataProfile {
     public static func profile(_ data: Dataset) -> StructuredValue {
         // Columns are summarised independently: one per core.
-        let summaries = Mutex<[Int: StructuredValue]>([:])
-        DispatchQueue.concurrentPerform(iterations: data.columns.count) { index in
-            let summary = summarise(data.columns[index])
-            summaries.withLock { $0[index] = summary }
-        }
-        let columns = data.columns.indices.map { index in summaries.withLock { $0[index] } ?? .null }
+        let columns = Parallel.map(data.columns.count) { index in summarise(data.columns[index]) }
         return .object([("file", .string(data.file)), ("rows", .int(data.rowCount)), ("columns", .array(columns))])
     }
 

@@ -2,6 +2,7 @@ import Config
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// A table read into typed columns, with the file line of each row for messages.
 public struct Dataset: Sendable {
@@ -81,30 +82,19 @@ public struct Dataset: Sendable {
         let bytes = try whole()
         let table = try CSVTable.parse(bytes, file: file, delimiter: delimiter)
         // Columns are typed independently, one per core; numeric columns go straight from bytes to numbers.
-        let results = Mutex<[Int: Result<Column, Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: table.header.count) { index in
+        let columns = try Parallel.map(table.header.count) { index throws -> Column in
             let name = table.header[index]
-            let result = Result { () throws -> Column in
-                let forced = options.types[name]
-                if forced == nil || forced == .int || forced == .float,
-                    let numeric = table.numbersIfNumeric(index, nullTokens: options.nullTokens),
-                    numeric.values.contains(where: { !$0.isNaN })
-                {
-                    let type = forced ?? (numeric.integral ? .int : .float)
-                    return Column(name: name, type: type, values: numeric.values, strings: [])
-                }
-                let texts = table.texts(index, nullTokens: options.nullTokens)
-                return try Column.build(
-                    name: name, values: texts, forced: forced, file: file, lines: RowLines(table.rowLines))
+            let forced = options.types[name]
+            if forced == nil || forced == .int || forced == .float,
+                let numeric = table.numbersIfNumeric(index, nullTokens: options.nullTokens),
+                numeric.values.contains(where: { !$0.isNaN })
+            {
+                let type = forced ?? (numeric.integral ? .int : .float)
+                return Column(name: name, type: type, values: numeric.values, strings: [])
             }
-            results.withLock { $0[index] = result }
-        }
-        let built = results.withLock { $0 }
-        let columns = try table.header.indices.map { index -> Column in
-            guard let result = built[index] else {
-                throw GitOpsMLError.environment("internal: column \(index) was not read")
-            }
-            return try result.get()
+            let texts = table.texts(index, nullTokens: options.nullTokens)
+            return try Column.build(
+                name: name, values: texts, forced: forced, file: file, lines: RowLines(table.rowLines))
         }
         return Dataset(file: file, columns: columns, rowLines: RowLines(table.rowLines))
     }
@@ -134,69 +124,58 @@ public struct Dataset: Sendable {
             var rows = 0
         }
         let workers = records.count < 10_000 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-        let shares = Mutex<[Int: Result<Share, Error>]>([:])
         let recordList = records
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        // The shares in line order: the first error in the file is the one reported.
+        let parts = try Parallel.map(workers) { worker throws -> Share in
             let mine = recordList[(recordList.count * worker / workers)..<(recordList.count * (worker + 1) / workers)]
-            let result = Result { () throws -> Share in
-                var share = Share()
-                for record in mine {
-                    let value: StructuredValue
-                    do {
-                        value = try JSONReader.parse(Array(bytes[record.start..<record.end]), file: file)
-                    } catch var error as GitOpsMLError {
-                        error.location = SourceLocation(file: file, line: record.line)
-                        throw error
+            var share = Share()
+            for record in mine {
+                let value: StructuredValue
+                do {
+                    value = try JSONReader.parse(Array(bytes[record.start..<record.end]), file: file)
+                } catch var error as GitOpsMLError {
+                    error.location = SourceLocation(file: file, line: record.line)
+                    throw error
+                }
+                guard case .object(let pairs) = value else {
+                    throw GitOpsMLError.configuration(
+                        "each line must be a JSON object", at: SourceLocation(file: file, line: record.line))
+                }
+                for (key, item) in pairs {
+                    let position =
+                        share.positions[key]
+                        ?? {
+                            share.names.append(key)
+                            share.columns.append([String?](repeating: nil, count: share.rows))
+                            share.positions[key] = share.columns.count - 1
+                            return share.columns.count - 1
+                        }()
+                    var text: String?
+                    switch item {
+                    case .null: text = nil
+                    case .string(let string): text = options.nullTokens.contains(string) ? nil : string
+                    default: text = item.json()
                     }
-                    guard case .object(let pairs) = value else {
-                        throw GitOpsMLError.configuration(
-                            "each line must be a JSON object", at: SourceLocation(file: file, line: record.line))
-                    }
-                    for (key, item) in pairs {
-                        let position =
-                            share.positions[key]
-                            ?? {
-                                share.names.append(key)
-                                share.columns.append([String?](repeating: nil, count: share.rows))
-                                share.positions[key] = share.columns.count - 1
-                                return share.columns.count - 1
-                            }()
-                        var text: String?
-                        switch item {
-                        case .null: text = nil
-                        case .string(let string): text = options.nullTokens.contains(string) ? nil : string
-                        default: text = item.json()
-                        }
-                        // A key given twice in one object: the last value, as a dictionary would keep.
-                        if share.columns[position].count > share.rows {
-                            share.columns[position][share.rows] = text
-                        } else {
-                            share.columns[position].append(text)
-                        }
-                    }
-                    share.rows += 1
-                    for position in share.columns.indices where share.columns[position].count < share.rows {
-                        share.columns[position].append(nil)
+                    // A key given twice in one object: the last value, as a dictionary would keep.
+                    if share.columns[position].count > share.rows {
+                        share.columns[position][share.rows] = text
+                    } else {
+                        share.columns[position].append(text)
                     }
                 }
-                return share
+                share.rows += 1
+                for position in share.columns.indices where share.columns[position].count < share.rows {
+                    share.columns[position].append(nil)
+                }
             }
-            shares.withLock { $0[worker] = result }
-        }
-        // The shares in line order: the first error in the file is the one reported.
-        let parts = try (0..<workers).map { worker -> Share in
-            guard let result = shares.withLock({ $0[worker] }) else {
-                throw GitOpsMLError.environment("internal: lines of \(file) were not parsed")
-            }
-            return try result.get()
+            return share
         }
         var order: [String] = []
         var seen: Set<String> = []
         for part in parts { for name in part.names where seen.insert(name).inserted { order.append(name) } }
         let (names, rowCount) = (order, records.count)
         let rowLines = RowLines(records.map(\.line))
-        let built = Mutex<[Int: Result<Column, Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+        let columns = try Parallel.map(names.count) { index throws -> Column in
             let name = names[index]
             var values: [String?] = []
             values.reserveCapacity(rowCount)
@@ -207,16 +186,8 @@ public struct Dataset: Sendable {
                     values += [String?](repeating: nil, count: part.rows)
                 }
             }
-            let result = Result {
-                try Column.build(name: name, values: values, forced: options.types[name], file: file, lines: rowLines)
-            }
-            built.withLock { $0[index] = result }
-        }
-        let columns = try names.indices.map { index -> Column in
-            guard let result = built.withLock({ $0[index] }) else {
-                throw GitOpsMLError.environment("internal: column \(names[index]) was not built")
-            }
-            return try result.get()
+            return try Column.build(
+                name: name, values: values, forced: options.types[name], file: file, lines: rowLines)
         }
         return Dataset(file: file, columns: columns, rowLines: rowLines)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// Two-sample tests and distances between a reference (base) and a current (head) column, with the
 /// definitions of scipy and Evidently.

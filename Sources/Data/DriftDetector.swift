@@ -2,6 +2,7 @@ import Config
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// How drift is judged: Evidently's automatic choice per column unless a test is named.
 public struct DriftSettings: Sendable {
@@ -153,13 +154,9 @@ public enum DriftDetector {
         throws -> DriftReport
     {
         // Columns are judged independently: one per core.
-        let judged = Mutex<[Int: Result<ColumnDrift, Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: reference.columns.count) { index in
-            let result = Result { try judge(reference.columns[index], current: current, settings: settings) }
-            judged.withLock { $0[index] = result }
+        var results = try Parallel.map(reference.columns.count) { index in
+            try judge(reference.columns[index], current: current, settings: settings)
         }
-        let outcomes = judged.withLock { values in reference.columns.indices.compactMap { values[$0] } }
-        var results = try outcomes.map { try $0.get() }
         if settings.benjaminiHochberg {
             let indices = results.indices.filter { results[$0].isPValue && results[$0].score != nil }
             let adjusted = DriftStatistics.benjaminiHochberg(indices.map { results[$0].score ?? 1 })

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// The outcome of one expectation on one dataset.
 public struct ExpectationResult: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// Per-example predictions of a classifier on an evaluation set: true and predicted labels (as
 /// `ClassLabels` canonicalised them), the positive class's score for a binary task, and per-class

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GitOpsMLCore
+import Statistics
 
 /// Distributions needed by the tests, from the C library's `erfc` and `lgamma`.
 public enum Distributions {
@@ -393,15 +394,12 @@ public enum PairedBootstrap {
                 draws[b] = sum / Double(n)
             }
         } else {
-            draws.withUnsafeMutableBufferPointer { output in
-                let out = UncheckedBuffer(output)
-                differences.withUnsafeBufferPointer { values in
-                    parallel(resamples) { b in
-                        var rng = SplitMix64.stream(seed, b)
-                        var sum = 0.0
-                        for _ in 0..<n { sum += values[rng.below(n)] }
-                        out[b] = sum / Double(n)
-                    }
+            draws = differences.withUnsafeBufferPointer { values in
+                Parallel.map(resamples) { b in
+                    var rng = SplitMix64.stream(seed, b)
+                    var sum = 0.0
+                    for _ in 0..<n { sum += values[rng.below(n)] }
+                    return sum / Double(n)
                 }
             }
         }
@@ -414,44 +412,14 @@ public enum PairedBootstrap {
         count n: Int, resamples: Int, seed: UInt64, statistic: @Sendable ([Int]) -> Double?
     ) -> BootstrapResult {
         let estimate = statistic(Array(0..<n)) ?? .nan
-        var draws = [Double](repeating: .nan, count: resamples)
-        draws.withUnsafeMutableBufferPointer { output in
-            let out = UncheckedBuffer(output)
-            parallel(resamples) { b in
-                var rng = SplitMix64.stream(seed, b)
-                let indices = (0..<n).map { _ in rng.below(n) }
-                out[b] = statistic(indices) ?? .nan
-            }
+        let draws = Parallel.map(resamples) { b in
+            var rng = SplitMix64.stream(seed, b)
+            let indices = (0..<n).map { _ in rng.below(n) }
+            return statistic(indices) ?? .nan
         }
         let defined = draws.filter { !$0.isNaN }
         return BootstrapResult.summarize(
             estimate: estimate, draws: defined, n: n, undefined: draws.count - defined.count)
     }
 
-    /// Runs `body(0..<count)` on all cores, in contiguous chunks.
-    static func parallel(_ count: Int, _ body: (Int) -> Void) {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count))
-        withoutActuallyEscaping(body) { body in
-            let task = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let range = (count * worker / workers)..<(count * (worker + 1) / workers)
-                for index in range { task.value(index) }
-            }
-        }
-    }
-}
-
-/// A buffer written by several threads at disjoint indices.
-struct UncheckedBuffer: @unchecked Sendable {
-    let base: UnsafeMutableBufferPointer<Double>
-    init(_ base: UnsafeMutableBufferPointer<Double>) { self.base = base }
-    subscript(index: Int) -> Double {
-        get { base[index] }
-        nonmutating set { base[index] = newValue }
-    }
-}
-
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import Statistics
 import Testing
 
 @testable import Data

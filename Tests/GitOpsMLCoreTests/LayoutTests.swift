@@ -11,11 +11,12 @@ struct LayoutTests {
     /// DESIGN §8's rows, with the names the targets have today (`Data` is the design's `Datasets`).
     static let allowed: [String: Set<String>] = [
         "GitOpsMLCore": [],
+        "Statistics": ["GitOpsMLCore"],
         "GitStore": ["GitOpsMLCore", "CLibGit2"],
         "HTTPClient": ["GitOpsMLCore", "CCurl"],
         "Config": ["GitOpsMLCore", "Yams"],
-        "Data": ["GitOpsMLCore", "Config"],
-        "Gates": ["GitOpsMLCore"],
+        "Data": ["GitOpsMLCore", "Config", "Statistics"],
+        "Gates": ["GitOpsMLCore", "Statistics"],
         "Render": ["GitOpsMLCore", "Config"],
         "Kubernetes": ["GitOpsMLCore", "Config", "HTTPClient"],
         "Check": ["GitOpsMLCore", "Config", "Data", "Gates"],
@@ -32,7 +33,10 @@ struct LayoutTests {
     static let exceptions: [String: [String: String]] = [
         "GitStore": ["Crypto": "git-lfs and DVC object ids are SHA-256 and MD5 of blobs read here"],
         "Render": ["Yams": "templates are composed with Yams nodes; not yet behind Config's reader"],
-        "Check": ["Yams": "DeployRules keeps each manifest node's line for its findings; not yet behind ConfigNode"],
+        "Check": [
+            "Statistics": "a check's expectations and its two model versions are computed with the one parallel map",
+            "Yams": "DeployRules keeps each manifest node's line for its findings; not yet behind ConfigNode",
+        ],
         "Trust": ["Data": "recomputing a gate report needs the data stores its checks read"],
         "Lineage": ["Check": "audit findings and gate reports are Check's types"],
     ]

@@ -8,8 +8,8 @@ import Foundation
 ///
 /// Where scipy switches to Pomeranz's recursion (n ≤ 140, 0.754693 < nx² ≤ 4) this uses the Durbin
 /// matrix too: both are exact, and agree to rounding.
-enum KolmogorovDistribution {
-    static func sf(_ n: Int, _ x: Double) -> Double {
+public enum KolmogorovDistribution {
+    public static func sf(_ n: Int, _ x: Double) -> Double {
         guard n > 0 else { return .nan }
         if x >= 1 { return 0 }
         if x <= 0 { return 1 }
