@@ -13,7 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        // HMAC-SHA256 for the agent's webhook (constant-time verification; BoringSSL's, not ours).
+        // SHA-256 and MD5 of objects, reports and records; HMAC-SHA256 for the agent's webhook (BoringSSL's, not ours).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         // The agent's endpoints, its lifecycle (signals, graceful shutdown), metrics and structured logs.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
@@ -50,13 +50,19 @@ let package = Package(
             name: "Config", dependencies: ["GitOpsMLCore", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"], swiftSettings: strict),
         // Datasets: columnar reading of CSV/TSV (and, with the data suite, expectations and drift).
-        .target(name: "Data", dependencies: ["GitOpsMLCore", "Config", "Statistics"], exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "Data",
+            dependencies: ["GitOpsMLCore", "Config", "Statistics", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"], swiftSettings: strict),
         // Metrics from predictions, and champion-vs-challenger statistics.
-        .target(name: "Gates", dependencies: ["GitOpsMLCore", "Statistics"], exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "Gates", dependencies: ["GitOpsMLCore", "Statistics"], exclude: ["README.md"], swiftSettings: strict),
         // Plan → run → findings for `check`, the code-test runner, and the reporters.
         .target(
             name: "Check",
-            dependencies: ["GitOpsMLCore", "Config", "Data", "Gates", "Statistics", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "GitOpsMLCore", "Config", "Data", "Gates", "Statistics", .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Templates → workflows, manifests and monitoring, each read back before it is written.
@@ -112,14 +118,18 @@ let package = Package(
             name: "coverage-simulation", dependencies: ["Gates"], path: "benchmarks/CoverageSimulation",
             swiftSettings: strict),
 
-        .target(name: "TestSupport", dependencies: ["GitOpsMLCore", "Gates", "HTTPClient"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["GitOpsMLCore", "Gates", "HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(
-            name: "DataTests", dependencies: ["Data", "GitStore", "Statistics", "TestSupport"], resources: [.copy("Fixtures")]),
+            name: "DataTests", dependencies: ["Data", "GitStore", "Statistics", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "Statistics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(

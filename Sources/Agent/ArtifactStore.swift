@@ -1,4 +1,5 @@
 import Config
+import Crypto
 import Data
 import Foundation
 import GitOpsMLCore
@@ -44,7 +45,7 @@ public struct ArtifactStore: Sendable {
                 let count = try chunk.withUnsafeMutableBytes { try stream.fill($0) }
                 if count == 0 { break }
                 let piece = Array(chunk[0..<count])
-                hasher.update(piece)
+                hasher.update(data: piece)
                 try write(piece)
             }
         }
@@ -64,7 +65,7 @@ public struct ArtifactStore: Sendable {
         while true {
             let count = try chunk.withUnsafeMutableBytes { try stream.fill($0) }
             if count == 0 { break }
-            chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
         return Hex.string(hasher.finalize()) == recorded
     }

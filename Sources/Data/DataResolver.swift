@@ -41,7 +41,7 @@ public struct ResolvedData: Sendable {
 
     /// The content digest that identifies this version: `md5:…` (DVC), `sha256:…` (LFS and plain blobs,
     /// computed on demand: most readers never ask).
-    public var digest: String { pointerDigest ?? "sha256:" + SHA256.hex(bytes) }
+    public var digest: String { pointerDigest ?? ContentDigest.sha256(bytes) }
     /// The pointer file, for DVC and LFS.
     public var pointer: String?
 }
@@ -191,7 +191,7 @@ public enum DataResolver {
         let clean = normalize(path)
         if let bytes = try view.read(clean) {
             if let lfs = try LFSPointer(bytes, file: clean) { return ("sha256:" + lfs.oid, clean) }
-            return ("sha256:" + SHA256.hex(bytes), clean)
+            return (ContentDigest.sha256(bytes), clean)
         }
         func inside(_ output: DVCPointer.Output, root: String, carrier: String) throws -> (String, String)? {
             guard let stores, root != clean, output.md5.hasSuffix(".dir") else { return ("md5:" + output.md5, carrier) }

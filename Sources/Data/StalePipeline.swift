@@ -1,4 +1,5 @@
 import Config
+import Crypto
 import Foundation
 import GitOpsMLCore
 
@@ -162,11 +163,11 @@ public enum StalePipeline {
                 "{\"md5\": \"\(fileMD5(bytes, legacy: legacy))\", \"relpath\": \(StructuredValue.jsonString(relative))}"
             )
         }
-        return MD5.hex(Array(("[" + entries.joined(separator: ", ") + "]").utf8)) + ".dir"
+        return Hex.string(Insecure.MD5.hash(data: Array(("[" + entries.joined(separator: ", ") + "]").utf8))) + ".dir"
     }
 
     static func fileMD5(_ bytes: [UInt8], legacy: Bool) -> String {
-        guard legacy, DVCPointer.isText(bytes) else { return MD5.hex(bytes) }
+        guard legacy, DVCPointer.isText(bytes) else { return Hex.string(Insecure.MD5.hash(data: bytes)) }
         var converted: [UInt8] = []
         converted.reserveCapacity(bytes.count)
         var index = 0
@@ -178,7 +179,7 @@ public enum StalePipeline {
             converted.append(bytes[index])
             index += 1
         }
-        return MD5.hex(converted)
+        return Hex.string(Insecure.MD5.hash(data: converted))
     }
 
     static func normalize(_ path: String) -> String {

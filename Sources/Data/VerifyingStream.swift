@@ -1,3 +1,4 @@
+import Crypto
 import GitOpsMLCore
 
 /// A pointer's object read through: its digest and size are computed as it is read and checked when the
@@ -15,9 +16,9 @@ final class VerifyingStream: ByteStream {
     private let corrupt: String
     private let sizeDiffers: (Int) -> String
     private var sha256 = SHA256()
-    private var md5 = MD5()
+    private var md5 = Insecure.MD5()
     /// DVC 2's dos2unix md5, and a CR held back until the next byte shows whether an LF follows.
-    private var dos2unix = MD5()
+    private var dos2unix = Insecure.MD5()
     private var heldCR = false
     private var firstBytes: [UInt8] = []
     private var count = 0
@@ -40,9 +41,9 @@ final class VerifyingStream: ByteStream {
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<got])
         count += got
         switch digest {
-        case .sha256: sha256.update(bytes)
+        case .sha256: sha256.update(bufferPointer: bytes)
         case .md5(_, let legacy):
-            md5.update(bytes)
+            md5.update(bufferPointer: bytes)
             if legacy && got > 0 { convert(bytes) }
         }
         if got == 0 && !checked {
@@ -61,7 +62,7 @@ final class VerifyingStream: ByteStream {
             heldCR = byte == 0x0D
             if !heldCR { converted.append(byte) }
         }
-        dos2unix.update(converted)
+        dos2unix.update(data: converted)
     }
 
     private func check() throws {
@@ -72,7 +73,7 @@ final class VerifyingStream: ByteStream {
             if Hex.string(md5.finalize()) == expected {
                 matches = true
             } else if legacy && DVCPointer.isText(firstBytes) {
-                if heldCR { dos2unix.update([0x0D]) }
+                if heldCR { dos2unix.update(data: [0x0D]) }
                 matches = Hex.string(dos2unix.finalize()) == expected
             } else {
                 matches = false

@@ -92,7 +92,7 @@ struct CheckCommand: ParsableCommand {
         let (report, headFiles) = try evaluate(head, project: project, suites: suites)
         let findings = report.findings
 
-        let digest = SHA256.hex(Array(report.jsonText.utf8))
+        let digest = ContentDigest.sha256(Array(report.jsonText.utf8))
         let signature = try signer?.sign(report.jsonText, namespace: CheckCommand.signatureNamespace)
         // The files are written all or none; what goes to standard output follows.
         var jsonPath: String?
@@ -124,10 +124,10 @@ struct CheckCommand: ParsableCommand {
             try repository.setNote(report.jsonText, for: commit)
             if let signature { try repository.setNote(signature, for: commit, ref: CheckCommand.signatureNotes) }
             Output.error(
-                "report sha256:\(digest)\(signature == nil ? "" : ", signed,") stored as a note on \(commit.short) (refs/notes/gitops-ml)"
+                "report \(digest)\(signature == nil ? "" : ", signed,") stored as a note on \(commit.short) (refs/notes/gitops-ml)"
             )
         } else {
-            Output.error("report sha256:\(digest)")
+            Output.error("report \(digest)")
         }
         try writeGitHubOutputs(report, jsonPath: jsonPath)
         if report.verdict == .fail {

@@ -70,7 +70,7 @@ public struct ArtifactDiff: Sendable {
             if let pointer = DataResolver.lfsPointer(bytes, file: blob.path) {
                 return Version(digest: "sha256:" + pointer.oid, size: pointer.size, keptIn: "git-lfs")
             }
-            return Version(digest: "sha256:" + SHA256.hex(bytes), size: bytes.count, keptIn: "git")
+            return Version(digest: ContentDigest.sha256(bytes), size: bytes.count, keptIn: "git")
         }
     }
 

@@ -235,7 +235,7 @@ public enum Audit {
         var results: [Finding] = []
         // Gate report: present, for exactly this commit, passing, the digest promoted.
         if let note = try repository.note(for: source) {
-            let digest = "sha256:" + SHA256.hex(Array(note.utf8))
+            let digest = ContentDigest.sha256(Array(note.utf8))
             do {
                 let claim = try GateEvidence.verify(Array(note.utf8), commit: source.hex)
                 if claim.verdict != .pass {

@@ -172,7 +172,7 @@ public struct ModelLineage: Sendable {
         var report: Report?
         var reportProblem: String?
         if let note = try repository.note(for: source.id) {
-            let digest = "sha256:" + SHA256.hex(Array(note.utf8))
+            let digest = ContentDigest.sha256(Array(note.utf8))
             do {
                 let claim = try GateEvidence.verify(Array(note.utf8), commit: source.id.hex)
                 report = Report(

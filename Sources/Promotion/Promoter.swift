@@ -38,7 +38,7 @@ public struct BuildLineage: Sendable, Equatable {
             for target in params.sorted(by: { $0.path < $1.path }) {
                 hashed += Array(target.path.utf8) + [0] + ((try files.read(target.path)) ?? []) + [0]
             }
-            lineage.paramsDigest = "sha256:" + SHA256.hex(hashed)
+            lineage.paramsDigest = ContentDigest.sha256(hashed)
         }
         return lineage
     }
@@ -153,7 +153,7 @@ public struct Promoter {
         record.artifactDigest = request.lineage.artifactDigest
         record.data = request.lineage.data
         record.paramsDigest = request.lineage.paramsDigest
-        record.gateReport = "sha256:" + SHA256.hex(Array(request.gateReport.utf8))
+        record.gateReport = ContentDigest.sha256(Array(request.gateReport.utf8))
         record.image = model.serving.image.map { image in
             image.contains("@sha256:") || (image.split(separator: "/").last ?? "").contains(":")
                 ? image : "\(image):\(ReleaseRecord.tag(version))"

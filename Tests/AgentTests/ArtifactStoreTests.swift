@@ -25,13 +25,13 @@ struct ArtifactStoreTests {
         let repository = try Repository(at: work)
         let view = try repository.fileView(.git("HEAD"))
         let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
-        let digest = "sha256:" + SHA256.hex(weights)
+        let digest = "sha256:" + Digests.sha256(weights)
 
         let path = try store.materialize(
             model: "churn", path: "model/model.bin", digest: digest, in: view, stores: stores)
-        #expect(path == store.root + "/churn/sha256-\(SHA256.hex(weights))/model.bin")
+        #expect(path == store.root + "/churn/sha256-\(Digests.sha256(weights))/model.bin")
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: path))) == weights)
-        #expect(try String(contentsOfFile: path + ".sha256", encoding: .utf8) == SHA256.hex(weights))
+        #expect(try String(contentsOfFile: path + ".sha256", encoding: .utf8) == Digests.sha256(weights))
 
         // Reused as it is: the same inode.
         let inode = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int
@@ -44,8 +44,8 @@ struct ArtifactStoreTests {
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: path))) == weights)
         #expect(
             files(in: store.root) == [
-                "churn", "churn/sha256-\(SHA256.hex(weights))", "churn/sha256-\(SHA256.hex(weights))/model.bin",
-                "churn/sha256-\(SHA256.hex(weights))/model.bin.sha256",
+                "churn", "churn/sha256-\(Digests.sha256(weights))", "churn/sha256-\(Digests.sha256(weights))/model.bin",
+                "churn/sha256-\(Digests.sha256(weights))/model.bin.sha256",
             ])
     }
 
@@ -55,12 +55,12 @@ struct ArtifactStoreTests {
         let view = try repository.fileView(.git("HEAD"))
         let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
         let cases: [(model: String, path: String, digest: String?, message: String)] = [
-            ("churn", "model/model.bin", "sha256:" + SHA256.hex(weights), "but the release record says sha256:"),
+            ("churn", "model/model.bin", "sha256:" + Digests.sha256(weights), "but the release record says sha256:"),
             ("churn", "model/model.bin", nil, "names no artifact digest"),
             ("churn", "model/model.bin", "crc32:1234", "names no artifact digest"),
-            ("churn", "model/absent.bin", "sha256:" + SHA256.hex(weights), "model/absent.bin at HEAD is absent"),
-            ("../escape", "model/model.bin", "sha256:" + SHA256.hex(weights), "cannot name a folder"),
-            ("churn", "../outside.bin", "sha256:" + SHA256.hex(weights), "outside"),
+            ("churn", "model/absent.bin", "sha256:" + Digests.sha256(weights), "model/absent.bin at HEAD is absent"),
+            ("../escape", "model/model.bin", "sha256:" + Digests.sha256(weights), "cannot name a folder"),
+            ("churn", "../outside.bin", "sha256:" + Digests.sha256(weights), "outside"),
         ]
         for item in cases {
             let error = #expect(throws: GitOpsMLError.self) {
@@ -72,7 +72,7 @@ struct ArtifactStoreTests {
     }
 
     @Test func aGitLFSObjectIsVerifiedAsItIsCopied() throws {
-        let oid = SHA256.hex(weights)
+        let oid = Digests.sha256(weights)
         let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:\(oid)\nsize \(weights.count)\n"
         let work = try makeRepository(in: temp.sub("lfs"), files: ["model/model.bin": pointer])
         let repository = try Repository(at: work)

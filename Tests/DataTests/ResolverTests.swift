@@ -61,7 +61,7 @@ struct ResolverTests {
         let train = try #require(try DataResolver.resolve("data/train.csv", in: head, stores: stores))
         #expect(train.kind == .dvc)
         #expect(train.bytes == Array("id,value\n1,10\n2,20\n".utf8))
-        #expect(train.digest == "md5:" + MD5.hex(train.bytes))
+        #expect(train.digest == "md5:" + Digests.md5(train.bytes))
         #expect(train.pointer == "data/train.csv.dvc")
         let inDirectory = try #require(try DataResolver.resolve("data/images/sub/b.csv", in: head, stores: stores))
         #expect(inDirectory.bytes == Array("c\n3\n".utf8))
@@ -72,7 +72,7 @@ struct ResolverTests {
         #expect(locked.bytes == train.bytes)
         #expect(try DataResolver.resolve("data/none.csv", in: head, stores: stores) == nil)
         let plain = try #require(try DataResolver.resolve("README.md", in: head, stores: stores))
-        #expect(plain.kind == .blob && plain.digest == "sha256:" + SHA256.hex(Array("x".utf8)))
+        #expect(plain.kind == .blob && plain.digest == "sha256:" + Digests.sha256(Array("x".utf8)))
         _ = dir
     }
 
@@ -80,7 +80,7 @@ struct ResolverTests {
     func missingAndCorruptObjectsAreClearErrors() throws {
         let (dir, repository, stores) = try project()
         let head = try repository.fileView(.git("HEAD"))
-        let md5 = MD5.hex(Array("id,value\n1,10\n2,20\n".utf8))
+        let md5 = Digests.md5(Array("id,value\n1,10\n2,20\n".utf8))
         let object = dir + "/.dvc/cache/files/md5/\(md5.prefix(2))/\(md5.dropFirst(2))"
         #expect(FileManager.default.fileExists(atPath: object))
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: object)
@@ -103,7 +103,7 @@ struct ResolverTests {
     @Test func dvc2PointersUseTheDos2unixMd5AndTheOldCacheLayout() throws {
         let dir = try makeRepository(in: temp.sub("dvc2"))
         let content = Array("x,y\r\n1,2\r\n".utf8)
-        let legacy = MD5.hex(Array("x,y\n1,2\n".utf8))
+        let legacy = Digests.md5(Array("x,y\n1,2\n".utf8))
         try write(
             "outs:\n- md5: \(legacy)\n  size: \(content.count)\n  path: old.csv\n", to: "data/old.csv.dvc", in: dir)
         try commitFiles([:], message: "dvc 2 pointer", in: dir)
@@ -120,7 +120,7 @@ struct ResolverTests {
 
     @Test func lfsPointersAndTheirObjects() throws {
         let content = Array("id,score\n1,0.5\n".utf8)
-        let oid = SHA256.hex(content)
+        let oid = Digests.sha256(content)
         let dir = try makeRepository(
             in: temp.sub("lfs"),
             files: [

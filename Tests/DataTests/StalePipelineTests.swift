@@ -154,7 +154,7 @@ struct StalePipelineTests {
     /// not know is not judged, with the reason, never a pass.
     @Test func everyLockFormatIsJudgedOrSaidNotToBe() throws {
         let directory = try makeRepository(in: temp.sub("formats"))
-        let recorded = MD5.hex(Array("a,b\n1,2\n".utf8))
+        let recorded = Digests.md5(Array("a,b\n1,2\n".utf8))
         try write("a,b\n1,2\n", to: "data.csv", in: directory)
         try write("lr: 0.1\n", to: "params.yaml", in: directory)
         try write(
@@ -192,5 +192,5 @@ struct StalePipelineTests {
         #expect(try stale(directory) == ["data.csv"], "DVC 3's md5 is of the bytes")
     }
 
-    func Insecure_md5(_ bytes: [UInt8]) -> String { MD5.hex(bytes) }
+    func Insecure_md5(_ bytes: [UInt8]) -> String { Digests.md5(bytes) }
 }

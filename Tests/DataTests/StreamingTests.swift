@@ -13,6 +13,38 @@ import Testing
 struct StreamingTests {
     let temp = TemporaryDirectory("stream")
 
+    /// A pointer's object is verified as it streams, in pieces that cut the hashes' 64-byte blocks anywhere:
+    /// the digests agree with coreutils' sha256sum and md5sum, and one wrong digit is a corrupt object.
+    @Test(arguments: [0, 1, 55, 56, 63, 64, 65, 1000, 100_000])
+    func streamedDigestsMatchCoreutils(length: Int) throws {
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let file = temp.path + "/object-\(length)"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        for (tool, digest) in [
+            ("sha256sum", { VerifyingStream.Digest.sha256($0) }), ("md5sum", { .md5($0, legacy: false) }),
+        ] as [(String, (String) -> VerifyingStream.Digest)] {
+            let expected = try run([tool, file]).split(separator: " ")[0]
+            let wrong = (expected.first == "0" ? "1" : "0") + expected.dropFirst()
+            for (text, valid) in [(String(expected), true), (wrong, false)] {
+                let stream = VerifyingStream(
+                    MemoryStream(bytes), digest: digest(text), size: length, corrupt: "corrupt",
+                    sizeDiffers: { "size \($0)" })
+                var buffer = [UInt8](repeating: 0, count: 97)
+                var piece = 1
+                let read = {
+                    while true {
+                        let got = try buffer.withUnsafeMutableBytes {
+                            try stream.read(into: .init(rebasing: $0[..<piece]))
+                        }
+                        if got == 0 { break }
+                        piece = piece % 97 + 1
+                    }
+                }
+                if valid { try read() } else { #expect(throws: GitOpsMLError.self) { try read() } }
+            }
+        }
+    }
+
     /// About 3 MB: more than one 2 MiB block, with text, integers and decimals.
     static let csv: String = {
         var text = "id,score,label\n"
@@ -78,7 +110,7 @@ struct StreamingTests {
 
     @Test func pointerObjectsAreVerifiedAsTheyStream() throws {
         let content = Array(Self.csv.utf8)
-        let oid = SHA256.hex(content)
+        let oid = Digests.sha256(content)
         let dir = try makeRepository(
             in: temp.sub("lfs"),
             files: [

@@ -26,7 +26,7 @@ struct CheckEndToEndTests {
         let head = try git("rev-parse", "HEAD", in: dir)
         let note = try run(["git", "notes", "--ref=gitops-ml", "show", head], in: dir)
         let digest = try #require(result.stderrText.split(separator: "sha256:").last?.prefix(64))
-        #expect(SHA256.hex(Array(note.utf8)) == String(digest))
+        #expect(Digests.sha256(Array(note.utf8)) == String(digest))
         #expect(note.contains("\"verdict\": \"pass\""))
     }
 

@@ -152,7 +152,7 @@ struct AuditTests {
             #"{"schema_version": 1, "tool": {"name": "gitops-ml", "version": "0.1.0"}, "verdict": "pass", "base": null, "head": {"rev": "HEAD", "commit": "\#(worse)"}, "summary": {"pass": 0, "skip": 0, "warn": 0, "fail": 0, "error": 0}, "findings": []}"#
         try git("notes", "--ref", "gitops-ml", "add", "-f", "-m", forgedReport, worse, in: project)
         let reportDigest = try git("notes", "--ref", "gitops-ml", "show", worse, in: project)
-        let digest = "sha256:" + SHA256.hex(Array((reportDigest + "\n").utf8))
+        let digest = "sha256:" + Digests.sha256(Array((reportDigest + "\n").utf8))
         let current = try git("show", "gitops:environments/staging/churn.yaml", in: project)
         func replacing(_ text: String) -> String {
             text.replacingOccurrences(

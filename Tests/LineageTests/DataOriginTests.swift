@@ -83,7 +83,7 @@ struct DataOriginTests {
         func listing(_ entries: [(String, String)]) throws -> String {
             let text =
                 "[" + entries.map { "{\"md5\": \"\($0.1)\", \"relpath\": \"\($0.0)\"}" }.joined(separator: ", ") + "]"
-            let md5 = MD5.hex(Array(text.utf8)) + ".dir"
+            let md5 = Digests.md5(Array(text.utf8)) + ".dir"
             let object = directory + "/.dvc/cache/files/md5/\(md5.prefix(2))/\(md5.dropFirst(2))"
             try FileManager.default.createDirectory(
                 atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

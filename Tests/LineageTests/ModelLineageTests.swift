@@ -136,7 +136,7 @@ struct ModelLineageTests {
         // As complete as the repository allows without a promotion: the artifact's digest (declared in
         // artifacts.yaml), the params' digest, the registered version before it and what changed since.
         #expect(prod.artifactPath == "model.pkl")
-        #expect(prod.artifactDigest == "sha256:" + SHA256.hex(Array("b\n".utf8)))
+        #expect(prod.artifactDigest == "sha256:" + Digests.sha256(Array("b\n".utf8)))
         #expect(prod.paramsDigest?.hasPrefix("sha256:") == true)
         #expect(prod.previousVersion == "v1.0.0")
         #expect(prod.paramChanges.map(\.key) == ["lr"], "\(prod.paramChanges)")
@@ -165,7 +165,7 @@ struct AuditStalePipelineTests {
                 deps:
                 - path: train.py
                   hash: md5
-                  md5: \(MD5.hex(Array("print(1)\n".utf8)))
+                  md5: \(Digests.md5(Array("print(1)\n".utf8)))
                   size: 9
 
             """
