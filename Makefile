@@ -83,7 +83,7 @@ FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
-	$(VENV)/bin/python Tests/DataTests/Fixtures/make_drift_reference.py --check
+	$(VENV)/bin/python Tests/DatasetsTests/Fixtures/make_drift_reference.py --check
 	$(VENV)/bin/python Tests/Reference/make_differential_corpus.py --check Tests/FuzzTests/Corpus/differential.json
 	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --check
 	mkdir -p .build && $(VENV)/bin/python Tests/Reference/make_differential_corpus.py --seed $$(date +%s) \

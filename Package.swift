@@ -51,7 +51,7 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // Datasets: columnar reading of CSV/TSV (and, with the data suite, expectations and drift).
         .target(
-            name: "Data",
+            name: "Datasets",
             dependencies: ["GitOpsMLCore", "Config", "Statistics", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"], swiftSettings: strict),
         // Metrics from predictions, and champion-vs-challenger statistics.
@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Check",
             dependencies: [
-                "GitOpsMLCore", "Config", "Data", "Gates", "Statistics", .product(name: "Yams", package: "Yams"),
+                "GitOpsMLCore", "Config", "Datasets", "Gates", "Statistics", .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
@@ -72,12 +72,12 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // Release records, promotion commits with trailers, the GTO-compatible registry, push with retry, signing.
         .target(
-            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Data", "Render", "GitStore"],
+            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Datasets", "Render", "GitStore"],
             exclude: ["README.md"],
             swiftSettings: strict),
         // What an action may rely on: the rules in force, gate reports as evidence, the promotion gate.
         .target(
-            name: "Trust", dependencies: ["GitOpsMLCore", "Config", "GitStore", "Promotion", "Data", "Check"],
+            name: "Trust", dependencies: ["GitOpsMLCore", "Config", "GitStore", "Promotion", "Datasets", "Check"],
             exclude: ["README.md"], swiftSettings: strict),
         // The cluster: access, discovery, server-side apply of a manifest set, rollout health, drift.
         .target(
@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Promotion", "Trust", "Kubernetes",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,14 +99,14 @@ let package = Package(
         // History read back: data origins, model lineage and the audit.
         .target(
             name: "Lineage",
-            dependencies: ["GitOpsMLCore", "GitStore", "Config", "Data", "Check", "Promotion", "Trust"],
+            dependencies: ["GitOpsMLCore", "GitStore", "Config", "Datasets", "Check", "Promotion", "Trust"],
             exclude: ["README.md"],
             swiftSettings: strict),
         // One file per subcommand; wires concrete implementations; maps errors to exit codes.
         .target(
             name: "GitOpsMLCLI",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Data", "Check", "Render", "Promotion", "Agent",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Check", "Render", "Promotion", "Agent",
                 "Lineage", "Trust", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(
-            name: "DataTests", dependencies: ["Data", "GitStore", "Statistics", "TestSupport"],
+            name: "DatasetsTests", dependencies: ["Datasets", "GitStore", "Statistics", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatesTests", dependencies: ["Gates", "Statistics", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -137,13 +137,13 @@ let package = Package(
         .testTarget(
             name: "TrustTests", dependencies: ["Trust", "Check", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Kubernetes", "HTTPClient", "Data", "GitStore", "TestSupport"]),
+            name: "AgentTests", dependencies: ["Agent", "Kubernetes", "HTTPClient", "Datasets", "GitStore", "TestSupport"]),
         .testTarget(
             name: "KubernetesTests", dependencies: ["Kubernetes", "Config", "HTTPClient", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
-            name: "LineageTests", dependencies: ["Lineage", "GitStore", "Config", "Data", "Promotion", "TestSupport"]),
+            name: "LineageTests", dependencies: ["Lineage", "GitStore", "Config", "Datasets", "Promotion", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "FuzzTests",
             dependencies: [
-                "GitOpsMLCore", "Config", "Data", "Gates", "Promotion", "GitStore", "TestSupport",
+                "GitOpsMLCore", "Config", "Datasets", "Gates", "Promotion", "GitStore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ], resources: [.copy("Corpus")]),
     ],

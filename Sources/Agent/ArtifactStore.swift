@@ -1,6 +1,6 @@
 import Config
 import Crypto
-import Data
+import Datasets
 import Foundation
 import GitOpsMLCore
 

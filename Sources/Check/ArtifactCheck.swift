@@ -1,5 +1,5 @@
 import Config
-import Data
+import Datasets
 import GitOpsMLCore
 
 /// The model's artifact at the head: present, within size bounds, of the format its name promises.

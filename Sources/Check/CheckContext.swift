@@ -1,5 +1,5 @@
 import Config
-import Data
+import Datasets
 import GitOpsMLCore
 
 /// One side of the comparison: the files of a revision, as the user named it and as resolved.

@@ -1,5 +1,5 @@
 import Config
-import Data
+import Datasets
 import GitOpsMLCore
 
 /// A DataPolicy's `reference:` rules: the head's dataset against the champion's version of it.

@@ -1,5 +1,5 @@
 import Config
-import Data
+import Datasets
 import GitOpsMLCore
 
 /// The rules a change is judged by: gitops-ml.yaml and its policies, read from one revision. `check` reads

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Check
 import Config
-import Data
+import Datasets
 import Foundation
 import GitOpsMLCore
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Config
-import Data
+import Datasets
 import Foundation
 import GitOpsMLCore
 import Lineage

@@ -1,5 +1,5 @@
 import Config
-import Data
+import Datasets
 import Foundation
 import GitOpsMLCore
 import GitStore

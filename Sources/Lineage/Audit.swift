@@ -1,6 +1,6 @@
 import Check
 import Config
-import Data
+import Datasets
 import Foundation
 import GitOpsMLCore
 import GitStore

@@ -1,6 +1,6 @@
 import Check
 import Config
-import Data
+import Datasets
 import GitOpsMLCore
 import GitStore
 import Promotion

@@ -3,7 +3,7 @@ import GitOpsMLCore
 import Testing
 
 @testable import Config
-@testable import Data
+@testable import Datasets
 
 /// The readers against Python's: every document of the corpus parses to the same values as tomllib,
 /// json and float() give, or both refuse it. The committed corpus (Tests/Reference/

@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 
 @testable import Config
-@testable import Data
+@testable import Datasets
 @testable import Promotion
 
 /// The parsers under mutation: documents from the committed corpus (Corpus/seeds.json and the

@@ -207,7 +207,7 @@ def entry(fmt, text):
             value = float(text)
             if math.isinf(value):
                 # A decimal past the largest double: float() says inf, pandas.read_csv keeps the field as
-                # text, and so does the CSV reader (Tests/DataTests/PandasReferenceTests).
+                # text, and so does the CSV reader (Tests/DatasetsTests/PandasReferenceTests).
                 raise Skip("a decimal that overflows: text to pandas")
             expected = tag(value)
     except Skip as reason:

@@ -38,7 +38,7 @@ from evidently.legacy.core import ColumnType
 
 warnings.filterwarnings("ignore")
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "..", "DataTests", "Fixtures", "pandas_reference.json")
+DATA = os.path.join(HERE, "..", "DatasetsTests", "Fixtures", "pandas_reference.json")
 GATES = os.path.join(HERE, "..", "GatesTests", "Fixtures", "round3_reference.json")
 CHECK = os.path.join(HERE, "..", "CheckTests", "Fixtures", "predictions_reference.json")
 VERSIONS = {"numpy": np.__version__, "pandas": pd.__version__, "sklearn": sklearn.__version__,

@@ -36,7 +36,7 @@ import refgen  # noqa: E402
 warnings.filterwarnings("ignore")
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATES = os.path.join(HERE, "..", "GatesTests", "Fixtures", "statistics_reference.json")
-DRIFT = os.path.join(HERE, "..", "DataTests", "Fixtures", "evidently_reference.json")
+DRIFT = os.path.join(HERE, "..", "DatasetsTests", "Fixtures", "evidently_reference.json")
 VERSIONS = {"numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__,
             "statsmodels": statsmodels.__version__, "pandas": pd.__version__, "evidently": evidently.__version__}
 

@@ -5,7 +5,7 @@ import GitStore
 import TestSupport
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// Datasets are read block by block from wherever they are: a file of the work tree, a loose git object
 /// inflated as it is read, a packed object, a pointer's object verified as it streams.

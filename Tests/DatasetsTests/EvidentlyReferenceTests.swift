@@ -4,7 +4,7 @@ import Statistics
 import TestSupport
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// Drift verdicts against Evidently's own stattests (Tests/Reference/make_statistics_reference.py calls
 /// them from the `evidently` package as Evidently does; the data come from the specs, built alike by

@@ -3,7 +3,7 @@ import GitOpsMLCore
 import Statistics
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// Reference values from Fixtures/make_drift_reference.py (scipy, numpy, statsmodels).
 nonisolated(unsafe) private let reference: [String: Any] = {

@@ -2,7 +2,7 @@ import GitOpsMLCore
 import TestSupport
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// The fast paths of the expectations agree with the plain definitions.
 @Suite struct SelectionTests {

@@ -1,7 +1,7 @@
 import GitOpsMLCore
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// CSV numbers follow the grammar of pandas and Python's `float()` (`DecimalGrammar`, and pandas' `inf`
 /// spellings): `0x10` and `0x1p3` are text, not 16 and 8, in the fast reader and in the RFC 4180 one

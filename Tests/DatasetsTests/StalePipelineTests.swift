@@ -4,7 +4,7 @@ import GitStore
 import TestSupport
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// dvc.lock against the commit beside it, with the real DVC as the reference: after `dvc repro` nothing is
 /// stale; a changed file in a folder dependency, a changed parameter and changed data are each found, and

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Config
-@testable import Data
+@testable import Datasets
 
 private func read(_ text: String, file: String = "data.csv", options: Dataset.Options = Dataset.Options()) throws
     -> Dataset

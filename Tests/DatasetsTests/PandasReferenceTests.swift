@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Config
-@testable import Data
+@testable import Datasets
 
 /// Data read and judged as pandas, Great Expectations and Evidently do, against values those libraries
 /// computed (Tests/Reference/make_pandas_reference.py; `make test` adds a fresh CSV corpus with a new seed,

@@ -4,7 +4,7 @@ import GitStore
 import TestSupport
 import Testing
 
-@testable import Data
+@testable import Datasets
 
 /// Dataset resolution on repositories made with the real formats: `dvc add` (DVC 3), a DVC 2 pointer,
 /// a directory output, `dvc.lock`, a git-lfs pointer with its object, and missing or corrupt objects.
