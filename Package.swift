@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "GitOpsMLCore", exclude: ["README.md"], swiftSettings: strict),
         // Special functions, the Kolmogorov distribution, the radix sort and the one parallel map.
         .target(name: "Statistics", exclude: ["README.md"], swiftSettings: strict),
+        // Child processes with a cleared signal mask, in their own group, always reaped.
+        .target(name: "Processes", dependencies: ["GitOpsMLCore"], exclude: ["README.md"], swiftSettings: strict),
         // libgit2: repositories, revisions, blobs, history, notes, tags, commits without a work tree, remotes.
         .target(
             name: "GitStore",
@@ -61,7 +63,7 @@ let package = Package(
         .target(
             name: "Check",
             dependencies: [
-                "GitOpsMLCore", "Config", "Datasets", "Gates", "Statistics", .product(name: "Yams", package: "Yams"),
+                "GitOpsMLCore", "Config", "Datasets", "Gates", "Statistics", "Processes", .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
@@ -72,7 +74,7 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // Release records, promotion commits with trailers, the GTO-compatible registry, push with retry, signing.
         .target(
-            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Datasets", "Render", "GitStore"],
+            name: "Promotion", dependencies: ["GitOpsMLCore", "Config", "Datasets", "Render", "GitStore", "Processes"],
             exclude: ["README.md"],
             swiftSettings: strict),
         // What an action may rely on: the rules in force, gate reports as evidence, the promotion gate.
@@ -81,13 +83,13 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // The cluster: access, discovery, server-side apply of a manifest set, rollout health, drift.
         .target(
-            name: "Kubernetes", dependencies: ["GitOpsMLCore", "Config", "HTTPClient"], exclude: ["README.md"],
+            name: "Kubernetes", dependencies: ["GitOpsMLCore", "Config", "HTTPClient", "Processes"], exclude: ["README.md"],
             swiftSettings: strict),
         // The sync agent: the reconcile pass, the local target, rollout health, rollbacks in git, the push webhook.
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes", "Processes",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,10 +122,11 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["GitOpsMLCore", "Gates", "HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["GitOpsMLCore", "Gates", "HTTPClient", "Processes", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "ProcessesTests", dependencies: ["Processes", "GitOpsMLCore"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),

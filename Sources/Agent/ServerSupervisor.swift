@@ -1,5 +1,6 @@
 import Foundation
 import GitOpsMLCore
+import Processes
 
 /// How the local target starts a model server: the release's serving command, with the model's path,
 /// port and version in its environment. The agent's own environment is not passed on (it may hold tokens):

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import GitOpsMLCore
+import Processes
 
 /// Configured commands (tests of the project's code) run with a timeout; their JUnit XML, when named,
 /// turns into one finding per failed test case. A command that cannot start is an error, not a pass.

@@ -1,6 +1,7 @@
 import Foundation
 import GitOpsMLCore
 import GitStore
+import Processes
 
 /// Signing promotion commits the way git does (`gpgsig` header): SSH signatures through `ssh-keygen -Y sign`
 /// (namespace `git`, what `gpg.format ssh` verifies) or OpenPGP through `gpg --detach-sign --armor`.

@@ -4,7 +4,7 @@ import Testing
 
 @testable import GitOpsMLCore
 
-@Suite("Core: digests, redaction, exit codes, subprocesses")
+@Suite("Core: redaction, exit codes")
 struct CoreTests {
     @Test func redactsCredentials() {
         #expect(Redaction.url("https://user:tok@github.com/o/r.git") == "https://***@github.com/o/r.git")
@@ -19,20 +19,5 @@ struct CoreTests {
         #expect(ExitStatus.of(GitOpsMLError.environment("x")) == .environment)
         #expect(ExitStatus.of(GitOpsMLError(.checkFailed, "x")) == .failed)
         #expect(ExitStatus.of(CocoaError(.fileNoSuchFile)) == .environment)
-    }
-
-    @Test func subprocessesTimeOutAndReceiveSignals() throws {
-        let output = try Subprocess.run(["sh", "-c", "echo out; echo err >&2; exit 3"])
-        #expect(output.status == 3 && output.stdoutText == "out\n" && output.stderrText == "err\n")
-        let started = Date()
-        let slow = try Subprocess.run(["sh", "-c", "sleep 60"], timeout: 0.5)
-        #expect(slow.timedOut)
-        #expect(Date().timeIntervalSince(started) < 30)  // a hang guard: without the timeout, 60 s
-        let echoed = try Subprocess.run(["cat"], input: Array(repeating: 65, count: 300_000))
-        #expect(echoed.stdout.count == 300_000)
-        let child = try Subprocess.start(["sleep", "30"])
-        #expect(child.isRunning)
-        #expect(child.terminate() == 128 + 15)  // SIGTERM reached it: the signal mask was cleared
-        #expect(throws: GitOpsMLError.self) { try Subprocess.run(["/no/such/program"]) }
     }
 }

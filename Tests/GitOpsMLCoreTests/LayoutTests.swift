@@ -12,6 +12,7 @@ struct LayoutTests {
     static let allowed: [String: Set<String>] = [
         "GitOpsMLCore": [],
         "Statistics": ["GitOpsMLCore"],
+        "Processes": ["GitOpsMLCore"],
         "GitStore": ["GitOpsMLCore", "CLibGit2"],
         "HTTPClient": ["GitOpsMLCore", "CCurl"],
         "Config": ["GitOpsMLCore", "Yams"],
@@ -24,7 +25,8 @@ struct LayoutTests {
         "Trust": ["GitOpsMLCore", "Config", "GitStore", "Promotion", "Check"],
         "Lineage": ["GitOpsMLCore", "GitStore", "Config", "Datasets", "Promotion", "Trust"],
         "Agent": [
-            "GitOpsMLCore", "Config", "GitStore", "HTTPClient", "Datasets", "Gates", "Promotion", "Trust", "Kubernetes",
+            "GitOpsMLCore", "Config", "GitStore", "HTTPClient", "Processes", "Datasets", "Gates", "Promotion", "Trust",
+            "Kubernetes",
             "Hummingbird", "ServiceLifecycle", "Prometheus", "Crypto", "Logging",
         ],
     ]
@@ -37,9 +39,12 @@ struct LayoutTests {
         ],
         "Render": ["Yams": "templates are composed with Yams nodes; not yet behind Config's reader"],
         "Check": [
+            "Processes": "the code suite runs the project's test commands",
             "Statistics": "a check's expectations and its two model versions are computed with the one parallel map",
             "Yams": "DeployRules keeps each manifest node's line for its findings; not yet behind ConfigNode",
         ],
+        "Kubernetes": ["Processes": "kubeconfig's exec credential plugins are programs"],
+        "Promotion": ["Processes": "commits and approvals are signed and verified with ssh-keygen and gpg"],
         "Trust": ["Datasets": "recomputing a gate report needs the data stores its checks read"],
         "Lineage": ["Check": "audit findings and gate reports are Check's types"],
     ]

@@ -34,37 +34,3 @@ struct StrictJSONTests {
         #expect(try JSONSerialization.jsonObject(with: Data(text.utf8)) is [String: Any])
     }
 }
-
-@Suite("Children spawned at once")
-struct ConcurrentChildrenTests {
-    /// A short child's output ends when it exits, even while long children spawned from other threads at
-    /// the same moment are still running: they must not have inherited its pipe.
-    @Test func pipesDoNotLeakIntoOtherChildren() {
-        let quick = Mutex<[Double]>([])
-        let failures = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 8) { index in
-            let started = Date()
-            do {
-                if index % 2 == 0 {
-                    let slow = try Subprocess.run(["sleep", "20"])
-                    if slow.status != 0 { failures.withLock { $0.append("sleep exited \(slow.status)") } }
-                } else {
-                    let output = try Subprocess.run(["sh", "-c", "echo quick"])
-                    guard output.status == 0, output.stdoutText == "quick\n" else {
-                        failures.withLock { $0.append("echo: \(output.status) \(output.stdoutText.debugDescription)") }
-                        return
-                    }
-                    let seconds = Date().timeIntervalSince(started)
-                    quick.withLock { $0.append(seconds) }
-                }
-            } catch {
-                failures.withLock { $0.append("\(error)") }
-            }
-        }
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-        // The four quick children all finished, each long before the 20 s sleepers they ran beside (an
-        // inherited pipe would hold a quick child's output open until a sleeper ends: 20 s at least).
-        #expect(quick.withLock { $0.count } == 4)
-        #expect((quick.withLock { $0.max() } ?? .infinity) < 15, "a quick child's output waited for a slow one")
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import GitOpsMLCore
 import HTTPClient
+import Processes
 
 /// A stand-in API server over HTTPS on 127.0.0.1 (Fixtures/fake_kube_api.py) that checks method, path,
 /// headers and body of every request.

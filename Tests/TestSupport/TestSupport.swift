@@ -1,5 +1,7 @@
 import Foundation
 import GitOpsMLCore
+/// Every test target runs children through the sources' one spawner.
+@_exported import Processes
 
 /// A temporary folder removed when the value goes away.
 public final class TemporaryDirectory: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import GitOpsMLCore
 import Synchronization
 
 #if canImport(Glibc)
