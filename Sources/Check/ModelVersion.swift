@@ -232,7 +232,7 @@ struct ModelVersion {
             }
         }
         if let problem = predictionsProblem,
-            ClassificationMetrics.names.contains(metric) || RegressionMetrics.names.contains(metric)
+            Metric.named(metric) != nil
         {
             return .unavailable(problem)
         }

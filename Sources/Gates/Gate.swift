@@ -405,8 +405,10 @@ public enum GateEvaluator {
         let seed = spec.seed
         switch paired {
         case .classification(let champion, let challenger):
-            if let perExample = perExampleClassification(spec.metric, champion: champion, challenger: challenger) {
-                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, seed: seed)
+            if case .classification(let terms) = Metric.named(spec.metric)?.terms,
+                let a = terms(champion), let b = terms(challenger)
+            {
+                return PairedBootstrap.meanDifference(zip(a, b).map { $1 - $0 }, resamples: spec.resamples, seed: seed)
             }
             do {
                 guard try ClassificationMetrics.metric(spec.metric, challenger) != nil else {
@@ -423,21 +425,14 @@ public enum GateEvaluator {
                 return b - a
             }
         case .regression(let truth, let champion, let challenger):
-            let perExample: [Double]?
-            switch spec.metric {
-            case "mae":
-                perExample = truth.indices.map { abs(challenger[$0] - truth[$0]) - abs(champion[$0] - truth[$0]) }
-            case "mse":
-                perExample = truth.indices.map { pow(challenger[$0] - truth[$0], 2) - pow(champion[$0] - truth[$0], 2) }
-            default: perExample = nil
+            guard let known = Metric.named(spec.metric), known.task == .regression else {
+                throw ComparisonError(description: "unknown regression metric \(spec.metric)")
             }
-            if let perExample {
-                return PairedBootstrap.meanDifference(perExample, resamples: spec.resamples, seed: seed)
+            if case .regression(let terms) = known.terms {
+                let differences = zip(terms(truth, champion), terms(truth, challenger)).map { $1 - $0 }
+                return PairedBootstrap.meanDifference(differences, resamples: spec.resamples, seed: seed)
             }
             let metric = spec.metric
-            guard RegressionMetrics.names.contains(metric) else {
-                throw ComparisonError(description: "unknown regression metric \(metric)")
-            }
             return PairedBootstrap.difference(count: truth.count, resamples: spec.resamples, seed: seed) { indices in
                 let t = indices.map { truth[$0] }
                 guard let a = RegressionMetrics.metric(metric, truth: t, predicted: indices.map { champion[$0] }),
@@ -445,46 +440,6 @@ public enum GateEvaluator {
                 else { return nil }
                 return b - a
             }
-        }
-    }
-
-    static func perExampleClassification(
-        _ metric: String, champion: ClassificationPredictions, challenger: ClassificationPredictions
-    ) -> [Double]? {
-        switch metric {
-        case "accuracy": return zip(champion.correct, challenger.correct).map { ($1 ? 1 : 0) - ($0 ? 1 : 0) }
-        case "error_rate": return zip(champion.correct, challenger.correct).map { ($0 ? 1 : 0) - ($1 ? 1 : 0) }
-        case "brier", "log_loss":
-            guard let a = perExampleLoss(metric, champion), let b = perExampleLoss(metric, challenger) else {
-                return nil
-            }
-            return zip(a, b).map { $1 - $0 }
-        default: return nil
-        }
-    }
-
-    /// Each example's term of log-loss or Brier, whose mean is the metric (nil when the predictions
-    /// cannot give it; the bootstrap's general path then says why).
-    static func perExampleLoss(_ metric: String, _ p: ClassificationPredictions) -> [Double]? {
-        let epsilon = Double.ulpOfOne
-        if p.isMulticlass {
-            guard let columns = p.probabilities else { return nil }
-            let position = Dictionary(uniqueKeysWithValues: p.classes.enumerated().map { ($1, $0) })
-            return p.truth.indices.map { row in
-                if metric == "log_loss" {
-                    return -log(min(max(columns[position[p.truth[row]] ?? 0][row], epsilon), 1 - epsilon))
-                }
-                return p.classes.indices.reduce(0) { total, k in
-                    let difference = columns[k][row] - (p.truth[row] == p.classes[k] ? 1 : 0)
-                    return total + difference * difference
-                }
-            }
-        }
-        guard let (positives, scores) = try? ClassificationMetrics.binaryScores(p, metric) else { return nil }
-        return zip(positives, scores).map { positive, score in
-            if metric == "brier" { return pow(score - (positive ? 1 : 0), 2) }
-            let clipped = min(max(score, epsilon), 1 - epsilon)
-            return positive ? -log(clipped) : -log(1 - clipped)
         }
     }
 

@@ -59,15 +59,9 @@ public struct MetricUnavailable: Error, Sendable, Equatable, CustomStringConvert
     public init(_ description: String) { self.description = description }
 }
 
-/// Classification metrics with scikit-learn's definitions (zero division gives 0). Binary metrics
-/// (precision, recall, f1, and roc_auc, pr_auc, log_loss, brier from one score column) need the positive
-/// class; multiclass roc_auc (macro one-vs-rest, `multi_class="ovr"`), roc_auc_weighted, log_loss and
-/// brier need a probability column per class.
+/// The computations behind `Metric.catalogue`'s classification metrics.
 public enum ClassificationMetrics {
-    public static let names = [
-        "accuracy", "error_rate", "precision", "recall", "f1", "f1_macro", "f1_weighted", "precision_macro",
-        "recall_macro", "roc_auc", "roc_auc_weighted", "pr_auc", "log_loss", "brier",
-    ]
+    public static var names: [String] { Metric.names(.classification) }
 
     /// Every metric the predictions allow.
     public static func all(_ p: ClassificationPredictions) -> [String: Double] {
@@ -76,47 +70,67 @@ public enum ClassificationMetrics {
         return result
     }
 
-    /// One metric by name: nil for a name this module does not know; throws `MetricUnavailable` with the
+    /// One metric by name: nil for a name the catalogue does not know; throws `MetricUnavailable` with the
     /// reason when it knows the metric but the predictions cannot give it.
     public static func metric(_ name: String, _ p: ClassificationPredictions) throws -> Double? {
-        guard names.contains(name) else { return nil }
+        guard case .classification(let compute) = Metric.named(name)?.computation else { return nil }
         guard p.count > 0 else { throw MetricUnavailable("there are no predictions") }
-        switch name {
-        case "accuracy": return accuracy(p.correct)
-        case "error_rate": return 1 - accuracy(p.correct)
-        case "precision": return try binary(p, name).precision
-        case "recall": return try binary(p, name).recall
-        case "f1": return try binary(p, name).f1
-        case "f1_macro": return averaged(p, weighted: false).f1
-        case "f1_weighted": return averaged(p, weighted: true).f1
-        case "precision_macro": return averaged(p, weighted: false).precision
-        case "recall_macro": return averaged(p, weighted: false).recall
-        case "roc_auc", "roc_auc_weighted":
-            if p.isMulticlass {
-                return try oneVsRestAUC(p, weighted: name == "roc_auc_weighted")
+        return try compute(p)
+    }
+
+    /// ROC-AUC: binary from the score column, else one-vs-rest over per-class probabilities.
+    static func rocAUC(_ p: ClassificationPredictions, weighted: Bool) throws -> Double {
+        let name = weighted ? "roc_auc_weighted" : "roc_auc"
+        if p.isMulticlass { return try oneVsRestAUC(p, weighted: weighted) }
+        let (positives, scores) = try binaryScores(p, name)
+        guard let auc = rocAUC(positives: positives, scores: scores) else {
+            throw MetricUnavailable("\(name) needs examples of both classes in y_true")
+        }
+        return auc
+    }
+
+    static func prAUC(_ p: ClassificationPredictions) throws -> Double {
+        guard !p.isMulticlass else { throw MetricUnavailable("pr_auc is defined for a binary task") }
+        let (positives, scores) = try binaryScores(p, "pr_auc")
+        guard let value = averagePrecision(positives: positives, scores: scores) else {
+            throw MetricUnavailable("pr_auc needs at least one positive example")
+        }
+        return value
+    }
+
+    /// Log-loss or Brier, binary from the score column or multiclass from per-class probabilities.
+    static func loss(_ name: String, _ p: ClassificationPredictions) throws -> Double {
+        if p.isMulticlass {
+            let columns = try classProbabilities(p, name)
+            return name == "log_loss" ? multiclassLogLoss(p, columns) : multiclassBrier(p, columns)
+        }
+        let (positives, scores) = try binaryScores(p, name)
+        return name == "log_loss"
+            ? logLoss(positives: positives, scores: scores) : brier(positives: positives, scores: scores)
+    }
+
+    /// Each example's term of log-loss or Brier, whose mean is the metric (nil when the predictions
+    /// cannot give it; the bootstrap's general path then says why).
+    static func perExampleLoss(_ metric: String, _ p: ClassificationPredictions) -> [Double]? {
+        let epsilon = Double.ulpOfOne
+        if p.isMulticlass {
+            guard let columns = p.probabilities else { return nil }
+            let position = Dictionary(uniqueKeysWithValues: p.classes.enumerated().map { ($1, $0) })
+            return p.truth.indices.map { row in
+                if metric == "log_loss" {
+                    return -log(min(max(columns[position[p.truth[row]] ?? 0][row], epsilon), 1 - epsilon))
+                }
+                return p.classes.indices.reduce(0) { total, k in
+                    let difference = columns[k][row] - (p.truth[row] == p.classes[k] ? 1 : 0)
+                    return total + difference * difference
+                }
             }
-            let (positives, scores) = try binaryScores(p, name)
-            guard let auc = rocAUC(positives: positives, scores: scores) else {
-                throw MetricUnavailable("\(name) needs examples of both classes in y_true")
-            }
-            return auc
-        case "pr_auc":
-            guard !p.isMulticlass else { throw MetricUnavailable("pr_auc is defined for a binary task") }
-            let (positives, scores) = try binaryScores(p, name)
-            guard let value = averagePrecision(positives: positives, scores: scores) else {
-                throw MetricUnavailable("pr_auc needs at least one positive example")
-            }
-            return value
-        case "log_loss", "brier":
-            if p.isMulticlass {
-                let columns = try classProbabilities(p, name)
-                return name == "log_loss"
-                    ? multiclassLogLoss(p, columns) : multiclassBrier(p, columns)
-            }
-            let (positives, scores) = try binaryScores(p, name)
-            return name == "log_loss"
-                ? logLoss(positives: positives, scores: scores) : brier(positives: positives, scores: scores)
-        default: return nil
+        }
+        guard let (positives, scores) = try? binaryScores(p, metric) else { return nil }
+        return zip(positives, scores).map { positive, score in
+            if metric == "brier" { return pow(score - (positive ? 1 : 0), 2) }
+            let clipped = min(max(score, epsilon), 1 - epsilon)
+            return positive ? -log(clipped) : -log(1 - clipped)
         }
     }
 
@@ -306,9 +320,9 @@ public enum ClassificationMetrics {
     }
 }
 
-/// Regression metrics with scikit-learn's definitions.
+/// The computations behind `Metric.catalogue`'s regression metrics.
 public enum RegressionMetrics {
-    public static let names = ["mae", "mse", "rmse", "r2", "mape"]
+    public static var names: [String] { Metric.names(.regression) }
 
     public static func all(truth: [Double], predicted: [Double]) -> [String: Double] {
         var result: [String: Double] = [:]
@@ -316,24 +330,25 @@ public enum RegressionMetrics {
         return result
     }
 
+    /// One metric by name: nil for a name the catalogue does not know, or when it is undefined (no examples).
     public static func metric(_ name: String, truth: [Double], predicted: [Double]) -> Double? {
+        guard case .regression(let compute) = Metric.named(name)?.computation, !truth.isEmpty else { return nil }
+        return compute(truth, predicted)
+    }
+
+    static func mean(_ terms: [Double]) -> Double? {
+        terms.isEmpty ? nil : terms.reduce(0, +) / Double(terms.count)
+    }
+
+    static func r2(truth: [Double], predicted: [Double]) -> Double? {
+        guard !truth.isEmpty else { return nil }
         let n = Double(truth.count)
-        guard n > 0 else { return nil }
-        switch name {
-        case "mae": return zip(truth, predicted).reduce(0) { $0 + abs($1.0 - $1.1) } / n
-        case "mse": return zip(truth, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / n
-        case "rmse": return metric("mse", truth: truth, predicted: predicted).map { $0.squareRoot() }
-        case "r2":
-            let mean = truth.reduce(0, +) / n
-            let total = truth.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-            let residual = zip(truth, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
-            // scikit-learn: a constant truth gives 1 when predicted perfectly, else 0.
-            if total == 0 { return residual == 0 ? 1 : 0 }
-            return 1 - residual / total
-        case "mape":
-            return zip(truth, predicted).reduce(0) { $0 + abs($1.0 - $1.1) / max(abs($1.0), Double.ulpOfOne) } / n
-        default: return nil
-        }
+        let mean = truth.reduce(0, +) / n
+        let total = truth.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        let residual = zip(truth, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        // scikit-learn: a constant truth gives 1 when predicted perfectly, else 0.
+        if total == 0 { return residual == 0 ? 1 : 0 }
+        return 1 - residual / total
     }
 }
 
