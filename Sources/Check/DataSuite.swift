@@ -17,7 +17,6 @@ enum DataSuite {
                     "unknown dataset \"\(name)\" (gitops-ml.yaml declares: \(context.config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
-            for expectation in policy.expectations { try Expectations.validate(expectation) }
             let settings = try DriftSettings.parse(policy.drift, location: policy.location)
             let id = "data/\(name)"
             // Only the columns the expectations read, unless drift (which judges every column) is checked.
@@ -37,7 +36,7 @@ enum DataSuite {
             findings += Parallel.map(expectations.count) { index in
                 let expectation = expectations[index]
                 return evaluate(
-                    expectation, on: head, id: "\(id)/\(index + 1)-\(Expectations.canonical(expectation.type))")
+                    expectation, on: head, id: "\(id)/\(index + 1)-\(expectation.name)")
             }
             guard policy.drift != nil || policy.reference != nil, let base = context.base else { continue }
             guard case .success(let reference) = try load(dataset, options: options, at: base, stores: context.stores)

@@ -120,7 +120,6 @@ public struct RuleSet {
                     "unknown dataset \"\(dataset)\" (gitops-ml.yaml declares: \(config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
-            for expectation in policy.expectations { try Expectations.validate(expectation) }
             _ = try DriftSettings.parse(policy.drift, location: policy.location)
         }
         let known = config.environments.keys.sorted()

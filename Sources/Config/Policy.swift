@@ -184,8 +184,7 @@ public struct GatePolicy: Sendable, Equatable {
     }
 }
 
-/// Expectations and drift settings for one dataset. Expectation arguments are checked by the data suite,
-/// which knows each expectation's parameters.
+/// Expectations (typed where they are read: `Expectation`) and drift settings for one dataset.
 public struct DataPolicy: Sendable, Equatable {
     public var name: String
     /// The dataset; nil: every dataset of gitops-ml.yaml (a preset names none).
@@ -207,19 +206,6 @@ public struct DataPolicy: Sendable, Equatable {
         public var location: SourceLocation
     }
 
-    public struct Expectation: Sendable, Equatable {
-        public var type: String
-        public var column: String?
-        public var mostly: Double?
-        public var arguments: [(key: String, value: StructuredValue)]
-        public var location: SourceLocation
-
-        public static func == (a: Expectation, b: Expectation) -> Bool {
-            a.type == b.type && a.column == b.column && a.mostly == b.mostly && a.location == b.location
-                && StructuredValue.object(a.arguments) == StructuredValue.object(b.arguments)
-        }
-    }
-
     init(name: String, spec node: ConfigNode) throws {
         let spec = try node.mapping()
         self.name = name
@@ -228,16 +214,18 @@ public struct DataPolicy: Sendable, Equatable {
         expectations = []
         for item in try spec.optional("expectations")?.list() ?? [] {
             let map = try item.mapping()
-            var expectation = Expectation(
-                type: try map.required("expect").string(), column: try map.optional("column")?.string(),
-                mostly: try map.optional("mostly")?.double(), arguments: [], location: item.location)
-            if let mostly = expectation.mostly, !(0...1).contains(mostly) {
+            let (type, column) = (try map.required("expect").string(), try map.optional("column")?.string())
+            let mostly = try map.optional("mostly")?.double()
+            if let mostly, !(0...1).contains(mostly) {
                 throw try map.required("mostly").error("mostly must be between 0 and 1")
             }
+            var arguments: [(key: String, value: StructuredValue)] = []
             for (key, value) in map.all() where !["expect", "column", "mostly"].contains(key) {
-                expectation.arguments.append((key, try value.value))
+                arguments.append((key, try value.value))
             }
-            expectations.append(expectation)
+            expectations.append(
+                try Expectation(
+                    type: type, column: column, mostly: mostly, arguments: arguments, location: item.location))
         }
         drift = try spec.optional("drift")?.value
         if let node = spec.optional("reference") {

@@ -108,7 +108,7 @@ struct ProjectConfigTests {
                 spec:
                   dataset: train
                   expectations:
-                    - expect: column_values_between
+                    - expect: column_values_to_be_between
                       column: age
                       min_value: 18
                       max_value: 100
@@ -116,6 +116,9 @@ struct ProjectConfigTests {
                 """.utf8), file: "policies/data.yaml")
         guard case .data(let dataPolicy) = data.first else { Issue.record("not a data policy"); return }
         #expect(dataPolicy.expectations.first?.arguments.map(\.key) == ["min_value", "max_value"])
+        #expect(
+            dataPolicy.expectations.first?.rule
+                == .columnValuesToBeBetween(.init(18, 100), strictMin: false, strictMax: false))
 
         let typo = #expect(throws: GitOpsMLError.self) {
             try Policy.parse(
@@ -128,5 +131,28 @@ struct ProjectConfigTests {
             try Policy.parse(Array("apiVersion: gitops-ml/v2\nkind: GatePolicy\n".utf8), file: "p.yaml")
         }
         #expect(version?.message.contains("unsupported apiVersion") == true)
+    }
+
+    /// An expectation's arguments are typed where the policy is read: a wrong one fails the whole policy at the
+    /// expectation's line, before any data is read.
+    @Test(arguments: [
+        ("expect: column_values_to_be_of_type\n      column: a\n      type_: purple", "unknown type \"purple\""),
+        ("expect: column_values_to_match_regex\n      column: a\n      regex: '(['", "invalid regex"),
+        ("expect: column_values_to_be_between\n      column: a\n      min_value: ten", "min_value must be a number"),
+        ("expect: column_values_to_be_between\n      column: a\n      max_value: .nan", "must be a finite number"),
+        ("expect: column_values_to_be_unique", "needs a column"),
+        (
+            "expect: column_quantile_values_to_be_between\n      column: a\n      quantile_ranges: {quantiles: [0.5], value_ranges: [[1]]}",
+            "each value range must be [low, high]"
+        ),
+        ("expect: table_columns_to_match_set\n      column_set: [1, 2]", "column_set must be a list of text"),
+    ])
+    func expectationArgumentsAreTypedWhereThePolicyIsRead(expectation: String, message: String) {
+        let text = "apiVersion: gitops-ml/v1\nkind: DataPolicy\nmetadata: {name: d}\nspec:\n  expectations:\n    - "
+        let error = #expect(throws: GitOpsMLError.self) {
+            try Policy.parse(Array((text + expectation + "\n").utf8), file: "policies/d.yaml")
+        }
+        #expect(error?.location?.line == 6, "\(String(describing: error))")
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 }

@@ -13,11 +13,11 @@ nonisolated(unsafe) private let fixture = referenceFixture("pandas_reference", i
 
 private func dataset(_ text: String) throws -> Dataset { try Dataset.read(Array(text.utf8), file: "d.csv") }
 
-private func expectation(_ type: String, column: String?, _ arguments: [(String, StructuredValue)])
+private func expectation(_ type: String, column: String?, _ arguments: [(String, StructuredValue)]) throws
     -> DataPolicy
     .Expectation
 {
-    DataPolicy.Expectation(
+    try DataPolicy.Expectation(
         type: type, column: column, mostly: nil, arguments: arguments,
         location: SourceLocation(file: "policies/data.yaml", line: 3))
 }
@@ -25,7 +25,7 @@ private func expectation(_ type: String, column: String?, _ arguments: [(String,
 private func judge(_ type: String, column: String? = nil, _ arguments: [(String, StructuredValue)], on data: Dataset)
     throws -> ExpectationResult
 {
-    try Expectations.evaluate(expectation(type, column: column, arguments), on: data, now: Date())
+    try Expectations.evaluate(try expectation(type, column: column, arguments), on: data, now: Date())
 }
 
 /// A typed value of the fixture ({"int": 1}, {"float": 2.5}, {"bool": true}, {"str": "a"}) as the YAML
