@@ -18,7 +18,7 @@ enum ArtifactCheck {
         } catch let error as GitOpsMLError {
             return [
                 Finding(
-                    id: id, suite: "model", check: "artifact", status: .error, message: error.description,
+                    id: id, suite: .model, check: "artifact", status: .error, message: error.description,
                     location: location)
             ]
         }
@@ -31,7 +31,7 @@ enum ArtifactCheck {
                 } ?? false
             return [
                 Finding(
-                    id: id, suite: "model", check: "artifact", status: .fail,
+                    id: id, suite: .model, check: "artifact", status: .fail,
                     message: "artifact \(path) does not exist at \(revision.name)"
                         + (declared
                             ? ": dvc.yaml mentions it, but no dvc.lock records it as an output (run `dvc repro` and commit dvc.lock)"
@@ -62,7 +62,7 @@ enum ArtifactCheck {
         let via = resolved.pointer.map { " via \($0), digest verified" } ?? ""
         return [
             Finding(
-                id: id, suite: "model", check: "artifact", status: problems.isEmpty ? .pass : .fail,
+                id: id, suite: .model, check: "artifact", status: problems.isEmpty ? .pass : .fail,
                 message: problems.isEmpty
                     ? "artifact \(path): \(bytes.count) bytes, \(sniffed ?? "unknown format"), \(digest.prefix(19))…\(via)"
                     : "artifact \(path) " + problems.joined(separator: "; "),

@@ -46,7 +46,7 @@ public struct CheckReport: Sendable {
 
     public static func json(_ finding: Finding) -> StructuredValue {
         var fields: [(key: String, value: StructuredValue)] = [
-            ("id", .string(finding.id)), ("suite", .string(finding.suite)), ("check", .string(finding.check)),
+            ("id", .string(finding.id)), ("suite", .string(finding.suite.rawValue)), ("check", .string(finding.check)),
             ("status", .string(finding.status.rawValue)), ("message", .string(finding.message)),
             ("observed", finding.observed ?? .null), ("expected", finding.expected ?? .null),
         ]
@@ -73,11 +73,11 @@ public struct CheckReport: Sendable {
         var lines = [
             "gitops-ml check: \(head.name)\(head.commit.map { " (\($0.prefix(12)))" } ?? "") against \(base.map { "\($0.name)\($0.commit.map { c in " (\(c.prefix(12)))" } ?? "")" } ?? "no champion")"
         ]
-        for suite in ["policy", "config", "data", "model", "gate", "deploy", "code"] {
+        for suite in Finding.Suite.allCases {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append("")
-            lines.append(paint(suite, "1"))
+            lines.append(paint(suite.rawValue, "1"))
             for finding in items {
                 let place = finding.location.map { " [\($0)]" } ?? ""
                 lines.append(
@@ -110,7 +110,7 @@ public struct CheckReport: Sendable {
         lines.append(
             "`\(head.name)`\(head.commit.map { " (`\($0.prefix(12))`)" } ?? "") against \(base.map { "`\($0.name)`\($0.commit.map { c in " (`\(c.prefix(12))`)" } ?? "")" } ?? "no champion (first deployment)")"
         )
-        let gates = findings.filter { $0.suite == "gate" }
+        let gates = findings.filter { $0.suite == .gate }
         if !gates.isEmpty {
             lines += [
                 "", "| gate | champion | challenger | Δ | interval | p | n | method | result |",
@@ -183,7 +183,7 @@ public struct CheckReport: Sendable {
         lines.append(
             "<testsuites name=\"gitops-ml check\" tests=\"\(findings.count)\" failures=\"\(failures)\" errors=\"\(errors)\">"
         )
-        for suite in ["policy", "config", "data", "model", "gate", "deploy", "code"] {
+        for suite in Finding.Suite.allCases {
             let items = findings.filter { $0.suite == suite }
             guard !items.isEmpty else { continue }
             lines.append(
@@ -191,7 +191,7 @@ public struct CheckReport: Sendable {
             )
             for finding in items {
                 var attributes =
-                    "classname=\"\(Self.xml(suite + "." + finding.check))\" name=\"\(Self.xml(finding.id))\""
+                    "classname=\"\(Self.xml(suite.rawValue + "." + finding.check))\" name=\"\(Self.xml(finding.id))\""
                 if let location = finding.location {
                     attributes += " file=\"\(Self.xml(location.file))\""
                     if let line = location.line { attributes += " line=\"\(line)\"" }

@@ -43,10 +43,11 @@ public enum CheckRunner {
         let asked = judging.filter(context.suites.contains)
         guard !asked.isEmpty,
             !findings.contains(where: { finding in
-                asked.contains { $0.rawValue == finding.suite } && finding.status != .skip
+                asked.contains { $0.rawValue == finding.suite.rawValue } && finding.status != .skip
             })
         else { return nil }
-        let skipped = findings.filter { finding in asked.contains { $0.rawValue == finding.suite } }.map(\.message)
+        let skipped = findings.filter { finding in asked.contains { $0.rawValue == finding.suite.rawValue } }.map(
+            \.message)
         let modelled = asked.filter { [.data, .model, .gate].contains($0) }
         var advice = [String]()
         func has(_ kind: (Policy) -> Bool) -> Bool { context.policies.contains(where: kind) }
@@ -74,7 +75,7 @@ public enum CheckRunner {
         let list =
             names.count > 1 ? names.dropLast().joined(separator: ", ") + " and " + (names.last ?? "") : names.joined()
         return Finding(
-            id: "config/nothing-checked", suite: "config", check: "nothing-checked", status: .fail,
+            id: "config/nothing-checked", suite: .config, check: "nothing-checked", status: .fail,
             message: "nothing checked: every \(list) check was skipped"
                 + (skipped.isEmpty ? "" : " (\(skipped.prefix(3).joined(separator: "; ")))")
                 + (advice.isEmpty ? "" : "; to check something: " + advice.joined(separator: "; ")))
@@ -97,20 +98,20 @@ enum ConfigSuite {
                     let missing = values[target.path] == .missing
                     findings.append(
                         Finding(
-                            id: id, suite: "config", check: "parse", status: missing ? .skip : .pass,
+                            id: id, suite: .config, check: "parse", status: missing ? .skip : .pass,
                             message: missing
                                 ? "\(target.path) does not exist at \(context.head.name)" : "\(target.path) parses",
                             location: SourceLocation(file: target.path)))
                 } catch let error as GitOpsMLError where error.category == .configuration {
                     findings.append(
                         Finding(
-                            id: id, suite: "config", check: "parse", status: .fail, message: error.message,
+                            id: id, suite: .config, check: "parse", status: .fail, message: error.message,
                             location: error.location))
                 } catch let error as GitOpsMLError where error.notPulled {
                     // Not pulled: this finding cannot be judged (it says what to pull); the others go on.
                     findings.append(
                         Finding(
-                            id: id, suite: "config", check: "parse", status: .error, message: error.message,
+                            id: id, suite: .config, check: "parse", status: .error, message: error.message,
                             location: SourceLocation(file: target.path)))
                 }
             }
@@ -127,7 +128,7 @@ enum ConfigSuite {
         let summary = changes.prefix(5).map { "\($0.key) \(cell($0.old)) → \(cell($0.new))" }.joined(separator: ", ")
         findings.append(
             Finding(
-                id: "config/params-diff", suite: "config", check: "params-diff", status: .pass,
+                id: "config/params-diff", suite: .config, check: "params-diff", status: .pass,
                 message: changes.isEmpty
                     ? "params unchanged from \(base.name)"
                     : "\(changes.count) params changed from \(base.name): \(summary)\(changes.count > 5 ? ", …" : "")",
@@ -141,7 +142,7 @@ enum ConfigSuite {
         if let reason = judgement.unjudged {
             return [
                 Finding(
-                    id: "config/dvc.lock", suite: "config", check: "stale-pipeline", status: .skip,
+                    id: "config/dvc.lock", suite: .config, check: "stale-pipeline", status: .skip,
                     message: "dvc.lock not judged: \(reason)", location: SourceLocation(file: "dvc.lock"))
             ]
         }
@@ -149,7 +150,7 @@ enum ConfigSuite {
         guard !stale.isEmpty else {
             return [
                 Finding(
-                    id: "config/dvc.lock", suite: "config", check: "stale-pipeline", status: .pass,
+                    id: "config/dvc.lock", suite: .config, check: "stale-pipeline", status: .pass,
                     message:
                         "dvc.lock (\(judgement.format ?? "DVC")) matches the code, params, data and outputs at \(context.head.name)",
                     location: SourceLocation(file: "dvc.lock"))
@@ -157,7 +158,7 @@ enum ConfigSuite {
         }
         return stale.map {
             Finding(
-                id: "config/dvc.lock/\($0.stage)/\($0.dependency)", suite: "config", check: "stale-pipeline",
+                id: "config/dvc.lock/\($0.stage)/\($0.dependency)", suite: .config, check: "stale-pipeline",
                 status: .fail, message: $0.message, observed: $0.actual.map(StructuredValue.string) ?? .null,
                 expected: .string($0.recorded), location: SourceLocation(file: "dvc.lock"))
         }
@@ -191,7 +192,7 @@ enum ModelSuites {
             if let problem = head.predictionsProblem {
                 findings.append(
                     Finding(
-                        id: "model/\(name)/predictions", suite: "model", check: "predictions", status: .error,
+                        id: "model/\(name)/predictions", suite: .model, check: "predictions", status: .error,
                         message: problem, location: model.predictions.map { SourceLocation(file: $0) }))
             }
         }
@@ -211,14 +212,14 @@ enum ModelSuites {
                 case .unavailable(let reason):
                     findings.append(
                         Finding(
-                            id: "model/\(id)", suite: "model", check: "metric", status: .error,
+                            id: "model/\(id)", suite: .model, check: "metric", status: .error,
                             message: "\(gate.metric) cannot be computed at \(context.head.name): \(reason)",
                             location: gate.location))
                     continue
                 case .missing:
                     findings.append(
                         Finding(
-                            id: "model/\(id)", suite: "model", check: "metric", status: .error,
+                            id: "model/\(id)", suite: .model, check: "metric", status: .error,
                             message:
                                 "metric \"\(gate.metric)\" is neither computable from the predictions nor in the metrics files at \(context.head.name)",
                             location: gate.location))
@@ -230,7 +231,7 @@ enum ModelSuites {
                     let limit = GateEvaluator.format(threshold)
                     findings.append(
                         Finding(
-                            id: "model/\(id)/threshold", suite: "model", check: "threshold", status: ok ? .pass : .fail,
+                            id: "model/\(id)/threshold", suite: .model, check: "threshold", status: ok ? .pass : .fail,
                             message: ok
                                 ? "\(gate.metric) = \(value) meets the threshold \(limit)"
                                 : "\(gate.metric) = \(value) is \(gate.greaterIsBetter ? "below" : "above") the threshold \(limit)",
@@ -267,15 +268,23 @@ enum ModelSuites {
         spec.minRelativeChange = gate.minRelativeChange
         spec.nonInferiorityMargin = gate.nonInferiorityMargin
         if let significance = gate.significance {
-            spec.test = GateSpec.Test(rawValue: significance.test)
+            switch significance.test {
+            case .bootstrap: spec.test = .bootstrap
+            case .mcnemar: spec.test = .mcnemar
+            case .delong: spec.test = .delong
+            }
             spec.alpha = significance.alpha
             spec.resamples = significance.resamples
             spec.seed = UInt64(truncatingIfNeeded: significance.seed)
-            spec.onInsignificant = Finding.Status(rawValue: significance.onInsignificant) ?? .fail
+            switch significance.onInsignificant {
+            case .pass: spec.onInsignificant = .pass
+            case .warn: spec.onInsignificant = .warn
+            case .fail: spec.onInsignificant = .fail
+            }
         }
         func error(_ message: String) -> Finding {
             Finding(
-                id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: .error,
+                id: "gate/\(id)", suite: .gate, check: "champion-challenger", status: .error,
                 message: "\(gate.metric): \(message)", location: gate.location,
                 details: .object([("metric", .string(gate.metric)), ("base", .string(context.base?.name ?? "none"))]))
         }
@@ -329,7 +338,7 @@ enum ModelSuites {
         if let n = outcome.n { details.append(("n", .int(n))) }
         details.append(("base", .string(context.base?.name ?? "none")))
         return Finding(
-            id: "gate/\(id)", suite: "gate", check: "champion-challenger", status: outcome.status,
+            id: "gate/\(id)", suite: .gate, check: "champion-challenger", status: outcome.status,
             message: outcome.message,
             observed: .double(challengerValue), expected: champion.map { .object([("champion", .double($0))]) },
             location: gate.location, details: .object(details))

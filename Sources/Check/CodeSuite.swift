@@ -11,7 +11,7 @@ enum CodeSuite {
         guard let workTree else {
             return [
                 Finding(
-                    id: id, suite: "code", check: "command", status: .error,
+                    id: id, suite: .code, check: "command", status: .error,
                     message: "\(check.name): code checks need a work tree (this repository is bare)")
             ]
         }
@@ -26,7 +26,7 @@ enum CodeSuite {
                 timeout: check.timeout)
         } catch {
             return [
-                Finding(id: id, suite: "code", check: "command", status: .error, message: "\(check.name): \(error)")
+                Finding(id: id, suite: .code, check: "command", status: .error, message: "\(check.name): \(error)")
             ]
         }
         let seconds = Date().timeIntervalSince(started)
@@ -47,7 +47,7 @@ enum CodeSuite {
         }
         findings.append(
             Finding(
-                id: id, suite: "code", check: "command", status: status, message: message,
+                id: id, suite: .code, check: "command", status: status, message: message,
                 details: .object([("exit_status", .int(Int(output.status))), ("seconds", .double(seconds))])))
         if let junit = check.junit, !output.timedOut {
             findings += JUnitResults.findings(path: directory + "/" + junit, name: check.name, relativeTo: workTree)
@@ -73,7 +73,7 @@ enum JUnitResults {
         else {
             return [
                 Finding(
-                    id: id, suite: "code", check: "junit", status: .error,
+                    id: id, suite: .code, check: "junit", status: .error,
                     message: "\(name): no JUnit report at \(path)")
             ]
         }
@@ -81,7 +81,7 @@ enum JUnitResults {
         guard !cases.isEmpty || text.contains("<testsuite") else {
             return [
                 Finding(
-                    id: id, suite: "code", check: "junit", status: .error, message: "\(name): \(path) is not JUnit XML")
+                    id: id, suite: .code, check: "junit", status: .error, message: "\(name): \(path) is not JUnit XML")
             ]
         }
         var failed: [Finding] = []
@@ -100,12 +100,12 @@ enum JUnitResults {
                 failure.attributes["message"] ?? failure.body.split(separator: "\n").first.map(String.init) ?? "failed"
             failed.append(
                 Finding(
-                    id: "\(id)/\(caseName)", suite: "code", check: "junit", status: .fail,
+                    id: "\(id)/\(caseName)", suite: .code, check: "junit", status: .fail,
                     message: "\(caseName): \(XMLScan.unescape(reason))",
                     location: file.map { SourceLocation(file: $0, line: line) }))
         }
         let summary = Finding(
-            id: id, suite: "code", check: "junit", status: failed.isEmpty ? .pass : .fail,
+            id: id, suite: .code, check: "junit", status: failed.isEmpty ? .pass : .fail,
             message: "\(name): \(cases.count) tests, \(failed.count) failed, \(skipped) skipped",
             details: .object([("tests", .int(cases.count)), ("failed", .int(failed.count)), ("skipped", .int(skipped))])
         )

@@ -43,7 +43,7 @@ enum DataSuite {
             else {
                 findings.append(
                     Finding(
-                        id: "\(id)/drift", suite: "data", check: "drift", status: .skip,
+                        id: "\(id)/drift", suite: .data, check: "drift", status: .skip,
                         message: "\(dataset.path) cannot be read at \(base.name): no drift reference"))
                 continue
             }
@@ -73,7 +73,7 @@ enum DataSuite {
         func failure(_ message: String, _ location: SourceLocation?) -> Loaded {
             .failure(
                 Finding(
-                    id: "", suite: "data", check: "read", status: .error, message: message,
+                    id: "", suite: .data, check: "read", status: .error, message: message,
                     location: location ?? SourceLocation(file: dataset.path)))
         }
         do {
@@ -103,19 +103,19 @@ enum DataSuite {
                 result.failingLines.isEmpty
                 ? "" : " (e.g. \(data.file) lines \(result.failingLines.map(String.init).joined(separator: ", ")))"
             return Finding(
-                id: id, suite: "data", check: result.type, status: result.success ? .pass : .fail,
+                id: id, suite: .data, check: result.type, status: result.success ? .pass : .fail,
                 message: result.message + (result.success ? "" : lines), observed: result.observed,
                 expected: result.expected,
                 location: result.location, details: .object(details))
         } catch let missing as ExpectationColumnMissing {
             return Finding(
-                id: id, suite: "data", check: expectation.type, status: .fail,
+                id: id, suite: .data, check: expectation.type, status: .fail,
                 message:
                     "no column \"\(missing.column)\" in \(data.file) (columns: \(missing.columns.joined(separator: ", ")))",
                 location: missing.location)
         } catch {
             return Finding(
-                id: id, suite: "data", check: expectation.type, status: .error, message: "\(error)",
+                id: id, suite: .data, check: expectation.type, status: .error, message: "\(error)",
                 location: expectation.location)
         }
     }
@@ -147,13 +147,13 @@ public enum DriftFindings {
                     "\(column.column): \(drifted ? "drift" : "no drift") (\(column.test?.rawValue ?? "?") \(measure), threshold \(format(column.threshold)); n = \(column.referenceCount) → \(column.currentCount)\(column.method.isEmpty ? "" : "; " + column.method.joined(separator: "; ")))"
             }
             return Finding(
-                id: "\(id)/drift/\(column.column)", suite: "data", check: "drift", status: status, message: message,
+                id: "\(id)/drift/\(column.column)", suite: .data, check: "drift", status: status, message: message,
                 details: .object(details))
         }
         let share = String(format: "%.0f%%", report.share * 100)
         findings.append(
             Finding(
-                id: "\(id)/drift", suite: "data", check: "dataset-drift", status: report.datasetDrift ? .fail : .pass,
+                id: "\(id)/drift", suite: .data, check: "dataset-drift", status: report.datasetDrift ? .fail : .pass,
                 message:
                     "\(dataset): \(report.driftedCount) of \(report.evaluated.count) columns drifted from \(base) (\(share); dataset drift at \(String(format: "%.0f%%", report.settings.driftShare * 100)))",
                 observed: .double(report.share),

@@ -16,7 +16,7 @@ enum DeploySuite {
             guard !paths.isEmpty else {
                 findings.append(
                     Finding(
-                        id: "deploy/\(environment)", suite: "deploy", check: "manifests", status: .skip,
+                        id: "deploy/\(environment)", suite: .deploy, check: "manifests", status: .skip,
                         message: "no \(folder)/ at \(context.head.name) (gitops-ml generate manifests writes it)"))
                 continue
             }
@@ -32,7 +32,7 @@ enum DeploySuite {
                 // A manifest that is not YAML is the change's fault: a failed finding, the report stands.
                 findings.append(
                     Finding(
-                        id: "deploy/\(environment)/parse", suite: "deploy", check: "manifests", status: .fail,
+                        id: "deploy/\(environment)/parse", suite: .deploy, check: "manifests", status: .fail,
                         message: error.message, location: error.location))
                 continue
             }
@@ -41,7 +41,7 @@ enum DeploySuite {
                     violation.suppressed != nil ? .skip : violation.severity == .error ? .fail : .warn
                 findings.append(
                     Finding(
-                        id: "deploy/\(environment)/\(violation.rule)/\(index + 1)", suite: "deploy",
+                        id: "deploy/\(environment)/\(violation.rule)/\(index + 1)", suite: .deploy,
                         check: violation.rule, status: status,
                         message: "\(violation.object): \(violation.message)"
                             + (violation.suppressed.map { " (suppressed: \($0))" } ?? ""),
@@ -50,7 +50,7 @@ enum DeploySuite {
             if violations.allSatisfy({ $0.suppressed != nil }) {
                 findings.append(
                     Finding(
-                        id: "deploy/\(environment)", suite: "deploy", check: "manifests", status: .pass,
+                        id: "deploy/\(environment)", suite: .deploy, check: "manifests", status: .pass,
                         message: "\(folder)/: \(files.count) files pass the DeployPolicy rules"))
             }
         }

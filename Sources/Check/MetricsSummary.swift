@@ -33,7 +33,7 @@ enum MetricsSummary {
         let shown = metrics.prefix(6).map { "\($0.key) \(GateEvaluator.format($0.value.number ?? 0))" }.joined(
             separator: ", ")
         return Finding(
-            id: "model/\(model)/metrics", suite: "model", check: "metrics", status: .pass,
+            id: "model/\(model)/metrics", suite: .model, check: "metrics", status: .pass,
             message: "\(model) on \(count) predictions: \(shown)\(metrics.count > 6 ? ", …" : "")",
             observed: .object(metrics), details: .object(details))
     }

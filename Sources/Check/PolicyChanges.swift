@@ -13,7 +13,7 @@ public enum PolicyChanges {
         case .success(let rules): proposal = rules
         case .failure(let error):
             return Finding(
-                id: "policy/changes", suite: "policy", check: "rules", status: .fail,
+                id: "policy/changes", suite: .policy, check: "rules", status: .fail,
                 message:
                     "the rules at \(proposedName) do not load, so merging would break every later check: \(error); this check used the rules of \(trusted.source)",
                 details: .object([("trusted", .string(trusted.source))]))
@@ -24,7 +24,7 @@ public enum PolicyChanges {
         let changes = describe(from: trusted, to: proposal)
         let summary = changes.isEmpty ? "no gate or check changes its effect" : changes.joined(separator: "; ")
         return Finding(
-            id: "policy/changes", suite: "policy", check: "rules", status: status,
+            id: "policy/changes", suite: .policy, check: "rules", status: status,
             message:
                 "the change edits the rules (\(edited.prefix(8).joined(separator: ", "))\(edited.count > 8 ? ", …" : "")): \(summary). It was judged by the rules of \(trusted.source); its own take effect once merged",
             observed: .object(effectiveGates(proposal)), expected: .object(effectiveGates(trusted)),
@@ -158,8 +158,7 @@ public enum PolicyChanges {
         case (nil, let b?): changed.append("significance test \(b.test) added")
         case (let a?, let b?):
             if b.alpha > a.alpha { weaker.append("alpha \(a.alpha) → \(b.alpha)") }
-            func verdict(_ text: String) -> Int { rank(ProjectConfig.Checks.Verdict(rawValue: text) ?? .fail) }
-            if verdict(b.onInsignificant) < verdict(a.onInsignificant) {
+            if rank(b.onInsignificant) < rank(a.onInsignificant) {
                 weaker.append("on_insignificant \(a.onInsignificant) → \(b.onInsignificant)")
             }
             if a.test != b.test { changed.append("test \(a.test) → \(b.test)") }

@@ -11,7 +11,7 @@ enum ReferenceComparison {
         func add(_ check: String, _ failures: [String], _ passed: String) {
             findings.append(
                 Finding(
-                    id: "\(id)/reference-\(check)", suite: "data", check: "reference-\(check)",
+                    id: "\(id)/reference-\(check)", suite: .data, check: "reference-\(check)",
                     status: failures.isEmpty ? .pass : .fail,
                     message: failures.isEmpty ? passed : failures.joined(separator: "; "),
                     location: rules.location))

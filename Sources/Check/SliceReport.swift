@@ -18,7 +18,7 @@ enum SliceReport {
             }
             let text = values.map { "\($0.key) \(GateEvaluator.format($0.value.number ?? 0))" }.joined(separator: ", ")
             return Finding(
-                id: "model/\(model)/slice/\(column)=\(value)", suite: "model", check: "slice", status: .pass,
+                id: "model/\(model)/slice/\(column)=\(value)", suite: .model, check: "slice", status: .pass,
                 message: "\(column) = \(value) (n = \(subset.count)): \(text)",
                 details: .object(
                     [("column", .string(column)), ("value", .string(value)), ("n", .int(subset.count))] + values))

@@ -96,6 +96,14 @@ public struct ConfigNode {
         return [try string()]
     }
 
+    /// One of a closed set's cases by its raw value (in declaration order in the error when it is not one).
+    public func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type = Choice.self) throws -> Choice
+    where Choice.RawValue == String {
+        let text = try choice(Choice.allCases.map(\.rawValue))
+        guard let value = Choice(rawValue: text) else { throw error("unknown value \"\(text)\"") }
+        return value
+    }
+
     /// One of `choices`, named in the error when it is not.
     public func choice(_ choices: [String]) throws -> String {
         let text = try string()

@@ -120,12 +120,13 @@ public struct GatePolicy: Sendable, Equatable {
     }
 
     public struct Significance: Sendable, Equatable {
-        public var test: String
+        public enum Test: String, Sendable, CaseIterable { case bootstrap, mcnemar, delong }
+        public var test: Test
         public var alpha: Double = 0.05
         public var resamples: Int = 1000
         public var seed: Int = 0
         /// What a point-estimate improvement that is not significant concludes: fail, warn or pass.
-        public var onInsignificant: String = "fail"
+        public var onInsignificant: ProjectConfig.Checks.Verdict = .fail
     }
 
     init(name: String, spec node: ConfigNode) throws {
@@ -161,13 +162,11 @@ public struct GatePolicy: Sendable, Equatable {
             gate.nonInferiorityMargin = try map.optional("non_inferiority_margin")?.double()
             if let significanceNode = map.optional("significance") {
                 let sig = try significanceNode.mapping()
-                var significance = Significance(
-                    test: try sig.required("test").choice(["bootstrap", "mcnemar", "delong"]))
+                var significance = Significance(test: try sig.required("test").choice())
                 significance.alpha = try sig.optional("alpha")?.double() ?? 0.05
                 significance.resamples = try sig.optional("resamples")?.int() ?? 1000
                 significance.seed = try sig.optional("seed")?.int() ?? 0
-                significance.onInsignificant =
-                    try sig.optional("on_insignificant")?.choice(["fail", "warn", "pass"]) ?? "fail"
+                significance.onInsignificant = try sig.optional("on_insignificant")?.choice() ?? .fail
                 guard significance.resamples >= 10 && significance.resamples <= 1_000_000 else {
                     throw try sig.required("resamples").error("resamples must be between 10 and 1000000")
                 }

@@ -128,7 +128,7 @@ public struct ProjectConfig: Sendable, Equatable {
         /// comparison (1: the same ids on both sides).
         public var minOverlap: Double = 1
 
-        public enum Verdict: String, Sendable { case pass, warn, fail }
+        public enum Verdict: String, Sendable, CaseIterable { case pass, warn, fail }
 
         public init() {}
     }
@@ -322,7 +322,7 @@ extension ProjectConfig {
             checks.policyChanges = Checks.Verdict(rawValue: try node.choice(["warn", "fail"])) ?? .warn
         }
         if let first = map.optional("first_deployment") {
-            checks.firstDeployment = Checks.Verdict(rawValue: try first.choice(["pass", "warn", "fail"])) ?? .warn
+            checks.firstDeployment = try first.choice()
         }
         if let node = map.optional("min_overlap") {
             checks.minOverlap = try node.double()

@@ -203,7 +203,7 @@ struct CheckCommand: ParsableCommand {
                     ]))
                 continue
             }
-            let gates = report.findings.filter { $0.suite == "gate" && $0.check == "champion-challenger" }
+            let gates = report.findings.filter { $0.suite == .gate && $0.check == "champion-challenger" }
             let metrics = gates.map(Self.gateMetric)
             let numbers = gates.map { $0.observed?.number }
             let values = numbers.map { $0.map { String(format: "%.4g", $0) } ?? "—" }
@@ -257,7 +257,7 @@ struct CheckCommand: ParsableCommand {
     /// The failing checks of a report, briefly: a gate by its metric, anything else by its check.
     private func failing(_ findings: [Finding]) -> String {
         findings.filter { $0.status == .fail || $0.status == .error }.map { finding in
-            finding.suite == "gate" ? Self.gateMetric(finding) : finding.check
+            finding.suite == .gate ? Self.gateMetric(finding) : finding.check
         }.joined(separator: ", ")
     }
 

@@ -8,10 +8,14 @@ public struct Finding: Sendable, Equatable {
         }
     }
 
+    /// The suites, in the order reports list them.
+    public enum Suite: String, Sendable, CaseIterable {
+        case policy, config, data, model, gate, deploy, code, audit
+    }
+
     /// Stable across runs: `gate/churn/accuracy`, `model/churn/roc_auc/threshold`.
     public var id: String
-    /// data, model, gate, code or config.
-    public var suite: String
+    public var suite: Suite
     /// What kind of check: threshold, change, significance, junit…
     public var check: String
     public var status: Status
@@ -24,7 +28,7 @@ public struct Finding: Sendable, Equatable {
     public var details: StructuredValue?
 
     public init(
-        id: String, suite: String, check: String, status: Status, message: String, observed: StructuredValue? = nil,
+        id: String, suite: Suite, check: String, status: Status, message: String, observed: StructuredValue? = nil,
         expected: StructuredValue? = nil, location: SourceLocation? = nil, details: StructuredValue? = nil
     ) {
         self.id = id

@@ -86,7 +86,7 @@ public enum Audit {
         _ rule: String, _ subject: String, _ commit: ObjectID?, _ status: Finding.Status, _ message: String
     ) -> Finding {
         Finding(
-            id: "audit/\(rule)/\(commit?.short ?? subject)", suite: "audit", check: rule, status: status,
+            id: "audit/\(rule)/\(commit?.short ?? subject)", suite: .audit, check: rule, status: status,
             message: commit.map { "\($0.short): \(message)" } ?? message,
             details: .object([("commit", commit.map { .string($0.hex) } ?? .null), ("subject", .string(subject))]))
     }

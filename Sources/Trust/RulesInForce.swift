@@ -118,7 +118,7 @@ public enum RulesInForce {
             )
         }
         let finding = Finding(
-            id: "policy/changes", suite: "policy", check: "rules", status: .warn,
+            id: "policy/changes", suite: .policy, check: "rules", status: .warn,
             message:
                 "judged by its own rules: \(headName) has nothing before it with a \(ProjectConfig.fileName) (the change adopts gitops-ml, or --base none); once merged, later changes are judged by these",
             details: .object([("trusted", .string(headName))]))

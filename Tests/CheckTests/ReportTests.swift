@@ -16,13 +16,13 @@ struct ReportTests {
         CheckReport(
             toolVersion: "test", base: nil, head: (name: "HEAD", commit: head),
             findings: [
-                Finding(id: "gate/m/accuracy", suite: "gate", check: "significance", status: .fail, message: hostile),
+                Finding(id: "gate/m/accuracy", suite: .gate, check: "significance", status: .fail, message: hostile),
                 Finding(
-                    id: "data/train/rows", suite: "data", check: "row_count", status: .warn, message: "few rows",
+                    id: "data/train/rows", suite: .data, check: "row_count", status: .warn, message: "few rows",
                     location: SourceLocation(file: "policies/data, v1.yaml", line: 7)),
-                Finding(id: "model/m/auc", suite: "model", check: "threshold", status: .pass, message: "ok"),
-                Finding(id: "code/tests", suite: "code", check: "junit", status: .skip, message: "nothing to run"),
-                Finding(id: "config/params", suite: "config", check: "parse", status: .error, message: "bad\rfile"),
+                Finding(id: "model/m/auc", suite: .model, check: "threshold", status: .pass, message: "ok"),
+                Finding(id: "code/tests", suite: .code, check: "junit", status: .skip, message: "nothing to run"),
+                Finding(id: "config/params", suite: .config, check: "parse", status: .error, message: "bad\rfile"),
             ])
     }
 
@@ -84,7 +84,7 @@ struct ReportTests {
             toolVersion: "test", base: nil, head: (name: "HEAD", commit: nil),
             findings: [
                 Finding(
-                    id: "gate/m/roc_auc", suite: "gate", check: "significance", status: .pass, message: "ok",
+                    id: "gate/m/roc_auc", suite: .gate, check: "significance", status: .pass, message: "ok",
                     details: details)
             ])
         let lines = report.markdown.split(separator: "\n")

@@ -95,7 +95,7 @@ struct ProjectConfigTests {
                 """.utf8), file: "policies/gates.yaml")
         guard case .gate(let policy) = gate.first else { Issue.record("not a gate policy"); return }
         #expect(policy.gates.count == 2)
-        #expect(policy.gates[0].significance?.test == "mcnemar")
+        #expect(policy.gates[0].significance?.test == .mcnemar)
         #expect(policy.gates[1].greaterIsBetter == false)
         #expect(policy.gates[1].location.line == 11)
 

@@ -16,9 +16,9 @@ struct GateEvidenceTests {
         CheckReport(
             toolVersion: "test", base: nil, head: (name: "HEAD", commit: head),
             findings: [
-                Finding(id: "gate/m/accuracy", suite: "gate", check: "significance", status: .fail, message: message),
-                Finding(id: "model/m/auc", suite: "model", check: "threshold", status: .pass, message: "ok"),
-                Finding(id: "data/train/rows", suite: "data", check: "row_count", status: .warn, message: "few rows"),
+                Finding(id: "gate/m/accuracy", suite: .gate, check: "significance", status: .fail, message: message),
+                Finding(id: "model/m/auc", suite: .model, check: "threshold", status: .pass, message: "ok"),
+                Finding(id: "data/train/rows", suite: .data, check: "row_count", status: .warn, message: "few rows"),
             ])
     }
 

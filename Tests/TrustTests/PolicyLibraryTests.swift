@@ -58,7 +58,7 @@ struct PolicyLibraryTests {
             """)
         #expect(merged.map(\.metric) == ["roc_auc", "accuracy"])
         #expect(merged.first?.nonInferiorityMargin == 0.005)
-        #expect(merged.first?.significance?.test == "delong", "the preset's other keys stay")
+        #expect(merged.first?.significance?.test == .delong, "the preset's other keys stay")
         #expect(
             merged.last?.location.file == "policies/gates.yaml" && merged.last?.location.line == 10,
             "\(String(describing: merged.last?.location))")
