@@ -63,14 +63,14 @@ let package = Package(
         .target(
             name: "Check",
             dependencies: [
-                "GitOpsMLCore", "Config", "Datasets", "Gates", "Statistics", "Processes", .product(name: "Yams", package: "Yams"),
+                "GitOpsMLCore", "Config", "Datasets", "Gates", "Statistics", "Processes",
             ],
             exclude: ["README.md"],
             swiftSettings: strict),
         // Templates → workflows, manifests and monitoring, each read back before it is written.
         .target(
             name: "Render",
-            dependencies: ["GitOpsMLCore", "Config", .product(name: "Yams", package: "Yams")],
+            dependencies: ["GitOpsMLCore", "Config"],
             exclude: ["README.md"], swiftSettings: strict),
         // Release records, promotion commits with trailers, the GTO-compatible registry, push with retry, signing.
         .target(

@@ -1,7 +1,6 @@
 import Config
 import Foundation
 import GitOpsMLCore
-import Yams
 
 /// DeployPolicy rules over an environment's rendered manifests: each violation names the rule, the object
 /// and `deploy/…/file.yaml:line`. An object suppresses a rule with the annotation
@@ -26,17 +25,18 @@ public enum DeployRules {
 
     /// One parsed manifest object.
     struct Object {
-        var node: Node
-        var file: String
+        var node: YAMLNode
         var kind: String
         var name: String
-        var line: Int?
 
         var label: String { "\(kind)/\(name)" }
-        func location(_ at: Node? = nil) -> SourceLocation {
-            SourceLocation(file: file, line: at?.mark?.line ?? line)
+        func location(_ at: YAMLNode? = nil) -> SourceLocation {
+            SourceLocation(file: node.file, line: at?.line ?? node.line)
         }
     }
+
+    /// Where a rule is broken: the object, the node to point at, and why.
+    typealias Breach = (object: Object, at: YAMLNode?, message: String)
 
     /// The violations (and suppressed ones) of `policies` on `files` (path → YAML text) for `environment`.
     /// A file that is not YAML is a configuration error at its line.
@@ -46,12 +46,9 @@ public enum DeployRules {
         var objects: [Object] = []
         for file in files.sorted(by: { $0.path < $1.path })
         where file.path.hasSuffix(".yaml") || file.path.hasSuffix(".yml") {
-            for document in try YAMLReader.composeAll(file.text, file: file.path) {
-                guard case .mapping = document, let kind = document["kind"]?.string else { continue }
-                objects.append(
-                    Object(
-                        node: document, file: file.path, kind: kind,
-                        name: document["metadata"]?["name"]?.string ?? "?", line: document.mark?.line))
+            for document in try YAMLNode.documents(file.text, file: file.path) {
+                guard document.isMapping, let kind = document["kind"]?.string else { continue }
+                objects.append(Object(node: document, kind: kind, name: document["metadata"]?["name"]?.string ?? "?"))
             }
         }
         var violations: [Violation] = []
@@ -82,7 +79,7 @@ public enum DeployRules {
     static let workloads: Set = ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"]
 
     /// The pod spec of a workload (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, CronJob, Pod).
-    static func podSpec(_ object: Object) -> Node? {
+    static func podSpec(_ object: Object) -> YAMLNode? {
         switch object.kind {
         case "Pod": return object.node["spec"]
         case "CronJob": return object.node["spec"]?["jobTemplate"]?["spec"]?["template"]?["spec"]
@@ -90,117 +87,134 @@ public enum DeployRules {
         }
     }
 
-    static func containers(_ pod: Node, initial: Bool = true) -> [Node] {
-        (pod["containers"]?.sequence.map(Array.init) ?? [])
-            + (initial ? pod["initContainers"]?.sequence.map(Array.init) ?? [] : [])
+    static func containers(_ pod: YAMLNode, initial: Bool = true) -> [YAMLNode] {
+        (pod["containers"]?.items ?? []) + (initial ? pod["initContainers"]?.items ?? [] : [])
     }
 
-    /// (object, the node to point at, message) for each place `rule` is broken.
-    static func check(_ rule: DeployPolicy.Rule, _ objects: [Object]) -> [(Object, Node?, String)] {
-        var found: [(Object, Node?, String)] = []
+    /// Each place `rule` is broken: a user rule's condition on its field, or a built-in rule's check.
+    static func check(_ rule: DeployPolicy.Rule, _ objects: [Object]) -> [Breach] {
         if let field = rule.field, let condition = rule.condition {
-            for object in objects where rule.kinds.contains(object.kind) {
-                let values = resolve(field, in: object.node)
-                if values.isEmpty {
-                    if condition != .exists(false) { found.append((object, nil, "\(field) is not set")) }
-                    continue
-                }
-                for value in values where !holds(condition, value) {
-                    found.append(
-                        (object, value, "\(field) is \(value.string ?? "a \(value.kindName)"): \(describe(condition))"))
-                }
-            }
-            return found
+            return objects.filter { rule.kinds.contains($0.kind) }.flatMap { fieldRule(field, condition, $0) }
         }
+        guard let builtIn = rule.builtIn else { return [] }
+        var found: [Breach] = []
         for object in objects {
             guard let pod = podSpec(object) else { continue }
-            let podContext = pod["securityContext"]
-            for container in containers(pod) {
-                let name = container["name"]?.string ?? "?"
-                let image = container["image"]?.string ?? ""
-                switch rule.id {
-                case "resources":
-                    for part in ["requests", "limits"] {
-                        for resource in ["cpu", "memory"] where container["resources"]?[part]?[resource] == nil {
-                            found.append(
-                                (
-                                    object, container["resources"] ?? container,
-                                    "container \(name) sets no \(part).\(resource)"
-                                ))
-                        }
-                    }
-                case "non-root":
-                    let context = container["securityContext"]
-                    let nonRoot = context?["runAsNonRoot"]?.bool ?? podContext?["runAsNonRoot"]?.bool ?? false
-                    let user = context?["runAsUser"]?.int ?? podContext?["runAsUser"]?.int
-                    if !nonRoot || user == 0 {
-                        found.append((object, container, "container \(name) may run as root (set runAsNonRoot: true)"))
-                    }
-                    if context?["privileged"]?.bool == true {
-                        found.append((object, context, "container \(name) is privileged"))
-                    }
-                    if context?["allowPrivilegeEscalation"]?.bool != false {
-                        found.append(
-                            (
-                                object, container,
-                                "container \(name) allows privilege escalation (set allowPrivilegeEscalation: false)"
-                            ))
-                    }
-                case "image-digest":
-                    if image.range(of: #"@sha256:[0-9a-f]{64}$"#, options: .regularExpression) == nil {
-                        found.append((object, container["image"], "image \(image) is not pinned by digest"))
-                    }
-                case "registries" where !rule.allowed.isEmpty:
-                    let qualified = qualifiedImage(image)
-                    if !rule.allowed.contains(where: { qualified.hasPrefix($0) || image.hasPrefix($0) }) {
-                        found.append(
-                            (
-                                object, container["image"],
-                                "image \(image) is not from an allowed registry (\(rule.allowed.joined(separator: ", ")))"
-                            ))
-                    }
-                default: break
-                }
-            }
-            guard object.kind == "Deployment" || object.kind == "StatefulSet" else { continue }
-            switch rule.id {
-            case "probes":
-                for container in containers(pod, initial: false) {
-                    let name = container["name"]?.string ?? "?"
-                    for probe in ["readinessProbe", "livenessProbe"] where container[probe] == nil {
-                        found.append((object, container, "container \(name) has no \(probe)"))
-                    }
-                }
-            case "replicas":
-                let minimum = rule.minimum ?? 2
-                let replicas = object.node["spec"]?["replicas"]?.int ?? 1
-                let autoscaler = objects.first {
-                    $0.kind == "HorizontalPodAutoscaler"
-                        && $0.node["spec"]?["scaleTargetRef"]?["name"]?.string == object.name
-                        && $0.node["spec"]?["scaleTargetRef"]?["kind"]?.string == object.kind
-                }
-                let floor = autoscaler.map { $0.node["spec"]?["minReplicas"]?.int ?? 1 } ?? replicas
-                if floor < minimum {
-                    found.append(
-                        (
-                            object, object.node["spec"]?["replicas"],
-                            "runs \(floor) replica\(floor == 1 ? "" : "s")\(autoscaler == nil ? "" : " at least (its HPA's minReplicas)"), fewer than \(minimum)"
-                        ))
-                }
-            case "pdb":
-                let labels = object.node["spec"]?["template"]?["metadata"]?["labels"]
-                let covered = objects.contains { budget in
-                    guard budget.kind == "PodDisruptionBudget",
-                        budget.node["metadata"]?["namespace"]?.string == object.node["metadata"]?["namespace"]?.string,
-                        let selector = budget.node["spec"]?["selector"]?["matchLabels"]?.mapping, !selector.isEmpty
-                    else { return false }
-                    return selector.allSatisfy { labels?[$0.key]?.string == $0.value.string }
-                }
-                if !covered { found.append((object, nil, "no PodDisruptionBudget selects its pods")) }
-            default: break
+            switch builtIn {
+            case .resources: found += containers(pod).flatMap { resources(object, $0) }
+            case .nonRoot: found += containers(pod).flatMap { nonRoot(object, $0, pod: pod) }
+            case .imageDigest: found += containers(pod).flatMap { imageDigest(object, $0) }
+            case .registries: found += containers(pod).flatMap { registries(object, $0, allowed: rule.allowed) }
+            case .probes: found += probes(object, pod)
+            case .replicas: found += replicas(object, minimum: rule.minimum ?? 2, among: objects)
+            case .pdb: found += disruptionBudget(object, among: objects)
             }
         }
         return found
+    }
+
+    static func fieldRule(_ field: String, _ condition: DeployPolicy.Condition, _ object: Object) -> [Breach] {
+        let values = resolve(field, in: object.node)
+        if values.isEmpty { return condition == .exists(false) ? [] : [(object, nil, "\(field) is not set")] }
+        return values.filter { !holds(condition, $0) }.map { value in
+            (object, value, "\(field) is \(value.string ?? "a \(value.kindName)"): \(describe(condition))")
+        }
+    }
+
+    static func name(_ container: YAMLNode) -> String { container["name"]?.string ?? "?" }
+
+    static func resources(_ object: Object, _ container: YAMLNode) -> [Breach] {
+        ["requests", "limits"].flatMap { part in
+            ["cpu", "memory"].filter { container["resources"]?[part]?[$0] == nil }.map { resource in
+                (
+                    object, container["resources"] ?? container,
+                    "container \(name(container)) sets no \(part).\(resource)"
+                )
+            }
+        }
+    }
+
+    static func nonRoot(_ object: Object, _ container: YAMLNode, pod: YAMLNode) -> [Breach] {
+        let (context, podContext) = (container["securityContext"], pod["securityContext"])
+        let nonRoot = context?["runAsNonRoot"]?.bool ?? podContext?["runAsNonRoot"]?.bool ?? false
+        let user = context?["runAsUser"]?.int ?? podContext?["runAsUser"]?.int
+        var found: [Breach] = []
+        if !nonRoot || user == 0 {
+            found.append((object, container, "container \(name(container)) may run as root (set runAsNonRoot: true)"))
+        }
+        if context?["privileged"]?.bool == true {
+            found.append((object, context, "container \(name(container)) is privileged"))
+        }
+        if context?["allowPrivilegeEscalation"]?.bool != false {
+            found.append(
+                (
+                    object, container,
+                    "container \(name(container)) allows privilege escalation (set allowPrivilegeEscalation: false)"
+                ))
+        }
+        return found
+    }
+
+    static func imageDigest(_ object: Object, _ container: YAMLNode) -> [Breach] {
+        let image = container["image"]?.string ?? ""
+        guard image.range(of: #"@sha256:[0-9a-f]{64}$"#, options: .regularExpression) == nil else { return [] }
+        return [(object, container["image"], "image \(image) is not pinned by digest")]
+    }
+
+    static func registries(_ object: Object, _ container: YAMLNode, allowed: [String]) -> [Breach] {
+        let image = container["image"]?.string ?? ""
+        let qualified = qualifiedImage(image)
+        guard !allowed.isEmpty, !allowed.contains(where: { qualified.hasPrefix($0) || image.hasPrefix($0) }) else {
+            return []
+        }
+        return [
+            (
+                object, container["image"],
+                "image \(image) is not from an allowed registry (\(allowed.joined(separator: ", ")))"
+            )
+        ]
+    }
+
+    static func isScaled(_ object: Object) -> Bool { object.kind == "Deployment" || object.kind == "StatefulSet" }
+
+    static func probes(_ object: Object, _ pod: YAMLNode) -> [Breach] {
+        guard isScaled(object) else { return [] }
+        return containers(pod, initial: false).flatMap { container in
+            ["readinessProbe", "livenessProbe"].filter { container[$0] == nil }.map {
+                (object, container, "container \(name(container)) has no \($0)")
+            }
+        }
+    }
+
+    static func replicas(_ object: Object, minimum: Int, among objects: [Object]) -> [Breach] {
+        guard isScaled(object) else { return [] }
+        let replicas = object.node["spec"]?["replicas"]?.int ?? 1
+        let autoscaler = objects.first {
+            $0.kind == "HorizontalPodAutoscaler"
+                && $0.node["spec"]?["scaleTargetRef"]?["name"]?.string == object.name
+                && $0.node["spec"]?["scaleTargetRef"]?["kind"]?.string == object.kind
+        }
+        let floor = autoscaler.map { $0.node["spec"]?["minReplicas"]?.int ?? 1 } ?? replicas
+        guard floor < minimum else { return [] }
+        return [
+            (
+                object, object.node["spec"]?["replicas"],
+                "runs \(floor) replica\(floor == 1 ? "" : "s")\(autoscaler == nil ? "" : " at least (its HPA's minReplicas)"), fewer than \(minimum)"
+            )
+        ]
+    }
+
+    static func disruptionBudget(_ object: Object, among objects: [Object]) -> [Breach] {
+        guard isScaled(object) else { return [] }
+        let labels = object.node["spec"]?["template"]?["metadata"]?["labels"]
+        let covered = objects.contains { budget in
+            guard budget.kind == "PodDisruptionBudget",
+                budget.node["metadata"]?["namespace"]?.string == object.node["metadata"]?["namespace"]?.string,
+                let selector = budget.node["spec"]?["selector"]?["matchLabels"]?.entries, !selector.isEmpty
+            else { return false }
+            return selector.allSatisfy { labels?[$0.key]?.string == $0.value.string }
+        }
+        return covered ? [] : [(object, nil, "no PodDisruptionBudget selects its pods")]
     }
 
     /// `nginx` → `docker.io/library/nginx`, `acme/app` → `docker.io/acme/app`: registries compare on the
@@ -213,7 +227,7 @@ public enum DeployRules {
     }
 
     /// The values at a dotted path with `[*]` (every item) and `[N]` (one item).
-    static func resolve(_ path: String, in node: Node) -> [Node] {
+    static func resolve(_ path: String, in node: YAMLNode) -> [YAMLNode] {
         var current = [node]
         for component in path.split(separator: ".") {
             var name = Substring(component)
@@ -224,8 +238,8 @@ public enum DeployRules {
             }
             current = current.compactMap { name.isEmpty ? $0 : $0[String(name)] }
             if let index {
-                current = current.flatMap { list -> [Node] in
-                    guard let items = list.sequence.map(Array.init) else { return [] }
+                current = current.flatMap { list -> [YAMLNode] in
+                    guard let items = list.items else { return [] }
                     if index == "*" { return items }
                     guard let position = Int(index), items.indices.contains(position) else { return [] }
                     return [items[position]]
@@ -235,12 +249,12 @@ public enum DeployRules {
         return current
     }
 
-    static func holds(_ condition: DeployPolicy.Condition, _ value: Node) -> Bool {
+    static func holds(_ condition: DeployPolicy.Condition, _ value: YAMLNode) -> Bool {
         switch condition {
         case .matches(let pattern):
             return value.string.map { $0.range(of: pattern, options: .regularExpression) != nil } ?? false
         case .equals(let expected):
-            return (try? YAMLReader.value(of: value, file: "")) == expected
+            return (try? value.value) == expected
         case .exists(let wanted): return wanted
         case .atLeast(let minimum): return value.float.map { $0 >= minimum } ?? false
         case .atMost(let maximum): return value.float.map { $0 <= maximum } ?? false
@@ -254,17 +268,6 @@ public enum DeployRules {
         case .exists(let wanted): return wanted ? "must be set" : "must not be set"
         case .atLeast(let minimum): return "must be at least \(minimum)"
         case .atMost(let maximum): return "must be at most \(maximum)"
-        }
-    }
-}
-
-extension Node {
-    var kindName: String {
-        switch self {
-        case .mapping: return "mapping"
-        case .sequence: return "list"
-        case .scalar: return "scalar"
-        case .alias: return "alias"
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GitOpsMLCore
 
 /// `kind: DeployPolicy`: rules over the rendered manifests (`deploy/<env>/`), built in by id or written as
-/// a field path with a condition. Evaluated by `DeployRules` (module Policies) in `check --suite deploy`,
+/// a field path with a condition. Evaluated by `DeployRules` (module Check) in `check --suite deploy`,
 /// `generate --check` and `promote`.
 public struct DeployPolicy: Sendable, Equatable {
     public var name: String
@@ -22,6 +22,8 @@ public struct DeployPolicy: Sendable, Equatable {
 
     public struct Rule: Sendable, Equatable {
         public var id: String
+        /// The built-in rule this id names; nil for a user rule (`field` and `condition`).
+        public var builtIn: BuiltIn?
         public var severity: Severity
         public var scope: Scope
         public var message: String?
@@ -43,16 +45,26 @@ public struct DeployPolicy: Sendable, Equatable {
         case atMost(Double)
     }
 
-    /// The built-in rules, by id, with what they require.
-    public static let builtIn: [(id: String, description: String)] = [
-        ("resources", "every container sets CPU and memory requests and limits"),
-        ("probes", "every container of a Deployment has a readiness and a liveness probe"),
-        ("non-root", "pods and containers run as non-root, unprivileged, without privilege escalation"),
-        ("image-digest", "every image is pinned by digest (@sha256:…)"),
-        ("replicas", "a Deployment runs at least `min` replicas (default 2), or its HPA's minReplicas does"),
-        ("pdb", "a PodDisruptionBudget selects each Deployment's pods"),
-        ("registries", "every image comes from a registry prefix in `allowed` (no check when empty)"),
-    ]
+    /// The built-in rules, by id. Adding one is a case here and its check in Check's `DeployRules`.
+    public enum BuiltIn: String, Sendable, CaseIterable {
+        case resources, probes
+        case nonRoot = "non-root"
+        case imageDigest = "image-digest"
+        case replicas, pdb, registries
+
+        /// What the rule requires.
+        public var description: String {
+            switch self {
+            case .resources: "every container sets CPU and memory requests and limits"
+            case .probes: "every container of a Deployment has a readiness and a liveness probe"
+            case .nonRoot: "pods and containers run as non-root, unprivileged, without privilege escalation"
+            case .imageDigest: "every image is pinned by digest (@sha256:…)"
+            case .replicas: "a Deployment runs at least `min` replicas (default 2), or its HPA's minReplicas does"
+            case .pdb: "a PodDisruptionBudget selects each Deployment's pods"
+            case .registries: "every image comes from a registry prefix in `allowed` (no check when empty)"
+            }
+        }
+    }
 
     init(name: String, spec node: ConfigNode) throws {
         let spec = try node.mapping()
@@ -67,7 +79,8 @@ public struct DeployPolicy: Sendable, Equatable {
             let id = try idNode.string()
             guard seen.insert(id).inserted else { throw idNode.error("a second rule with id \(id)") }
             var rule = Rule(
-                id: id, severity: .error, scope: .all, message: try map.optional("message")?.string(),
+                id: id, builtIn: BuiltIn(rawValue: id), severity: .error, scope: .all,
+                message: try map.optional("message")?.string(),
                 location: item.location)
             if let severity = map.optional("severity") {
                 rule.severity = Severity(rawValue: try severity.choice(["error", "warning"])) ?? .error
@@ -80,15 +93,14 @@ public struct DeployPolicy: Sendable, Equatable {
                     rule.scope = .named(try scope.strings())
                 }
             }
-            let isBuiltIn = Self.builtIn.contains { $0.id == id }
-            if isBuiltIn {
+            if rule.builtIn != nil {
                 rule.minimum = try map.optional("min")?.int()
                 rule.allowed = try map.optional("allowed")?.strings() ?? []
             } else {
                 let field = map.optional("field")
                 guard let field else {
                     throw idNode.error(
-                        "rule \(id) is not built in (\(Self.builtIn.map(\.id).joined(separator: ", "))) and has no field"
+                        "rule \(id) is not built in (\(BuiltIn.allCases.map(\.rawValue).joined(separator: ", "))) and has no field"
                     )
                 }
                 rule.field = try field.string()

@@ -1,7 +1,6 @@
 import Config
 import Foundation
 import GitOpsMLCore
-import Yams
 
 /// Every rendered file is read back before anything is written: YAML and JSON must parse, workflows must
 /// have triggers and jobs, Kubernetes documents an apiVersion, a kind and a name. A template that renders
@@ -17,31 +16,34 @@ enum Validation {
             }
             return
         }
-        let documents = try YAMLReader.composeAll(file.contents, file: where_)
+        let documents = try YAMLNode.documents(file.contents, file: where_)
         guard !documents.isEmpty else {
             throw GitOpsMLError.configuration("renders an empty document", at: SourceLocation(file: where_))
         }
         for document in documents {
-            let node = ConfigNode(document, file: where_)
-            guard case .mapping(let mapping) = document else { throw node.error("expected a mapping at the top") }
-            let keys = Set(mapping.keys.compactMap(\.string))
+            guard let entries = document.entries else {
+                throw document.error("expected a mapping at the top")
+            }
+            let keys = Set(entries.map(\.key))
             func require(_ names: [String]) throws {
                 if let missing = names.first(where: { !keys.contains($0) }) {
-                    throw node.error("renders no '\(missing)'")
+                    throw document.error("renders no '\(missing)'")
                 }
             }
             switch kind {
             case .workflow:
                 try require(["name", "on", "jobs", "permissions"])
-                try checkInjection(document, file: where_)
+                try checkInjection(document)
             case .action: try require(["name", "description", "runs"])
             case .prometheusRules: try require(["groups"])
             case .config, .json: break
             case .kubernetes:
                 try require(["apiVersion", "kind"])
-                if mapping["kind"]?.string != "Kustomization" {
-                    guard case .mapping(let metadata)? = mapping["metadata"], metadata["name"]?.string != nil else {
-                        throw node.error("renders a \(mapping["kind"]?.string ?? "resource") without metadata.name")
+                if document["kind"]?.string != "Kustomization" {
+                    guard let metadata = document["metadata"], metadata.isMapping, metadata["name"]?.string != nil
+                    else {
+                        throw document.error(
+                            "renders a \(document["kind"]?.string ?? "resource") without metadata.name")
                     }
                 }
             }
@@ -54,33 +56,26 @@ enum Validation {
     /// A workflow (bundled or the project's own template) may not expand an expression inside a `run:`
     /// script — a pull request's title, branch name or body would become shell code there; values go
     /// through `env:` — nor run on a privileged trigger.
-    static func checkInjection(_ document: Node, file: String) throws {
-        if case .mapping(let mapping) = document, let on = mapping["on"] {
-            let triggers: [String]
-            switch on {
-            case .scalar(let scalar): triggers = [scalar.string]
-            case .sequence(let items): triggers = items.compactMap(\.string)
-            case .mapping(let map): triggers = map.keys.compactMap(\.string)
-            default: triggers = []
-            }
+    static func checkInjection(_ document: YAMLNode) throws {
+        if let on = document["on"] {
+            let triggers = on.entries?.map(\.key) ?? on.items?.compactMap(\.string) ?? on.string.map { [$0] } ?? []
             if let trigger = triggers.first(where: privilegedTriggers.contains) {
-                throw ConfigNode(on, file: file).error(
+                throw on.error(
                     "runs on \(trigger), which gives a pull request's code the repository's secrets: use pull_request")
             }
         }
-        func walk(_ node: Node) throws {
-            switch node {
-            case .mapping(let mapping):
-                for (key, value) in mapping {
-                    if key.string == "run", let script = value.string, script.contains("${{") {
-                        throw ConfigNode(value, file: file).error(
+        func walk(_ node: YAMLNode) throws {
+            if let entries = node.entries {
+                for (key, value) in entries {
+                    if key == "run", let script = value.string, script.contains("${{") {
+                        throw value.error(
                             "expands ${{ … }} inside a run: script (template injection): pass the value through env: and use \"$NAME\""
                         )
                     }
                     try walk(value)
                 }
-            case .sequence(let items): try items.forEach(walk)
-            default: break
+            } else if let items = node.items {
+                try items.forEach(walk)
             }
         }
         try walk(document)

@@ -72,7 +72,7 @@ struct DeployRulesTests {
 
     @Test func wellFormedManifestsPassEveryBuiltInRule() throws {
         #expect(try violations(Self.good).isEmpty)
-        #expect(try Self.policy().rules.map(\.id).sorted() == DeployPolicy.builtIn.map(\.id).sorted())
+        #expect(try Self.policy().rules.map(\.id).sorted() == DeployPolicy.BuiltIn.allCases.map(\.rawValue).sorted())
     }
 
     @Test(arguments: [

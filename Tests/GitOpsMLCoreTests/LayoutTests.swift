@@ -37,11 +37,9 @@ struct LayoutTests {
         "Datasets": [
             "Crypto": "content digests (SHA-256 of records, DVC's MD5) are swift-crypto's, not hand-written in Core"
         ],
-        "Render": ["Yams": "templates are composed with Yams nodes; not yet behind Config's reader"],
         "Check": [
             "Processes": "the code suite runs the project's test commands",
             "Statistics": "a check's expectations and its two model versions are computed with the one parallel map",
-            "Yams": "DeployRules keeps each manifest node's line for its findings; not yet behind ConfigNode",
         ],
         "Kubernetes": ["Processes": "kubeconfig's exec credential plugins are programs"],
         "Promotion": ["Processes": "commits and approvals are signed and verified with ssh-keygen and gpg"],

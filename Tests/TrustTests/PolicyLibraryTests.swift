@@ -199,7 +199,7 @@ struct PolicyLibraryTests {
         }
         collect(try JSONSerialization.jsonObject(with: data))
         names.formUnion(Policy.kinds)
-        names.formUnion(DeployPolicy.builtIn.map(\.id))
+        names.formUnion(DeployPolicy.BuiltIn.allCases.map(\.rawValue))
         names.formUnion(PolicyLibrary.names.map { "builtin:" + $0 })
         #expect(names.count > 60)
         let missing = names.filter { !docs.contains("`\($0)`") && !docs.contains("`\($0):") }.sorted()
