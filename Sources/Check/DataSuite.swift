@@ -17,7 +17,7 @@ enum DataSuite {
                     "unknown dataset \"\(name)\" (gitops-ml.yaml declares: \(context.config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
-            let settings = try DriftSettings.parse(policy.drift, location: policy.location)
+            let settings = policy.drift ?? DriftSettings()
             let id = "data/\(name)"
             // Only the columns the expectations read, unless drift (which judges every column) is checked.
             var options = Dataset.Options(dataset)

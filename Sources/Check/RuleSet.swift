@@ -120,7 +120,6 @@ public struct RuleSet {
                     "unknown dataset \"\(dataset)\" (gitops-ml.yaml declares: \(config.datasets.keys.sorted().joined(separator: ", ")))",
                     at: policy.location)
             }
-            _ = try DriftSettings.parse(policy.drift, location: policy.location)
         }
         let known = config.environments.keys.sorted()
         for policy in promotionPolicies {

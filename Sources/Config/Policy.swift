@@ -189,7 +189,8 @@ public struct DataPolicy: Sendable, Equatable {
     /// The dataset; nil: every dataset of gitops-ml.yaml (a preset names none).
     public var dataset: String?
     public var expectations: [Expectation]
-    public var drift: StructuredValue?
+    /// `drift:` (nil: drift is not judged).
+    public var drift: DriftSettings?
     /// Comparisons with the reference (the champion's version of the dataset).
     public var reference: ReferenceRules?
     public var location: SourceLocation
@@ -226,7 +227,7 @@ public struct DataPolicy: Sendable, Equatable {
                 try Expectation(
                     type: type, column: column, mostly: mostly, arguments: arguments, location: item.location))
         }
-        drift = try spec.optional("drift")?.value
+        drift = try spec.optional("drift").map { try DriftSettings.parse($0.value, location: $0.location) }
         if let node = spec.optional("reference") {
             let map = try node.mapping()
             var rules = ReferenceRules(location: node.location)

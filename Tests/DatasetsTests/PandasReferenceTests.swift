@@ -156,7 +156,7 @@ struct PandasReferenceTests {
         let head = try dataset(
             "x,c\n" + (0..<60).map { "\($0 + 5),\(["a", "b", "c"][$0 % 2])" }.joined(separator: "\n"))
         var settings = DriftSettings()
-        settings.columnTests["x"] = (test: .wasserstein, threshold: 0.2)
+        settings.columnTests["x"] = .init(test: .wasserstein, threshold: 0.2)
         let report = try DriftDetector.detect(reference: base, current: head, settings: settings)
         let x = try #require(report.columns.first { $0.column == "x" })
         #expect(x.method.contains("wasserstein set by the policy for this column (not Evidently's choice)"))
