@@ -110,13 +110,11 @@ final class LooseObjectStream: ByteStream {
 
 /// A blob read whole by libgit2 (a packed object), kept alive while its bytes are streamed.
 final class BlobHandle {
-    private let blob: OpaquePointer
+    let blob: Owned<Git.Blob>
     private let repository: Repository
 
-    init(_ blob: OpaquePointer, repository: Repository) {
+    init(_ blob: consuming Owned<Git.Blob>, repository: Repository) {
         self.blob = blob
         self.repository = repository
     }
-
-    deinit { git_blob_free(blob) }
 }

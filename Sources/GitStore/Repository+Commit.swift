@@ -45,27 +45,23 @@ extension Repository {
         parent tip: ObjectID?, changes: [FileChange], message: String, author: GitSignature? = nil,
         sign: ((String) throws -> String)? = nil, subject: String = "commit"
     ) throws -> ObjectID? {
-        var parent: OpaquePointer?
-        if let tip { parent = try lookupCommit(tip) }
-        defer { git_commit_free(parent) }
-
-        var parentTree: OpaquePointer?
-        if let parent { try check(git_commit_tree(&parentTree, parent), "read tree", subject) }
-        defer { git_tree_free(parentTree) }
-
-        var index: OpaquePointer?
-        try check(git_index_new(&index), "build tree", subject)
-        defer { git_index_free(index) }
-        if let parentTree { try check(git_index_read_tree(index, parentTree), "build tree", subject) }
+        let parent = try tip.owned { try lookupCommit($0) }
+        let parentTree = try parent.pointer().owned { commit in
+            try Owned<Git.Tree>("read tree", subject) { git_commit_tree(&$0, commit) }
+        }
+        let index = try Owned<Git.Index>("build tree", subject) { git_index_new(&$0) }
+        if let tree = parentTree.pointer() {
+            try check(git_index_read_tree(index.pointer, tree), "build tree", subject)
+        }
         for change in changes {
-            try apply(change, to: index)
+            try apply(change, to: index.pointer)
         }
         var treeOID = git_oid()
-        try check(git_index_write_tree_to(&treeOID, index, handle), "write tree", subject)
-        if let parent, git_oid_equal(&treeOID, git_commit_tree_id(parent)) == 1 { return nil }
+        try check(git_index_write_tree_to(&treeOID, index.pointer, handle), "write tree", subject)
+        if let commit = parent.pointer(), git_oid_equal(&treeOID, git_commit_tree_id(commit)) == 1 { return nil }
 
         return try createCommit(
-            parent: parent, tree: treeOID, message: message, author: author, sign: sign, subject: subject)
+            parent: parent.pointer(), tree: treeOID, message: message, author: author, sign: sign, subject: subject)
     }
 
     /// Writes a commit on `branch` whose tree is `source`'s tree, by compare-and-swap from `expectedTip`:
@@ -77,13 +73,12 @@ extension Repository {
     ) throws -> ObjectID? {
         let refName = branch.hasPrefix("refs/") ? branch : "refs/heads/" + branch
         let parent = try lookupCommit(expectedTip)
-        defer { git_commit_free(parent) }
         let restored = try lookupCommit(source)
-        defer { git_commit_free(restored) }
-        guard let treeID = git_commit_tree_id(restored) else { return nil }
-        if git_oid_equal(treeID, git_commit_tree_id(parent)) == 1 { return nil }
+        guard let treeID = git_commit_tree_id(restored.pointer) else { return nil }
+        if git_oid_equal(treeID, git_commit_tree_id(parent.pointer)) == 1 { return nil }
         let id = try createCommit(
-            parent: parent, tree: treeID.pointee, message: message, author: author, sign: sign, subject: refName)
+            parent: parent.pointer, tree: treeID.pointee, message: message, author: author, sign: sign, subject: refName
+        )
         let summary = message.prefix { $0 != "\n" }
         try updateReference(refName, to: id, expected: expectedTip, logMessage: "gitops-ml: \(summary)")
         return id
@@ -94,9 +89,7 @@ extension Repository {
         sign: ((String) throws -> String)?, subject: String
     ) throws -> ObjectID {
         var treeOID = treeOID
-        var tree: OpaquePointer?
-        try check(git_tree_lookup(&tree, handle, &treeOID), "write tree", subject)
-        defer { git_tree_free(tree) }
+        let tree = try Owned<Git.Tree>("write tree", subject) { git_tree_lookup(&$0, handle, &treeOID) }
 
         let signature = try author ?? defaultSignature()
         var commitOID = git_oid()
@@ -106,7 +99,7 @@ extension Repository {
                 var buffer = git_buf()
                 try check(
                     git_commit_create_buffer(
-                        &buffer, handle, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                        &buffer, handle, sig, sig, "UTF-8", message, tree.pointer, parents.count, &parents),
                     "write commit", subject)
                 let content = consume(&buffer)
                 let armored = try sign(content)
@@ -116,7 +109,7 @@ extension Repository {
             } else {
                 try check(
                     git_commit_create(
-                        &commitOID, handle, nil, sig, sig, "UTF-8", message, tree, parents.count, &parents),
+                        &commitOID, handle, nil, sig, sig, "UTF-8", message, tree.pointer, parents.count, &parents),
                     "write commit", subject)
             }
         }
@@ -136,12 +129,11 @@ extension Repository {
 
     /// Deletes a reference; a missing one is not an error.
     public func deleteReference(_ name: String) throws {
-        var ref: OpaquePointer?
-        let code = git_reference_lookup(&ref, handle, name)
-        if code == GIT_ENOTFOUND.rawValue { return }
-        try check(code, "delete", name)
-        defer { git_reference_free(ref) }
-        try check(git_reference_delete(ref), "delete", name)
+        guard
+            let reference = try Owned<Git.Reference>.ifFound(
+                "delete", name, { git_reference_lookup(&$0, handle, name) })
+        else { return }
+        try check(git_reference_delete(reference.pointer), "delete", name)
     }
 
     private func apply(_ change: FileChange, to index: OpaquePointer?) throws {
@@ -180,37 +172,34 @@ extension Repository {
         throws
     {
         var new = try target.raw()
-        var ref: OpaquePointer?
         if var old = try expected?.raw() {
-            try check(git_reference_create_matching(&ref, handle, name, &new, 1, &old, logMessage), "update", name)
+            _ = try Owned<Git.Reference>("update", name) {
+                git_reference_create_matching(&$0, handle, name, &new, 1, &old, logMessage)
+            }
         } else {
-            try check(git_reference_create(&ref, handle, name, &new, 0, logMessage), "create", name)
+            _ = try Owned<Git.Reference>("create", name) {
+                git_reference_create(&$0, handle, name, &new, 0, logMessage)
+            }
         }
-        git_reference_free(ref)
     }
 }
 
 extension Repository {
     /// The paths whose content differs between two commits' trees (added, removed or modified).
     public func changedPaths(from old: ObjectID?, to new: ObjectID) throws -> Set<String> {
-        func tree(_ id: ObjectID?) throws -> OpaquePointer? {
-            guard let id else { return nil }
+        func tree(_ id: ObjectID) throws -> Owned<Git.Tree> {
             let commit = try lookupCommit(id)
-            defer { git_commit_free(commit) }
-            var tree: OpaquePointer?
-            try check(git_commit_tree(&tree, commit), "read tree", id.short)
-            return tree
+            return try Owned("read tree", id.short) { git_commit_tree(&$0, commit.pointer) }
         }
-        let oldTree = try tree(old)
-        defer { git_tree_free(oldTree) }
+        let oldTree = try old.owned(tree)
         let newTree = try tree(new)
-        defer { git_tree_free(newTree) }
-        var diff: OpaquePointer?
-        try check(git_diff_tree_to_tree(&diff, handle, oldTree, newTree, nil), "diff", new.short)
-        defer { git_diff_free(diff) }
+        let oldPointer = oldTree.pointer()
+        let diff = try Owned<Git.Diff>("diff", new.short) {
+            git_diff_tree_to_tree(&$0, handle, oldPointer, newTree.pointer, nil)
+        }
         var paths: Set<String> = []
-        for index in 0..<git_diff_num_deltas(diff) {
-            guard let delta = git_diff_get_delta(diff, index) else { continue }
+        for index in 0..<git_diff_num_deltas(diff.pointer) {
+            guard let delta = git_diff_get_delta(diff.pointer, index) else { continue }
             if let path = delta.pointee.old_file.path { paths.insert(String(cString: path)) }
             if let path = delta.pointee.new_file.path { paths.insert(String(cString: path)) }
         }

@@ -27,26 +27,24 @@ extension Repository {
     /// The entries of the tree at `path` (the root when empty), optionally recursively.
     public func listTree(at spec: String, path: String = "", recursive: Bool = false) throws -> [TreeEntry] {
         let commit = try lookupCommit(spec)
-        defer { git_commit_free(commit) }
-        var root: OpaquePointer?
-        try check(git_commit_tree(&root, commit), "read tree", spec)
-        defer { git_tree_free(root) }
+        let root = try Owned<Git.Tree>("read tree", spec) { git_commit_tree(&$0, commit.pointer) }
         let clean = path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        guard !clean.isEmpty else { return try entries(of: root, prefix: "", recursive: recursive) }
+        guard !clean.isEmpty else { return try entries(of: root.pointer, prefix: "", recursive: recursive) }
 
-        var entry: OpaquePointer?
-        try check(git_tree_entry_bypath(&entry, root, clean), "read", "\(spec):\(clean)", notFound: .pathNotFound)
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
-            throw GitError(.notAFile, operation: "list", subject: "\(spec):\(clean)", message: "not a directory")
+        let subject = "\(spec):\(clean)"
+        let entry = try Owned<Git.TreeEntry>("read", subject, notFound: .pathNotFound) {
+            git_tree_entry_bypath(&$0, root.pointer, clean)
         }
-        var subtree: OpaquePointer?
-        try check(git_tree_lookup(&subtree, handle, git_tree_entry_id(entry)), "read tree", "\(spec):\(clean)")
-        defer { git_tree_free(subtree) }
-        return try entries(of: subtree, prefix: clean + "/", recursive: recursive)
+        guard git_tree_entry_type(entry.pointer) == GIT_OBJECT_TREE else {
+            throw GitError(.notAFile, operation: "list", subject: subject, message: "not a directory")
+        }
+        let subtree = try Owned<Git.Tree>("read tree", subject) {
+            git_tree_lookup(&$0, handle, git_tree_entry_id(entry.pointer))
+        }
+        return try entries(of: subtree.pointer, prefix: clean + "/", recursive: recursive)
     }
 
-    private func entries(of tree: OpaquePointer?, prefix: String, recursive: Bool) throws -> [TreeEntry] {
+    private func entries(of tree: OpaquePointer, prefix: String, recursive: Bool) throws -> [TreeEntry] {
         var result: [TreeEntry] = []
         for index in 0..<git_tree_entrycount(tree) {
             guard let entry = git_tree_entry_byindex(tree, index) else { continue }
@@ -60,10 +58,10 @@ extension Repository {
             }
             let item = TreeEntry(path: prefix + name, kind: kind, id: ObjectID(git_tree_entry_id(entry)), mode: mode)
             if recursive && kind == .tree {
-                var subtree: OpaquePointer?
-                try check(git_tree_lookup(&subtree, handle, git_tree_entry_id(entry)), "read tree", item.path)
-                defer { git_tree_free(subtree) }
-                result += try entries(of: subtree, prefix: item.path + "/", recursive: true)
+                let subtree = try Owned<Git.Tree>("read tree", item.path) {
+                    git_tree_lookup(&$0, handle, git_tree_entry_id(entry))
+                }
+                result += try entries(of: subtree.pointer, prefix: item.path + "/", recursive: true)
             } else {
                 result.append(item)
             }
@@ -89,28 +87,24 @@ extension Repository {
     func blobID(_ path: String, inCommit commitID: ObjectID) throws -> git_oid? {
         let subject = "\(commitID.short):\(path)"
         let commit = try lookupCommit(commitID)
-        defer { git_commit_free(commit) }
-        var tree: OpaquePointer?
-        try check(git_commit_tree(&tree, commit), "read tree", subject)
-        defer { git_tree_free(tree) }
-        var entry: OpaquePointer?
-        let code = git_tree_entry_bypath(&entry, tree, path)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "read", subject, notFound: .pathNotFound)
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else {
+        let tree = try Owned<Git.Tree>("read tree", subject) { git_commit_tree(&$0, commit.pointer) }
+        guard
+            let entry = try Owned<Git.TreeEntry>.ifFound(
+                "read", subject, { git_tree_entry_bypath(&$0, tree.pointer, path) })
+        else { return nil }
+        guard git_tree_entry_type(entry.pointer) == GIT_OBJECT_BLOB else {
             throw GitError(.notAFile, operation: "read", subject: subject, message: "not a file")
         }
-        if git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK {
+        if git_tree_entry_filemode(entry.pointer) == GIT_FILEMODE_LINK {
             // A committed symlink's blob is its target's name: reported as a link, never read or followed.
-            var target = git_tree_entry_id(entry).pointee
+            var target = git_tree_entry_id(entry.pointer).pointee
             let name =
                 (try? withBlob(&target, subject: subject) { String(decoding: $0.prefix(200), as: UTF8.self) }) ?? "?"
             throw GitOpsMLError.configuration(
                 "\(path) is a symlink at \(commitID.short) (to \(Redaction.quoted(name))), not a file: links are not followed"
             )
         }
-        return git_tree_entry_id(entry).pointee
+        return git_tree_entry_id(entry.pointer).pointee
     }
 
     /// The blob at `path` in commit `commitID` as a stream, nil when there is no such file: a loose object
@@ -120,10 +114,10 @@ extension Repository {
         guard var oid = try blobID(path, inCommit: commitID) else { return nil }
         let subject = "\(commitID.short):\(path)"
         if let loose = try looseObject(oid, subject: subject) { return loose }
-        var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, handle, &oid), "read blob", subject, notFound: .pathNotFound)
-        guard let blob else { throw GitError(.pathNotFound, operation: "read blob", subject: subject, message: "") }
-        let owner = BlobHandle(blob, repository: self)
+        let owner = BlobHandle(
+            try Owned("read blob", subject, notFound: .pathNotFound) { git_blob_lookup(&$0, handle, &oid) },
+            repository: self)
+        let blob = owner.blob.pointer
         let size = Int(git_blob_rawsize(blob))
         return MemoryStream(
             UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size), owner: owner)
@@ -146,11 +140,12 @@ extension Repository {
         if let loose = try looseObject(oid.pointee, subject: subject) {
             return try loose.readAll().withUnsafeBytes(body)
         }
-        var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, handle, oid), "read blob", subject, notFound: .pathNotFound)
-        defer { git_blob_free(blob) }
-        let size = Int(git_blob_rawsize(blob))
-        return try body(UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size))
+        let blob = try Owned<Git.Blob>("read blob", subject, notFound: .pathNotFound) {
+            git_blob_lookup(&$0, handle, oid)
+        }
+        let size = Int(git_blob_rawsize(blob.pointer))
+        return try body(
+            UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob.pointer) : nil, count: size))
     }
 }
 

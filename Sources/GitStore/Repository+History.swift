@@ -171,12 +171,13 @@ extension Repository {
     /// The commit, nil when a shallow clone does not have it.
     private func walkCommit(_ id: RawOID) throws -> WalkCommit? {
         var oid = id.oid
-        var commit: OpaquePointer?
-        let code = git_commit_lookup(&commit, handle, &oid)
+        var raw: OpaquePointer?
+        let code = git_commit_lookup(&raw, handle, &oid)
         if code == GIT_ENOTFOUND.rawValue && isShallow { return nil }
         try check(code, "read commit", id.objectID.hex)
-        defer { git_commit_free(commit) }
-        guard let commit else { return nil }
+        guard let raw else { return nil }
+        let owner = Owned<Git.Commit>(adopting: raw)
+        let commit = owner.pointer
         return WalkCommit(
             id: id, tree: RawOID(git_commit_tree_id(commit)),
             parents: (0..<git_commit_parentcount(commit)).compactMap { index in
@@ -186,14 +187,13 @@ extension Repository {
 
     fileprivate func entryIDs(_ tree: RawOID, _ paths: [String]) throws -> [RawOID?] {
         var oid = tree.oid
-        var handle: OpaquePointer?
-        try check(git_tree_lookup(&handle, self.handle, &oid), "read tree", tree.objectID.hex)
-        defer { git_tree_free(handle) }
+        let owner = try Owned<Git.Tree>("read tree", tree.objectID.hex) { git_tree_lookup(&$0, handle, &oid) }
+        let root = owner.pointer
         return paths.map { path in
-            var entry: OpaquePointer?
-            guard git_tree_entry_bypath(&entry, handle, path) == 0, let entry else { return nil }
-            defer { git_tree_entry_free(entry) }
-            return RawOID(git_tree_entry_id(entry))
+            guard
+                let entry = try? Owned<Git.TreeEntry>.ifFound("read", path, { git_tree_entry_bypath(&$0, root, path) })
+            else { return nil }
+            return RawOID(git_tree_entry_id(entry.pointer))
         }
     }
 }

@@ -6,17 +6,15 @@ extension Repository {
     /// The note attached to `commit` under `notesRef`, nil when there is none.
     public func note(for commit: ObjectID, ref notesRef: String = "refs/notes/gitops-ml") throws -> String? {
         var oid = try commit.raw()
-        var note: OpaquePointer?
-        let code = git_note_read(&note, handle, notesRef, &oid)
-        return try message(of: note, code, "\(notesRef) \(commit.short)")
+        let note = try Owned<Git.Note>.ifFound("read note", "\(notesRef) \(commit.short)") {
+            git_note_read(&$0, handle, notesRef, &oid)
+        }
+        return message(of: note)
     }
 
-    /// The text of a note just read (`code` is the read's result), nil when there was none; frees it.
-    private func message(of note: OpaquePointer?, _ code: Int32, _ subject: String) throws -> String? {
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "read note", subject)
-        defer { git_note_free(note) }
-        return git_note_message(note).map { String(cString: $0) }
+    /// The text of a note, nil when there is none.
+    private func message(of note: borrowing Owned<Git.Note>?) -> String? {
+        note.pointer().flatMap { git_note_message($0).map { String(cString: $0) } }
     }
 
     /// The note on `commit` as the notes commit `notesCommit` has it (an older state of a notes ref), nil
@@ -24,10 +22,10 @@ extension Repository {
     public func note(for commit: ObjectID, notesCommit: ObjectID) throws -> String? {
         var oid = try commit.raw()
         let notes = try lookupCommit(notesCommit)
-        defer { git_commit_free(notes) }
-        var note: OpaquePointer?
-        let code = git_note_commit_read(&note, handle, notes, &oid)
-        return try message(of: note, code, "\(notesCommit.short) \(commit.short)")
+        let note = try Owned<Git.Note>.ifFound("read note", "\(notesCommit.short) \(commit.short)") {
+            git_note_commit_read(&$0, handle, notes.pointer, &oid)
+        }
+        return message(of: note)
     }
 
     /// Attaches (or replaces) the note on `commit` under `notesRef`; returns the note blob's id. `commitMessage`
@@ -58,24 +56,21 @@ extension Repository {
     /// The same commit (tree, parents, author, committer, and the message unless another is given) with a
     /// `gpgsig` signature when `sign` is given.
     func signedCopy(of id: ObjectID, message: String? = nil, sign: ((String) throws -> String)?) throws -> ObjectID {
-        let commit = try lookupCommit(id)
-        defer { git_commit_free(commit) }
-        var tree: OpaquePointer?
-        try check(git_commit_tree(&tree, commit), "read tree", id.short)
-        defer { git_tree_free(tree) }
-        var parents: [OpaquePointer?] = []
-        defer { parents.forEach { git_commit_free($0) } }
+        let owner = try lookupCommit(id)
+        let commit = owner.pointer
+        let tree = try Owned<Git.Tree>("read tree", id.short) { git_commit_tree(&$0, commit) }
+        var parents = OwnedList<Git.Commit>()
         for index in 0..<git_commit_parentcount(commit) {
-            var parent: OpaquePointer?
-            try check(git_commit_parent(&parent, commit, index), "read parent", id.short)
-            parents.append(parent)
+            parents.append(try Owned("read parent", id.short) { git_commit_parent(&$0, commit, index) })
         }
+        var parentPointers = parents.pointers
         var buffer = git_buf()
         try check(
             git_commit_create_buffer(
                 &buffer, handle, git_commit_author(commit), git_commit_committer(commit),
                 message == nil ? git_commit_message_encoding(commit) : nil,
-                message ?? git_commit_message(commit).map { String(cString: $0) }, tree, parents.count, &parents),
+                message ?? git_commit_message(commit).map { String(cString: $0) }, tree.pointer, parentPointers.count,
+                &parentPointers),
             "write commit", id.short)
         let content = consume(&buffer)
         var signed = git_oid()
@@ -103,14 +98,15 @@ extension Repository {
     /// Every tag reference as (name without `refs/tags/`, the object it points at): the tag object of an
     /// annotated tag, the commit of a lightweight one. Reads refs only, not objects.
     public func tagReferences() throws -> [(name: String, object: ObjectID)] {
-        var iterator: OpaquePointer?
-        try check(git_reference_iterator_glob_new(&iterator, handle, "refs/tags/*"), "list tags", "refs/tags")
-        defer { git_reference_iterator_free(iterator) }
+        let iterator = try Owned<Git.ReferenceIterator>("list tags", "refs/tags") {
+            git_reference_iterator_glob_new(&$0, handle, "refs/tags/*")
+        }
         var result: [(name: String, object: ObjectID)] = []
-        var ref: OpaquePointer?
-        while git_reference_next(&ref, iterator) == 0 {
-            defer { git_reference_free(ref) }
-            guard let name = git_reference_name(ref), let oid = git_reference_target(ref) else { continue }
+        var raw: OpaquePointer?
+        while git_reference_next(&raw, iterator.pointer) == 0, let next = raw {
+            let reference = Owned<Git.Reference>(adopting: next)
+            guard let name = git_reference_name(reference.pointer), let oid = git_reference_target(reference.pointer)
+            else { continue }
             result.append((String(String(cString: name).dropFirst("refs/tags/".count)), ObjectID(oid.pointee)))
         }
         return result
@@ -119,17 +115,18 @@ extension Repository {
     /// The annotated tag object `id` (named `name`), nil when `id` is not a tag object (a lightweight tag).
     public func annotatedTag(_ id: ObjectID, name: String) throws -> TagInfo? {
         var oid = try id.raw()
-        var object: OpaquePointer?
-        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "read tag", name)
-        defer { git_object_free(object) }
-        guard git_object_type(object) == GIT_OBJECT_TAG else { return nil }
-        var peeled: OpaquePointer?
-        try check(git_tag_peel(&peeled, object), "peel tag", name)
-        defer { git_object_free(peeled) }
+        let object = try Owned<Git.Object>("read tag", name) { git_object_lookup(&$0, handle, &oid, GIT_OBJECT_ANY) }
+        guard git_object_type(object.pointer) == GIT_OBJECT_TAG else { return nil }
+        return try tagInfo(name: name, tag: object.pointer, id: id)
+    }
+
+    /// An annotated tag object's name, target (peeled through tags of tags), tagger and message.
+    private func tagInfo(name: String, tag: OpaquePointer, id: ObjectID) throws -> TagInfo {
+        let peeled = try Owned<Git.Object>("peel tag", name) { git_tag_peel(&$0, tag) }
         return TagInfo(
-            name: name, target: ObjectID(git_object_id(peeled)), tagObject: id,
-            tagger: git_tag_tagger(object).map { GitSignature($0) },
-            message: git_tag_message(object).map { String(cString: $0) })
+            name: name, target: ObjectID(git_object_id(peeled.pointer)), tagObject: id,
+            tagger: git_tag_tagger(tag).map { GitSignature($0) },
+            message: git_tag_message(tag).map { String(cString: $0) })
     }
 
     /// One tag by name (without `refs/tags/`), nil when it does not exist.
@@ -138,19 +135,11 @@ extension Repository {
         let code = git_reference_name_to_id(&oid, handle, "refs/tags/" + name)
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "read tag", name)
-        var object: OpaquePointer?
-        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "read tag", name)
-        defer { git_object_free(object) }
-        guard git_object_type(object) == GIT_OBJECT_TAG else {
+        let object = try Owned<Git.Object>("read tag", name) { git_object_lookup(&$0, handle, &oid, GIT_OBJECT_ANY) }
+        guard git_object_type(object.pointer) == GIT_OBJECT_TAG else {
             return TagInfo(name: name, target: ObjectID(oid), tagObject: nil, tagger: nil, message: nil)
         }
-        var peeled: OpaquePointer?
-        try check(git_tag_peel(&peeled, object), "peel tag", name)
-        defer { git_object_free(peeled) }
-        return TagInfo(
-            name: name, target: ObjectID(git_object_id(peeled)), tagObject: ObjectID(oid),
-            tagger: git_tag_tagger(object).map { GitSignature($0) },
-            message: git_tag_message(object).map { String(cString: $0) })
+        return try tagInfo(name: name, tag: object.pointer, id: ObjectID(oid))
     }
 
     /// Creates an annotated tag on `target`; fails with `.referenceExists` when the name is taken.
@@ -159,13 +148,14 @@ extension Repository {
         -> ObjectID
     {
         var oid = try target.raw()
-        var object: OpaquePointer?
-        try check(git_object_lookup(&object, handle, &oid, GIT_OBJECT_ANY), "create tag", name)
-        defer { git_object_free(object) }
+        let object = try Owned<Git.Object>("create tag", name) {
+            git_object_lookup(&$0, handle, &oid, GIT_OBJECT_ANY)
+        }
         let signature = try tagger ?? defaultSignature()
         var out = git_oid()
+        let target = object.pointer
         try withSignature(signature) { sig in
-            try check(git_tag_create(&out, handle, name, object, sig, message, 0), "create tag", name)
+            try check(git_tag_create(&out, handle, name, target, sig, message, 0), "create tag", name)
         }
         return ObjectID(out)
     }

@@ -14,12 +14,9 @@ extension Repository {
     /// libgit2 has no `git gc`; this is its pack builder over the object database. Call it only on a
     /// repository no other process writes, and open the repository again afterwards.
     public func consolidatePacks() throws {
-        var builder: OpaquePointer?
-        try check(git_packbuilder_new(&builder, handle), "repack", gitDirectory)
-        defer { git_packbuilder_free(builder) }
-        var database: OpaquePointer?
-        try check(git_repository_odb(&database, handle), "repack", gitDirectory)
-        defer { git_odb_free(database) }
+        let builderOwner = try Owned<Git.PackBuilder>("repack", gitDirectory) { git_packbuilder_new(&$0, handle) }
+        let databaseOwner = try Owned<Git.ObjectDatabase>("repack", gitDirectory) { git_repository_odb(&$0, handle) }
+        let (builder, database) = (builderOwner.pointer, databaseOwner.pointer)
         final class Payload {
             let builder: OpaquePointer?
             init(_ builder: OpaquePointer?) { self.builder = builder }

@@ -119,11 +119,7 @@ extension Repository {
 
     /// The URL of a configured remote, without credentials; nil when no remote has that name.
     public func configuredRemoteURL(_ remote: String) -> String? {
-        var handle: OpaquePointer?
-        guard git_remote_lookup(&handle, self.handle, remote) == 0, let handle else { return nil }
-        defer { git_remote_free(handle) }
-        guard let raw = git_remote_url(handle) else { return nil }
-        var url = String(cString: raw)
+        guard var url = configuredURL(remote) else { return nil }
         // https://user:token@host/… → https://host/…: a URL written into manifests carries no secret.
         if let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
             !url[scheme.upperBound..<at].contains("/")
@@ -136,18 +132,20 @@ extension Repository {
     /// The URL of a configured remote, or `remote` itself; a relative path is made absolute (from the
     /// current directory), so the URL can be used from another repository.
     public func remoteURL(_ remote: String) throws -> String {
-        var url = remote
-        var handle: OpaquePointer?
-        if git_remote_lookup(&handle, self.handle, remote) == 0, let handle {
-            defer { git_remote_free(handle) }
-            if let raw = git_remote_url(handle) { url = String(cString: raw) }
-        }
+        let url = configuredURL(remote) ?? remote
         if try localPath(of: url) != nil, !url.hasPrefix("/"), !url.hasPrefix("file://") {
             // A configured remote's relative path is relative to the repository, a given one to the cwd.
             let base = url == remote ? FileManager.default.currentDirectoryPath : root
-            url = URL(fileURLWithPath: url, relativeTo: URL(fileURLWithPath: base + "/")).standardizedFileURL.path
+            return URL(fileURLWithPath: url, relativeTo: URL(fileURLWithPath: base + "/")).standardizedFileURL.path
         }
         return url
+    }
+
+    /// The URL a configured remote has as written (credentials included); nil when none has that name.
+    private func configuredURL(_ remote: String) -> String? {
+        guard let configured = try? Owned<Git.Remote>("read remote", remote, { git_remote_lookup(&$0, handle, remote) })
+        else { return nil }
+        return git_remote_url(configured.pointer).map { String(cString: $0) }
     }
 
     /// Runs `body` on a remote handle. A repository on this machine is read ref by ref, so another writer's
@@ -167,24 +165,24 @@ extension Repository {
     }
 
     private func withRemoteHandle(_ remote: String, _ body: (OpaquePointer) throws -> Void) throws {
-        var handle: OpaquePointer?
-        if git_remote_lookup(&handle, self.handle, remote) != 0 {
+        var raw: OpaquePointer?
+        if git_remote_lookup(&raw, handle, remote) != 0 {
             // A URL, not a configured remote. Without url.<base>.insteadOf rewriting: libgit2 1.5 leaks about
             // 100 KB of PCRE2 match data per insteadOf lookup, which a long-running agent cannot afford.
             var options = git_remote_create_options()
             git_remote_create_options_init(&options, UInt32(GIT_REMOTE_CREATE_OPTIONS_VERSION))
-            options.repository = self.handle
+            options.repository = handle
             options.flags =
                 GIT_REMOTE_CREATE_SKIP_INSTEADOF.rawValue | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC.rawValue
             try check(
-                git_remote_create_with_opts(&handle, remote, &options), "open remote", Redaction.url(remote),
+                git_remote_create_with_opts(&raw, remote, &options), "open remote", Redaction.url(remote),
                 notFound: .network)
         }
-        guard let handle else {
+        guard let raw else {
             throw GitError(.network, operation: "open remote", subject: Redaction.url(remote), message: "")
         }
-        defer { git_remote_free(handle) }
-        try withExtendedLifetime(self) { try body(handle) }
+        let connection = Owned<Git.Remote>(adopting: raw)
+        try withExtendedLifetime(self) { try body(connection.pointer) }
     }
 
     private func install(_ session: RemoteSession, into callbacks: inout git_remote_callbacks) {
@@ -333,12 +331,7 @@ extension Repository {
 
     /// The folder of a remote that lives on this machine (a path, or a file:// URL); nil for network remotes.
     func localPath(of remote: String) throws -> String? {
-        var url = remote
-        var handle: OpaquePointer?
-        if git_remote_lookup(&handle, self.handle, remote) == 0, let handle {
-            defer { git_remote_free(handle) }
-            if let raw = git_remote_url(handle) { url = String(cString: raw) }
-        }
+        let url = configuredURL(remote) ?? remote
         if url.hasPrefix("file://") { return String(url.dropFirst("file://".count)) }
         if url.contains("://") { return nil }
         // scp-like "host:path" is SSH; anything else is a path.

@@ -39,10 +39,7 @@ public final class Repository {
     /// Creates an empty bare repository at `path` and opens it.
     public static func createBare(at path: String) throws -> Repository {
         _ = libgit2Ready
-        var raw: OpaquePointer?
-        let code = git_repository_init(&raw, path, 1)
-        guard code == 0 else { throw lastError(code, "create", path) }
-        git_repository_free(raw)
+        _ = try Owned<Git.Repository>("create", path) { git_repository_init(&$0, path, 1) }
         return try Repository(at: path, discover: false)
     }
 
@@ -65,15 +62,13 @@ public final class Repository {
     /// Resolves a revspec (`HEAD~2`, `v1.0`, `main`, a short id…) to the commit it names.
     public func resolve(_ spec: String) throws -> ObjectID {
         let commit = try lookupCommit(spec)
-        defer { git_commit_free(commit) }
-        return ObjectID(git_commit_id(commit))
+        return ObjectID(git_commit_id(commit.pointer))
     }
 
     /// The commit a revspec names, with its metadata.
     public func commit(_ spec: String) throws -> CommitInfo {
         let commit = try lookupCommit(spec)
-        defer { git_commit_free(commit) }
-        return commitInfo(commit)
+        return commitInfo(commit.pointer)
     }
 
     /// The id of a reference's target (`refs/heads/main`), or nil when the reference does not exist.
@@ -96,11 +91,10 @@ public final class Repository {
 
     /// The short name of the checked-out branch, nil when HEAD is detached or unborn.
     public var currentBranch: String? {
-        var ref: OpaquePointer?
-        guard git_repository_head(&ref, handle) == 0, let ref else { return nil }
-        defer { git_reference_free(ref) }
-        guard git_reference_is_branch(ref) == 1 else { return nil }
-        return String(cString: git_reference_shorthand(ref))
+        guard let head = try? Owned<Git.Reference>("read HEAD", "HEAD", { git_repository_head(&$0, handle) }),
+            git_reference_is_branch(head.pointer) == 1
+        else { return nil }
+        return String(cString: git_reference_shorthand(head.pointer))
     }
 
     /// The merge base of two commits, nil when they share no history.
@@ -116,21 +110,19 @@ public final class Repository {
 
     // MARK: - Internals shared by the extensions
 
-    func lookupCommit(_ spec: String) throws -> OpaquePointer {
+    func lookupCommit(_ spec: String) throws -> Owned<Git.Commit> {
         guard !spec.isEmpty else {
             throw GitError(.invalidRevision, operation: "resolve", subject: spec, message: "empty revision")
         }
-        var object: OpaquePointer?
-        let parsed = git_revparse_single(&object, handle, spec)
-        if parsed < 0 { throw explain(lastError(parsed, "resolve", spec), spec: spec) }
-        defer { git_object_free(object) }
-        var peeled: OpaquePointer?
-        let code = git_object_peel(&peeled, object, GIT_OBJECT_COMMIT)
-        guard code == 0, let peeled else {
-            throw GitError(
-                .revisionNotFound, operation: "resolve", subject: spec, message: "does not name a commit")
+        var raw: OpaquePointer?
+        let parsed = git_revparse_single(&raw, handle, spec)
+        guard parsed >= 0, let raw else { throw explain(lastError(parsed, "resolve", spec), spec: spec) }
+        let object = Owned<Git.Object>(adopting: raw)
+        do {
+            return try Owned("resolve", spec) { git_object_peel(&$0, object.pointer, GIT_OBJECT_COMMIT) }
+        } catch {
+            throw GitError(.revisionNotFound, operation: "resolve", subject: spec, message: "does not name a commit")
         }
-        return peeled
     }
 
     /// libgit2's wording for a revision that walks off the history, in the project's: past the root
@@ -155,14 +147,9 @@ public final class Repository {
         return explained
     }
 
-    func lookupCommit(_ id: ObjectID) throws -> OpaquePointer {
+    func lookupCommit(_ id: ObjectID) throws -> Owned<Git.Commit> {
         var oid = try id.raw()
-        var commit: OpaquePointer?
-        try check(git_commit_lookup(&commit, handle, &oid), "read commit", id.hex)
-        guard let commit else {
-            throw GitError(.revisionNotFound, operation: "read commit", subject: id.hex, message: "")
-        }
-        return commit
+        return try Owned("read commit", id.hex) { git_commit_lookup(&$0, handle, &oid) }
     }
 
     func commitInfo(_ commit: OpaquePointer) -> CommitInfo {
