@@ -16,14 +16,14 @@ struct AuditCommand: ParsableCommand {
             Exit 1 when a rule fails.
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, markdown, junit }
+    enum Format: String, OutputFormat { case text, json, markdown, junit }
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only this environment.") var env: String?
     @Option(name: .long, help: "Only commits since this date (YYYY-MM-DD or ISO 8601).") var since: String?
     @Option(name: .long, help: "Allowed signers (git's SSH format): promotions and rollbacks must be signed.")
     var allowedSigners: String?
-    @Option(name: .long, help: "text, json, markdown or junit.") var format: Format = .text
+    @OptionGroup var output: OutputOptions<Format>
 
     func run() throws {
         let project = try Project(global)
@@ -43,7 +43,7 @@ struct AuditCommand: ParsableCommand {
         }
         let report = AuditReport(
             findings: try Audit.run(config: config, repository: project.repository, options: options))
-        switch format {
+        switch output.chosen {
         case .text: print(report.text, terminator: "")
         case .json: print(report.json.json(indent: 2))
         case .markdown: print(report.markdown, terminator: "")

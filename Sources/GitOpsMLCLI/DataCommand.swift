@@ -47,14 +47,13 @@ struct DataCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A dataset name from gitops-ml.yaml or a path, optionally @REV (e.g. train@HEAD~1).")
         var dataset: String
-        @Flag(name: .long, help: "JSON instead of a table.")
-        var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
 
         func run() throws {
             let project = try Project(global)
             let data = try Target(dataset, project: project).load(project)
             let profile = DataProfile.profile(data)
-            if json {
+            if output.chosen == .json {
                 print(profile.json(indent: 2))
                 return
             }
@@ -111,8 +110,7 @@ struct DataCommand: ParsableCommand {
         var driftShare: Double = 0.5
         @Flag(name: .long, help: "Benjamini–Hochberg correction of p-values across columns.")
         var benjaminiHochberg = false
-        @Flag(name: .long, help: "JSON findings instead of text.")
-        var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
 
         func run() throws {
             let project = try Project(global)
@@ -136,7 +134,7 @@ struct DataCommand: ParsableCommand {
             let current = try Target(dataset, project: project, defaultRevision: head).load(project)
             let report = try DriftDetector.detect(reference: reference, current: current, settings: settings)
             let findings = DriftFindings.findings(report, id: "data/\(dataset)", dataset: reference.file, base: base)
-            if json {
+            if output.chosen == .json {
                 print(
                     StructuredValue.array(findings.map { finding in CheckReport.json(finding) }).strictJSON.json(
                         indent: 2))

@@ -21,7 +21,7 @@ extension DataCommand {
                 "A dataset name from gitops-ml.yaml or a path, optionally @REV (default HEAD; also @exp:NAME, @registry:MODEL#STAGE) or @env:ENV (the version the environment runs)."
         )
         var dataset: String
-        @Flag(name: .long, help: "JSON instead of text.") var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
 
         func run() throws {
             let project = try Project(global)
@@ -43,7 +43,7 @@ extension DataCommand {
                     "\(Redaction.quoted(dataset)) is not a dataset of gitops-ml.yaml, and no file \(target.path) is "
                         + "in the history of \(target.revision)")
             }
-            print(json ? origin.json.json(indent: 2) + "\n" : origin.text, terminator: "")
+            print(output.chosen == .json ? origin.json.json(indent: 2) + "\n" : origin.text, terminator: "")
         }
 
         /// The source commit of the release in `environment` whose record names the dataset at `path`: the

@@ -56,7 +56,7 @@ extension DiffCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The old revision.") var a: String
         @Argument(help: "The new revision (default: HEAD).") var b: String = "HEAD"
-        @Flag(name: .long, help: "JSON instead of a table.") var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
 
         func run() throws {
             let project = try Project(global)
@@ -66,7 +66,7 @@ extension DiffCommand {
             let diff = try ArtifactDiff.between(
                 try project.revisions.commit(a), try project.revisions.commit(b), in: project.repository,
                 config: project.config)
-            if json {
+            if output.chosen == .json {
                 print(diff.json.json(indent: 2))
             } else if diff.changes.isEmpty {
                 print("no model or data file changed between \(a) and \(b)")
@@ -95,14 +95,11 @@ struct DiffOptions: ParsableArguments {
     @Option(name: .long, help: "Digits after the decimal point in the table (default 5).")
     var precision: Int = 5
 
-    @Flag(name: .long, help: "JSON in the shape of `dvc metrics diff --json`.")
-    var json = false
-
-    @Flag(name: .long, help: "A Markdown table.")
-    var md = false
+    enum Format: String, OutputFormat { case text, json, markdown }
+    /// JSON in the shape of `dvc metrics diff --json`; Markdown as `--md` prints it.
+    @OptionGroup var output: OutputOptions<Format>
 
     func validate() throws {
-        guard !(json && md) else { throw ValidationError("--json and --md cannot be combined") }
         guard precision >= 0 && precision <= 17 else { throw ValidationError("--precision must be between 0 and 17") }
     }
 
@@ -138,10 +135,13 @@ struct DiffOptions: ParsableArguments {
         let everything = ValueDiff.compare(old: oldValues, new: newValues, includeUnchanged: true)
         let shown = all ? everything : everything.filter(\.changed)
 
-        if json {
+        if output.chosen == .json {
             print(ValueDiff.json(shown, withDiff: true).json(indent: 2))
         } else if !shown.isEmpty {
-            print(DiffTable.render(shown, kind: kind, old: a, new: newRevision, precision: precision, markdown: md))
+            print(
+                DiffTable.render(
+                    shown, kind: kind, old: a, new: newRevision, precision: precision,
+                    markdown: output.chosen == .markdown))
         }
 
         var violations: [String] = []

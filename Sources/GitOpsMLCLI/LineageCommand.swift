@@ -14,12 +14,12 @@ struct LineageCommand: ParsableCommand {
             version: what --env runs now, else the latest promotion.
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, mermaid, dot }
+    enum Format: String, OutputFormat { case text, json, mermaid, dot }
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The model, optionally @VERSION (churn@v1.2.0).") var model: String
     @Option(name: .long, help: "Start from what this environment runs.") var env: String?
-    @Option(name: .long, help: "text, json, mermaid or dot.") var format: Format = .text
+    @OptionGroup var output: OutputOptions<Format>
 
     func run() throws {
         let project = try Project(global)
@@ -29,7 +29,7 @@ struct LineageCommand: ParsableCommand {
         let lineage = try ModelLineage.trace(
             model: parts[0], version: parts.count > 1 ? parts[1] : nil, environment: env, config: config,
             repository: project.repository)
-        switch format {
+        switch output.chosen {
         case .text: print(lineage.text, terminator: "")
         case .json: print(lineage.json.json(indent: 2))
         case .mermaid: print(lineage.mermaid, terminator: "")

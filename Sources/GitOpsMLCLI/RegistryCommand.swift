@@ -21,7 +21,7 @@ struct RegistryCommand: ParsableCommand {
             abstract: "Latest version and stages of every model, or one model's versions.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A model: list its versions instead.") var model: String?
-        @Flag(name: .long, help: "JSON, with gto's fields.") var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
         @Flag(name: .long, help: "Include deprecated models and versions.") var all = false
 
         func run() throws {
@@ -30,7 +30,7 @@ struct RegistryCommand: ParsableCommand {
                 guard let versions = state.versionsJSON(model, includeDeprecated: all) else {
                     throw Registry.Failure.unknownArtifact(model)
                 }
-                if json { return print(versions.json(indent: 4)) }
+                if output.chosen == .json { return print(versions.json(indent: 4)) }
                 var rows = [["version", "stages", "commit", "created_at", "ref"]]
                 if case .array(let items) = versions {
                     for item in items {
@@ -49,7 +49,7 @@ struct RegistryCommand: ParsableCommand {
                 return print(Table.text(header: rows[0], rows: Array(rows.dropFirst())))
             }
             let summary = state.showJSON(includeDeprecated: all)
-            if json { return print(summary.json(indent: 4)) }
+            if output.chosen == .json { return print(summary.json(indent: 4)) }
             let stages = state.stages
             var rows = [["name", "latest"] + stages.map { "#" + $0 }]
             for (name, value) in summary.objectPairs {
@@ -66,11 +66,11 @@ struct RegistryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every registry event, newest first.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Only this model.") var model: String?
-        @Flag(name: .long, help: "JSON, with gto's fields.") var json = false
+        @OptionGroup var output: OutputOptions<TextOrJSON>
 
         func run() throws {
             let history = try Registry(try Repository(at: global.repo)).state().historyJSON(model)
-            if json { return print(history.json(indent: 4)) }
+            if output.chosen == .json { return print(history.json(indent: 4)) }
             var rows = [["timestamp", "artifact", "event", "version", "stage", "commit", "ref"]]
             if case .array(let events) = history {
                 for event in events {

@@ -51,6 +51,24 @@ struct CLITests {
         #expect(precise.stdoutText.contains("accuracy  0.8     0.8   -0.0"))
     }
 
+    /// One output convention: `--format NAME` everywhere, `--json` and `--md` as its shorthands, two
+    /// different choices a usage error, Markdown only where a command prints it.
+    @Test func everyCommandSpellsItsOutputFormatTheSameWay() throws {
+        let dir = try project()
+        let shorthand = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--json"], in: dir)
+        let spelled = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--format", "json"], in: dir)
+        #expect(shorthand.status == 0 && spelled.stdoutText == shorthand.stdoutText)
+        let markdown = try gitopsML(["diff", "params", "HEAD~1", "HEAD", "--format", "markdown"], in: dir)
+        #expect(
+            markdown.stdoutText == (try gitopsML(["diff", "params", "HEAD~1", "HEAD", "--md"], in: dir)).stdoutText)
+        let both = try gitopsML(["diff", "metrics", "HEAD~1", "HEAD", "--json", "--format", "text"], in: dir)
+        #expect(both.status == 2 && both.stderrText.contains("choose one output format"), "\(both.stderrText)")
+        let noMarkdown = try gitopsML(["registry", "show", "--md"], in: dir)
+        #expect(noMarkdown.status == 2 && noMarkdown.stderrText.contains("prints no Markdown"))
+        let registry = try gitopsML(["registry", "show", "--format", "json"], in: dir)
+        #expect(registry.status == 0 && registry.stdoutText.hasPrefix("{"), "\(registry.stderrText)")
+    }
+
     /// `validate --config X` validates and summarises X, not the repository's gitops-ml.yaml.
     @Test func validateSummarisesTheConfigItIsGiven() throws {
         let dir = try makeRepository(
