@@ -78,6 +78,11 @@ struct AgentRunCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "gitops-ml.agent") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(setup.agent.logLevel)
+        // What the libraries log (fetches, pushes, pruning, lock recovery) goes through the same logger.
+        let shared = logger
+        Log.sink = { level, message, fields in
+            shared.log(level: Logger.Level(level), "\(message)", metadata: fields.mapValues { .string($0) })
+        }
         let service = AgentService(reconciler: reconciler, logger: logger)
         try await AgentApplication.run(service: service, host: host, port: port, webhook: webhook, logger: logger)
     }

@@ -237,6 +237,10 @@ struct AgentProcessTests {
         #expect(agent.wait(5) { (try? agent.status().environments["local"]?.lastApplied) == second })
         kill(agent.process.pid, SIGTERM)
         #expect(agent.process.waitForExit() == 0)
+        // One log format: what the libraries log (each fetch) comes out through the agent's swift-log logger.
+        let lines = agent.output().split(separator: "\n")
+        #expect(lines.contains { $0.contains("info gitops-ml.agent") && $0.contains("fetch") }, "\(agent.output())")
+        #expect(!lines.contains { $0.hasPrefix("level=") }, "\(agent.output())")
     }
 
     @Test func onceAppliesAndExitsAndStatusReadsTheStateWithoutAnAgent() throws {
