@@ -1,14 +1,16 @@
-/// A unified diff of two texts by lines (longest common subsequence), for `generate --check` and
-/// `promote --dry-run`. Texts are expected to be files of a few thousand lines at most.
+/// A unified diff of two texts by lines, for `generate --check` and `promote --dry-run`: the standard
+/// library's `difference(from:)` (Myers' algorithm, O((n + m)·d) for d changed lines, where the table of
+/// a longest common subsequence was O(n·m) in time and memory), removals before additions in each hunk.
 public enum LineDiff {
     public static func unified(old: String, new: String, oldName: String, newName: String, context: Int = 3) -> String {
         let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        // lengths[i][j]: LCS length of a[i...] and b[j...].
-        var lengths = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in stride(from: a.count - 1, through: 0, by: -1) {
-            for j in stride(from: b.count - 1, through: 0, by: -1) {
-                lengths[i][j] = a[i] == b[j] ? lengths[i + 1][j + 1] + 1 : max(lengths[i + 1][j], lengths[i][j + 1])
+        var removed = Set<Int>()
+        var inserted = Set<Int>()
+        for change in b.difference(from: a) {
+            switch change {
+            case .remove(let offset, _, _): removed.insert(offset)
+            case .insert(let offset, _, _): inserted.insert(offset)
             }
         }
         enum Edit { case same(String), removed(String), added(String) }
@@ -16,15 +18,15 @@ public enum LineDiff {
         var i = 0
         var j = 0
         while i < a.count || j < b.count {
-            if i < a.count, j < b.count, a[i] == b[j] {
-                edits.append(.same(a[i]))
-                i += 1
-                j += 1
-            } else if i < a.count, j == b.count || lengths[i + 1][j] >= lengths[i][j + 1] {
+            if i < a.count, removed.contains(i) {
                 edits.append(.removed(a[i]))
                 i += 1
-            } else {
+            } else if j < b.count, inserted.contains(j) {
                 edits.append(.added(b[j]))
+                j += 1
+            } else {
+                edits.append(.same(a[i]))
+                i += 1
                 j += 1
             }
         }
