@@ -35,8 +35,11 @@ public struct Renderer: Sendable {
 
     // MARK: Workflows
 
+    /// The local composite action the workflows use.
+    public static let setupAction = ".github/actions/gitops-ml/action.yml"
+
     /// `.github/workflows/ml-ci.yml`, `ml-promote.yml`, and `ml-drift.yml` when a dataset drift can read is
-    /// configured.
+    /// configured, with the composite action they share.
     public func workflows() throws -> [RenderedFile] {
         try checkNames()
         guard !config.models.isEmpty else {
@@ -61,6 +64,8 @@ public struct Renderer: Sendable {
         context["models"] = .list(config.models.keys.sorted().map { .map(["name": .text($0)]) })
         context["environments"] = .list(config.environments.keys.sorted().map { .map(["name": .text($0)]) })
         var files = [
+            // The steps every job starts with (install, fetch the declared data), written once.
+            try render("actions/gitops-ml/action.yml", to: Self.setupAction, context, as: .action),
             try render("workflows/ml-ci.yml", to: ".github/workflows/ml-ci.yml", context, as: .workflow),
             try render("workflows/ml-promote.yml", to: ".github/workflows/ml-promote.yml", context, as: .workflow),
         ]

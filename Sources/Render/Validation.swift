@@ -34,7 +34,9 @@ enum Validation {
             case .workflow:
                 try require(["name", "on", "jobs", "permissions"])
                 try checkInjection(document)
-            case .action: try require(["name", "description", "runs"])
+            case .action:
+                try require(["name", "description", "runs"])
+                try checkInjection(document)
             case .prometheusRules: try require(["groups"])
             case .config, .json: break
             case .kubernetes:

@@ -13,6 +13,8 @@ import TestSupport
 /// - `actions/setup-python`: nothing (python3, and DVC from the test venv, are on the PATH);
 /// - `actions/upload-artifact` / `download-artifact`: a copy into / out of a folder per artifact name;
 /// - the "Install gitops-ml" step (a release download): the binary under test put on `GITHUB_PATH`;
+/// - a local composite action (`./.github/actions/…`): its steps, read from the tree the workflow file is in
+///   (as if committed with it), with its inputs;
 /// - `gh` (the pull-request comment): a stand-in on the PATH that records its arguments.
 ///
 /// Every `${{ … }}` must be in `expressions` (the event's values): an expression the harness does not know
@@ -53,19 +55,21 @@ struct WorkflowHarness {
         let bytes = try requireValue(FileManager.default.contents(atPath: workflow), "no \(workflow)")
         let top = try requireValue(try YAMLReader.compose(Array(bytes), file: workflow), "empty \(workflow)")
         let jobs = try ConfigNode(top, file: workflow).mapping().required("jobs").mapping()
-        return try jobs.required(job).mapping().required("steps").list().map { node in
-            let map = try node.mapping()
-            func strings(_ key: String) throws -> [String: String] {
-                guard let found = map.optional(key) else { return [:] }
-                return Dictionary(
-                    uniqueKeysWithValues: try found.mapping().all().map { ($0.key, try $0.node.string()) })
-            }
-            return Step(
-                id: try map.optional("id")?.string(), name: try map.optional("name")?.string() ?? "",
-                uses: try map.optional("uses")?.string(),
-                run: try map.optional("run")?.string(), condition: try map.optional("if")?.string(),
-                with: try strings("with"), env: try strings("env"))
+        return try jobs.required(job).mapping().required("steps").list().map(step)
+    }
+
+    static func step(_ node: ConfigNode) throws -> Step {
+        let map = try node.mapping()
+        func strings(_ key: String) throws -> [String: String] {
+            guard let found = map.optional(key) else { return [:] }
+            return Dictionary(
+                uniqueKeysWithValues: try found.mapping().all().map { ($0.key, try $0.node.string()) })
         }
+        return Step(
+            id: try map.optional("id")?.string(), name: try map.optional("name")?.string() ?? "",
+            uses: try map.optional("uses")?.string(),
+            run: try map.optional("run")?.string(), condition: try map.optional("if")?.string(),
+            with: try strings("with"), env: try strings("env"))
     }
 
     /// `text` with each `${{ expression }}` replaced by its value for this event.
@@ -141,39 +145,19 @@ struct WorkflowHarness {
         var outcome = Outcome(steps: [], log: "")
         var failed = false
         var outputs: [String: [String: String]] = [:]
+        // The tree the workflow file is in (…/.github/workflows/NAME.yml): its local actions are read from there.
+        let tree = ((workflow as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        let context = Context(
+            base: base, workspace: workspace, runnerTemp: runnerTemp, bin: bin,
+            tree: (tree as NSString).deletingLastPathComponent)
         for step in try Self.steps(of: job, in: workflow) {
             guard try runs(step, afterFailure: failed, outputs: outputs) else {
                 outcome.steps.append((step.name, nil))
                 continue
             }
-            var environment = base
-            for (name, path) in files { environment[name] = path }
-            environment["RUNNER_TEMP"] = runnerTemp
-            environment["GITHUB_WORKSPACE"] = workspace
-            for line in (try String(contentsOfFile: runnerTemp + "/github_env", encoding: .utf8)).split(separator: "\n")
-            {
-                let parts = line.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
-            }
-            for (name, value) in step.env { environment[name] = try substitute(value) }
-            let paths = (try String(contentsOfFile: runnerTemp + "/github_path", encoding: .utf8)).split(
-                separator: "\n")
-            environment["PATH"] = ([bin] + paths.reversed().map(String.init) + [base["PATH"] ?? "/usr/bin:/bin"])
-                .joined(separator: ":")
             var passed = true
             do {
-                if let uses = step.uses {
-                    try emulate(uses, step: step, workspace: workspace, environment: environment)
-                } else if step.name.hasPrefix("Install gitops-ml") {
-                    let added =
-                        paths.map { $0 + "\n" }.joined() + (gitopsMLBinary as NSString).deletingLastPathComponent
-                    try (added + "\n").write(toFile: runnerTemp + "/github_path", atomically: false, encoding: .utf8)
-                } else if let script = step.run {
-                    let output = try TestSupport.run(
-                        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", try substitute(script) + "\n"],
-                        in: workspace, environment: environment, timeout: 600)
-                    outcome.log += "== \(step.name)\n\(output)"
-                }
+                try execute(step, context, log: &outcome.log)
             } catch {
                 outcome.log += "== \(step.name) FAILED\n\(error)\n"
                 passed = false
@@ -192,6 +176,78 @@ struct WorkflowHarness {
             FileManager.default.createFile(atPath: runnerTemp + "/github_output", contents: nil)
         }
         return outcome
+    }
+
+    struct Context {
+        var base: [String: String]
+        var workspace: String
+        var runnerTemp: String
+        var bin: String
+        /// The tree the workflow was read from (generated, as if committed with the checked-out commit).
+        var tree: String
+    }
+
+    /// One step, with the environment a runner gives it: the job's, `GITHUB_ENV`'s lines, the step's `env:`,
+    /// and `GITHUB_PATH`'s folders (as written so far, so that a step sees what an earlier one installed).
+    private func execute(_ step: Step, _ context: Context, log: inout String) throws {
+        var environment = context.base
+        for name in ["GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY"] {
+            environment[name] = context.runnerTemp + "/" + name.lowercased()
+        }
+        environment["RUNNER_TEMP"] = context.runnerTemp
+        environment["GITHUB_WORKSPACE"] = context.workspace
+        for line in (try String(contentsOfFile: context.runnerTemp + "/github_env", encoding: .utf8)).split(
+            separator: "\n")
+        {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
+        }
+        for (name, value) in step.env { environment[name] = try substitute(value) }
+        let paths = (try String(contentsOfFile: context.runnerTemp + "/github_path", encoding: .utf8)).split(
+            separator: "\n")
+        environment["PATH"] =
+            ([context.bin] + paths.reversed().map(String.init) + [context.base["PATH"] ?? "/usr/bin:/bin"])
+            .joined(separator: ":")
+        if let uses = step.uses, uses.hasPrefix("./") {
+            try composite(uses, step: step, context, log: &log)
+        } else if let uses = step.uses {
+            try emulate(uses, step: step, workspace: context.workspace, environment: environment)
+        } else if step.name.hasPrefix("Install gitops-ml") {
+            let added = paths.map { $0 + "\n" }.joined() + (gitopsMLBinary as NSString).deletingLastPathComponent
+            try (added + "\n").write(toFile: context.runnerTemp + "/github_path", atomically: false, encoding: .utf8)
+        } else if let script = step.run {
+            let output = try TestSupport.run(
+                ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", try substitute(script) + "\n"],
+                in: context.workspace, environment: environment, timeout: 600)
+            log += "== \(step.name)\n\(output)"
+        }
+    }
+
+    /// A local composite action (`uses: ./.github/actions/NAME`), read from the tree the workflow came from
+    /// (the runner reads it from the checkout of the same commit): its steps in order, `inputs.NAME` from the
+    /// step's `with:` (else the input's default).
+    private func composite(_ uses: String, step: Step, _ context: Context, log: inout String) throws {
+        let file = context.tree + "/" + uses.dropFirst(2) + "/action.yml"
+        let bytes = try requireValue(FileManager.default.contents(atPath: file), "no \(file)")
+        let top = try requireValue(try YAMLReader.compose(Array(bytes), file: file), "empty \(file)")
+        let action = try ConfigNode(top, file: file).mapping()
+        var inner = self
+        for (name, input) in try action.optional("inputs")?.mapping().all() ?? [] {
+            let value = try step.with[name].map(substitute) ?? input.mapping().optional("default")?.string() ?? ""
+            inner.expressions["inputs." + name] = value
+        }
+        let runs = try action.required("runs").mapping()
+        guard try runs.required("using").string() == "composite" else {
+            throw CommandFailed(description: "\(file): the harness runs composite actions only")
+        }
+        for node in try runs.required("steps").list() {
+            let nested = try Self.step(node)
+            if nested.run != nil, try node.mapping().optional("shell")?.string() != "bash" {
+                throw CommandFailed(description: "\(file): a composite run step needs shell: bash")
+            }
+            log += "== \(step.name) → \(nested.name)\n"
+            try inner.execute(nested, context, log: &log)
+        }
     }
 
     private func emulate(_ uses: String, step: Step, workspace: String, environment: [String: String]) throws {

@@ -37,7 +37,7 @@ import Testing
         let actionlint = try requireTool("actionlint")
         for root in roots {
             let output = try run(
-                [zizmor, "--offline", "--no-progress", "--persona", "pedantic", ".github/workflows"], in: root)
+                [zizmor, "--offline", "--no-progress", "--persona", "pedantic", ".github"], in: root)
             #expect(output.contains("No findings to report"), "\(output)")
             try run([actionlint], in: root)
         }
