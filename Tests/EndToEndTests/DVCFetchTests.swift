@@ -60,10 +60,14 @@ struct DVCFetchTests {
         try run(["git", "clone", "-q", "--branch", "feature", "file://" + origin, clone])
         let generated = try gitopsML(["generate", "workflows"], in: clone)
         #expect(generated.status == 0, "\(generated.stderrText)")
+        // ml-ci's job runs the composite action with the base branch as base and rules.
+        let ci = try String(contentsOfFile: clone + "/.github/workflows/ml-ci.yml", encoding: .utf8)
+        #expect(ci.contains("uses: ./.github/actions/gitops-ml") && ci.contains("rules: origin/${{ github.base_ref }}"))
         let script = try stepScript(
-            clone + "/.github/workflows/ml-ci.yml", named: "Fetch the DVC outputs the checks read")
+            clone + "/.github/actions/gitops-ml/action.yml", named: "Fetch the DVC outputs the checks read")
         var stepEnvironment = environment
         stepEnvironment["BASE"] = "origin/main"
+        stepEnvironment["RULES"] = "origin/main"
         stepEnvironment["RUNNER_TEMP"] = temp.sub("runner")
         stepEnvironment["GITHUB_WORKSPACE"] = clone
         stepEnvironment["PATH"] =
@@ -99,12 +103,17 @@ struct DVCFetchTests {
     }
 
     /// A step's `run:` script, by the start of its name, from a rendered workflow.
+    /// The `run:` script of the step whose name starts with `prefix`, in a workflow's jobs or a composite
+    /// action's steps.
     func stepScript(_ workflow: String, named prefix: String) throws -> String {
         let bytes = try #require(FileManager.default.contents(atPath: workflow))
         let root = try #require(try YAMLReader.compose(Array(bytes), file: workflow))
-        let jobs = try ConfigNode(root, file: workflow).mapping().required("jobs").mapping()
-        for (_, job) in jobs.all() {
-            for step in try job.mapping().required("steps").list() {
+        let top = try ConfigNode(root, file: workflow).mapping()
+        let lists =
+            try top.optional("jobs")?.mapping().all().map { try $0.node.mapping().required("steps") }
+            ?? [try top.required("runs").mapping().required("steps")]
+        for steps in lists {
+            for step in try steps.list() {
                 let map = try step.mapping()
                 if try map.optional("name")?.string().hasPrefix(prefix) == true {
                     return try map.required("run").string()

@@ -47,7 +47,11 @@ import Testing
         let data = try String(contentsOfFile: project.path + "/policies/data.yaml", encoding: .utf8)
         #expect(data.contains("extends: builtin:data/default") && data.contains("dataset: transactions"))
         let ci = try String(contentsOfFile: project.path + "/.github/workflows/ml-ci.yml", encoding: .utf8)
-        #expect(ci.contains("gitops-ml fetch-list --dvc"), "the DVC outputs the checks read are fetched")
+        let action = try String(
+            contentsOfFile: project.path + "/.github/actions/gitops-ml/action.yml", encoding: .utf8)
+        #expect(
+            ci.contains("uses: ./.github/actions/gitops-ml") && action.contains("gitops-ml fetch-list --dvc"),
+            "the DVC outputs the checks read are fetched")
 
         let again = try gitopsML(["init", project.path], in: project.path)
         #expect(again.status == 2)

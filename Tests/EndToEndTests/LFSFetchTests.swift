@@ -33,9 +33,10 @@ struct LFSFetchTests {
         let generated = try gitopsML(["generate", "workflows"], in: clone)
         #expect(generated.status == 0, "\(generated.stderrText)")
         let workflow = try String(contentsOfFile: clone + "/.github/workflows/ml-promote.yml", encoding: .utf8)
-        #expect(!workflow.contains("lfs: true"))
+        #expect(!workflow.contains("lfs: true") && workflow.contains("uses: ./.github/actions/gitops-ml"))
+        let action = try String(contentsOfFile: clone + "/.github/actions/gitops-ml/action.yml", encoding: .utf8)
         let include = try #require(
-            workflow.split(separator: "\n").first { $0.contains("LFS_INCLUDE: ") }.map {
+            action.split(separator: "\n").first { $0.contains("LFS_INCLUDE: ") }.map {
                 String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(
                     in: CharacterSet(charactersIn: " \""))
             })
