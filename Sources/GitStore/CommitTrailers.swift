@@ -1,4 +1,4 @@
-import CLibGit2
+internal import CLibGit2
 import GitOpsMLCore
 
 /// Trailers of a commit message (`Key: value` lines of its last paragraph), parsed by libgit2 the way

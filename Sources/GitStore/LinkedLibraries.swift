@@ -1,4 +1,4 @@
-import CLibGit2
+internal import CLibGit2
 
 /// The version of libgit2 this process runs with.
 public enum GitLibrary {

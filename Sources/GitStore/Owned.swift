@@ -1,4 +1,4 @@
-import CLibGit2
+internal import CLibGit2
 
 /// The kinds of libgit2 object GitStore holds, each with the one function that frees it.
 protocol GitKind { static func free(_ pointer: OpaquePointer) }

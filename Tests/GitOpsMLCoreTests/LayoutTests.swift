@@ -47,6 +47,8 @@ struct LayoutTests {
         "Lineage": ["Check": "audit findings and gate reports are Check's types"],
     ]
 
+    static let cModules: Set<String> = ["CLibGit2", "CCurl", "CProcess"]
+
     /// Modules of the toolchain and the system, which any target may use.
     static let system: Set<String> = ["Foundation", "Dispatch", "Synchronization", "Glibc", "Darwin"]
 
@@ -63,7 +65,12 @@ struct LayoutTests {
                     guard let index = words.firstIndex(of: "import"), index + 1 < words.count,
                         words[..<index].allSatisfy({ ["public", "internal", "private"].contains($0) })
                     else { continue }
-                    imported.insert(String(words[index + 1].split(separator: ".")[0]))
+                    let module = String(words[index + 1].split(separator: ".")[0])
+                    imported.insert(module)
+                    // C types stay inside the module that owns the C library: its import is internal.
+                    #expect(
+                        !Self.cModules.contains(module) || words.first == "internal",
+                        "\(target)/\(file): \(module) must be imported with internal import")
                 }
             }
             let excused = Set(Self.exceptions[target]?.keys.map { $0 } ?? [])

@@ -1,5 +1,3 @@
-import Config
-import Datasets
 import GitOpsMLCore
 
 /// The rules a change is judged by: gitops-ml.yaml and its policies, read from one revision. `check` reads
@@ -15,7 +13,7 @@ public struct RuleSet {
     public var files: [String: [UInt8]]
 
     /// Files a rules folder may hold before it is refused (a folder of a million files is not a policy).
-    static let fileLimit = 2000
+    public static let fileLimit = 2000
 
     public init(config: ProjectConfig, policies: [Policy], source: String, files: [String: [UInt8]] = [:]) {
         self.config = config
