@@ -34,8 +34,8 @@ struct CheckCommand: ParsableCommand {
 
     @Option(
         name: .long, parsing: .singleValue,
-        help: "Only these suites: config, data, model, gate, code, deploy (repeatable).")
-    var suite: [String] = []
+        help: "Only these suites (repeatable).")
+    var suite: [CheckContext.Suite] = []
 
     @Option(
         name: .long, parsing: .singleValue,
@@ -62,7 +62,7 @@ struct CheckCommand: ParsableCommand {
     var rules: String?
 
     func run() throws {
-        let suites = try parseSuites()
+        let suites = Set(suite.isEmpty ? CheckContext.Suite.allCases : suite)
         let outputs = try parseFormats()
         let signer = try reportSigner()
         let project = try Project(global)
@@ -299,17 +299,6 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
-    private func parseSuites() throws -> Set<CheckContext.Suite> {
-        guard !suite.isEmpty else { return Set(CheckContext.Suite.allCases) }
-        return Set(
-            try suite.map { name in
-                guard let value = CheckContext.Suite(rawValue: name) else {
-                    throw GitOpsMLError.usage("unknown suite \"\(name)\" (config, data, model, gate, code, deploy)")
-                }
-                return value
-            })
-    }
-
     private func parseFormats() throws -> [(String, String?)] {
         let requested = format.isEmpty ? ["text"] : format
         let parsed = try requested.map { spec -> (String, String?) in
@@ -373,3 +362,5 @@ final class ProgressLine {
         StandardStreams.writeError("\r\u{1B}[K")
     }
 }
+
+extension CheckContext.Suite: ExpressibleByArgument {}

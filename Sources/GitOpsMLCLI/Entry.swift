@@ -68,8 +68,10 @@ public enum CLI {
             }
             return .success
         }
-        // One line: the parser's own message, and where to read more.
-        let message = GitOpsML.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+        // One line: the parser's own message (a list of valid values, one per line, joined), and where to read more.
+        let lines = GitOpsML.message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let items = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { $0.dropFirst(2) }
+        let message = (lines.first ?? "invalid usage") + (items.isEmpty ? "" : " " + items.joined(separator: ", "))
         let help = (["gitops-ml"] + Examples.command(in: arguments).path + ["--help"]).joined(separator: " ")
         Output.error("error: \(message) (see '\(help)' for more information)")
         return .usage

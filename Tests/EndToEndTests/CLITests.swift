@@ -67,6 +67,11 @@ struct CLITests {
         #expect(noMarkdown.status == 2 && noMarkdown.stderrText.contains("prints no Markdown"))
         let registry = try gitopsML(["registry", "show", "--format", "json"], in: dir)
         #expect(registry.status == 0 && registry.stdoutText.hasPrefix("{"), "\(registry.stderrText)")
+        // A closed choice is checked by the parser, its values named on the one line of the error.
+        let suite = try gitopsML(["check", "--suite", "purple"], in: dir)
+        #expect(suite.status == 2, "\(suite.stderrText)")
+        #expect(suite.stderrText.contains("config, data, model, gate, code, deploy"), "\(suite.stderrText)")
+        #expect(suite.stderrText.split(separator: "\n").count == 1, "\(suite.stderrText)")
     }
 
     /// `validate --config X` validates and summarises X, not the repository's gitops-ml.yaml.
