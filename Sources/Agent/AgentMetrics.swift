@@ -1,6 +1,7 @@
 import Foundation
 import GitOpsMLCore
 import Prometheus
+import Synchronization
 
 /// The agent's Prometheus metrics, with the names the generated alert rules use
 /// (templates/monitoring/alerts.rules.yml): per environment, passes and failed passes, rollbacks (with

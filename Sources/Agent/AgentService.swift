@@ -14,7 +14,7 @@ public final class AgentService: Service, Sendable {
     public let config: AgentConfig
     let reconciler: Confined<Reconciler>
     let logger: Logger
-    private let shared: Mutex<Shared>
+    private let shared: Locked<Shared>
     private let clock: any HealthClock
 
     private struct Shared {
@@ -26,7 +26,7 @@ public final class AgentService: Service, Sendable {
         config = reconciler.config
         clock = reconciler.options.clock
         self.logger = logger
-        shared = Mutex(
+        shared = Locked(
             Shared(
                 status: AgentStatus(
                     agent: reconciler.options.agent, ready: false, recovery: reconciler.recovery,

@@ -6,6 +6,7 @@ import GitStore
 import HTTPClient
 import Kubernetes
 import Promotion
+import Synchronization
 import Trust
 
 /// One reconcile pass per environment, as ordered steps that stop at the first failure: fetch → verify
@@ -214,7 +215,7 @@ public final class Reconciler {
     /// Runs the rollouts at once, each on a thread of its own (they block on health checks and the API for
     /// up to their deadlines: a pool as wide as the CPUs would queue the third environment behind two).
     private func rollOut(_ rollouts: [Rollout]) -> [LocalTarget.Outcome] {
-        let outcomes = Mutex<[Int: LocalTarget.Outcome]>([:])
+        let outcomes = Locked<[Int: LocalTarget.Outcome]>([:])
         // Each rollout touches only its own environment's target (a local server, or the objects of its own
         // namespace through a client that is safe to share); what they write to the state goes through
         // `update`, which serialises it. Neither the plans nor the reconciler are Sendable types for that.

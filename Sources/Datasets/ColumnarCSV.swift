@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GitOpsMLCore
 import Statistics
+import Synchronization
 
 /// The fast reader of delimited files without quotes (by far the common case): the file streams in blocks
 /// of whole lines, the blocks are parsed on every core, each field straight into its typed column —
@@ -93,7 +94,7 @@ enum ColumnarCSV {
         }
         var columns = Columns(
             kinds: kinds, nullTokens: options.nullTokens, firstLine: firstLine, reserve: estimate ?? 0)
-        let results = Mutex<[Int: Result<Part, Error>]>([:])
+        let results = Locked<[Int: Result<Part, Error>]>([:])
         defer {
             for case .success(let part) in results.withLock({ $0 }).values { part.free() }
         }
@@ -534,8 +535,8 @@ struct Block: @unchecked Sendable {
 /// about as much as reading the bytes into it. Sizes are rounded up to 64 KiB so that blocks of nearly
 /// the same size share buffers.
 final class BufferPool: @unchecked Sendable {
-    private let free = Mutex<[(pointer: UnsafeMutableRawPointer, bytes: Int)]>([])
-    private let sizes = Mutex<[UnsafeMutableRawPointer: Int]>([:])
+    private let free = Locked<[(pointer: UnsafeMutableRawPointer, bytes: Int)]>([])
+    private let sizes = Locked<[UnsafeMutableRawPointer: Int]>([:])
 
     func take<T>(_ count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
         let wanted = (count * MemoryLayout<T>.stride + 0xFFFF) & ~0xFFFF

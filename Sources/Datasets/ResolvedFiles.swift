@@ -1,4 +1,5 @@
 import GitOpsMLCore
+import Synchronization
 
 /// A revision's files with their pointers followed: a file that is a DVC output — named by a `.dvc`
 /// pointer or recorded in `dvc.lock`, so absent from git — reads from the local DVC cache, and a git-lfs

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The credentials in this process's environment (GitHub's tokens, the runner's OIDC request, gitops-ml's
 /// own tokens and the agent's webhook secret): read once at start, then removed from the environment and

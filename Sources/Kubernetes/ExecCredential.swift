@@ -1,6 +1,7 @@
 import Foundation
 import GitOpsMLCore
 import Processes
+import Synchronization
 
 /// A kubeconfig user's `exec` credential plugin (client.authentication.k8s.io), as kubectl runs it: the
 /// command with its arguments and extra environment, `KUBERNETES_EXEC_INFO` describing a non-interactive

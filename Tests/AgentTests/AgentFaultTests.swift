@@ -201,7 +201,7 @@ struct AgentFaultTests {
         let fixture = try AgentFixture("fault-in-flight")
         let (agent, _) = try fixture.agentServingFirstRelease()
         defer { agent.shutdown() }
-        let seen = Mutex<[AgentStatus]>([])
+        let seen = Locked<[AgentStatus]>([])
         let config = fixture.config
         agent.onStateChange = { state in
             seen.withLock {

@@ -9,7 +9,7 @@ import Testing
 
 /// A clock that only moves when the code under test sleeps (or a transport says time passed).
 final class ManualClock: HealthClock, @unchecked Sendable {
-    private let time = Mutex<Double>(0)
+    private let time = Locked<Double>(0)
     func now() -> Double { time.withLock { $0 } }
     func sleep(_ seconds: Double) { time.withLock { $0 += max(0, seconds) } }
 }
@@ -19,8 +19,8 @@ final class ScriptedTransport: @unchecked Sendable {
     let answers: [Result<(status: Int, body: String, duration: Double), HTTPError>]
     let clock: ManualClock
     let cost: Double
-    private let index = Mutex<Int>(0)
-    private(set) var requests = Mutex<[HTTPRequest]>([])
+    private let index = Locked<Int>(0)
+    private(set) var requests = Locked<[HTTPRequest]>([])
 
     init(
         _ answers: [Result<(status: Int, body: String, duration: Double), HTTPError>], clock: ManualClock,

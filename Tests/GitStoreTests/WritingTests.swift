@@ -60,7 +60,7 @@ struct WritingTests {
         let tip = try ObjectID(hex: git("rev-parse", "HEAD", in: dir))
         for round in 0..<10 {
             let start = try Repository(at: dir).resolve("main")
-            let outcomes = Mutex<[Result<ObjectID?, GitError>]>([])
+            let outcomes = Locked<[Result<ObjectID?, GitError>]>([])
             let group = DispatchGroup()
             for writer in 0..<2 {
                 group.enter()

@@ -28,8 +28,8 @@ struct ConcurrentChildrenTests {
     /// A short child's output ends when it exits, even while long children spawned from other threads at
     /// the same moment are still running: they must not have inherited its pipe.
     @Test func pipesDoNotLeakIntoOtherChildren() {
-        let quick = Mutex<[Double]>([])
-        let failures = Mutex<[String]>([])
+        let quick = Locked<[Double]>([])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { index in
             let started = Date()
             do {

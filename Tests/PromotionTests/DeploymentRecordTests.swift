@@ -111,8 +111,8 @@ struct DeploymentRecordTests {
         #expect(
             try DeploymentNotes.publish(record(commit, .failed, at: 0), remote: remote, author: author) == 1)
 
-        let failures = Mutex<[String]>([])
-        let attempts = Mutex<[Int]>([])
+        let failures = Locked<[String]>([])
+        let attempts = Locked<[Int]>([])
         DispatchQueue.concurrentPerform(iterations: writers) { index in
             do {
                 let used = try DeploymentNotes.publish(
