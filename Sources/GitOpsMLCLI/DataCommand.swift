@@ -102,8 +102,8 @@ struct DataCommand: ParsableCommand {
         var base: String = "HEAD"
         @Option(name: .long, help: "The current revision (default: the workspace, or HEAD~0 when bare).")
         var head: String?
-        @Option(name: .long, help: "One test for every column: ks, wasserstein, psi, jensenshannon, chisquare, z.")
-        var test: String?
+        @Option(name: .long, help: "One test for every column (default: Evidently's choice per column).")
+        var test: DriftSettings.Test?
         @Option(name: .long, help: "The test's threshold (p-value or distance).")
         var threshold: Double?
         @Option(name: .long, help: "Dataset drift when this share of columns drift (default 0.5).")
@@ -112,21 +112,19 @@ struct DataCommand: ParsableCommand {
         var benjaminiHochberg = false
         @OptionGroup var output: OutputOptions<TextOrJSON>
 
+        func validate() throws {
+            if let threshold, !(threshold.isFinite && threshold >= 0) {
+                throw ValidationError("--threshold must be a finite number of at least 0")
+            }
+            guard driftShare.isFinite, (0...1).contains(driftShare) else {
+                throw ValidationError("--drift-share must be a number from 0 to 1")
+            }
+        }
+
         func run() throws {
             let project = try Project(global)
             var settings = DriftSettings()
-            if let test {
-                guard let value = DriftSettings.Test(rawValue: test) else {
-                    throw GitOpsMLError.usage("unknown test \"\(test)\"")
-                }
-                settings.test = value
-            }
-            if let threshold, !(threshold.isFinite && threshold >= 0) {
-                throw GitOpsMLError.usage("--threshold must be a finite number of at least 0")
-            }
-            guard driftShare.isFinite, (0...1).contains(driftShare) else {
-                throw GitOpsMLError.usage("--drift-share must be a number from 0 to 1")
-            }
+            settings.test = test
             settings.threshold = threshold
             settings.driftShare = driftShare
             settings.benjaminiHochberg = benjaminiHochberg
@@ -183,3 +181,5 @@ struct DataCommand: ParsableCommand {
         }
     }
 }
+
+extension DriftSettings.Test: ExpressibleByArgument {}
