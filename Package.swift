@@ -83,13 +83,15 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strict),
         // The cluster: access, discovery, server-side apply of a manifest set, rollout health, drift.
         .target(
-            name: "Kubernetes", dependencies: ["GitOpsMLCore", "Config", "HTTPClient", "Processes"], exclude: ["README.md"],
+            name: "Kubernetes", dependencies: ["GitOpsMLCore", "Config", "HTTPClient", "Processes"],
+            exclude: ["README.md"],
             swiftSettings: strict),
         // The sync agent: the reconcile pass, the local target, rollout health, rollbacks in git, the push webhook.
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes", "Processes",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes",
+                "Processes",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -122,7 +124,9 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["GitOpsMLCore", "Gates", "HTTPClient", "Processes", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "GitOpsMLCore", "Gates", "HTTPClient", "Processes", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "GitOpsMLCoreTests", dependencies: ["GitOpsMLCore", "TestSupport"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
@@ -140,13 +144,15 @@ let package = Package(
         .testTarget(
             name: "TrustTests", dependencies: ["Trust", "Check", "Config", "GitStore", "Promotion", "TestSupport"]),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Kubernetes", "HTTPClient", "Datasets", "GitStore", "TestSupport"]),
+            name: "AgentTests",
+            dependencies: ["Agent", "Kubernetes", "HTTPClient", "Datasets", "GitStore", "TestSupport"]),
         .testTarget(
             name: "KubernetesTests", dependencies: ["Kubernetes", "Config", "HTTPClient", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "PromotionTests", dependencies: ["Promotion", "GitStore", "TestSupport"]),
         .testTarget(
-            name: "LineageTests", dependencies: ["Lineage", "GitStore", "Config", "Datasets", "Promotion", "TestSupport"]),
+            name: "LineageTests",
+            dependencies: ["Lineage", "GitStore", "Config", "Datasets", "Promotion", "TestSupport"]),
         .testTarget(
             name: "RenderTests", dependencies: ["Render", "Config", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GitOpsMLCore", "Config", "TestSupport"]),
