@@ -137,38 +137,24 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
-    /// The report of `headSpec` against `--base` (else its default base), by the trusted rules.
+    /// The report of `headSpec` against `--base` (else its default base), by the trusted rules (Trust's
+    /// `CheckRun`); `--config` replaces gitops-ml.yaml wherever the rules are read.
     private func evaluate(_ headSpec: String, project: Project, suites: Set<CheckContext.Suite>) throws -> (
         CheckReport, RevisionFiles
     ) {
-        let repository = project.repository
-        let headFiles = try project.files(headSpec)
-        let headRevision = CheckRevision(files: headFiles, name: headSpec, commit: headFiles.commit?.hex)
-        let defaults = try base == nil ? project.revisions.defaultBase(head: headFiles.commit) : nil
-        let baseRevision = try (base ?? defaults?.revision).flatMap { spec -> CheckRevision? in
-            guard spec != "none" else { return nil }
-            let files = try project.files(spec)
-            return CheckRevision(files: files, name: defaults?.name ?? spec, commit: files.commit?.hex)
+        let explicit = try global.config.map { path -> ProjectConfig in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GitOpsMLError.usage("--config \(path): no such file")
+            }
+            return try ProjectConfig.parse([UInt8](data), file: path)
         }
-        let (trusted, policyFinding) = try judgingRules(project, head: headFiles, base: baseRevision)
-        let context = CheckContext(
-            config: trusted.config, policies: trusted.policies, head: headRevision, base: baseRevision,
-            suites: suites, workTree: repository.workTree,
-            stores: DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree))
+        let request = CheckRun.Request(head: headSpec, base: base, rules: rules, config: explicit, suites: suites)
         let progress = ProgressLine()
-        let findings =
-            (policyFinding.map { [$0] } ?? [])
-            + (try CheckRunner.run(context) { step in
-                Log.info("checking", ["step": step])
-                progress.show("checking \(step)…")
-            })
-        progress.clear()
-        return (
-            CheckReport(
-                toolVersion: GitOpsMLVersion.current, base: baseRevision.map { ($0.name, $0.commit) },
-                head: (headSpec, headRevision.commit), findings: findings),
-            headFiles
-        )
+        defer { progress.clear() }
+        return try CheckRun.evaluate(request, revisions: project.revisions) { step in
+            Log.info("checking", ["step": step])
+            progress.show("checking \(step)…")
+        }
     }
 
     /// `--each 'exp:*'`: every DVC experiment the pattern names against the champion, one line each
@@ -265,22 +251,6 @@ struct CheckCommand: ParsableCommand {
     private static func gateMetric(_ finding: Finding) -> String {
         let parts = finding.id.split(separator: "/", maxSplits: 2)
         return parts.count == 3 ? String(parts[2]) : finding.check
-    }
-
-    /// The rules in force (Trust decides which); `--config` replaces gitops-ml.yaml wherever they are read.
-    private func judgingRules(_ project: Project, head: RevisionFiles, base: CheckRevision?) throws -> (
-        RuleSet, Finding?
-    ) {
-        let explicit = try global.config.map { path -> ProjectConfig in
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw GitOpsMLError.usage("--config \(path): no such file")
-            }
-            return try ProjectConfig.parse([UInt8](data), file: path)
-        }
-        let baseFiles = try base.flatMap { base in try base.commit.map { (try project.files($0), base.name) } }
-        return try RulesInForce.check(
-            head: head, headName: head.commit.map { "\(self.head) (\($0.short))" } ?? self.head, base: baseFiles,
-            rules: rules, config: explicit, revisions: project.revisions)
     }
 
     /// Gate reports are signed in their own SSH namespace (a report signature cannot pass for a commit's),
