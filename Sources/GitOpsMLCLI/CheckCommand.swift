@@ -142,13 +142,8 @@ struct CheckCommand: ParsableCommand {
     private func evaluate(_ headSpec: String, project: Project, suites: Set<CheckContext.Suite>) throws -> (
         CheckReport, RevisionFiles
     ) {
-        let explicit = try global.config.map { path -> ProjectConfig in
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw GitOpsMLError.usage("--config \(path): no such file")
-            }
-            return try ProjectConfig.parse([UInt8](data), file: path)
-        }
-        let request = CheckRun.Request(head: headSpec, base: base, rules: rules, config: explicit, suites: suites)
+        let request = CheckRun.Request(
+            head: headSpec, base: base, rules: rules, config: project.explicitConfig, suites: suites)
         let progress = ProgressLine()
         defer { progress.clear() }
         return try CheckRun.evaluate(request, revisions: project.revisions) { step in

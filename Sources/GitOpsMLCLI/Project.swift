@@ -9,11 +9,15 @@ struct Project {
     let repository: Repository
     /// nil when the project has no gitops-ml.yaml (commands fall back to DVC's files and defaults).
     let config: ProjectConfig?
+    /// `--config`'s file, which replaces gitops-ml.yaml wherever rules are read (nil without the option:
+    /// the rules then come from the revision Trust names, not from the work tree).
+    let explicitConfig: ProjectConfig?
 
     init(_ options: GlobalOptions) throws {
         options.apply()
         repository = try Repository(at: options.repo)
         config = try Project.loadConfig(options.config, repository: repository)
+        explicitConfig = options.config == nil ? nil : config
         Log.debug(
             "opened repository",
             ["root": repository.root, "bare": "\(repository.isBare)", "config": config == nil ? "none" : "loaded"])

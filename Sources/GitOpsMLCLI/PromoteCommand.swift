@@ -195,10 +195,16 @@ struct PromoteCommand: ParsableCommand {
         {
             base = record.sourceCommit
         }
-        var arguments = ["--repo", global.repo, "--head", source.hex, "--base", base]
-        if let config = global.config { arguments += ["--config", config] }
-        let command = try CheckCommand.parse(arguments)
-        try command.run()
+        let request = CheckRun.Request(head: source.hex, base: base, rules: nil, config: project.explicitConfig)
+        let report = try CheckRun.evaluate(request, revisions: project.revisions).report
+        print(report.text(color: Output.colorEnabled), terminator: "")
+        try project.repository.setNote(report.jsonText, for: source)
+        Output.error("report \(ContentDigest.sha256(Array(report.jsonText.utf8))) stored as a note on \(source.short)")
+        if report.verdict == .fail {
+            throw CheckFailure(lines: [
+                "check failed: \(report.findings.count(.fail)) failed, \(report.findings.count(.error)) errors"
+            ])
+        }
     }
 
     /// The note `check` stored on the source commit, when it is a valid report that passed for exactly that
