@@ -207,42 +207,17 @@ struct PromoteCommand: ParsableCommand {
         }
     }
 
-    /// The note `check` stored on the source commit, when it is a valid report that passed for exactly that
-    /// commit, and the verdict recomputed from git objects — the source against what the environment runs
-    /// now, by the rules of the default branch — passes too. The note is evidence, never trusted alone.
+    /// The gate report a promotion may rely on (Trust's `GateEvidence.admit`), against what `to` runs now.
     private func gateReport(
         for source: ObjectID, project: Project, trusted: TrustedRules
     ) throws -> String {
-        let repository = project.repository
-        guard let note = try repository.note(for: source) else {
-            throw PromotionFailure.noGateReport(commit: source.hex)
-        }
-        let claim = try GateEvidence.verify(Array(note.utf8), commit: source.hex)
-        guard claim.verdict == .pass else {
-            throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
-        }
-        let rules = trusted.rules
-        if let signers = rules.config.environments[to]?.reportSigners {
-            do {
-                let signer = try GateEvidence.signer(
-                    of: source, signers: signers, in: trusted.files, repository: repository)
-                Output.error("gate report on \(source.short) signed by \(signer)")
-            } catch let refusal as GateEvidence.Refusal {
-                throw GateEvidence.Refusal("\(to) needs a signed gate report: \(refusal)")
-            }
-        }
         let champion = try project.releaseRecord(environment: to, model: model).flatMap {
-            try? repository.resolve($0.sourceCommit)
+            try? project.repository.resolve($0.sourceCommit)
         }
-        let championName = champion.map { "\(to) (\($0.short))" } ?? "no champion"
-        let failing = try GateEvidence.recomputedFailures(
-            source: source, champion: champion, championName: championName, rules: rules, in: repository)
-        guard failing.isEmpty else {
-            throw GateEvidence.Refusal(
-                "the gate report on \(source.short) says pass, but recomputed from git objects against \(championName) by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
-            )
-        }
-        return note
+        let admitted = try GateEvidence.admit(
+            source, to: to, champion: champion, trusted: trusted, repository: project.repository)
+        if let signer = admitted.signer { Output.error("gate report on \(source.short) signed by \(signer)") }
+        return admitted.report
     }
 
     /// Registers the released version (when it is not yet) and assigns the environment's stage.

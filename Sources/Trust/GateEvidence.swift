@@ -186,4 +186,39 @@ public enum GateEvidence {
                 "the gate report on \(source.short) is not signed by a signer of \(signers): \(failure.description)")
         }
     }
+
+    /// What a promotion of `source` to `environment` may rely on: the note `check` stored on it, when it is a
+    /// valid report that passed for exactly that commit, signed by one of the environment's `report_signers`
+    /// when it names them, and whose verdict, recomputed from git objects — `source` against what the
+    /// environment runs (`champion`) by the trusted rules — passes too. Returns the report and its signer.
+    public static func admit(
+        _ source: ObjectID, to environment: String, champion: ObjectID?, trusted: TrustedRules,
+        repository: Repository
+    ) throws -> (report: String, signer: String?) {
+        guard let note = try repository.note(for: source) else {
+            throw PromotionFailure.noGateReport(commit: source.hex)
+        }
+        let claim = try verify(Array(note.utf8), commit: source.hex)
+        guard claim.verdict == .pass else {
+            throw PromotionFailure.gateReportFailed(commit: source.hex, verdict: claim.verdict.rawValue)
+        }
+        let rules = trusted.rules
+        var signedBy: String?
+        if let signers = rules.config.environments[environment]?.reportSigners {
+            do {
+                signedBy = try signer(of: source, signers: signers, in: trusted.files, repository: repository)
+            } catch let refusal as Refusal {
+                throw Refusal("\(environment) needs a signed gate report: \(refusal)")
+            }
+        }
+        let championName = champion.map { "\(environment) (\($0.short))" } ?? "no champion"
+        let failing = try recomputedFailures(
+            source: source, champion: champion, championName: championName, rules: rules, in: repository)
+        guard failing.isEmpty else {
+            throw Refusal(
+                "the gate report on \(source.short) says pass, but recomputed from git objects against \(championName) by the rules of \(rules.source) it fails (\(failing.count) failing: \(failing.prefix(2).map(\.message).joined(separator: " | ")))"
+            )
+        }
+        return (note, signedBy)
+    }
 }
