@@ -190,6 +190,139 @@ struct WorkflowRunTests {
         }
     }
 
+    /// ml-drift on a DVC project whose training data is a DVC output in a local directory remote: the job's
+    /// composite action fetches the dataset of the head and of what staging runs (nothing else), and the
+    /// drift of shifted data opens an issue while the data staging was trained on does not.
+    @Test(.enabled(if: toolsAvailable("dvc"), "needs dvc in .venv (make test installs it)"))
+    func aDVCProjectsDriftJobReadsBothVersionsOfItsDataFromTheRemote() throws {
+        let dvc = try requireTool("dvc")
+        var environment = self.environment
+        environment.merge(dvcTestEnvironment(siteCache: temp.sub("dvc-drift-site"))) { _, dvcs in dvcs }
+        environment["PATH"] = (dvc as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
+        let work = try makeRepository(
+            in: temp.sub("dvc-drift"),
+            files: [
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+                datasets:
+                  train: {path: data/train.csv}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+                checks:
+                  policies: policies
+                workflows:
+                  drift: {dataset: train, environment: staging}
+
+                """,
+                "metrics.json": "{\"accuracy\": 0.8}\n",
+                "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
+            ])
+        func dvcRun(_ arguments: [String]) throws {
+            try run([dvc] + arguments, in: work, environment: environment, timeout: 300)
+        }
+        /// 400 rows of a column spread over [shift, shift + 10).
+        func writeData(shift: Double) throws {
+            try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
+            let rows = (0..<400).map { "\($0),\(shift + Double(($0 * 37) % 400) / 40)" }
+            try ("id,x\n" + rows.joined(separator: "\n") + "\n").write(
+                toFile: work + "/data/train.csv", atomically: false, encoding: .utf8)
+        }
+        try dvcRun(["init", "-q"])
+        try dvcRun(["remote", "add", "-d", "local", temp.sub("dvc-drift-remote")])
+        try writeData(shift: 0)
+        try dvcRun(["add", "-q", "data/train.csv"])
+        try git("add", "-A", in: work)
+        try git("commit", "-qm", "Data tracked by DVC", in: work)
+        try dvcRun(["push", "-q"])
+        try git("checkout", "-q", "-b", "data/refresh", in: work)
+        try writeData(shift: 6)
+        try dvcRun(["add", "-q", "data/train.csv"])
+        try git("commit", "-qam", "Refreshed data", in: work)
+        try dvcRun(["push", "-q"])
+        try git("checkout", "-q", "main", in: work)
+        let origin = "file://" + temp.path + "/dvc-drift-origin.git"
+        try run(["git", "clone", "-q", "--bare", work, String(origin.dropFirst(7))])
+        let promoted = try gitopsML(["promote", "m", "--to", "staging", "--run-checks", "--push", origin], in: work)
+        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        for (branch, drifted) in [("data/refresh", true), ("main", false)] {
+            let root = temp.sub("dvc-drift-" + branch.replacingOccurrences(of: "/", with: "-"))
+            let harness = try WorkflowHarness(
+                origin: origin, commit: try git("rev-parse", branch, in: work),
+                expressions: ["github.token": "not-a-token"], root: root)
+            let outcome = try harness.run(
+                job: "drift", of: work + "/.github/workflows/ml-drift.yml", environment: environment)
+            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
+            #expect(outcome.log.contains("fetched from DVC:\ndata/train.csv\ndata/train.csv"), "\(outcome.log)")
+            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
+            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
+        }
+    }
+
+    /// ml-drift on a project whose training data is a git-lfs object: the job fetches the dataset's objects of
+    /// the head and of what staging runs by include list, and only shifted data opens an issue.
+    @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
+    func anLFSProjectsDriftJobReadsBothVersionsOfItsData() throws {
+        let work = try makeRepository(
+            in: temp.sub("lfs-drift"),
+            files: [
+                ".gitattributes": "*.csv filter=lfs diff=lfs merge=lfs -text\n",
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+                datasets:
+                  train: {path: data/train.csv}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+                checks:
+                  policies: policies
+                workflows:
+                  drift: {dataset: train, environment: staging}
+
+                """,
+                "metrics.json": "{\"accuracy\": 0.8}\n",
+                "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
+            ])
+        try git("lfs", "install", "--local", in: work)
+        func commitData(shift: Double, _ message: String) throws {
+            try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
+            let rows = (0..<400).map { "\($0),\(shift + Double(($0 * 37) % 400) / 40)" }
+            try ("id,x\n" + rows.joined(separator: "\n") + "\n").write(
+                toFile: work + "/data/train.csv", atomically: false, encoding: .utf8)
+            try git("add", "-A", in: work)
+            try git("commit", "-qm", message, in: work)
+        }
+        try commitData(shift: 0, "Data in git-lfs")
+        try git("checkout", "-q", "-b", "data/refresh", in: work)
+        try commitData(shift: 6, "Refreshed data")
+        try git("checkout", "-q", "main", in: work)
+        let origin = "file://" + temp.path + "/lfs-drift-origin.git"
+        try run(["git", "clone", "-q", "--bare", work, String(origin.dropFirst(7))])
+        try run(["git", "lfs", "push", "--all", origin], in: work)
+        let promoted = try gitopsML(["promote", "m", "--to", "staging", "--run-checks", "--push", origin], in: work)
+        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        for (branch, drifted) in [("data/refresh", true), ("main", false)] {
+            let root = temp.sub("lfs-drift-" + branch.replacingOccurrences(of: "/", with: "-"))
+            let harness = try WorkflowHarness(
+                origin: origin, commit: try git("rev-parse", branch, in: work),
+                expressions: ["github.token": "not-a-token"], root: root)
+            let outcome = try harness.run(
+                job: "drift", of: work + "/.github/workflows/ml-drift.yml", environment: environment)
+            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
+            let objects = try FileManager.default.subpathsOfDirectory(
+                atPath: root + "/workspace-drift/.git/lfs/objects"
+            )
+            .filter { $0.split(separator: "/").last?.count == 64 }
+            #expect(objects.count == (drifted ? 2 : 1), "\(branch): the head's and staging's data only: \(objects)")
+            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
+            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
+        }
+    }
+
     /// A project whose metrics and model are git-lfs objects, pushed with their objects to a bare remote
     /// (file://, a local LFS store): main the champion, `better` and `worse` challengers, and an undeclared
     /// LFS-tracked JSON file beside them.
