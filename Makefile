@@ -6,7 +6,7 @@ DEMO_DIR ?= out/churn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/gitops-ml
 
-.PHONY: demo test deps venv build dist portability format lint benchmark coverage clean templates
+.PHONY: demo test deps venv build dist portability image-check format lint benchmark coverage clean templates
 
 ## Debian packages: libgit2, libcurl and pkg-config (for the build); git, git-lfs, python3 with venv, openssl,
 ## gnupg and an SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1, make
@@ -45,6 +45,11 @@ portability: dist
 	  && tar -czf $$work/x.tar.gz -C $$work x && if bash scripts/check-portability.sh $$work/x.tar.gz 2>/dev/null; then \
 	  echo "portability: a dynamically linked binary passed" >&2; rm -rf $$work; exit 1; fi; rm -rf $$work; \
 	  echo "portability: the dynamically linked debug binary is refused, as it should be"
+
+## The image's contents proven without Docker (scripts/image-check.sh): the Dockerfile's runtime packages on a
+## debootstrap'd bookworm minbase, the archive's binary run there as UID 10001.
+image-check: dist
+	bash scripts/image-check.sh
 
 ## Materialise the churn example as a git repository and run gitops-ml on its history: the metrics and
 ## params diffs, then `check` on a better challenger (passes) and a worse one (fails, exit code 1), generate,
@@ -92,6 +97,7 @@ test: deps venv
 	  --out .build/pandas_corpus.json
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(MAKE) portability
+	SUDO="$(SUDO)" bash scripts/image-check.sh
 	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
 	  GITOPS_ML_PANDAS_CORPUS=$(CURDIR)/.build/pandas_corpus.json $(SWIFT) test --skip-build
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make image-check`: the image's contents proven without Docker. A Debian bookworm root file system made
+# with `debootstrap --variant=minbase` plus exactly the runtime packages the Dockerfile installs (read from
+# it), the release archive's binary at /usr/local/bin, and the binary run there as UID 10001, as the image
+# runs it: --help, `version --verbose` (libgit2 linked, libcurl found at run time), and `check` on the churn
+# example (the better challenger passes, the worse fails with exit 1). Needs root (chroot) and a Debian
+# mirror; the root file system is kept in .build/image-root and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )}
+archive=$(ls dist/gitops-ml-*-linux-"$(uname -m)".tar.gz 2>/dev/null | head -n 1)
+[ -n "$archive" ] || { echo "image-check: no release archive in dist/ (make dist)" >&2; exit 3; }
+root=$PWD/.build/image-root
+# The packages of the Dockerfile's one `apt-get install` line, so that the two cannot drift apart.
+packages=$(sed -n 's/.*apt-get install -y --no-install-recommends \(.*\) \\$/\1/p' Dockerfile)
+[ -n "$packages" ] || { echo "image-check: no apt-get install line in the Dockerfile" >&2; exit 3; }
+if [ ! -f "$root/.packages" ] || [ "$(cat "$root/.packages")" != "$packages" ]; then
+  command -v debootstrap > /dev/null || $SUDO apt-get install -y -q --no-install-recommends debootstrap > /dev/null
+  $SUDO rm -rf "$root"
+  echo "image-check: debootstrap --variant=minbase bookworm, then: $packages"
+  $SUDO debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian > /dev/null
+  $SUDO chroot "$root" apt-get install -y -q --no-install-recommends $packages > /dev/null
+  $SUDO chroot "$root" rm -rf /var/lib/apt/lists
+  echo "$packages" | $SUDO tee "$root/.packages" > /dev/null
+fi
+name=$(basename "$archive" .tar.gz)
+$SUDO tar -xzf "$archive" -C "$root/usr/local/bin" --strip-components=2 "$name/bin/gitops-ml"
+# The example, made on this machine (it needs git and python3, which the image has not), owned by the user.
+$SUDO rm -rf "$root/work"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+bash examples/churn/materialize.sh "$work/churn" > /dev/null
+$SUDO cp -a "$work/churn" "$root/work"
+$SUDO chown -R 10001:10001 "$root/work"
+# A container has /proc (the Swift runtime reads the arguments from /proc/self/cmdline): so does the chroot.
+$SUDO mount -t proc proc "$root/proc"
+trap '$SUDO umount "$root/proc" 2> /dev/null || true; rm -rf "$work"' EXIT
+run() { $SUDO chroot --userspec=10001:10001 "$root" env -i HOME=/work PATH=/usr/local/bin:/usr/bin:/bin "$@"; }
+run gitops-ml --help > /dev/null
+versions=$(run gitops-ml version --verbose)
+echo "$versions" | grep -q "libgit2 1\." || { echo "image-check: no libgit2 in: $versions" >&2; exit 1; }
+echo "$versions" | grep -q "libcurl" || { echo "image-check: libcurl not found at run time: $versions" >&2; exit 1; }
+suites=(--suite config --suite data --suite model --suite gate)
+run sh -c "cd /work && gitops-ml check --repo /work --head challenger/better --no-note ${suites[*]}" > /dev/null
+status=0
+run sh -c "cd /work && gitops-ml check --repo /work --head challenger/worse --no-note ${suites[*]}" > /dev/null 2>&1 \
+  || status=$?
+[ "$status" = 1 ] || { echo "image-check: the worse challenger's check exited $status, not 1" >&2; exit 1; }
+echo "image-check: $(basename "$archive") runs in bookworm minbase + $packages as UID 10001:" \
+  "--help, version (${versions//$'\n'/; }), check (pass, and fail with exit 1)"
