@@ -1,0 +1,123 @@
+import Config
+import Foundation
+import GitOpsMLCore
+import TestSupport
+import Testing
+
+/// The generated install step, run as a runner runs it against the real release archive (`make dist`, which
+/// `make test` builds first): the download (a `curl` stand-in that serves the archive from dist/ and records
+/// the URL asked for), the check of the pinned sha256, the extraction, `GITHUB_PATH`. A wrong checksum stops
+/// it before anything is installed; without one, the build provenance is asked for (`gh attestation verify`).
+@Suite("The generated install step")
+struct InstallStepTests {
+    let temp = TemporaryDirectory("install-step")
+    static let archive: String? = {
+        let dist = packageRoot + "/dist"
+        var system = utsname()
+        uname(&system)
+        let arch = withUnsafeBytes(of: &system.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return (try? FileManager.default.contentsOfDirectory(atPath: dist))?
+            .first { $0.hasSuffix("-linux-\(arch).tar.gz") }.map { dist + "/" + $0 }
+    }()
+
+    /// The install step of the rendered composite action, for a project pinning `sha256`: its script and
+    /// its `env:` as rendered (`${{ github.token }}` left to the caller).
+    func installStep(sha256: String?) throws -> (script: String, env: [String: String]) {
+        let project = try makeRepository(
+            in: temp.sub("project-\(sha256?.prefix(6) ?? "none")"),
+            files: [
+                "gitops-ml.yaml": """
+                version: 1
+                models:
+                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+                environments:
+                  staging: {branch: gitops, namespace: m-staging}
+                workflows:
+                  gitops_ml_repository: acme/gitops-ml
+                \(sha256.map { "  gitops_ml_sha256: \($0)" } ?? "")
+
+                """,
+                "metrics.json": "{\"accuracy\": 0.8}\n",
+            ])
+        let generated = try gitopsML(["generate", "workflows"], in: project)
+        #expect(generated.status == 0, "\(generated.stderrText)")
+        let file = project + "/.github/actions/gitops-ml/action.yml"
+        let bytes = try #require(FileManager.default.contents(atPath: file))
+        let top = try ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
+        for node in try top.mapping().required("runs").mapping().required("steps").list() {
+            let step = try node.mapping()
+            guard try step.optional("name")?.string().hasPrefix("Install gitops-ml") == true else { continue }
+            let env = try step.required("env").mapping().all().map { ($0.key, try $0.node.string()) }
+            return (try step.required("run").string(), Dictionary(uniqueKeysWithValues: env))
+        }
+        throw CommandFailed(description: "no install step in \(file)")
+    }
+
+    /// Runs the script with the runner's files and the stand-ins; the exit status, the folders it added to
+    /// `GITHUB_PATH`, and what `curl` and `gh` were asked.
+    func install(_ step: (script: String, env: [String: String]), archive: String, in name: String) throws -> (
+        status: Int32, paths: [String], curl: String, gh: String
+    ) {
+        let runner = temp.sub(name)
+        let bin = temp.sub(name + "-bin")
+        let calls = runner + "/calls"
+        try """
+        #!/bin/sh
+        # curl stand-in: the release archive from dist/, written where --output says.
+        echo "curl $*" >> "\(calls)"
+        while [ $# -gt 0 ]; do if [ "$1" = --output ]; then cp "\(archive)" "$2"; fi; shift; done
+        """.write(toFile: bin + "/curl", atomically: false, encoding: .utf8)
+        try "#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n".write(toFile: bin + "/gh", atomically: false, encoding: .utf8)
+        for tool in ["curl", "gh"] { chmod(bin + "/" + tool, 0o755) }
+        FileManager.default.createFile(atPath: runner + "/github_path", contents: nil)
+        FileManager.default.createFile(atPath: calls, contents: nil)
+        var environment = gitTestEnvironment
+        environment["PATH"] = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        environment["RUNNER_TEMP"] = runner
+        environment["GITHUB_PATH"] = runner + "/github_path"
+        for (key, value) in step.env { environment[key] = value == "${{ github.token }}" ? "not-a-token" : value }
+        let output = try Subprocess.run(
+            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step.script], directory: runner,
+            environment: environment, timeout: 120)
+        let paths = try String(contentsOfFile: runner + "/github_path", encoding: .utf8).split(separator: "\n")
+            .map(String.init)
+        let recorded = try String(contentsOfFile: calls, encoding: .utf8)
+        return (
+            output.status, paths, recorded.split(separator: "\n").filter { $0.hasPrefix("curl") }.joined(),
+            recorded.split(separator: "\n").filter { $0.hasPrefix("gh") }.joined()
+        )
+    }
+
+    @Test(.enabled(if: InstallStepTests.archive != nil, "needs the release archive in dist/ (make dist)"))
+    func theReleaseArchiveIsVerifiedAndInstalled() throws {
+        let archive = try #require(Self.archive)
+        let sha256 = try #require(
+            try String(contentsOfFile: archive + ".sha256", encoding: .utf8).split(separator: " ").first.map(
+                String.init))
+        let name = (archive as NSString).lastPathComponent
+        let pinned = try installStep(sha256: sha256)
+        #expect(pinned.env["GITOPS_ML_SHA256"] == sha256 && pinned.env["GITOPS_ML_VERSION"] == GitOpsMLVersion.current)
+
+        var installed = try install(pinned, archive: archive, in: "pinned")
+        #expect(installed.status == 0)
+        #expect(
+            installed.curl.contains(
+                "https://github.com/acme/gitops-ml/releases/download/v\(GitOpsMLVersion.current)/\(name)"))
+        #expect(installed.gh.isEmpty, "a pinned checksum needs no attestation: \(installed.gh)")
+        let folder = try #require(installed.paths.first)
+        let version = try Subprocess.run([folder + "/gitops-ml", "version"])
+        #expect(version.status == 0 && version.stdoutText.contains(GitOpsMLVersion.current), "\(version.stdoutText)")
+
+        // One wrong digit: nothing is installed.
+        let wrong = (sha256.first == "0" ? "1" : "0") + sha256.dropFirst()
+        var tampered = pinned
+        tampered.env["GITOPS_ML_SHA256"] = wrong
+        installed = try install(tampered, archive: archive, in: "wrong")
+        #expect(installed.status != 0 && installed.paths.isEmpty)
+
+        // No checksum: the build provenance is verified instead.
+        installed = try install(try installStep(sha256: nil), archive: archive, in: "none")
+        #expect(installed.status == 0)
+        #expect(installed.gh.contains("gh attestation verify") && installed.gh.contains("--repo acme/gitops-ml"))
+    }
+}
