@@ -190,6 +190,57 @@ struct WorkflowRunTests {
         }
     }
 
+    /// The files of a project whose training data drifts on `data/refresh`: a model, a gate, the dataset.
+    static let driftProjectFiles: [String: String] = [
+        "gitops-ml.yaml": """
+        version: 1
+        models:
+          m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+        datasets:
+          train: {path: data/train.csv}
+        environments:
+          staging: {branch: gitops, namespace: m-staging}
+        checks:
+          policies: policies
+        workflows:
+          drift: {dataset: train, environment: staging}
+
+        """,
+        "metrics.json": "{\"accuracy\": 0.8}\n",
+        "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
+    ]
+
+    /// Writes 400 rows of a column spread over [shift, shift + 10) to `data/train.csv`.
+    func writeDriftData(_ work: String, shift: Double) throws {
+        try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
+        let rows = (0..<400).map { "\($0),\(shift + Double(($0 * 37) % 400) / 40)" }
+        try ("id,x\n" + rows.joined(separator: "\n") + "\n").write(
+            toFile: work + "/data/train.csv", atomically: false, encoding: .utf8)
+    }
+
+    /// Promotes main to staging, renders the workflows, and runs ml-drift on `data/refresh` (shifted data:
+    /// the job opens an issue) and on main (the data staging runs: no issue); each run's outcome and root.
+    func promoteAndRunDrift(_ work: String, origin: String, environment: [String: String]) throws
+        -> [(branch: String, drifted: Bool, outcome: WorkflowHarness.Outcome, root: String)]
+    {
+        let promoted = try gitopsML(["promote", "m", "--to", "staging", "--run-checks", "--push", origin], in: work)
+        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
+        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
+        return try [("data/refresh", true), ("main", false)].map { branch, drifted in
+            let name = (work as NSString).lastPathComponent + "-" + branch.replacingOccurrences(of: "/", with: "-")
+            let root = temp.sub(name)
+            let harness = try WorkflowHarness(
+                origin: origin, commit: try git("rev-parse", branch, in: work),
+                expressions: ["github.token": "not-a-token"], root: root)
+            let outcome = try harness.run(
+                job: "drift", of: work + "/.github/workflows/ml-drift.yml", environment: environment)
+            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
+            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
+            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
+            return (branch, drifted, outcome, root)
+        }
+    }
+
     /// ml-drift on a DVC project whose training data is a DVC output in a local directory remote: the job's
     /// composite action fetches the dataset of the head and of what staging runs (nothing else), and the
     /// drift of shifted data opens an issue while the data staging was trained on does not.
@@ -199,65 +250,26 @@ struct WorkflowRunTests {
         var environment = self.environment
         environment.merge(dvcTestEnvironment(siteCache: temp.sub("dvc-drift-site"))) { _, dvcs in dvcs }
         environment["PATH"] = (dvc as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
-        let work = try makeRepository(
-            in: temp.sub("dvc-drift"),
-            files: [
-                "gitops-ml.yaml": """
-                version: 1
-                models:
-                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
-                datasets:
-                  train: {path: data/train.csv}
-                environments:
-                  staging: {branch: gitops, namespace: m-staging}
-                checks:
-                  policies: policies
-                workflows:
-                  drift: {dataset: train, environment: staging}
-
-                """,
-                "metrics.json": "{\"accuracy\": 0.8}\n",
-                "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
-            ])
+        let work = try makeRepository(in: temp.sub("dvc-drift"), files: Self.driftProjectFiles)
         func dvcRun(_ arguments: [String]) throws {
             try run([dvc] + arguments, in: work, environment: environment, timeout: 300)
         }
-        /// 400 rows of a column spread over [shift, shift + 10).
-        func writeData(shift: Double) throws {
-            try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
-            let rows = (0..<400).map { "\($0),\(shift + Double(($0 * 37) % 400) / 40)" }
-            try ("id,x\n" + rows.joined(separator: "\n") + "\n").write(
-                toFile: work + "/data/train.csv", atomically: false, encoding: .utf8)
-        }
         try dvcRun(["init", "-q"])
         try dvcRun(["remote", "add", "-d", "local", temp.sub("dvc-drift-remote")])
-        try writeData(shift: 0)
-        try dvcRun(["add", "-q", "data/train.csv"])
-        try git("add", "-A", in: work)
-        try git("commit", "-qm", "Data tracked by DVC", in: work)
-        try dvcRun(["push", "-q"])
-        try git("checkout", "-q", "-b", "data/refresh", in: work)
-        try writeData(shift: 6)
-        try dvcRun(["add", "-q", "data/train.csv"])
-        try git("commit", "-qam", "Refreshed data", in: work)
-        try dvcRun(["push", "-q"])
+        for (branch, shift) in [("main", 0.0), ("data/refresh", 6.0)] {
+            if branch != "main" { try git("checkout", "-q", "-b", branch, in: work) }
+            try writeDriftData(work, shift: shift)
+            try dvcRun(["add", "-q", "data/train.csv"])
+            try git("add", "-A", in: work)
+            try git("commit", "-qm", "Data of \(branch), tracked by DVC", in: work)
+            try dvcRun(["push", "-q"])
+        }
         try git("checkout", "-q", "main", in: work)
         let origin = "file://" + temp.path + "/dvc-drift-origin.git"
         try run(["git", "clone", "-q", "--bare", work, String(origin.dropFirst(7))])
-        let promoted = try gitopsML(["promote", "m", "--to", "staging", "--run-checks", "--push", origin], in: work)
-        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
-        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
-        for (branch, drifted) in [("data/refresh", true), ("main", false)] {
-            let root = temp.sub("dvc-drift-" + branch.replacingOccurrences(of: "/", with: "-"))
-            let harness = try WorkflowHarness(
-                origin: origin, commit: try git("rev-parse", branch, in: work),
-                expressions: ["github.token": "not-a-token"], root: root)
-            let outcome = try harness.run(
-                job: "drift", of: work + "/.github/workflows/ml-drift.yml", environment: environment)
-            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
-            #expect(outcome.log.contains("fetched from DVC:\ndata/train.csv\ndata/train.csv"), "\(outcome.log)")
-            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
-            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
+        for (branch, _, outcome, _) in try promoteAndRunDrift(work, origin: origin, environment: environment) {
+            #expect(
+                outcome.log.contains("fetched from DVC:\ndata/train.csv\ndata/train.csv"), "\(branch): \(outcome.log)")
         }
     }
 
@@ -265,61 +277,26 @@ struct WorkflowRunTests {
     /// the head and of what staging runs by include list, and only shifted data opens an issue.
     @Test(.enabled(if: toolsAvailable("git-lfs"), "needs git-lfs"))
     func anLFSProjectsDriftJobReadsBothVersionsOfItsData() throws {
-        let work = try makeRepository(
-            in: temp.sub("lfs-drift"),
-            files: [
-                ".gitattributes": "*.csv filter=lfs diff=lfs merge=lfs -text\n",
-                "gitops-ml.yaml": """
-                version: 1
-                models:
-                  m: {metrics: metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
-                datasets:
-                  train: {path: data/train.csv}
-                environments:
-                  staging: {branch: gitops, namespace: m-staging}
-                checks:
-                  policies: policies
-                workflows:
-                  drift: {dataset: train, environment: staging}
-
-                """,
-                "metrics.json": "{\"accuracy\": 0.8}\n",
-                "policies/gates.yaml": ProjectFixtures.gatePolicy(metric: "accuracy"),
-            ])
+        var files = Self.driftProjectFiles
+        files[".gitattributes"] = "*.csv filter=lfs diff=lfs merge=lfs -text\n"
+        let work = try makeRepository(in: temp.sub("lfs-drift"), files: files)
         try git("lfs", "install", "--local", in: work)
-        func commitData(shift: Double, _ message: String) throws {
-            try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
-            let rows = (0..<400).map { "\($0),\(shift + Double(($0 * 37) % 400) / 40)" }
-            try ("id,x\n" + rows.joined(separator: "\n") + "\n").write(
-                toFile: work + "/data/train.csv", atomically: false, encoding: .utf8)
+        for (branch, shift) in [("main", 0.0), ("data/refresh", 6.0)] {
+            if branch != "main" { try git("checkout", "-q", "-b", branch, in: work) }
+            try writeDriftData(work, shift: shift)
             try git("add", "-A", in: work)
-            try git("commit", "-qm", message, in: work)
+            try git("commit", "-qm", "Data of \(branch), in git-lfs", in: work)
         }
-        try commitData(shift: 0, "Data in git-lfs")
-        try git("checkout", "-q", "-b", "data/refresh", in: work)
-        try commitData(shift: 6, "Refreshed data")
         try git("checkout", "-q", "main", in: work)
         let origin = "file://" + temp.path + "/lfs-drift-origin.git"
         try run(["git", "clone", "-q", "--bare", work, String(origin.dropFirst(7))])
         try run(["git", "lfs", "push", "--all", origin], in: work)
-        let promoted = try gitopsML(["promote", "m", "--to", "staging", "--run-checks", "--push", origin], in: work)
-        #expect(promoted.status == 0, "\(promoted.stdoutText)\(promoted.stderrText)")
-        #expect(try gitopsML(["generate", "workflows"], in: work).status == 0)
-        for (branch, drifted) in [("data/refresh", true), ("main", false)] {
-            let root = temp.sub("lfs-drift-" + branch.replacingOccurrences(of: "/", with: "-"))
-            let harness = try WorkflowHarness(
-                origin: origin, commit: try git("rev-parse", branch, in: work),
-                expressions: ["github.token": "not-a-token"], root: root)
-            let outcome = try harness.run(
-                job: "drift", of: work + "/.github/workflows/ml-drift.yml", environment: environment)
-            #expect(outcome.succeeded, "\(branch): \(outcome.steps) \(outcome.log)")
+        for (branch, drifted, _, root) in try promoteAndRunDrift(work, origin: origin, environment: environment) {
             let objects = try FileManager.default.subpathsOfDirectory(
                 atPath: root + "/workspace-drift/.git/lfs/objects"
             )
             .filter { $0.split(separator: "/").last?.count == 64 }
             #expect(objects.count == (drifted ? 2 : 1), "\(branch): the head's and staging's data only: \(objects)")
-            let calls = (try? String(contentsOfFile: root + "/gh-calls", encoding: .utf8)) ?? ""
-            #expect(calls.contains("issue create --title Data drift: train against staging") == drifted, "\(calls)")
         }
     }
 
