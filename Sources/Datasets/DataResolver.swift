@@ -8,24 +8,51 @@ public struct DataStores: Sendable {
     public var dvcCache: String?
     /// git-lfs objects (`<git dir>/lfs/objects`).
     public var lfsObjects: String?
+    /// The work tree, where the DVC projects of a monorepo (`dvc init --subdir`) keep their own caches.
+    public var workTree: String?
 
-    public init(dvcCache: String?, lfsObjects: String?) {
+    public init(dvcCache: String?, lfsObjects: String?, workTree: String? = nil) {
         self.dvcCache = dvcCache
         self.lfsObjects = lfsObjects
+        self.workTree = workTree
     }
 
     /// The stores of a repository with this git directory and (optional) work tree.
     public static func of(gitDirectory: String, workTree: String?) -> DataStores {
-        var cache = workTree.map { $0 + "/.dvc/cache" }
-        if let workTree {
-            for name in ["config", "config.local"] {
-                guard let text = try? String(contentsOfFile: workTree + "/.dvc/" + name, encoding: .utf8),
-                    let configured = IniFile.value(text, section: "cache", key: "dir")
-                else { continue }
-                cache = configured.hasPrefix("/") ? configured : workTree + "/.dvc/" + configured
-            }
+        DataStores(
+            dvcCache: workTree.map { cache(ofProject: $0) }, lfsObjects: gitDirectory + "/lfs/objects",
+            workTree: workTree)
+    }
+
+    /// The DVC cache of the project at `folder`: `.dvc/cache`, or `cache.dir` of its `.dvc/config[.local]`.
+    static func cache(ofProject folder: String) -> String {
+        var cache = folder + "/.dvc/cache"
+        for name in ["config", "config.local"] {
+            guard let text = try? String(contentsOfFile: folder + "/.dvc/" + name, encoding: .utf8),
+                let configured = IniFile.value(text, section: "cache", key: "dir")
+            else { continue }
+            cache = configured.hasPrefix("/") ? configured : folder + "/.dvc/" + configured
         }
-        return DataStores(dvcCache: cache, lfsObjects: gitDirectory + "/lfs/objects")
+        return cache
+    }
+
+    /// The stores for a pointer file (`.dvc` or `dvc.lock`) at `carrier`: in a monorepo, the cache of the
+    /// DVC project the pointer belongs to (the nearest folder above it with its own `.dvc/`), else these.
+    func forPointer(_ carrier: String) -> DataStores {
+        guard let workTree else { return self }
+        var folder = (carrier as NSString).deletingLastPathComponent
+        while !folder.isEmpty {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: workTree + "/" + folder + "/.dvc", isDirectory: &isDirectory),
+                isDirectory.boolValue
+            {
+                var stores = self
+                stores.dvcCache = Self.cache(ofProject: workTree + "/" + folder)
+                return stores
+            }
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        return self
     }
 }
 
@@ -126,23 +153,15 @@ public enum DataResolver {
                 let output = try DVCPointer.output(in: pointerBytes, file: pointerFile, named: components.last ?? "")
                 return try locateDVC(
                     output, path: clean, inside: inside.joined(separator: "/"), pointer: pointerFile, kind: .dvc,
-                    stores: stores)
+                    stores: stores.forPointer(pointerFile))
             }
             inside.insert(components.removeLast(), at: 0)
         }
-        if let lock = try view.read("dvc.lock") {
-            for output in try DVCPointer.lockOutputs(lock) {
-                let root = normalize(output.path)
-                if root == clean {
-                    return try locateDVC(
-                        output, path: clean, inside: "", pointer: "dvc.lock", kind: .dvcLock, stores: stores)
-                }
-                if clean.hasPrefix(root + "/") {
-                    return try locateDVC(
-                        output, path: clean, inside: String(clean.dropFirst(root.count + 1)), pointer: "dvc.lock",
-                        kind: .dvcLock, stores: stores)
-                }
-            }
+        for (output, root, carrier) in try lockOutputs(for: clean, in: view)
+        where root == clean || clean.hasPrefix(root + "/") {
+            return try locateDVC(
+                output, path: clean, inside: root == clean ? "" : String(clean.dropFirst(root.count + 1)),
+                pointer: carrier, kind: .dvcLock, stores: stores.forPointer(carrier))
         }
         return nil
     }
@@ -161,7 +180,7 @@ public enum DataResolver {
         // of more throws at the limit, which says as much without listing it.
         if (try? view.list(clean, limit: 1)).map({ !$0.isEmpty }) ?? true { return .blob }
         guard let (_, file) = try identitySource(clean, in: view) else { return nil }
-        return file == "dvc.lock" ? .dvcLock : .dvc
+        return (file as NSString).lastPathComponent == "dvc.lock" ? .dvcLock : .dvc
     }
 
     /// The format of the revision's dvc.lock — "DVC 1", "DVC 2" or "DVC 3" — or nil when there is none or it
@@ -213,13 +232,9 @@ public enum DataResolver {
             }
             components.removeLast()
         }
-        if let lock = try view.read("dvc.lock") {
-            for output in try DVCPointer.lockOutputs(lock) {
-                let root = normalize(output.path)
-                if root == clean || clean.hasPrefix(root + "/") {
-                    return try inside(output, root: root, carrier: "dvc.lock")
-                }
-            }
+        for (output, root, carrier) in try lockOutputs(for: clean, in: view)
+        where root == clean || clean.hasPrefix(root + "/") {
+            return try inside(output, root: root, carrier: carrier)
         }
         return nil
     }
@@ -238,6 +253,29 @@ public enum DataResolver {
                 try FileStream.existing(object), digest: .sha256(oid), size: pointer.size, corrupt: corrupt,
                 sizeDiffers: { _ in corrupt })
         }
+    }
+
+    /// The `dvc.lock` files that may record `clean`, nearest first: one in each folder above it, up to the
+    /// root (a monorepo's DVC projects each have their own, whose paths are relative to its folder); each
+    /// with its outputs' paths made relative to the repository.
+    static func lockOutputs(for clean: String, in view: any FileView) throws -> [(
+        output: DVCPointer.Output, root: String, carrier: String
+    )] {
+        var folders: [String] = []
+        var folder = (clean as NSString).deletingLastPathComponent
+        while !folder.isEmpty {
+            folders.append(folder)
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        var found: [(DVCPointer.Output, String, String)] = []
+        for folder in folders + [""] {
+            let carrier = folder.isEmpty ? "dvc.lock" : folder + "/dvc.lock"
+            guard let lock = try view.read(carrier) else { continue }
+            for output in try DVCPointer.lockOutputs(lock, file: carrier) {
+                found.append((output, normalize(folder.isEmpty ? output.path : folder + "/" + output.path), carrier))
+            }
+        }
+        return found
     }
 
     static func locateDVC(
@@ -364,9 +402,9 @@ enum DVCPointer {
         }
     }
 
-    static func lockOutputs(_ bytes: [UInt8]) throws -> [Output] {
-        guard case .stages(let stages, _) = try lockStages(YAMLReader.parse(bytes, file: "dvc.lock")) else { return [] }
-        return try stages.flatMap { try parseOutputs($0.value["outs"], file: "dvc.lock") }
+    static func lockOutputs(_ bytes: [UInt8], file: String = "dvc.lock") throws -> [Output] {
+        guard case .stages(let stages, _) = try lockStages(YAMLReader.parse(bytes, file: file)) else { return [] }
+        return try stages.flatMap { try parseOutputs($0.value["outs"], file: file) }
     }
 
     /// What a `dvc.lock` holds, in every format DVC has written: DVC 1.x (stages at the top level, no

@@ -41,11 +41,14 @@ public struct DataOrigin: Sendable, Equatable {
         let stores = DataStores.of(gitDirectory: repository.gitDirectory, workTree: repository.workTree)
         let clean = try RepositoryPath.clean(path)
         let tip = try repository.commit(revision)
+        // The file, every `.dvc` pointer above it, and every dvc.lock from its folder up (a monorepo's DVC
+        // projects each have their own).
         var carriers = [clean, "dvc.lock"]
         var components = clean.split(separator: "/").map(String.init)
         while !components.isEmpty {
             carriers.append(components.joined(separator: "/") + ".dvc")
             components.removeLast()
+            if !components.isEmpty { carriers.append(components.joined(separator: "/") + "/dvc.lock") }
         }
         var versions: [Version] = []
         var removals: [CommitInfo] = []
@@ -57,7 +60,7 @@ public struct DataOrigin: Sendable, Equatable {
                 previous = nil
                 continue
             }
-            let bytes = source.file == "dvc.lock" ? nil : try view.read(source.file)
+            let bytes = (source.file as NSString).lastPathComponent == "dvc.lock" ? nil : try view.read(source.file)
             if let index = versions.firstIndex(where: { $0.digest == source.digest }) {
                 if previous?.digest != source.digest {
                     versions[index].reintroduced.append(commit)
