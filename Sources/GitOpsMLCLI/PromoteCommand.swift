@@ -54,10 +54,6 @@ struct PromoteCommand: ParsableCommand {
         guard let config = project.config else {
             throw GitOpsMLError.usage("no gitops-ml.yaml: promote needs the project's models and environments")
         }
-        guard let modelConfig = config.models[model] else {
-            throw GitOpsMLError.configuration(
-                "model '\(model)' is not in gitops-ml.yaml", at: SourceLocation(file: ProjectConfig.fileName))
-        }
         let repository = project.repository
         let source = try repository.resolve(rev)
         var promoter = Promoter(
@@ -65,72 +61,31 @@ struct PromoteCommand: ParsableCommand {
             library: TemplateLibrary(overridesAt: repository.root + "/templates"))
         let branch = try promoter.branch(of: to)
         promoter.signer = try signing.signer()
-        // A promotion that already landed: nothing to judge or write (judging the source against itself
-        // as the champion would only fail).
-        if version == nil, !dryRun, let record = try project.releaseRecord(environment: to, model: model),
-            record.sourceCommit == source.hex
-        {
-            print("unchanged: \(to) already runs \(model) \(record.version) from \(record.sourceCommit.prefix(12))")
-            return
-        }
-
-        if runChecks { try check(source, project: project) }
-        let trusted = try RulesInForce.requireDefaultBranch(
-            in: repository, configured: project.revisions.config?.defaultBranch)
-        try PromotionGate.releasable(
-            model: model, image: modelConfig.serving.image, environment: to, trusted: trusted,
-            approvalEnforcedElsewhere: approval != nil)
-        let report = try gateReport(for: source, project: project, trusted: trusted)
-
-        let lineage = try BuildLineage.at(
-            try repository.fileView(.git(source.hex)), artifact: modelConfig.artifact, config: config)
-        let state = try Registry(repository).state()
-        let versions = state.artifact(model)?.versions ?? []
-        var request = PromotionRequest(
-            model: model, environment: to, sourceCommit: source, lineage: lineage, gateReport: report,
-            version: version,
-            registeredVersion: versions.last { $0.commit == source.hex && $0.isRegistered && $0.isActive }?.version,
-            highestRegisteredVersion: versions.filter(\.isRegistered).compactMap { SemVer($0.version) }.max()?
-                .description)
-        request.released = try PromotionHistory.read(config: config, repository: repository).promotions
-            .filter { $0.model == model }.map { ($0.version, $0.sourceCommit) }
-
-        // What the promotion goes on top of: the local branch, else the remote's copy (a remote name;
-        // for a URL, origin's).
-        let remoteName = push.flatMap { $0.contains("/") || $0.contains(":") ? nil : $0 } ?? "origin"
-        let tip =
-            try repository.referenceTarget("refs/heads/\(branch)")
-            ?? (try? repository.referenceTarget("refs/remotes/\(remoteName)/\(branch)")) ?? nil
-        try checkPolicies(
-            request, promoter: promoter, tip: tip, trusted: trusted, repository: repository)
-        if dryRun {
-            let (plan, diff) = try promoter.preview(request, tip: tip)
-            print(plan.message)
-            print(diff.isEmpty ? "(no changes: \(to) already runs this)" : diff, terminator: "")
-            return
-        }
-        let outcome: Promoter.Outcome
-        if let push {
-            // What the remote holds now, not what this clone last fetched, counts towards max_per_day.
-            let rules = try RulesInForce.promotion(environmentTip: tip, trusted: trusted, repository: repository)
-            outcome = try promoter.promote(request, pushTo: push, propose: branchPerPromotion) { store in
-                let subject = PromotionRules.Subject(
-                    model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
-                    signature: .signer(promoter.signer))
-                let problems = PromotionRules.perDayProblems(
-                    subject, rules: rules,
-                    history: try PromotionHistory.read(config: trusted.rules.config, repository: store))
-                guard problems.isEmpty else {
-                    throw PolicyRefusal(environment: to, problems: problems.map(\.description))
-                }
-            }
-        } else {
-            outcome = try promoter.promoteLocally(request)
+        // Checked unless the promotion already landed (then nothing is judged or written).
+        let deployed = try project.releaseRecord(environment: to, model: model)
+        let landed = version == nil && !dryRun && deployed?.sourceCommit == source.hex
+        if runChecks && !landed { try check(source, project: project) }
+        var request = PromotionRun.Request(model: model, environment: to, source: source)
+        request.version = version
+        request.push = push
+        request.propose = branchPerPromotion
+        request.approvalEnforcedElsewhere = approval != nil
+        request.dryRun = dryRun
+        let outcome: PromotionRun.Outcome
+        do {
+            outcome = try PromotionRun.run(request, promoter: promoter, revisions: project.revisions)
+        } catch let refusal as PromotionRun.Refusal {
+            throw PolicyRefusal(environment: refusal.environment, problems: refusal.problems)
         }
         switch outcome {
-        case .unchanged(let record):
+        case .alreadyRuns(let record), .promoted(.unchanged(let record), _, _):
             print("unchanged: \(to) already runs \(model) \(record.version) from \(record.sourceCommit.prefix(12))")
-        case .committed(let commit, let plan, let attempts):
+        case .preview(let message, let diff, let signer):
+            if let signer { Output.error("gate report on \(source.short) signed by \(signer)") }
+            print(message)
+            print(diff.isEmpty ? "(no changes: \(to) already runs this)" : diff, terminator: "")
+        case .promoted(.committed(let commit, let plan, let attempts), let report, let signer):
+            if let signer { Output.error("gate report on \(source.short) signed by \(signer)") }
             let target =
                 branchPerPromotion
                 ? Promoter.proposalBranch(environment: to, model: model, version: plan.record.version) : branch
@@ -168,25 +123,6 @@ struct PromoteCommand: ParsableCommand {
         }
     }
 
-    /// The promotion gate (Trust): a promotion that breaks the PromotionPolicy or the DeployPolicy rules
-    /// on the manifests it would write is refused, every broken rule listed, before anything is written.
-    private func checkPolicies(
-        _ request: PromotionRequest, promoter: Promoter, tip: ObjectID?, trusted: TrustedRules,
-        repository: Repository
-    ) throws {
-        let subject = PromotionRules.Subject(
-            model: model, environment: to, sourceCommit: request.sourceCommit, time: Date(),
-            signature: .signer(promoter.signer))
-        let problems = try PromotionGate.violations(
-            subject, environmentTip: tip, trusted: trusted, repository: repository
-        ) {
-            try promoter.plan(request, tip: tip).changes.compactMap { change in
-                change.contents.map { (path: change.path, text: String(decoding: $0, as: UTF8.self)) }
-            }
-        }
-        guard problems.isEmpty else { throw PolicyRefusal(environment: to, problems: problems) }
-    }
-
     /// `check` on the source commit against the version the environment runs (a first deployment when none).
     private func check(_ source: ObjectID, project: Project) throws {
         var base = "none"
@@ -205,19 +141,6 @@ struct PromoteCommand: ParsableCommand {
                 "check failed: \(report.findings.count(.fail)) failed, \(report.findings.count(.error)) errors"
             ])
         }
-    }
-
-    /// The gate report a promotion may rely on (Trust's `GateEvidence.admit`), against what `to` runs now.
-    private func gateReport(
-        for source: ObjectID, project: Project, trusted: TrustedRules
-    ) throws -> String {
-        let champion = try project.releaseRecord(environment: to, model: model).flatMap {
-            try? project.repository.resolve($0.sourceCommit)
-        }
-        let admitted = try GateEvidence.admit(
-            source, to: to, champion: champion, trusted: trusted, repository: project.repository)
-        if let signer = admitted.signer { Output.error("gate report on \(source.short) signed by \(signer)") }
-        return admitted.report
     }
 
     /// Registers the released version (when it is not yet) and assigns the environment's stage.
