@@ -17,20 +17,27 @@ public enum TrackedFiles {
         public var keys: [String]
     }
 
+    /// `project`: the folder of the DVC project asked about (a monorepo's subproject, whose dvc.yaml and
+    /// default files are read there); empty for the repository's root.
     public static func targets(
-        _ kind: Kind, in view: any FileView, config: ProjectConfig?, explicit: [String] = []
+        _ kind: Kind, in view: any FileView, config: ProjectConfig?, explicit: [String] = [], project: String = ""
     ) throws -> [Target] {
         if !explicit.isEmpty { return explicit.map { Target(path: normalize($0), keys: []) } }
         let configured = kind == .metrics ? config?.metrics ?? [] : config?.params ?? []
-        var targets = try dvcTargets(kind, in: view)
-        if targets.isEmpty && !configured.isEmpty { return configured.map { Target(path: normalize($0), keys: []) } }
+        var targets = try dvcTargets(kind, in: view, project: project)
+        if targets.isEmpty && !configured.isEmpty && project.isEmpty {
+            return configured.map { Target(path: normalize($0), keys: []) }
+        }
+        let inProject = { (name: String) in project.isEmpty ? name : project + "/" + name }
         switch kind {
         case .metrics:
-            if targets.isEmpty, try view.read("metrics.json") != nil {
-                targets = [Target(path: "metrics.json", keys: [])]
+            if targets.isEmpty, try view.read(inProject("metrics.json")) != nil {
+                targets = [Target(path: inProject("metrics.json"), keys: [])]
             }
         case .params:
-            if try view.read("params.yaml") != nil { targets.append(Target(path: "params.yaml", keys: [])) }
+            if try view.read(inProject("params.yaml")) != nil {
+                targets.append(Target(path: inProject("params.yaml"), keys: []))
+            }
         }
         return merge(targets)
     }
@@ -63,18 +70,20 @@ public enum TrackedFiles {
         }
     }
 
-    private static func dvcTargets(_ kind: Kind, in view: any FileView) throws -> [Target] {
-        guard let bytes = try view.read("dvc.yaml") else { return [] }
-        let dvc = try atRevision(view) { try YAMLReader.parse(bytes, file: "dvc.yaml") }
+    private static func dvcTargets(_ kind: Kind, in view: any FileView, project: String) throws -> [Target] {
+        let file = project.isEmpty ? "dvc.yaml" : project + "/dvc.yaml"
+        guard let bytes = try view.read(file) else { return [] }
+        let dvc = try atRevision(view) { try YAMLReader.parse(bytes, file: file) }
+        let base = project.isEmpty ? "" : project + "/"
         var targets: [Target] = []
         let topKey = kind == .metrics ? "metrics" : "params"
         for item in dvc[topKey]?.arrayValue ?? [] {
-            if case .string(let path) = item { targets.append(Target(path: normalize(path), keys: [])) }
+            if case .string(let path) = item { targets.append(Target(path: normalize(base + path), keys: [])) }
         }
         guard case .object(let stages)? = dvc["stages"] else { return targets }
         for (_, stage) in stages {
-            var wdir = "."
-            if case .string(let dir)? = stage["wdir"] { wdir = dir }
+            var wdir = base + "."
+            if case .string(let dir)? = stage["wdir"] { wdir = base + dir }
             for item in stage[topKey]?.arrayValue ?? [] {
                 switch (kind, item) {
                 case (.metrics, .string(let path)):

@@ -115,8 +115,12 @@ struct DiffOptions: ParsableArguments {
         let new = ResolvedFiles(try project.files(newRevision), stores: stores, absentWhenNotCached: true)
         // --targets as typed: relative to the current folder, as dvc takes them.
         let targets = try self.targets.map(project.typedPath)
-        let oldTargets = try TrackedFiles.targets(kind, in: old, config: project.config, explicit: targets)
-        let newTargets = try TrackedFiles.targets(kind, in: new, config: project.config, explicit: targets)
+        // From a monorepo's DVC subproject, its own dvc.yaml and files, as dvc answers there.
+        let subproject = project.dvcProject
+        let oldTargets = try TrackedFiles.targets(
+            kind, in: old, config: project.config, explicit: targets, project: subproject)
+        let newTargets = try TrackedFiles.targets(
+            kind, in: new, config: project.config, explicit: targets, project: subproject)
         let oldValues = try TrackedFiles.values(kind, of: oldTargets, in: old)
         let newValues = try TrackedFiles.values(kind, of: newTargets, in: new)
         // A file named on the command line must exist on at least one side.

@@ -59,6 +59,26 @@ struct Project {
         return try RepositoryPath.clean(parts.joined(separator: "/"))
     }
 
+    /// The DVC project the current folder is in, as dvc finds it: the nearest folder from here up to (not
+    /// including) the work tree's root with its own `.dvc/` (a monorepo's `dvc init --subdir`); empty at
+    /// the root or outside a subproject.
+    var dvcProject: String {
+        guard let workTree = repository.workTree else { return "" }
+        let root = URL(fileURLWithPath: workTree).resolvingSymlinksInPath().standardizedFileURL.path
+        var folder = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).resolvingSymlinksInPath()
+            .standardizedFileURL.path
+        while folder.hasPrefix(root + "/") {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder + "/.dvc", isDirectory: &isDirectory),
+                isDirectory.boolValue
+            {
+                return String(folder.dropFirst(root.count + 1))
+            }
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        return ""
+    }
+
     /// `env:` and `registry:` revisions, release records and branch tips (Promotion's `Revisions`).
     var revisions: Revisions { Revisions(repository: repository, config: config) }
 

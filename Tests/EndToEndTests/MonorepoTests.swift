@@ -19,8 +19,18 @@ struct MonorepoTests {
             let folder = repo + "/" + project
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try run([dvc, "init", "-q", "--subdir"], in: folder, environment: environment)
-            try "stages:\n  make:\n    cmd: python3 make.py\n    deps: [make.py]\n    outs: [table.csv]\n".write(
-                toFile: folder + "/dvc.yaml", atomically: false, encoding: .utf8)
+            try """
+            stages:
+              make:
+                cmd: python3 make.py
+                deps: [make.py]
+                params: [rows]
+                outs: [table.csv]
+            metrics: [metrics.json]
+
+            """.write(toFile: folder + "/dvc.yaml", atomically: false, encoding: .utf8)
+            try "rows: \(rows)\n".write(toFile: folder + "/params.yaml", atomically: false, encoding: .utf8)
+            try "{\"score\": 0.\(rows)}\n".write(toFile: folder + "/metrics.json", atomically: false, encoding: .utf8)
             try """
             rows = ["id,value"] + [f"{i},{i * 10}" for i in range(\(rows))]
             open("table.csv", "w").write("\\n".join(rows) + "\\n")
@@ -41,5 +51,18 @@ struct MonorepoTests {
             #expect(profile.status == 0, "\(project): \(profile.stderrText)")
             #expect(profile.stdoutText.contains("\"rows\": \(rows)"), "\(project): \(profile.stdoutText)")
         }
+        // From inside a subproject, metrics and params are that project's, as dvc answers there.
+        try "{\"score\": 0.9}\n".write(toFile: repo + "/project-1/metrics.json", atomically: false, encoding: .utf8)
+        try "rows: 4\n".write(toFile: repo + "/project-1/params.yaml", atomically: false, encoding: .utf8)
+        let metrics = try gitopsML(["diff", "metrics", "HEAD", "--json"], in: repo + "/project-1")
+        #expect(metrics.status == 0, "\(metrics.stderrText)")
+        #expect(metrics.stdoutText.contains("project-1/metrics.json") && metrics.stdoutText.contains("\"new\": 0.9"))
+        #expect(!metrics.stdoutText.contains("project-2"), "\(metrics.stdoutText)")
+        let params = try gitopsML(["diff", "params", "HEAD"], in: repo + "/project-1")
+        #expect(
+            params.stdoutText.contains("project-1/params.yaml") && params.stdoutText.contains("rows"),
+            "\(params.stdoutText)")
+        // From the root, the root's: it has no dvc.yaml, no metrics.json, so nothing to compare.
+        #expect(try gitopsML(["diff", "metrics", "HEAD"], in: repo).stdoutText.isEmpty)
     }
 }
