@@ -164,13 +164,43 @@ struct GenerateContext {
 }
 
 extension ProjectFacts {
-    /// What a project folder's files say: git-lfs in .gitattributes; DVC by dvc.yaml or .dvc/.
+    /// What a project folder's files say: git-lfs in .gitattributes; DVC by dvc.yaml or .dvc/, at the root
+    /// or in the DVC projects of a monorepo (`dvc init --subdir`, up to three folders down), whose remote
+    /// names the DVC extra when the root has none.
     static func of(folder: String) -> ProjectFacts {
         let attributes = try? String(contentsOfFile: folder + "/.gitattributes", encoding: .utf8)
+        let projects = dvcProjects(in: folder, depth: 3)
         return ProjectFacts(
             usesLFS: attributes?.contains("filter=lfs") ?? false,
-            usesDVC: FileManager.default.fileExists(atPath: folder + "/dvc.yaml")
-                || FileManager.default.fileExists(atPath: folder + "/.dvc"),
-            dvcExtra: DataStores.dvcRemoteExtra(workTree: folder))
+            usesDVC: FileManager.default.fileExists(atPath: folder + "/dvc.yaml") || !projects.isEmpty,
+            dvcExtra: projects.lazy.compactMap { DataStores.dvcRemoteExtra(workTree: $0) }.first)
+    }
+
+    /// The folders with their own `.dvc/`, the root first, then its subfolders breadth first (hidden ones,
+    /// `.git` among them, skipped).
+    static func dvcProjects(in folder: String, depth: Int) -> [String] {
+        var found: [String] = []
+        var level = [folder]
+        for _ in 0...depth {
+            var next: [String] = []
+            for directory in level {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: directory + "/.dvc", isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                {
+                    found.append(directory)
+                }
+                let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                for child in children.sorted() where !child.hasPrefix(".") {
+                    if FileManager.default.fileExists(atPath: directory + "/" + child, isDirectory: &isDirectory),
+                        isDirectory.boolValue
+                    {
+                        next.append(directory + "/" + child)
+                    }
+                }
+            }
+            level = next
+        }
+        return found
     }
 }

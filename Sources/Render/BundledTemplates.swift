@@ -73,11 +73,22 @@ runs:
         if [ -n "$BASE" ]; then base="$(gitops-ml fetch-list --dvc --rev "$BASE" ${RULES:+--rules "$RULES"} 2> /dev/null)" || base=""; fi
         [ -n "$head$base" ] || { echo "no declared file is a DVC output: nothing to fetch"; exit 0; }
         command -v dvc > /dev/null || python -m pip install --quiet <@ dvc_package | quote @>
-        if [ -n "$head" ]; then printf '%s\n' "$head" | xargs -d '\n' dvc fetch --; fi
+        # Each path from its own DVC project (a monorepo's `dvc init --subdir` folders), into that project's
+        # cache in the workspace; $1 is the checkout the paths are read from.
+        fetch() {
+          while IFS= read -r path; do
+            dir=$(dirname "$path")
+            while [ "$dir" != . ] && [ ! -d "$1/$dir/.dvc" ]; do dir=$(dirname "$dir"); done
+            if [ "$1" != "$GITHUB_WORKSPACE" ]; then
+              (cd "$1/$dir" && dvc config --local cache.dir "$GITHUB_WORKSPACE/$dir/.dvc/cache")
+            fi
+            (cd "$1/$dir" && dvc fetch -- "${path#"$dir"/}")
+          done
+        }
+        if [ -n "$head" ]; then printf '%s\n' "$head" | fetch "$GITHUB_WORKSPACE"; fi
         if [ -n "$base" ]; then
           git worktree add --detach "$RUNNER_TEMP/base" "$(gitops-ml rev-parse "$BASE")"
-          (cd "$RUNNER_TEMP/base" && dvc config --local cache.dir "$GITHUB_WORKSPACE/.dvc/cache" \
-            && printf '%s\n' "$base" | xargs -d '\n' dvc fetch --)
+          printf '%s\n' "$base" | fetch "$RUNNER_TEMP/base"
           git worktree remove --force "$RUNNER_TEMP/base"
         fi
         printf 'fetched from DVC:\n%s\n%s\n' "$head" "$base"

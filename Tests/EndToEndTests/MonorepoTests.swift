@@ -37,7 +37,23 @@ struct MonorepoTests {
 
             """.write(toFile: folder + "/make.py", atomically: false, encoding: .utf8)
             try run([dvc, "repro", "-q"], in: folder, environment: environment, timeout: 300)
+            // Each project pushes to a remote of its own.
+            try run(
+                [dvc, "remote", "add", "-q", "-d", "local", temp.sub("remote-" + project)], in: folder,
+                environment: environment)
+            try run([dvc, "push", "-q"], in: folder, environment: environment, timeout: 300)
         }
+        try """
+        version: 1
+        models:
+          m: {metrics: project-1/metrics.json, serving: {image: "ghcr.io/acme/m:1.0"}}
+        datasets:
+          first: {path: project-1/table.csv}
+          second: {path: project-2/table.csv}
+        environments:
+          staging: {branch: gitops, namespace: m-staging}
+
+        """.write(toFile: repo + "/gitops-ml.yaml", atomically: false, encoding: .utf8)
         try git("add", "-A", in: repo)
         try git("commit", "-qm", "Two DVC projects", in: repo)
         for (project, rows) in [("project-1", 3), ("project-2", 5)] {
@@ -64,5 +80,27 @@ struct MonorepoTests {
             "\(params.stdoutText)")
         // From the root, the root's: it has no dvc.yaml, no metrics.json, so nothing to compare.
         #expect(try gitopsML(["diff", "metrics", "HEAD"], in: repo).stdoutText.isEmpty)
+
+        // The generated workflows' fetch, in a fresh clone (no caches): each declared file from its own
+        // project's remote into that project's cache, run from the project's folder as DVC requires.
+        let clone = temp.path + "/clone"
+        try run(["git", "clone", "-q", "file://" + repo, clone])
+        #expect(try gitopsML(["generate", "workflows"], in: clone).status == 0)
+        let script = try DVCFetchTests().stepScript(
+            clone + "/.github/actions/gitops-ml/action.yml", named: "Fetch the DVC outputs the checks read")
+        var stepEnvironment = environment
+        stepEnvironment["BASE"] = ""
+        stepEnvironment["RULES"] = ""
+        stepEnvironment["RUNNER_TEMP"] = temp.sub("runner")
+        stepEnvironment["GITHUB_WORKSPACE"] = clone
+        stepEnvironment["PATH"] =
+            [(gitopsMLBinary as NSString).deletingLastPathComponent, (dvc as NSString).deletingLastPathComponent]
+            .joined(separator: ":") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let fetched = try run(["bash", "-e", "-o", "pipefail", "-c", script], in: clone, environment: stepEnvironment)
+        #expect(fetched.contains("fetched from DVC:\nproject-1/table.csv\nproject-2/table.csv"), "\(fetched)")
+        for (project, rows) in [("project-1", 3), ("project-2", 5)] {
+            let profile = try gitopsML(["data", "profile", "\(project)/table.csv@HEAD", "--json"], in: clone)
+            #expect(profile.stdoutText.contains("\"rows\": \(rows)"), "\(project): \(profile.stderrText)")
+        }
     }
 }
