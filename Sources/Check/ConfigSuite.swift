@@ -56,31 +56,42 @@ enum ConfigSuite {
         return findings
     }
 
-    /// dvc.lock at the head must match the code, params and data beside it (no forgotten `dvc repro`).
+    /// dvc.lock at the head must match the code, params and data beside it (no forgotten `dvc repro`): the
+    /// root's, and that of each monorepo subproject the configuration declares files of.
     static func pipeline(_ context: CheckContext) throws -> [Finding] {
-        guard let judgement = try StalePipeline.check(context.head.files) else { return [] }
+        let view = context.head.files
+        let subprojects = try StalePipeline.subprojects(recording: context.config.declaredPaths, in: view)
+        return try ([""] + subprojects).flatMap { project in
+            try pipeline(project, judgement: StalePipeline.check(view, project: project), head: context.head.name)
+        }
+    }
+
+    static func pipeline(_ project: String, judgement: StalePipeline.Judgement?, head: String) -> [Finding] {
+        guard let judgement else { return [] }
+        let lock = project.isEmpty ? "dvc.lock" : project + "/dvc.lock"
         if let reason = judgement.unjudged {
             return [
                 Finding(
-                    id: "config/dvc.lock", suite: .config, check: "stale-pipeline", status: .skip,
-                    message: "dvc.lock not judged: \(reason)", location: SourceLocation(file: "dvc.lock"))
+                    id: "config/\(lock)", suite: .config, check: "stale-pipeline", status: .skip,
+                    message: "\(lock) not judged: \(reason)", location: SourceLocation(file: lock))
             ]
         }
         let stale = judgement.stale
         guard !stale.isEmpty else {
             return [
                 Finding(
-                    id: "config/dvc.lock", suite: .config, check: "stale-pipeline", status: .pass,
+                    id: "config/\(lock)", suite: .config, check: "stale-pipeline", status: .pass,
                     message:
-                        "dvc.lock (\(judgement.format ?? "DVC")) matches the code, params, data and outputs at \(context.head.name)",
-                    location: SourceLocation(file: "dvc.lock"))
+                        "\(lock) (\(judgement.format ?? "DVC")) matches the code, params, data and outputs at \(head)",
+                    location: SourceLocation(file: lock))
             ]
         }
         return stale.map {
             Finding(
-                id: "config/dvc.lock/\($0.stage)/\($0.dependency)", suite: .config, check: "stale-pipeline",
-                status: .fail, message: $0.message, observed: $0.actual.map(StructuredValue.string) ?? .null,
-                expected: .string($0.recorded), location: SourceLocation(file: "dvc.lock"))
+                id: "config/\(lock)/\($0.stage)/\($0.dependency)", suite: .config, check: "stale-pipeline",
+                status: .fail, message: $0.message,
+                observed: $0.actual.map(StructuredValue.string) ?? .null, expected: .string($0.recorded),
+                location: SourceLocation(file: lock))
         }
     }
 

@@ -25,7 +25,6 @@ public struct YAMLNode {
     public var float: Double? { node.float }
     public var bool: Bool? { node.bool }
     public var line: Int? { node.mark?.line }
-    public var location: SourceLocation { SourceLocation(file: file, line: line) }
     public var isMapping: Bool { if case .mapping = node { true } else { false } }
 
     /// The items of a list; nil for anything else.

@@ -45,6 +45,35 @@ public enum StalePipeline {
     /// Folders with more files than this are not hashed (an error says so rather than a slow answer).
     static let folderLimit = 100_000
 
+    /// The judgement of the `dvc.lock` of the DVC project at `project` (a monorepo's subproject, whose lock
+    /// records paths relative to its folder; empty for the root); nil when there is none. Paths in the
+    /// judgement are the repository's.
+    public static func check(_ view: any FileView, project: String) throws -> Judgement? {
+        guard !project.isEmpty else { return try check(view) }
+        guard var judgement = try check(SubfolderView(view, folder: project)) else { return nil }
+        for index in judgement.stale.indices {
+            judgement.stale[index].dependency = project + "/" + judgement.stale[index].dependency
+        }
+        return judgement
+    }
+
+    /// The folders of the DVC projects whose locks record `paths` (each path's nearest folder above it with a
+    /// dvc.lock), the root excluded: the subprojects a configuration declares files of.
+    public static func subprojects(recording paths: [String], in view: any FileView) throws -> [String] {
+        var found: Set<String> = []
+        for path in paths {
+            var folder = (normalize(path) as NSString).deletingLastPathComponent
+            while !folder.isEmpty {
+                if try view.read(folder + "/dvc.lock") != nil {
+                    found.insert(folder)
+                    break
+                }
+                folder = (folder as NSString).deletingLastPathComponent
+            }
+        }
+        return found.sorted()
+    }
+
     /// The judgement of the `dvc.lock` in `view`; nil when there is none.
     public static func check(_ view: any FileView) throws -> Judgement? {
         guard let lock = try view.read("dvc.lock") else { return nil }
@@ -184,5 +213,24 @@ public enum StalePipeline {
 
     static func normalize(_ path: String) -> String {
         path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+    }
+}
+
+/// A folder of a revision seen as a revision of its own (a monorepo's DVC subproject): paths are relative
+/// to the folder.
+struct SubfolderView: FileView {
+    let base: any FileView
+    let prefix: String
+
+    init(_ base: any FileView, folder: String) {
+        self.base = base
+        prefix = folder + "/"
+    }
+
+    var revision: Revision { base.revision }
+    func read(_ path: String) throws -> [UInt8]? { try base.read(prefix + path) }
+    func stream(_ path: String) throws -> ByteStream? { try base.stream(prefix + path) }
+    func list(_ folder: String, limit: Int) throws -> [String] {
+        try base.list(prefix + folder, limit: limit).map { String($0.dropFirst(prefix.count)) }
     }
 }

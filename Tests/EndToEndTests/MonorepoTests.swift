@@ -102,5 +102,14 @@ struct MonorepoTests {
             let profile = try gitopsML(["data", "profile", "\(project)/table.csv@HEAD", "--json"], in: clone)
             #expect(profile.stdoutText.contains("\"rows\": \(rows)"), "\(project): \(profile.stderrText)")
         }
+
+        // Each subproject's pipeline is judged by its own lock: project-2's code changed without dvc repro.
+        try git("checkout", "-q", "--", ".", in: repo)
+        try "print('changed')\n".write(toFile: repo + "/project-2/make.py", atomically: false, encoding: .utf8)
+        try git("commit", "-qam", "project-2's code changed, not reproduced", in: repo)
+        let check = try gitopsML(["check", "--suite", "config", "--no-note", "--format", "json"], in: repo)
+        #expect(check.status == 1, "\(check.stdoutText)\(check.stderrText)")
+        #expect(check.stdoutText.contains("\"id\": \"config/project-1/dvc.lock\""), "\(check.stdoutText)")
+        #expect(check.stdoutText.contains("config/project-2/dvc.lock/make/project-2/make.py"), "\(check.stdoutText)")
     }
 }
