@@ -177,13 +177,17 @@ extension ProjectFacts {
     }
 
     /// The folders with their own `.dvc/`, the root first, then its subfolders breadth first (hidden ones,
-    /// `.git` among them, skipped).
-    static func dvcProjects(in folder: String, depth: Int) -> [String] {
+    /// `.git` among them, skipped), looking into at most `limit` folders: a data folder of a million image
+    /// folders is not walked.
+    static func dvcProjects(in folder: String, depth: Int, limit: Int = 2000) -> [String] {
         var found: [String] = []
         var level = [folder]
+        var visited = 0
         for _ in 0...depth {
             var next: [String] = []
             for directory in level {
+                visited += 1
+                guard visited <= limit else { return found }
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: directory + "/.dvc", isDirectory: &isDirectory),
                     isDirectory.boolValue

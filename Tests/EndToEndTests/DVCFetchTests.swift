@@ -63,17 +63,9 @@ struct DVCFetchTests {
         // ml-ci's job runs the composite action with the base branch as base and rules.
         let ci = try String(contentsOfFile: clone + "/.github/workflows/ml-ci.yml", encoding: .utf8)
         #expect(ci.contains("uses: ./.github/actions/gitops-ml") && ci.contains("rules: origin/${{ github.base_ref }}"))
-        let script = try stepScript(
-            clone + "/.github/actions/gitops-ml/action.yml", named: "Fetch the DVC outputs the checks read")
-        var stepEnvironment = environment
-        stepEnvironment["BASE"] = "origin/main"
-        stepEnvironment["RULES"] = "origin/main"
-        stepEnvironment["RUNNER_TEMP"] = temp.sub("runner")
-        stepEnvironment["GITHUB_WORKSPACE"] = clone
-        stepEnvironment["PATH"] =
-            [(gitopsMLBinary as NSString).deletingLastPathComponent, (dvc as NSString).deletingLastPathComponent]
-            .joined(separator: ":") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        let output = try run(["bash", "-e", "-o", "pipefail", "-c", script], in: clone, environment: stepEnvironment)
+        let output = try runFetchStep(
+            in: clone, base: "origin/main", rules: "origin/main", dvc: dvc, environment: environment,
+            runnerTemp: temp.sub("runner"))
         #expect(
             output.contains("fetched from DVC:\ndata/train.csv\nmodels/model.pkl\ndata/train.csv\nmodels/model.pkl"),
             "\(output)")
@@ -103,6 +95,24 @@ struct DVCFetchTests {
     }
 
     /// A step's `run:` script, by the start of its name, from a rendered workflow.
+    /// The rendered composite action's DVC fetch step, run in `clone` as a runner runs it: `BASE` and `RULES`
+    /// as its inputs set them, gitops-ml and `dvc` on the PATH; its output.
+    func runFetchStep(
+        in clone: String, base: String, rules: String, dvc: String, environment: [String: String], runnerTemp: String
+    ) throws -> String {
+        let script = try stepScript(
+            clone + "/.github/actions/gitops-ml/action.yml", named: "Fetch the DVC outputs the checks read")
+        var stepEnvironment = environment
+        stepEnvironment["BASE"] = base
+        stepEnvironment["RULES"] = rules
+        stepEnvironment["RUNNER_TEMP"] = runnerTemp
+        stepEnvironment["GITHUB_WORKSPACE"] = clone
+        stepEnvironment["PATH"] =
+            [(gitopsMLBinary as NSString).deletingLastPathComponent, (dvc as NSString).deletingLastPathComponent]
+            .joined(separator: ":") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try run(["bash", "-e", "-o", "pipefail", "-c", script], in: clone, environment: stepEnvironment)
+    }
+
     /// The `run:` script of the step whose name starts with `prefix`, in a workflow's jobs or a composite
     /// action's steps.
     func stepScript(_ workflow: String, named prefix: String) throws -> String {

@@ -86,17 +86,8 @@ struct MonorepoTests {
         let clone = temp.path + "/clone"
         try run(["git", "clone", "-q", "file://" + repo, clone])
         #expect(try gitopsML(["generate", "workflows"], in: clone).status == 0)
-        let script = try DVCFetchTests().stepScript(
-            clone + "/.github/actions/gitops-ml/action.yml", named: "Fetch the DVC outputs the checks read")
-        var stepEnvironment = environment
-        stepEnvironment["BASE"] = ""
-        stepEnvironment["RULES"] = ""
-        stepEnvironment["RUNNER_TEMP"] = temp.sub("runner")
-        stepEnvironment["GITHUB_WORKSPACE"] = clone
-        stepEnvironment["PATH"] =
-            [(gitopsMLBinary as NSString).deletingLastPathComponent, (dvc as NSString).deletingLastPathComponent]
-            .joined(separator: ":") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        let fetched = try run(["bash", "-e", "-o", "pipefail", "-c", script], in: clone, environment: stepEnvironment)
+        let fetched = try DVCFetchTests().runFetchStep(
+            in: clone, base: "", rules: "", dvc: dvc, environment: environment, runnerTemp: temp.sub("runner"))
         #expect(fetched.contains("fetched from DVC:\nproject-1/table.csv\nproject-2/table.csv"), "\(fetched)")
         for (project, rows) in [("project-1", 3), ("project-2", 5)] {
             let profile = try gitopsML(["data", "profile", "\(project)/table.csv@HEAD", "--json"], in: clone)
