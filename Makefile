@@ -6,7 +6,7 @@ DEMO_DIR ?= out/churn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release/gitops-ml
 
-.PHONY: demo test deps venv build dist portability image-check format lint benchmark coverage clean templates
+.PHONY: demo test deps venv build dist portability image-check format lint benchmark coverage canary clean templates
 
 ## Debian packages: libgit2, libcurl and pkg-config (for the build); git, git-lfs, python3 with venv, openssl,
 ## gnupg and an SSH server (for the tests, which serve repositories over HTTP and SSH on 127.0.0.1, make
@@ -88,6 +88,7 @@ FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --check
+	$(VENV)/bin/python Tests/Reference/make_sequential_reference.py --check
 	$(VENV)/bin/python Tests/DatasetsTests/Fixtures/make_drift_reference.py --check
 	$(VENV)/bin/python Tests/Reference/make_differential_corpus.py --check Tests/FuzzTests/Corpus/differential.json
 	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --check
@@ -104,7 +105,7 @@ test: deps venv
 ## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
 ## action.yml checked by actionlint and zizmor.
 lint: venv
-	$(SWIFT) format lint --strict -r Sources Tests Package.swift benchmarks/CoverageSimulation
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift benchmarks/CoverageSimulation benchmarks/CanarySimulation
 	# Every import a target uses is one Package.swift declares (the layout of DESIGN §8, held by the build).
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	python3 scripts/embed-templates.py --check || { echo "templates/ or policies/ changed: run make templates"; exit 1; }
@@ -117,7 +118,7 @@ templates:
 	python3 scripts/embed-templates.py
 
 format:
-	$(SWIFT) format -i -r Sources Tests Package.swift benchmarks/CoverageSimulation
+	$(SWIFT) format -i -r Sources Tests Package.swift benchmarks/CoverageSimulation benchmarks/CanarySimulation
 
 ## Compare with dvc on generated repositories; see benchmarks/README.md.
 benchmark: build venv
@@ -127,6 +128,11 @@ benchmark: build venv
 REPS ?= 1000
 coverage: deps
 	$(SWIFT) run -c release coverage-simulation $(REPS)
+
+## Continuously judged canaries against the peers' fixed checks (benchmarks/README.md); CANARIES per cell.
+CANARIES ?= 1000
+canary: deps
+	$(SWIFT) run -c release canary-simulation $(CANARIES)
 
 clean:
 	rm -rf .build out $(VENV)

@@ -121,6 +121,10 @@ let package = Package(
         .executableTarget(
             name: "coverage-simulation", dependencies: ["Gates"], path: "benchmarks/CoverageSimulation",
             swiftSettings: strict),
+        // benchmarks/: continuously judged canaries against the peers' fixed checks (`make canary`).
+        .executableTarget(
+            name: "canary-simulation", dependencies: ["Gates", "Statistics"], path: "benchmarks/CanarySimulation",
+            swiftSettings: strict),
 
         .target(
             name: "TestSupport",

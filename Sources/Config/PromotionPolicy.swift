@@ -25,6 +25,8 @@ public struct PromotionPolicy: Sendable, Equatable {
         public var approvals: Approvals?
         public var freezes: [Freeze] = []
         public var maxPerDay: Int?
+        /// How a promoted version takes over on live traffic; written into the release record.
+        public var rollout: RolloutSettings?
         public var location: SourceLocation
     }
 
@@ -97,6 +99,7 @@ public struct PromotionPolicy: Sendable, Equatable {
                 environment.maxPerDay = try limit.int()
                 guard (environment.maxPerDay ?? 0) >= 1 else { throw limit.error("max_per_day must be 1 or more") }
             }
+            environment.rollout = try map.optional("rollout").map(RolloutSettings.init)
             try map.finish()
             environments[key] = environment
         }

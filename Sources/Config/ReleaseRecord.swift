@@ -24,6 +24,9 @@ public struct ReleaseRecord: Sendable, Equatable {
     /// The serving image, by digest when known.
     public var image: String?
     public var previousVersion: String?
+    /// How this version takes over from the one that serves (`rollout:` of the PromotionPolicy); nil: it
+    /// replaces it.
+    public var rollout: RolloutSettings?
 
     public init(model: String, environment: String, version: String, sourceCommit: String) {
         self.model = model
@@ -58,6 +61,7 @@ public struct ReleaseRecord: Sendable, Equatable {
         if let gateReport { lines.append("gate_report: \(YAMLText.scalar(gateReport))") }
         if let image { lines.append("image: \(YAMLText.scalar(image))") }
         if let previousVersion { lines.append("previous_version: \(YAMLText.scalar(previousVersion))") }
+        if let rollout { lines += ["rollout:"] + rollout.yamlLines.map { "  " + $0 } }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -90,6 +94,7 @@ public struct ReleaseRecord: Sendable, Equatable {
         record.gateReport = try map.optional("gate_report")?.string()
         record.image = try map.optional("image")?.string()
         record.previousVersion = try map.optional("previous_version")?.string()
+        record.rollout = try map.optional("rollout").map(RolloutSettings.init)
         try map.finish()
         return record
     }

@@ -61,6 +61,8 @@ public struct PromotionRequest: Sendable {
     public var lineage: BuildLineage
     /// The gate report's JSON, exactly as stored in the note (its sha256 goes in the record).
     public var gateReport: String
+    /// The rollout the environment's PromotionPolicy asks for, written into the record.
+    public var rollout: RolloutSettings?
 
     public init(
         model: String, environment: String, sourceCommit: ObjectID, lineage: BuildLineage, gateReport: String,
@@ -159,6 +161,7 @@ public struct Promoter {
                 ? image : "\(image):\(ReleaseRecord.tag(version))"
         }
         record.previousVersion = previous.flatMap { $0.version == version ? $0.previousVersion : $0.version }
+        record.rollout = request.rollout
 
         var all = releases
         all[request.model] = record
