@@ -56,7 +56,8 @@ public struct RolloutSettings: Sendable, Equatable {
         strategy = try map.required("strategy").choice()
         if let stepsNode = map.optional("steps") {
             steps = try stepsNode.list().map { try $0.double() }
-            guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(steps, steps.dropFirst()).allSatisfy(<),
+            guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 && $0 <= 100 }),
+                zip(steps, steps.dropFirst()).allSatisfy(<),
                 steps.last == 100
             else { throw stepsNode.error("steps must rise from above 0 to 100 (for example [5, 25, 50, 100])") }
         }
@@ -138,7 +139,8 @@ public struct RolloutSettings: Sendable, Equatable {
         if let key { lines.append("key: \(YAMLText.scalar(key))") }
         lines.append("errors: \(number(errorsMargin))")
         if let latency {
-            lines.append("latency: {objective: \(number(latency.objective * 1000))ms, margin: \(number(latency.margin))}")
+            lines.append(
+                "latency: {objective: \(number(latency.objective * 1000))ms, margin: \(number(latency.margin))}")
         }
         if strategy == .shadow {
             lines.append("disagreement: \(number(disagreementMargin))")

@@ -53,7 +53,8 @@ public struct SequentialRule: Sendable, Equatable, Codable {
     /// The method in words, for notes, reports and `rollout analyze`.
     public var method: String {
         let what = paired ? "mean of the paired \(signal)" : "difference in \(signal) (challenger − champion)"
-        return "mixture SPRT, always-valid \(GateEvaluator.percent(1 - alpha, digits: 0)) confidence sequence on the \(what)"
+        return
+            "mixture SPRT, always-valid \(GateEvaluator.percent(1 - alpha, digits: 0)) confidence sequence on the \(what)"
             + ", normal mixture τ = \(GateEvaluator.format(mixing)), margin \(GateEvaluator.format(margin))"
     }
 
@@ -66,7 +67,8 @@ public struct SequentialRule: Sendable, Equatable, Codable {
             ? ConfidenceSequence.mean(of: challenger, kind: kind, alpha: alpha, mixing: mixing)
             : ConfidenceSequence.difference(challenger, champion, kind: kind, alpha: alpha, mixing: mixing)
         guard enough, let interval else {
-            return Judgement(rule: self, verdict: .undecided, interval: interval, challenger: challenger, champion: champion)
+            return Judgement(
+                rule: self, verdict: .undecided, interval: interval, challenger: challenger, champion: champion)
         }
         let verdict: Verdict
         switch worse {
@@ -107,10 +109,13 @@ public struct SequentialRule: Sendable, Equatable, Codable {
             let ratePercent = rule.kind == .rate
             func value(_ stream: RunningMean) -> String {
                 let mean = stream.mean
-                return (ratePercent ? GateEvaluator.percent(mean, digits: 2) : GateEvaluator.format(mean)) + " (n = \(stream.count))"
+                return (ratePercent ? GateEvaluator.percent(mean, digits: 2) : GateEvaluator.format(mean))
+                    + " (n = \(stream.count))"
             }
             var text = "\(rule.signal): "
-            text += rule.paired ? "mean \(value(challenger))" : "challenger \(value(challenger)) vs champion \(value(champion))"
+            text +=
+                rule.paired
+                ? "mean \(value(challenger))" : "challenger \(value(challenger)) vs champion \(value(champion))"
             if let interval {
                 text += ", \(rule.paired ? "mean" : "difference") \(GateEvaluator.signed(interval.estimate))"
                 text += " [\(GateEvaluator.signed(interval.lower)), \(GateEvaluator.signed(interval.upper))]"

@@ -35,6 +35,12 @@ enum Examples {
         "registry unassign": ["gitops-ml registry unassign churn --stage staging"],
         "registry deprecate": ["gitops-ml registry deprecate churn --version v1.0.0"],
         "version": ["gitops-ml version --verbose"],
+        "rollout": [
+            "gitops-ml rollout analyze --outcomes state/rollout-production.jsonl --record environments/production/churn.yaml"
+        ],
+        "rollout analyze": [
+            "gitops-ml rollout analyze --outcomes rollout-production.jsonl --record environments/production/churn.yaml --md"
+        ],
     ]
 
     /// The words of the command `arguments` name (`registry assign`), and a word that names no command.

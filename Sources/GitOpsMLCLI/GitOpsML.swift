@@ -15,7 +15,7 @@ struct GitOpsML: AsyncParsableCommand {
             CheckCommand.self, DataCommand.self, DiffCommand.self, ShowCommand.self, ValidateCommand.self,
             InitCommand.self, GenerateCommand.self, PromoteCommand.self, RegistryCommand.self, LineageCommand.self,
             AuditCommand.self, AgentCommand.self, PoliciesCommand.self, ApproveCommand.self, FetchListCommand.self,
-            RevParseCommand.self, VersionCommand.self,
+            RolloutCommand.self, RevParseCommand.self, VersionCommand.self,
         ])
 }
 

@@ -76,10 +76,11 @@ public enum PromotionRun {
             highestRegisteredVersion: versions.filter(\.isRegistered).compactMap { SemVer($0.version) }.max()?
                 .description)
         // How it takes over on live traffic: the trusted PromotionPolicy's word, never the source commit's.
-        promotion.rollout = trusted.rules.policies.lazy.compactMap { policy -> RolloutSettings? in
-            guard case .promotion(let promotion) = policy else { return nil }
-            return promotion.environments[environment]?.rollout
-        }.first
+        promotion.rollout =
+            trusted.rules.policies.lazy.compactMap { policy -> RolloutSettings? in
+                guard case .promotion(let promotion) = policy else { return nil }
+                return promotion.environments[environment]?.rollout
+            }.first
         promotion.released = try PromotionHistory.read(config: config, repository: repository).promotions
             .filter { $0.model == model }.map { ($0.version, $0.sourceCommit) }
 

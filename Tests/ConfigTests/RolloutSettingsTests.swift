@@ -47,7 +47,8 @@ struct RolloutSettingsTests {
         #expect(settings.latency?.objective == 0.25 && settings.latency?.margin == 0.03)
 
         // Through a release record and back: the same settings, the same bytes.
-        var record = ReleaseRecord(model: "churn", environment: "prod", version: "v2", sourceCommit: String(repeating: "ab", count: 20))
+        var record = ReleaseRecord(
+            model: "churn", environment: "prod", version: "v2", sourceCommit: String(repeating: "ab", count: 20))
         record.rollout = settings
         let read = try ReleaseRecord.parse(Array(record.yaml.utf8), file: "environments/prod/churn.yaml")
         #expect(read.rollout == settings)
@@ -56,7 +57,8 @@ struct RolloutSettingsTests {
     }
 
     @Test func shadowAndBlueGreenHaveTheirOwnSteps() throws {
-        let shadow = try #require(try policy("strategy: shadow\ndisagreement: 0.1\nprediction: 0.05").environments["prod"]?.rollout)
+        let shadow = try #require(
+            try policy("strategy: shadow\ndisagreement: 0.1\nprediction: 0.05").environments["prod"]?.rollout)
         #expect(shadow.steps == [0] && shadow.disagreementMargin == 0.1 && shadow.predictionMargin == 0.05)
         let blueGreen = try #require(try policy("strategy: blue-green\nhold: 5m").environments["prod"]?.rollout)
         #expect(blueGreen.steps == [100] && blueGreen.hold == 300)

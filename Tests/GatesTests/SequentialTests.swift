@@ -85,8 +85,11 @@ struct SequentialTests {
     @Test func identicalVersionsAreRarelyRolledBackHoweverOftenTheyAreJudged() {
         var rolledBack = 0
         for seed in 1...100 {
-            var analysis = RolloutAnalysis(plan: RolloutPlan(steps: [50, 100], minimumRequests: .max, rules: [errors()]))
-            for observation in observations(seed: 1000 + seed, count: 10_000, share: 500, champion: 100, challenger: 100) {
+            var analysis = RolloutAnalysis(
+                plan: RolloutPlan(steps: [50, 100], minimumRequests: .max, rules: [errors()]))
+            for observation in observations(
+                seed: 1000 + seed, count: 10_000, share: 500, champion: 100, challenger: 100)
+            {
                 if analysis.observe(observation) != nil { break }
             }
             if analysis.finished?.action == .rollBack { rolledBack += 1 }
@@ -158,7 +161,8 @@ struct SequentialTests {
     }
 
     @Test func numbersNeedThirtyObservationsAndAConstantStreamIsNotCertaintyEarly() {
-        let rule = SequentialRule(signal: "prediction", kind: .mean, worse: .either, margin: 0.01, alpha: 0.05, paired: true)
+        let rule = SequentialRule(
+            signal: "prediction", kind: .mean, worse: .either, margin: 0.01, alpha: 0.05, paired: true)
         var stream = RunningMean()
         for _ in 0..<29 { stream.add(0) }
         #expect(rule.judge(challenger: stream, champion: RunningMean()).verdict == .undecided)

@@ -1,0 +1,154 @@
+import Config
+import Foundation
+import Gates
+import GitOpsMLCore
+
+/// What one version answered to one request, as the rollout proxy saw it.
+public struct ServedAnswer: Sendable, Equatable, Codable {
+    /// The HTTP status; 0 when nothing answered (refused, reset, timed out).
+    public var status: Int
+    /// Seconds from the request's arrival to the end of the answer.
+    public var latency: Double
+    /// The answer's prediction field as canonical JSON (sorted keys), nil when the answer had none.
+    public var prediction: String?
+
+    public init(status: Int, latency: Double, prediction: String?) {
+        self.status = status
+        self.latency = latency
+        self.prediction = prediction
+    }
+
+    /// An error of the model's: no answer, a 5xx, or a 2xx without the prediction field. A 4xx is the
+    /// client's mistake and counts for neither version.
+    public var isError: Bool { status == 0 || status >= 500 || ((200..<300).contains(status) && prediction == nil) }
+
+    /// The prediction when it is one number (a probability, a regression output).
+    public var number: Double? {
+        guard let prediction else { return nil }
+        if let value = Double(prediction) { return value }
+        // A list of one number (`[0.73]`), as many servers answer for a batch of one.
+        guard prediction.hasPrefix("["), prediction.hasSuffix("]") else { return nil }
+        return Double(prediction.dropFirst().dropLast().trimmingCharacters(in: .whitespaces))
+    }
+
+    /// The prediction field of a JSON answer, canonical; nil when the body is not a JSON object holding it.
+    public static func prediction(in body: [UInt8], field: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
+            let dictionary = object as? [String: Any], let value = dictionary[field], !(value is NSNull),
+            let data = try? JSONSerialization.data(
+                withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// One line of a rollout's outcomes file (JSON Lines, `rollout-<environment>.jsonl` in the state
+/// directory): the request's time and, for a split request, the version that answered; for a mirrored one,
+/// both answers. `gitops-ml rollout analyze` replays a file like it to the same decisions.
+public struct OutcomeRecord: Sendable, Equatable, Codable {
+    public var time: Double
+    public var version: RolloutObservation.Version
+    public var answer: ServedAnswer?
+    public var champion: ServedAnswer?
+    public var challenger: ServedAnswer?
+
+    public static func split(time: Double, version: RolloutObservation.Version, answer: ServedAnswer) -> OutcomeRecord {
+        OutcomeRecord(time: time, version: version, answer: answer)
+    }
+
+    public static func pair(time: Double, champion: ServedAnswer, challenger: ServedAnswer) -> OutcomeRecord {
+        OutcomeRecord(time: time, version: .pair, champion: champion, challenger: challenger)
+    }
+
+    /// One JSON line, keys sorted.
+    public var line: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// The records of an outcomes file; an unreadable line is an error naming it.
+    public static func read(_ bytes: [UInt8], file: String) throws -> [OutcomeRecord] {
+        let decoder = JSONDecoder()
+        var records: [OutcomeRecord] = []
+        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty {
+            do {
+                records.append(try decoder.decode(OutcomeRecord.self, from: Data(line)))
+            } catch {
+                throw GitOpsMLError.configuration(
+                    "not an outcome record (\(Self.reason(error)))", at: SourceLocation(file: file, line: index + 1))
+            }
+        }
+        return records
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _)?: return "no \(key.stringValue)"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+            return context.codingPath.map(\.stringValue).joined(separator: ".").isEmpty
+                ? "not JSON" : "bad \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: return "not JSON"
+        }
+    }
+}
+
+extension RolloutSettings {
+    /// The analysis these settings ask for: the steps, the budget and one rule per signal.
+    public var plan: RolloutPlan {
+        var rules: [SequentialRule] = []
+        if strategy == .shadow {
+            // Both versions answered the same request: the rules judge the per-request differences.
+            rules.append(
+                SequentialRule(
+                    signal: "errors", kind: .mean, worse: .higher, margin: errorsMargin, alpha: alpha, paired: true))
+            rules.append(
+                SequentialRule(
+                    signal: "disagreement", kind: .rate, worse: .higher, margin: disagreementMargin, alpha: alpha,
+                    paired: true))
+            if let predictionMargin {
+                rules.append(
+                    SequentialRule(
+                        signal: "prediction", kind: .mean, worse: .either, margin: predictionMargin, alpha: alpha,
+                        paired: true))
+            }
+        } else {
+            rules.append(
+                SequentialRule(signal: "errors", kind: .rate, worse: .higher, margin: errorsMargin, alpha: alpha))
+            if let latency {
+                rules.append(
+                    SequentialRule(signal: "latency", kind: .rate, worse: .higher, margin: latency.margin, alpha: alpha)
+                )
+            }
+        }
+        return RolloutPlan(
+            steps: steps, minimumRequests: minimumRequests, maximumRequests: maximumRequests,
+            maximumDuration: maximumDuration, onBudgetExhausted: onBudget == .promote ? .promote : .rollBack,
+            rules: rules)
+    }
+
+    /// The values the plan's rules read from one record (nil: a record the analysis cannot use, such as a
+    /// client's 4xx).
+    public func observation(_ record: OutcomeRecord) -> RolloutObservation? {
+        switch record.version {
+        case .pair:
+            guard let champion = record.champion, let challenger = record.challenger,
+                !(400..<500).contains(champion.status)
+            else { return nil }
+            var values: [String: Double] = [
+                "errors": (challenger.isError ? 1 : 0) - (champion.isError ? 1 : 0),
+                "disagreement": champion.isError || challenger.isError
+                    ? (champion.isError == challenger.isError ? 0 : 1)
+                    : (champion.prediction == challenger.prediction ? 0 : 1),
+            ]
+            if let a = champion.number, let b = challenger.number { values["prediction"] = b - a }
+            return RolloutObservation(version: .pair, time: record.time, values: values)
+        case .champion, .challenger:
+            guard let answer = record.answer, !(400..<500).contains(answer.status) else { return nil }
+            var values: [String: Double] = ["errors": answer.isError ? 1 : 0]
+            if let latency { values["latency"] = answer.latency > latency.objective ? 1 : 0 }
+            return RolloutObservation(version: record.version, time: record.time, values: values)
+        }
+    }
+}

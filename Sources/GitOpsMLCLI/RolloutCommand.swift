@@ -1,0 +1,56 @@
+import Agent
+import ArgumentParser
+import Config
+import Foundation
+import GitOpsMLCore
+
+/// `gitops-ml rollout`: the live analysis of canary, blue-green and shadow rollouts.
+struct RolloutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollout",
+        abstract: "Canary, blue-green and shadow rollouts judged by always-valid sequential tests.",
+        subcommands: [RolloutAnalyzeCommand.self])
+}
+
+/// `gitops-ml rollout analyze --outcomes FILE --record FILE`: the analysis replayed from recorded outcomes.
+struct RolloutAnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Replay a rollout's analysis from its recorded outcomes.",
+        discussion: """
+            Reads the outcomes the agent's rollout proxy recorded (JSON Lines, rollout-<environment>.jsonl in \
+            its state directory) and the rollout settings of the release record, and decides as the agent \
+            decides: after every request, with the record's confidence sequences, margins, steps and budget. \
+            Exit 1 when the rollout is rolled back.
+            """)
+
+    enum Format: String, OutputFormat { case text, json, markdown }
+
+    @Option(name: .long, help: "The recorded outcomes (JSON Lines).") var outcomes: String
+    @Option(name: .long, help: "The release record whose rollout: settings judge them.") var record: String
+    @OptionGroup var output: OutputOptions<Format>
+
+    func run() throws {
+        guard let recordBytes = FileManager.default.contents(atPath: record) else {
+            throw GitOpsMLError.usage("cannot read \(record)")
+        }
+        let release = try ReleaseRecord.parse(Array(recordBytes), file: record)
+        guard let settings = release.rollout, settings.strategy != .replace else {
+            throw GitOpsMLError.configuration(
+                "the release record has no rollout: to analyze (its version replaces the last at once)",
+                at: SourceLocation(file: record))
+        }
+        guard let outcomeBytes = FileManager.default.contents(atPath: outcomes) else {
+            throw GitOpsMLError.usage("cannot read \(outcomes)")
+        }
+        let replay = RolloutReplay.run(try OutcomeRecord.read(Array(outcomeBytes), file: outcomes), settings: settings)
+        switch output.chosen {
+        case .text: print(replay.text, terminator: "")
+        case .markdown: print(replay.markdown, terminator: "")
+        case .json: FileHandle.standardOutput.write(Data(replay.json()))
+        }
+        if replay.decision == "roll-back" {
+            throw CheckFailure(lines: ["rollout rolled back: " + (replay.events.last?.summary ?? "")])
+        }
+    }
+}

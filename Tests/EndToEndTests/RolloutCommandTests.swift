@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `gitops-ml rollout analyze` on outcome files written as the proxy writes them.
+@Suite("rollout analyze")
+struct RolloutCommandTests {
+    /// A canary record (5 → 50 → 100 %, 300 challenger requests a step, errors margin 1 point).
+    static func record(strategy: String = "canary", extra: String = "") -> String {
+        """
+        apiVersion: gitops-ml/v1
+        kind: Release
+        model: churn
+        environment: production
+        version: v2
+        source_commit: \(String(repeating: "ab", count: 20))
+        rollout:
+          strategy: \(strategy)
+          steps: [5, 50, 100]
+          min_requests: 300
+          errors: 0.01
+        \(extra)
+        """
+    }
+
+    /// Requests split as the step asks (every 20th to the challenger, then every 2nd), the challenger
+    /// failing one in `challengerFailsEvery` (0: never), the champion one in 100.
+    static func outcomes(challengerFailsEvery: Int, count: Int) -> String {
+        var lines: [String] = []
+        var challengerSeen = 0
+        for index in 0..<count {
+            let toChallenger = challengerSeen < 2_000 ? index % 20 == 0 : index % 2 == 0
+            let fails: Bool
+            if toChallenger {
+                challengerSeen += 1
+                fails = challengerFailsEvery > 0 && challengerSeen % challengerFailsEvery == 0
+            } else {
+                fails = index % 100 == 1
+            }
+            let answer =
+                fails ? "{\"latency\":0.01,\"status\":503}" : "{\"latency\":0.01,\"prediction\":\"0.5\",\"status\":200}"
+            lines.append(
+                "{\"answer\":\(answer),\"time\":\(Double(index) / 100),\"version\":\"\(toChallenger ? "challenger" : "champion")\"}"
+            )
+        }
+        // A client's mistake counts for neither version.
+        lines.append("{\"answer\":{\"latency\":0,\"status\":422},\"time\":1e6,\"version\":\"challenger\"}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func aFailingCanaryIsRolledBackWithTheEvidenceAndExitOne() throws {
+        let folder = TemporaryDirectory("rollout")
+        try Self.record().write(toFile: folder.path + "/churn.yaml", atomically: true, encoding: .utf8)
+        try Self.outcomes(challengerFailsEvery: 4, count: 40_000).write(
+            toFile: folder.path + "/outcomes.jsonl", atomically: true, encoding: .utf8)
+        let result = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "outcomes.jsonl", "--record", "churn.yaml"], in: folder.path)
+        #expect(result.status == 1, "\(result.stderrText)")
+        #expect(result.stdoutText.hasPrefix("canary rollout: roll-back after "))
+        #expect(result.stdoutText.contains("roll back at 5 %; errors: challenger"))
+        #expect(result.stdoutText.contains("mixture SPRT, always-valid 95% confidence sequence"))
+        #expect(result.stderrText.contains("rollout rolled back: observation "))
+
+        let json = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "outcomes.jsonl", "--record", "churn.yaml", "--json"], in: folder.path)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        let events = try #require(object["events"] as? [[String: Any]])
+        #expect(events.last?["action"] as? String == "roll-back")
+        #expect(object["records"] as? Int == 40_001)
+        // The challenger's first 300 requests at 5 %, a quarter of them failing: decided within them.
+        let observation = try #require(events.last?["observation"] as? Int)
+        #expect(observation > 20 && observation < 300 * 20, "\(observation)")
+    }
+
+    @Test func aGoodCanaryStepsToTheEnd() throws {
+        let folder = TemporaryDirectory("rollout")
+        try Self.record().write(toFile: folder.path + "/churn.yaml", atomically: true, encoding: .utf8)
+        try Self.outcomes(challengerFailsEvery: 0, count: 40_000).write(
+            toFile: folder.path + "/outcomes.jsonl", atomically: true, encoding: .utf8)
+        let result = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "outcomes.jsonl", "--record", "churn.yaml", "--md"], in: folder.path)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText.hasPrefix("### canary rollout: complete"))
+        #expect(result.stdoutText.contains("advance from 5 % to 50 %"))
+        #expect(result.stdoutText.contains("complete at 100 %"))
+    }
+
+    @Test func badInputIsOneLineNamingTheFileAndLine() throws {
+        let folder = TemporaryDirectory("rollout")
+        try Self.record().write(toFile: folder.path + "/churn.yaml", atomically: true, encoding: .utf8)
+        try "{\"time\": 1, \"version\": \"champion\"}\n{\"time\": \"soon\"}\n".write(
+            toFile: folder.path + "/bad.jsonl", atomically: true, encoding: .utf8)
+        let bad = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "bad.jsonl", "--record", "churn.yaml"], in: folder.path)
+        #expect(bad.status == 2)
+        #expect(bad.stderrText.contains("bad.jsonl:2") && bad.stderrText.contains("not an outcome record"))
+        #expect(bad.stderrText.split(separator: "\n").count == 1)
+
+        try Self.record(strategy: "replace").write(
+            toFile: folder.path + "/plain.yaml", atomically: true, encoding: .utf8)
+        let plain = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "bad.jsonl", "--record", "plain.yaml"], in: folder.path)
+        #expect(plain.status == 2 && plain.stderrText.contains("no rollout: to analyze"))
+        let missing = try gitopsML(
+            ["rollout", "analyze", "--outcomes", "nope.jsonl", "--record", "churn.yaml"], in: folder.path)
+        #expect(missing.status == 2 && missing.stderrText.contains("cannot read nope.jsonl"))
+    }
+}
