@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The rollout proxy's requests to the model servers (pooled connections on the agent's event loops).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // Tests only: property-based fuzzing of the parsers (Tests/FuzzTests).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
@@ -90,8 +94,12 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Promotion", "Trust", "Kubernetes",
-                "Processes",
+                "GitOpsMLCore", "GitStore", "HTTPClient", "Config", "Datasets", "Gates", "Promotion", "Trust",
+                "Kubernetes", "Processes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -27,9 +27,11 @@ public struct LocalDeployment: Sendable {
         public init(state: String) { self.state = state }
     }
 
+    /// `port`: where the server listens (an upstream behind the rollout proxy); nil: the environment's
+    /// stable port, else the model's serving port.
     public init(
         environment: AgentConfig.Environment, commit: ObjectID, in repository: Repository, places: Places,
-        stores: DataStores
+        stores: DataStores, port: Int? = nil
     ) throws {
         let releases = try EnvironmentReleases.read(environment.name, at: commit, in: repository)
         guard releases.count == 1, let record = releases.values.first else {
@@ -79,7 +81,7 @@ public struct LocalDeployment: Sendable {
 
         var launch = ServerLaunch(
             arguments: model.serving.command, directory: folder, modelPath: modelPath,
-            port: environment.port ?? model.serving.port, version: record.version,
+            port: port ?? environment.port ?? model.serving.port, version: record.version,
             logPath: "\(places.logs)/\(environment.name).log")
         launch.environment["GITOPS_ML_MODEL"] = record.model
         launch.environment[LocalDeployment.ownerVariable] = places.state

@@ -1,10 +1,18 @@
+import Config
 import Foundation
+import Gates
 import GitOpsMLCore
 
 /// The embedded target: one model server on this host, on a stable port. A new release replaces the running
 /// one (they cannot share the port), is health-checked, and when it fails the previous release is started
 /// again and checked in turn. A release that fails with nothing to go back to is stopped: a model that
 /// fails its checks does not serve.
+///
+/// With a rollout proxy (agent.yaml `proxy`), the proxy serves the stable port and the servers take turns
+/// on two upstream ports: a new release starts beside the one that serves, is checked there, and takes
+/// over at once (replace), step by step (canary), after a mirrored window and a hold (blue-green) or after
+/// a mirrored analysis (shadow), as its record's `rollout:` says; while it is judged, what served before
+/// keeps serving, so a failure needs no restart.
 public final class LocalTarget {
     public struct Release: Sendable, Equatable {
         /// The environment-branch commit this release comes from.
@@ -29,20 +37,36 @@ public final class LocalTarget {
         case fault(String, retryAfter: Double? = nil)
     }
 
-    public private(set) var running: Release?
+    public internal(set) var running: Release?
     let clock: any HealthClock
     let backoff: Backoff
     /// Seconds between SIGTERM and SIGKILL when a server is replaced or stopped.
     let grace: Double
-    private var supervisor: ServerSupervisor?
+    var supervisor: ServerSupervisor?
+    /// The proxy on the stable port and the two ports behind it; nil and empty without one.
+    public let proxy: RolloutProxy?
+    let upstreams: [Int]
+    var proxyListening = false
     /// Told each new server's process group as soon as it is started, so that it is in the agent's state
     /// before anything else can happen to the agent.
     public var onStart: ((Int32) -> Void)?
 
-    public init(clock: any HealthClock = SystemClock(), backoff: Backoff = Backoff(), grace: Double = 10) {
+    public init(
+        clock: any HealthClock = SystemClock(), backoff: Backoff = Backoff(), grace: Double = 10,
+        proxy: RolloutProxy? = nil, upstreams: [Int] = []
+    ) {
         self.clock = clock
         self.backoff = backoff
         self.grace = grace
+        self.proxy = proxy
+        self.upstreams = upstreams
+    }
+
+    /// The port a new server starts on: behind a proxy, the upstream the running server does not use; nil
+    /// without a proxy (the release's own port).
+    public var nextPort: Int? {
+        guard proxy != nil else { return nil }
+        return upstreams.first { $0 != running?.launch.port } ?? upstreams.first
     }
 
     /// Replaces what runs with `release`, checked by `health`. When it fails, `fallback` (default: what ran
@@ -50,8 +74,17 @@ public final class LocalTarget {
     /// first, so that the caller can write down that a rollback is under way before it happens.
     public func roll(
         to release: Release, health: HealthAssessment, fallback: Release? = nil,
-        fallbackHealth: HealthAssessment? = nil, willRestore: (HealthReport) -> Void = { _ in }
+        fallbackHealth: HealthAssessment? = nil, rollout: RolloutSettings? = nil,
+        willRestore: (HealthReport) -> Void = { _ in }
     ) -> Outcome {
+        if let proxy {
+            if let problem = listen(proxy) { return .fault(problem) }
+            if let champion = running, let serving = supervisor, serving.pid != nil {
+                return rollBeside(
+                    release, health: health, champion: champion, serving: serving, rollout: rollout, proxy: proxy,
+                    willRestore: willRestore)
+            }
+        }
         let previous = fallback ?? running
         let report = start(release, health: health)
         if report.status == .healthy { return .healthy(report) }
@@ -64,7 +97,10 @@ public final class LocalTarget {
 
     /// Starts `release` when nothing runs (after a restart of the agent), without a fallback.
     public func resume(_ release: Release, health: HealthAssessment) -> HealthReport {
-        start(release, health: health)
+        if let proxy, let problem = listen(proxy) {
+            return HealthReport(checks: [HealthCheckResult(name: "proxy", status: .missing, reason: problem)])
+        }
+        return start(release, health: health)
     }
 
     /// Takes `release` as what runs without a restart: it runs the same server under another commit.
@@ -86,9 +122,10 @@ public final class LocalTarget {
         supervisor?.stop(grace: grace)
         supervisor = nil
         running = nil
+        if proxyListening { proxy?.serve(port: nil) }
     }
 
-    private func start(_ release: Release, health: HealthAssessment) -> HealthReport {
+    func start(_ release: Release, health: HealthAssessment) -> HealthReport {
         stop()
         // Something else on the port would answer the health checks in the new server's place.
         if let port = release.launch.environment["PORT"].flatMap(Int.init), Self.answers(port: port) {
@@ -108,6 +145,7 @@ public final class LocalTarget {
         supervisor = candidate
         running = release
         var report = health.run()
+        if report.status == .healthy, let port = release.launch.port { proxy?.serve(port: port) }
         if report.status != .healthy {
             if candidate.pid == nil {
                 report.checks.append(
@@ -136,5 +174,8 @@ public final class LocalTarget {
         }
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        proxy?.stop()
+    }
 }

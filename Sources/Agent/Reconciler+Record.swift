@@ -16,7 +16,17 @@ extension Reconciler {
     /// Every configured environment has its target from `init`.
     func target(_ name: String) -> LocalTarget {
         if let target = targets[name] { return target }
-        let target = LocalTarget(clock: options.clock, backoff: options.restartBackoff, grace: options.grace)
+        // agent.yaml `proxy`: the agent serves the stable port, the servers take turns behind it.
+        let environment = config.environments.first { $0.name == name }
+        let proxy = environment.flatMap { environment in
+            environment.port.map { port in
+                environment.upstreams.isEmpty
+                    ? nil : RolloutProxy(port: port, outcomesPath: "\(places.state)/rollout-\(name).jsonl")
+            } ?? nil
+        }
+        let target = LocalTarget(
+            clock: options.clock, backoff: options.restartBackoff, grace: options.grace, proxy: proxy,
+            upstreams: environment?.upstreams ?? [])
         target.onStart = { [unowned self] group in self.update(name) { $0.serverProcessGroup = group } }
         targets[name] = target
         return target
@@ -26,10 +36,15 @@ extension Reconciler {
         options.author.map { GitSignature(name: $0.name, email: $0.email) }
     }
 
-    func deployment(_ environment: AgentConfig.Environment, at commit: ObjectID) throws -> LocalDeployment {
+    /// The release at `commit` as this host runs it, on `port` (default: where the next server starts:
+    /// the free upstream behind a proxy, else the stable port).
+    func deployment(_ environment: AgentConfig.Environment, at commit: ObjectID, port: Int? = nil) throws
+        -> LocalDeployment
+    {
         try LocalDeployment(
             environment: environment, commit: commit, in: mirror, places: places,
-            stores: options.stores ?? DataStores(dvcCache: nil, lfsObjects: mirror.gitDirectory + "/lfs/objects"))
+            stores: options.stores ?? DataStores(dvcCache: nil, lfsObjects: mirror.gitDirectory + "/lfs/objects"),
+            port: port ?? target(environment.name).nextPort)
     }
 
     func health(_ environment: AgentConfig.Environment, _ deployment: LocalDeployment) -> HealthAssessment {

@@ -236,7 +236,10 @@ extension Reconciler {
                     stop: .waiting(after: nil)))
         }
         // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
-        if let running = target.running, running.launch == desired.release.launch {
+        if let running = target.running,
+            try (target.proxy == nil ? desired : deployment(environment, at: tip, port: running.launch.port)).release
+                .launch == running.launch
+        {
             target.adopt(desired.release)
             update(name) {
                 $0.lastAttempted = tip.hex
@@ -245,11 +248,18 @@ extension Reconciler {
             return .done(.synced(tip.hex))
         }
         let fallback = try current.lastApplied.map { try deployment(environment, at: ObjectID(hex: $0)) }
+        if let rollout = desired.record.rollout, rollout.strategy != .replace, target.proxy == nil {
+            Log.warning(
+                "a \(rollout.strategy.rawValue) rollout needs the agent's proxy (agent.yaml proxy: {upstreams: […]}): "
+                    + "the new version replaces the old at once",
+                ["environment": name])
+        }
         return .roll(
             Plan(model: desired.record.model) { willRestore in
                 target.roll(
                     to: desired.release, health: self.health(environment, desired), fallback: fallback?.release,
-                    fallbackHealth: fallback.map { self.health(environment, $0) }, willRestore: willRestore)
+                    fallbackHealth: fallback.map { self.health(environment, $0) }, rollout: desired.record.rollout,
+                    willRestore: willRestore)
             })
     }
 

@@ -11,16 +11,26 @@ public struct ServedAnswer: Sendable, Equatable, Codable {
     public var latency: Double
     /// The answer's prediction field as canonical JSON (sorted keys), nil when the answer had none.
     public var prediction: String?
+    /// A 2xx answer without the prediction field the rollout names.
+    public var invalid: Bool?
 
-    public init(status: Int, latency: Double, prediction: String?) {
+    public init(status: Int, latency: Double, prediction: String?, invalid: Bool = false) {
         self.status = status
         self.latency = latency
         self.prediction = prediction
+        self.invalid = invalid ? true : nil
     }
 
-    /// An error of the model's: no answer, a 5xx, or a 2xx without the prediction field. A 4xx is the
-    /// client's mistake and counts for neither version.
-    public var isError: Bool { status == 0 || status >= 500 || ((200..<300).contains(status) && prediction == nil) }
+    /// An error of the model's: no answer, a 5xx, a 2xx without the prediction field named, or a 4xx that judges
+    /// the input (400, 422: a model that refuses what the champion accepts is the regression a canary is
+    /// for; requests are split at random, so clients' own mistakes fall on both versions alike).
+    public var isError: Bool {
+        status == 0 || status >= 500 || invalid == true
+            || ((400..<500).contains(status) && !Self.notTheModels.contains(status))
+    }
+
+    /// 4xx answers about the route, the caller or the rate, not the input: they count for neither version.
+    static let notTheModels: Set<Int> = [401, 403, 404, 405, 406, 408, 411, 413, 414, 415, 429]
 
     /// The prediction when it is one number (a probability, a regression output).
     public var number: Double? {
@@ -31,10 +41,22 @@ public struct ServedAnswer: Sendable, Equatable, Codable {
         return Double(prediction.dropFirst().dropLast().trimmingCharacters(in: .whitespaces))
     }
 
-    /// The prediction field of a JSON answer, canonical; nil when the body is not a JSON object holding it.
+    /// The prediction field of a JSON answer (a dotted path: `predictions.0.churn_probability`),
+    /// canonical; nil when the body is not JSON holding it.
     public static func prediction(in body: [UInt8], field: String) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
-            let dictionary = object as? [String: Any], let value = dictionary[field], !(value is NSNull),
+        guard var value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else {
+            return nil
+        }
+        for part in field.split(separator: ".") {
+            if let dictionary = value as? [String: Any], let next = dictionary[String(part)] {
+                value = next
+            } else if let list = value as? [Any], let index = Int(part), list.indices.contains(index) {
+                value = list[index]
+            } else {
+                return nil
+            }
+        }
+        guard !(value is NSNull),
             let data = try? JSONSerialization.data(
                 withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
         else { return nil }
@@ -128,13 +150,13 @@ extension RolloutSettings {
             rules: rules)
     }
 
-    /// The values the plan's rules read from one record (nil: a record the analysis cannot use, such as a
-    /// client's 4xx).
+    /// The values the plan's rules read from one record (nil: a record the analysis cannot use: an answer
+    /// about the route, the caller or the rate, `ServedAnswer.notTheModels`).
     public func observation(_ record: OutcomeRecord) -> RolloutObservation? {
         switch record.version {
         case .pair:
             guard let champion = record.champion, let challenger = record.challenger,
-                !(400..<500).contains(champion.status)
+                !ServedAnswer.notTheModels.contains(champion.status)
             else { return nil }
             var values: [String: Double] = [
                 "errors": (challenger.isError ? 1 : 0) - (champion.isError ? 1 : 0),
@@ -145,7 +167,7 @@ extension RolloutSettings {
             if let a = champion.number, let b = challenger.number { values["prediction"] = b - a }
             return RolloutObservation(version: .pair, time: record.time, values: values)
         case .champion, .challenger:
-            guard let answer = record.answer, !(400..<500).contains(answer.status) else { return nil }
+            guard let answer = record.answer, !ServedAnswer.notTheModels.contains(answer.status) else { return nil }
             var values: [String: Double] = ["errors": answer.isError ? 1 : 0]
             if let latency { values["latency"] = answer.latency > latency.objective ? 1 : 0 }
             return RolloutObservation(version: record.version, time: record.time, values: values)

@@ -25,6 +25,9 @@ public struct ServerLaunch: Sendable, Equatable {
         environment["GITOPS_ML_PORT"] = String(port)
         environment["PORT"] = String(port)
     }
+
+    /// The port the server is told to listen on.
+    public var port: Int? { environment["PORT"].flatMap(Int.init) }
 }
 
 /// Keeps one model server running: restarts it after a crash with backoff, stops it with SIGTERM and then

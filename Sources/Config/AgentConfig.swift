@@ -17,6 +17,9 @@ import GitOpsMLCore
 ///     branch: gitops
 ///     target: local
 ///     port: 8080            # local only: the stable port (default: the model's serving port)
+///     proxy: {upstreams: [18081, 18082]}   # local only: the agent serves the stable port through its
+///                                          # rollout proxy, model servers on these two ports (canary,
+///                                          # blue-green and shadow rollouts; no gap between versions)
 ///     health:
 ///       deadline: 120       # seconds for the whole rollout
 ///       probes: [{path: /readyz, period: 1, timeout: 2, success_threshold: 1, failure_threshold: 3}]
@@ -57,6 +60,9 @@ public struct AgentConfig: Sendable, Equatable {
         public var target: Target
         /// The local target's stable port; nil: the model's serving port.
         public var port: Int?
+        /// The two ports the model servers take turns on behind the agent's rollout proxy, which then
+        /// serves the stable port; empty: the server answers on the stable port itself.
+        public var upstreams: [Int] = []
         public var health = Health()
 
         public init(
@@ -197,6 +203,21 @@ public struct AgentConfig: Sendable, Equatable {
                 guard (1...65_535).contains(port) else { throw node.error("port must be from 1 to 65535") }
                 environment.port = port
             }
+            if let node = map.optional("proxy") {
+                guard environment.target == .local else { throw node.error("proxy is for the local target") }
+                guard environment.port != nil else {
+                    throw node.error("proxy needs the stable port it serves (port:)")
+                }
+                let proxy = try node.mapping()
+                let upstreams = try proxy.required("upstreams")
+                environment.upstreams = try upstreams.list().map { try $0.int() }
+                guard environment.upstreams.count == 2, Set(environment.upstreams).count == 2,
+                    environment.upstreams.allSatisfy({ (1...65_535).contains($0) && $0 != environment.port })
+                else {
+                    throw upstreams.error("upstreams must be two different ports from 1 to 65535, not the stable port")
+                }
+                try proxy.finish()
+            }
             if let node = map.optional("health") { environment.health = try Self.health(node) }
             config.environments.append(environment)
             try map.finish()
@@ -290,6 +311,10 @@ public struct AgentConfig: Sendable, Equatable {
                 "    target: \(environment.target.rawValue)",
             ]
             if let port = environment.port { lines.append("    port: \(port)") }
+            if !environment.upstreams.isEmpty {
+                lines.append(
+                    "    proxy: {upstreams: [\(environment.upstreams.map(String.init).joined(separator: ", "))]}")
+            }
             let health = environment.health
             guard health != Health() else { continue }
             lines += ["    health:", "      deadline: \(StructuredValue.pythonFloat(health.deadline))"]

@@ -16,9 +16,10 @@ import GitOpsMLCore
 ///       key: X-User-Id              # the request header hashed to choose a version (default: each request)
 ///       errors: 0.01                # margin on the difference in error rate (5xx, invalid answers)
 ///       latency: {objective: 250ms, margin: 0.02}  # margin on the rate of requests over the objective
-///       disagreement: 0.05          # shadow: margin on the rate of different answers
+///       field: predictions.0.churn  # the answer's field that holds the prediction (a dotted path): an
+///                                   # answer without it is an error; shadows compare it
+///       disagreement: 0.05          # shadow: margin on the rate of different predictions
 ///       prediction: 0.05            # shadow: margin on the difference in a numeric prediction
-///       field: prediction           # the answer's field that holds the prediction
 public struct RolloutSettings: Sendable, Equatable {
     public enum Strategy: String, Sendable, CaseIterable {
         case replace, canary
@@ -45,7 +46,8 @@ public struct RolloutSettings: Sendable, Equatable {
     public var latency: (objective: Double, margin: Double)?
     public var disagreementMargin = 0.05
     public var predictionMargin: Double?
-    public var field = "prediction"
+    /// The answer's field holding the prediction (dotted path); nil: answers are judged by status alone.
+    public var field: String?
 
     public init(strategy: Strategy = .replace) { self.strategy = strategy }
 
@@ -99,7 +101,16 @@ public struct RolloutSettings: Sendable, Equatable {
             predictionMargin = try node.double()
             guard (predictionMargin ?? 0) > 0 else { throw node.error("the prediction margin must be above 0") }
         }
-        if let node = map.optional("field") { field = try node.string() }
+        if let node = map.optional("field") {
+            let path = try node.string()
+            guard !path.isEmpty,
+                !path.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+            else { throw node.error("field must be a dotted path into the answer (predictions.0.label)") }
+            field = path
+        }
+        if strategy == .shadow, field == nil, let node = map.optional("disagreement") ?? map.optional("prediction") {
+            throw node.error("a shadow compares predictions: name the answer's field that holds them (field:)")
+        }
         try map.finish()
     }
 
@@ -146,7 +157,7 @@ public struct RolloutSettings: Sendable, Equatable {
             lines.append("disagreement: \(number(disagreementMargin))")
             if let predictionMargin { lines.append("prediction: \(number(predictionMargin))") }
         }
-        lines.append("field: \(YAMLText.scalar(field))")
+        if let field { lines.append("field: \(YAMLText.scalar(field))") }
         return lines
     }
 }

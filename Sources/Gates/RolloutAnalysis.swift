@@ -156,10 +156,21 @@ public struct RolloutAnalysis: Sendable {
         }
         let spentRequests = plan.maximumRequests.map { observations >= $0 } ?? false
         let spentTime = plan.maximumDuration.map { observation.time - (start ?? observation.time) >= $0 } ?? false
-        if spentRequests || spentTime {
-            let promote = plan.onBudgetExhausted == .promote
-            return record(promote ? .budgetPromote : .budgetRollBack, to: promote ? (plan.steps.last ?? 100) : 0)
-        }
+        if spentRequests || spentTime { return expire(at: observation.time) }
         return nil
+    }
+
+    /// The budget is spent without a decision (the time ran out, perhaps with no traffic at all): the
+    /// plan's default, on the evidence so far. Nothing when the rollout is already decided.
+    @discardableResult
+    public mutating func expire(at time: Double) -> RolloutEvent? {
+        guard finished == nil else { return nil }
+        let promote = plan.onBudgetExhausted == .promote
+        let event = RolloutEvent(
+            action: promote ? .budgetPromote : .budgetRollBack, from: percent,
+            to: promote ? (plan.steps.last ?? 100) : 0,
+            observation: observations, time: time, judgements: judgements)
+        events.append(event)
+        return event
     }
 }

@@ -9,7 +9,7 @@ struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract: "Canary, blue-green and shadow rollouts judged by always-valid sequential tests.",
-        subcommands: [RolloutAnalyzeCommand.self])
+        subcommands: [RolloutAnalyzeCommand.self, RolloutProxyCommand.self])
 }
 
 /// `gitops-ml rollout analyze --outcomes FILE --record FILE`: the analysis replayed from recorded outcomes.
@@ -52,5 +52,25 @@ struct RolloutAnalyzeCommand: ParsableCommand {
         if replay.decision == "roll-back" {
             throw CheckFailure(lines: ["rollout rolled back: " + (replay.events.last?.summary ?? "")])
         }
+    }
+}
+
+/// `gitops-ml rollout proxy --port P --upstream U`: the agent's rollout proxy alone, in front of one server
+/// (what it adds to a request is measured this way: benchmarks/bench_proxy.py).
+struct RolloutProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Serve a port through the agent's rollout proxy to one model server (for measurements).")
+
+    @Option(name: .long, help: "The port to serve.") var port: Int
+    @Option(name: .long, help: "The model server's port on 127.0.0.1.") var upstream: Int
+    @Option(name: .long, help: "The address to listen on.") var host = "127.0.0.1"
+
+    func run() throws {
+        let proxy = RolloutProxy(port: port, host: host, outcomesPath: "/dev/null")
+        proxy.serve(port: upstream)
+        try proxy.start()
+        print("serving \(host):\(port) through the rollout proxy to 127.0.0.1:\(upstream)")
+        while true { sleep(3600) }
     }
 }

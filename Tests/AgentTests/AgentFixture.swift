@@ -59,7 +59,7 @@ final class AgentFixture {
 
     /// Promotes `revision` of the ML repository as `version`: a release record on `gitops`, pushed.
     @discardableResult
-    func promote(_ revision: String, version: String) throws -> String {
+    func promote(_ revision: String, version: String, rollout: RolloutSettings? = nil) throws -> String {
         let source = try git("rev-parse", revision, in: project)
         let repository = try Repository(at: project)
         let digest = try DataResolver.identity("model/model.json", in: try repository.fileView(.git(source)))
@@ -67,6 +67,7 @@ final class AgentFixture {
         var record = ReleaseRecord(model: "churn", environment: "local", version: version, sourceCommit: source)
         record.artifactPath = "model/model.json"
         record.artifactDigest = digest
+        record.rollout = rollout
         try write(record.yaml, to: ReleaseRecord.path(environment: "local", model: "churn"), in: work)
         _ = try run(["git", "add", "-A"], in: work)
         _ = try run(

@@ -43,8 +43,8 @@ struct RolloutCommandTests {
                 "{\"answer\":\(answer),\"time\":\(Double(index) / 100),\"version\":\"\(toChallenger ? "challenger" : "champion")\"}"
             )
         }
-        // A client's mistake counts for neither version.
-        lines.append("{\"answer\":{\"latency\":0,\"status\":422},\"time\":1e6,\"version\":\"challenger\"}")
+        // A rate limit's answer counts for neither version.
+        lines.append("{\"answer\":{\"latency\":0,\"status\":429},\"time\":1e6,\"version\":\"challenger\"}")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import Config
+import Foundation
+import Gates
+import GitOpsMLCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// The local target's front door when agent.yaml gives it one (`proxy: {upstreams: [A, B]}`): it serves the
+/// stable port and forwards each request to a model server on one of two upstream ports, so that a new
+/// version starts beside the one that serves. During a canary it splits requests by the analysis's current
+/// share (by a stable hash of the `key` header when the rollout names one, else at random); during a shadow
+/// or a blue-green window it answers from the champion and sends the challenger a copy, whose answer is
+/// recorded and never returned. Every outcome of a rollout is fed to its `RolloutAnalysis` as it happens
+/// and written to the outcomes file, so the decision the analysis takes is the one `rollout analyze`
+/// replays. A rollout that is decided moves the traffic at once: all to the champion when it is rolled
+/// back, all to the challenger when it completes.
+public final class RolloutProxy: Sendable {
+    public enum Route: Sendable, Equatable {
+        case none
+        case single(port: Int)
+        case rollout(champion: Int, challenger: Int)
+    }
+
+    /// A snapshot of the rollout under way, for `/status`, `/metrics` and the deployment record.
+    public struct Progress: Sendable, Codable, Equatable {
+        public var strategy: String
+        public var percent: Double
+        public var observations: Int
+        public var events: [RolloutEvent]
+        public var judgements: [SequentialRule.Judgement]
+        public var skippedMirrors: Int
+    }
+
+    struct State {
+        var route = Route.none
+        var settings: RolloutSettings?
+        var analysis: RolloutAnalysis?
+        var pending: [String] = []
+        var recorded = 0
+        var mirrorsInFlight = 0
+        var skippedMirrors = 0
+        var random = SplitMix64(seed: UInt64(UInt32.random(in: 0...UInt32.max)))
+    }
+
+    public let port: Int
+    public let host: String
+    /// Where a rollout's outcomes are written (JSON Lines), truncated when a rollout begins.
+    public let outcomesPath: String
+    private let state = Mutex(State())
+    private let client: HTTPClient
+    private let server = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
+
+    /// Request bodies are read whole (to send a copy and to replay); larger ones get 413.
+    static let maximumBodyBytes = 16 << 20
+    /// Outcomes written to a rollout's file at most (the analysis goes on in memory past it).
+    static let maximumRecorded = 2_000_000
+    /// Copies waiting for the challenger's answer at once; past it a copy is skipped (and counted), so a
+    /// slow challenger cannot pile up work in the agent.
+    static let maximumMirrors = 64
+    static let upstreamTimeout: TimeAmount = .seconds(60)
+
+    public init(port: Int, host: String = "0.0.0.0", outcomesPath: String) {
+        self.port = port
+        self.host = host
+        self.outcomesPath = outcomesPath
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: Self.upstreamTimeout)
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // One request per connection: a server that writes its head and its body in two sends without
+        // TCP_NODELAY (Python's http.server, many small frameworks) meets the kernel's delayed ACK on a
+        // reused connection, 40 ms a request; a new loopback connection costs a fraction of a millisecond
+        // (benchmarks/README.md).
+        configuration.maximumUsesPerConnection = 1
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    deinit { try? client.syncShutdown() }
+
+    // MARK: Control (from the local target's thread)
+
+    /// Starts serving; returns once the port is bound (throws when it cannot be within 10 seconds).
+    public func start(logger: Logger = Logger(label: "gitops-ml.proxy")) throws {
+        let bound = DispatchSemaphore(value: 0)
+        let failure = Mutex<String?>(nil)
+        let application = Application(
+            responder: CallbackResponder<BasicRequestContext> { request, _ in await self.respond(to: request) },
+            server: .http1(configuration: .init(idleTimeout: .seconds(Endpoints.idleSeconds))),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { _ in bound.signal() }, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        let running = Task {
+            do {
+                try await group.run()
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+            bound.signal()
+        }
+        server.withLock { $0 = (group, running) }
+        guard bound.wait(timeout: .now() + 10) == .success, failure.withLock({ $0 }) == nil else {
+            stop()
+            throw GitOpsMLError.environment(
+                "the rollout proxy could not listen on \(host):\(port): \(failure.withLock { $0 } ?? "timed out")")
+        }
+    }
+
+    /// Stops serving: connections are closed gracefully (requests under way are answered first).
+    public func stop() {
+        guard
+            let (group, running) = server.withLock({ server in
+                defer { server = nil }; return server
+            })
+        else { return }
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            await group.triggerGracefulShutdown()
+            await running.value
+            stopped.signal()
+        }
+        _ = stopped.wait(timeout: .now() + 10)
+    }
+
+    /// Everything to one server (nil: none serves; requests get 503), no rollout.
+    public func serve(port upstream: Int?) {
+        state.withLock {
+            $0.route = upstream.map { .single(port: $0) } ?? .none
+            $0.settings = nil
+            $0.analysis = nil
+        }
+    }
+
+    /// A rollout begins: the analysis of `settings`, requests split or copied between the two ports.
+    public func begin(_ settings: RolloutSettings, champion: Int, challenger: Int) {
+        _ = FileManager.default.createFile(atPath: outcomesPath, contents: nil)
+        state.withLock {
+            $0.route = .rollout(champion: champion, challenger: challenger)
+            $0.settings = settings
+            $0.analysis = RolloutAnalysis(plan: settings.plan)
+            $0.pending = []
+            $0.recorded = 0
+            $0.skippedMirrors = 0
+        }
+    }
+
+    public var route: Route { state.withLock { $0.route } }
+
+    /// The rollout's time budget is spent: the plan's default is taken (requests in flight count no more).
+    public func expire() {
+        state.withLock { _ = $0.analysis?.expire(at: Date().timeIntervalSince1970) }
+    }
+
+    /// The rollout's final decision, once taken.
+    public var decision: RolloutEvent? { state.withLock { $0.analysis?.finished } }
+
+    public var progress: Progress? {
+        state.withLock { state in
+            guard let analysis = state.analysis, let settings = state.settings else { return nil }
+            return Progress(
+                strategy: settings.strategy.rawValue, percent: analysis.percent, observations: analysis.observations,
+                events: analysis.events, judgements: analysis.finished?.judgements ?? analysis.judgements,
+                skippedMirrors: state.skippedMirrors)
+        }
+    }
+
+    /// Appends the outcomes recorded since the last call to the outcomes file (called from the local
+    /// target's thread, never from a request's).
+    public func flushOutcomes() {
+        let lines = state.withLock { state -> [String] in
+            defer { state.pending = [] }
+            return state.pending
+        }
+        guard !lines.isEmpty, let handle = FileHandle(forWritingAtPath: outcomesPath) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    // MARK: Requests
+
+    enum Choice {
+        case none
+        case single(Int)
+        case split(Int, RolloutObservation.Version)
+        case mirror(champion: Int, challenger: Int)
+    }
+
+    func choose(_ request: Request) -> Choice {
+        let key = state.withLock { $0.settings?.key }.flatMap { name in
+            HTTPField.Name(name).flatMap { request.headers[$0] }
+        }
+        return state.withLock { state -> Choice in
+            switch state.route {
+            case .none: return .none
+            case .single(let port): return .single(port)
+            case .rollout(let champion, let challenger):
+                guard let analysis = state.analysis, let settings = state.settings else { return .single(champion) }
+                if let finished = analysis.finished {
+                    let toChallenger = [.complete, .budgetPromote].contains(finished.action)
+                    return .single(toChallenger ? challenger : champion)
+                }
+                if settings.strategy == .shadow || settings.strategy == .blueGreen {
+                    return .mirror(champion: champion, challenger: challenger)
+                }
+                // Percent in hundredths: a stable hash of the key, or a draw.
+                let point = key.map { Int(Self.fnv1a($0) % 10_000) } ?? Int(state.random.next() % 10_000)
+                return point < Int(analysis.percent * 100)
+                    ? .split(challenger, .challenger) : .split(champion, .champion)
+            }
+        }
+    }
+
+    func respond(to request: Request) async -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maximumBodyBytes)
+        } catch {
+            return Endpoints.text(.contentTooLarge, "the body is over \(Self.maximumBodyBytes) bytes", close: true)
+        }
+        switch choose(request) {
+        case .none:
+            return Endpoints.text(.serviceUnavailable, "no model server is serving yet")
+        case .single(let upstream):
+            return await forward(request, body: body, to: upstream).response
+        case .split(let upstream, let version):
+            let (response, answer) = await forward(request, body: body, to: upstream)
+            record(.split(time: Date().timeIntervalSince1970, version: version, answer: answer))
+            return response
+        case .mirror(let champion, let challenger):
+            let time = Date().timeIntervalSince1970
+            let (response, championAnswer) = await forward(request, body: body, to: champion)
+            let admitted = state.withLock { state in
+                guard state.mirrorsInFlight < Self.maximumMirrors else {
+                    state.skippedMirrors += 1
+                    return false
+                }
+                state.mirrorsInFlight += 1
+                return true
+            }
+            if admitted {
+                Task {
+                    let (_, challengerAnswer) = await self.forward(request, body: body, to: challenger)
+                    self.state.withLock { $0.mirrorsInFlight -= 1 }
+                    self.record(.pair(time: time, champion: championAnswer, challenger: challengerAnswer))
+                }
+            }
+            return response
+        }
+    }
+
+    private func record(_ outcome: OutcomeRecord) {
+        state.withLock { state in
+            guard let settings = state.settings, state.analysis?.finished == nil else { return }
+            if let observation = settings.observation(outcome) { state.analysis?.observe(observation) }
+            if state.recorded < Self.maximumRecorded {
+                state.recorded += 1
+                state.pending.append(outcome.line)
+            }
+        }
+    }
+
+    /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1).
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
+        "content-length",
+    ]
+
+    /// Sends the request to 127.0.0.1:`upstream`; the answer to return and what it was for the analysis.
+    func forward(_ request: Request, body: ByteBuffer, to upstream: Int) async -> (
+        response: Response, answer: ServedAnswer
+    ) {
+        let started = ContinuousClock.now
+        var outgoing = HTTPClientRequest(url: "http://127.0.0.1:\(upstream)\(request.uri.description)")
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
+            outgoing.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if body.readableBytes > 0 { outgoing.body = .bytes(body) }
+        let field = state.withLock { $0.settings?.field }
+        do {
+            let answer = try await client.execute(outgoing, timeout: Self.upstreamTimeout)
+            let bytes = try await answer.body.collect(upTo: Self.maximumBodyBytes)
+            var headers = HTTPFields()
+            for (name, value) in answer.headers where !Self.hopByHop.contains(name.lowercased()) {
+                if let name = HTTPField.Name(name) { headers.append(HTTPField(name: name, value: value)) }
+            }
+            let status = Int(answer.status.code)
+            let answered = (200..<300).contains(status)
+            let prediction = field.flatMap {
+                answered ? ServedAnswer.prediction(in: Array(bytes.readableBytesView), field: $0) : nil
+            }
+            let served = ServedAnswer(
+                status: status, latency: Self.seconds(ContinuousClock.now - started), prediction: prediction,
+                invalid: answered && field != nil && prediction == nil)
+            return (
+                Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes)), served
+            )
+        } catch {
+            let served = ServedAnswer(status: 0, latency: Self.seconds(ContinuousClock.now - started), prediction: nil)
+            return (Endpoints.text(.badGateway, "the model server did not answer"), served)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    /// FNV-1a, 64 bits: the same key always lands on the same side of a step's share.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

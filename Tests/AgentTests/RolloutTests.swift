@@ -1,0 +1,158 @@
+import Config
+import Foundation
+import GitOpsMLCore
+import GitStore
+import HTTPClient
+import Promotion
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Agent
+
+/// Canary and shadow rollouts on the local target behind the agent's proxy, with real model servers and
+/// live traffic: a version that is worse only on production's requests is stepped back and reverted by a
+/// commit that carries the analysis; a good one reaches 100 %; a shadow reports its disagreement.
+@Suite("Rollouts behind the proxy", .serialized)
+struct RolloutTests {
+    /// The fixture with the proxy on its port and the servers behind it, and a branch `discount` whose
+    /// model needs a feature production sends on only half of its requests (its smoke sample has it).
+    static func fixture(_ name: String) throws -> AgentFixture {
+        let fixture = try AgentFixture(name)
+        fixture.config.environments[0].upstreams = [TestPorts.reserve(), TestPorts.reserve()]
+        try git("checkout", "-q", "-b", "discount", "main", in: fixture.project)
+        let modelFile = fixture.project + "/model/model.json"
+        var model =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: modelFile))) as? [String: Any]
+            ?? [:]
+        model["numeric"] = (model["numeric"] as? [String] ?? []) + ["discount"]
+        var scaling = model["scaling"] as? [String: Any] ?? [:]
+        scaling["discount"] = [0, 1]
+        model["scaling"] = scaling
+        try JSONSerialization.data(withJSONObject: model).write(to: URL(fileURLWithPath: modelFile))
+        let smoke = fixture.project + "/smoke.json"
+        let sample = try String(contentsOfFile: smoke, encoding: .utf8)
+        try sample.replacingOccurrences(of: "\"region\"", with: "\"discount\": 0.1, \"region\"")
+            .write(toFile: smoke, atomically: true, encoding: .utf8)
+        _ = try commitFiles([:], message: "A model that needs a discount", in: fixture.project)
+        try git("checkout", "-q", "main", in: fixture.project)
+        try git("push", "-q", fixture.origin, "discount", in: fixture.project)
+        return fixture
+    }
+
+    /// Requests to the stable port until stopped, half of them without the discount; their statuses.
+    final class Traffic: @unchecked Sendable {
+        let stopped = Atomic<Bool>(false)
+        let statuses = Mutex<[Int: Int]>([:])
+        let done = DispatchSemaphore(value: 0)
+
+        init(port: Int) {
+            Thread { [self] in
+                var index = 0
+                while !stopped.load(ordering: .relaxed) {
+                    index += 1
+                    let discount = index % 2 == 0 ? "\"discount\": 0.2, " : ""
+                    let body =
+                        "{\"instances\": [{\(discount)\"tenure_months\": \(index % 60), \"age\": 40, \"monthly_charges\": 70.5, "
+                        + "\"support_calls\": 1, \"contract\": \"month-to-month\", \"region\": \"north\", \"paperless_billing\": \"true\"}]}"
+                    var request = HTTPRequest("POST", "http://127.0.0.1:\(port)/predict", timeout: 5)
+                    request.body = Array(body.utf8)
+                    request.headers.append((name: "Content-Type", value: "application/json"))
+                    let status = (try? HTTPClient.perform(request).status) ?? 0
+                    statuses.withLock { $0[status, default: 0] += 1 }
+                }
+                done.signal()
+            }.start()
+        }
+
+        func stop() -> [Int: Int] {
+            stopped.store(true, ordering: .relaxed)
+            done.wait()
+            return statuses.withLock { $0 }
+        }
+    }
+
+    static func canary(errors: Double = 0.05) -> RolloutSettings {
+        var settings = RolloutSettings(strategy: .canary)
+        settings.steps = [10, 50, 100]
+        settings.minimumRequests = 100
+        settings.maximumDuration = 120
+        settings.errorsMargin = errors
+        return settings
+    }
+
+    @Test func aCanaryWorseOnlyOnLiveTrafficIsSteppedBackAndRevertedWithTheAnalysis() throws {
+        let fixture = try Self.fixture("canary-bad")
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        #expect(fixture.serving() == "v1.0.0", "the proxy serves the first release on the stable port")
+
+        let bad = try fixture.promote("discount", version: "v1.1.0", rollout: Self.canary())
+        let traffic = Traffic(port: fixture.port)
+        let result = agent.pass()["local"]
+        let statuses = traffic.stop()
+        #expect(result == .rolledBack(failed: bad, restored: first), "\(String(describing: result))")
+        #expect(fixture.serving() == "v1.0.0")
+        // The proxy answered every request; only the canary's share failed (400: it refuses half the inputs).
+        #expect(statuses[0] == nil && statuses[502] == nil, "\(statuses)")
+
+        let revert = try fixture.originTip()
+        let message = try git("log", "-1", "--format=%B", revert, in: fixture.origin)
+        #expect(message.contains("Gitops-Ml-Rollback-Of: \(bad)"))
+        #expect(message.contains("canary: observation"), "\(message)")
+        #expect(message.contains("roll back at 10 %"), "\(message)")
+        let remote = try Repository(at: fixture.origin, discover: false)
+        let records = try DeploymentNotes.records(for: ObjectID(hex: bad), in: remote)
+        let analysis = try #require(records.first?.checks.first { $0.name == "rollout analysis" })
+        #expect(analysis.status == "Degraded")
+        #expect(analysis.reason.contains("errors: challenger") && analysis.reason.contains("mixture SPRT"))
+
+        // The outcomes file replays to the same decision.
+        let outcomes = try Data(
+            contentsOf: URL(fileURLWithPath: fixture.config.stateDirectory + "/rollout-local.jsonl"))
+        let replay = RolloutReplay.run(
+            try OutcomeRecord.read(Array(outcomes), file: "outcomes"), settings: Self.canary())
+        #expect(replay.decision == "roll-back")
+        #expect(analysis.reason.contains("observation \(replay.events.last?.observation ?? -1):"))
+    }
+
+    @Test func aGoodCanaryStepsToAHundredPercentWithoutAGap() throws {
+        let fixture = try Self.fixture("canary-good")
+        let (agent, _) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        let good = try fixture.promote("main", version: "v1.2.0", rollout: Self.canary())
+        let traffic = Traffic(port: fixture.port)
+        let result = agent.pass()["local"]
+        let statuses = traffic.stop()
+        #expect(result == .applied(good), "\(String(describing: result))")
+        #expect(fixture.serving() == "v1.2.0")
+        #expect(Set(statuses.keys) == [200], "every request answered throughout: \(statuses)")
+        let remote = try Repository(at: fixture.origin, discover: false)
+        let records = try DeploymentNotes.records(for: ObjectID(hex: good), in: remote)
+        let analysis = try #require(records.first?.checks.first { $0.name == "rollout analysis" })
+        #expect(analysis.status == "Healthy")
+        #expect(analysis.reason.contains("complete at 100 %"), "\(analysis.reason)")
+    }
+
+    @Test func aShadowReportsDisagreementAndIsNeverAnswered() throws {
+        let fixture = try Self.fixture("shadow")
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        var shadow = RolloutSettings(strategy: .shadow)
+        shadow.minimumRequests = 100
+        shadow.maximumDuration = 120
+        shadow.field = "predictions.0.churn_probability"
+        shadow.disagreementMargin = 0.05
+        // The discount model answers the requests that have one differently (and refuses the others).
+        let bad = try fixture.promote("discount", version: "v1.3.0", rollout: shadow)
+        let traffic = Traffic(port: fixture.port)
+        let result = agent.pass()["local"]
+        let statuses = traffic.stop()
+        #expect(result == .rolledBack(failed: bad, restored: first), "\(String(describing: result))")
+        // The shadow's refusals never reached a client: the champion answered everything.
+        #expect(Set(statuses.keys) == [200], "\(statuses)")
+        let message = try git("log", "-1", "--format=%B", try fixture.originTip(), in: fixture.origin)
+        #expect(message.contains("shadow: observation"), "\(message)")
+        #expect(message.contains("worse by more than the margin"), "\(message)")
+    }
+}
