@@ -61,6 +61,41 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// A rollout's standing: the challenger's share, the observations, the decision (0 under way, 1
+    /// complete or promoted by budget, −1 rolled back) and each rule's confidence sequence.
+    public func rollout(environment: String, _ progress: RolloutProxy.Progress) {
+        let labels = [("environment", environment), ("strategy", progress.strategy)]
+        registry.makeGauge(
+            descriptor: Self.name("rollout_percent", "", "The challenger's share of requests, in percent."),
+            labels: labels
+        ).set(progress.percent)
+        registry.makeGauge(
+            descriptor: Self.name("rollout_observations", "", "Requests the rollout's analysis has read."),
+            labels: labels
+        ).set(Double(progress.observations))
+        let decision: Double
+        switch progress.events.last?.action {
+        case .complete?, .budgetPromote?: decision = 1
+        case .rollBack?, .budgetRollBack?: decision = -1
+        default: decision = 0
+        }
+        registry.makeGauge(
+            descriptor: Self.name("rollout_decision", "", "0 under way, 1 promoted, -1 rolled back."), labels: labels
+        ).set(decision)
+        for judgement in progress.judgements {
+            guard let interval = judgement.interval else { continue }
+            for (bound, value) in [("estimate", interval.estimate), ("lower", interval.lower), ("upper", interval.upper)] {
+                registry.makeGauge(
+                    descriptor: Self.name(
+                        "rollout_difference", "",
+                        "The challenger minus the champion per signal (paired: the mean difference), with its "
+                            + "always-valid confidence sequence."),
+                    labels: labels + [("signal", judgement.rule.signal), ("bound", bound)]
+                ).set(value)
+            }
+        }
+    }
+
     /// The text format Prometheus scrapes.
     public func exposition() -> String { registry.emitToString() }
 

@@ -12,6 +12,8 @@ import ServiceLifecycle
 public final class AgentService: Service, Sendable {
     public let metrics = AgentMetrics()
     public let config: AgentConfig
+    /// The environments' rollout proxies (Sendable: read while a pass runs).
+    public let proxies: [String: RolloutProxy]
     let reconciler: Confined<Reconciler>
     let logger: Logger
     private let shared: Locked<Shared>
@@ -24,6 +26,7 @@ public final class AgentService: Service, Sendable {
 
     public init(reconciler: Reconciler, logger: Logger) {
         config = reconciler.config
+        proxies = reconciler.proxies
         clock = reconciler.options.clock
         self.logger = logger
         shared = Locked(
@@ -46,7 +49,19 @@ public final class AgentService: Service, Sendable {
     /// A verified push to a followed branch: the next pass runs as soon as the schedule allows.
     public func trigger() { shared.withLock { $0.triggered = true } }
 
-    public var status: AgentStatus { shared.withLock { $0.status } }
+    public var status: AgentStatus {
+        var status = shared.withLock { $0.status }
+        for (name, proxy) in proxies { status.environments[name]?.rollout = proxy.progress }
+        return status
+    }
+
+    /// The metrics with the rollouts' standing as of now.
+    public func exposition() -> String {
+        for (name, proxy) in proxies.sorted(by: { $0.key < $1.key }) {
+            if let progress = proxy.progress { metrics.rollout(environment: name, progress) }
+        }
+        return metrics.exposition()
+    }
 
     public func run() async throws {
         var schedule = PassSchedule(interval: config.interval, now: clock.now())

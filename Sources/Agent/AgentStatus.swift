@@ -25,6 +25,9 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var inFlight: AgentState.InFlight?
         /// Deployment records waiting to be pushed.
         public var unpublishedRecords: Int
+        /// The canary, blue-green or shadow rollout under way or last decided behind the proxy: the
+        /// share, the observations, the decisions and every rule's standing.
+        public var rollout: RolloutProxy.Progress?
     }
 
     public init(agent: String, ready: Bool, recovery: String?, state: AgentState, config: AgentConfig) {

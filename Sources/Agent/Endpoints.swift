@@ -33,7 +33,7 @@ public enum Endpoints {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition())))
+                body: .init(byteBuffer: ByteBuffer(string: service.exposition())))
         }
         router.post("webhook") { request, context in
             guard let webhook else {

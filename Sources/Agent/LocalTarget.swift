@@ -174,8 +174,14 @@ public final class LocalTarget {
         }
     }
 
+    /// Stops the proxy (the agent is shutting down).
+    public func stopProxy() {
+        proxy?.stop()
+        proxyListening = false
+    }
+
     deinit {
         stop()
-        proxy?.stop()
+        stopProxy()
     }
 }

@@ -265,7 +265,12 @@ public final class Reconciler {
     public func shutdown() {
         for (name, target) in targets {
             target.stop()
+            target.stopProxy()
             update(name) { $0.serverProcessGroup = nil }
         }
     }
+
+    /// The rollout proxies of the environments that have one (read by `/status` and `/metrics` while a
+    /// pass runs: they are Sendable).
+    public var proxies: [String: RolloutProxy] { targets.compactMapValues(\.proxy) }
 }

@@ -127,13 +127,10 @@ public final class RolloutProxy: Sendable {
         _ = stopped.wait(timeout: .now() + 10)
     }
 
-    /// Everything to one server (nil: none serves; requests get 503), no rollout.
+    /// Everything to one server (nil: none serves; requests get 503), no rollout; the last rollout's
+    /// analysis stays readable (`progress`) until the next begins.
     public func serve(port upstream: Int?) {
-        state.withLock {
-            $0.route = upstream.map { .single(port: $0) } ?? .none
-            $0.settings = nil
-            $0.analysis = nil
-        }
+        state.withLock { $0.route = upstream.map { .single(port: $0) } ?? .none }
     }
 
     /// A rollout begins: the analysis of `settings`, requests split or copied between the two ports.

@@ -107,6 +107,15 @@ struct RolloutTests {
         #expect(analysis.status == "Degraded")
         #expect(analysis.reason.contains("errors: challenger") && analysis.reason.contains("mixture SPRT"))
 
+        // /status and /metrics show the decision and the evidence.
+        let progress = try #require(agent.proxies["local"]?.progress)
+        #expect(progress.strategy == "canary" && progress.events.last?.action == .rollBack)
+        let metrics = AgentMetrics()
+        metrics.rollout(environment: "local", progress)
+        let text = metrics.exposition()
+        #expect(text.contains("gitops_ml_agent_rollout_decision{environment=\"local\",strategy=\"canary\"} -1"), "\(text)")
+        #expect(text.contains("gitops_ml_agent_rollout_difference{environment=\"local\",strategy=\"canary\",signal=\"errors\",bound=\"lower\"}"))
+
         // The outcomes file replays to the same decision.
         let outcomes = try Data(
             contentsOf: URL(fileURLWithPath: fixture.config.stateDirectory + "/rollout-local.jsonl"))
