@@ -84,7 +84,9 @@ public final class AgentMetrics: Sendable {
         ).set(decision)
         for judgement in progress.judgements {
             guard let interval = judgement.interval else { continue }
-            for (bound, value) in [("estimate", interval.estimate), ("lower", interval.lower), ("upper", interval.upper)] {
+            for (bound, value) in [
+                ("estimate", interval.estimate), ("lower", interval.lower), ("upper", interval.upper),
+            ] {
                 registry.makeGauge(
                     descriptor: Self.name(
                         "rollout_difference", "",

@@ -58,11 +58,13 @@ extension LocalTarget {
         guard report.status == .healthy else {
             willRestore(report)
             proxy.serve(port: oldPort)
+            proxy.drain(port: newPort, timeout: grace)
             _ = candidate.stop(grace: grace)
             return .rolledBack(failed: report, restored: kept)
         }
         // The new server takes everything; the old one is stopped only then.
         proxy.serve(port: newPort)
+        proxy.drain(port: oldPort, timeout: grace)
         _ = serving.stop(grace: grace)
         supervisor = candidate
         running = release

@@ -21,7 +21,10 @@ extension Reconciler {
         let proxy = environment.flatMap { environment in
             environment.port.map { port in
                 environment.upstreams.isEmpty
-                    ? nil : RolloutProxy(port: port, outcomesPath: "\(places.state)/rollout-\(name).jsonl")
+                    ? nil
+                    : RolloutProxy(
+                        port: port, outcomesPath: "\(places.state)/rollout-\(name).jsonl",
+                        reuseConnections: environment.reuseConnections)
             } ?? nil
         }
         let target = LocalTarget(

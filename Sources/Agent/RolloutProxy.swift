@@ -44,6 +44,8 @@ public final class RolloutProxy: Sendable {
         var pending: [String] = []
         var recorded = 0
         var mirrorsInFlight = 0
+        /// Requests sent to each upstream port and not answered yet.
+        var inFlight: [Int: Int] = [:]
         var skippedMirrors = 0
         var random = SplitMix64(seed: UInt64(UInt32.random(in: 0...UInt32.max)))
     }
@@ -65,18 +67,18 @@ public final class RolloutProxy: Sendable {
     static let maximumMirrors = 64
     static let upstreamTimeout: TimeAmount = .seconds(60)
 
-    public init(port: Int, host: String = "0.0.0.0", outcomesPath: String) {
+    public init(port: Int, host: String = "0.0.0.0", outcomesPath: String, reuseConnections: Bool = true) {
         self.port = port
         self.host = host
         self.outcomesPath = outcomesPath
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: Self.upstreamTimeout)
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        // One request per connection: a server that writes its head and its body in two sends without
-        // TCP_NODELAY (Python's http.server, many small frameworks) meets the kernel's delayed ACK on a
-        // reused connection, 40 ms a request; a new loopback connection costs a fraction of a millisecond
-        // (benchmarks/README.md).
-        configuration.maximumUsesPerConnection = 1
+        // `reuseConnections: false`, one request per connection: for a server that writes its head and its
+        // body in two sends without TCP_NODELAY (Python's http.server as it comes), which on a reused
+        // connection meets the kernel's delayed ACK, 40 ms a request; a new loopback connection costs about
+        // 0.4 ms more than a reused one (benchmarks/README.md).
+        configuration.maximumUsesPerConnection = reuseConnections ? nil : 1
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -148,6 +150,15 @@ public final class RolloutProxy: Sendable {
 
     public var route: Route { state.withLock { $0.route } }
 
+    /// Waits (up to `timeout` seconds) until no request sent to `upstream` is still unanswered: called after
+    /// the traffic has moved away from a server and before it is stopped, so that no request is cut off.
+    public func drain(port upstream: Int, timeout: Double) {
+        let end = Date().addingTimeInterval(timeout)
+        while state.withLock({ $0.inFlight[upstream, default: 0] }) > 0, Date() < end {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
     /// The rollout's time budget is spent: the plan's default is taken (requests in flight count no more).
     public func expire() {
         state.withLock { _ = $0.analysis?.expire(at: Date().timeIntervalSince1970) }
@@ -193,23 +204,34 @@ public final class RolloutProxy: Sendable {
             HTTPField.Name(name).flatMap { request.headers[$0] }
         }
         return state.withLock { state -> Choice in
-            switch state.route {
-            case .none: return .none
-            case .single(let port): return .single(port)
-            case .rollout(let champion, let challenger):
-                guard let analysis = state.analysis, let settings = state.settings else { return .single(champion) }
-                if let finished = analysis.finished {
-                    let toChallenger = [.complete, .budgetPromote].contains(finished.action)
-                    return .single(toChallenger ? challenger : champion)
-                }
-                if settings.strategy == .shadow || settings.strategy == .blueGreen {
-                    return .mirror(champion: champion, challenger: challenger)
-                }
-                // Percent in hundredths: a stable hash of the key, or a draw.
-                let point = key.map { Int(Self.fnv1a($0) % 10_000) } ?? Int(state.random.next() % 10_000)
-                return point < Int(analysis.percent * 100)
-                    ? .split(challenger, .challenger) : .split(champion, .champion)
+            let choice = Self.choice(&state, key: key)
+            switch choice {
+            case .none: break
+            case .single(let port), .split(let port, _): state.inFlight[port, default: 0] += 1
+            case .mirror(let champion, let challenger):
+                state.inFlight[champion, default: 0] += 1
+                state.inFlight[challenger, default: 0] += 1
             }
+            return choice
+        }
+    }
+
+    private static func choice(_ state: inout State, key: String?) -> Choice {
+        switch state.route {
+        case .none: return .none
+        case .single(let port): return .single(port)
+        case .rollout(let champion, let challenger):
+            guard let analysis = state.analysis, let settings = state.settings else { return .single(champion) }
+            if let finished = analysis.finished {
+                let toChallenger = [.complete, .budgetPromote].contains(finished.action)
+                return .single(toChallenger ? challenger : champion)
+            }
+            if settings.strategy == .shadow || settings.strategy == .blueGreen {
+                return .mirror(champion: champion, challenger: challenger)
+            }
+            // Percent in hundredths: a stable hash of the key, or a draw.
+            let point = key.map { Int(fnv1a($0) % 10_000) } ?? Int(state.random.next() % 10_000)
+            return point < Int(analysis.percent * 100) ? .split(challenger, .challenger) : .split(champion, .champion)
         }
     }
 
@@ -235,6 +257,7 @@ public final class RolloutProxy: Sendable {
             let admitted = state.withLock { state in
                 guard state.mirrorsInFlight < Self.maximumMirrors else {
                     state.skippedMirrors += 1
+                    state.inFlight[challenger, default: 0] -= 1
                     return false
                 }
                 state.mirrorsInFlight += 1
@@ -272,6 +295,8 @@ public final class RolloutProxy: Sendable {
     func forward(_ request: Request, body: ByteBuffer, to upstream: Int) async -> (
         response: Response, answer: ServedAnswer
     ) {
+        // Counted in flight by `choose`, under the lock that picked the port (a drain cannot miss it).
+        defer { state.withLock { $0.inFlight[upstream, default: 0] -= 1 } }
         let started = ContinuousClock.now
         var outgoing = HTTPClientRequest(url: "http://127.0.0.1:\(upstream)\(request.uri.description)")
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)

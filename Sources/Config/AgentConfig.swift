@@ -19,7 +19,9 @@ import GitOpsMLCore
 ///     port: 8080            # local only: the stable port (default: the model's serving port)
 ///     proxy: {upstreams: [18081, 18082]}   # local only: the agent serves the stable port through its
 ///                                          # rollout proxy, model servers on these two ports (canary,
-///                                          # blue-green and shadow rollouts; no gap between versions)
+///                                          # blue-green and shadow rollouts; no gap between versions);
+///                                          # connections: per-request for a server that writes its
+///                                          # answer in two sends without TCP_NODELAY (default reuse)
 ///     health:
 ///       deadline: 120       # seconds for the whole rollout
 ///       probes: [{path: /readyz, period: 1, timeout: 2, success_threshold: 1, failure_threshold: 3}]
@@ -63,6 +65,9 @@ public struct AgentConfig: Sendable, Equatable {
         /// The two ports the model servers take turns on behind the agent's rollout proxy, which then
         /// serves the stable port; empty: the server answers on the stable port itself.
         public var upstreams: [Int] = []
+        /// Whether the proxy keeps connections to the servers open between requests (`connections: reuse`,
+        /// the default) or opens one per request (`per-request`).
+        public var reuseConnections = true
         public var health = Health()
 
         public init(
@@ -215,6 +220,9 @@ public struct AgentConfig: Sendable, Equatable {
                     environment.upstreams.allSatisfy({ (1...65_535).contains($0) && $0 != environment.port })
                 else {
                     throw upstreams.error("upstreams must be two different ports from 1 to 65535, not the stable port")
+                }
+                if let connections = proxy.optional("connections") {
+                    environment.reuseConnections = try connections.choice(["reuse", "per-request"]) == "reuse"
                 }
                 try proxy.finish()
             }

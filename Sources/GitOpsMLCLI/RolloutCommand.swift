@@ -65,12 +65,15 @@ struct RolloutProxyCommand: ParsableCommand {
     @Option(name: .long, help: "The port to serve.") var port: Int
     @Option(name: .long, help: "The model server's port on 127.0.0.1.") var upstream: Int
     @Option(name: .long, help: "The address to listen on.") var host = "127.0.0.1"
+    @Flag(name: .long, help: "A new connection to the server for every request.") var perRequest = false
 
     func run() throws {
-        let proxy = RolloutProxy(port: port, host: host, outcomesPath: "/dev/null")
+        let proxy = RolloutProxy(port: port, host: host, outcomesPath: "/dev/null", reuseConnections: !perRequest)
         proxy.serve(port: upstream)
         try proxy.start()
-        print("serving \(host):\(port) through the rollout proxy to 127.0.0.1:\(upstream)")
+        // Unbuffered: a script waits for this line before it sends requests.
+        FileHandle.standardOutput.write(
+            Data("serving \(host):\(port) through the rollout proxy to 127.0.0.1:\(upstream)\n".utf8))
         while true { sleep(3600) }
     }
 }

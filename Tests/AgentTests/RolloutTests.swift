@@ -55,7 +55,7 @@ struct RolloutTests {
                     let body =
                         "{\"instances\": [{\(discount)\"tenure_months\": \(index % 60), \"age\": 40, \"monthly_charges\": 70.5, "
                         + "\"support_calls\": 1, \"contract\": \"month-to-month\", \"region\": \"north\", \"paperless_billing\": \"true\"}]}"
-                    var request = HTTPRequest("POST", "http://127.0.0.1:\(port)/predict", timeout: 5)
+                    var request = HTTPRequest("POST", "http://127.0.0.1:\(port)/predict", timeout: 30)
                     request.body = Array(body.utf8)
                     request.headers.append((name: "Content-Type", value: "application/json"))
                     let status = (try? HTTPClient.perform(request).status) ?? 0
@@ -113,8 +113,12 @@ struct RolloutTests {
         let metrics = AgentMetrics()
         metrics.rollout(environment: "local", progress)
         let text = metrics.exposition()
-        #expect(text.contains("gitops_ml_agent_rollout_decision{environment=\"local\",strategy=\"canary\"} -1"), "\(text)")
-        #expect(text.contains("gitops_ml_agent_rollout_difference{environment=\"local\",strategy=\"canary\",signal=\"errors\",bound=\"lower\"}"))
+        #expect(
+            text.contains("gitops_ml_agent_rollout_decision{environment=\"local\",strategy=\"canary\"} -1"), "\(text)")
+        #expect(
+            text.contains(
+                "gitops_ml_agent_rollout_difference{environment=\"local\",strategy=\"canary\",signal=\"errors\",bound=\"lower\"}"
+            ))
 
         // The outcomes file replays to the same decision.
         let outcomes = try Data(
