@@ -98,6 +98,34 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// The last production-drift measurement of an environment: per judged column its test's score and
+    /// verdict, the share of drifted columns, the dataset verdict and the inputs it rests on.
+    public func servedDrift(_ drift: ServedDrift) {
+        let labels = [("environment", drift.environment), ("model", drift.model), ("dataset", drift.dataset)]
+        registry.makeGauge(
+            descriptor: Self.name("served_dataset_drift", "", "1 when the served inputs drifted from the training data."),
+            labels: labels
+        ).set(Double(drift.report.datasetDrift ? 1 : 0))
+        registry.makeGauge(
+            descriptor: Self.name("served_drift_share", "", "The share of judged columns that drifted."), labels: labels
+        ).set(drift.report.share)
+        registry.makeGauge(
+            descriptor: Self.name("served_inputs_sampled", "", "Served inputs the last measurement compared."),
+            labels: labels
+        ).set(Double(drift.sampled))
+        for column in drift.report.evaluated {
+            let columnLabels = labels + [("column", column.column), ("test", column.test?.rawValue ?? "")]
+            registry.makeGauge(
+                descriptor: Self.name(
+                    "served_drift_score", "", "A column's drift score (a p-value or a distance, as its test gives)."),
+                labels: columnLabels
+            ).set(column.score ?? .nan)
+            registry.makeGauge(
+                descriptor: Self.name("served_drift_detected", "", "1 when the column drifted."), labels: columnLabels
+            ).set(Double(column.drifted == true ? 1 : 0))
+        }
+    }
+
     /// The text format Prometheus scrapes.
     public func exposition() -> String { registry.emitToString() }
 

@@ -88,9 +88,11 @@ public final class AgentService: Service, Sendable {
                 schedule.triggered(at: clock.now())
             }
             if schedule.wait(from: clock.now()) > 0 {
-                for (environment, event) in await reconciler.run({ $0.poll() }) {
+                let (events, drift) = await reconciler.run { ($0.poll(), $0.monitorDrift()) }
+                for (environment, event) in events {
                     logger.warning("model server", metadata: ["environment": "\(environment)", "event": "\(event)"])
                 }
+                for measured in drift { metrics.servedDrift(measured) }
                 try? await Task.sleep(for: .milliseconds(50))
                 continue
             }

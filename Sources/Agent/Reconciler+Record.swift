@@ -30,6 +30,7 @@ extension Reconciler {
         let target = LocalTarget(
             clock: options.clock, backoff: options.restartBackoff, grace: options.grace, proxy: proxy,
             upstreams: environment?.upstreams ?? [])
+        if let drift = environment?.drift { proxy?.sampleInputs(capacity: drift.sample) }
         target.onStart = { [unowned self] group in self.update(name) { $0.serverProcessGroup = group } }
         targets[name] = target
         return target

@@ -121,6 +121,10 @@ public final class Reconciler {
     /// Set when the state file was corrupt and set aside.
     public private(set) var recovery: String?
     var targets: [String: LocalTarget] = [:]
+    /// When each environment's served inputs were last measured for drift (`monitorDrift`).
+    var driftChecked: [String: Double] = [:]
+    /// The running release's training data, read once (`trainingData`).
+    var trainingSets: [String: Dataset] = [:]
     /// The model each environment runs (`a,b` for several), for metrics' labels.
     var models: [String: String] = [:]
     var kubernetes: KubernetesTarget?

@@ -48,6 +48,8 @@ public final class RolloutProxy: Sendable {
         var inFlight: [Int: Int] = [:]
         var skippedMirrors = 0
         var random = SplitMix64(seed: UInt64(UInt32.random(in: 0...UInt32.max)))
+        /// The sample of served inputs for production drift; nil when the environment does not watch it.
+        var inputs: ServedInputs?
     }
 
     public let port: Int
@@ -97,7 +99,7 @@ public final class RolloutProxy: Sendable {
             onServerRunning: { _ in bound.signal() }, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let running = Task {
+        let running = Task(executorPreference: Self.executor) {
             do {
                 try await group.run()
             } catch {
@@ -121,7 +123,7 @@ public final class RolloutProxy: Sendable {
             })
         else { return }
         let stopped = DispatchSemaphore(value: 0)
-        Task {
+        Task(executorPreference: Self.executor) {
             await group.triggerGracefulShutdown()
             await running.value
             stopped.signal()
@@ -149,6 +151,17 @@ public final class RolloutProxy: Sendable {
     }
 
     public var route: Route { state.withLock { $0.route } }
+
+    /// Keeps a uniform sample of at most `capacity` served inputs from now on (production drift).
+    public func sampleInputs(capacity: Int) {
+        state.withLock { $0.inputs = ServedInputs(capacity: capacity) }
+    }
+
+    /// The inputs sampled since the last call, as JSON Lines, and how many were served; nil while fewer
+    /// than `minimum` are sampled (they carry over to the next call).
+    public func takeInputs(minimum: Int) -> (lines: [String], seen: Int)? {
+        state.withLock { $0.inputs?.take(minimum: minimum) }
+    }
 
     /// Waits (up to `timeout` seconds) until no request sent to `upstream` is still unanswered: called after
     /// the traffic has moved away from a server and before it is stopped, so that no request is cut off.
@@ -242,6 +255,10 @@ public final class RolloutProxy: Sendable {
         } catch {
             return Endpoints.text(.contentTooLarge, "the body is over \(Self.maximumBodyBytes) bytes", close: true)
         }
+        if request.method == .post, body.readableBytes > 0, state.withLock({ $0.inputs != nil }) {
+            let lines = ServedInputs.lines(in: Array(body.readableBytesView))
+            state.withLock { $0.inputs?.add(lines) }
+        }
         switch choose(request) {
         case .none:
             return Endpoints.text(.serviceUnavailable, "no model server is serving yet")
@@ -264,7 +281,7 @@ public final class RolloutProxy: Sendable {
                 return true
             }
             if admitted {
-                Task {
+                Task(executorPreference: Self.executor) {
                     let (_, challengerAnswer) = await self.forward(request, body: body, to: challenger)
                     self.state.withLock { $0.mirrorsInFlight -= 1 }
                     self.record(.pair(time: time, champion: championAnswer, challenger: challengerAnswer))
@@ -329,6 +346,11 @@ public final class RolloutProxy: Sendable {
         }
     }
 
+    /// The proxy's tasks run on threads of their own, never on Swift's cooperative pool: whoever waits for
+    /// a rollout's decision (the reconcile pass, blocking by design) may hold a pool thread while the
+    /// proxy must go on serving the very requests that decide it.
+    static let executor = DispatchTaskExecutor(DispatchQueue(label: "gitops-ml.proxy", attributes: .concurrent))
+
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
@@ -341,5 +363,17 @@ public final class RolloutProxy: Sendable {
             hash = hash &* 0x0000_0100_0000_01b3
         }
         return hash
+    }
+}
+
+/// A task executor on a dispatch queue (SE-0417): tasks that prefer it run there, their children too.
+final class DispatchTaskExecutor: TaskExecutor {
+    let queue: DispatchQueue
+
+    init(_ queue: DispatchQueue) { self.queue = queue }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

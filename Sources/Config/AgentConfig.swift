@@ -22,6 +22,12 @@ import GitOpsMLCore
 ///                                          # blue-green and shadow rollouts; no gap between versions);
 ///                                          # connections: per-request for a server that writes its
 ///                                          # answer in two sends without TCP_NODELAY (default reuse)
+///     drift: {dataset: train, every: 300, sample: 5000, minimum: 200, signal_file: /var/lib/retrain.json,
+///             webhook: https://api.github.com/repos/acme/churn/dispatches}
+///                           # with proxy: the served inputs (a uniform sample of each interval's requests)
+///                           # against the dataset the running release was trained on (its lineage), every
+///                           # `every` seconds; a drift writes a retraining signal (a repository_dispatch
+///                           # payload) to the file and POSTs it to the webhook
 ///     health:
 ///       deadline: 120       # seconds for the whole rollout
 ///       probes: [{path: /readyz, period: 1, timeout: 2, success_threshold: 1, failure_threshold: 3}]
@@ -68,6 +74,8 @@ public struct AgentConfig: Sendable, Equatable {
         /// Whether the proxy keeps connections to the servers open between requests (`connections: reuse`,
         /// the default) or opens one per request (`per-request`).
         public var reuseConnections = true
+        /// Production drift on the served inputs (needs the proxy).
+        public var drift: DriftMonitor?
         public var health = Health()
 
         public init(
@@ -80,6 +88,24 @@ public struct AgentConfig: Sendable, Equatable {
             self.port = port
             self.health = health
         }
+    }
+
+    /// Production drift: the proxy samples the inputs it serves; every `every` seconds they are compared
+    /// with the dataset of gitops-ml.yaml named `dataset`, as the running release's source commit has it.
+    public struct DriftMonitor: Sendable, Equatable {
+        public var dataset: String
+        public var every: Double = 300
+        /// The reservoir: at most this many inputs of an interval are kept (a uniform sample of all).
+        public var sample = 5000
+        /// Fewer inputs than this in an interval: no verdict, the sample carries over.
+        public var minimum = 200
+        /// Where a retraining signal is written when the served inputs drift, and where it is POSTed.
+        public var signalFile: String?
+        public var webhook: String?
+        /// The environment variable holding the webhook's bearer token (never written anywhere).
+        public var tokenVariable: String?
+
+        public init(dataset: String) { self.dataset = dataset }
     }
 
     /// How a rollout is judged healthy: probes, then a smoke prediction, within one deadline.
@@ -226,12 +252,46 @@ public struct AgentConfig: Sendable, Equatable {
                 }
                 try proxy.finish()
             }
+            if let node = map.optional("drift") {
+                guard !environment.upstreams.isEmpty else {
+                    throw node.error("drift reads the inputs the proxy serves: it needs proxy: {upstreams: [...]}")
+                }
+                environment.drift = try Self.drift(node)
+            }
             if let node = map.optional("health") { environment.health = try Self.health(node) }
             config.environments.append(environment)
             try map.finish()
         }
         try top.finish()
         return config
+    }
+
+    static func drift(_ node: ConfigNode) throws -> DriftMonitor {
+        let map = try node.mapping()
+        var drift = DriftMonitor(dataset: try map.required("dataset").string())
+        if let every = map.optional("every") { drift.every = try seconds(every, upTo: 86_400) }
+        for (key, minimum) in [("sample", 10), ("minimum", 10)] {
+            guard let value = map.optional(key) else { continue }
+            let number = try value.int()
+            guard (minimum...1_000_000).contains(number) else {
+                throw value.error("\(key) must be from \(minimum) to 1000000")
+            }
+            if key == "sample" { drift.sample = number } else { drift.minimum = number }
+        }
+        guard drift.minimum <= drift.sample else { throw node.error("minimum must not be above sample") }
+        if let file = map.optional("signal_file") {
+            drift.signalFile = try file.string()
+            guard drift.signalFile?.hasPrefix("/") == true else { throw file.error("signal_file must be an absolute path") }
+        }
+        if let webhook = map.optional("webhook") {
+            drift.webhook = try webhook.string()
+            guard let url = drift.webhook, url.hasPrefix("https://") || url.hasPrefix("http://127.0.0.1") else {
+                throw webhook.error("webhook must be an https:// URL")
+            }
+        }
+        drift.tokenVariable = try map.optional("token_env")?.string()
+        try map.finish()
+        return drift
     }
 
     static func health(_ node: ConfigNode) throws -> Health {

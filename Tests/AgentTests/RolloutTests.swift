@@ -169,3 +169,75 @@ struct RolloutTests {
         #expect(message.contains("worse by more than the margin"), "\(message)")
     }
 }
+
+/// Production drift: the inputs the proxy served against the training data of the release that runs.
+@Suite("Production drift on served inputs", .serialized)
+struct ServedDriftTests {
+    /// `count` rows of the example's evaluation data as prediction requests, changed by `shift`.
+    static func send(_ fixture: AgentFixture, count: Int, shift: (inout [String: Any]) -> Void) throws {
+        let lines = try String(contentsOfFile: fixture.project + "/data/eval.csv", encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = lines[0]
+        for row in lines.dropFirst().prefix(count) {
+            var instance: [String: Any] = [:]
+            for (name, value) in zip(header, row) where name != "customer_id" && name != "churned" {
+                instance[name] = Double(value) ?? value
+            }
+            shift(&instance)
+            var request = HTTPRequest("POST", "http://127.0.0.1:\(fixture.port)/predict", timeout: 30)
+            request.body = Array(try JSONSerialization.data(withJSONObject: ["instances": [instance]]))
+            request.headers.append((name: "Content-Type", value: "application/json"))
+            #expect(try HTTPClient.perform(request).status == 200)
+        }
+    }
+
+    @Test func servedInputsAreComparedWithTheReleasesTrainingDataAndADriftSignalsARetraining() throws {
+        let fixture = try RolloutTests.fixture("served-drift")
+        var monitor = AgentConfig.DriftMonitor(dataset: "train")
+        monitor.every = 0
+        monitor.minimum = 100
+        monitor.sample = 300
+        monitor.signalFile = fixture.temp.path + "/retrain.json"
+        fixture.config.environments[0].drift = monitor
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+
+        // Too few inputs: no verdict, they carry over.
+        try Self.send(fixture, count: 50) { _ in }
+        #expect(agent.monitorDrift().isEmpty)
+        // Production looks like the training data: judged, no drift, no signal.
+        try Self.send(fixture, count: 250) { _ in }
+        let calm = try #require(agent.monitorDrift().first)
+        #expect(calm.served == 300 && calm.sampled == 300)
+        #expect(calm.report.evaluated.count == 7, "\(calm.report.evaluated.map(\.column))")
+        #expect(!calm.report.datasetDrift)
+        #expect(!FileManager.default.fileExists(atPath: monitor.signalFile ?? ""))
+
+        // Production moved: older, longer-tenured customers paying three times as much, calling support.
+        try Self.send(fixture, count: 400) { instance in
+            instance["monthly_charges"] = ((instance["monthly_charges"] as? Double) ?? 0) * 3
+            instance["tenure_months"] = ((instance["tenure_months"] as? Double) ?? 0) + 60
+            instance["age"] = ((instance["age"] as? Double) ?? 0) + 25
+            instance["support_calls"] = ((instance["support_calls"] as? Double) ?? 0) + 6
+        }
+        let moved = try #require(agent.monitorDrift().first)
+        #expect(moved.served == 400 && moved.sampled == 300, "the sample is bounded, the count is not")
+        #expect(moved.report.datasetDrift)
+        let drifted = Set(moved.report.evaluated.filter { $0.drifted == true }.map(\.column))
+        #expect(drifted == ["monthly_charges", "tenure_months", "age", "support_calls"], "\(drifted)")
+        #expect(moved.sourceCommit == (try git("rev-parse", "main", in: fixture.project)))
+
+        // The retraining signal: a repository_dispatch payload naming what drifted.
+        let signal = try String(contentsOfFile: monitor.signalFile ?? "", encoding: .utf8)
+        #expect(signal.contains("\"event_type\": \"gitops-ml-drift\"") && signal.contains("monthly_charges"))
+        // Both measurements in the note on the environment commit, on the remote.
+        let note = try git("notes", "--ref", "refs/notes/gitops-ml-drift", "show", first, in: fixture.origin)
+        #expect(note.components(separatedBy: "\"dataset_drift\"").count == 3, "\(note)")
+        // And in /metrics.
+        let metrics = AgentMetrics()
+        metrics.servedDrift(moved)
+        let text = metrics.exposition()
+        #expect(text.contains("gitops_ml_agent_served_dataset_drift{environment=\"local\",model=\"churn\",dataset=\"train\"} 1.0"))
+        #expect(text.contains("gitops_ml_agent_served_drift_detected{environment=\"local\",model=\"churn\",dataset=\"train\",column=\"age\",test=\"wasserstein\"} 1.0"), "\(text)")
+    }
+}

@@ -58,7 +58,7 @@ struct RolloutSettingsTests {
 
     @Test func shadowAndBlueGreenHaveTheirOwnSteps() throws {
         let shadow = try #require(
-            try policy("strategy: shadow\ndisagreement: 0.1\nprediction: 0.05").environments["prod"]?.rollout)
+            try policy("strategy: shadow\nfield: predictions.0.label\ndisagreement: 0.1\nprediction: 0.05").environments["prod"]?.rollout)
         #expect(shadow.steps == [0] && shadow.disagreementMargin == 0.1 && shadow.predictionMargin == 0.05)
         let blueGreen = try #require(try policy("strategy: blue-green\nhold: 5m").environments["prod"]?.rollout)
         #expect(blueGreen.steps == [100] && blueGreen.hold == 300)
@@ -74,6 +74,8 @@ struct RolloutSettingsTests {
         ("strategy: canary\nmin_requests: 100\nmax_requests: 10", "at least min_requests"),
         ("strategy: canary\nkey: \"$(id)\"", "request header"),
         ("strategy: canary\nstep: [5, 100]", "step"),
+        ("strategy: shadow\ndisagreement: 0.1", "name the answer's field"),
+        ("strategy: shadow\nfield: predictions..label", "dotted path"),
     ])
     func badSettingsAreRefusedAtTheirLine(text: String, message: String) {
         #expect {
