@@ -103,7 +103,8 @@ public final class AgentMetrics: Sendable {
     public func servedDrift(_ drift: ServedDrift) {
         let labels = [("environment", drift.environment), ("model", drift.model), ("dataset", drift.dataset)]
         registry.makeGauge(
-            descriptor: Self.name("served_dataset_drift", "", "1 when the served inputs drifted from the training data."),
+            descriptor: Self.name(
+                "served_dataset_drift", "", "1 when the served inputs drifted from the training data."),
             labels: labels
         ).set(Double(drift.report.datasetDrift ? 1 : 0))
         registry.makeGauge(

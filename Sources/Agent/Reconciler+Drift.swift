@@ -189,7 +189,8 @@ extension Reconciler {
                 if (200..<300).contains(answer.status) {
                     delivered.append(Redaction.url(webhook))
                 } else {
-                    Log.warning("retraining signal refused", ["webhook": Redaction.url(webhook), "status": "\(answer.status)"])
+                    Log.warning(
+                        "retraining signal refused", ["webhook": Redaction.url(webhook), "status": "\(answer.status)"])
                 }
             } catch {
                 Log.warning("retraining signal not sent", ["webhook": Redaction.url(webhook), "error": "\(error)"])

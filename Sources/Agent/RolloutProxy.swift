@@ -35,6 +35,18 @@ public final class RolloutProxy: Sendable {
         public var events: [RolloutEvent]
         public var judgements: [SequentialRule.Judgement]
         public var skippedMirrors: Int
+
+        /// `canary at 50 % after 1,204 observations: under way`, each decision, each rule's standing.
+        public var text: String {
+            let decision = events.last.flatMap { $0.isFinal ? $0.action.rawValue : nil } ?? "under way"
+            var lines = [
+                "\(strategy) at \(GateEvaluator.format(percent)) % after \(observations) observations: \(decision)"
+            ]
+            lines += events.map { "  " + $0.summary }
+            lines += judgements.map { "  \($0.summary)\n    \($0.rule.method)" }
+            if skippedMirrors > 0 { lines.append("  \(skippedMirrors) copies skipped (the challenger was slow)") }
+            return lines.joined(separator: "\n") + "\n"
+        }
     }
 
     struct State {

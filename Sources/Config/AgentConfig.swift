@@ -281,7 +281,9 @@ public struct AgentConfig: Sendable, Equatable {
         guard drift.minimum <= drift.sample else { throw node.error("minimum must not be above sample") }
         if let file = map.optional("signal_file") {
             drift.signalFile = try file.string()
-            guard drift.signalFile?.hasPrefix("/") == true else { throw file.error("signal_file must be an absolute path") }
+            guard drift.signalFile?.hasPrefix("/") == true else {
+                throw file.error("signal_file must be an absolute path")
+            }
         }
         if let webhook = map.optional("webhook") {
             drift.webhook = try webhook.string()

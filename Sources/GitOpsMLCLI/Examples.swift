@@ -38,6 +38,8 @@ enum Examples {
         "rollout": [
             "gitops-ml rollout analyze --outcomes state/rollout-production.jsonl --record environments/production/churn.yaml"
         ],
+        "rollout status": ["gitops-ml rollout status --agent http://127.0.0.1:9090 --env production"],
+        "rollout proxy": ["gitops-ml rollout proxy --port 8080 --upstream 18081"],
         "rollout analyze": [
             "gitops-ml rollout analyze --outcomes rollout-production.jsonl --record environments/production/churn.yaml --md"
         ],

@@ -3,13 +3,50 @@ import ArgumentParser
 import Config
 import Foundation
 import GitOpsMLCore
+import HTTPClient
 
 /// `gitops-ml rollout`: the live analysis of canary, blue-green and shadow rollouts.
 struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract: "Canary, blue-green and shadow rollouts judged by always-valid sequential tests.",
-        subcommands: [RolloutAnalyzeCommand.self, RolloutProxyCommand.self])
+        subcommands: [RolloutStatusCommand.self, RolloutAnalyzeCommand.self, RolloutProxyCommand.self])
+}
+
+/// `gitops-ml rollout status [--agent URL] [--env ENV]`: the live analysis, as the running agent has it.
+struct RolloutStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "The rollout under way (or last decided), from a running agent's /status.")
+
+    @Option(name: .long, help: "The agent's address.") var agent = "http://127.0.0.1:9090"
+    @Option(name: .long, help: "Only this environment.") var env: String?
+    @OptionGroup var output: OutputOptions<TextOrJSON>
+
+    func run() throws {
+        let answer = try HTTPClient.perform(HTTPRequest("GET", agent + "/status", timeout: 10))
+        guard answer.status == 200,
+            let status = try? JSONDecoder().decode(AgentStatus.self, from: Data(answer.body))
+        else {
+            throw GitOpsMLError.environment(
+                "\(Redaction.url(agent))/status answered HTTP \(answer.status), not an agent's status")
+        }
+        let rollouts = status.environments.filter { env == nil || $0.key == env }.sorted { $0.key < $1.key }
+            .compactMap { name, environment in environment.rollout.map { (name, $0) } }
+        if output.chosen == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let data = try encoder.encode(Dictionary(uniqueKeysWithValues: rollouts))
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            return
+        }
+        guard !rollouts.isEmpty else {
+            print(env.map { "\($0): no rollout behind the agent's proxy" } ?? "no rollout behind the agent's proxy")
+            return
+        }
+        for (name, progress) in rollouts { print("\(name): " + progress.text, terminator: "") }
+    }
 }
 
 /// `gitops-ml rollout analyze --outcomes FILE --record FILE`: the analysis replayed from recorded outcomes.

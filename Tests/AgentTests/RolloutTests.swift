@@ -237,7 +237,12 @@ struct ServedDriftTests {
         let metrics = AgentMetrics()
         metrics.servedDrift(moved)
         let text = metrics.exposition()
-        #expect(text.contains("gitops_ml_agent_served_dataset_drift{environment=\"local\",model=\"churn\",dataset=\"train\"} 1.0"))
-        #expect(text.contains("gitops_ml_agent_served_drift_detected{environment=\"local\",model=\"churn\",dataset=\"train\",column=\"age\",test=\"wasserstein\"} 1.0"), "\(text)")
+        #expect(
+            text.contains(
+                "gitops_ml_agent_served_dataset_drift{environment=\"local\",model=\"churn\",dataset=\"train\"} 1.0"))
+        #expect(
+            text.contains(
+                "gitops_ml_agent_served_drift_detected{environment=\"local\",model=\"churn\",dataset=\"train\",column=\"age\",test=\"wasserstein\"} 1.0"
+            ), "\(text)")
     }
 }

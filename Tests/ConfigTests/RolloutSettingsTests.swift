@@ -58,7 +58,8 @@ struct RolloutSettingsTests {
 
     @Test func shadowAndBlueGreenHaveTheirOwnSteps() throws {
         let shadow = try #require(
-            try policy("strategy: shadow\nfield: predictions.0.label\ndisagreement: 0.1\nprediction: 0.05").environments["prod"]?.rollout)
+            try policy("strategy: shadow\nfield: predictions.0.label\ndisagreement: 0.1\nprediction: 0.05")
+                .environments["prod"]?.rollout)
         #expect(shadow.steps == [0] && shadow.disagreementMargin == 0.1 && shadow.predictionMargin == 0.05)
         let blueGreen = try #require(try policy("strategy: blue-green\nhold: 5m").environments["prod"]?.rollout)
         #expect(blueGreen.steps == [100] && blueGreen.hold == 300)

@@ -106,3 +106,47 @@ struct RolloutCommandTests {
         #expect(missing.status == 2 && missing.stderrText.contains("cannot read nope.jsonl"))
     }
 }
+
+/// `gitops-ml rollout status` against an agent's /status (served here from a file, as the agent writes it).
+@Suite("rollout status")
+struct RolloutStatusCommandTests {
+    static let status = """
+        {"agent": "test", "ready": true, "environments": {"production": {"branch": "gitops", "target": "local",
+        "conditions": [], "unpublishedRecords": 0, "rollout": {"strategy": "canary", "percent": 25,
+        "observations": 4210, "skippedMirrors": 0, "events": [{"action": "advance", "from": 5, "to": 25,
+        "observation": 3002, "time": 1, "judgements": []}], "judgements": [{"verdict": "undecided",
+        "rule": {"signal": "errors", "kind": "rate", "worse": "higher", "margin": 0.01, "alpha": 0.05,
+        "mixing": 0.01, "paired": false, "minimumObservations": 1},
+        "interval": {"estimate": 0.002, "variance": 1e-5, "lower": -0.011, "upper": 0.015, "alpha": 0.05, "mixing": 0.01},
+        "challenger": {"count": 512, "sum": 6, "sumOfSquares": 6}, "champion": {"count": 3698, "sum": 36, "sumOfSquares": 36}}]}},
+        "staging": {"branch": "gitops", "target": "local", "conditions": [], "unpublishedRecords": 0}}}
+        """
+
+    @Test func theLiveAnalysisIsReadFromTheAgent() throws {
+        let folder = TemporaryDirectory("rollout-status")
+        try Self.status.write(toFile: folder.path + "/status", atomically: true, encoding: .utf8)
+        let server = try LoopbackServer([
+            "python3", "-c",
+            """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """, folder.path,
+        ])
+        let text = try gitopsML(["rollout", "status", "--agent", server.baseURL], in: folder.path)
+        #expect(text.status == 0, "\(text.stderrText)")
+        #expect(text.stdoutText.hasPrefix("production: canary at 25 % after 4210 observations: under way"))
+        #expect(text.stdoutText.contains("observation 3002: advance from 5 % to 25 %"))
+        #expect(text.stdoutText.contains("errors: challenger 1.17% (n = 512) vs champion 0.97% (n = 3698)"))
+        #expect(!text.stdoutText.contains("staging"))
+        let json = try gitopsML(["rollout", "status", "--agent", server.baseURL, "--json"], in: folder.path)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        #expect(Set(object.keys) == ["production"])
+        let none = try gitopsML(["rollout", "status", "--agent", server.baseURL, "--env", "staging"], in: folder.path)
+        #expect(none.stdoutText == "staging: no rollout behind the agent's proxy\n")
+        let wrong = try gitopsML(["rollout", "status", "--agent", server.baseURL + "/nowhere"], in: folder.path)
+        #expect(wrong.status == 3 && wrong.stderrText.contains("answered HTTP 404"))
+    }
+}
