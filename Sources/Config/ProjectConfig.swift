@@ -68,6 +68,9 @@ public struct ProjectConfig: Sendable, Equatable {
         public var canaryWeight: Int?
         /// Also render a KServe `InferenceService` (for clusters running KServe).
         public var kserve = false
+        /// The Gateway API gateway (`NAMESPACE/NAME`, or `NAME` in the environment's namespace) a canary,
+        /// blue-green or shadow rollout on Kubernetes routes through.
+        public var gateway: String?
 
         public init() {}
     }
@@ -255,6 +258,19 @@ extension ProjectConfig {
                 model.serving.canaryWeight = weight
             }
             model.serving.kserve = try serving.optional("kserve")?.bool() ?? false
+            if let gateway = serving.optional("gateway") {
+                let text = try gateway.string()
+                let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+                // Kubernetes names (RFC 1123 labels): lowercase letters, digits and inner dashes, 63 at most.
+                let label = { (part: Substring) in
+                    (1...63).contains(part.count) && part.first != "-" && part.last != "-"
+                        && part.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+                }
+                guard (1...2).contains(parts.count), parts.allSatisfy(label) else {
+                    throw gateway.error("gateway must be NAMESPACE/NAME or NAME (Kubernetes names)")
+                }
+                model.serving.gateway = text
+            }
             try serving.finish()
         }
         try map.finish()

@@ -141,8 +141,14 @@ public struct Renderer: Sendable {
                     try render("manifests/model/\(file).yaml", to: "\(out)/\(file).yaml", context, as: .kubernetes))
             }
             let image = try self.image(model, release: release)
-            let canary = model.serving.canaryWeight
-            let canaryReplicas = canary.map { max(1, (model.serving.replicas * $0 + 50) / 100) } ?? 0
+            // A canary, blue-green or shadow rollout with a version to keep serving: two tracks behind an
+            // HTTPRoute, the new one at full size (the route, not the pods, splits the requests).
+            let route = try self.route(model, environment: environment, release: release)
+            if let route { context["route"] = route }
+            let canary = route != nil ? 0 : model.serving.canaryWeight
+            let canaryReplicas =
+                route != nil
+                ? model.serving.replicas : canary.map { max(1, (model.serving.replicas * $0 + 50) / 100) } ?? 0
             // With a canary, the stable track keeps running the previous version until the canary is promoted.
             let stableImage =
                 canary != nil && release?.previousVersion != nil
@@ -153,7 +159,8 @@ public struct Renderer: Sendable {
                 "version": .text(
                     canary != nil
                         ? (release?.previousVersion.map(ReleaseRecord.tag) ?? version(release)) : version(release)),
-                "replicas": .number(Double(max(1, model.serving.replicas - canaryReplicas))),
+                "replicas": .number(
+                    Double(route != nil ? model.serving.replicas : max(1, model.serving.replicas - canaryReplicas))),
             ]
             context["deployment"] = .map(deployment)
             files.append(
@@ -170,6 +177,17 @@ public struct Renderer: Sendable {
                     try render(
                         "manifests/model/deployment.yaml", to: "\(out)/deployment-canary.yaml", context, as: .kubernetes
                     ))
+            }
+            if route != nil {
+                for track in ["stable", "canary"] {
+                    context["track"] = .map(["name": .text(track)])
+                    files.append(
+                        try render(
+                            "manifests/model/service-track.yaml", to: "\(out)/service-\(track).yaml", context,
+                            as: .kubernetes))
+                }
+                files.append(
+                    try render("manifests/model/httproute.yaml", to: "\(out)/httproute.yaml", context, as: .kubernetes))
             }
             if model.serving.kserve {
                 files.append(
@@ -303,6 +321,35 @@ public struct Renderer: Sendable {
             "cpu_limit": .text(serving.cpuLimit), "memory_limit": .text(serving.memoryLimit),
             "canary": .bool(serving.canaryWeight != nil),
             "canary_weight": serving.canaryWeight.map { .number(Double($0)) } ?? .null,
+            "route": .bool(routed(release)),
+            "two_tracks": .bool(serving.canaryWeight != nil || routed(release)),
+        ])
+    }
+
+    /// A release that rolls out beside the version it replaces (canary, blue-green, shadow).
+    func routed(_ release: ReleaseRecord?) -> Bool {
+        guard let release, let rollout = release.rollout else { return false }
+        return rollout.strategy != .replace && release.previousVersion != nil
+    }
+
+    /// The HTTPRoute's context: the gateway, the first step's weights, a mirror for a shadow.
+    func route(_ model: ProjectConfig.Model, environment: ProjectConfig.Environment, release: ReleaseRecord?) throws
+        -> TemplateValue?
+    {
+        guard routed(release), let rollout = release?.rollout else { return nil }
+        guard let gateway = model.serving.gateway else {
+            throw GitOpsMLError.configuration(
+                "models.\(model.name).serving.gateway: a \(rollout.strategy.rawValue) rollout on Kubernetes routes "
+                    + "through a Gateway API gateway; name it (gateway: NAMESPACE/NAME)",
+                at: configFile)
+        }
+        let parts = gateway.split(separator: "/").map(String.init)
+        let first = rollout.strategy == .canary ? Int(rollout.steps.first ?? 0) : 0
+        return .map([
+            "strategy": .text(rollout.strategy.rawValue), "mirror": .bool(rollout.strategy == .shadow),
+            "gateway_name": .text(parts.last ?? gateway),
+            "gateway_namespace": .text(parts.count == 2 ? parts[0] : environment.namespace),
+            "stable_weight": .number(Double(100 - first)), "canary_weight": .number(Double(first)),
         ])
     }
 

@@ -39,6 +39,7 @@ enum Projects {
           fraud-lite:
             serving:
               image: registry.example.com/ml/fraud-lite@sha256:0000000000000000000000000000000000000000000000000000000000000001
+              gateway: gateways/public
         datasets:
           transactions: data/transactions.csv
         environments:
@@ -68,7 +69,22 @@ enum Projects {
         record.data = ["transactions": "md5:" + String(repeating: "e", count: 32)]
         record.gateReport = "sha256:" + String(repeating: "0f", count: 32)
         record.previousVersion = "v2.0.3"
-        return ["production": ["fraud": record]]
+        // fraud-lite rolls out through the gateway: a canary in staging, a shadow in production.
+        func lite(_ environment: String, _ strategy: RolloutSettings.Strategy) -> ReleaseRecord {
+            var lite = ReleaseRecord(
+                model: "fraud-lite", environment: environment, version: "v1.4.0",
+                sourceCommit: "2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a")
+            lite.previousVersion = "v1.3.2"
+            var rollout = RolloutSettings(strategy: strategy)
+            rollout.steps = [10, 50, 100]
+            if strategy == .shadow { rollout.field = "score" }
+            lite.rollout = rollout
+            return lite
+        }
+        return [
+            "production": ["fraud": record, "fraud-lite": lite("production", .shadow)],
+            "staging": ["fraud-lite": lite("staging", .canary)],
+        ]
     }()
 
     /// What `init` writes for a project like each of them (the DVC one with data whose header was read).
@@ -264,5 +280,54 @@ enum Projects {
             .write(toFile: templates + "/service.yaml", atomically: true, encoding: .utf8)
         let files = try Renderer(config: config, library: library).manifests(environment: "staging")
         #expect(files.first { $0.path.hasSuffix("service.yaml") }?.contents.contains("name: custom-churn") == true)
+    }
+}
+
+/// Canary and shadow rollouts on Kubernetes: two tracks, a Service each, a Gateway API HTTPRoute.
+@Suite struct RolloutManifestTests {
+    static func files(_ environment: String) throws -> [String: String] {
+        let rendered = try Projects.dvc().manifests(
+            environment: environment, releases: Projects.dvcReleases[environment] ?? [:])
+        return Dictionary(uniqueKeysWithValues: rendered.map { ($0.path, $0.contents) })
+    }
+
+    @Test func aCanaryStartsAtItsFirstStepBesideTheFullStableTrack() throws {
+        let files = try Self.files("staging")
+        let folder = "deploy/staging/fraud-lite/"
+        let route = try #require(files[folder + "httproute.yaml"])
+        #expect(route.contains("kind: HTTPRoute") && route.contains("name: public\n      namespace: gateways"))
+        #expect(route.contains("name: fraud-lite-stable\n          port: 80\n          weight: 90"))
+        #expect(route.contains("name: fraud-lite-canary\n          port: 80\n          weight: 10"))
+        #expect(!route.contains("RequestMirror"))
+        #expect(files[folder + "service-stable.yaml"]?.contains("gitops-ml.dev/track: stable") == true)
+        #expect(files[folder + "service-canary.yaml"]?.contains("gitops-ml.dev/track: canary") == true)
+        let stable = try #require(files[folder + "deployment.yaml"])
+        let canary = try #require(files[folder + "deployment-canary.yaml"])
+        #expect(stable.contains("fraud-lite") && stable.contains("v1.3.2") && !stable.contains("v1.4.0"))
+        #expect(canary.contains("v1.4.0"))
+        let kustomization = try #require(files[folder + "kustomization.yaml"])
+        for file in ["deployment-canary.yaml", "service-stable.yaml", "service-canary.yaml", "httproute.yaml"] {
+            #expect(kustomization.contains("  - \(file)"))
+        }
+    }
+
+    @Test func aShadowMirrorsEveryRequestAndServesOnlyTheStableTrack() throws {
+        let route = try #require(try Self.files("production")["deploy/production/fraud-lite/httproute.yaml"])
+        #expect(route.contains("type: RequestMirror") && route.contains("name: fraud-lite-canary"))
+        #expect(route.contains("name: fraud-lite-stable\n          port: 80\n          weight: 100"))
+        #expect(!route.contains("weight: 0") && route.components(separatedBy: "weight:").count == 2)
+    }
+
+    @Test func aRoutedRolloutNeedsAGateway() throws {
+        var releases = Projects.dvcReleases["staging"] ?? [:]
+        var fraud = try #require(Projects.dvcReleases["production"]?["fraud"])
+        fraud.environment = "staging"
+        fraud.rollout = RolloutSettings(strategy: .canary)
+        releases["fraud"] = fraud
+        #expect {
+            _ = try Projects.dvc().manifests(environment: "staging", releases: releases)
+        } throws: { error in
+            (error as? GitOpsMLError)?.message.contains("models.fraud.serving.gateway") == true
+        }
     }
 }

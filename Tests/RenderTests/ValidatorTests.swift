@@ -82,9 +82,11 @@ import Testing
         for root in roots {
             let deploy = root + "/deploy"
             let manifests = try FileManager.default.subpathsOfDirectory(atPath: deploy)
+                // kubernetes-validate has no schemas for KServe's and the Gateway API's custom resources
+                // (RolloutManifestTests checks the HTTPRoute's fields; kustomize below builds it).
                 .filter {
                     $0.hasSuffix(".yaml") && !$0.hasSuffix("kustomization.yaml")
-                        && !$0.hasSuffix("inferenceservice.yaml")
+                        && !$0.hasSuffix("inferenceservice.yaml") && !$0.hasSuffix("httproute.yaml")
                 }
                 .map { deploy + "/" + $0 }
             #expect(manifests.count >= 20)
