@@ -382,8 +382,20 @@ public struct AgentConfig: Sendable, Equatable {
             ]
             if let port = environment.port { lines.append("    port: \(port)") }
             if !environment.upstreams.isEmpty {
-                lines.append(
-                    "    proxy: {upstreams: [\(environment.upstreams.map(String.init).joined(separator: ", "))]}")
+                let ports = environment.upstreams.map(String.init).joined(separator: ", ")
+                let connections = environment.reuseConnections ? "" : ", connections: per-request"
+                lines.append("    proxy: {upstreams: [\(ports)]\(connections)}")
+            }
+            if let drift = environment.drift {
+                var fields = [
+                    "dataset: \(StructuredValue.jsonString(drift.dataset))",
+                    "every: \(StructuredValue.pythonFloat(drift.every))", "sample: \(drift.sample)",
+                    "minimum: \(drift.minimum)",
+                ]
+                if let file = drift.signalFile { fields.append("signal_file: \(StructuredValue.jsonString(file))") }
+                if let webhook = drift.webhook { fields.append("webhook: \(StructuredValue.jsonString(webhook))") }
+                if let token = drift.tokenVariable { fields.append("token_env: \(token)") }
+                lines.append("    drift: {\(fields.joined(separator: ", "))}")
             }
             let health = environment.health
             guard health != Health() else { continue }

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import GitOpsMLCore
 import HTTPClient
@@ -114,6 +115,100 @@ struct PrometheusTests {
         let result = try Subprocess.run([promtool, "test", "rules", folder + "/alerts.test.yml"], timeout: 60)
         #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
         #expect(result.stdoutText.contains("SUCCESS"))
+    }
+}
+
+/// Production drift as Prometheus sees it: a real agent behind its proxy, served inputs that moved away
+/// from the training data, scraped by a real Prometheus; the generated alert fires on the scraped series.
+@Suite("Production drift in Prometheus", .serialized)
+struct ServedDriftPrometheusTests {
+    @Test(.enabled(if: toolsAvailable("prometheus", "promtool"), "needs Debian's prometheus (make test installs it)"))
+    func servedInputsDriftIsScrapedAndAlerted() throws {
+        let prometheus = try requireTool("prometheus")
+        let promtool = try requireTool("promtool")
+        let fixture = try RolloutTests.fixture("prometheus-drift")
+        fixture.config.interval = 0.5
+        var monitor = AgentConfig.DriftMonitor(dataset: "train")
+        monitor.every = 1
+        monitor.minimum = 100
+        monitor.sample = 300
+        fixture.config.environments[0].drift = monitor
+        try fixture.promote("main", version: "v1.0.0")
+        let agent = try AgentProcessTests.Running(fixture)
+        defer {
+            kill(agent.process.pid, SIGTERM)
+            _ = agent.process.waitForExit()
+        }
+        #expect(agent.wait(30) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
+        try ServedDriftTests.send(fixture, count: 300) { instance in
+            instance["monthly_charges"] = ((instance["monthly_charges"] as? Double) ?? 0) * 3
+            instance["tenure_months"] = ((instance["tenure_months"] as? Double) ?? 0) + 60
+            instance["age"] = ((instance["age"] as? Double) ?? 0) + 25
+            instance["support_calls"] = ((instance["support_calls"] as? Double) ?? 0) + 6
+        }
+
+        let folder = fixture.temp.path + "/prometheus"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: gitops-ml-agent
+            static_configs: [{targets: ["\(agent.base.dropFirst("http://".count))"]}]
+        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let port = TestPorts.reserve()
+        let server = try Subprocess.start(
+            [
+                prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ], stdoutPath: folder + "/log", stderrPath: folder + "/log")
+        defer { _ = server.terminate(grace: 5) }
+        func query(_ expression: String) -> [[String: Any]] {
+            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            guard
+                let answer = try? HTTPClient.perform(
+                    HTTPRequest("GET", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)", timeout: 5)),
+                let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+                let data = json["data"] as? [String: Any]
+            else { return [] }
+            return data["result"] as? [[String: Any]] ?? []
+        }
+        var drifted: [[String: Any]] = []
+        #expect(
+            agent.wait(60) {
+                drifted = query("gitops_ml_agent_served_dataset_drift")
+                return drifted.contains { ($0["value"] as? [Any])?.last as? String == "1" }
+            }, "\(agent.output())")
+        let labels = try #require(drifted.first?["metric"] as? [String: String])
+        #expect(labels["environment"] == "local" && labels["model"] == "churn" && labels["dataset"] == "train")
+        let columns = query(#"gitops_ml_agent_served_drift_detected == 1"#).compactMap {
+            ($0["metric"] as? [String: String])?["column"]
+        }
+        #expect(Set(columns) == ["monthly_charges", "tenure_months", "age", "support_calls"], "\(columns)")
+
+        _ = try run([gitopsMLBinary, "generate", "monitoring"], in: fixture.project)
+        let series =
+            "gitops_ml_agent_served_dataset_drift{"
+            + labels.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ",") + "}"
+        let test = """
+            rule_files: [\(fixture.project)/monitoring/alerts.rules.yml]
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  - {series: '\(series)', values: '0 0 1 1'}
+                alert_rule_test:
+                  - eval_time: 3m
+                    alertname: ModelServedInputsDrift
+                    exp_alerts:
+                      - exp_labels: {severity: warning, model: churn, environment: local, dataset: train}
+                        exp_annotations:
+                          summary: "churn: production inputs in local drifted from train"
+                          description: "The inputs served in local no longer look like the training data of the running release; a retraining signal was sent where the agent is configured to send one."
+            """
+        try test.write(toFile: folder + "/drift.test.yml", atomically: true, encoding: .utf8)
+        let result = try Subprocess.run([promtool, "test", "rules", folder + "/drift.test.yml"], timeout: 60)
+        #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
     }
 }
 

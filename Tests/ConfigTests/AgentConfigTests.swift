@@ -15,6 +15,44 @@ struct AgentConfigTests {
         #expect(try AgentConfig.parse(Array(written.yaml.utf8)) == written)
         let plain = AgentConfig(repository: "git@github.com:a/b.git", environments: [])
         #expect(try AgentConfig.parse(Array(plain.yaml.utf8)) == plain)
+        // The proxy and production drift, every field set, read back alike.
+        var proxied = AgentConfig.Environment(
+            name: "live", branch: "gitops", namespace: "live", target: .local, port: 8080)
+        proxied.upstreams = [18081, 18082]
+        proxied.reuseConnections = false
+        var drift = AgentConfig.DriftMonitor(dataset: "train")
+        drift.every = 30
+        drift.sample = 2000
+        drift.minimum = 300
+        drift.signalFile = "/var/lib/gitops-ml/retrain.json"
+        drift.webhook = "https://api.github.com/repos/acme/churn/dispatches"
+        drift.tokenVariable = "RETRAIN_TOKEN"
+        proxied.drift = drift
+        let live = AgentConfig(repository: "https://github.com/acme/churn.git", environments: [proxied])
+        #expect(live.yaml.contains("proxy: {upstreams: [18081, 18082], connections: per-request}"))
+        #expect(try AgentConfig.parse(Array(live.yaml.utf8)) == live)
+    }
+
+    @Test(arguments: [
+        ("    proxy: {upstreams: [18081]}", "two different ports"),
+        ("    proxy: {upstreams: [18081, 18081]}", "two different ports"),
+        ("    proxy: {upstreams: [18081, 18082], connections: sometimes}", "connections"),
+        ("    drift: {dataset: train}", "needs proxy"),
+        ("    proxy: {upstreams: [18081, 18082]}\n    drift: {dataset: train, minimum: 500, sample: 100}", "minimum"),
+        (
+            "    proxy: {upstreams: [18081, 18082]}\n    drift: {dataset: train, webhook: http://example.com/x}",
+            "https://"
+        ),
+        ("    proxy: {upstreams: [18081, 18082]}\n    drift: {dataset: train, signal_file: retrain.json}", "absolute"),
+    ])
+    func proxyAndDriftSettingsAreChecked(line: String, message: String) {
+        let text =
+            "version: 1\nrepository: r\nenvironments:\n  - name: live\n    branch: gitops\n    target: local\n    port: 8080\n\(line)\n"
+        #expect {
+            _ = try AgentConfig.parse(Array(text.utf8), file: "agent.yaml")
+        } throws: { error in
+            (error as? GitOpsMLError)?.message.contains(message) == true
+        }
     }
 
     @Test(arguments: [
