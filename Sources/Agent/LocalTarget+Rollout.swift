@@ -51,9 +51,8 @@ extension LocalTarget {
             }
         }
         if report.status == .healthy, let rollout, rollout.strategy != .replace {
-            let judged = judge(rollout, proxy: proxy, champion: oldPort, challenger: newPort, candidate: candidate)
-            report.checks.append(judged.check)
-            if !judged.promote { report.checks[report.checks.count - 1].status = .degraded }
+            report.checks.append(
+                judge(rollout, proxy: proxy, champion: oldPort, challenger: newPort, candidate: candidate))
         }
         guard report.status == .healthy else {
             willRestore(report)
@@ -72,11 +71,11 @@ extension LocalTarget {
     }
 
     /// The rollout judged on live traffic until its analysis decides or its time runs out; blue-green then
-    /// holds the old server warm while the new one serves everything. The check says what was decided and
-    /// on what evidence, with the method.
+    /// holds the old server warm while the new one serves everything. The check (healthy: the new version
+    /// takes over; degraded: it is rolled back) says what was decided, on what evidence, by which method.
     private func judge(
         _ rollout: RolloutSettings, proxy: RolloutProxy, champion: Int, challenger: Int, candidate: ServerSupervisor
-    ) -> (promote: Bool, check: HealthCheckResult) {
+    ) -> HealthCheckResult {
         proxy.begin(rollout, champion: champion, challenger: challenger)
         let end = clock.now() + (rollout.maximumDuration ?? 3600)
         var decision = proxy.decision
@@ -106,6 +105,6 @@ extension LocalTarget {
                 clock.sleep(Self.rolloutTick)
             }
         }
-        return (promote, HealthCheckResult(name: "rollout analysis", status: .healthy, reason: reason))
+        return HealthCheckResult(name: "rollout analysis", status: promote ? .healthy : .degraded, reason: reason)
     }
 }

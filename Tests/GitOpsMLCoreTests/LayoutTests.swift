@@ -45,6 +45,13 @@ struct LayoutTests {
         "Promotion": ["Processes": "commits and approvals are signed and verified with ssh-keygen and gpg"],
         "Trust": ["Datasets": "recomputing a gate report needs the data stores its checks read"],
         "Lineage": ["Check": "audit findings and gate reports are Check's types"],
+        "Agent": [
+            "AsyncHTTPClient": "the rollout proxy forwards requests on the event loops (libcurl blocks a thread each)",
+            "NIOCore":
+                "the proxy's bodies and timeouts are SwiftNIO's types, as Hummingbird and AsyncHTTPClient pass them",
+            "NIOHTTP1": "AsyncHTTPClient takes SwiftNIO's HTTP/1 method and header types",
+            "HTTPTypes": "Hummingbird's request fields are swift-http-types' (the proxy copies them)",
+        ],
     ]
 
     static let cModules: Set<String> = ["CLibGit2", "CCurl", "CProcess"]
