@@ -30,32 +30,8 @@ struct PrometheusTests {
         #expect(agent.wait(30) { (try? fixture.originTip()) != broken && (try? fixture.originTip()) != nil })
 
         let folder = fixture.temp.path + "/prometheus"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let target = String(agent.base.dropFirst("http://".count))
-        try """
-        global: {scrape_interval: 1s, evaluation_interval: 1s}
-        scrape_configs:
-          - job_name: gitops-ml-agent
-            static_configs: [{targets: ["\(target)"]}]
-        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = TestPorts.reserve()
-        let server = try Subprocess.start(
-            [
-                prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",
-                "--web.listen-address=127.0.0.1:\(port)",
-            ], stdoutPath: folder + "/log", stderrPath: folder + "/log")
-        defer { _ = server.terminate(grace: 5) }
-
-        func query(_ expression: String) -> [[String: Any]] {
-            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            guard
-                let answer = try? HTTPClient.perform(
-                    HTTPRequest("GET", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)", timeout: 5)),
-                let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
-                let data = json["data"] as? [String: Any]
-            else { return [] }
-            return data["result"] as? [[String: Any]] ?? []
-        }
+        let scraper = try ScrapingPrometheus(agent, in: folder, prometheus: prometheus)
+        let query = scraper.query
         func value(_ sample: [String: Any]) -> String? { (sample["value"] as? [Any])?.last as? String }
 
         var rollbacks: [[String: Any]] = []
@@ -148,30 +124,8 @@ struct ServedDriftPrometheusTests {
         }
 
         let folder = fixture.temp.path + "/prometheus"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try """
-        global: {scrape_interval: 1s, evaluation_interval: 1s}
-        scrape_configs:
-          - job_name: gitops-ml-agent
-            static_configs: [{targets: ["\(agent.base.dropFirst("http://".count))"]}]
-        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = TestPorts.reserve()
-        let server = try Subprocess.start(
-            [
-                prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",
-                "--web.listen-address=127.0.0.1:\(port)",
-            ], stdoutPath: folder + "/log", stderrPath: folder + "/log")
-        defer { _ = server.terminate(grace: 5) }
-        func query(_ expression: String) -> [[String: Any]] {
-            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            guard
-                let answer = try? HTTPClient.perform(
-                    HTTPRequest("GET", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)", timeout: 5)),
-                let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
-                let data = json["data"] as? [String: Any]
-            else { return [] }
-            return data["result"] as? [[String: Any]] ?? []
-        }
+        let scraper = try ScrapingPrometheus(agent, in: folder, prometheus: prometheus)
+        let query = scraper.query
         var drifted: [[String: Any]] = []
         #expect(
             agent.wait(60) {
@@ -210,6 +164,41 @@ struct ServedDriftPrometheusTests {
         let result = try Subprocess.run([promtool, "test", "rules", folder + "/drift.test.yml"], timeout: 60)
         #expect(result.status == 0, "\(result.stdoutText)\(result.stderrText)")
     }
+}
+
+/// A real Prometheus on 127.0.0.1 scraping a running agent every second; stopped with the value.
+final class ScrapingPrometheus {
+    let port = TestPorts.reserve()
+    let server: ChildProcess
+
+    init(_ agent: AgentProcessTests.Running, in folder: String, prometheus: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: gitops-ml-agent
+            static_configs: [{targets: ["\(agent.base.dropFirst("http://".count))"]}]
+        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
+        server = try Subprocess.start(
+            [
+                prometheus, "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ], stdoutPath: folder + "/log", stderrPath: folder + "/log")
+    }
+
+    /// The instant vector of `expression` (empty when Prometheus does not answer yet).
+    func query(_ expression: String) -> [[String: Any]] {
+        let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        guard
+            let answer = try? HTTPClient.perform(
+                HTTPRequest("GET", "http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)", timeout: 5)),
+            let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+            let data = json["data"] as? [String: Any]
+        else { return [] }
+        return data["result"] as? [[String: Any]] ?? []
+    }
+
+    deinit { _ = server.terminate(grace: 5) }
 }
 
 @Suite("The agent's metrics, series by series")
