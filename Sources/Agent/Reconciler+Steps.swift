@@ -248,7 +248,17 @@ extension Reconciler {
             return .done(.synced(tip.hex))
         }
         let fallback = try current.lastApplied.map { try deployment(environment, at: ObjectID(hex: $0)) }
-        if let rollout = desired.record.rollout, rollout.strategy != .replace, target.proxy == nil {
+        // The default branch's PromotionPolicy decides how a release is judged, not the record (whoever can
+        // push the environment branch could loosen it); a record's own rollout counts only where the policy
+        // names none (it can only add an analysis to an immediate replace).
+        let trusted = try trustedRollout(environment, tip: tip)
+        if let recorded = desired.record.rollout, let trusted, recorded != trusted {
+            Log.warning(
+                "the release record's rollout differs from the PromotionPolicy's: the policy's is followed",
+                ["environment": name])
+        }
+        let rollout = trusted ?? desired.record.rollout
+        if let rollout, rollout.strategy != .replace, target.proxy == nil {
             Log.warning(
                 "a \(rollout.strategy.rawValue) rollout needs the agent's proxy (agent.yaml proxy: {upstreams: […]}): "
                     + "the new version replaces the old at once",
@@ -258,7 +268,7 @@ extension Reconciler {
             Plan(model: desired.record.model) { willRestore in
                 target.roll(
                     to: desired.release, health: self.health(environment, desired), fallback: fallback?.release,
-                    fallbackHealth: fallback.map { self.health(environment, $0) }, rollout: desired.record.rollout,
+                    fallbackHealth: fallback.map { self.health(environment, $0) }, rollout: rollout,
                     willRestore: willRestore)
             })
     }
@@ -406,6 +416,16 @@ extension Reconciler {
         } catch {
             return .stopped(step: .policy, reason: "\(error)", stop: .waiting(after: nil))
         }
+    }
+
+    /// The rollout the default branch's PromotionPolicy asks of `environment` (nil: it names none).
+    func trustedRollout(_ environment: AgentConfig.Environment, tip: ObjectID) throws -> RolloutSettings? {
+        guard
+            let trusted = try RulesInForce.defaultBranch(in: mirror, configured: config.defaultBranch, policies: false)
+        else { return nil }
+        return try RulesInForce.promotion(environmentTip: tip, trusted: trusted, repository: mirror).rules
+            .filter { $0.source == trusted.rules.source }
+            .lazy.compactMap { $0.policy.environments[environment.name]?.rollout }.first
     }
 
     /// A commit that cannot even be built (bad record, artifact digest differs): what ran keeps running,

@@ -129,6 +129,36 @@ struct RolloutTests {
         #expect(analysis.reason.contains("observation \(replay.events.last?.observation ?? -1):"))
     }
 
+    /// Whoever can push the environment branch writes the record; the default branch's PromotionPolicy
+    /// decides how the release is judged. A record asking for a margin nothing fails is judged by the
+    /// policy's canary and rolled back.
+    @Test func theRecordCannotLoosenThePolicysRollout() throws {
+        let fixture = try Self.fixture("canary-policy")
+        try write(
+            """
+            apiVersion: gitops-ml/v1
+            kind: PromotionPolicy
+            metadata: {name: live-rollout}
+            spec:
+              environments:
+                local:
+                  rollout: {strategy: canary, steps: [10, 50, 100], min_requests: 100, errors: 0.05, max_duration: 2m}
+            """, to: "policies/live-rollout.yaml", in: fixture.project)
+        _ = try commitFiles([:], message: "The local environment rolls out as a canary", in: fixture.project)
+        try git("push", "-q", fixture.origin, "main", in: fixture.project)
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        var loose = Self.canary(errors: 0.9)
+        loose.onBudget = .promote
+        let bad = try fixture.promote("discount", version: "v1.1.0", rollout: loose)
+        let traffic = Traffic(port: fixture.port)
+        let result = agent.pass()["local"]
+        _ = traffic.stop()
+        #expect(result == .rolledBack(failed: bad, restored: first), "\(String(describing: result))")
+        let message = try git("log", "-1", "--format=%B", try fixture.originTip(), in: fixture.origin)
+        #expect(message.contains("worse by more than the margin 0.05"), "\(message)")
+    }
+
     @Test func aGoodCanaryStepsToAHundredPercentWithoutAGap() throws {
         let fixture = try Self.fixture("canary-good")
         let (agent, _) = try fixture.agentServingFirstRelease()
