@@ -199,6 +199,7 @@ public enum Subprocess {
         while monotonicSeconds() < until {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
+                ChildGroups.holdIfStopping()
                 kill(-pid, SIGKILL)  // the leader is gone; make sure its group is too
                 ChildGroups.remove(pid)
                 exitedEarly.withLock { $0[pid] = decode(status) }
@@ -217,6 +218,7 @@ public enum Subprocess {
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return -1 }
         }
+        ChildGroups.holdIfStopping()
         return decode(status)
     }
 
@@ -252,6 +254,7 @@ public final class ChildProcess: @unchecked Sendable {
             if status != nil { return false }
             var raw: Int32 = 0
             if waitpid(pid, &raw, WNOHANG) == pid {
+                ChildGroups.holdIfStopping()
                 status = Subprocess.decode(raw)
                 ChildGroups.remove(pid)
                 return false
@@ -345,8 +348,19 @@ enum ChildGroups {
     /// raised again from here was seen to leave the process running on — 1 run in 20 under load, from a
     /// thread of Swift's pool, which blocks SIGTERM — so the check went on and exited 1.)
     static func stop(_ received: Int32) {
+        stopping.store(true, ordering: .sequentiallyConsistent)
         terminateAll()
         _exit(128 + received)
+    }
+
+    /// Set by `stop` before the children are told to stop: their deaths are its doing, and no thread may
+    /// act on one (a code check failed by the signal, then `exit(1)`) before `stop` reaches `_exit` —
+    /// seen once under a loaded CI run, where the thread in the handler was descheduled between the two.
+    static let stopping = Atomic<Bool>(false)
+
+    /// Called where a child's exit was observed: while `stop` is under way, this thread waits for it.
+    static func holdIfStopping() {
+        while stopping.load(ordering: .sequentiallyConsistent) { pause() }
     }
 
     static func add(_ pid: pid_t) {
