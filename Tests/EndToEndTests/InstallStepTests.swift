@@ -56,19 +56,30 @@ struct InstallStepTests {
     /// Runs the script with the runner's files and the stand-ins; the exit status, the folders it added to
     /// `GITHUB_PATH`, and what `curl` and `gh` were asked.
     func install(_ step: (script: String, env: [String: String]), archive: String, in name: String) throws -> (
-        status: Int32, paths: [String], curl: String, gh: String
+        status: Int32, paths: [String], curl: String, gh: String, stderr: String
     ) {
         let runner = temp.sub(name)
         let bin = temp.sub(name + "-bin")
         let calls = runner + "/calls"
-        try """
-        #!/bin/sh
-        # curl stand-in: the release archive from dist/, written where --output says.
-        echo "curl $*" >> "\(calls)"
-        while [ $# -gt 0 ]; do if [ "$1" = --output ]; then cp "\(archive)" "$2"; fi; shift; done
-        """.write(toFile: bin + "/curl", atomically: false, encoding: .utf8)
-        try "#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n".write(toFile: bin + "/gh", atomically: false, encoding: .utf8)
-        for tool in ["curl", "gh"] { chmod(bin + "/" + tool, 0o755) }
+        // Written through a close-on-exec descriptor: a child another test spawns meanwhile must not inherit
+        // it open for writing, or executing the stand-in fails with ETXTBSY (exit 126; seen once in CI).
+        func executable(_ text: String, at path: String) throws {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            guard descriptor >= 0 else { throw CommandFailed(description: "cannot write \(path)") }
+            defer { close(descriptor) }
+            let bytes = Array(text.utf8)
+            guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+                throw CommandFailed(description: "cannot write \(path)")
+            }
+        }
+        try executable(
+            """
+            #!/bin/sh
+            # curl stand-in: the release archive from dist/, written where --output says.
+            echo "curl $*" >> "\(calls)"
+            while [ $# -gt 0 ]; do if [ "$1" = --output ]; then cp "\(archive)" "$2"; fi; shift; done
+            """, at: bin + "/curl")
+        try executable("#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n", at: bin + "/gh")
         FileManager.default.createFile(atPath: runner + "/github_path", contents: nil)
         FileManager.default.createFile(atPath: calls, contents: nil)
         var environment = gitTestEnvironment
@@ -76,15 +87,22 @@ struct InstallStepTests {
         environment["RUNNER_TEMP"] = runner
         environment["GITHUB_PATH"] = runner + "/github_path"
         for (key, value) in step.env { environment[key] = value == "${{ github.token }}" ? "not-a-token" : value }
-        let output = try Subprocess.run(
+        var output = try Subprocess.run(
             ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step.script], directory: runner,
             environment: environment, timeout: 120)
+        // The fork-to-exec window of another thread's spawn can still hold a stand-in open: once more.
+        if output.status == 126, output.stderrText.contains("Text file busy") {
+            FileManager.default.createFile(atPath: calls, contents: nil)
+            output = try Subprocess.run(
+                ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step.script], directory: runner,
+                environment: environment, timeout: 120)
+        }
         let paths = try String(contentsOfFile: runner + "/github_path", encoding: .utf8).split(separator: "\n")
             .map(String.init)
         let recorded = try String(contentsOfFile: calls, encoding: .utf8)
         return (
             output.status, paths, recorded.split(separator: "\n").filter { $0.hasPrefix("curl") }.joined(),
-            recorded.split(separator: "\n").filter { $0.hasPrefix("gh") }.joined()
+            recorded.split(separator: "\n").filter { $0.hasPrefix("gh") }.joined(), output.stderrText
         )
     }
 
@@ -99,7 +117,7 @@ struct InstallStepTests {
         #expect(pinned.env["GITOPS_ML_SHA256"] == sha256 && pinned.env["GITOPS_ML_VERSION"] == GitOpsMLVersion.current)
 
         var installed = try install(pinned, archive: archive, in: "pinned")
-        #expect(installed.status == 0)
+        #expect(installed.status == 0, "\(installed.stderr)")
         #expect(
             installed.curl.contains(
                 "https://github.com/acme/gitops-ml/releases/download/v\(GitOpsMLVersion.current)/\(name)"))
@@ -117,7 +135,7 @@ struct InstallStepTests {
 
         // No checksum: the build provenance is verified instead.
         installed = try install(try installStep(sha256: nil), archive: archive, in: "none")
-        #expect(installed.status == 0)
+        #expect(installed.status == 0, "\(installed.stderr)")
         #expect(installed.gh.contains("gh attestation verify") && installed.gh.contains("--repo acme/gitops-ml"))
     }
 }
