@@ -75,9 +75,9 @@ public struct RolloutSettings: Sendable, Equatable {
                 throw node.error("max_requests must be at least min_requests (\(minimumRequests))")
             }
         }
-        if let node = map.optional("max_duration") { maximumDuration = try PromotionPolicy.duration(node) }
+        if let node = map.optional("max_duration") { maximumDuration = try Self.boundedDuration(node) }
         if let node = map.optional("on_budget") { onBudget = try node.choice() }
-        if let node = map.optional("hold") { hold = try PromotionPolicy.duration(node) }
+        if let node = map.optional("hold") { hold = try Self.boundedDuration(node) }
         if let node = map.optional("alpha") {
             alpha = try node.double()
             guard alpha > 0, alpha < 0.5 else { throw node.error("alpha must be between 0 and 0.5") }
@@ -123,6 +123,14 @@ public struct RolloutSettings: Sendable, Equatable {
         guard let seconds, seconds > 0, seconds <= 60 else {
             throw node.error("\"\(text)\" is not a latency objective (250ms, 0.25, 1s; at most a minute)")
         }
+        return seconds
+    }
+
+    /// The agent's pass waits for a rollout's decision, so its time is bounded: from 1 s to a day (a record
+    /// written by whoever can push the environment branch must not hold the agent for ever).
+    static func boundedDuration(_ node: ConfigNode) throws -> Double {
+        let seconds = try PromotionPolicy.duration(node)
+        guard seconds >= 1, seconds <= 86_400 else { throw node.error("a rollout's time is from 1s to 24h") }
         return seconds
     }
 

@@ -76,6 +76,8 @@ struct RolloutSettingsTests {
         ("strategy: canary\nkey: \"$(id)\"", "request header"),
         ("strategy: canary\nstep: [5, 100]", "step"),
         ("strategy: shadow\ndisagreement: 0.1", "name the answer's field"),
+        ("strategy: canary\nmax_duration: 1000d", "from 1s to 24h"),
+        ("strategy: blue-green\nhold: 0s", "from 1s to 24h"),
         ("strategy: shadow\nfield: predictions..label", "dotted path"),
     ])
     func badSettingsAreRefusedAtTheirLine(text: String, message: String) {
