@@ -14,6 +14,8 @@ public final class AgentService: Service, Sendable {
     public let config: AgentConfig
     /// The environments' rollout proxies (Sendable: read while a pass runs).
     public let proxies: [String: RolloutProxy]
+    /// The cluster's routed rollouts.
+    let board: RolloutBoard
     let reconciler: Confined<Reconciler>
     let logger: Logger
     private let shared: Locked<Shared>
@@ -27,6 +29,7 @@ public final class AgentService: Service, Sendable {
     public init(reconciler: Reconciler, logger: Logger) {
         config = reconciler.config
         proxies = reconciler.proxies
+        board = reconciler.rolloutBoard
         clock = reconciler.options.clock
         self.logger = logger
         shared = Locked(
@@ -51,16 +54,21 @@ public final class AgentService: Service, Sendable {
 
     public var status: AgentStatus {
         var status = shared.withLock { $0.status }
-        for (name, proxy) in proxies { status.environments[name]?.rollout = proxy.progress }
+        for (name, progress) in rollouts { status.environments[name]?.rollout = progress }
         return status
     }
 
     /// The metrics with the rollouts' standing as of now.
     public func exposition() -> String {
-        for (name, proxy) in proxies.sorted(by: { $0.key < $1.key }) {
-            if let progress = proxy.progress { metrics.rollout(environment: name, progress) }
+        for (name, progress) in rollouts.sorted(by: { $0.key < $1.key }) {
+            metrics.rollout(environment: name, progress)
         }
         return metrics.exposition()
+    }
+
+    /// Every environment's rollout under way or last decided: behind its proxy, or on its cluster.
+    var rollouts: [String: RolloutProxy.Progress] {
+        board.all.merging(proxies.compactMapValues(\.progress)) { _, proxy in proxy }
     }
 
     public func run() async throws {

@@ -181,7 +181,7 @@ extension Reconciler {
             var request = HTTPRequest("POST", webhook, timeout: 10)
             request.body = Array(payload.utf8)
             request.headers = [("Content-Type", "application/json"), ("Accept", "application/vnd.github+json")]
-            if let variable = monitor.tokenVariable, let token = ProcessInfo.processInfo.environment[variable] {
+            if let variable = monitor.tokenVariable, let token = ProcessSecrets.value(variable) {
                 request.headers.append(("Authorization", "Bearer \(token)"))
             }
             do {

@@ -1,6 +1,7 @@
 import Config
 import Datasets
 import Foundation
+import Gates
 import GitOpsMLCore
 import GitStore
 import HTTPClient
@@ -283,18 +284,59 @@ extension Reconciler {
                 "\(stray.reference) is outside \(environment.name)'s namespace \(environment.namespace) (agent.yaml): refused",
                 at: SourceLocation(file: "deploy/\(environment.name)/"))
         }
+        // What serves was accepted: its routes are settled (all to its new track), not at git's first step.
         let fallback = try current.lastApplied.map {
-            try manifests(environment, at: ObjectID(hex: $0))
+            try TrafficRoute.settled(manifests(environment, at: ObjectID(hex: $0)))
         }
         let target = try cluster()
         let model = try EnvironmentReleases.read(environment.name, at: tip, in: mirror).keys.sorted()
             .joined(separator: ",")
+        let (release, routed) = try routedRollout(environment, tip: tip, objects: objects, fallback: fallback)
         return .roll(
             Plan(model: model) { willRestore in
                 target.roll(
-                    to: objects, environment: environment.name, deadline: environment.health.deadline,
-                    fallback: fallback, willRestore: willRestore)
+                    to: release, environment: environment.name, deadline: environment.health.deadline,
+                    fallback: fallback, routed: routed, willRestore: willRestore)
             })
+    }
+
+    /// The release's objects as the rollout starts, and the rollout of the routes that move: those of the
+    /// models whose objects changed since `fallback` (every route when nothing serves yet) start at the
+    /// first step of the trusted rollout; the others stay settled. nil: nothing to judge on live traffic.
+    func routedRollout(
+        _ environment: AgentConfig.Environment, tip: ObjectID, objects: [KubernetesObject],
+        fallback: [KubernetesObject]?
+    ) throws -> ([KubernetesObject], RoutedRollout?) {
+        let routes = TrafficRoute.routes(in: objects)
+        guard !routes.isEmpty else { return (objects, nil) }
+        let before = Set((fallback ?? []).map(\.json))
+        func changed(_ model: String) -> Bool {
+            guard fallback != nil else { return true }
+            // The route itself names tracks, not versions: the model's other objects say what changed.
+            return objects.contains {
+                $0.kind != "HTTPRoute" && TrafficRoute.model(of: $0) == model && !before.contains($0.json)
+            }
+        }
+        let moving = routes.filter { changed($0.model) }
+        // As on the local target: the default branch's policy, else a record's own rollout.
+        let records = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
+        let rollout =
+            try trustedRollout(environment, tip: tip) ?? moving.lazy.compactMap { records[$0.model]?.rollout }.first
+        guard let rollout, rollout.strategy != .replace, !moving.isEmpty else {
+            return (try TrafficRoute.settled(objects), nil)
+        }
+        let routed = RoutedRollout(
+            routes: moving, settings: rollout,
+            outcomes: environment.prometheus.map {
+                PrometheusOutcomes(query: $0, namespace: environment.namespace, transport: options.transport)
+            }, clock: options.clock, board: rolloutBoard)
+        let first = RolloutAnalysis(plan: rollout.plan(paired: false)).percent
+        let release = try objects.map { object in
+            guard let route = TrafficRoute.routes(in: [object]).first else { return object }
+            return moving.contains(where: { $0.object == object })
+                ? try routed.routing(route, percent: first) : try route.routing(canary: 100, mirror: false)
+        }
+        return (release, routed)
     }
 
     /// What the cluster holds of the applied release, compared with git at every pass and applied again
@@ -302,7 +344,8 @@ extension Reconciler {
     /// promotions. A fault is retried next pass; the release is not in question.
     func correctDrift(_ environment: AgentConfig.Environment, tip: ObjectID) -> Result {
         do {
-            let corrected = try cluster().correctDrift(manifests(environment, at: tip), environment: environment.name)
+            let corrected = try cluster().correctDrift(
+                TrafficRoute.settled(manifests(environment, at: tip)), environment: environment.name)
             guard !corrected.isEmpty else { return .synced(tip.hex) }
             Log.warning(
                 "drift corrected", ["environment": environment.name, "objects": corrected.joined(separator: ", ")])
@@ -324,7 +367,7 @@ extension Reconciler {
             return report
         case .kubernetes:
             return try cluster().apply(
-                manifests(environment, at: commit), environment: environment.name,
+                TrafficRoute.settled(manifests(environment, at: commit)), environment: environment.name,
                 deadline: environment.health.deadline)
         }
     }

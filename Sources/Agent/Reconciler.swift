@@ -128,6 +128,8 @@ public final class Reconciler {
     /// The model each environment runs (`a,b` for several), for metrics' labels.
     var models: [String: String] = [:]
     var kubernetes: KubernetesTarget?
+    /// The cluster's routed rollouts, for `/status` and `/metrics` while a pass runs.
+    public let rolloutBoard = RolloutBoard()
     /// Held for the agent's lifetime: one agent per state directory.
     let lock: Int32
     let stateWrites = Mutex(())

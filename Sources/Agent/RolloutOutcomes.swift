@@ -118,9 +118,13 @@ public struct OutcomeRecord: Sendable, Equatable, Codable {
 
 extension RolloutSettings {
     /// The analysis these settings ask for: the steps, the budget and one rule per signal.
-    public var plan: RolloutPlan {
+    public var plan: RolloutPlan { plan(paired: strategy == .shadow) }
+
+    /// The analysis on per-request pairs (a shadow behind the agent's proxy, which sees both answers to
+    /// the same request) or on two independent streams (a canary; any rollout whose outcomes are counts).
+    public func plan(paired: Bool) -> RolloutPlan {
         var rules: [SequentialRule] = []
-        if strategy == .shadow {
+        if paired {
             // Both versions answered the same request: the rules judge the per-request differences.
             rules.append(
                 SequentialRule(

@@ -12,7 +12,13 @@ import GitOpsMLCore
 /// state_dir: /var/lib/gitops-ml   # state, artifacts and model server logs
 /// webhook: {secret_env: GITOPS_ML_WEBHOOK_SECRET}   # optional: the variable holding the HMAC secret
 /// environments:
-///   - {name: staging, branch: gitops, namespace: churn-staging, target: kubernetes}
+///   - name: staging
+///     branch: gitops
+///     namespace: churn-staging
+///     target: kubernetes
+///     prometheus: {url: http://prometheus.monitoring:9090, track_label: track, namespace_label: namespace,
+///                  every: 15}   # kubernetes only: the per-track request outcomes a canary, blue-green or
+///                               # shadow rollout is judged on (the HTTPRoute's weights move as it decides)
 ///   - name: local
 ///     branch: gitops
 ///     target: local
@@ -76,6 +82,8 @@ public struct AgentConfig: Sendable, Equatable {
         public var reuseConnections = true
         /// Production drift on the served inputs (needs the proxy).
         public var drift: DriftMonitor?
+        /// The kubernetes target's request outcomes per track, for the live analysis of routed rollouts.
+        public var prometheus: OutcomeQuery?
         public var health = Health()
 
         public init(
@@ -106,6 +114,22 @@ public struct AgentConfig: Sendable, Equatable {
         public var tokenVariable: String?
 
         public init(dataset: String) { self.dataset = dataset }
+    }
+
+    /// Where the kubernetes target reads the outcomes of a routed rollout's requests: a Prometheus that
+    /// scrapes the model servers (`gitops_ml_requests_total{model,code}`,
+    /// `gitops_ml_request_duration_seconds_bucket{model,le}`) with each pod's `gitops-ml.dev/track` label as
+    /// `track_label` and its namespace as `namespace_label` (empty: the series carry no namespace).
+    public struct OutcomeQuery: Sendable, Equatable {
+        public var url: String
+        public var trackLabel = "track"
+        public var namespaceLabel = "namespace"
+        /// Seconds between two reads (Prometheus's scrape interval is the finest that means anything).
+        public var every: Double = 15
+        /// The environment variable holding a bearer token for Prometheus (never written anywhere).
+        public var tokenVariable: String?
+
+        public init(url: String) { self.url = url }
     }
 
     /// How a rollout is judged healthy: probes, then a smoke prediction, within one deadline.
@@ -258,6 +282,12 @@ public struct AgentConfig: Sendable, Equatable {
                 }
                 environment.drift = try Self.drift(node)
             }
+            if let node = map.optional("prometheus") {
+                guard environment.target == .kubernetes else {
+                    throw node.error("prometheus is for the kubernetes target (the local one has its proxy)")
+                }
+                environment.prometheus = try Self.outcomeQuery(node)
+            }
             if let node = map.optional("health") { environment.health = try Self.health(node) }
             config.environments.append(environment)
             try map.finish()
@@ -294,6 +324,33 @@ public struct AgentConfig: Sendable, Equatable {
         drift.tokenVariable = try map.optional("token_env")?.string()
         try map.finish()
         return drift
+    }
+
+    static func outcomeQuery(_ node: ConfigNode) throws -> OutcomeQuery {
+        let map = try node.mapping()
+        let urlNode = try map.required("url")
+        var query = OutcomeQuery(url: try urlNode.string())
+        guard query.url.hasPrefix("https://") || query.url.hasPrefix("http://") else {
+            throw urlNode.error("url must be an http:// or https:// URL (Prometheus's)")
+        }
+        for key in ["track_label", "namespace_label"] {
+            guard let value = map.optional(key) else { continue }
+            let label = try value.string()
+            guard label.isEmpty && key == "namespace_label" || isVariableName(label) else {
+                throw value.error("\(label.debugDescription) is not a Prometheus label name")
+            }
+            if key == "track_label" { query.trackLabel = label } else { query.namespaceLabel = label }
+        }
+        if let every = map.optional("every") { query.every = try seconds(every, upTo: 3600) }
+        if let token = map.optional("token_env") {
+            let variable = try token.string()
+            guard isVariableName(variable) else {
+                throw token.error("\(variable.debugDescription) is not an environment variable name")
+            }
+            query.tokenVariable = variable
+        }
+        try map.finish()
+        return query
     }
 
     static func health(_ node: ConfigNode) throws -> Health {
@@ -396,6 +453,16 @@ public struct AgentConfig: Sendable, Equatable {
                 if let webhook = drift.webhook { fields.append("webhook: \(StructuredValue.jsonString(webhook))") }
                 if let token = drift.tokenVariable { fields.append("token_env: \(token)") }
                 lines.append("    drift: {\(fields.joined(separator: ", "))}")
+            }
+            if let query = environment.prometheus {
+                var fields = [
+                    "url: \(StructuredValue.jsonString(query.url))",
+                    "track_label: \(StructuredValue.jsonString(query.trackLabel))",
+                    "namespace_label: \(StructuredValue.jsonString(query.namespaceLabel))",
+                    "every: \(StructuredValue.pythonFloat(query.every))",
+                ]
+                if let token = query.tokenVariable { fields.append("token_env: \(token)") }
+                lines.append("    prometheus: {\(fields.joined(separator: ", "))}")
             }
             let health = environment.health
             guard health != Health() else { continue }

@@ -116,6 +116,18 @@ public struct ProjectConfig: Sendable, Equatable {
         /// An allowed-signers file (git's SSH format) in the repository: promotions to this environment need
         /// a gate report signed (`check --sign ssh`) by one of them.
         public var reportSigners: String?
+        /// The Prometheus the generated sync agent reads a routed rollout's outcomes from (its URL).
+        public var prometheus: String?
+
+        /// The TCP port of `prometheus` (the scheme's when the URL names none).
+        public var prometheusPort: Int? {
+            guard let prometheus else { return nil }
+            let secure = prometheus.hasPrefix("https://")
+            let authority = prometheus.dropFirst(secure ? 8 : 7).prefix { $0 != "/" && $0 != "?" }
+            let host = authority.split(separator: "@").last ?? authority
+            guard let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") else { return secure ? 443 : 80 }
+            return Int(host[host.index(after: colon)...])
+        }
     }
 
     public struct Checks: Sendable, Equatable {
@@ -290,11 +302,19 @@ extension ProjectConfig {
 
     private static func environment(_ name: String, _ node: ConfigNode) throws -> Environment {
         let map = try node.mapping()
-        let environment = Environment(
+        var environment = Environment(
             name: name, branch: try map.optional("branch")?.string() ?? "main",
             namespace: try map.optional("namespace")?.string() ?? name,
             requiresApproval: try map.optional("requires_approval")?.bool() ?? false,
             reportSigners: try map.optional("report_signers")?.repositoryPath())
+        if let node = map.optional("prometheus") {
+            let url = try node.string()
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > "https://".count else {
+                throw node.error(
+                    "prometheus must be an http:// or https:// URL (for example http://prometheus.monitoring:9090)")
+            }
+            environment.prometheus = url
+        }
         try map.finish()
         return environment
     }

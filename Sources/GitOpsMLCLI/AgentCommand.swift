@@ -48,6 +48,13 @@ struct AgentSetup: ParsableArguments {
 
     func reconciler() throws -> Reconciler {
         let config = try agent.load()
+        // The tokens agent.yaml names are credentials too: out of the environment model servers inherit.
+        for environment in config.environments {
+            for variable in [environment.drift?.tokenVariable, environment.prometheus?.tokenVariable].compactMap(\.self)
+            {
+                ProcessSecrets.take(variable)
+            }
+        }
         var options = Reconciler.Options(remote: config.repository)
         options.grace = config.stopGrace
         options.signer = try signing.signer()

@@ -204,7 +204,9 @@ public struct Renderer: Sendable {
         try checkNames()
         var context = common()
         let image = "ghcr.io/\(config.workflows.gitopsMLRepository):\(GitOpsMLVersion.current)"
-        let ports = Set(config.models.values.map(\.serving.port)).subtracting([443, 53]).sorted()
+        // The model servers' ports (health probes) and Prometheus's (a routed rollout's outcomes).
+        let prometheus = config.environments.values.compactMap(\.prometheusPort)
+        let ports = Set(config.models.values.map(\.serving.port) + prometheus).subtracting([443, 53]).sorted()
         context["agent"] = .map([
             "namespace": .text(Self.agentNamespace), "image": .text(image), "image_by_digest": .bool(false),
             "config": .text(agentConfig()), "model_ports": .list(ports.map { .number(Double($0)) }),
@@ -227,7 +229,10 @@ public struct Renderer: Sendable {
         AgentConfig(
             repository: config.gitopsRepository ?? "",
             environments: config.environments.keys.sorted().compactMap { config.environments[$0] }.map {
-                .init(name: $0.name, branch: $0.branch, namespace: $0.namespace, target: .kubernetes)
+                var environment = AgentConfig.Environment(
+                    name: $0.name, branch: $0.branch, namespace: $0.namespace, target: .kubernetes)
+                environment.prometheus = $0.prometheus.map { AgentConfig.OutcomeQuery(url: $0) }
+                return environment
             }
         ).yaml
     }

@@ -171,13 +171,20 @@ final class ScrapingPrometheus {
     let port = TestPorts.reserve()
     let server: ChildProcess
 
-    init(_ agent: AgentProcessTests.Running, in folder: String, prometheus: String) throws {
+    convenience init(_ agent: AgentProcessTests.Running, in folder: String, prometheus: String) throws {
+        try self.init(
+            target: String(agent.base.dropFirst("http://".count)), job: "gitops-ml-agent", in: folder,
+            prometheus: prometheus)
+    }
+
+    /// Scrapes `target` (HOST:PORT) every second as job `job`.
+    init(target: String, job: String, in folder: String, prometheus: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try """
         global: {scrape_interval: 1s, evaluation_interval: 1s}
         scrape_configs:
-          - job_name: gitops-ml-agent
-            static_configs: [{targets: ["\(agent.base.dropFirst("http://".count))"]}]
+          - job_name: \(job)
+            static_configs: [{targets: ["\(target)"]}]
         """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
         server = try Subprocess.start(
             [

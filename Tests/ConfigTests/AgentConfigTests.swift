@@ -28,7 +28,14 @@ struct AgentConfigTests {
         drift.webhook = "https://api.github.com/repos/acme/churn/dispatches"
         drift.tokenVariable = "RETRAIN_TOKEN"
         proxied.drift = drift
-        let live = AgentConfig(repository: "https://github.com/acme/churn.git", environments: [proxied])
+        var routed = AgentConfig.Environment(name: "prod", branch: "gitops", namespace: "ml", target: .kubernetes)
+        var query = AgentConfig.OutcomeQuery(url: "http://prometheus.monitoring:9090")
+        query.trackLabel = "pod_track"
+        query.namespaceLabel = ""
+        query.every = 5
+        query.tokenVariable = "PROMETHEUS_TOKEN"
+        routed.prometheus = query
+        let live = AgentConfig(repository: "https://github.com/acme/churn.git", environments: [proxied, routed])
         #expect(live.yaml.contains("proxy: {upstreams: [18081, 18082], connections: per-request}"))
         #expect(try AgentConfig.parse(Array(live.yaml.utf8)) == live)
     }
@@ -44,10 +51,27 @@ struct AgentConfigTests {
             "https://"
         ),
         ("    proxy: {upstreams: [18081, 18082]}\n    drift: {dataset: train, signal_file: retrain.json}", "absolute"),
+        ("    prometheus: {url: http://prometheus:9090}", "for the kubernetes target"),
     ])
     func proxyAndDriftSettingsAreChecked(line: String, message: String) {
         let text =
             "version: 1\nrepository: r\nenvironments:\n  - name: live\n    branch: gitops\n    target: local\n    port: 8080\n\(line)\n"
+        #expect {
+            _ = try AgentConfig.parse(Array(text.utf8), file: "agent.yaml")
+        } throws: { error in
+            (error as? GitOpsMLError)?.message.contains(message) == true
+        }
+    }
+
+    @Test(arguments: [
+        ("    prometheus: {url: prometheus:9090}", "http:// or https://"),
+        ("    prometheus: {url: http://p:9090, track_label: \"a-b\"}", "not a Prometheus label name"),
+        ("    prometheus: {url: http://p:9090, every: 0}", "more than 0"),
+        ("    prometheus: {url: http://p:9090, token_env: \"$X\"}", "not an environment variable name"),
+        ("    prometheus: {url: http://p:9090, query: up}", "query"),
+    ])
+    func prometheusSettingsAreChecked(line: String, message: String) {
+        let text = "version: 1\nrepository: r\nenvironments:\n  - name: prod\n    branch: gitops\n\(line)\n"
         #expect {
             _ = try AgentConfig.parse(Array(text.utf8), file: "agent.yaml")
         } throws: { error in

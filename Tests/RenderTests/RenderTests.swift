@@ -44,7 +44,11 @@ enum Projects {
           transactions: data/transactions.csv
         environments:
           staging: {branch: deploy, namespace: fraud-staging}
-          production: {branch: deploy, namespace: fraud-prod, requires_approval: true}
+          production:
+            branch: deploy
+            namespace: fraud-prod
+            requires_approval: true
+            prometheus: http://prometheus.monitoring.svc:9091
         workflows:
           runs_on: ubuntu-22.04
           gitops_ml_version: 0.1.0
