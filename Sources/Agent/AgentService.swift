@@ -66,6 +66,15 @@ public final class AgentService: Service, Sendable {
         return metrics.exposition()
     }
 
+    /// The proxy that takes `environment`'s labels and the token they need; nil when it takes none.
+    func feedback(_ environment: String) -> (RolloutProxy, String)? {
+        guard let proxy = proxies[environment],
+            let variable = config.environments.first(where: { $0.name == environment })?.feedbackTokenVariable,
+            let token = ProcessSecrets.value(variable), !token.isEmpty
+        else { return nil }
+        return (proxy, token)
+    }
+
     /// Every environment's rollout under way or last decided: behind its proxy, or on its cluster.
     var rollouts: [String: RolloutProxy.Progress] {
         board.all.merging(proxies.compactMapValues(\.progress)) { _, proxy in proxy }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GitOpsMLCore
 import Hummingbird
@@ -6,7 +7,8 @@ import Synchronization
 
 /// The agent's HTTP endpoints on Hummingbird: `/healthz` (the process answers), `/readyz` (a first pass
 /// has finished), `/status` (JSON), `/metrics` (Prometheus text) and `/webhook` (GitHub push events,
-/// HMAC-verified; 404 when agent.yaml configures no secret).
+/// HMAC-verified; 404 when agent.yaml configures no secret) and `/feedback/<environment>` (labels for a
+/// rollout's requests, with the environment's bearer token; 404 when it has none).
 public enum Endpoints {
     private static let bodiesInFlight = Atomic<Int>(0)
 
@@ -67,6 +69,37 @@ public enum Endpoints {
                 ])
             if decision.trigger != nil { service.trigger() }
             return text(HTTPResponse.Status(code: decision.status), decision.message)
+        }
+        router.post("feedback/:environment") { request, context in
+            let name = context.parameters.get("environment") ?? ""
+            guard let (proxy, token) = service.feedback(name) else {
+                return text(.notFound, "no feedback endpoint for \(name) (agent.yaml: proxy and feedback.token_env)")
+            }
+            let given = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" }
+            // Digests compare in constant time: the token is not guessed byte by byte from response times.
+            guard let given, SHA256.hash(data: Data(given.utf8)) == SHA256.hash(data: Data(token.utf8)) else {
+                return text(.unauthorized, "a bearer token is needed (agent.yaml feedback.token_env)", close: true)
+            }
+            guard bodiesInFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maximumConcurrentBodies else {
+                bodiesInFlight.wrappingSubtract(1, ordering: .relaxed)
+                return text(.serviceUnavailable, "too many bodies at once; retry", close: true)
+            }
+            defer { bodiesInFlight.wrappingSubtract(1, ordering: .relaxed) }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maximumWebhookBytes)
+            } catch {
+                return text(.contentTooLarge, "the body is over \(maximumWebhookBytes) bytes")
+            }
+            switch RolloutProxy.labels(in: Array(body.readableBytesView)) {
+            case .failure(let error):
+                return text(.badRequest, "not read: \(error.message)")
+            case .success(let labels):
+                let (matched, unknown) = proxy.feedback(labels)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"matched": \#(matched), "unknown": \#(unknown)}"#)))
+            }
         }
         return router
     }

@@ -73,6 +73,9 @@ public struct OutcomeRecord: Sendable, Equatable, Codable {
     public var answer: ServedAnswer?
     public var champion: ServedAnswer?
     public var challenger: ServedAnswer?
+    /// A label that arrived later (`/feedback`) for the request these answers were given to, as canonical
+    /// JSON: the line is then evidence on the predictions, not another request.
+    public var label: String?
 
     public static func split(time: Double, version: RolloutObservation.Version, answer: ServedAnswer) -> OutcomeRecord {
         OutcomeRecord(time: time, version: version, answer: answer)
@@ -139,6 +142,12 @@ extension RolloutSettings {
                         signal: "prediction", kind: .mean, worse: .either, margin: predictionMargin, alpha: alpha,
                         paired: true))
             }
+            if let labelsMargin {
+                rules.append(
+                    SequentialRule(
+                        signal: "labels", kind: .mean, worse: .higher, margin: labelsMargin, alpha: alpha, paired: true
+                    ))
+            }
         } else {
             rules.append(
                 SequentialRule(signal: "errors", kind: .rate, worse: .higher, margin: errorsMargin, alpha: alpha))
@@ -146,6 +155,10 @@ extension RolloutSettings {
                 rules.append(
                     SequentialRule(signal: "latency", kind: .rate, worse: .higher, margin: latency.margin, alpha: alpha)
                 )
+            }
+            if let labelsMargin {
+                rules.append(
+                    SequentialRule(signal: "labels", kind: .mean, worse: .higher, margin: labelsMargin, alpha: alpha))
             }
         }
         return RolloutPlan(
@@ -157,6 +170,7 @@ extension RolloutSettings {
     /// The values the plan's rules read from one record (nil: a record the analysis cannot use: an answer
     /// about the route, the caller or the rate, `ServedAnswer.notTheModels`).
     public func observation(_ record: OutcomeRecord) -> RolloutObservation? {
+        if let label = record.label { return feedback(record, label: label) }
         switch record.version {
         case .pair:
             guard let champion = record.champion, let challenger = record.challenger,
@@ -175,6 +189,30 @@ extension RolloutSettings {
             var values: [String: Double] = ["errors": answer.isError ? 1 : 0]
             if let latency { values["latency"] = answer.latency > latency.objective ? 1 : 0 }
             return RolloutObservation(version: record.version, time: record.time, values: values)
+        }
+    }
+
+    /// A label against the prediction(s) the request got: the squared error (for numbers: the Brier score of
+    /// a probability against a 0/1 label, the squared error of a regression) or 0/1 (a class); for a pair,
+    /// the challenger's less the champion's. nil: no labels rule, or no prediction to compare.
+    func feedback(_ record: OutcomeRecord, label: String) -> RolloutObservation? {
+        guard labelsMargin != nil else { return nil }
+        func loss(_ answer: ServedAnswer?) -> Double? {
+            guard let answer, let prediction = answer.prediction else { return nil }
+            if let predicted = answer.number,
+                let truth = ServedAnswer(status: 200, latency: 0, prediction: label).number
+            {
+                return (predicted - truth) * (predicted - truth)
+            }
+            return prediction == label ? 0 : 1
+        }
+        let value: Double?
+        switch record.version {
+        case .pair: value = loss(record.challenger).flatMap { b in loss(record.champion).map { b - $0 } }
+        case .champion, .challenger: value = loss(record.answer)
+        }
+        return value.map {
+            RolloutObservation(version: record.version, time: record.time, values: ["labels": $0], feedback: true)
         }
     }
 }

@@ -63,18 +63,27 @@ extension RolloutProxy {
             let lines = ServedInputs.lines(in: Array(body.readableBytesView))
             state.withLock { $0.inputs?.add(lines) }
         }
+        // With a labels rule, every request has an id (the client's, or one given here and returned) by
+        // which its label can be sent later.
+        let named = labelHeader.flatMap { name in
+            HTTPField.Name(name).map { ($0, request.headers[$0] ?? UUID().uuidString) }
+        }
         switch choose(request) {
         case .none:
             return Endpoints.text(.serviceUnavailable, "no model server is serving yet")
         case .single(let upstream):
             return await forward(request, body: body, to: upstream).response
         case .split(let upstream, let version):
-            let (response, answer) = await forward(request, body: body, to: upstream)
-            record(.split(time: Date().timeIntervalSince1970, version: version, answer: answer))
+            var (response, answer) = await forward(request, body: body, to: upstream, named: named)
+            let outcome = OutcomeRecord.split(time: Date().timeIntervalSince1970, version: version, answer: answer)
+            record(outcome)
+            remember(named?.1, outcome)
+            if let (name, id) = named { response.headers[name] = id }
             return response
         case .mirror(let champion, let challenger):
             let time = Date().timeIntervalSince1970
-            let (response, championAnswer) = await forward(request, body: body, to: champion)
+            var (response, championAnswer) = await forward(request, body: body, to: champion, named: named)
+            if let (name, id) = named { response.headers[name] = id }
             let admitted = state.withLock { state in
                 guard state.mirrorsInFlight < Self.maximumMirrors else {
                     state.skippedMirrors += 1
@@ -86,9 +95,11 @@ extension RolloutProxy {
             }
             if admitted {
                 Task(executorPreference: Self.executor) {
-                    let (_, challengerAnswer) = await self.forward(request, body: body, to: challenger)
+                    let (_, challengerAnswer) = await self.forward(request, body: body, to: challenger, named: named)
                     self.state.withLock { $0.mirrorsInFlight -= 1 }
-                    self.record(.pair(time: time, champion: championAnswer, challenger: challengerAnswer))
+                    let outcome = OutcomeRecord.pair(time: time, champion: championAnswer, challenger: challengerAnswer)
+                    self.record(outcome)
+                    self.remember(named?.1, outcome)
                 }
             }
             return response
@@ -113,9 +124,9 @@ extension RolloutProxy {
     ]
 
     /// Sends the request to 127.0.0.1:`upstream`; the answer to return and what it was for the analysis.
-    func forward(_ request: Request, body: ByteBuffer, to upstream: Int) async -> (
-        response: Response, answer: ServedAnswer
-    ) {
+    func forward(_ request: Request, body: ByteBuffer, to upstream: Int, named: (HTTPField.Name, String)? = nil)
+        async -> (response: Response, answer: ServedAnswer)
+    {
         // Counted in flight by `choose`, under the lock that picked the port (a drain cannot miss it).
         defer { state.withLock { $0.inFlight[upstream, default: 0] -= 1 } }
         let started = ContinuousClock.now
@@ -124,6 +135,7 @@ extension RolloutProxy {
         for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
+        if let (name, id) = named { outgoing.headers.replaceOrAdd(name: name.rawName, value: id) }
         if body.readableBytes > 0 { outgoing.body = .bytes(body) }
         let field = state.withLock { $0.settings?.field }
         do {

@@ -60,6 +60,8 @@ public final class RolloutProxy: Sendable {
         var random = SplitMix64(seed: UInt64(UInt32.random(in: 0...UInt32.max)))
         /// The sample of served inputs for production drift; nil when the environment does not watch it.
         var inputs: ServedInputs?
+        /// The rollout's recent answers awaiting their labels (a `labels` rule only).
+        var awaitingLabels: RecentRequests?
     }
 
     public let port: Int
@@ -157,6 +159,7 @@ public final class RolloutProxy: Sendable {
             $0.pending = []
             $0.recorded = 0
             $0.skippedMirrors = 0
+            $0.awaitingLabels = nil
         }
     }
 

@@ -30,6 +30,8 @@ import GitOpsMLCore
 ///                                          # answer in two sends without TCP_NODELAY (default reuse)
 ///     drift: {dataset: train, every: 300, sample: 5000, minimum: 200, signal_file: /var/lib/retrain.json,
 ///             webhook: https://api.github.com/repos/acme/churn/dispatches}
+///     feedback: {token_env: GITOPS_ML_FEEDBACK_TOKEN}   # with proxy: POST /feedback/local takes labels
+///                           # ({"request_id", "label"}) for a rollout's `labels` rule, with this bearer token
 ///                           # with proxy: the served inputs (a uniform sample of each interval's requests)
 ///                           # against the dataset the running release was trained on (its lineage), every
 ///                           # `every` seconds; a drift writes a retraining signal (a repository_dispatch
@@ -84,6 +86,9 @@ public struct AgentConfig: Sendable, Equatable {
         public var drift: DriftMonitor?
         /// The kubernetes target's request outcomes per track, for the live analysis of routed rollouts.
         public var prometheus: OutcomeQuery?
+        /// The variable holding the bearer token that `POST /feedback/<environment>` needs (labels that
+        /// arrive after the answers, for a rollout's `labels` rule); nil: the endpoint is off.
+        public var feedbackTokenVariable: String?
         public var health = Health()
 
         public init(
@@ -282,6 +287,19 @@ public struct AgentConfig: Sendable, Equatable {
                 }
                 environment.drift = try Self.drift(node)
             }
+            if let node = map.optional("feedback") {
+                guard !environment.upstreams.isEmpty else {
+                    throw node.error(
+                        "feedback labels the requests the proxy serves: it needs proxy: {upstreams: [...]}")
+                }
+                let feedback = try node.mapping()
+                let token = try feedback.required("token_env")
+                environment.feedbackTokenVariable = try token.string()
+                guard Self.isVariableName(environment.feedbackTokenVariable ?? "") else {
+                    throw token.error("\(try token.string().debugDescription) is not an environment variable name")
+                }
+                try feedback.finish()
+            }
             if let node = map.optional("prometheus") {
                 guard environment.target == .kubernetes else {
                     throw node.error("prometheus is for the kubernetes target (the local one has its proxy)")
@@ -453,6 +471,9 @@ public struct AgentConfig: Sendable, Equatable {
                 if let webhook = drift.webhook { fields.append("webhook: \(StructuredValue.jsonString(webhook))") }
                 if let token = drift.tokenVariable { fields.append("token_env: \(token)") }
                 lines.append("    drift: {\(fields.joined(separator: ", "))}")
+            }
+            if let variable = environment.feedbackTokenVariable {
+                lines.append("    feedback: {token_env: \(variable)}")
             }
             if let query = environment.prometheus {
                 var fields = [

@@ -20,6 +20,10 @@ import GitOpsMLCore
 ///                                   # answer without it is an error; shadows compare it
 ///       disagreement: 0.05          # shadow: margin on the rate of different predictions
 ///       prediction: 0.05            # shadow: margin on the difference in a numeric prediction
+///       labels: 0.02                # labels sent later to the agent's /feedback (by request id): margin on
+///                                   # the difference in the mean squared error of `field` against them
+///                                   # (the Brier score for a probability, the error rate for a class)
+///       request_id: X-Request-Id    # the header that names a request (the proxy sets it when absent)
 public struct RolloutSettings: Sendable, Equatable {
     public enum Strategy: String, Sendable, CaseIterable {
         case replace, canary
@@ -48,6 +52,10 @@ public struct RolloutSettings: Sendable, Equatable {
     public var predictionMargin: Double?
     /// The answer's field holding the prediction (dotted path); nil: answers are judged by status alone.
     public var field: String?
+    /// The margin on the difference in mean squared error against labels that arrive later; nil: none.
+    public var labelsMargin: Double?
+    /// The request header naming a request, for the labels sent later.
+    public var requestID = "X-Request-Id"
 
     public init(strategy: Strategy = .replace) { self.strategy = strategy }
 
@@ -82,13 +90,11 @@ public struct RolloutSettings: Sendable, Equatable {
             alpha = try node.double()
             guard alpha > 0, alpha < 0.5 else { throw node.error("alpha must be between 0 and 0.5") }
         }
-        if let node = map.optional("key") {
-            let name = try node.string()
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                throw node.error("key must be a request header's name (for example X-User-Id)")
-            }
-            key = name
+        if let node = map.optional("key") { key = try Self.header(node, "key", example: "X-User-Id") }
+        if let node = map.optional("request_id") {
+            requestID = try Self.header(node, "request_id", example: "X-Request-Id")
         }
+        if let node = map.optional("labels") { labelsMargin = try Self.margin(node) }
         if let node = map.optional("errors") { errorsMargin = try Self.margin(node) }
         if let node = map.optional("latency") {
             let latencyMap = try node.mapping()
@@ -111,7 +117,18 @@ public struct RolloutSettings: Sendable, Equatable {
         if strategy == .shadow, field == nil, let node = map.optional("disagreement") ?? map.optional("prediction") {
             throw node.error("a shadow compares predictions: name the answer's field that holds them (field:)")
         }
+        if field == nil, let node = map.optional("labels") {
+            throw node.error("labels are compared with predictions: name the answer's field that holds them (field:)")
+        }
         try map.finish()
+    }
+
+    static func header(_ node: ConfigNode, _ key: String, example: String) throws -> String {
+        let name = try node.string()
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw node.error("\(key) must be a request header's name (for example \(example))")
+        }
+        return name
     }
 
     /// `250ms`, `0.25` (seconds) or a duration (`1s`): above 0, at most a minute.
@@ -166,6 +183,8 @@ public struct RolloutSettings: Sendable, Equatable {
             if let predictionMargin { lines.append("prediction: \(number(predictionMargin))") }
         }
         if let field { lines.append("field: \(YAMLText.scalar(field))") }
+        if let labelsMargin { lines.append("labels: \(number(labelsMargin))") }
+        if requestID != "X-Request-Id" { lines.append("request_id: \(YAMLText.scalar(requestID))") }
         return lines
     }
 }

@@ -45,11 +45,14 @@ public struct RolloutObservation: Sendable, Equatable, Codable {
     public var version: Version
     public var time: Double
     public var values: [String: Double]
+    /// A label that arrived for a request observed before: evidence, not another request of the step.
+    public var feedback: Bool?
 
-    public init(version: Version, time: Double, values: [String: Double]) {
+    public init(version: Version, time: Double, values: [String: Double], feedback: Bool = false) {
         self.version = version
         self.time = time
         self.values = values
+        self.feedback = feedback ? true : nil
     }
 }
 
@@ -134,7 +137,7 @@ public struct RolloutAnalysis: Sendable {
                 challenger[signal, default: RunningMean()].add(value)
             }
         }
-        if observation.version != .champion { stepRequests += 1 }
+        if observation.version != .champion, observation.feedback != true { stepRequests += 1 }
 
         let judgements = self.judgements
         let from = percent

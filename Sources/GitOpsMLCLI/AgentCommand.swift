@@ -50,8 +50,10 @@ struct AgentSetup: ParsableArguments {
         let config = try agent.load()
         // The tokens agent.yaml names are credentials too: out of the environment model servers inherit.
         for environment in config.environments {
-            for variable in [environment.drift?.tokenVariable, environment.prometheus?.tokenVariable].compactMap(\.self)
-            {
+            for variable in [
+                environment.drift?.tokenVariable, environment.prometheus?.tokenVariable,
+                environment.feedbackTokenVariable,
+            ].compactMap(\.self) {
                 ProcessSecrets.take(variable)
             }
         }

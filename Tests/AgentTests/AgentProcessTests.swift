@@ -15,6 +15,8 @@ struct AgentProcessTests {
     static let secret = "s3cret-for-tests"
 
     /// The agent on a free port, its output in a log file.
+    static let feedbackToken = "labels-from-the-billing-system"
+
     final class Running {
         let process: ChildProcess
         let base: String
@@ -26,6 +28,7 @@ struct AgentProcessTests {
             log = fixture.temp.path + "/\(name).log"
             var environment = gitTestEnvironment
             environment["WEBHOOK_SECRET"] = AgentProcessTests.secret
+            environment["GITOPS_ML_FEEDBACK_TOKEN"] = AgentProcessTests.feedbackToken
             // Port 0: the agent binds a free port itself and logs it, so no other process can take it first.
             process = try Subprocess.start(
                 [gitopsMLBinary, "agent", "run", "--config", configPath, "--listen", "127.0.0.1:0"],

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Gates
 import GitOpsMLCore
 import GitStore
 import HTTPClient
@@ -198,6 +199,84 @@ struct RolloutTests {
         #expect(message.contains("shadow: observation"), "\(message)")
         #expect(message.contains("worse by more than the margin"), "\(message)")
     }
+
+    /// Labels arrive after the answers: a canary that answers every request (no errors, no latency) but
+    /// whose probabilities are far from what later turns out true is rolled back on the `labels` rule, fed
+    /// through the agent's `/feedback` endpoint by request id. The endpoint takes labels only with the
+    /// environment's bearer token.
+    @Test func labelsSentLaterRollBackACanaryWhosePredictionsAreWrong() throws {
+        let fixture = try Self.fixture("canary-labels")
+        try git("checkout", "-q", "-b", "overconfident", "main", in: fixture.project)
+        let modelFile = fixture.project + "/model/model.json"
+        var model =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: modelFile))) as? [String: Any]
+            ?? [:]
+        model["bias"] = (model["bias"] as? Double ?? 0) + 6
+        try JSONSerialization.data(withJSONObject: model).write(to: URL(fileURLWithPath: modelFile))
+        _ = try commitFiles([:], message: "A model that predicts churn for everyone", in: fixture.project)
+        try git("checkout", "-q", "main", in: fixture.project)
+        try git("push", "-q", fixture.origin, "overconfident", in: fixture.project)
+        fixture.config.environments[0].feedbackTokenVariable = "GITOPS_ML_FEEDBACK_TOKEN"
+        fixture.config.interval = 0.5
+        try fixture.promote("main", version: "v1.0.0")
+        let agent = try AgentProcessTests.Running(fixture)
+        defer {
+            kill(agent.process.pid, SIGTERM)
+            _ = agent.process.waitForExit()
+        }
+        #expect(agent.wait(60) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
+
+        func post(_ body: String, token: String?, environment: String = "local") throws -> HTTPResponse {
+            var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            return try HTTPClient.perform(
+                HTTPRequest(
+                    "POST", agent.base + "/feedback/\(environment)", headers: headers, body: Array(body.utf8),
+                    timeout: 5))
+        }
+        let one = #"{"request_id": "r-1", "label": 0}"#
+        #expect(try post(one, token: nil).status == 401)
+        #expect(try post(one, token: "guess").status == 401)
+        #expect(try post(one, token: AgentProcessTests.feedbackToken, environment: "other").status == 404)
+        #expect(try post("{\"label\": 0}", token: AgentProcessTests.feedbackToken).status == 400)
+        #expect(try post(one, token: AgentProcessTests.feedbackToken).text.contains(#""unknown": 1"#))
+
+        var rollout = Self.canary()
+        rollout.field = "predictions.0.churn_probability"
+        rollout.labelsMargin = 0.05
+        let bad = try fixture.promote("overconfident", version: "v1.1.0", rollout: rollout)
+        // Clients send requests, and later what happened (nobody churned): a label per request id.
+        var statuses: [Int: Int] = [:]
+        var matched = 0
+        let decided = try agent.wait(90) {
+            var ids: [String] = []
+            for index in 0..<20 {
+                let body =
+                    "{\"instances\": [{\"tenure_months\": \(index * 3), \"age\": 40, \"monthly_charges\": 70.5, "
+                    + "\"support_calls\": 1, \"contract\": \"month-to-month\", \"region\": \"north\", \"paperless_billing\": \"true\"}]}"
+                let answer = try HTTPClient.perform(
+                    HTTPRequest(
+                        "POST", "http://127.0.0.1:\(fixture.port)/predict",
+                        headers: [("Content-Type", "application/json")], body: Array(body.utf8), timeout: 10))
+                statuses[answer.status, default: 0] += 1
+                if let id = answer.headers["x-request-id"] { ids.append(id) }
+            }
+            let labels = ids.map { #"{"request_id": "\#($0)", "label": 0}"# }.joined(separator: "\n")
+            if !labels.isEmpty {
+                let reply = try post(labels, token: AgentProcessTests.feedbackToken).text
+                matched +=
+                    Int(reply.split(separator: ":")[1].prefix { $0 != "," }.trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+            return (try? fixture.originTip()) != bad
+        }
+        #expect(decided, "\(agent.output())")
+        #expect(statuses.keys.sorted() == [200], "every request was answered: \(statuses)")
+        #expect(matched >= 30, "labels met their requests: \(matched)")
+        let message = try git("log", "-1", "--format=%B", try fixture.originTip(), in: fixture.origin)
+        #expect(message.contains("Gitops-Ml-Rollback-Of: \(bad)"), "\(message)")
+        #expect(message.contains("labels: challenger"), "\(message)")
+        #expect(message.contains("roll back at 10 %; labels: challenger"), "the labels decided: \(message)")
+    }
 }
 
 /// Production drift: the inputs the proxy served against the training data of the release that runs.
@@ -274,5 +353,72 @@ struct ServedDriftTests {
             text.contains(
                 "gitops_ml_agent_served_drift_detected{environment=\"local\",model=\"churn\",dataset=\"train\",column=\"age\",test=\"wasserstein\"} 1.0"
             ), "\(text)")
+    }
+}
+
+/// What a label is judged by, and how many requests wait for theirs.
+@Suite("Labels that arrive later")
+struct LabelFeedbackTests {
+    static func settings() -> RolloutSettings {
+        var settings = RolloutSettings(strategy: .canary)
+        settings.field = "predictions.0.score"
+        settings.labelsMargin = 0.02
+        return settings
+    }
+
+    @Test func aLabelIsTheSquaredErrorOfANumberAndTheMismatchOfAClass() throws {
+        let settings = Self.settings()
+        func observed(_ prediction: String, _ label: String, _ version: RolloutObservation.Version = .challenger)
+            -> Double?
+        {
+            var record = OutcomeRecord.split(
+                time: 1, version: version, answer: ServedAnswer(status: 200, latency: 0.01, prediction: prediction))
+            record.label = label
+            let observation = settings.observation(record)
+            #expect(observation?.feedback == true)
+            return observation?.values["labels"]
+        }
+        #expect(try #require(observed("0.75", "1")) == 0.0625)
+        #expect(observed("[0.25]", "0") == 0.0625)
+        #expect(observed("\"cat\"", "\"cat\"") == 0 && observed("\"cat\"", "\"dog\"") == 1)
+        #expect(observed("true", "false") == 1)
+        // A pair: the challenger's loss less the champion's, on the same request.
+        var pair = OutcomeRecord.pair(
+            time: 1, champion: ServedAnswer(status: 200, latency: 0.01, prediction: "0.5"),
+            challenger: ServedAnswer(status: 200, latency: 0.01, prediction: "0.9"))
+        pair.label = "1"
+        var shadow = settings
+        shadow.strategy = .shadow
+        #expect(abs((shadow.observation(pair)?.values["labels"] ?? 0) - (0.01 - 0.25)) < 1e-12)
+        // A label does not count as a request of the step.
+        var analysis = RolloutAnalysis(plan: settings.plan)
+        analysis.observe(RolloutObservation(version: .challenger, time: 1, values: ["labels": 0], feedback: true))
+        #expect(analysis.events.isEmpty && analysis.observations == 1)
+    }
+
+    @Test func requestsWaitingForLabelsAreBoundedAndTakenOnce() {
+        var recent = RecentRequests(capacity: 3)
+        let record = OutcomeRecord.split(
+            time: 1, version: .champion, answer: ServedAnswer(status: 200, latency: 0, prediction: "1"))
+        for id in ["a", "b", "c", "d"] { recent.remember(id, record) }
+        #expect(recent.take("a") == nil, "the oldest was forgotten")
+        #expect(recent.take("d") == record && recent.take("d") == nil, "one label per request")
+        for index in 0..<100 { recent.remember("r\(index)", record) }
+        #expect(recent.take("r96") == nil && recent.take("r99") == record)
+    }
+
+    @Test(arguments: [
+        (#"{"request_id": "a", "label": 1}"#, 1, nil),
+        (#"[{"request_id": "a", "label": "cat"}, {"request_id": "b", "label": true}]"#, 2, nil),
+        ("{\"request_id\": \"a\", \"label\": 0}\n\n{\"request_id\": \"b\", \"label\": 1.5}\n", 2, nil),
+        (#"{"request_id": "a", "label": [1]}"#, 0, "entry 1"),
+        (#"{"label": 1}"#, 0, "entry 1"),
+        ("{\"request_id\": \"a\", \"label\": 0}\nnot json", 0, "line 2 is not JSON"),
+    ])
+    func feedbackBodiesAreReadOrRefusedByEntry(body: String, count: Int, error: String?) {
+        switch RolloutProxy.labels(in: Array(body.utf8)) {
+        case .success(let labels): #expect(error == nil && labels.count == count, "\(labels)")
+        case .failure(let failure): #expect(error.map { failure.message.contains($0) } == true, "\(failure)")
+        }
     }
 }

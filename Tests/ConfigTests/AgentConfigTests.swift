@@ -28,6 +28,7 @@ struct AgentConfigTests {
         drift.webhook = "https://api.github.com/repos/acme/churn/dispatches"
         drift.tokenVariable = "RETRAIN_TOKEN"
         proxied.drift = drift
+        proxied.feedbackTokenVariable = "GITOPS_ML_FEEDBACK_TOKEN"
         var routed = AgentConfig.Environment(name: "prod", branch: "gitops", namespace: "ml", target: .kubernetes)
         var query = AgentConfig.OutcomeQuery(url: "http://prometheus.monitoring:9090")
         query.trackLabel = "pod_track"
@@ -52,6 +53,8 @@ struct AgentConfigTests {
         ),
         ("    proxy: {upstreams: [18081, 18082]}\n    drift: {dataset: train, signal_file: retrain.json}", "absolute"),
         ("    prometheus: {url: http://prometheus:9090}", "for the kubernetes target"),
+        ("    feedback: {token_env: FEEDBACK}", "needs proxy"),
+        ("    proxy: {upstreams: [18081, 18082]}\n    feedback: {token_env: \"a b\"}", "not an environment variable"),
     ])
     func proxyAndDriftSettingsAreChecked(line: String, message: String) {
         let text =

@@ -65,6 +65,18 @@ struct RolloutSettingsTests {
         #expect(blueGreen.steps == [100] && blueGreen.hold == 300)
     }
 
+    @Test func labelsAndTheRequestIdHeaderReadBackAsWritten() throws {
+        let text = "strategy: canary\nfield: predictions.0.score\nlabels: 0.02\nrequest_id: X-Correlation-Id"
+        let settings = try #require(try policy(text).environments["prod"]?.rollout)
+        #expect(settings.labelsMargin == 0.02 && settings.requestID == "X-Correlation-Id")
+        #expect(settings.yamlLines.suffix(2) == ["labels: 0.02", "request_id: X-Correlation-Id"])
+        let reread = try #require(try policy(settings.yamlLines.joined(separator: "\n")).environments["prod"]?.rollout)
+        #expect(reread == settings)
+        // The default header is not written: the same settings give the same bytes.
+        let plain = try #require(try policy("strategy: canary").environments["prod"]?.rollout)
+        #expect(plain.requestID == "X-Request-Id" && !plain.yamlLines.contains { $0.hasPrefix("request_id") })
+    }
+
     @Test(arguments: [
         ("strategy: rolling", "strategy"),
         ("strategy: canary\nsteps: [50, 25, 100]", "steps must rise"),
@@ -79,6 +91,9 @@ struct RolloutSettingsTests {
         ("strategy: canary\nmax_duration: 1000d", "from 1s to 24h"),
         ("strategy: blue-green\nhold: 0s", "from 1s to 24h"),
         ("strategy: shadow\nfield: predictions..label", "dotted path"),
+        ("strategy: canary\nlabels: 0.02", "name the answer's field"),
+        ("strategy: canary\nfield: p\nlabels: 2", "a share between 0 and 1"),
+        ("strategy: canary\nrequest_id: \"a b\"", "request_id must be a request header"),
     ])
     func badSettingsAreRefusedAtTheirLine(text: String, message: String) {
         #expect {
