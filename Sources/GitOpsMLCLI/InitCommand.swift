@@ -89,11 +89,20 @@ struct InitCommand: ParsableCommand {
         let branch = InitGuesses.defaultBranch(root: root)
         (scaffold.defaultBranch, scaffold.defaultBranchSource) = branch
         scaffold.guesses.append("default branch \(branch.name): \(branch.source)")
-        let metrics = try TrackedFiles.targets(.metrics, in: view, config: nil)
-        scaffold.metrics = metrics.map(\.path)
-        scaffold.params = try TrackedFiles.targets(.params, in: view, config: nil).map(\.path)
-        // The evaluation stage's metrics file is the model's (not the training stage's).
-        scaffold.modelMetrics = scaffold.metrics.min { InitGuesses.evaluationRank($0) < InitGuesses.evaluationRank($1) }
+        // A monorepo of DVC projects in subfolders (none at the root): a model per project.
+        let projects =
+            try view.read("dvc.yaml") == nil
+            ? ProjectFacts.dvcProjects(in: root, depth: 3).filter { $0 != root }.map {
+                String($0.dropFirst(root.count + 1))
+            } : []
+        if projects.isEmpty {
+            scaffold.metrics = try TrackedFiles.targets(.metrics, in: view, config: nil).map(\.path)
+            scaffold.params = try TrackedFiles.targets(.params, in: view, config: nil).map(\.path)
+            // The evaluation stage's metrics file is the model's (not the training stage's).
+            scaffold.modelMetrics = Self.evaluationFile(scaffold.metrics)
+        } else {
+            try scaffoldModels(of: projects, into: &scaffold, root: root, view: view)
+        }
         let gate = InitGuesses.gateMetric(
             root: root, metricsFiles: scaffold.metrics, view: view,
             stores: DataStores.of(gitDirectory: root + "/.git", workTree: root))
@@ -124,14 +133,16 @@ struct InitCommand: ParsableCommand {
             let name = declaredName(other.name)
             guard !name.isEmpty, name != scaffold.model, !scaffold.otherModels.contains(where: { $0.name == name })
             else { continue }
-            scaffold.otherModels.append((name, other.path))
+            scaffold.otherModels.append((name, other.path, nil))
         }
         for dataset in declared where dataset.type == "dataset" {
             let name = Self.label(dataset.name)
             guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }
             scaffold.datasets.append((name: name, path: dataset.path, columns: header("\(root)/\(dataset.path)")))
         }
-        if let path = modelPath {
+        if !projects.isEmpty {
+            // Each project's model was found in its own folder.
+        } else if let path = modelPath {
             // Named on the command line: no guess, but a repository path (a URL is refused here too).
             scaffold.modelArtifact = try RepositoryPath.clean(path)
         } else if let artifact = scaffold.modelArtifact {
@@ -176,6 +187,43 @@ struct InitCommand: ParsableCommand {
             )
         }
         return scaffold
+    }
+
+    /// The evaluation stage's metrics file among `files` (not the training stage's).
+    static func evaluationFile(_ files: [String]) -> String? {
+        files.min { InitGuesses.evaluationRank($0) < InitGuesses.evaluationRank($1) }
+    }
+
+    /// One model per DVC project of a monorepo (its folder's name; `--model` names the first), each with
+    /// its project's metrics file and model file, and every project's metrics and params declared.
+    private func scaffoldModels(
+        of projects: [String], into scaffold: inout Scaffold, root: String, view: any FileView
+    ) throws {
+        var names: Set<String> = []
+        scaffold.namespaceBase = scaffold.project
+        for (index, project) in projects.enumerated() {
+            let metrics = try TrackedFiles.targets(.metrics, in: view, config: nil, project: project).map(\.path)
+            scaffold.metrics += metrics.filter { !scaffold.metrics.contains($0) }
+            scaffold.params += try TrackedFiles.targets(.params, in: view, config: nil, project: project).map(\.path)
+                .filter { !scaffold.params.contains($0) }
+            var name = Self.label(String(project.split(separator: "/").last ?? ""))
+            if index == 0, let modelName { name = modelName }
+            if name.isEmpty || names.contains(name) { name = "model-\(index + 1)" }
+            names.insert(name)
+            let artifact =
+                modelPath.flatMap { index == 0 ? try? RepositoryPath.clean($0) : nil }
+                ?? InitGuesses.modelFiles(root: root, view: view, project: project).first
+            if index == 0 {
+                (scaffold.model, scaffold.modelArtifact) = (name, artifact)
+                scaffold.modelMetrics = Self.evaluationFile(metrics)
+            } else {
+                scaffold.otherModels.append((name, artifact, Self.evaluationFile(metrics)))
+            }
+            scaffold.guesses.append(
+                "model \(name): the DVC project in \(project)/, "
+                    + (artifact.map { "model file \($0)" } ?? "no model file found: set models.\(name).artifact")
+                    + (Self.evaluationFile(metrics).map { ", metrics \($0)" } ?? ", no metrics file"))
+        }
     }
 
     /// Artifacts dvc.yaml or artifacts.yaml declares at a URL (`s3://…`): not files of the repository.

@@ -97,14 +97,16 @@ enum InitGuesses {
 
     /// Model files: stage outputs of dvc.yaml with a model's extension (`model.pt`, a DVC output not in the
     /// work tree), then files under `model/`, `models/` and the root (three levels deep).
-    static func modelFiles(root: String, view: any FileView) -> [String] {
+    static func modelFiles(root: String, view: any FileView, project: String = "") -> [String] {
         var found: [String] = []
-        if let bytes = try? view.read("dvc.yaml"), let dvc = try? YAMLReader.parse(bytes, file: "dvc.yaml"),
+        let prefix = project.isEmpty ? "" : project + "/"
+        if let bytes = try? view.read(prefix + "dvc.yaml"),
+            let dvc = try? YAMLReader.parse(bytes, file: prefix + "dvc.yaml"),
             case .object(let stages)? = dvc["stages"]
         {
             for (_, stage) in stages {
-                var wdir = ""
-                if case .string(let dir)? = stage["wdir"], dir != "." { wdir = dir + "/" }
+                var wdir = prefix
+                if case .string(let dir)? = stage["wdir"], dir != "." { wdir = prefix + dir + "/" }
                 guard case .array(let outs)? = stage["outs"] else { continue }
                 for item in outs {
                     let path: String?
@@ -122,8 +124,8 @@ enum InitGuesses {
                 }
             }
         }
-        for folder in ["model", "models", ""] {
-            let base = folder.isEmpty ? root : root + "/" + folder
+        for folder in ["model", "models", ""].map({ prefix + $0 }) {
+            let base = folder.isEmpty ? root : root + "/" + (folder.hasSuffix("/") ? String(folder.dropLast()) : folder)
             guard let walker = FileManager.default.enumerator(atPath: base) else { continue }
             var inFolder: [String] = []
             defer { found += inFolder.sorted().filter { !found.contains($0) } }
@@ -133,7 +135,7 @@ enum InitGuesses {
                     if depth > 3 || entry.hasPrefix(".") { walker.skipDescendants() }
                     continue
                 }
-                let path = folder.isEmpty ? entry : folder + "/" + entry
+                let path = folder.isEmpty ? entry : (folder.hasSuffix("/") ? folder : folder + "/") + entry
                 let file = path.hasSuffix(".dvc") ? String(path.dropLast(4)) : path
                 if ArtifactDiff.modelExtensions.contains(where: { file.lowercased().hasSuffix($0) }),
                     !inFolder.contains(file)

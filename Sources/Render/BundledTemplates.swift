@@ -418,7 +418,14 @@ models:
       autoscaling: {min_replicas: 2, max_replicas: 5, target_cpu: 70}
 <@ for other in other_models @>
   <@ other.name @>:
+<@ if other.artifact @>
     artifact: <@ other.artifact | quote @>
+<@ else @>
+    # artifact: model/model.pkl        # the model file (a blob, a DVC or a git-lfs pointer)
+<@ end @>
+<@ if other.metrics @>
+    metrics: <@ other.metrics | quote @>
+<@ end @>
     task: <@ model.task @>
     serving:
       image: <@ other.image | quote @>
@@ -438,10 +445,10 @@ datasets:
 environments:
   staging:
     branch: gitops
-    namespace: <@ model.name @>-staging
+    namespace: <@ namespace_base @>-staging
   production:
     branch: gitops
-    namespace: <@ model.name @>-production
+    namespace: <@ namespace_base @>-production
     requires_approval: true
 checks:
 <@ if has_policies @>

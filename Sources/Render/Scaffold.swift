@@ -13,9 +13,12 @@ public struct Scaffold: Sendable {
     public var datasets: [(name: String, path: String, columns: [String])] = []
     public var model: String
     public var modelArtifact: String?
-    /// Further models a DVC or GTO project declares (name, artifact path), each with its own gates.
-    public var otherModels: [(name: String, artifact: String)] = []
+    /// Further models a DVC or GTO project declares, or the other projects of a monorepo (name, artifact
+    /// path, metrics file), each with its own gates.
+    public var otherModels: [(name: String, artifact: String?, metrics: String?)] = []
     public var modelMetrics: String?
+    /// What the environments' namespaces are named after: the model, or the project when it holds several.
+    public var namespaceBase: String?
     /// A per-example predictions file found in the folder (`*prediction*.csv`).
     public var predictions: String?
     /// The metric the first gate compares (a metric found in the project's metrics), and why; nil writes
@@ -55,6 +58,7 @@ public struct Scaffold: Sendable {
         let firstDataset = readable.first { !$0.columns.isEmpty } ?? readable.first
         let context: [String: TemplateValue] = [
             "project": .text(project), "default_branch": .text(defaultBranch),
+            "namespace_base": .text(namespaceBase ?? model),
             "default_branch_source": defaultBranchSource.isEmpty ? .null : .text(defaultBranchSource),
             "uses_dvc": .bool(usesDVC),
             "metrics": .list(metrics.map(TemplateValue.text)), "params": .list(params.map(TemplateValue.text)),
@@ -77,7 +81,8 @@ public struct Scaffold: Sendable {
             "other_models": .list(
                 otherModels.map {
                     .map([
-                        "name": .text($0.name), "artifact": .text($0.artifact),
+                        "name": .text($0.name), "artifact": $0.artifact.map(TemplateValue.text) ?? .null,
+                        "metrics": $0.metrics.map(TemplateValue.text) ?? .null,
                         "image": .text("ghcr.io/OWNER/\($0.name)-serving"),
                     ])
                 }),
@@ -108,7 +113,8 @@ public struct Scaffold: Sendable {
         for other in otherModels {
             var own = context
             own["model"] = .map([
-                "name": .text(other.name), "artifact": .text(other.artifact), "metrics": .null, "predictions": .null,
+                "name": .text(other.name), "artifact": other.artifact.map(TemplateValue.text) ?? .null,
+                "metrics": other.metrics.map(TemplateValue.text) ?? .null, "predictions": .null,
             ])
             files.append(
                 try render(

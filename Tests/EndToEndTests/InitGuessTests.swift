@@ -123,6 +123,49 @@ struct InitGuessTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/project-1/gitops-ml.yaml"))
     }
 
+    /// A monorepo of two DVC projects (`dvc init --subdir`, nothing at the root): a model per project, each
+    /// with its own model file and evaluation metrics, every project's metrics declared, the environments
+    /// named after the repository; the first `check` after committing is green.
+    @Test func aMonorepoGetsAModelPerDVCProject() throws {
+        var files: [String: String] = ["README.md": "two projects\n"]
+        for project in ["churn", "fraud-scoring"] {
+            files["\(project)/.dvc/config"] = ""
+            files["\(project)/dvc.yaml"] = """
+                stages:
+                  train: {cmd: python train.py, deps: [train.py], outs: [models/model.onnx]}
+                  evaluate:
+                    cmd: python evaluate.py
+                    deps: [models/model.onnx]
+                    metrics: [{eval/metrics.json: {cache: false}}]
+
+                """
+            files["\(project)/params.yaml"] = "seed: 1\n"
+            files["\(project)/eval/metrics.json"] = "{\"roc_auc\": 0.8}\n"
+            files["\(project)/models/model.onnx"] = "\u{8}\u{7}\u{12}\u{7}pytorch"
+        }
+        let directory = try makeRepository(in: temp.sub("monorepo"), files: files)
+        let (output, config) = try initialize(directory)
+        #expect(
+            output.contains(
+                "guessed: model churn: the DVC project in churn/, model file churn/models/model.onnx, metrics churn/eval/metrics.json"
+            ), "\(output)")
+        #expect(output.contains("guessed: model fraud-scoring: the DVC project in fraud-scoring/"), "\(output)")
+        #expect(
+            config.contains(#"metrics: ["churn/eval/metrics.json", "fraud-scoring/eval/metrics.json"]"#), "\(config)")
+        #expect(config.contains(#"params: ["churn/params.yaml", "fraud-scoring/params.yaml"]"#), "\(config)")
+        #expect(
+            config.contains(
+                "  fraud-scoring:\n    artifact: \"fraud-scoring/models/model.onnx\"\n    metrics: \"fraud-scoring/eval/metrics.json\""
+            ), "\(config)")
+        #expect(config.contains("namespace: monorepo-staging"), "\(config)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates-fraud-scoring.yaml"))
+        try git("add", "-A", in: directory)
+        try git("commit", "-qm", "Adopt gitops-ml", in: directory)
+        let check = try gitopsML(["check", "--no-note"], in: directory)
+        #expect(check.status == 0, "\(check.stdoutText)\(check.stderrText)")
+        #expect(check.stdoutText.components(separatedBy: "roc_auc: challenger 0.8 vs champion 0.8").count == 3)
+    }
+
     /// Paths typed on the command line are relative to the current folder, as git and dvc take them.
     @Test func typedPathsAreRelativeToTheCurrentFolder() throws {
         let directory = try makeRepository(
