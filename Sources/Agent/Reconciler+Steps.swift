@@ -237,11 +237,14 @@ extension Reconciler {
                     stop: .waiting(after: nil)))
         }
         // Same server as what runs (a revert commit, a change that does not touch this model): no restart.
+        // Behind the proxy, compared (and adopted) on the port it runs on, whichever of the two that is
+        // (a killed agent's successor may have started it on either).
         if let running = target.running,
-            try (target.proxy == nil ? desired : deployment(environment, at: tip, port: running.launch.port)).release
-                .launch == running.launch
+            case let same = try target.proxy == nil
+                ? desired : deployment(environment, at: tip, port: running.launch.port),
+            same.release.launch == running.launch
         {
-            target.adopt(desired.release)
+            target.adopt(same.release)
             update(name) {
                 $0.lastAttempted = tip.hex
                 $0.lastApplied = tip.hex

@@ -29,6 +29,7 @@ struct AgentProcessTests {
             var environment = gitTestEnvironment
             environment["WEBHOOK_SECRET"] = AgentProcessTests.secret
             environment["GITOPS_ML_FEEDBACK_TOKEN"] = AgentProcessTests.feedbackToken
+            environment["SWIFT_BACKTRACE"] = "enable=yes,interactive=no"
             // Port 0: the agent binds a free port itself and logs it, so no other process can take it first.
             process = try Subprocess.start(
                 [gitopsMLBinary, "agent", "run", "--config", configPath, "--listen", "127.0.0.1:0"],

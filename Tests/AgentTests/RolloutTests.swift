@@ -47,10 +47,12 @@ struct RolloutTests {
         let statuses = Mutex<[Int: Int]>([:])
         let done = DispatchSemaphore(value: 0)
 
-        init(port: Int) {
+        /// `pause`: seconds between two requests (a slower stream takes longer to decide).
+        init(port: Int, pause: Double = 0) {
             Thread { [self] in
                 var index = 0
                 while !stopped.load(ordering: .relaxed) {
+                    if pause > 0 { Thread.sleep(forTimeInterval: pause) }
                     index += 1
                     let discount = index % 2 == 0 ? "\"discount\": 0.2, " : ""
                     let body =
@@ -198,6 +200,50 @@ struct RolloutTests {
         let message = try git("log", "-1", "--format=%B", try fixture.originTip(), in: fixture.origin)
         #expect(message.contains("shadow: observation"), "\(message)")
         #expect(message.contains("worse by more than the margin"), "\(message)")
+    }
+
+    /// An agent killed in the middle of a canary (its proxy dies with it) and started again: the next agent
+    /// serves the last healthy release first, judges the canary again from the start on new traffic, and
+    /// rolls it back once — one revert, one failed note, never a second.
+    @Test func anAgentKilledMidCanaryJudgesItAgainAndRevertsOnce() throws {
+        let fixture = try Self.fixture("canary-killed")
+        fixture.config.interval = 0.5
+        try fixture.promote("main", version: "v1.0.0")
+        var agent = try AgentProcessTests.Running(fixture, name: "agent-1")
+        #expect(agent.wait(60) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
+        let outcomes = fixture.config.stateDirectory + "/rollout-local.jsonl"
+        func recorded() -> Int {
+            ((try? String(contentsOfFile: outcomes, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
+        let bad = try fixture.promote("discount", version: "v1.1.0", rollout: Self.canary())
+        let traffic = Traffic(port: fixture.port, pause: 0.02)
+        #expect(agent.wait(60) { recorded() >= 3 }, "the canary began: \(agent.output())")
+        kill(agent.process.pid, SIGKILL)
+        _ = agent.process.waitForExit()
+        #expect(try fixture.originTip() == bad, "killed before any decision")
+
+        agent = try AgentProcessTests.Running(fixture, name: "agent-2")
+        defer {
+            kill(agent.process.pid, SIGTERM)
+            _ = agent.process.waitForExit()
+        }
+        #expect(
+            agent.wait(90) { (try? fixture.originTip()) != bad && fixture.serving() == "v1.0.0" },
+            "\(agent.output())")
+        let passes = agent.passes() ?? 0
+        #expect(
+            agent.wait(30) { (agent.passes() ?? 0) >= passes + 3 },
+            "the agent answers its passes (exit \(agent.process.isRunning ? -1 : agent.process.waitForExit())): \(agent.output())"
+        )
+        let statuses = traffic.stop()
+        #expect(statuses[200, default: 0] > 0, "\(statuses)")
+        let remote = try Repository(at: fixture.origin, discover: false)
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: bad), in: remote).map(\.outcome) == [.failed])
+        let reverts = try git(
+            "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(bad)", "gitops", in: fixture.origin)
+        #expect(reverts.split(separator: "\n").count == 1)
+        let message = try git("log", "-1", "--format=%B", try fixture.originTip(), in: fixture.origin)
+        #expect(message.contains("roll back at 10 %"), "judged again on live traffic: \(message)")
     }
 
     /// Labels arrive after the answers: a canary that answers every request (no errors, no latency) but
