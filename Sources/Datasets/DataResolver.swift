@@ -185,9 +185,9 @@ public enum DataResolver {
 
     /// The format of the revision's dvc.lock — "DVC 1", "DVC 2" or "DVC 3" — or nil when there is none or it
     /// cannot be read.
-    public static func dvcLockFormat(in view: any FileView) throws -> String? {
-        guard let bytes = try view.read("dvc.lock") else { return nil }
-        guard case .stages(_, let format) = DVCPointer.lockStages(try YAMLReader.parse(bytes, file: "dvc.lock"))
+    public static func dvcLockFormat(in view: any FileView, lock: String = "dvc.lock") throws -> String? {
+        guard let bytes = try view.read(lock) else { return nil }
+        guard case .stages(_, let format) = DVCPointer.lockStages(try YAMLReader.parse(bytes, file: lock))
         else { return nil }
         return format
     }
@@ -535,10 +535,11 @@ enum IniFile {
 
 extension DataResolver {
     /// Every output a revision's DVC files declare: those of the `.dvc` pointers named (their folder plus
-    /// each `outs:` path) and of `dvc.lock`'s stages, with md5 and size.
-    public static func declaredOutputs(pointers: [String], in view: any FileView) throws -> [(
-        path: String, md5: String, size: Int?, carrier: String
-    )] {
+    /// each `outs:` path) and of the `dvc.lock` files named (the root's, and a monorepo's projects', whose
+    /// paths are relative to their folder), with md5 and size.
+    public static func declaredOutputs(pointers: [String], locks: [String] = ["dvc.lock"], in view: any FileView)
+        throws -> [(path: String, md5: String, size: Int?, carrier: String)]
+    {
         var found: [(path: String, md5: String, size: Int?, carrier: String)] = []
         for pointer in pointers {
             guard let bytes = try view.read(pointer) else { continue }
@@ -548,9 +549,12 @@ extension DataResolver {
                 found.append((path, output.md5, output.size, pointer))
             }
         }
-        if let lock = try view.read("dvc.lock") {
-            for output in try DVCPointer.lockOutputs(lock) {
-                found.append((DataResolver.normalize(output.path), output.md5, output.size, "dvc.lock"))
+        for carrier in locks {
+            guard let lock = try view.read(carrier) else { continue }
+            let folder = (carrier as NSString).deletingLastPathComponent
+            for output in try DVCPointer.lockOutputs(lock, file: carrier) {
+                let path = DataResolver.normalize(folder.isEmpty ? output.path : folder + "/" + output.path)
+                found.append((path, output.md5, output.size, carrier))
             }
         }
         return found

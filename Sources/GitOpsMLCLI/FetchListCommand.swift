@@ -60,22 +60,26 @@ struct FetchListCommand: ParsableCommand {
             )
         }
         var listed: [String] = []
-        var locked: [String] = []
+        // The paths each dvc.lock records (the root's, or a monorepo project's).
+        var locked: [String: [String]] = [:]
         for path in config.declaredPaths {
             switch try DataResolver.storage(of: path, in: files) {
             case .dvc?: if dvc { listed.append(path) }
             case .dvcLock?:
                 if dvc { listed.append(path) }
-                locked.append(path)
+                if let (_, lock) = try DataResolver.identitySource(path, in: files) {
+                    locked[lock, default: []].append(path)
+                }
             case .lfs?: if lfs { listed.append(path) }
             case .blob?, nil: break
             }
         }
         // DVC 3 (what the workflows install) refuses a DVC 1 lock with a stack trace: say it once, here.
-        if dvc, !locked.isEmpty, try DataResolver.dvcLockFormat(in: files) == "DVC 1" {
+        for (lock, paths) in locked.sorted(by: { $0.key < $1.key }) where dvc {
+            guard try DataResolver.dvcLockFormat(in: files, lock: lock) == "DVC 1" else { continue }
             throw GitOpsMLError.configuration(
-                "dvc.lock at \(rev) is in DVC 1's format (no schema: '2.0'), which DVC 3 cannot read to fetch \(locked.joined(separator: ", ")): rewrite it with DVC 2 or later (dvc commit, or dvc repro) and commit it",
-                at: SourceLocation(file: "dvc.lock"))
+                "\(lock) at \(rev) is in DVC 1's format (no schema: '2.0'), which DVC 3 cannot read to fetch \(paths.joined(separator: ", ")): rewrite it with DVC 2 or later (dvc commit, or dvc repro) and commit it",
+                at: SourceLocation(file: lock))
         }
         for path in listed { print(path) }
     }

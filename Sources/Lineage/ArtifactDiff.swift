@@ -84,7 +84,8 @@ public struct ArtifactDiff: Sendable {
         let tree = try repository.listTree(at: commit.hex, recursive: true).filter { $0.kind == .blob }
         var found: [String: Tracked] = [:]
         let pointers = tree.map(\.path).filter { $0.hasSuffix(".dvc") && !$0.hasPrefix(".dvc/") }
-        for output in try DataResolver.declaredOutputs(pointers: pointers, in: view) {
+        let locks = tree.map(\.path).filter { $0 == "dvc.lock" || $0.hasSuffix("/dvc.lock") }
+        for output in try DataResolver.declaredOutputs(pointers: pointers, locks: locks, in: view) {
             let version = Version(digest: "md5:" + output.md5, size: output.size, keptIn: output.carrier)
             // A directory output is named with a trailing slash, as `dvc diff` names it.
             found[output.path + (output.md5.hasSuffix(".dir") ? "/" : "")] = Tracked(

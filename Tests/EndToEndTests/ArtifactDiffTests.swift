@@ -68,4 +68,22 @@ struct ArtifactDiffTests {
             line.hasPrefix("modified") && line.contains("git-lfs") && line.contains("(120 bytes)"), "\(text.stdoutText)"
         )
     }
+
+    /// A monorepo's DVC projects each record their outputs in their own dvc.lock, relative to their folder:
+    /// a changed output is named by its path in the repository, with the lock that carries it.
+    @Test func aMonorepoProjectsOutputsAreNamedThroughTheirOwnLock() throws {
+        func lock(_ md5: Character) -> String {
+            "schema: '2.0'\nstages:\n  make:\n    cmd: python make.py\n    outs:\n    - path: models/model.pkl\n      md5: \(String(repeating: md5, count: 32))\n      size: 10\n"
+        }
+        let directory = try makeRepository(
+            in: temp.sub("monorepo"),
+            files: ["project-1/dvc.lock": lock("a"), "project-2/dvc.lock": lock("b"), "README.md": "two\n"])
+        try git("tag", "v1", in: directory)
+        try commitFiles(["project-2/dvc.lock": lock("c")], message: "retrain project 2", in: directory)
+        let result = try gitopsML(["diff", "artifacts", "v1", "HEAD", "--json"], in: directory)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText.contains("project-2/models/model.pkl"), "\(result.stdoutText)")
+        #expect(!result.stdoutText.contains("project-1/models/model.pkl"), "unchanged: \(result.stdoutText)")
+        #expect(result.stdoutText.contains("project-2/dvc.lock"), "the carrier is named: \(result.stdoutText)")
+    }
 }

@@ -171,4 +171,35 @@ struct DVCFetchTests {
         let uncommitted = try gitopsML(["fetch-list", "--dvc"], in: directory)
         #expect(uncommitted.status == 0 && uncommitted.stdoutText == "metrics.json\n", "\(uncommitted.stderrText)")
     }
+
+    /// In a monorepo, each path is fetched through the dvc.lock of its own project: a DVC 1 lock in one
+    /// project is named as that file, and a project with a current lock is listed.
+    @Test func aMonorepoProjectsDVC1LockIsNamedAsItsOwnFile() throws {
+        func lock(_ output: String, schema: Bool) -> String {
+            let stage =
+                "train:\n  cmd: python train.py\n  outs:\n  - path: \(output)\n    md5: fedcba9876543210fedcba9876543210\n"
+            return schema
+                ? "schema: '2.0'\nstages:\n" + stage.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+                    + "\n"
+                : stage
+        }
+        let directory = try makeRepository(
+            in: temp.sub("monorepo-legacy"),
+            files: [
+                "gitops-ml.yaml":
+                    "version: 1\nmodels:\n  a: {metrics: project-a/metrics.json}\n  b: {metrics: project-b/metrics.json}\n",
+                "project-a/dvc.yaml": "stages:\n  train: {cmd: python train.py, outs: [metrics.json]}\n",
+                "project-a/dvc.lock": lock("metrics.json", schema: true),
+                "project-b/dvc.yaml": "stages:\n  train: {cmd: python train.py, outs: [metrics.json]}\n",
+                "project-b/dvc.lock": lock("metrics.json", schema: false),
+            ])
+        let refused = try gitopsML(["fetch-list", "--dvc"], in: directory)
+        #expect(refused.status == 2, "\(refused.stdoutText)\(refused.stderrText)")
+        #expect(
+            refused.stderrText.contains("project-b/dvc.lock at HEAD is in DVC 1's format")
+                && refused.stderrText.contains("to fetch project-b/metrics.json:"), "\(refused.stderrText)")
+        try commitFiles(["project-b/dvc.lock": lock("metrics.json", schema: true)], message: "DVC 2", in: directory)
+        let listed = try gitopsML(["fetch-list", "--dvc"], in: directory)
+        #expect(listed.stdoutText == "project-a/metrics.json\nproject-b/metrics.json\n", "\(listed.stderrText)")
+    }
 }
