@@ -5,10 +5,16 @@ import GitOpsMLCore
 import HTTPClient
 
 /// Requests a track of a model has answered, as counters: all, 5xx, slower than the latency objective.
-struct TrackCounts: Sendable, Equatable {
-    var requests = 0.0
-    var errors = 0.0
-    var slow = 0.0
+public struct TrackCounts: Sendable, Equatable, Codable {
+    public var requests = 0.0
+    public var errors = 0.0
+    public var slow = 0.0
+
+    public init(requests: Double = 0, errors: Double = 0, slow: Double = 0) {
+        self.requests = requests
+        self.errors = errors
+        self.slow = slow
+    }
 }
 
 /// The outcomes of a routed rollout on a cluster, read from Prometheus: the model servers' counters (the
@@ -86,10 +92,14 @@ struct PrometheusOutcomes {
 /// last read, one observation per request. Counts carry no order, so the two tracks' requests are
 /// interleaved in proportion and each track's errors and slow requests spread evenly among its own: no
 /// order that would bring a decision sooner than the evidence does.
-struct CountedOutcomes {
+public struct CountedOutcomes: Sendable {
     private var last: [String: TrackCounts]?
 
-    mutating func observations(_ counts: [String: TrackCounts], time: Double, latency: Bool) -> [RolloutObservation] {
+    public init() {}
+
+    public mutating func observations(_ counts: [String: TrackCounts], time: Double, latency: Bool)
+        -> [RolloutObservation]
+    {
         defer { last = counts }
         guard let last else { return [] }
         func since(_ track: String) -> (requests: Int, errors: Int, slow: Int) {

@@ -30,6 +30,8 @@ struct RoutedRollout {
     var outcomes: PrometheusOutcomes?
     var clock: any HealthClock
     var board: RolloutBoard
+    /// Where every read of the counters is written (JSON Lines, `rollout analyze` replays them).
+    var outcomesPath: String
 
     /// Where the route of a rollout under way points: a canary's share; a copy of every request to the new
     /// track while a shadow or a blue-green window is judged.
@@ -90,6 +92,9 @@ extension KubernetesTarget {
             )
         }
         var analyses = routed.routes.map { _ in RolloutAnalysis(plan: settings.plan(paired: false)) }
+        _ = FileManager.default.createFile(atPath: routed.outcomesPath, contents: nil)
+        let outcomesFile = FileHandle(forWritingAtPath: routed.outcomesPath)
+        defer { try? outcomesFile?.close() }
         var counted = routed.routes.map { _ in CountedOutcomes() }
         var applied = analyses.map(\.percent)
         let end = clock.now() + (settings.maximumDuration ?? 3600)
@@ -100,6 +105,8 @@ extension KubernetesTarget {
                 let route = routed.routes[index]
                 do {
                     let counts = try outcomes.counts(model: route.model, objective: settings.latency?.objective)
+                    let line = OutcomeRecord.counted(time: now, model: route.model, counts: counts).line + "\n"
+                    try? outcomesFile?.write(contentsOf: Data(line.utf8))
                     for observation in counted[index].observations(
                         counts, time: now, latency: settings.latency != nil)
                     {

@@ -332,7 +332,8 @@ extension Reconciler {
             routes: moving, settings: rollout,
             outcomes: environment.prometheus.map {
                 PrometheusOutcomes(query: $0, namespace: environment.namespace, transport: options.transport)
-            }, clock: options.clock, board: rolloutBoard)
+            }, clock: options.clock, board: rolloutBoard,
+            outcomesPath: "\(places.state)/rollout-\(environment.name).jsonl")
         let first = RolloutAnalysis(plan: rollout.plan(paired: false)).percent
         let release = try objects.map { object in
             guard let route = TrafficRoute.routes(in: [object]).first else { return object }

@@ -76,6 +76,14 @@ public struct OutcomeRecord: Sendable, Equatable, Codable {
     /// A label that arrived later (`/feedback`) for the request these answers were given to, as canonical
     /// JSON: the line is then evidence on the predictions, not another request.
     public var label: String?
+    /// On a cluster: the counters Prometheus gave for `model`'s tracks at `time` (no answers, no version:
+    /// the requests since the previous such line are the observations, as the agent derived them).
+    public var model: String?
+    public var counts: [String: TrackCounts]?
+
+    public static func counted(time: Double, model: String, counts: [String: TrackCounts]) -> OutcomeRecord {
+        OutcomeRecord(time: time, version: .pair, model: model, counts: counts)
+    }
 
     public static func split(time: Double, version: RolloutObservation.Version, answer: ServedAnswer) -> OutcomeRecord {
         OutcomeRecord(time: time, version: version, answer: answer)

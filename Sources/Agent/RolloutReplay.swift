@@ -14,13 +14,27 @@ public struct RolloutReplay: Codable, Sendable {
     /// Every rule's standing after the last observation read (at the decision, when there was one).
     public var judgements: [SequentialRule.Judgement]
 
-    public static func run(_ records: [OutcomeRecord], settings: RolloutSettings) -> RolloutReplay {
-        var analysis = RolloutAnalysis(plan: settings.plan)
+    /// `model`: on a cluster, whose counters to read (a release of several models records each's).
+    public static func run(_ records: [OutcomeRecord], settings: RolloutSettings, model: String? = nil)
+        -> RolloutReplay
+    {
+        // Counters from Prometheus carry no pairs: the cluster's analysis judges two streams.
+        let counted = records.contains { $0.counts != nil }
+        let plan = settings.plan(paired: !counted && settings.strategy == .shadow)
+        var analysis = RolloutAnalysis(plan: plan)
+        var counters = CountedOutcomes()
         for record in records where analysis.finished == nil {
-            if let observation = settings.observation(record) { analysis.observe(observation) }
+            if let counts = record.counts {
+                guard model == nil || record.model == model else { continue }
+                for observation in counters.observations(counts, time: record.time, latency: settings.latency != nil) {
+                    analysis.observe(observation)
+                }
+            } else if let observation = settings.observation(record) {
+                analysis.observe(observation)
+            }
         }
         return RolloutReplay(
-            strategy: settings.strategy.rawValue, plan: settings.plan, records: records.count,
+            strategy: settings.strategy.rawValue, plan: plan, records: records.count,
             observations: analysis.observations, events: analysis.events,
             judgements: analysis.finished?.judgements ?? analysis.judgements)
     }

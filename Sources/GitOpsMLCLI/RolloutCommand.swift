@@ -80,7 +80,8 @@ struct RolloutAnalyzeCommand: ParsableCommand {
         guard let outcomeBytes = FileManager.default.contents(atPath: outcomes) else {
             throw GitOpsMLError.usage("cannot read \(outcomes)")
         }
-        let replay = RolloutReplay.run(try OutcomeRecord.read(Array(outcomeBytes), file: outcomes), settings: settings)
+        let replay = RolloutReplay.run(
+            try OutcomeRecord.read(Array(outcomeBytes), file: outcomes), settings: settings, model: release.model)
         switch output.chosen {
         case .text: print(replay.text, terminator: "")
         case .markdown: print(replay.markdown, terminator: "")

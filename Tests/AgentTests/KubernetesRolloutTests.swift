@@ -223,6 +223,17 @@ struct KubernetesRolloutTests {
                 $0.name == "rollout analysis"
             })
         #expect(analysis.status == "Degraded" && analysis.reason.contains("errors: challenger"), "\(analysis)")
+        // Every read of the counters was written: replayed, they give the same decision at the same observation.
+        let outcomes = world.fixture.config.stateDirectory + "/rollout-staging.jsonl"
+        var settings = RolloutSettings(strategy: .canary)
+        (settings.steps, settings.minimumRequests, settings.errorsMargin) = ([10, 50, 100], 150, 0.05)
+        settings.latency = (0.25, 0.1)
+        let replay = RolloutReplay.run(
+            try OutcomeRecord.read(Array(try Data(contentsOf: URL(fileURLWithPath: outcomes))), file: outcomes),
+            settings: settings, model: "churn")
+        let decided = try #require(replay.events.last)
+        #expect(replay.decision == "roll-back", "\(replay.text)")
+        #expect(analysis.reason.contains("observation \(decided.observation): roll back at 10 %"), "\(replay.text)")
         // The revert commit holds what runs again: applied as such, with no route to move.
         let revert = try world.fixture.originTip()
         #expect(world.agent.pass()["staging"] == .applied(revert))
