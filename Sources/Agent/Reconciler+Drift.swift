@@ -68,6 +68,7 @@ public struct ServedDrift: Sendable {
 extension Reconciler {
     /// The notes with each environment commit's production-drift measurements (the last 100 kept).
     static let driftNotes = "refs/notes/gitops-ml-drift"
+    static let maximumDriftNoteBytes = 4 << 20
 
     /// Production drift of every environment that watches it and is due: nothing when fewer inputs than
     /// its `minimum` were served since the last measurement (they carry over). Failures are logged; the
@@ -150,7 +151,10 @@ extension Reconciler {
                 credentials: options.credentials
             ) { existing in
                 var entries: [StructuredValue] = []
-                if let existing, case .object(let fields)? = try? JSONReader.parse(Array(existing.utf8), file: "note"),
+                // The note's 100 measurements are well under a megabyte; a larger one (written by whoever can
+                // push notes) is not parsed: the history starts again from this measurement.
+                if let existing, existing.utf8.count <= Self.maximumDriftNoteBytes,
+                    case .object(let fields)? = try? JSONReader.parse(Array(existing.utf8), file: "note"),
                     case .array(let old)? = fields.first(where: { $0.key == "measurements" })?.value
                 {
                     entries = Array(old.suffix(99))

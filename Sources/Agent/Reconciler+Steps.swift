@@ -311,7 +311,15 @@ extension Reconciler {
         fallback: [KubernetesObject]?
     ) throws -> ([KubernetesObject], RoutedRollout?) {
         let routes = TrafficRoute.routes(in: objects)
-        guard !routes.isEmpty else { return (objects, nil) }
+        guard !routes.isEmpty else {
+            if let rollout = try trustedRollout(environment, tip: tip), rollout.strategy != .replace {
+                Log.warning(
+                    "a \(rollout.strategy.rawValue) rollout on a cluster routes through an HTTPRoute the release lacks "
+                        + "(models.<model>.serving.gateway): the new version replaces the old at once",
+                    ["environment": environment.name])
+            }
+            return (objects, nil)
+        }
         let before = Set((fallback ?? []).map(\.json))
         func changed(_ model: String) -> Bool {
             guard fallback != nil else { return true }

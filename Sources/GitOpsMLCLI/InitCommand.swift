@@ -149,11 +149,18 @@ struct InitCommand: ParsableCommand {
             scaffold.guesses.append(
                 "model \(scaffold.model): \(artifact), as dvc.yaml artifacts: or artifacts.yaml declares it")
         } else {
-            let candidates = InitGuesses.modelFiles(root: root, view: view)
+            // Files that exist (in the work tree, or as a DVC or LFS pointer or a dvc.lock output) before
+            // outputs dvc.yaml only declares (a pipeline never reproduced has none).
+            var candidates = InitGuesses.modelFiles(root: root, view: view)
+            let exists = { (path: String) in ((try? DataResolver.storage(of: path, in: view)) ?? nil) != nil }
+            candidates = candidates.filter(exists) + candidates.filter { !exists($0) }
             if let first = candidates.first {
                 scaffold.modelArtifact = first
                 scaffold.guesses.append(
                     "model \(scaffold.model): \(first)"
+                        + (exists(first)
+                            ? ""
+                            : " (dvc.yaml declares it, but neither git nor a dvc.lock has it: reproduce the pipeline and commit dvc.lock)")
                         + (candidates.count > 1
                             ? ", the first of \(candidates.count) model files (\(candidates.dropFirst().prefix(3).joined(separator: ", "))\(candidates.count > 4 ? ", …" : "")); set models.\(scaffold.model).artifact to choose another"
                             : ""))

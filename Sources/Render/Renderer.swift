@@ -342,11 +342,15 @@ public struct Renderer: Sendable {
         -> TemplateValue?
     {
         guard routed(release), let rollout = release?.rollout else { return nil }
+        // Without a gateway the cluster's manifests replace the version at once (the local target's proxy
+        // judges the rollout all the same): said, not refused, so a project served by the local agent
+        // promotes as it is.
         guard let gateway = model.serving.gateway else {
-            throw GitOpsMLError.configuration(
-                "models.\(model.name).serving.gateway: a \(rollout.strategy.rawValue) rollout on Kubernetes routes "
-                    + "through a Gateway API gateway; name it (gateway: NAMESPACE/NAME)",
-                at: configFile)
+            Log.warning(
+                "models.\(model.name).serving.gateway is not set: on Kubernetes, \(environment.name)'s "
+                    + "\(rollout.strategy.rawValue) rollout replaces the version at once (a routed rollout goes "
+                    + "through a Gateway API gateway: gateway: NAMESPACE/NAME)")
+            return nil
         }
         let parts = gateway.split(separator: "/").map(String.init)
         let first = rollout.strategy == .canary ? Int(rollout.steps.first ?? 0) : 0

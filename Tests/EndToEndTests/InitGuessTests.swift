@@ -123,6 +123,21 @@ struct InitGuessTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/project-1/gitops-ml.yaml"))
     }
 
+    /// A model file dvc.yaml declares but nothing holds (a pipeline never reproduced: no dvc.lock, not in
+    /// git) comes after one that exists, and when it is the only one, the guess says why the first check
+    /// will not find it.
+    @Test func aDeclaredModelNobodyHoldsIsNotPreferredAndIsSaidSo() throws {
+        let dvcYAML = "stages:\n  train:\n    cmd: python train.py\n    outs: [model.pt]\n"
+        let directory = try makeRepository(
+            in: temp.sub("never-reproduced"),
+            files: ["dvc.yaml": dvcYAML, "models/exported.onnx": "\u{8}\u{7}\u{12}\u{7}pytorch", "train.py": "1\n"])
+        let (output, config) = try initialize(directory)
+        #expect(config.contains("artifact: \"models/exported.onnx\""), "\(output)")
+        let alone = try makeRepository(in: temp.sub("never-reproduced-alone"), files: ["dvc.yaml": dvcYAML])
+        let (said, _) = try initialize(alone)
+        #expect(said.contains("model.pt (dvc.yaml declares it, but neither git nor a dvc.lock has it"), "\(said)")
+    }
+
     /// A monorepo of two DVC projects (`dvc init --subdir`, nothing at the root): a model per project, each
     /// with its own model file and evaluation metrics, every project's metrics declared, the environments
     /// named after the repository; the first `check` after committing is green.

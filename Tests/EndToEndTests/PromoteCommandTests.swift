@@ -181,6 +181,50 @@ import Testing
 
     /// A version is never given to two source commits: a source already released elsewhere keeps its
     /// version, another source gets the next one, even in an environment on another branch.
+    /// The PromotionPolicy's rollout is copied into the record; the second promotion (a version to keep
+    /// serving) renders two tracks and an HTTPRoute through the model's gateway, and without a gateway it
+    /// still promotes (the cluster's manifests are not routed, and promote says so).
+    @Test func aPolicysCanaryIsRecordedAndRoutedThroughTheGatewayWhenThereIsOne() throws {
+        let temp = TemporaryDirectory("promote-rollout")
+        let (work, _) = try project(models: 1, in: temp)
+        try write(
+            """
+            apiVersion: gitops-ml/v1
+            kind: PromotionPolicy
+            metadata: {name: live}
+            spec:
+              environments:
+                staging:
+                  rollout: {strategy: canary, steps: [10, 50, 100], min_requests: 200, errors: 0.02}
+
+            """, to: "policies/promotion.yaml", in: work)
+        try git("add", "-A", in: work)
+        try git("commit", "-qm", "Staging rolls out as a canary", in: work)
+        func promoteNewWeights(_ weights: String) throws -> ProcessOutput {
+            try write(weights, to: "model/m1.bin", in: work)
+            try git("commit", "-qam", "Weights \(weights)", in: work)
+            try addNote(verdict: "pass", in: work)
+            return try gitopsML(["promote", "m1", "--to", "staging"], in: work)
+        }
+        #expect(try promoteNewWeights("weights 2\n").status == 0)
+        let unrouted = try promoteNewWeights("weights 3\n")
+        #expect(unrouted.status == 0, "\(unrouted.stderrText)")
+        #expect(unrouted.stderrText.contains("models.m1.serving.gateway is not set"), "\(unrouted.stderrText)")
+        let record = try git("show", "gitops:environments/staging/m1.yaml", in: work)
+        #expect(record.contains("rollout:\n  strategy: canary\n  steps: [10, 50, 100]"), "\(record)")
+        #expect((try? git("show", "gitops:deploy/staging/m1/httproute.yaml", in: work)) == nil)
+
+        let config = try String(contentsOfFile: work + "/gitops-ml.yaml", encoding: .utf8)
+        try write(
+            config.replacingOccurrences(
+                of: "serving: {image: ghcr.io/x/m1}", with: "serving: {image: ghcr.io/x/m1, gateway: gateways/public}"),
+            to: "gitops-ml.yaml", in: work)
+        let routed = try promoteNewWeights("weights 4\n")
+        #expect(routed.status == 0, "\(routed.stderrText)")
+        let route = try git("show", "gitops:deploy/staging/m1/httproute.yaml", in: work)
+        #expect(route.contains("name: m1-canary") && route.contains("weight: 10"), "\(route)")
+    }
+
     @Test func twoSourcesNeverShareAVersion() throws {
         let temp = TemporaryDirectory("promote-versions")
         let (work, _) = try project(models: 1, in: temp)

@@ -322,16 +322,22 @@ enum Projects {
         #expect(!route.contains("weight: 0") && route.components(separatedBy: "weight:").count == 2)
     }
 
-    @Test func aRoutedRolloutNeedsAGateway() throws {
+    /// Without a gateway there is nothing to route through: the cluster's manifests are not routed
+    /// (no HTTPRoute: the version replaces the last, or splits by `canary_weight`), with a warning; not refused (the
+    /// local target's proxy judges the canary all the same).
+    @Test func aRoutedRolloutWithoutAGatewayIsNotRoutedOnTheCluster() throws {
         var releases = Projects.dvcReleases["staging"] ?? [:]
         var fraud = try #require(Projects.dvcReleases["production"]?["fraud"])
         fraud.environment = "staging"
         fraud.rollout = RolloutSettings(strategy: .canary)
         releases["fraud"] = fraud
-        #expect {
-            _ = try Projects.dvc().manifests(environment: "staging", releases: releases)
-        } throws: { error in
-            (error as? GitOpsMLError)?.message.contains("models.fraud.serving.gateway") == true
-        }
+        let files = try Projects.dvc().manifests(environment: "staging", releases: releases)
+        let paths = files.map(\.path)
+        #expect(!paths.contains("deploy/staging/fraud/httproute.yaml"), "\(paths)")
+        #expect(!paths.contains("deploy/staging/fraud/service-canary.yaml"), "\(paths)")
+        // fraud's own canary_weight (25 %) splits by replicas, as without a rollout.
+        let canary = try #require(files.first { $0.path == "deploy/staging/fraud/deployment-canary.yaml" })
+        #expect(canary.contents.contains("image: \"registry.example.com/ml/fraud-server@sha256:"), "\(canary.contents)")
+        #expect(canary.contents.contains("gitops-ml.dev/version: \"\(ReleaseRecord.tag(fraud.version))\""))
     }
 }
