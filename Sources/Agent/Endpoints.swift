@@ -47,28 +47,19 @@ public enum Endpoints {
                     "webhook", metadata: ["status": "401", "decision": "no X-Hub-Signature-256 header: not read"])
                 return text(.unauthorized, "no X-Hub-Signature-256 header: not read", close: true)
             }
-            guard bodiesInFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maximumConcurrentBodies else {
-                bodiesInFlight.wrappingSubtract(1, ordering: .relaxed)
-                return text(.serviceUnavailable, "too many webhook bodies at once; retry", close: true)
+            return await withBody(of: request) { body in
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                let decision = webhook.handle(headers: headers, body: Array(body.readableBytesView))
+                context.logger.info(
+                    "webhook",
+                    metadata: [
+                        "status": "\(decision.status)", "decision": "\(decision.message)",
+                        "delivery": "\(headers["x-github-delivery"] ?? "")",
+                    ])
+                if decision.trigger != nil { service.trigger() }
+                return text(HTTPResponse.Status(code: decision.status), decision.message)
             }
-            defer { bodiesInFlight.wrappingSubtract(1, ordering: .relaxed) }
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: maximumWebhookBytes)
-            } catch {
-                return text(.contentTooLarge, "the body is over \(maximumWebhookBytes) bytes")
-            }
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let decision = webhook.handle(headers: headers, body: Array(body.readableBytesView))
-            context.logger.info(
-                "webhook",
-                metadata: [
-                    "status": "\(decision.status)", "decision": "\(decision.message)",
-                    "delivery": "\(headers["x-github-delivery"] ?? "")",
-                ])
-            if decision.trigger != nil { service.trigger() }
-            return text(HTTPResponse.Status(code: decision.status), decision.message)
         }
         router.post("feedback/:environment") { request, context in
             let name = context.parameters.get("environment") ?? ""
@@ -80,28 +71,37 @@ public enum Endpoints {
             guard let given, SHA256.hash(data: Data(given.utf8)) == SHA256.hash(data: Data(token.utf8)) else {
                 return text(.unauthorized, "a bearer token is needed (agent.yaml feedback.token_env)", close: true)
             }
-            guard bodiesInFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maximumConcurrentBodies else {
-                bodiesInFlight.wrappingSubtract(1, ordering: .relaxed)
-                return text(.serviceUnavailable, "too many bodies at once; retry", close: true)
-            }
-            defer { bodiesInFlight.wrappingSubtract(1, ordering: .relaxed) }
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: maximumWebhookBytes)
-            } catch {
-                return text(.contentTooLarge, "the body is over \(maximumWebhookBytes) bytes")
-            }
-            switch RolloutProxy.labels(in: Array(body.readableBytesView)) {
-            case .failure(let error):
-                return text(.badRequest, "not read: \(error.message)")
-            case .success(let labels):
-                let (matched, unknown) = proxy.feedback(labels)
-                return Response(
-                    status: .ok, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"matched": \#(matched), "unknown": \#(unknown)}"#)))
+            return await withBody(of: request) { body in
+                switch RolloutProxy.labels(in: Array(body.readableBytesView)) {
+                case .failure(let error):
+                    return text(.badRequest, "not read: \(error.message)")
+                case .success(let labels):
+                    let (matched, unknown) = proxy.feedback(labels)
+                    return Response(
+                        status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(
+                            byteBuffer: ByteBuffer(string: #"{"matched": \#(matched), "unknown": \#(unknown)}"#)))
+                }
             }
         }
         return router
+    }
+
+    /// `handle` with the request's body, read whole within the limits (at most `maximumConcurrentBodies`
+    /// bodies at once, each at most `maximumWebhookBytes`), or the answer that refuses it.
+    static func withBody(of request: Request, _ handle: (ByteBuffer) async -> Response) async -> Response {
+        guard bodiesInFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maximumConcurrentBodies else {
+            bodiesInFlight.wrappingSubtract(1, ordering: .relaxed)
+            return text(.serviceUnavailable, "too many bodies at once; retry", close: true)
+        }
+        defer { bodiesInFlight.wrappingSubtract(1, ordering: .relaxed) }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maximumWebhookBytes)
+        } catch {
+            return text(.contentTooLarge, "the body is over \(maximumWebhookBytes) bytes")
+        }
+        return await handle(body)
     }
 
     /// A plain-text answer; `close`: the connection ends after it, so an unread body is not drained.

@@ -311,11 +311,15 @@ extension Reconciler {
         fallback: [KubernetesObject]?
     ) throws -> ([KubernetesObject], RoutedRollout?) {
         let routes = TrafficRoute.routes(in: objects)
+        let records = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
         guard !routes.isEmpty else {
-            if let rollout = try trustedRollout(environment, tip: tip), rollout.strategy != .replace {
+            // A release that asks for a routed rollout (a version before it to keep serving) but was
+            // rendered without a gateway: said, and applied as it is.
+            for record in records.values.sorted(by: { $0.model < $1.model })
+            where record.previousVersion != nil && (record.rollout.map { $0.strategy != .replace } ?? false) {
                 Log.warning(
-                    "a \(rollout.strategy.rawValue) rollout on a cluster routes through an HTTPRoute the release lacks "
-                        + "(models.<model>.serving.gateway): the new version replaces the old at once",
+                    "\(record.model)'s \(record.rollout?.strategy.rawValue ?? "") rollout has no HTTPRoute to move "
+                        + "(models.\(record.model).serving.gateway is not set): not judged on the cluster",
                     ["environment": environment.name])
             }
             return (objects, nil)
@@ -330,7 +334,6 @@ extension Reconciler {
         }
         let moving = routes.filter { changed($0.model) }
         // As on the local target: the default branch's policy, else a record's own rollout.
-        let records = try EnvironmentReleases.read(environment.name, at: tip, in: mirror)
         let rollout =
             try trustedRollout(environment, tip: tip) ?? moving.lazy.compactMap { records[$0.model]?.rollout }.first
         guard let rollout, rollout.strategy != .replace, !moving.isEmpty else {

@@ -64,9 +64,12 @@ extension RolloutProxy {
             state.withLock { $0.inputs?.add(lines) }
         }
         // With a labels rule, every request has an id (the client's, or one given here and returned) by
-        // which its label can be sent later.
+        // which its label can be sent later. Ids are remembered: a client's longer than 128 bytes is
+        // replaced, so that the memory they take stays bounded with their number.
         let named = labelHeader.flatMap { name in
-            HTTPField.Name(name).map { ($0, request.headers[$0] ?? UUID().uuidString) }
+            HTTPField.Name(name).map { field in
+                (field, request.headers[field].flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? UUID().uuidString)
+            }
         }
         switch choose(request) {
         case .none:

@@ -67,6 +67,13 @@ struct AgentProcessTests {
 
         func output() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+        /// SIGTERM, and its exit status once it has exited.
+        @discardableResult
+        func stop() -> Int32 {
+            kill(process.pid, SIGTERM)
+            return process.waitForExit()
+        }
+
         /// The passes the agent has counted for the environment `local` (its sync_total metric).
         func passes() -> Int? {
             let prefix = #"gitops_ml_agent_sync_total{environment="local"} "#
@@ -188,10 +195,7 @@ struct AgentProcessTests {
         fixture.config.interval = 3600
         fixture.config.webhookSecretVariable = "WEBHOOK_SECRET"
         let agent = try Running(fixture)
-        defer {
-            kill(agent.process.pid, SIGTERM)
-            _ = agent.process.waitForExit()
-        }
+        defer { agent.stop() }
         let port = try #require(agent.base.split(separator: ":").last.map(String.init))
         let script = """
             import socket

@@ -21,10 +21,7 @@ struct PrometheusTests {
         fixture.config.interval = 0.5
         try fixture.promote("main", version: "v1.0.0")
         let agent = try AgentProcessTests.Running(fixture)
-        defer {
-            kill(agent.process.pid, SIGTERM)
-            _ = agent.process.waitForExit()
-        }
+        defer { agent.stop() }
         #expect(agent.wait(30) { fixture.serving() == "v1.0.0" })
         let broken = try fixture.promote("broken", version: "v2.0.0")
         #expect(agent.wait(30) { (try? fixture.originTip()) != broken && (try? fixture.originTip()) != nil })
@@ -111,10 +108,7 @@ struct ServedDriftPrometheusTests {
         fixture.config.environments[0].drift = monitor
         try fixture.promote("main", version: "v1.0.0")
         let agent = try AgentProcessTests.Running(fixture)
-        defer {
-            kill(agent.process.pid, SIGTERM)
-            _ = agent.process.waitForExit()
-        }
+        defer { agent.stop() }
         #expect(agent.wait(30) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
         try ServedDriftTests.send(fixture, count: 300) { instance in
             instance["monthly_charges"] = ((instance["monthly_charges"] as? Double) ?? 0) * 3

@@ -223,10 +223,7 @@ struct RolloutTests {
         #expect(try fixture.originTip() == bad, "killed before any decision")
 
         agent = try AgentProcessTests.Running(fixture, name: "agent-2")
-        defer {
-            kill(agent.process.pid, SIGTERM)
-            _ = agent.process.waitForExit()
-        }
+        defer { agent.stop() }
         #expect(
             agent.wait(90) { (try? fixture.originTip()) != bad && fixture.serving() == "v1.0.0" },
             "\(agent.output())")
@@ -266,10 +263,7 @@ struct RolloutTests {
         fixture.config.interval = 0.5
         try fixture.promote("main", version: "v1.0.0")
         let agent = try AgentProcessTests.Running(fixture)
-        defer {
-            kill(agent.process.pid, SIGTERM)
-            _ = agent.process.waitForExit()
-        }
+        defer { agent.stop() }
         #expect(agent.wait(60) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
 
         func post(_ body: String, token: String?, environment: String = "local") throws -> HTTPResponse {
