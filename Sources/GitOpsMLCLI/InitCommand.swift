@@ -103,8 +103,11 @@ struct InitCommand: ParsableCommand {
         } else {
             try scaffoldModels(of: projects, into: &scaffold, root: root, view: view)
         }
+        // In a monorepo the first model's gate comes from its own project's metrics.
         let gate = InitGuesses.gateMetric(
-            root: root, metricsFiles: scaffold.metrics, view: view,
+            root: root,
+            metricsFiles: projects.first.map { first in scaffold.metrics.filter { $0.hasPrefix(first + "/") } }
+                ?? scaffold.metrics, view: view,
             stores: DataStores.of(gitDirectory: root + "/.git", workTree: root))
         (scaffold.gateMetric, scaffold.gateReason) = gate
         scaffold.guesses.append(gate.metric == nil ? "no gate: \(gate.reason)" : "gate metric \(gate.reason)")
@@ -133,7 +136,7 @@ struct InitCommand: ParsableCommand {
             let name = declaredName(other.name)
             guard !name.isEmpty, name != scaffold.model, !scaffold.otherModels.contains(where: { $0.name == name })
             else { continue }
-            scaffold.otherModels.append((name, other.path, nil))
+            scaffold.otherModels.append(.init(name: name, artifact: other.path))
         }
         for dataset in declared where dataset.type == "dataset" {
             let name = Self.label(dataset.name)
@@ -224,7 +227,12 @@ struct InitCommand: ParsableCommand {
                 (scaffold.model, scaffold.modelArtifact) = (name, artifact)
                 scaffold.modelMetrics = Self.evaluationFile(metrics)
             } else {
-                scaffold.otherModels.append((name, artifact, Self.evaluationFile(metrics)))
+                // Its own gate, from its own metrics (the first project's is chosen with the others below).
+                let gate = InitGuesses.gateMetric(
+                    root: root, metricsFiles: metrics, view: view,
+                    stores: DataStores.of(gitDirectory: root + "/.git", workTree: root))
+                scaffold.otherModels.append(
+                    .init(name: name, artifact: artifact, metrics: Self.evaluationFile(metrics), gate: gate))
             }
             scaffold.guesses.append(
                 "model \(name): the DVC project in \(project)/, "

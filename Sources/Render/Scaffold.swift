@@ -13,9 +13,26 @@ public struct Scaffold: Sendable {
     public var datasets: [(name: String, path: String, columns: [String])] = []
     public var model: String
     public var modelArtifact: String?
-    /// Further models a DVC or GTO project declares, or the other projects of a monorepo (name, artifact
-    /// path, metrics file), each with its own gates.
-    public var otherModels: [(name: String, artifact: String?, metrics: String?)] = []
+    /// Further models a DVC or GTO project declares, or the other projects of a monorepo, each with its
+    /// own gates.
+    public var otherModels: [OtherModel] = []
+
+    public struct OtherModel: Sendable {
+        public var name: String
+        public var artifact: String?
+        public var metrics: String?
+        /// Its own gate metric and why (a monorepo project's, from its own metrics); nil: the first model's.
+        public var gate: (metric: String?, reason: String)?
+
+        public init(
+            name: String, artifact: String?, metrics: String? = nil, gate: (metric: String?, reason: String)? = nil
+        ) {
+            self.name = name
+            self.artifact = artifact
+            self.metrics = metrics
+            self.gate = gate
+        }
+    }
     public var modelMetrics: String?
     /// What the environments' namespaces are named after: the model, or the project when it holds several.
     public var namespaceBase: String?
@@ -116,10 +133,13 @@ public struct Scaffold: Sendable {
                 "name": .text(other.name), "artifact": other.artifact.map(TemplateValue.text) ?? .null,
                 "metrics": other.metrics.map(TemplateValue.text) ?? .null, "predictions": .null,
             ])
+            let (metric, reason) = other.gate ?? (gateMetric, gateReason)
+            own["gate_metric"] = metric.map(TemplateValue.text) ?? .null
+            own["gate_reason"] = .text(reason)
             files.append(
                 try render(
-                    "init/policies/gates.yaml",
-                    "policies/gates-\(other.name).yaml\(gateMetric == nil ? ".example" : "")", own))
+                    "init/policies/gates.yaml", "policies/gates-\(other.name).yaml\(metric == nil ? ".example" : "")",
+                    own))
         }
         if firstDataset != nil { files.append(try render("init/policies/data.yaml", "policies/data.yaml")) }
         for policy in files.dropFirst() {

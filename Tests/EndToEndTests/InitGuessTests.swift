@@ -173,7 +173,8 @@ struct InitGuessTests {
                 "  fraud-scoring:\n    artifact: \"fraud-scoring/models/model.onnx\"\n    metrics: \"fraud-scoring/eval/metrics.json\""
             ), "\(config)")
         #expect(config.contains("namespace: monorepo-staging"), "\(config)")
-        #expect(FileManager.default.fileExists(atPath: directory + "/policies/gates-fraud-scoring.yaml"))
+        let second = try String(contentsOfFile: directory + "/policies/gates-fraud-scoring.yaml", encoding: .utf8)
+        #expect(second.contains("from fraud-scoring/eval/metrics.json"), "its own project's metrics: \(second)")
         try git("add", "-A", in: directory)
         try git("commit", "-qm", "Adopt gitops-ml", in: directory)
         let check = try gitopsML(["check", "--no-note"], in: directory)
