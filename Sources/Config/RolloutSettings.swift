@@ -94,7 +94,13 @@ public struct RolloutSettings: Sendable, Equatable {
         if let node = map.optional("request_id") {
             requestID = try Self.header(node, "request_id", example: "X-Request-Id")
         }
-        if let node = map.optional("labels") { labelsMargin = try Self.margin(node) }
+        if let node = map.optional("labels") {
+            // A squared error: a share for probabilities and classes, in the label's units² for a regression.
+            labelsMargin = try node.double()
+            guard let margin = labelsMargin, margin >= 0, margin.isFinite else {
+                throw node.error("the labels margin is a squared error: 0 or more")
+            }
+        }
         if let node = map.optional("errors") { errorsMargin = try Self.margin(node) }
         if let node = map.optional("latency") {
             let latencyMap = try node.mapping()

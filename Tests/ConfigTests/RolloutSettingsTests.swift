@@ -92,7 +92,7 @@ struct RolloutSettingsTests {
         ("strategy: blue-green\nhold: 0s", "from 1s to 24h"),
         ("strategy: shadow\nfield: predictions..label", "dotted path"),
         ("strategy: canary\nlabels: 0.02", "name the answer's field"),
-        ("strategy: canary\nfield: p\nlabels: 2", "a share between 0 and 1"),
+        ("strategy: canary\nfield: p\nlabels: -0.1", "the labels margin is a squared error"),
         ("strategy: canary\nrequest_id: \"a b\"", "request_id must be a request header"),
     ])
     func badSettingsAreRefusedAtTheirLine(text: String, message: String) {
