@@ -47,7 +47,8 @@ portability: dist
 	  echo "portability: the dynamically linked debug binary is refused, as it should be"
 
 ## The image's contents proven without Docker (scripts/image-check.sh): the Dockerfile's runtime packages on a
-## debootstrap'd bookworm minbase, the archive's binary run there as UID 10001.
+## debootstrap'd bookworm minbase, the archive's binary run there as UID 10001 (check, and `agent once` on
+## the kubernetes target against the API stand-in).
 image-check: dist
 	bash scripts/image-check.sh
 

@@ -3,7 +3,8 @@
 # with `debootstrap --variant=minbase` plus exactly the runtime packages the Dockerfile installs (read from
 # it), the release archive's binary at /usr/local/bin, and the binary run there as UID 10001, as the image
 # runs it: --help, `version --verbose` (libgit2 linked, libcurl found at run time), and `check` on the churn
-# example (the better challenger passes, the worse fails with exit 1). Needs root (chroot) and a Debian
+# example (the better challenger passes, the worse fails with exit 1), and `agent once` applying the
+# example's staging manifests to the Kubernetes API stand-in. Needs root (chroot) and a Debian
 # mirror; the root file system is kept in .build/image-root and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,5 +47,53 @@ status=0
 run sh -c "cd /work && gitops-ml check --repo /work --head challenger/worse --no-note ${suites[*]}" > /dev/null 2>&1 \
   || status=$?
 [ "$status" = 1 ] || { echo "image-check: the worse challenger's check exited $status, not 1" >&2; exit 1; }
+# The agent in the image: `agent once` with the kubernetes target applies the example's staging manifests
+# (rendered and committed to a `gitops` branch here) to the API stand-in on 127.0.0.1, over HTTPS with its
+# CA and token from a kubeconfig, waits for the rollout and exits 0. The stand-in runs outside the chroot
+# (the chroot shares the host's network, as a pod reaches its API server).
+kube=$root/work/kube
+$SUDO mkdir -p "$kube"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
+$SUDO cp "$work/cert.pem" "$kube/ca.pem"
+python3 Tests/Fixtures/fake_kube_api.py "$work/cert.pem" "$work/key.pem" image-token "$work/port" \
+  "$work/requests.jsonl" > "$work/api.log" 2>&1 &
+api=$!
+trap '$SUDO umount "$root/proc" 2> /dev/null || true; kill $api 2> /dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -f "$work/port" ] && break; sleep 0.1; done
+[ -f "$work/port" ] || { echo "image-check: the API stand-in did not start: $(cat "$work/api.log")" >&2; exit 1; }
+host_bin=$root/usr/local/bin/gitops-ml
+(
+  cd "$work/churn"
+  "$host_bin" generate manifests --env staging > /dev/null 2>&1
+  git checkout -q -b gitops
+  git add deploy && git -c user.name=image-check -c user.email=image-check@example.com commit -qm "Staging manifests"
+  git checkout -q -
+)
+$SUDO rm -rf "$root/work-gitops" && $SUDO git clone -q --bare "$work/churn" "$root/work-gitops"
+$SUDO chown -R 10001:10001 "$root/work-gitops" "$kube"
+$SUDO tee "$kube/config" > /dev/null <<EOF2
+apiVersion: v1
+kind: Config
+clusters: [{name: stand-in, cluster: {server: "https://127.0.0.1:$(cat "$work/port")", certificate-authority: /work/kube/ca.pem}}]
+users: [{name: agent, user: {token: image-token}}]
+contexts: [{name: stand-in, context: {cluster: stand-in, user: agent}}]
+current-context: stand-in
+EOF2
+$SUDO tee "$kube/agent.yaml" > /dev/null <<EOF2
+version: 1
+repository: /work-gitops
+state_dir: /work/kube/state
+environments:
+  - {name: staging, branch: gitops, namespace: churn-staging, target: kubernetes, health: {deadline: 60}}
+EOF2
+status=0
+run env KUBECONFIG=/work/kube/config gitops-ml agent once --config /work/kube/agent.yaml --log-level warning \
+  > "$work/once.json" 2> "$work/once.log" || status=$?
+[ "$status" = 0 ] || { echo "image-check: agent once exited $status: $(cat "$work/once.log")" >&2; exit 1; }
+applied=$(grep -c '"method": "PATCH", "path": "/apis/apps/v1/namespaces/churn-staging/deployments/churn?fieldManager=gitops-ml&force=true"' \
+  "$work/requests.jsonl" || true)
+[ "$applied" -ge 1 ] || { echo "image-check: agent once applied no Deployment: $(cat "$work/once.json")" >&2; exit 1; }
 echo "image-check: $(basename "$archive") runs in bookworm minbase + $packages as UID 10001:" \
-  "--help, version (${versions//$'\n'/; }), check (pass, and fail with exit 1)"
+  "--help, version (${versions//$'\n'/; }), check (pass, and fail with exit 1)," \
+  "agent once on the kubernetes target ($(grep -c 'force=true"' "$work/requests.jsonl") objects applied)"
