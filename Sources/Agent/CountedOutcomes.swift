@@ -93,6 +93,8 @@ struct PrometheusOutcomes {
 /// interleaved in proportion and each track's errors and slow requests spread evenly among its own: no
 /// order that would bring a decision sooner than the evidence does.
 public struct CountedOutcomes: Sendable {
+    /// Observations one read gives at most.
+    static let maximumPerRead = 50_000
     private var last: [String: TrackCounts]?
 
     public init() {}
@@ -102,20 +104,31 @@ public struct CountedOutcomes: Sendable {
     {
         defer { last = counts }
         guard let last else { return [] }
-        func since(_ track: String) -> (requests: Int, errors: Int, slow: Int) {
+        func since(_ track: String) -> TrackCounts {
             let now = counts[track] ?? TrackCounts()
             let before = last[track] ?? TrackCounts()
             // A counter that went down was reset (a pod restarted): all it counts now is new.
             let base = now.requests < before.requests ? TrackCounts() : before
-            let requests = Int((now.requests - base.requests).rounded())
+            return TrackCounts(
+                requests: now.requests - base.requests, errors: now.errors - base.errors, slow: now.slow - base.slow)
+        }
+        let deltas = [since("stable"), since("canary")]
+        // At most `maximumPerRead` observations a read: a busier interval is taken at the same rates, both
+        // tracks scaled alike (less evidence, never other evidence), so memory and time stay bounded.
+        let total = deltas.map { $0.requests.isFinite ? max(0, $0.requests) : 0 }.reduce(0, +)
+        let scale = total > Double(Self.maximumPerRead) ? Double(Self.maximumPerRead) / total : 1
+        func scaled(_ value: Double, upTo limit: Int) -> Int {
+            value.isFinite ? min(limit, max(0, Int((value * scale).rounded()))) : 0
+        }
+        let streams: [(RolloutObservation.Version, (requests: Int, errors: Int, slow: Int))] = zip(
+            [RolloutObservation.Version.champion, .challenger], deltas
+        ).map { version, delta in
+            let requests = scaled(delta.requests, upTo: Self.maximumPerRead)
             return (
-                requests, min(requests, max(0, Int((now.errors - base.errors).rounded()))),
-                min(requests, max(0, Int((now.slow - base.slow).rounded())))
+                version,
+                (requests, scaled(delta.errors, upTo: requests), scaled(delta.slow, upTo: requests))
             )
         }
-        let streams: [(RolloutObservation.Version, (requests: Int, errors: Int, slow: Int))] = [
-            (.champion, since("stable")), (.challenger, since("canary")),
-        ]
         var merged: [(position: Double, observation: RolloutObservation)] = []
         for (version, counted) in streams where counted.requests > 0 {
             let n = counted.requests

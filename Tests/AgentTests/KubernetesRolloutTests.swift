@@ -329,6 +329,17 @@ struct CountedOutcomesTests {
             time: 2, latency: false)
         #expect(reset.filter { $0.version == .challenger }.count == 4)
         #expect(reset.filter { $0.version == .champion }.count == 10)
+        // A busy interval (ten million requests) is taken at the same rates within the bound; a value that
+        // is not a number counts nothing.
+        let busy = counted.observations(
+            [
+                "stable": TrackCounts(requests: 9_000_150, errors: 90_009),
+                "canary": TrackCounts(requests: 1_000_004, errors: .nan),
+            ], time: 3, latency: false)
+        #expect(busy.count == CountedOutcomes.maximumPerRead, "\(busy.count)")
+        let champion = busy.filter { $0.version == .champion }
+        #expect(champion.count == 45_000 && champion.map { $0.values["errors"] ?? 0 }.reduce(0, +) == 450)
+        #expect(busy.filter { $0.version == .challenger }.allSatisfy { $0.values["errors"] == 0 })
     }
 
     static func answering(_ status: Int, _ body: String) -> PrometheusOutcomes {
