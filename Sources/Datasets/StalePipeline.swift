@@ -23,6 +23,8 @@ public enum StalePipeline {
         public var actual: String?
         /// An output kept in git that differs from the lock (edited after `dvc repro`).
         public var isOutput = false
+        /// What likely made the difference, when it can be told.
+        public var hint: String?
 
         public var message: String {
             isOutput
@@ -30,6 +32,7 @@ public enum StalePipeline {
                     + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
                 : "stale pipeline: stage \(stage)'s outputs were not reproduced after \(dependency) changed "
                     + "(dvc.lock records \(recorded), the commit has \(actual ?? "nothing"))"
+                    + (hint.map { "; \($0)" } ?? "")
         }
     }
 
@@ -113,7 +116,17 @@ public enum StalePipeline {
                         continue
                     }
                     if actual != recorded.lowercased() {
-                        found.append(Staleness(stage: name, dependency: full, recorded: recorded, actual: actual))
+                        var staleness = Staleness(stage: name, dependency: full, recorded: recorded, actual: actual)
+                        if let counted = dependency["nfiles"]?.number.flatMap({ Int(exactly: $0) }),
+                            let files = try? folderFiles(full, legacy: legacy, in: view, outputs: outputs),
+                            counted > files.count
+                        {
+                            staleness.hint =
+                                "the lock counts \(counted) files in \(full), the commit \(files.count): files git does "
+                                + "not hold (ignored, such as __pycache__) were there at dvc repro; list them in "
+                                + ".dvcignore and run dvc repro"
+                        }
+                        found.append(staleness)
                     }
                 }
             }
@@ -165,7 +178,7 @@ public enum StalePipeline {
         }
         // Inside a DVC-tracked folder: its bytes are not in git.
         if outputs.keys.contains(where: { path.hasPrefix($0 + "/") }) { throw Unjudged() }
-        return try inGit(path, legacy: legacy, in: view)
+        return try inGit(path, legacy: legacy, in: view, outputs: outputs)
     }
 
     /// `inGit`, nil for what it cannot judge.
@@ -174,25 +187,51 @@ public enum StalePipeline {
     }
 
     /// The digest of a file or folder as git holds it; nil when git holds nothing there; `Unjudged` for
-    /// an LFS pointer (its bytes are elsewhere).
-    static func inGit(_ path: String, legacy: Bool, in view: any FileView) throws -> String? {
-        // A folder lists its files; a file (or nothing) lists none.
-        let files = (try? view.list(path, limit: folderLimit)) ?? []
-        if files.isEmpty {
+    /// an LFS pointer (its bytes are elsewhere). A folder is listed as `dvc checkout` would fill it: its
+    /// files in git, the files its `.dvc` pointers track and the file outputs of stages (`outputs`) inside
+    /// it, at their recorded md5 (`data/` holding `raw.csv.dvc` and its `.gitignore`); a folder output inside
+    /// it is not judged (its files are listed only in the cache).
+    static func inGit(_ path: String, legacy: Bool, in view: any FileView, outputs: [String: String] = [:]) throws
+        -> String?
+    {
+        guard let listing = try folderFiles(path, legacy: legacy, in: view, outputs: outputs) else {
             guard let bytes = try view.read(path) else { return nil }
             if LFSPointer.looksLikePointer(bytes) { throw Unjudged() }
             return fileMD5(bytes, legacy: legacy)
         }
-        var entries: [String] = []
-        for file in files.sorted() {
-            guard let bytes = try view.read(file) else { continue }
-            if LFSPointer.looksLikePointer(bytes) { throw Unjudged() }
-            let relative = String(file.dropFirst(path.count + 1))
-            entries.append(
-                "{\"md5\": \"\(fileMD5(bytes, legacy: legacy))\", \"relpath\": \(StructuredValue.jsonString(relative))}"
-            )
+        let entries = listing.sorted { $0.key < $1.key }.map {
+            "{\"md5\": \"\($0.value)\", \"relpath\": \(StructuredValue.jsonString($0.key))}"
         }
         return Hex.string(Insecure.MD5.hash(data: Array(("[" + entries.joined(separator: ", ") + "]").utf8))) + ".dir"
+    }
+
+    /// The files of the folder at `path` (relative path → md5) as `inGit` describes them; nil when no folder
+    /// is there.
+    static func folderFiles(_ path: String, legacy: Bool, in view: any FileView, outputs: [String: String])
+        throws -> [String: String]?
+    {
+        let files = (try? view.list(path, limit: folderLimit)) ?? []
+        if files.isEmpty { return nil }
+        var listing: [String: String] = [:]  // relpath → md5
+        var tracked: [String: String] = [:]  // what pointers and stages put there
+        func add(_ file: String, _ md5: String) throws {
+            guard file.hasPrefix(path + "/") else { return }
+            if md5.hasSuffix(".dir") { throw Unjudged() }
+            tracked[String(file.dropFirst(path.count + 1))] = md5
+        }
+        for file in files {
+            guard let bytes = try view.read(file) else { continue }
+            if LFSPointer.looksLikePointer(bytes) { throw Unjudged() }
+            listing[String(file.dropFirst(path.count + 1))] = fileMD5(bytes, legacy: legacy)
+            guard file.hasSuffix(".dvc") else { continue }
+            let folder = (file as NSString).deletingLastPathComponent
+            guard let pointer = try? YAMLReader.parse(bytes, file: file),
+                let outs = try? DVCPointer.parseOutputs(pointer["outs"], file: file)
+            else { throw Unjudged() }
+            for output in outs { try add(normalize(folder + "/" + output.path), output.md5) }
+        }
+        for (output, md5) in outputs where output.hasPrefix(path + "/") { try add(output, md5) }
+        return listing.merging(tracked) { inGit, _ in inGit }
     }
 
     static func fileMD5(_ bytes: [UInt8], legacy: Bool) -> String {
