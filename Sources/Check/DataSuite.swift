@@ -39,12 +39,14 @@ enum DataSuite {
                     expectation, on: head, id: "\(id)/\(index + 1)-\(expectation.name)")
             }
             guard policy.drift != nil || policy.reference != nil, let base = context.base else { continue }
-            guard case .success(let reference) = try load(dataset, options: options, at: base, stores: context.stores)
-            else {
+            let reference: Dataset
+            switch try load(dataset, options: options, at: base, stores: context.stores) {
+            case .success(let data): reference = data
+            case .failure(let finding):
                 findings.append(
                     Finding(
                         id: "\(id)/drift", suite: .data, check: "drift", status: .skip,
-                        message: "\(dataset.path) cannot be read at \(base.name): no drift reference"))
+                        message: "no drift reference: \(finding.message)"))
                 continue
             }
             if let rules = policy.reference {
@@ -64,9 +66,9 @@ enum DataSuite {
         case failure(Finding)
     }
 
-    /// The dataset at a revision; an absent file or malformed content is a finding. A repository or cache
-    /// that cannot give the object it names (missing, corrupt, unreadable) is thrown: the check stops there,
-    /// exit 3, rather than judging without it.
+    /// The dataset at a revision; an absent file, an object not fetched here (`dvc pull`, `git lfs pull`)
+    /// or malformed content is a finding. A repository or cache that cannot give an object it holds
+    /// (corrupt, unreadable) is thrown: the check stops there, exit 3, rather than judging without it.
     static func load(
         _ dataset: ProjectConfig.Dataset, options: Dataset.Options, at revision: CheckRevision, stores: DataStores
     ) throws -> Loaded {
@@ -83,6 +85,10 @@ enum DataSuite {
                 return failure("\(dataset.path) does not exist at \(revision.name)", nil)
             }
             return .success(data)
+        } catch let error as GitOpsMLError where error.notPulled {
+            // Not fetched (a DVC or LFS object absent here): the findings that need it say so, with the
+            // pull to run; the rest of the check goes on.
+            return failure(error.message + (revision.commit == nil ? "" : " (at \(revision.name))"), nil)
         } catch let error as CategorizedError where error.category == .environment {
             throw error
         } catch let error as GitOpsMLError {

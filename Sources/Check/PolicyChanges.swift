@@ -80,8 +80,22 @@ public enum PolicyChanges {
         for model in old.config.models.keys.sorted() where new.config.models[model] == nil {
             loosened.append("model \(model) removed")
         }
+        other += new.config.models.keys.sorted().filter { old.config.models[$0] == nil }.map { "model \($0) added" }
+        for (name, dataset) in old.config.datasets.sorted(by: { $0.key < $1.key }) {
+            guard let now = new.config.datasets[name] else {
+                loosened.append("dataset \(name) removed")
+                continue
+            }
+            if dataset.path != now.path { other.append("dataset \(name): \(dataset.path) → \(now.path)") }
+        }
+        other += new.config.datasets.keys.sorted().filter { old.config.datasets[$0] == nil }.map {
+            "dataset \($0) added"
+        }
         for (model, config) in old.config.models.sorted(by: { $0.key < $1.key }) {
             guard let now = new.config.models[model] else { continue }
+            if config.artifact != now.artifact {
+                other.append("model \(model): artifact \(config.artifact ?? "none") → \(now.artifact ?? "none")")
+            }
             if config.predictions != now.predictions {
                 other.append(
                     "model \(model): predictions \(config.predictions ?? "none") → \(now.predictions ?? "none")")
@@ -112,12 +126,13 @@ public enum PolicyChanges {
         let newExpectations = new.dataPolicies.reduce(0) { $0 + $1.expectations.count }
         if newExpectations < oldExpectations {
             loosened.append("\(oldExpectations - newExpectations) data expectations fewer")
+        } else if newExpectations > oldExpectations {
+            other.append("\(newExpectations - oldExpectations) data expectations more")
         }
-        if old.dataPolicies.contains(where: { $0.drift != nil })
-            && !new.dataPolicies.contains(where: { $0.drift != nil })
-        {
-            loosened.append("drift checks removed")
-        }
+        let driftBefore = old.dataPolicies.contains { $0.drift != nil }
+        let driftAfter = new.dataPolicies.contains { $0.drift != nil }
+        if driftBefore && !driftAfter { loosened.append("drift checks removed") }
+        if driftAfter && !driftBefore { other.append("drift checks added") }
         loosened += promotionLoosening(from: old.promotionPolicies, to: new.promotionPolicies)
         loosened += deployLoosening(from: old.deployPolicies, to: new.deployPolicies)
         return loosened + other

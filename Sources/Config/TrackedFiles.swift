@@ -72,8 +72,7 @@ public enum TrackedFiles {
 
     private static func dvcTargets(_ kind: Kind, in view: any FileView, project: String) throws -> [Target] {
         let file = project.isEmpty ? "dvc.yaml" : project + "/dvc.yaml"
-        guard let bytes = try view.read(file) else { return [] }
-        let dvc = try atRevision(view) { try YAMLReader.parse(bytes, file: file) }
+        guard let dvc = try atRevision(view, { try DVCFile.read(file, in: view) }) else { return [] }
         let base = project.isEmpty ? "" : project + "/"
         var targets: [Target] = []
         let topKey = kind == .metrics ? "metrics" : "params"

@@ -121,6 +121,7 @@ struct InitCommand: ParsableCommand {
                 break
             }
         }
+        let exists = { (path: String) in ((try? DataResolver.storage(of: path, in: view)) ?? nil) != nil }
         // Models and datasets a DVC project (dvc.yaml `artifacts:`) or a GTO registry (artifacts.yaml)
         // declares, under the names `registry` and `promote` will meet in their tags.
         let declared = Self.declaredArtifacts(in: view)
@@ -148,19 +149,26 @@ struct InitCommand: ParsableCommand {
         } else if let path = modelPath {
             // Named on the command line: no guess, but a repository path (a URL is refused here too).
             scaffold.modelArtifact = try RepositoryPath.clean(path)
-        } else if let artifact = scaffold.modelArtifact {
+        } else if let artifact = scaffold.modelArtifact, exists(artifact) {
             scaffold.guesses.append(
                 "model \(scaffold.model): \(artifact), as dvc.yaml artifacts: or artifacts.yaml declares it")
         } else {
+            // A declared path HEAD does not hold (a registry's artifacts.yaml left behind when the pipeline
+            // moved its model) gives way to a model file that exists.
+            let stale = scaffold.modelArtifact.map {
+                "dvc.yaml artifacts: or artifacts.yaml declares \($0), which HEAD does not hold; "
+            }
             // Files that exist (in the work tree, or as a DVC or LFS pointer or a dvc.lock output) before
             // outputs dvc.yaml only declares (a pipeline never reproduced has none).
             var candidates = InitGuesses.modelFiles(root: root, view: view)
-            let exists = { (path: String) in ((try? DataResolver.storage(of: path, in: view)) ?? nil) != nil }
-            candidates = candidates.filter(exists) + candidates.filter { !exists($0) }
-            if let first = candidates.first {
+            candidates = candidates.filter(exists) + (stale == nil ? candidates.filter { !exists($0) } : [])
+            if let stale, candidates.isEmpty {
+                scaffold.guesses.append(
+                    "model \(scaffold.model): \(stale)no other model file found: set models.\(scaffold.model).artifact")
+            } else if let first = candidates.first {
                 scaffold.modelArtifact = first
                 scaffold.guesses.append(
-                    "model \(scaffold.model): \(first)"
+                    "model \(scaffold.model): \(stale ?? "")\(first)"
                         + (exists(first)
                             ? ""
                             : " (dvc.yaml declares it, but neither git nor a dvc.lock has it: reproduce the pipeline and commit dvc.lock)")
@@ -241,11 +249,18 @@ struct InitCommand: ParsableCommand {
         }
     }
 
+    /// dvc.yaml (interpolated) or artifacts.yaml, parsed; nil when absent or unreadable.
+    static func declarations(_ file: String, in view: any FileView) -> StructuredValue? {
+        if file.hasSuffix("dvc.yaml") { return (try? DVCFile.read(file, in: view)) ?? nil }
+        guard let bytes = try? view.read(file) else { return nil }
+        return try? YAMLReader.parse(bytes, file: file)
+    }
+
     /// Artifacts dvc.yaml or artifacts.yaml declares at a URL (`s3://…`): not files of the repository.
     static func remoteArtifacts(in view: any FileView) -> [(name: String, path: String)] {
         var found: [(name: String, path: String)] = []
         for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
-            guard let bytes = try? view.read(file), let root = try? YAMLReader.parse(bytes, file: file),
+            guard let root = Self.declarations(file, in: view),
                 case .object(let entries)? = key.map({ root[$0] }) ?? root
             else { continue }
             for (name, value) in entries {
@@ -260,9 +275,7 @@ struct InitCommand: ParsableCommand {
     static func declaredArtifacts(in view: any FileView) -> [(name: String, type: String, path: String)] {
         var found: [(name: String, type: String, path: String)] = []
         for (file, key) in [("dvc.yaml", "artifacts"), ("artifacts.yaml", nil)] {
-            guard let bytes = try? view.read(file), let root = try? YAMLReader.parse(bytes, file: file) else {
-                continue
-            }
+            guard let root = Self.declarations(file, in: view) else { continue }
             guard case .object(let entries)? = key.map({ root[$0] }) ?? root else { continue }
             for (name, value) in entries where !found.contains(where: { $0.name == name }) {
                 // A path that leaves the repository is not taken (nor read for its header).

@@ -96,12 +96,13 @@ enum InitGuesses {
     }
 
     /// Model files: stage outputs of dvc.yaml with a model's extension (`model.pt`, a DVC output not in the
-    /// work tree), then files under `model/`, `models/` and the root (three levels deep).
+    /// work tree), then stage outputs named as models are (a `models/` folder: a SavedModel, a Keras or
+    /// Hugging Face directory), then files under `model/`, `models/` and the root (three levels deep).
     static func modelFiles(root: String, view: any FileView, project: String = "") -> [String] {
         var found: [String] = []
+        var namedOutputs: [String] = []
         let prefix = project.isEmpty ? "" : project + "/"
-        if let bytes = try? view.read(prefix + "dvc.yaml"),
-            let dvc = try? YAMLReader.parse(bytes, file: prefix + "dvc.yaml"),
+        if let dvc = (try? DVCFile.read(prefix + "dvc.yaml", in: view)) ?? nil,
             case .object(let stages)? = dvc["stages"]
         {
             for (_, stage) in stages {
@@ -115,15 +116,17 @@ enum InitGuesses {
                     case .object(let pairs): path = pairs.first?.key
                     default: path = nil
                     }
-                    if let path, let clean = try? RepositoryPath.clean(wdir + path),
-                        ArtifactDiff.modelExtensions.contains(where: clean.lowercased().hasSuffix),
-                        !found.contains(clean)
-                    {
+                    guard let path, let clean = try? RepositoryPath.clean(wdir + path), !found.contains(clean)
+                    else { continue }
+                    if ArtifactDiff.modelExtensions.contains(where: clean.lowercased().hasSuffix) {
                         found.append(clean)
+                    } else if isModelName((clean as NSString).lastPathComponent), !namedOutputs.contains(clean) {
+                        namedOutputs.append(clean)
                     }
                 }
             }
         }
+        found += namedOutputs
         for folder in ["model", "models", ""].map({ prefix + $0 }) {
             let base = folder.isEmpty ? root : root + "/" + (folder.hasSuffix("/") ? String(folder.dropLast()) : folder)
             guard let walker = FileManager.default.enumerator(atPath: base) else { continue }
@@ -144,7 +147,29 @@ enum InitGuesses {
                 }
             }
         }
-        return found
+        // A file named as a model first, then one in a folder so named; data splits saved as pickles
+        // (`data/X_train.pkl`) last.
+        func rank(_ path: String) -> Int {
+            let lower = path.lowercased()
+            let parts = lower.split(separator: "/")
+            let name = (parts.last.map(String.init) ?? lower)
+            if ["model", "clf", "classifier", "regressor", "estimator"].contains(where: name.contains) { return 0 }
+            if lower.contains("model") { return 1 }
+            let isData =
+                parts.dropLast().contains { $0 == "data" || $0 == "dataset" || $0 == "datasets" }
+                || ["x_", "y_", "train", "test", "val", "features", "labels"].contains { name.hasPrefix($0) }
+            return isData ? 3 : 2
+        }
+        return found.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(
+            \.element)
+    }
+
+    /// A file or folder named as models are, without a model's extension: `model`, `models`, `best_model`,
+    /// `model-v2`.
+    static func isModelName(_ name: String) -> Bool {
+        let stem = ((name as NSString).deletingPathExtension).lowercased()
+        return stem == "model" || stem == "models" || stem.hasSuffix("_model") || stem.hasSuffix("-model")
+            || stem.hasPrefix("model_") || stem.hasPrefix("model-")
     }
 
     /// The remote's default branch (`origin/HEAD`), else the current branch, else main; and where it came from.

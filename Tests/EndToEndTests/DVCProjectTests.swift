@@ -223,6 +223,47 @@ struct DVCProjectTests {
         #expect(diff.stderrText.contains("could not be loaded (not in the local DVC cache"), "\(diff.stderrText)")
     }
 
+    /// A dataset under a data policy that is a DVC output nobody pulled (iterative/demo-bank-customer-churn's
+    /// `data/Churn_Modelling.csv.dvc` on a fresh clone): its findings are errors naming the pull to run, and
+    /// every other check is still judged; the check does not stop at exit 3.
+    @Test func aDatasetNotPulledFailsItsOwnFindingsOnly() throws {
+        let directory = try project()
+        try write(
+            "outs:\n- md5: 73fba4fd85b6dbaf95c9d5e3836d3926\n  size: 684858\n  path: Churn_Modelling.csv\n",
+            to: "data/Churn_Modelling.csv.dvc", in: directory)
+        let config = try String(contentsOfFile: directory + "/gitops-ml.yaml", encoding: .utf8)
+        try write(
+            config + "datasets:\n  churn: data/Churn_Modelling.csv\n", to: "gitops-ml.yaml", in: directory)
+        try write(
+            """
+            apiVersion: gitops-ml/v1
+            kind: DataPolicy
+            metadata: {name: churn-data}
+            spec:
+              dataset: churn
+              expectations:
+                - {expect: expect_column_values_to_not_be_null, column: Exited}
+              drift: {}
+
+            """, to: "policies/data.yaml", in: directory)
+        try git("add", "-A", in: directory)
+        try git("commit", "-qm", "A dataset under a data policy", in: directory)
+        let result = try gitopsML(["check", "--no-note", "--base", "HEAD~1", "--rules", "HEAD"], in: directory)
+        #expect(result.status == 1, "\(result.stdoutText)\(result.stderrText)")
+        #expect(
+            result.stdoutText.contains(
+                "✘ data/Churn_Modelling.csv is a DVC output (data/Churn_Modelling.csv.dvc) with md5 73fba4fd85b6…; not in the local cache: run `dvc pull data/Churn_Modelling.csv`"
+            ), "\(result.stdoutText)")
+        #expect(result.stdoutText.contains("avg_prec.test: challenger 0.76 vs champion 0.76"), "\(result.stdoutText)")
+        #expect(!result.stderrText.contains("error:"), "\(result.stderrText)")
+        // Judged by the base's rules, the change is named for what it adds.
+        let judged = try gitopsML(["check", "--no-note", "--base", "HEAD~1"], in: directory)
+        #expect(
+            judged.stdoutText.contains(
+                "the change edits the rules (gitops-ml.yaml, policies/data.yaml): dataset churn added; 1 data expectations more; drift checks added."
+            ), "\(judged.stdoutText)")
+    }
+
     @Test func eachExperimentIsGatedAgainstTheChampion() throws {
         let directory = try project()
         try experiment("kinky-sera", avgPrec: 0.81, in: directory)

@@ -138,6 +138,59 @@ struct InitGuessTests {
         #expect(said.contains("model.pt (dvc.yaml declares it, but neither git nor a dvc.lock has it"), "\(said)")
     }
 
+    /// The shape of iterative/demo-bank-customer-churn: dvc.yaml names its outputs through templating
+    /// (`${base.model_dir}/clf-model`), GTO's artifacts.yaml still names the model's old path, and the data
+    /// splits are pickles: the model is the stage output named as one, not the stale declaration nor
+    /// `data/X_train.pkl`, under the registry's name; the metrics file dvc.yaml names through `vars:` is
+    /// found.
+    @Test func templatedOutputsAndAStaleRegistryDeclaration() throws {
+        let lockOutput = { (path: String, md5: String) in "    - path: \(path)\n      md5: \(md5)\n      size: 10\n" }
+        let directory = try makeRepository(
+            in: temp.sub("templated"),
+            files: [
+                "params.yaml": "base:\n  model_dir: model\n  data_dir: data\n",
+                "eval.yaml": "reports: {dir: reports}\n",
+                "artifacts.yaml": "churn-model:\n  type: model\n  path: .mlem/model/clf-model\n",
+                "dvc.yaml": """
+                vars:
+                  - eval.yaml:reports
+                stages:
+                  split:
+                    cmd: python split.py
+                    outs:
+                      - ${base.data_dir}/X_train.pkl
+                      - ${base.data_dir}/y_train.pkl
+                  train:
+                    cmd: python train.py
+                    deps:
+                      - ${base.data_dir}/X_train.pkl
+                    outs:
+                      - ${base.model_dir}/clf-model
+                  eval:
+                    cmd: python eval.py
+                    metrics:
+                      - ${reports.dir}/metrics.json:
+                          cache: false
+
+                """,
+                "dvc.lock": "schema: '2.0'\nstages:\n  split:\n    cmd: python split.py\n    outs:\n"
+                    + lockOutput("data/X_train.pkl", String(repeating: "a", count: 32))
+                    + lockOutput("data/y_train.pkl", String(repeating: "b", count: 32))
+                    + "  train:\n    cmd: python train.py\n    outs:\n"
+                    + lockOutput("model/clf-model", String(repeating: "c", count: 32)),
+                "reports/metrics.json": "{\"roc_auc\": 0.86}",
+            ])
+        let (output, config) = try initialize(directory)
+        #expect(config.contains("  churn-model:\n    artifact: \"model/clf-model\""), "\(config)")
+        #expect(
+            output.contains(
+                "declares .mlem/model/clf-model, which HEAD does not hold; model/clf-model, the first of 3 model files"),
+            "\(output)")
+        #expect(config.contains("metrics: [\"reports/metrics.json\"]"), "\(config)")
+        let gates = try String(contentsOfFile: directory + "/policies/gates.yaml", encoding: .utf8)
+        #expect(gates.contains("- metric: \"roc_auc\""), "\(gates)")
+    }
+
     /// A monorepo of two DVC projects (`dvc init --subdir`, nothing at the root): a model per project, each
     /// with its own model file and evaluation metrics, every project's metrics declared, the environments
     /// named after the repository; the first `check` after committing is green.
