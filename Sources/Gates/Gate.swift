@@ -322,7 +322,7 @@ public enum GateEvaluator {
                 // Few examples scored differently: Student's t, automatically, and said.
                 withStatistic.test = "DeLong t (automatic: \(df + 1) examples scored differently)"
                 withStatistic.description +=
-                    "; only \(df + 1) examples are scored differently (fewer than \(DeLongResult.fewDiffering)): Student's t with \(df) degrees of freedom, as the normal interval undercovers there"
+                    "; only \(df + 1) examples are scored differently (fewer than \(DeLongResult.fewDiffering), or than half of them): Student's t with \(df) degrees of freedom, as the normal interval undercovers there"
                 withStatistic.interval = "DeLong Wald, Student's t"
                 withStatistic.details.append(("degrees_of_freedom", .int(df)))
             }

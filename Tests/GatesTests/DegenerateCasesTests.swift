@@ -81,8 +81,9 @@ struct DegenerateCasesTests {
         #expect(dense.method?.test.hasPrefix("bootstrap (1000 resamples") == true, "\(dense.message)")
     }
 
-    /// Few examples scored differently: DeLong uses Student's t on (that count − 1) degrees of freedom, the
-    /// interval and the p-value alike (they still agree), and the report says so; with many, the normal.
+    /// Few examples scored differently (fewer than 30, or than half): DeLong uses Student's t on (that count
+    /// − 1) degrees of freedom, the interval and the p-value alike (they still agree), and the report says
+    /// so; with many, the normal.
     @Test func delongWithFewDifferingScoresUsesStudentsT() throws {
         let n = 60
         let positives = (0..<n).map { $0 % 3 == 0 }
@@ -107,6 +108,15 @@ struct DegenerateCasesTests {
                 champion: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: a),
                 challenger: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: b)))
         #expect(outcome.method?.test == "DeLong t (automatic: 6 examples scored differently)", "\(outcome.message)")
+        // 60 of 200 examples scored differently (more than 30, fewer than half): still t, on 59.
+        let wide = (0..<200).map { Double(($0 * 7) % 10) / 10 }
+        let widePositives = (0..<200).map { $0 % 3 == 0 }
+        let moved = wide.enumerated().map { index, score in
+            index < 60 ? score + (widePositives[index] ? 0.1 : -0.1) : score
+        }
+        #expect(
+            try #require(DeLongResult.test(positives: widePositives, scoresA: wide, scoresB: moved)).degreesOfFreedom
+                == 59)
         // Continuous scores differ everywhere: the normal, as before.
         let c = a.enumerated().map { $0.element + Double($0.offset) * 1e-6 }
         #expect(try #require(DeLongResult.test(positives: positives, scoresA: a, scoresB: c)).degreesOfFreedom == nil)
