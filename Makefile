@@ -127,8 +127,9 @@ benchmark: build venv
 
 ## Coverage of the gates' intervals by simulation (benchmarks/README.md); REPS replications per n.
 REPS ?= 1000
-coverage: deps
+coverage: deps venv
 	$(SWIFT) run -c release coverage-simulation $(REPS)
+	$(VENV)/bin/python benchmarks/coverage_exact.py
 
 ## Continuously judged canaries against the peers' fixed checks (benchmarks/README.md); CANARIES per cell.
 CANARIES ?= 1000
