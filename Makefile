@@ -126,7 +126,7 @@ benchmark: build venv
 	bash benchmarks/run.sh
 
 ## Coverage of the gates' intervals by simulation (benchmarks/README.md); REPS replications per n.
-REPS ?= 1000
+REPS ?= 2000
 coverage: deps venv
 	$(SWIFT) run -c release coverage-simulation $(REPS)
 	$(VENV)/bin/python benchmarks/coverage_exact.py

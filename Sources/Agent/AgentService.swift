@@ -93,7 +93,7 @@ public final class AgentService: Service, Sendable {
         // cancels this loop, and a loop that went on would keep deploying with no endpoint and never see
         // the SIGTERM that follows.
         var trimmed = clock.now()
-        var startupPagesReleased = false
+        var pagesReleased: Double?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Between passes too: the 20 polls a second and the endpoints free memory glibc would keep.
             if clock.now() - trimmed >= 1 {
@@ -123,10 +123,12 @@ public final class AgentService: Service, Sendable {
             let seconds = clock.now() - started
             Self.returnFreedMemory()
             trimmed = clock.now()
-            if !startupPagesReleased {
-                // After the first pass: the model servers started, the endpoints listening.
+            if pagesReleased.map({ clock.now() - $0 >= 300 }) ?? true {
+                // After the first pass (the model servers started, the endpoints listening), then at most
+                // every five minutes: what a pass touches comes back from disk on the next one (tens of
+                // milliseconds), so not after every pass.
                 Self.releaseStartupPages()
-                startupPagesReleased = true
+                pagesReleased = clock.now()
             }
             for (environment, result) in results.sorted(by: { $0.key < $1.key }) {
                 metrics.record(

@@ -119,11 +119,28 @@ let trueLogLossDifference: Double = {
     return sample.reduce(0, +) / Double(sample.count)
 }()
 
-print("interval | n | replications | coverage (target 93.5–96.5 %)")
+/// The interval a gate asking for a bootstrap on accuracy gives, through the gate (which turns to Tango's
+/// interval with fewer than 30 discordant pairs): the interval a user gets.
+func gateBootstrap(_ champion: [Bool], _ challenger: [Bool], seed: UInt64) -> ClosedRange<Double>? {
+    let ids = (0..<champion.count).map(String.init)
+    let truth = [String](repeating: "1", count: champion.count)
+    func predictions(_ correct: [Bool]) -> ClassificationPredictions {
+        ClassificationPredictions(ids: ids, truth: truth, predicted: correct.map { $0 ? "1" : "0" }, score: nil)
+    }
+    var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
+    (spec.test, spec.resamples, spec.seed) = (.bootstrap, 999, seed)
+    return GateEvaluator.evaluate(
+        spec, champion: 0, challenger: 0,
+        paired: .classification(champion: predictions(champion), challenger: predictions(challenger))
+    ).interval
+}
+
+print("interval | n | replications | coverage (target 94.0–96.5 %)")
 print("---|---|---|---")
 for n in [50, 200, 1000] {
     var tango = 0
     var bootstrapAccuracy = 0
+    var gateAccuracy = 0
     var delong = 0
     var delongDefined = 0
     var bootstrapLoss = 0
@@ -142,20 +159,11 @@ for n in [50, 200, 1000] {
             if sparseTest.interval(confidence: confidence).contains(trueSparseAccuracyDifference) {
                 sparseTango[index] += 1
             }
-            // A gate asking for a bootstrap, through the gate (which turns to Tango's interval with few
-            // discordant pairs): the interval a user gets.
-            let ids = (0..<n).map(String.init)
-            let truth = [String](repeating: "1", count: n)
-            func predictions(_ correct: [Bool]) -> ClassificationPredictions {
-                ClassificationPredictions(ids: ids, truth: truth, predicted: correct.map { $0 ? "1" : "0" }, score: nil)
+            if gateBootstrap(sparse.champion, sparse.challenger, seed: UInt64(replication))?.contains(
+                trueSparseAccuracyDifference) == true
+            {
+                sparseBootstrap[index] += 1
             }
-            var spec = GateSpec(metric: "accuracy", greaterIsBetter: true)
-            (spec.test, spec.resamples, spec.seed) = (.bootstrap, 999, UInt64(replication))
-            let outcome = GateEvaluator.evaluate(
-                spec, champion: 0, challenger: 0,
-                paired: .classification(
-                    champion: predictions(sparse.champion), challenger: predictions(sparse.challenger)))
-            if outcome.interval?.contains(trueSparseAccuracyDifference) == true { sparseBootstrap[index] += 1 }
         }
         let tied = tiedSparseScores(n)
         if let result = DeLongResult.test(positives: tied.positives, scoresA: tied.a, scoresB: tied.b) {
@@ -177,6 +185,11 @@ for n in [50, 200, 1000] {
         let perExample = zip(pairs.champion, pairs.challenger).map { Double($1 ? 1 : 0) - Double($0 ? 1 : 0) }
         let boot = PairedBootstrap.meanDifference(perExample, resamples: 999, seed: UInt64(replication))
         if boot.interval(confidence: confidence)?.contains(trueAccuracyDifference) == true { bootstrapAccuracy += 1 }
+        if gateBootstrap(pairs.champion, pairs.challenger, seed: UInt64(replication))?.contains(
+            trueAccuracyDifference) == true
+        {
+            gateAccuracy += 1
+        }
         let s = scores(n)
         if let result = DeLongResult.test(positives: s.positives, scoresA: s.a, scoresB: s.b) {
             delongDefined += 1
@@ -204,7 +217,8 @@ for n in [50, 200, 1000] {
         print("\(name) | \(n) | \(total) | \(String(format: "%.1f", 100 * Double(hits) / Double(max(total, 1)))) %")
     }
     row("McNemar score test / Tango interval (accuracy)", tango, replications)
-    row("bootstrap expanded percentile (accuracy)", bootstrapAccuracy, replications)
+    row("bootstrap expanded percentile (accuracy), raw", bootstrapAccuracy, replications)
+    row("a gate's bootstrap (accuracy; Tango below 30 discordant pairs)", gateAccuracy, replications)
     row("DeLong Wald (ROC AUC)", delong, delongDefined)
     row("bootstrap expanded percentile (ROC AUC)", bootstrapAUC, bootstrapAUCDefined)
     row("bootstrap expanded percentile (log-loss)", bootstrapLoss, replications)
