@@ -3,8 +3,9 @@
 # with `debootstrap --variant=minbase` plus exactly the runtime packages the Dockerfile installs (read from
 # it), the release archive's binary at /usr/local/bin, and the binary run there as UID 10001, as the image
 # runs it: --help, `version --verbose` (libgit2 linked, libcurl found at run time), and `check` on the churn
-# example (the better challenger passes, the worse fails with exit 1), and `agent once` applying the
-# example's staging manifests to the Kubernetes API stand-in. Needs root (chroot) and a Debian
+# example (the better challenger passes, the worse fails with exit 1), `agent once` applying the
+# example's staging manifests to the Kubernetes API stand-in, and `agent once` with the local target
+# serving a release (its server a Perl stand-in: the image has no Python). Needs root (chroot) and a Debian
 # mirror; the root file system is kept in .build/image-root and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +95,43 @@ run env KUBECONFIG=/work/kube/config gitops-ml agent once --config /work/kube/ag
 applied=$(grep -c '"method": "PATCH", "path": "/apis/apps/v1/namespaces/churn-staging/deployments/churn?fieldManager=gitops-ml&force=true"' \
   "$work/requests.jsonl" || true)
 [ "$applied" -ge 1 ] || { echo "image-check: agent once applied no Deployment: $(cat "$work/once.json")" >&2; exit 1; }
+# `agent once` with the local target: the release's model server started in the image, probed and given
+# the example's smoke prediction, then stopped. The image holds no Python, so the example serves with
+# Tests/Fixtures/serve.pl (Perl is in every Debian): the command is the release's, as serve.py's would be.
+cp Tests/Fixtures/serve.pl "$work/churn/serve.pl"
+(
+  cd "$work/churn"
+  sed -i 's|^      command: .*|      command: [perl, serve.pl]|' gitops-ml.yaml
+  git add serve.pl gitops-ml.yaml
+  git -c user.name=image-check -c user.email=image-check@example.com commit -qm "Serve with the Perl stand-in"
+  git init -q --bare "$work/local.git" && git push -q "$work/local.git" main
+  "$host_bin" promote churn --to staging --rev main --push "$work/local.git" --run-checks > /dev/null 2>&1
+)
+$SUDO rm -rf "$root/work-local" && $SUDO cp -a "$work/local.git" "$root/work-local"
+$SUDO mkdir -p "$root/work/local" && $SUDO chown -R 10001:10001 "$root/work-local" "$root/work/local"
+model_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$SUDO tee "$root/work/local/agent.yaml" > /dev/null <<EOF2
+version: 1
+repository: /work-local
+verify: {signatures: off}
+state_dir: /work/local/state
+environments:
+  - name: staging
+    branch: gitops
+    namespace: churn-staging
+    target: local
+    port: $model_port
+    health:
+      deadline: 30
+      probes: [{path: /readyz, period: 0.2, timeout: 2, success_threshold: 1, failure_threshold: 150}]
+      smoke: {sample: smoke.json, required_fields: [predictions.0.churn_probability], latency_budget: 1}
+EOF2
+status=0
+run gitops-ml agent once --config /work/local/agent.yaml --log-level warning > "$work/local.json" 2> "$work/local.log" \
+  || status=$?
+[ "$status" = 0 ] && grep -q '"health" : "Healthy"' "$work/local.json" \
+  || { echo "image-check: agent once (local) exited $status: $(cat "$work/local.json" "$work/local.log")" >&2; exit 1; }
 echo "image-check: $(basename "$archive") runs in bookworm minbase + $packages as UID 10001:" \
   "--help, version (${versions//$'\n'/; }), check (pass, and fail with exit 1)," \
-  "agent once on the kubernetes target ($(grep -c 'force=true"' "$work/requests.jsonl") objects applied)"
+  "agent once on the kubernetes target ($(grep -c 'force=true"' "$work/requests.jsonl") objects applied)" \
+  "and on the local target (the release's server started, probed, smoke-tested: Healthy)"
