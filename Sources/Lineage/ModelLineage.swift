@@ -141,7 +141,13 @@ public struct ModelLineage: Sendable {
 
         // A version only the registry knows (GTO tags, no promotion commit): what a promotion would have
         // recorded, computed at its source, and the registered version before it.
-        let artifactPath = projectAtSource.models[model]?.artifact ?? Self.declaredPath(of: model, in: view)
+        // The configured path where the version holds it; else what the version itself declares (a GTO
+        // version registered before the model moved, read through today's configuration).
+        let configured = projectAtSource.models[model]?.artifact
+        let heldThere = configured.flatMap { path in
+            ((try? DataResolver.storage(of: path, in: view)) ?? nil) == nil ? nil : path
+        }
+        let artifactPath = heldThere ?? Self.declaredPath(of: model, in: view) ?? configured
         let built = first == nil ? try? BuildLineage.at(view, artifact: artifactPath, config: projectAtSource) : nil
         let registeredBefore: (version: String, commit: String)? =
             first == nil

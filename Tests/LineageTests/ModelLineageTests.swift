@@ -148,6 +148,19 @@ struct ModelLineageTests {
         #expect(text.stdoutText.contains("assignment to prod"))
         let unknown = try gitopsML(["lineage", "fraud"], in: directory)
         #expect(unknown.status == 2)
+
+        // The model moved after v1.1.0 and today's configuration names the new path (as init writes it for
+        // iterative/demo-bank-customer-churn): the old version's artifact is the one it declared itself.
+        try git("mv", "model.pkl", "clf-model.pkl", in: directory)
+        try commitFiles(
+            ["artifacts.yaml": "churn:\n  type: model\n  path: clf-model.pkl\n"], message: "Move the model",
+            in: directory)
+        let today = try ProjectConfig.parse(Array("version: 1\nmodels:\n  churn: {artifact: clf-model.pkl}\n".utf8))
+        let moved = try ModelLineage.trace(
+            model: "churn", version: "v1.1.0", environment: nil, config: today,
+            repository: try Repository(at: directory))
+        #expect(moved.artifactPath == "model.pkl")
+        #expect(moved.artifactDigest == "sha256:" + Digests.sha256(Array("b\n".utf8)))
     }
 }
 
