@@ -204,6 +204,15 @@ struct InitCommand: ParsableCommand {
                 "dataset \(dataset.name) (\(dataset.path)) is not CSV, TSV or JSON Lines: declared for lineage, no data tests or drift"
             )
         }
+        // A matrix of numbers with no header row (numpy's savetxt, read back with genfromtxt): pandas would
+        // take its first row for column names, so no data tests are written for it.
+        for dataset in scaffold.datasets
+        where ProjectConfig.Dataset.isReadable(dataset.path) && Self.firstLineIsNumbers("\(root)/\(dataset.path)") {
+            scaffold.headerless.insert(dataset.path)
+            scaffold.guesses.append(
+                "dataset \(dataset.name) (\(dataset.path)) has no header row (its first line is numbers, as numpy's savetxt writes): declared for lineage, no data tests or drift"
+            )
+        }
         return scaffold
     }
 
@@ -300,6 +309,17 @@ struct InitCommand: ParsableCommand {
         guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return [] }
         let separator: Character = path.hasSuffix(".tsv") ? "\t" : ","
         return line.split(separator: separator).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r ")) }
+    }
+
+    /// Whether the first line of the plain file at `path` is only numbers (separated by commas, tabs or
+    /// spaces).
+    static func firstLineIsNumbers(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
+        guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return false }
+        let fields = line.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " || $0 == "\r" })
+        return !fields.isEmpty && fields.allSatisfy { Double($0) != nil }
     }
 
     /// A name made fit for Kubernetes: lowercase, '-' for anything else.

@@ -11,6 +11,8 @@ public struct Scaffold: Sendable {
     public var metrics: [String] = []
     public var params: [String] = []
     public var datasets: [(name: String, path: String, columns: [String])] = []
+    /// Datasets whose first line is data, not a header (numpy's `savetxt`): for lineage only.
+    public var headerless: Set<String> = []
     public var model: String
     public var modelArtifact: String?
     /// Further models a DVC or GTO project declares, or the other projects of a monorepo, each with its
@@ -71,7 +73,7 @@ public struct Scaffold: Sendable {
         }
         // The data policy and drift test the first dataset in a format the data suite reads, columns
         // known first (a plain CSV/TSV); an XML or image folder gets neither.
-        let readable = datasets.filter { ProjectConfig.Dataset.isReadable($0.path) }
+        let readable = datasets.filter { ProjectConfig.Dataset.isReadable($0.path) && !headerless.contains($0.path) }
         let firstDataset = readable.first { !$0.columns.isEmpty } ?? readable.first
         let context: [String: TemplateValue] = [
             "project": .text(project), "default_branch": .text(defaultBranch),
@@ -84,7 +86,11 @@ public struct Scaffold: Sendable {
                     .map([
                         "name": .text(dataset.name), "path": .text(dataset.path),
                         "skipped": readable.contains { $0.path == dataset.path }
-                            ? .null : .text("not CSV, TSV or JSON Lines: for lineage only, no data tests or drift"),
+                            ? .null
+                            : .text(
+                                headerless.contains(dataset.path)
+                                    ? "no header row (its first line is numbers): for lineage only, no data tests or drift"
+                                    : "not CSV, TSV or JSON Lines: for lineage only, no data tests or drift"),
                     ])
                 }),
             "drift_dataset": firstDataset.map { .text($0.name) } ?? .null,

@@ -191,6 +191,26 @@ struct InitGuessTests {
         #expect(gates.contains("- metric: \"roc_auc\""), "\(gates)")
     }
 
+    /// iterative/cml_base_case's data: matrices of numbers written by numpy's savetxt, no header row. pandas
+    /// would take the first row for column names, so no data policy is written for them; they are declared
+    /// for lineage and init says why.
+    @Test func headerlessNumberMatricesGetNoDataTests() throws {
+        let directory = try makeRepository(
+            in: temp.sub("savetxt"),
+            files: [
+                "data/train_features.csv": "-9.05e-01 4.09e-02 9.01e-01\n1.2e+00 -3.1e-01 5.5e-02\n",
+                "data/train_labels.csv": "0.000000000000000000e+00\n1.000000000000000000e+00\n",
+                "train.py": "import numpy\n",
+            ])
+        let (output, config) = try initialize(directory)
+        #expect(config.contains("train-features: \"data/train_features.csv\""), "\(config)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/policies/data.yaml"))
+        #expect(
+            output.contains(
+                "dataset train-features (data/train_features.csv) has no header row (its first line is numbers"),
+            "\(output)")
+    }
+
     /// A monorepo of two DVC projects (`dvc init --subdir`, nothing at the root): a model per project, each
     /// with its own model file and evaluation metrics, every project's metrics declared, the environments
     /// named after the repository; the first `check` after committing is green.
