@@ -301,12 +301,7 @@ struct InitCommand: ParsableCommand {
 
     /// The header row of a plain CSV/TSV file (not of a pointer or JSON Lines), for the data policy.
     private func header(_ path: String) -> [String] {
-        guard path.hasSuffix(".csv") || path.hasSuffix(".tsv"), let handle = FileHandle(forReadingAtPath: path) else {
-            return []
-        }
-        defer { try? handle.close() }
-        let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
-        guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return [] }
+        guard path.hasSuffix(".csv") || path.hasSuffix(".tsv"), let line = Self.firstLine(path) else { return [] }
         let separator: Character = path.hasSuffix(".tsv") ? "\t" : ","
         return line.split(separator: separator).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r ")) }
     }
@@ -314,12 +309,18 @@ struct InitCommand: ParsableCommand {
     /// Whether the first line of the plain file at `path` is only numbers (separated by commas, tabs or
     /// spaces).
     static func firstLineIsNumbers(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
-        guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return false }
+        guard let line = firstLine(path) else { return false }
         let fields = line.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " || $0 == "\r" })
         return !fields.isEmpty && fields.allSatisfy { Double($0) != nil }
+    }
+
+    /// The first line of the plain file at `path` (not of an LFS pointer); nil when there is none.
+    static func firstLine(_ path: String) -> Substring? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
+        guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return nil }
+        return line
     }
 
     /// A name made fit for Kubernetes: lowercase, '-' for anything else.
