@@ -53,6 +53,18 @@ struct InstallStepTests {
         throw CommandFailed(description: "no install step in \(file)")
     }
 
+    /// A stand-in written through a close-on-exec descriptor: a child another test spawns meanwhile must not
+    /// inherit it open for writing, or executing the stand-in fails with ETXTBSY (exit 126; seen once in CI).
+    static func executable(_ text: String, at path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else { throw CommandFailed(description: "cannot write \(path)") }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw CommandFailed(description: "cannot write \(path)")
+        }
+    }
+
     /// Runs the script with the runner's files and the stand-ins; the exit status, the folders it added to
     /// `GITHUB_PATH`, and what `curl` and `gh` were asked.
     func install(_ step: (script: String, env: [String: String]), archive: String, in name: String) throws -> (
@@ -61,25 +73,14 @@ struct InstallStepTests {
         let runner = temp.sub(name)
         let bin = temp.sub(name + "-bin")
         let calls = runner + "/calls"
-        // Written through a close-on-exec descriptor: a child another test spawns meanwhile must not inherit
-        // it open for writing, or executing the stand-in fails with ETXTBSY (exit 126; seen once in CI).
-        func executable(_ text: String, at path: String) throws {
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
-            guard descriptor >= 0 else { throw CommandFailed(description: "cannot write \(path)") }
-            defer { close(descriptor) }
-            let bytes = Array(text.utf8)
-            guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-                throw CommandFailed(description: "cannot write \(path)")
-            }
-        }
-        try executable(
+        try Self.executable(
             """
             #!/bin/sh
             # curl stand-in: the release archive from dist/, written where --output says.
             echo "curl $*" >> "\(calls)"
             while [ $# -gt 0 ]; do if [ "$1" = --output ]; then cp "\(archive)" "$2"; fi; shift; done
             """, at: bin + "/curl")
-        try executable("#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n", at: bin + "/gh")
+        try Self.executable("#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n", at: bin + "/gh")
         FileManager.default.createFile(atPath: runner + "/github_path", contents: nil)
         FileManager.default.createFile(atPath: calls, contents: nil)
         var environment = gitTestEnvironment
@@ -104,6 +105,73 @@ struct InstallStepTests {
             output.status, paths, recorded.split(separator: "\n").filter { $0.hasPrefix("curl") }.joined(),
             recorded.split(separator: "\n").filter { $0.hasPrefix("gh") }.joined(), output.stderrText
         )
+    }
+
+    /// The published action's build from source (`version` empty), run with stand-ins for `sudo`, `swift`
+    /// and `pkg-config`: on ubuntu-22.04's libgit2 1.1 it stops with a message naming the `version` input
+    /// and builds nothing; on 1.5 and later (Debian 12's, ubuntu-24.04's 1.7) it runs `apt-get update`
+    /// before installing, builds, and says where the binary is.
+    @Test func theActionsSourceBuildRefusesAnOldLibgit2() throws {
+        let file = packageRoot + "/action.yml"
+        let bytes = try #require(FileManager.default.contents(atPath: file))
+        let top = try ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
+        let step = try #require(
+            try top.mapping().required("runs").mapping().required("steps").list().map { try $0.mapping() }.first {
+                try $0.optional("name")?.string() == "Install gitops-ml"
+            })
+        let script = try step.required("run").string()
+        func build(libgit2: String) throws -> (status: Int32, calls: [String], output: String, stderr: String) {
+            let runner = temp.sub("source-\(libgit2)")
+            let bin = temp.sub("source-\(libgit2)-bin")
+            let action = temp.sub("source-\(libgit2)-action")
+            let calls = runner + "/calls"
+            FileManager.default.createFile(atPath: calls, contents: nil)
+            FileManager.default.createFile(atPath: runner + "/output", contents: nil)
+            for (name, body) in [
+                ("sudo", "echo \"sudo $*\" >> \"\(calls)\""),
+                ("pkg-config", "echo \(libgit2)"),
+                (
+                    "swift",
+                    "echo \"swift $*\" >> \"\(calls)\"; mkdir -p \"\(action)/.build/release\"; : > \"\(action)/.build/release/gitops-ml\""
+                ),
+            ] {
+                try Self.executable("#!/bin/sh\n\(body)\n", at: bin + "/" + name)
+            }
+            var environment = gitTestEnvironment
+            environment["PATH"] = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            environment["RUNNER_TEMP"] = runner
+            environment["GITHUB_OUTPUT"] = runner + "/output"
+            environment["ACTION_PATH"] = action
+            environment["VERSION"] = ""
+            var result = try Subprocess.run(
+                ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], directory: runner,
+                environment: environment, timeout: 60)
+            // The fork-to-exec window of another thread's spawn can still hold a stand-in open: once more.
+            if result.status == 126, result.stderrText.contains("Text file busy") {
+                FileManager.default.createFile(atPath: calls, contents: nil)
+                result = try Subprocess.run(
+                    ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], directory: runner,
+                    environment: environment, timeout: 60)
+            }
+            return (
+                result.status,
+                try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").map(String.init),
+                try String(contentsOfFile: runner + "/output", encoding: .utf8), result.stderrText
+            )
+        }
+        let old = try build(libgit2: "1.1.0")
+        #expect(old.status == 1)
+        #expect(
+            old.stderr.contains("building gitops-ml needs libgit2 1.5 or later; this runner has 1.1.0")
+                && old.stderr.contains("version input"), "\(old.stderr)")
+        #expect(!old.calls.contains { $0.hasPrefix("swift") } && old.output.isEmpty)
+        for version in ["1.5.1", "1.7.2"] {
+            let built = try build(libgit2: version)
+            #expect(built.status == 0, "\(version): \(built.stderr)")
+            #expect(built.calls.first == "sudo apt-get update -q", "\(built.calls)")
+            #expect(built.calls.contains { $0.hasPrefix("swift build -c release --product gitops-ml") })
+            #expect(built.output.hasPrefix("path=") && built.output.contains("gitops-ml-bin/gitops-ml"))
+        }
     }
 
     @Test(.enabled(if: InstallStepTests.archive != nil, "needs the release archive in dist/ (make dist)"))
