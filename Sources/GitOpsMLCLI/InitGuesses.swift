@@ -97,7 +97,8 @@ enum InitGuesses {
 
     /// Model files: stage outputs of dvc.yaml with a model's extension (`model.pt`, a DVC output not in the
     /// work tree), then stage outputs named as models are (a `models/` folder: a SavedModel, a Keras or
-    /// Hugging Face directory), then files under `model/`, `models/` and the root (three levels deep).
+    /// Hugging Face directory), then files under `model/`, `models/` and the root (three levels deep, else
+    /// twelve).
     static func modelFiles(root: String, view: any FileView, project: String = "") -> [String] {
         var found: [String] = []
         var namedOutputs: [String] = []
@@ -127,15 +128,21 @@ enum InitGuesses {
             }
         }
         found += namedOutputs
-        for folder in ["model", "models", ""].map({ prefix + $0 }) {
+        // Three levels deep; a model zoo keeps its files deeper (onnx/models: validated/vision/
+        // classification/resnet/model/*.onnx), so when nothing is found there, twelve (at most 200,000 entries).
+        for (folder, maxDepth) in [("model", 3), ("models", 3), ("", 3), ("", 12)].map({ (prefix + $0, $1) }) {
+            if maxDepth > 3 && !found.isEmpty { break }
             let base = folder.isEmpty ? root : root + "/" + (folder.hasSuffix("/") ? String(folder.dropLast()) : folder)
             guard let walker = FileManager.default.enumerator(atPath: base) else { continue }
             var inFolder: [String] = []
             defer { found += inFolder.sorted().filter { !found.contains($0) } }
+            var seen = 0
             while let entry = walker.nextObject() as? String {
+                seen += 1
+                if seen > 200_000 { break }
                 let depth = entry.split(separator: "/").count
-                if entry.split(separator: "/").contains(where: { $0.hasPrefix(".") }) || depth > 3 {
-                    if depth > 3 || entry.hasPrefix(".") { walker.skipDescendants() }
+                if entry.split(separator: "/").contains(where: { $0.hasPrefix(".") }) || depth > maxDepth {
+                    if depth > maxDepth || entry.hasPrefix(".") { walker.skipDescendants() }
                     continue
                 }
                 let path = folder.isEmpty ? entry : (folder.hasSuffix("/") ? folder : folder + "/") + entry

@@ -100,6 +100,22 @@ struct InitGuessTests {
         #expect(refused.stderrText.contains("it is a URL (remote storage)"), "\(refused.stderrText)")
     }
 
+    /// onnx/models' shape: the model files six levels down, Python beside them: the deeper search finds
+    /// them when the first three levels hold none.
+    @Test func aZooKeepsItsModelsDeep() throws {
+        let directory = try makeRepository(
+            in: temp.sub("deep-zoo"),
+            files: [
+                "validated/vision/classification/resnet/model/resnet50-v1-7.onnx": "onnx",
+                "validated/vision/classification/resnet/README.md": "ResNet\n",
+                "workflow_scripts/check_model.py": "print(1)\n",
+            ])
+        let (output, config) = try initialize(directory)
+        #expect(
+            config.contains("artifact: \"validated/vision/classification/resnet/model/resnet50-v1-7.onnx\""),
+            "\(output)")
+    }
+
     /// `--model NAME=PATH` names the model and its artifact: no guess is made, and a URL is refused.
     @Test func theModelAndItsArtifactCanBeNamed() throws {
         let directory = try makeRepository(
