@@ -244,7 +244,7 @@ public enum DataResolver {
         let object = stores.lfsObjects.map { "\($0)/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)" }
         guard let object, FileManager.default.isReadableFile(atPath: object) else {
             throw GitOpsMLError.notPulled(
-                "\(path) is a git-lfs pointer to sha256 \(oid.prefix(12))…; the object is not in the local LFS store: run `git lfs pull`"
+                "\(path) is a git-lfs pointer to sha256 \(oid.prefix(12))…; the object is not in the local LFS store: run `git lfs pull --include \(Redaction.shellWord(path))` (that object only)"
             )
         }
         let corrupt = "\(path): the local LFS object \(oid.prefix(12))… is corrupt (its digest or size differs)"
@@ -290,7 +290,7 @@ public enum DataResolver {
         func object(_ md5: String) throws -> String {
             if let found = DVCPointer.cacheObject(md5, in: cache) { return found }
             throw GitOpsMLError.notPulled(
-                "\(what); not in the local cache: run `dvc pull \(path)` (for a revision other than the work tree's, `dvc fetch --all-commits \(path)`)"
+                "\(what); not in the local cache: run `dvc pull \(Redaction.shellWord(path))` (for a revision other than the work tree's, `dvc fetch --all-commits \(Redaction.shellWord(path))`)"
             )
         }
         func source(_ md5: String, legacy: Bool, size: Int?) throws -> DataSource {

@@ -52,6 +52,15 @@ public enum Redaction {
 
     /// User input for a one-line message: a JSON string literal (quotes and control characters escaped),
     /// cut to 200 characters (a name of a megabyte or with a newline in it must not forge or flood the output).
+    /// `text` as one word of a POSIX shell command a message tells the user to run: as it is when it holds
+    /// only characters no shell interprets, else in single quotes (a path from a repository can hold `$(…)`).
+    public static func shellWord(_ text: String) -> String {
+        let plain = text.unicodeScalars.allSatisfy {
+            ($0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._/@%+=:,-".unicodeScalars.contains($0)))
+        }
+        return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     public static func quoted(_ text: String, limit: Int = 200) -> String {
         let scalars = text.unicodeScalars
         guard scalars.count > limit else { return StructuredValue.jsonString(text) }

@@ -13,6 +13,18 @@ struct CoreTests {
         #expect(Redaction.secrets("token s3cr3t leaked", ["s3cr3t"]) == "token *** leaked")
     }
 
+    /// A path put into a command a message suggests stays one inert word: plain paths as they are, anything
+    /// a shell would interpret in single quotes (checked by a real shell echoing it back).
+    @Test func pathsInSuggestedCommandsAreOneInertWord() throws {
+        #expect(Redaction.shellWord("data/train.csv") == "data/train.csv")
+        for path in ["$(touch pwned).csv", "a b/it's.csv", "`id`", "x;y", ""] {
+            let word = Redaction.shellWord(path)
+            #expect(word.hasPrefix("'"), "\(word)")
+            let echoed = try Subprocess.run(["sh", "-c", "printf %s " + word])
+            #expect(echoed.stdoutText == path, "\(word)")
+        }
+    }
+
     @Test func exitCodesComeFromCategories() {
         #expect(ExitStatus.of(GitOpsMLError.usage("x")) == .usage)
         #expect(ExitStatus.of(GitOpsMLError.configuration("x")) == .usage)
