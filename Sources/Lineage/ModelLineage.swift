@@ -77,9 +77,11 @@ public struct ModelLineage: Sendable {
         "py", "r", "jl", "ipynb", "sh", "sql", "scala", "java", "go", "rs", "swift", "toml", "cfg", "txt", "lock",
     ]
 
-    /// The lineage of `model` at `version` (nil: what `environment` runs now, else its latest promotion).
+    /// The lineage of `model` at `version` (nil: what `environment` runs now, else its latest promotion);
+    /// with `revision` (a commit id), what a promotion of that commit would record, promoted or not.
     public static func trace(
-        model: String, version: String?, environment: String?, config: ProjectConfig, repository: Repository
+        model: String, version: String?, environment: String?, config: ProjectConfig, repository: Repository,
+        revision: (commit: String, name: String)? = nil
     ) throws -> ModelLineage {
         let history = try PromotionHistory.read(config: config, repository: repository)
         let ofModel = history.promotions.filter { $0.model == model }
@@ -90,7 +92,9 @@ public struct ModelLineage: Sendable {
                 "no model \(model) in gitops-ml.yaml, on an environment branch or in the registry")
         }
         let wanted: String
-        if let version {
+        if let revision {
+            wanted = "at \(revision.name)"
+        } else if let version {
             wanted = version
         } else if let environment {
             if let branch = config.environments[environment]?.branch, let tip = history.tips[branch],
@@ -108,13 +112,14 @@ public struct ModelLineage: Sendable {
             wanted = latest.version
         } else {
             throw GitOpsMLError.environment(
-                "\(model) was never promoted (no promotion commit or registry tag names it)")
+                "\(model) was never promoted (no promotion commit or registry tag names it): "
+                    + "`gitops-ml lineage \(model) --rev HEAD` shows what a promotion of HEAD would record")
         }
         let promotions = ofModel.filter { $0.version == wanted }.sorted {
             $0.commit.committer.time < $1.commit.committer.time
         }
         let tagged = registered?.versions.first { $0.version == wanted }
-        guard let sourceCommit = promotions.first?.sourceCommit ?? tagged?.commit else {
+        guard let sourceCommit = revision?.commit ?? promotions.first?.sourceCommit ?? tagged?.commit else {
             throw GitOpsMLError.environment(
                 "no promotion of \(model) \(wanted) on any environment branch or in the registry")
         }

@@ -111,6 +111,33 @@ struct ModelLineageTests {
         #expect(unknown.stderrText.contains("no promotion of churn v9"))
     }
 
+    /// Never promoted (day one on a project): `lineage` says so and names `--rev`, which shows what a
+    /// promotion of that revision would record.
+    @Test func aModelNeverPromotedIsTracedAtARevision() throws {
+        let directory = try makeRepository(
+            in: temp.sub("never-promoted"),
+            files: [
+                "gitops-ml.yaml": "version: 1\nmodels:\n  churn: {artifact: model.pkl}\n",
+                "model.pkl": "weights\n", "params.yaml": "lr: 0.1\n",
+            ])
+        let never = try gitopsML(["lineage", "churn"], in: directory)
+        #expect(never.status == 3)
+        #expect(
+            never.stderrText.contains(
+                "churn was never promoted (no promotion commit or registry tag names it): `gitops-ml lineage churn --rev HEAD`"
+            ), "\(never.stderrText)")
+        let atHead = try gitopsML(["lineage", "churn", "--rev", "HEAD", "--json"], in: directory)
+        #expect(atHead.status == 0, "\(atHead.stderrText)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(atHead.stdoutText.utf8)) as? [String: Any])
+        #expect(object["version"] as? String == "at HEAD")
+        #expect(
+            (object["artifact"] as? [String: Any])?["digest"] as? String
+                == "sha256:" + Digests.sha256(Array("weights\n".utf8)), "\(atHead.stdoutText)")
+        let both = try gitopsML(["lineage", "churn@v1.0.0", "--rev", "HEAD"], in: directory)
+        #expect(both.status == 2 && both.stderrText.contains("--rev names the version itself"))
+    }
+
     /// A GTO repository (no gitops-ml.yaml, no environment branch): the registry's tags name the version,
     /// its commit and its stages.
     @Test func aGTORepositoryIsTracedThroughItsTags() throws {
