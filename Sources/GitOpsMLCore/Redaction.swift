@@ -50,8 +50,6 @@ public enum Redaction {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
-    /// User input for a one-line message: a JSON string literal (quotes and control characters escaped),
-    /// cut to 200 characters (a name of a megabyte or with a newline in it must not forge or flood the output).
     /// `text` as one word of a POSIX shell command a message tells the user to run: as it is when it holds
     /// only characters no shell interprets, else in single quotes (a path from a repository can hold `$(…)`).
     public static func shellWord(_ text: String) -> String {
@@ -61,6 +59,8 @@ public enum Redaction {
         return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
+    /// User input for a one-line message: a JSON string literal (quotes and control characters escaped),
+    /// cut to 200 characters (a name of a megabyte or with a newline in it must not forge or flood the output).
     public static func quoted(_ text: String, limit: Int = 200) -> String {
         let scalars = text.unicodeScalars
         guard scalars.count > limit else { return StructuredValue.jsonString(text) }
