@@ -37,14 +37,22 @@ build: deps
 dist: deps
 	bash scripts/dist.sh
 
-## The archive runs on ubuntu-22.04/24.04 runners (allowed libraries, GLIBC_2.35 at most); and the check
-## can fail: a tarball of the dynamically linked debug binary is refused.
+## The archive runs on ubuntu-22.04/24.04 runners (allowed libraries, GLIBC_2.35 at most, libcurl functions
+## 7.81 exports); and the check can fail: a tarball of the dynamically linked debug binary is refused, and
+## one whose binary looks up libcurl 7.86's curl_ws_send.
 portability: dist
 	bash scripts/check-portability.sh dist/gitops-ml-*-linux-$$(uname -m).tar.gz
 	@work=$$(mktemp -d) && mkdir -p $$work/x/bin && cp .build/debug/gitops-ml $$work/x/bin/ \
 	  && tar -czf $$work/x.tar.gz -C $$work x && if bash scripts/check-portability.sh $$work/x.tar.gz 2>/dev/null; then \
 	  echo "portability: a dynamically linked binary passed" >&2; rm -rf $$work; exit 1; fi; rm -rf $$work; \
 	  echo "portability: the dynamically linked debug binary is refused, as it should be"
+	@work=$$(mktemp -d) && tar -xzf dist/gitops-ml-*-linux-$$(uname -m).tar.gz -C $$work && name=$$(ls $$work) \
+	  && printf '\0curl_ws_send\0' >> $$work/$$name/bin/gitops-ml && tar -czf $$work/ws.tar.gz -C $$work $$name \
+	  && if bash scripts/check-portability.sh $$work/ws.tar.gz 2> $$work/err; then \
+	  echo "portability: a binary looking up curl_ws_send (libcurl 7.86) passed" >&2; rm -rf $$work; exit 1; fi; \
+	  grep -q "looks up curl_ws_send, which ubuntu-22.04's libcurl 7.81 does not export" $$work/err \
+	  || { cat $$work/err >&2; rm -rf $$work; exit 1; }; rm -rf $$work; \
+	  echo "portability: a binary looking up libcurl 7.86's curl_ws_send is refused, as it should be"
 
 ## The image's contents proven without Docker (scripts/image-check.sh): the Dockerfile's runtime packages on a
 ## debootstrap'd bookworm minbase, the archive's binary run there as UID 10001 (check, and `agent once` on
