@@ -142,7 +142,7 @@ struct InitCommand: ParsableCommand {
         for dataset in declared where dataset.type == "dataset" {
             let name = Self.label(dataset.name)
             guard !name.isEmpty, !scaffold.datasets.contains(where: { $0.path == dataset.path }) else { continue }
-            scaffold.datasets.append((name: name, path: dataset.path, columns: header("\(root)/\(dataset.path)")))
+            scaffold.datasets.append((name: name, path: dataset.path, columns: header(dataset.path, in: root)))
         }
         if !projects.isEmpty {
             // Each project's model was found in its own folder.
@@ -197,7 +197,7 @@ struct InitCommand: ParsableCommand {
             }
             let stem = Self.label(String(base.prefix { $0 != "." }))
             guard !stem.isEmpty else { continue }
-            scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("\(root)/data/\(base)")))
+            scaffold.datasets.append((name: stem, path: "data/\(base)", columns: header("data/\(base)", in: root)))
         }
         for dataset in scaffold.datasets where !ProjectConfig.Dataset.isReadable(dataset.path) {
             scaffold.guesses.append(
@@ -207,7 +207,7 @@ struct InitCommand: ParsableCommand {
         // A matrix of numbers with no header row (numpy's savetxt, read back with genfromtxt): pandas would
         // take its first row for column names, so no data tests are written for it.
         for dataset in scaffold.datasets
-        where ProjectConfig.Dataset.isReadable(dataset.path) && Self.firstLineIsNumbers("\(root)/\(dataset.path)") {
+        where ProjectConfig.Dataset.isReadable(dataset.path) && Self.firstLineIsNumbers(dataset.path, in: root) {
             scaffold.headerless.insert(dataset.path)
             scaffold.guesses.append(
                 "dataset \(dataset.name) (\(dataset.path)) has no header row (its first line is numbers, as numpy's savetxt writes): declared for lineage, no data tests or drift"
@@ -300,23 +300,27 @@ struct InitCommand: ParsableCommand {
     }
 
     /// The header row of a plain CSV/TSV file (not of a pointer or JSON Lines), for the data policy.
-    private func header(_ path: String) -> [String] {
-        guard path.hasSuffix(".csv") || path.hasSuffix(".tsv"), let line = Self.firstLine(path) else { return [] }
+    private func header(_ path: String, in root: String) -> [String] {
+        guard path.hasSuffix(".csv") || path.hasSuffix(".tsv"), let line = Self.firstLine(path, in: root) else {
+            return []
+        }
         let separator: Character = path.hasSuffix(".tsv") ? "\t" : ","
         return line.split(separator: separator).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r ")) }
     }
 
     /// Whether the first line of the plain file at `path` is only numbers (separated by commas, tabs or
     /// spaces).
-    static func firstLineIsNumbers(_ path: String) -> Bool {
-        guard let line = firstLine(path) else { return false }
+    static func firstLineIsNumbers(_ path: String, in root: String) -> Bool {
+        guard let line = firstLine(path, in: root) else { return false }
         let fields = line.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " || $0 == "\r" })
         return !fields.isEmpty && fields.allSatisfy { Double($0) != nil }
     }
 
-    /// The first line of the plain file at `path` (not of an LFS pointer); nil when there is none.
-    static func firstLine(_ path: String) -> Substring? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    /// The first line of the plain file at `path` in `root` (not of an LFS pointer); nil when there is none,
+    /// or when it is not a regular file inside `root`.
+    static func firstLine(_ path: String, in root: String) -> Substring? {
+        guard let full = DirectoryFiles.contained(path, in: root), let handle = FileHandle(forReadingAtPath: full)
+        else { return nil }
         defer { try? handle.close() }
         let head = String(decoding: (try? handle.read(upToCount: 65536)) ?? Data(), as: UTF8.self)
         guard let line = head.split(separator: "\n").first, !line.hasPrefix("version ") else { return nil }
@@ -335,7 +339,23 @@ struct DirectoryFiles: FileView {
     let root: String
     var revision: Revision { .workspace }
     func read(_ path: String) throws -> [UInt8]? {
-        FileManager.default.contents(atPath: root + "/" + path).map { [UInt8]($0) }
+        Self.contained(path, in: root).flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
+    }
+
+    /// `root/path` resolved, when it is a regular file inside `root` (a symlink may lead only within it: the
+    /// folder under review must not make init read `/etc` or block on a FIFO); else nil.
+    static func contained(_ path: String, in root: String) -> String? {
+        guard let resolved = realpath(root + "/" + path, nil), let base = realpath(root, nil) else { return nil }
+        defer {
+            free(resolved)
+            free(base)
+        }
+        let (target, top) = (String(cString: resolved), String(cString: base))
+        var info = stat()
+        guard target.hasPrefix(top == "/" ? "/" : top + "/"), stat(target, &info) == 0,
+            info.st_mode & S_IFMT == S_IFREG
+        else { return nil }
+        return target
     }
     func list(_ folder: String, limit: Int) throws -> [String] {
         let names = (try? FileManager.default.subpathsOfDirectory(atPath: root + "/" + folder)) ?? []

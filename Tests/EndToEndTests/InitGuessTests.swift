@@ -116,6 +116,27 @@ struct InitGuessTests {
             "\(output)")
     }
 
+    /// The folder under review leads out through symlinks: params.yaml to a file outside (whose values dvc.yaml's
+    /// templating would write into the configuration) and a dataset to a FIFO outside (a read would block).
+    /// init reads neither, and finishes.
+    @Test func symlinksOutOfTheFolderAreNotRead() throws {
+        let outside = temp.sub("outside")
+        try write("secret:\n  dir: leaked\n", to: "params.yaml", in: outside)
+        try run(["mkfifo", outside + "/pipe.csv"])
+        let directory = try makeRepository(
+            in: temp.sub("links-out"),
+            files: [
+                "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    outs:\n    - ${secret.dir}/model.pkl\n"
+            ])
+        try FileManager.default.createSymbolicLink(
+            atPath: directory + "/params.yaml", withDestinationPath: outside + "/params.yaml")
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory + "/data/train.csv", withDestinationPath: outside + "/pipe.csv")
+        let (output, config) = try initialize(directory)
+        #expect(!config.contains("leaked") && !output.contains("leaked"), "\(output)\(config)")
+    }
+
     /// `--model NAME=PATH` names the model and its artifact: no guess is made, and a URL is refused.
     @Test func theModelAndItsArtifactCanBeNamed() throws {
         let directory = try makeRepository(
