@@ -154,6 +154,7 @@ public final class Reconciler {
         // Only this agent writes its mirror, and it holds the state directory: any lock file there was left by
         // an agent killed inside a lock window, and would fail every later fetch.
         Self.removeStaleLocks(in: mirrorPath)
+        Self.removeTemporaries(in: places)
         mirror =
             FileManager.default.fileExists(atPath: mirrorPath)
             ? try Repository(at: mirrorPath, discover: false) : try Repository.createBare(at: mirrorPath)
@@ -179,6 +180,21 @@ public final class Reconciler {
             guard path.hasSuffix(".lock"), !path.hasPrefix("objects/") else { continue }
             Log.warning("removing a lock file a killed agent left", ["file": path])
             try? FileManager.default.removeItem(atPath: gitDirectory + "/" + path)
+        }
+    }
+
+    /// Removes the temporary files a killed agent left beside its state file and its artifacts (a model
+    /// downloaded halfway can be large): this agent holds the state directory, so no writer owns them.
+    static func removeTemporaries(in places: LocalDeployment.Places) {
+        var files = ((try? FileManager.default.contentsOfDirectory(atPath: places.state)) ?? []).map {
+            places.state + "/" + $0
+        }
+        if let walker = FileManager.default.enumerator(atPath: places.artifacts) {
+            while let path = walker.nextObject() as? String { files.append(places.artifacts + "/" + path) }
+        }
+        for file in files where (file as NSString).lastPathComponent.hasPrefix(OutputFile.temporaryPrefix) {
+            Log.warning("removing a temporary file a killed agent left", ["file": file])
+            try? FileManager.default.removeItem(atPath: file)
         }
     }
 

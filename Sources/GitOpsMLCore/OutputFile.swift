@@ -18,6 +18,10 @@ public enum OutputFile {
         case through
     }
 
+    /// How the temporary files beside their targets begin (`.gitops-ml-` and six random characters); one
+    /// left by a process killed before its rename is no one's.
+    public static let temporaryPrefix = ".gitops-ml-"
+
     /// What `path` is, and that it can be written: not a folder, and, with `root`, a path inside `root`
     /// that stays among its files — neither the file nor a folder on the way may be a link leading out or
     /// into `.git` (a
@@ -157,7 +161,7 @@ public enum OutputFile {
                     "cannot create \(folder): \(SystemErrors.describe(error) ?? "\(error)")")
             }
         }
-        var template = Array(((folder.isEmpty ? "." : folder) + "/.gitops-ml-XXXXXX").utf8CString)
+        var template = Array(((folder.isEmpty ? "." : folder) + "/" + temporaryPrefix + "XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
             guard let base = buffer.baseAddress else { return -1 }
             return mkstemp(base)

@@ -307,13 +307,18 @@ extension Repository {
         let target = try Repository(at: path, discover: false)
         defer { try? target.deleteReference(incoming) }
         // A ref lock is held for milliseconds; one older than a minute was left by a writer that was killed
-        // inside its lock window, and would refuse every later push to this branch.
+        // inside its lock window, and would refuse every later push to this branch. So was an incoming ref
+        // that old (its push died before removing it): left, it would keep objects alive in the remote.
         let lock = target.gitDirectory + "/" + remoteRef + ".lock"
-        if let modified = (try? FileManager.default.attributesOfItem(atPath: lock))?[.modificationDate] as? Date,
-            Date().timeIntervalSince(modified) > Self.staleLockAge
-        {
+        if Self.olderThanStaleAge(lock) == true {
             Log.warning("removing a stale ref lock", ["lock": lock])
             try? FileManager.default.removeItem(atPath: lock)
+        }
+        for name in (try? target.references(matching: Self.incomingPrefix + "*")) ?? [] where name != incoming {
+            // A packed one (no file of its own) was packed after it was made: old too.
+            guard Self.olderThanStaleAge(target.gitDirectory + "/" + name) ?? true else { continue }
+            Log.warning("removing a ref a killed push left", ["ref": name])
+            try? target.deleteReference(name)
         }
         do {
             try target.updateReference(remoteRef, to: new, expected: expected, logMessage: "gitops-ml: push")
@@ -327,6 +332,13 @@ extension Repository {
                 .locked, operation: "push", subject: "\(remoteRef) to \(remote)",
                 message: "the remote reference is locked (\(remoteRef).lock)")
         }
+    }
+
+    /// Whether the file at `path` was last changed more than `staleLockAge` ago; nil when there is none.
+    static func olderThanStaleAge(_ path: String) -> Bool? {
+        guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        else { return nil }
+        return Date().timeIntervalSince(modified) > staleLockAge
     }
 
     /// The folder of a remote that lives on this machine (a path, or a file:// URL); nil for network remotes.

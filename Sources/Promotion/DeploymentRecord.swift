@@ -126,10 +126,12 @@ public enum DeploymentNotes {
             attempts: attempts, credentials: credentials
         ) { existing in
             // Publishing is keyed by the record itself: one already there (a kill between the push and the
-            // agent's state save, a state recovered from a copy) is not written twice.
+            // agent's state save, a state recovered from a copy) is not written twice. It is compared as the
+            // note keeps it: its times to the second, where the agent's state keeps them to the microsecond.
             let records = try existing.map { try decode($0, commit: commit) } ?? []
-            if let existing, records.contains(record) { return existing }
-            return try encode(records + [record])
+            let noted = try decode(encode([record]), commit: commit)
+            if let existing, records.contains(noted[0]) { return existing }
+            return try encode(records + noted)
         }
     }
 

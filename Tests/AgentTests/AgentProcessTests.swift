@@ -22,7 +22,11 @@ struct AgentProcessTests {
         let base: String
         let log: String
 
-        init(_ fixture: AgentFixture, name: String = "agent") throws {
+        /// `extra` is added to the agent's environment; with `started: false` the agent may die before it
+        /// listens (a kill test's agent), and nothing is expected of it.
+        init(
+            _ fixture: AgentFixture, name: String = "agent", extra: [String: String] = [:], started: Bool = true
+        ) throws {
             let configPath = fixture.temp.path + "/agent.yaml"
             try fixture.config.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
             log = fixture.temp.path + "/\(name).log"
@@ -30,6 +34,7 @@ struct AgentProcessTests {
             environment["WEBHOOK_SECRET"] = AgentProcessTests.secret
             environment["GITOPS_ML_FEEDBACK_TOKEN"] = AgentProcessTests.feedbackToken
             environment["SWIFT_BACKTRACE"] = "enable=yes,interactive=no"
+            environment.merge(extra) { $1 }
             // Port 0: the agent binds a free port itself and logs it, so no other process can take it first.
             process = try Subprocess.start(
                 [gitopsMLBinary, "agent", "run", "--config", configPath, "--listen", "127.0.0.1:0"],
@@ -45,6 +50,7 @@ struct AgentProcessTests {
                 return port != nil || !process.isRunning
             }
             base = "http://127.0.0.1:\(port ?? 0)"
+            guard started else { return }
             #expect(port != nil, "the agent did not say where it listens: \(output())")
             #expect(waitUntil(30) { get("/healthz")?.status == 200 }, "the agent did not start: \(output())")
         }

@@ -139,10 +139,11 @@ struct DeploymentRecordTests {
     }
 
     /// Publishing is keyed by the record: the same record published again (the agent killed between the
-    /// push and its state save) is not written twice, and nothing is pushed for it.
+    /// push and its state save) is not written twice, and nothing is pushed for it — with the times the
+    /// agent gives it (to the microsecond, where the note keeps seconds).
     @Test func aRecordPublishedAgainIsWrittenOnce() throws {
         let (remote, commit) = try remote("remote-once")
-        let healthy = record(commit, .healthy, at: 0)
+        let healthy = record(commit, .healthy, at: 0.123456)
         try DeploymentNotes.publish(healthy, remote: remote, author: author)
         let tip = try git("rev-parse", DeploymentNotes.ref, in: remote)
         try DeploymentNotes.publish(healthy, remote: remote, author: author)
