@@ -183,18 +183,24 @@ public final class Reconciler {
         }
     }
 
-    /// Removes the temporary files a killed agent left beside its state file and its artifacts (a model
-    /// downloaded halfway can be large): this agent holds the state directory, so no writer owns them.
+    /// Removes what a killed agent left half-written: temporary files beside its state file and its
+    /// artifacts (a model downloaded halfway can be large), source folders being written. This agent holds
+    /// the state directory, so no writer owns them.
     static func removeTemporaries(in places: LocalDeployment.Places) {
-        var files = ((try? FileManager.default.contentsOfDirectory(atPath: places.state)) ?? []).map {
-            places.state + "/" + $0
+        func entries(_ folder: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).map { folder + "/" + $0 }
         }
+        var leftovers = entries(places.state)
         if let walker = FileManager.default.enumerator(atPath: places.artifacts) {
-            while let path = walker.nextObject() as? String { files.append(places.artifacts + "/" + path) }
+            while let path = walker.nextObject() as? String { leftovers.append(places.artifacts + "/" + path) }
         }
-        for file in files where (file as NSString).lastPathComponent.hasPrefix(OutputFile.temporaryPrefix) {
-            Log.warning("removing a temporary file a killed agent left", ["file": file])
-            try? FileManager.default.removeItem(atPath: file)
+        leftovers = leftovers.filter { ($0 as NSString).lastPathComponent.hasPrefix(OutputFile.temporaryPrefix) }
+        leftovers += entries(places.sources).filter {
+            ($0 as NSString).lastPathComponent.hasPrefix(SourceCheckout.incomingPrefix)
+        }
+        for leftover in leftovers {
+            Log.warning("removing what a killed agent left half-written", ["path": leftover])
+            try? FileManager.default.removeItem(atPath: leftover)
         }
     }
 

@@ -11,11 +11,14 @@ public struct SourceCheckout: Sendable {
 
     public init(root: String) { self.root = root }
 
+    /// How a folder being written begins; one left by a killed agent is removed when the next one starts.
+    public static let incomingPrefix = ".incoming-"
+
     /// The folder holding `commit`'s tree; written on first use.
     public func folder(for commit: ObjectID, in repository: Repository) throws -> String {
         let destination = "\(root)/\(commit.hex)"
         if FileManager.default.fileExists(atPath: destination) { return destination }
-        let temporary = "\(root)/.incoming-\(commit.hex)-\(UUID().uuidString.prefix(8))"
+        let temporary = "\(root)/\(Self.incomingPrefix)\(commit.hex)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         do {
             for entry in try repository.listTree(at: commit.hex, recursive: true) where entry.kind == .blob {

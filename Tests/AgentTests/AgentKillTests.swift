@@ -43,6 +43,86 @@ struct AgentKillTests {
         return agent
     }
 
+    /// An agent killed at its `count`th commit of a file (any lock, any state write), or nil when it
+    /// made fewer in `seconds`.
+    static func killed(_ fixture: AgentFixture, name: String, atCommit count: Int, seconds: Double = 30) throws
+        -> Running?
+    {
+        let extra = [
+            "LD_PRELOAD": try library.get(), "GITOPS_ML_KILL_AT_COUNT": "\(count)", "GITOPS_ML_KILL_TRACE": "1",
+        ]
+        let agent = try Running(fixture, name: name, extra: extra, started: false)
+        guard waitUntil(seconds, { !agent.process.isRunning }) else {
+            kill(agent.process.pid, SIGKILL)
+            _ = agent.process.waitForExit()
+            return nil
+        }
+        let status = agent.process.waitForExit()
+        #expect(status == 128 + SIGKILL, "\(name) was not killed at commit \(count): exit \(status)\n\(agent.output())")
+        return agent
+    }
+
+    /// The commits of files an agent made, in order, from its trace: `(number, path)`.
+    static func commits(_ agent: Running) -> [(Int, String)] {
+        agent.output().split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("kill_at_rename: commit ") else { return nil }
+            let fields = line.dropFirst("kill_at_rename: commit ".count).split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, let number = Int(fields[0]) else { return nil }
+            return (number, String(fields[1]))
+        }
+    }
+
+    /// The commits to kill at: every one, with `GITOPS_ML_KILL_EVERY_COMMIT` set; otherwise one per moment —
+    /// the first of a run of commits of the same file (libgit2 tries link, then rename; a fetch writes
+    /// FETCH_HEAD several times) or of names that differ only in their random part, a source folder being
+    /// written as one moment, and none of the
+    /// mirror's object writes (a kill there is a fetch cut short, as at the ref lock that follows it).
+    static func moments(_ commits: [(Int, String)]) -> [Int] {
+        if ProcessInfo.processInfo.environment["GITOPS_ML_KILL_EVERY_COMMIT"] != nil { return commits.map(\.0) }
+        func kind(_ path: String) -> String {
+            if path.contains("/" + SourceCheckout.incomingPrefix) { return "a source folder being written" }
+            return path.replacing(/\.gitops-ml-\w{6}$/, with: ".gitops-ml-*")
+                .replacing(/incoming\/[0-9a-f-]{36}/, with: "incoming/*")
+        }
+        var chosen: [Int] = []
+        var previous = ""
+        for (number, path) in commits where !path.contains("/objects/") {
+            if kind(path) != previous { chosen.append(number) }
+            previous = kind(path)
+        }
+        return chosen
+    }
+
+    /// The remote and the agent's state as they are now, to start each kill from the same place.
+    struct Snapshot {
+        let folders: [String]
+        let copy: String
+
+        init(_ folders: [String], in temp: String, name: String) throws {
+            self.folders = folders
+            copy = temp + "/" + name
+            for (index, folder) in folders.enumerated() {
+                _ = try run(["cp", "-a", folder, "\(copy)-\(index)"])
+            }
+        }
+
+        func restore() throws {
+            for (index, folder) in folders.enumerated() {
+                try FileManager.default.removeItem(atPath: folder)
+                _ = try run(["cp", "-a", "\(copy)-\(index)", folder])
+            }
+        }
+    }
+
+    /// Makes every file under `folder` two minutes old: a lock there is then one a killed writer left.
+    static func age(_ folder: String) throws {
+        let walker = try #require(FileManager.default.enumerator(atPath: folder))
+        while let file = walker.nextObject() as? String {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: folder + "/" + file)
+        }
+    }
+
     static func rollbacks(_ agent: Running) -> String? {
         let prefix = #"gitops_ml_agent_rollbacks_total{environment="local",model="churn"} "#
         return (agent.get("/metrics")?.text ?? "").split(separator: "\n").first { $0.hasPrefix(prefix) }
@@ -81,12 +161,7 @@ struct AgentKillTests {
 
         // 4. A minute passes: both locks are stale, and so are the refs the two killed pushes had made for
         // their objects. The next agent removes them, pushes the revert once and publishes the record once.
-        let refs = fixture.origin + "/refs"
-        let walker = try #require(FileManager.default.enumerator(atPath: refs))
-        while let file = walker.nextObject() as? String {
-            try FileManager.default.setAttributes(
-                [.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: refs + "/" + file)
-        }
+        try Self.age(fixture.origin + "/refs")
         agent = try Running(fixture, name: "agent-5")
         #expect(
             agent.wait(30) { (try? fixture.originTip()) != failed && fixture.serving() == "v1.0.0" },
@@ -122,5 +197,101 @@ struct AgentKillTests {
         #expect(!leftovers.contains { $0.hasPrefix(".gitops-ml-") }, "\(leftovers)")
         kill(agent.process.pid, SIGTERM)
         #expect(agent.process.waitForExit() == 0)
+    }
+
+    /// Every commit of a file an agent makes while it judges a release that fails and reverts it (the
+    /// state, the mirror's refs, the notes and the branch on the remote), and then while it applies a good
+    /// one: for each in turn, from the same starting point, the agent is killed there and started again.
+    /// Each time the next agent must end where an agent never killed ends — the same release served, one
+    /// revert, each deployment record once, no lock or temporary ref left — within a few passes.
+    @Test func aKillAtEveryCommitOfAPassConverges() throws {
+        let fixture = try AgentFixture("agent-kill-every", deadline: 15)
+        fixture.config.interval = 0.3
+        let first = try fixture.promote("main", version: "v1.0.0")
+        var agent = try Running(fixture, name: "agent-0")
+        #expect(agent.wait(30) { (try? agent.status().environments["local"]?.lastApplied) == first })
+        agent.stop()
+        let remote = try Repository(at: fixture.origin, discover: false)
+        let folders = [fixture.origin, fixture.config.stateDirectory]
+
+        /// Kills at every commit a clean run makes until `settled`, restarting from `snapshot` each time.
+        func killEverywhere(
+            _ scenario: String, _ snapshot: Snapshot, settled: (Running) -> Bool,
+            then check: (Running, String) throws -> Void
+        ) throws -> Int {
+            // A clean run, traced, counts the commits up to the end state.
+            try snapshot.restore()
+            let extra = ["LD_PRELOAD": try Self.library.get(), "GITOPS_ML_KILL_TRACE": "1"]
+            let traced = try Running(fixture, name: "\(scenario)-traced", extra: extra)
+            #expect(traced.wait(30) { settled(traced) }, "\(traced.output())")
+            let moments = Self.moments(Self.commits(traced))
+            try check(traced, "\(scenario), never killed")
+            traced.stop()
+            for count in moments {
+                try snapshot.restore()
+                let victim = try Self.killed(fixture, name: "\(scenario)-kill-\(count)", atCommit: count)
+                let moment = victim.flatMap { Self.commits($0).last?.1 } ?? "nowhere"
+                // The minute after which a lock on the remote is taken as stale passes before the restart;
+                // `killsInsideEachLockWindowConvergeAndWriteNothingTwice` restarts within it.
+                try Self.age(fixture.origin + "/refs")
+                let next = try Running(fixture, name: "\(scenario)-after-\(count)")
+                #expect(next.wait(30) { settled(next) }, "killed at \(moment) (\(count)): \(next.output())")
+                let passes = next.passes() ?? 0
+                #expect(next.wait(30) { (next.passes() ?? 0) >= passes + 2 })
+                try check(next, "killed at commit \(count), \(moment)")
+                next.stop()
+            }
+            return moments.count
+        }
+
+        // A release that fails without starting: recorded, reverted on the remote.
+        let failed = try fixture.promote("challenger/better", version: "not-a-version")
+        let rollback = try Snapshot(folders, in: fixture.temp.path, name: "before-rollback")
+        let reverted = { (_: Running) in (try? git("rev-parse", "gitops^", in: fixture.origin)) == failed }
+        let rollbackCommits = try killEverywhere(
+            "rollback", rollback, settled: { reverted($0) && fixture.serving() == "v1.0.0" }
+        ) { agent, moment in
+            #expect(fixture.serving() == "v1.0.0", "\(moment)")
+            let reverts = try git(
+                "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(failed)", "gitops", in: fixture.origin)
+            #expect(reverts.split(separator: "\n").count == 1, "\(moment)")
+            #expect(
+                try DeploymentNotes.records(for: ObjectID(hex: failed), in: remote).map(\.outcome) == [.failed],
+                "\(moment)")
+            #expect(
+                try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).map(\.outcome) == [.healthy],
+                "\(moment)")
+            #expect(try git("for-each-ref", "refs/gitops-ml/", in: fixture.origin).isEmpty, "\(moment)")
+            // The revert's tree is the first release's: applied again as itself after some kills, synced by others.
+            let applied = try agent.status().environments["local"]?.lastApplied
+            #expect(try [first, fixture.originTip()].contains(applied), "\(moment): \(String(describing: applied))")
+        }
+        #expect(rollbackCommits >= 6, "the traced rollback made \(rollbackCommits) moments to kill at")
+
+        // A good release after the revert: applied, recorded once.
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        let apply = try Snapshot(folders, in: fixture.temp.path, name: "before-apply")
+        let applyCommits = try killEverywhere(
+            "apply", apply,
+            settled: { agent in
+                fixture.serving() == "v2.0.0"
+                    && (try? DeploymentNotes.records(for: ObjectID(hex: second), in: remote))?.isEmpty == false
+            }
+        ) { agent, moment in
+            #expect(try fixture.originTip() == second, "nothing reverted: \(moment)")
+            #expect(
+                try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy],
+                "\(moment)")
+            #expect(try agent.status().environments["local"]?.lastApplied == second, "\(moment)")
+            // Half-written things begin with a dot (.gitops-ml-…, .incoming-…); the mirror and the source trees
+            // (where a project's .gitignore is) are not looked into.
+            let state = fixture.config.stateDirectory
+            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: state).filter {
+                !$0.hasPrefix("repository.git/") && !$0.hasPrefix("sources/") || $0.hasPrefix("sources/.")
+            }
+            #expect(!leftovers.contains { $0.contains("/.") || $0.hasPrefix(".") }, "\(moment): \(leftovers)")
+        }
+        #expect(applyCommits >= 6, "the traced apply made \(applyCommits) moments to kill at")
+        print("killed at \(rollbackCommits) moments of a rollback and \(applyCommits) of an apply")
     }
 }

@@ -7,7 +7,9 @@
 // GITOPS_ML_KILL_ARMED_BY (optional): the kill waits until a commit whose path holds this substring has
 //   completed — "between the notes push and the state save" is KILL_ARMED_BY=<notes lock>,
 //   KILL_AT=<state file>.
-// GITOPS_ML_KILL_TRACE (optional): every commit is written to stderr, to find the moment to name.
+// GITOPS_ML_KILL_AT_COUNT: instead of a path, the Nth commit of any file (counted from 1), so that a test
+//   can kill at every commit of a pass in turn.
+// GITOPS_ML_KILL_TRACE (optional): every commit is written to stderr, numbered, to find the moment to name.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 static int armed_done = 0;
+static long commits = 0;
 
 static int matches(const char *path, const char *variable) {
     const char *pattern = getenv(variable);
@@ -23,9 +26,11 @@ static int matches(const char *path, const char *variable) {
 }
 
 static void before(const char *from) {
-    if (getenv("GITOPS_ML_KILL_TRACE") != NULL) fprintf(stderr, "kill_at_rename: commit %s\n", from);
+    long count = __atomic_add_fetch(&commits, 1, __ATOMIC_SEQ_CST);
+    if (getenv("GITOPS_ML_KILL_TRACE") != NULL) fprintf(stderr, "kill_at_rename: commit %ld %s\n", count, from);
+    const char *at_count = getenv("GITOPS_ML_KILL_AT_COUNT");
     int armed = getenv("GITOPS_ML_KILL_ARMED_BY") == NULL || armed_done;
-    if (armed && matches(from, "GITOPS_ML_KILL_AT")) {
+    if ((at_count != NULL && atol(at_count) == count) || (armed && matches(from, "GITOPS_ML_KILL_AT"))) {
         fprintf(stderr, "kill_at_rename: SIGKILL at %s\n", from);
         fflush(stderr);
         raise(SIGKILL);
