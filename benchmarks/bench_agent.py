@@ -189,6 +189,9 @@ environments:
             wait(lambda: version() == f"v0.{cycle + 1}.0")
             last_rollback = rollback(f"cycle{cycle}")
             cycled = (open_files(agent.pid), rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon"), last_rollback)
+        # Quiet again: 30 s after its last busy pass the agent gives back the code pages the passes used.
+        time.sleep(35)
+        quiet, quiet_anon = rss_kib(agent.pid), rss_kib(agent.pid, "RssAnon")
     finally:
         agent.terminate()
         agent.wait()
@@ -207,6 +210,7 @@ environments:
     print(f"| rollback: webhook to old version serving and revert commit pushed | {ms(rollbacks)} | none by default |")
     print(f"| agent's share of a rollout (median rollout − median server start) | "
           f"{(statistics.median(rollouts) - statistics.median(starts)) * 1000:,.0f} ms | |")
+    print(f"| RSS (private) after all of them, then 35 s idle | {quiet / 1024:.1f} MiB ({quiet_anon / 1024:.1f} MiB) | |")
     if cycled:
         cycled_files, cycled_rss, cycled_anon, last = cycled
         print(f"| open files after {2 * args.runs} rollouts and rollbacks → after {args.cycles} more cycles | "

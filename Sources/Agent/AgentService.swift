@@ -94,11 +94,19 @@ public final class AgentService: Service, Sendable {
         // the SIGTERM that follows.
         var trimmed = clock.now()
         var pagesReleased: Double?
+        // The end of the last pass that did something (a rollout, a rollback, a fault): the code it brought
+        // in is given back once the agent has been quiet for `quietBeforeRelease`.
+        var busy: Double?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Between passes too: the 20 polls a second and the endpoints free memory glibc would keep.
             if clock.now() - trimmed >= 1 {
                 Self.returnFreedMemory()
                 trimmed = clock.now()
+            }
+            if let since = busy, clock.now() - since >= Self.quietBeforeRelease {
+                Self.releaseStartupPages()
+                pagesReleased = clock.now()
+                busy = nil
             }
             if shared.withLock({ state in
                 defer { state.triggered = false }; return state.triggered
@@ -130,6 +138,7 @@ public final class AgentService: Service, Sendable {
                 Self.releaseStartupPages()
                 pagesReleased = clock.now()
             }
+            if results.values.contains(where: { if case .synced = $0 { false } else { true } }) { busy = clock.now() }
             for (environment, result) in results.sorted(by: { $0.key < $1.key }) {
                 metrics.record(
                     environment: environment, result: result, model: models[environment], seconds: seconds,
@@ -175,6 +184,10 @@ extension AgentService {
     /// cycles while the heap in use stayed under 5 MiB (heaptrack). Giving the free pages back after each
     /// pass and once a second between passes keeps it flat; a trim of a few megabytes takes microseconds.
     static func returnFreedMemory() { _ = mallocTrim?(0) }
+
+    /// How long the agent stays quiet after a pass that rolled out, rolled back or failed before the code
+    /// pages that pass brought in are given back (seconds): a burst of promotions is not slowed by page-ins.
+    static let quietBeforeRelease: Double = 30
 
     /// Starting touches most of the binary once (Swift's runtime scans every protocol conformance and type
     /// descriptor, argument parsing, configuration readers, TLS set-up), and the kernel maps 64 KiB around
