@@ -26,12 +26,8 @@ public struct SourceCheckout: Sendable {
                 let path = temporary + "/" + clean
                 try FileManager.default.createDirectory(
                     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                let executable = entry.mode == 0o100755
-                guard
-                    FileManager.default.createFile(
-                        atPath: path, contents: Data(try repository.blob(entry.id)),
-                        attributes: [.posixPermissions: executable ? 0o755 : 0o644])
-                else { throw GitOpsMLError.environment("cannot write \(path)") }
+                try OutputFile.create(
+                    try repository.blob(entry.id), at: path, mode: entry.mode == 0o100755 ? 0o755 : 0o644)
             }
             if rename(temporary, destination) != 0 {
                 // Another pass wrote it first: theirs is as good as ours.

@@ -196,6 +196,16 @@ public enum OutputFile {
         return stat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o644
     }
 
+    /// Writes a new file whole, with no temporary copy: for a file inside a folder that is itself written
+    /// under a temporary name and renamed into place. A failure names the file and the system's reason
+    /// ("No space left on device").
+    public static func create(_ bytes: [UInt8], at path: String, mode: mode_t = 0o644) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw failure(path, errno) }
+        defer { close(descriptor) }
+        try writeAll(bytes, to: descriptor, path: path)
+    }
+
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0

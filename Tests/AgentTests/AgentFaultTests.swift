@@ -238,4 +238,71 @@ struct AgentFaultTests {
         let remote = try Repository(at: fixture.origin, discover: false)
         #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).isEmpty, "no failed note")
     }
+
+    /// Whether this process may mount a tmpfs (root, with the capability): the full-disk test needs a disk
+    /// it can fill.
+    static let canMountTmpfs: Bool = {
+        let probe = FileManager.default.temporaryDirectory.path + "/gitops-ml-tmpfs-probe-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard (try? run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])) != nil else { return false }
+        _ = try? run(["umount", probe])
+        return true
+    }()
+
+    /// A full disk under the state directory — a real one: a small tmpfs, filled until the kernel says
+    /// ENOSPC, first to 150 KiB free (the fault probe's case), then to nothing — is a fault of this host
+    /// while a good release is prepared: it is retried, not reverted, not recorded as a failure, what ran
+    /// keeps running; once space is back the release is applied.
+    @Test(.enabled(if: canMountTmpfs, "mounting a tmpfs needs root"))
+    func aFullStateDiskIsRetriedNotTakenForABadRelease() throws {
+        let fixture = try AgentFixture("fault-full-disk")
+        let state = fixture.config.stateDirectory
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", state])
+        defer { _ = try? run(["umount", "-l", state]) }
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        let remote = try Repository(at: fixture.origin, discover: false)
+
+        /// Fills the disk with one file until `free` bytes are left (as near as its blocks allow).
+        func fill(leaving free: Int, _ name: String) throws {
+            let path = state + "/" + name
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            defer { close(descriptor) }
+            let chunk = [UInt8](repeating: 0x5a, count: 4096)
+            while true {
+                var status = statvfs()
+                statvfs(state, &status)
+                let available = Int(status.f_bavail) * Int(status.f_frsize)
+                guard available > free else { break }
+                let count = min(chunk.count, available - free)
+                guard write(descriptor, chunk, count) == count else { break }
+            }
+        }
+
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        for (free, name) in [(150 << 10, "filler-150k"), (0, "filler-0")] {
+            try fill(leaving: free, name)
+            guard case .stopped(_, let reason, let stop)? = agent.pass()["local"] else {
+                Issue.record(
+                    "a full disk (\(free) bytes free) was not a fault: \(String(describing: agent.state.environments["local"]))"
+                )
+                return
+            }
+            #expect(reason.contains("No space left on device"), "the reason is the system's: \(reason)")
+            #expect(stop == .waiting(after: nil), "retried: \(reason)")
+            #expect(try fixture.originTip() == second, "nothing reverted with \(free) bytes free")
+            #expect(agent.state.environments["local"]?.lastFailed == nil)
+            #expect(try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).isEmpty, "no failed note")
+            #expect(fixture.serving() == "v1.0.0", "what ran keeps running")
+        }
+
+        for name in ["filler-150k", "filler-0"] { try FileManager.default.removeItem(atPath: state + "/" + name) }
+        #expect(agent.pass()["local"] == .applied(second))
+        #expect(fixture.serving() == "v2.0.0")
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy])
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).map(\.outcome) == [.healthy])
+        #expect(try StateStore(path: state + "/state.json").peek().environments["local"]?.lastApplied == second)
+    }
 }
