@@ -180,12 +180,22 @@ extension Reconciler {
             models[name] = plan.model
             let record = deploymentRecord(
                 environment, tip, started, .healthy, report.checks.map(\.outcome), restored: nil)
+            // Applied again because the agent lost its state (a corrupt file set aside, a new state directory
+            // on the same remote): the healthy deployment it recorded then stands, and is not written twice.
+            let recorded = (try? DeploymentNotes.records(for: tip, in: mirror))?.contains {
+                $0.environment == name && $0.agent == options.agent && $0.outcome == .healthy
+            }
+            if recorded == true {
+                Log.warning(
+                    "applied again after the state was lost; its healthy deployment is recorded already",
+                    ["environment": name, "commit": tip.short])
+            }
             update(name) {
                 $0.lastApplied = tip.hex
                 $0.inFlight = nil
                 $0.lastFailed = nil
                 $0.health = report.status.description
-                $0.unpublished.append(record)
+                if recorded != true { $0.unpublished.append(record) }
             }
             publishRecords(name)
             return .applied(tip.hex)

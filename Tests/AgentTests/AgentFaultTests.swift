@@ -239,6 +239,32 @@ struct AgentFaultTests {
         #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).isEmpty, "no failed note")
     }
 
+    /// A state file that does not read back is set aside and the agent starts from nothing: it applies the
+    /// branch's release again, but the healthy deployment it recorded before stands — not written twice.
+    @Test func aCorruptStateDoesNotRecordADeploymentTwice() throws {
+        let fixture = try AgentFixture("fault-corrupt-state")
+        var first = ""
+        do {
+            let started = try fixture.agentServingFirstRelease()
+            first = started.first
+            started.agent.shutdown()
+        }
+        let statePath = fixture.config.stateDirectory + "/state.json"
+        try "{\"environments\": [".write(toFile: statePath, atomically: false, encoding: .utf8)
+        let agent = try Reconciler(config: fixture.config, options: fixture.options())
+        defer { agent.shutdown() }
+        #expect(agent.recovery?.contains("was corrupt") == true)
+        #expect(agent.pass()["local"] == .applied(first))
+        #expect(fixture.serving() == "v1.0.0")
+        let remote = try Repository(at: fixture.origin, discover: false)
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).map(\.outcome) == [.healthy])
+        #expect(agent.state.environments["local"]?.unpublished.isEmpty == true)
+
+        let second = try fixture.promote("challenger/better", version: "v2.0.0")
+        #expect(agent.pass()["local"] == .applied(second))
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy])
+    }
+
     /// Whether this process may mount a tmpfs (root, with the capability): the full-disk test needs a disk
     /// it can fill.
     static let canMountTmpfs: Bool = {
