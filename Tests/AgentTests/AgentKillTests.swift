@@ -200,8 +200,9 @@ struct AgentKillTests {
     }
 
     /// Every commit of a file an agent makes while it judges a release that fails and reverts it (the
-    /// state, the mirror's refs, the notes and the branch on the remote), and then while it applies a good
-    /// one: for each in turn, from the same starting point, the agent is killed there and started again.
+    /// state, the mirror's refs, the notes and the branch on the remote), while it applies a good one, and
+    /// while it puts that one back after a release that fails its smoke test: for each in turn, from the
+    /// same starting point, the agent is killed there and started again.
     /// Each time the next agent must end where an agent never killed ends — the same release served, one
     /// revert, each deployment record once, no lock or temporary ref left — within a few passes.
     @Test func aKillAtEveryCommitOfAPassConverges() throws {
@@ -213,6 +214,17 @@ struct AgentKillTests {
         agent.stop()
         let remote = try Repository(at: fixture.origin, discover: false)
         let folders = [fixture.origin, fixture.config.stateDirectory]
+
+        /// Nothing half-written stays: such things begin with a dot (.gitops-ml-…, .incoming-…); the mirror
+        /// and the source trees (where a project's .gitignore is) are not looked into.
+        func noLeftovers(_ moment: String) throws {
+            let state = fixture.config.stateDirectory
+            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: state).filter {
+                !$0.hasPrefix("repository.git/") && !$0.hasPrefix("sources/") || $0.hasPrefix("sources/.")
+            }
+            #expect(!leftovers.contains { $0.contains("/.") || $0.hasPrefix(".") }, "\(moment): \(leftovers)")
+            #expect(try git("for-each-ref", "refs/gitops-ml/", in: fixture.origin).isEmpty, "\(moment)")
+        }
 
         /// Kills at every commit a clean run makes until `settled`, restarting from `snapshot` each time.
         func killEverywhere(
@@ -261,7 +273,7 @@ struct AgentKillTests {
             #expect(
                 try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).map(\.outcome) == [.healthy],
                 "\(moment)")
-            #expect(try git("for-each-ref", "refs/gitops-ml/", in: fixture.origin).isEmpty, "\(moment)")
+            try noLeftovers(moment)
             // The revert's tree is the first release's: applied again as itself after some kills, synced by others.
             let applied = try agent.status().environments["local"]?.lastApplied
             #expect(try [first, fixture.originTip()].contains(applied), "\(moment): \(String(describing: applied))")
@@ -283,15 +295,36 @@ struct AgentKillTests {
                 try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy],
                 "\(moment)")
             #expect(try agent.status().environments["local"]?.lastApplied == second, "\(moment)")
-            // Half-written things begin with a dot (.gitops-ml-…, .incoming-…); the mirror and the source trees
-            // (where a project's .gitignore is) are not looked into.
-            let state = fixture.config.stateDirectory
-            let leftovers = try FileManager.default.subpathsOfDirectory(atPath: state).filter {
-                !$0.hasPrefix("repository.git/") && !$0.hasPrefix("sources/") || $0.hasPrefix("sources/.")
-            }
-            #expect(!leftovers.contains { $0.contains("/.") || $0.hasPrefix(".") }, "\(moment): \(leftovers)")
+            try noLeftovers(moment)
         }
         #expect(applyCommits >= 6, "the traced apply made \(applyCommits) moments to kill at")
-        print("killed at \(rollbackCommits) moments of a rollback and \(applyCommits) of an apply")
+
+        // A release that starts and fails its smoke test: the second put back, recorded, reverted.
+        let broken = try fixture.promote("broken", version: "v3.0.0")
+        let restore = try Snapshot(folders, in: fixture.temp.path, name: "before-restore")
+        let restoreCommits = try killEverywhere(
+            "restore", restore,
+            settled: { _ in
+                (try? git("rev-parse", "gitops^", in: fixture.origin)) == broken && fixture.serving() == "v2.0.0"
+            }
+        ) { agent, moment in
+            #expect(fixture.serving() == "v2.0.0", "\(moment)")
+            let reverts = try git(
+                "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(broken)", "gitops", in: fixture.origin)
+            #expect(reverts.split(separator: "\n").count == 1, "\(moment)")
+            #expect(
+                try DeploymentNotes.records(for: ObjectID(hex: broken), in: remote).map(\.outcome) == [.failed],
+                "\(moment)")
+            #expect(
+                try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy],
+                "\(moment)")
+            let applied = try agent.status().environments["local"]?.lastApplied
+            #expect(try [second, fixture.originTip()].contains(applied), "\(moment): \(String(describing: applied))")
+            try noLeftovers(moment)
+        }
+        #expect(restoreCommits >= 6, "the traced restore made \(restoreCommits) moments to kill at")
+        print(
+            "killed at \(rollbackCommits) moments of a rollback, \(applyCommits) of an apply, "
+                + "\(restoreCommits) of a restore")
     }
 }
