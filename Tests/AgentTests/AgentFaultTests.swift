@@ -265,6 +265,36 @@ struct AgentFaultTests {
         #expect(try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy])
     }
 
+    /// Promotions faster than rollouts: a release promoted on top of one being tried is not lost when that
+    /// one fails. The failed one's server is stopped and the last healthy release put back; no revert is
+    /// pushed over the newer promotion (the branch keeps it), which the next pass applies.
+    @Test func aPromotionArrivingDuringAFailingRolloutIsAppliedNext() throws {
+        let fixture = try AgentFixture("fault-faster-promotions", deadline: 10)
+        let (agent, first) = try fixture.agentServingFirstRelease()
+        defer { agent.shutdown() }
+        let broken = try fixture.promote("broken", version: "v2.0.0")
+        let newer = Locked<String?>(nil)
+        // The callback runs on the pass's thread while this test waits in `pass()`: one user at a time.
+        nonisolated(unsafe) let promoter = fixture
+        agent.onStateChange = { state in
+            guard state.environments["local"]?.inFlight?.commit == broken, newer.withLock({ $0 == nil }) else { return }
+            newer.withLock { $0 = try? promoter.promote("challenger/better", version: "v3.0.0") }
+        }
+        #expect(agent.pass()["local"] == .rolledBack(failed: broken, restored: first))
+        agent.onStateChange = nil
+        let third = try #require(newer.withLock { $0 })
+        #expect(fixture.serving() == "v1.0.0", "the last healthy release runs while the newer one waits")
+        #expect(try fixture.originTip() == third, "no revert over the newer promotion")
+        #expect(try git("log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of", "gitops", in: fixture.origin).isEmpty)
+
+        #expect(agent.pass()["local"] == .applied(third))
+        #expect(fixture.serving() == "v3.0.0")
+        let remote = try Repository(at: fixture.origin, discover: false)
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: broken), in: remote).map(\.outcome) == [.failed])
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: third), in: remote).map(\.outcome) == [.healthy])
+        #expect(agent.state.environments["local"]?.pendingRollback == nil)
+    }
+
     /// Whether this process may mount a tmpfs (root, with the capability): the full-disk test needs a disk
     /// it can fill.
     static let canMountTmpfs: Bool = {
