@@ -180,8 +180,9 @@ extension Reconciler {
             models[name] = plan.model
             let record = deploymentRecord(
                 environment, tip, started, .healthy, report.checks.map(\.outcome), restored: nil)
-            // Applied again because the agent lost its state (a corrupt file set aside, a new state directory
-            // on the same remote): the healthy deployment it recorded then stands, and is not written twice.
+            // A healthy deployment of this commit that this agent recorded already (it lost its state — a
+            // corrupt file set aside, a new state directory — or the branch came back to a commit it ran)
+            // stands, and is not written twice.
             let recorded = (try? DeploymentNotes.records(for: tip, in: mirror))?.contains {
                 $0.environment == name && $0.agent == options.agent && $0.outcome == .healthy
             }
