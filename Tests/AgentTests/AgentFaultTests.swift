@@ -48,12 +48,7 @@ struct AgentFaultTests {
     /// the remote gone, and with a revert that still waits for a held lock.
     @Test func aRestartedAgentServesTheLastHealthyReleaseWhateverTheRemoteDoes() throws {
         let fixture = try AgentFixture("fault-restart")
-        var first = ""
-        do {
-            let started = try fixture.agentServingFirstRelease()
-            first = started.first
-            started.agent.shutdown()
-        }
+        let first = try fixture.firstReleaseAppliedThenStopped()
         #expect(fixture.serving() == nil, "stopped with the agent")
 
         // The remote unreachable: the fetch fails, the last applied release serves anyway.
@@ -131,12 +126,7 @@ struct AgentFaultTests {
     /// again; on the remote, a ref lock older than a minute is taken as stale and the revert goes through.
     @Test func locksLeftByAKilledAgentDoNotWedgeIt() throws {
         let fixture = try AgentFixture("fault-stale-lock")
-        var first = ""
-        do {
-            let started = try fixture.agentServingFirstRelease()
-            first = started.first
-            started.agent.shutdown()
-        }
+        let first = try fixture.firstReleaseAppliedThenStopped()
         let mirrorLock = fixture.config.stateDirectory + "/repository.git/refs/remotes/origin/gitops.lock"
         try "".write(toFile: mirrorLock, atomically: false, encoding: .utf8)
         let failed = try fixture.promote("challenger/better", version: "not-a-version")
@@ -243,12 +233,7 @@ struct AgentFaultTests {
     /// branch's release again, but the healthy deployment it recorded before stands — not written twice.
     @Test func aCorruptStateDoesNotRecordADeploymentTwice() throws {
         let fixture = try AgentFixture("fault-corrupt-state")
-        var first = ""
-        do {
-            let started = try fixture.agentServingFirstRelease()
-            first = started.first
-            started.agent.shutdown()
-        }
+        let first = try fixture.firstReleaseAppliedThenStopped()
         let statePath = fixture.config.stateDirectory + "/state.json"
         try "{\"environments\": [".write(toFile: statePath, atomically: false, encoding: .utf8)
         let agent = try Reconciler(config: fixture.config, options: fixture.options())
@@ -321,10 +306,11 @@ struct AgentFaultTests {
         defer { agent.shutdown() }
         let remote = try Repository(at: fixture.origin, discover: false)
 
-        /// Fills the disk with one file until `free` bytes are left (as near as its blocks allow).
+        /// Fills the disk with one file until `free` bytes are left (as near as its blocks allow). Opened
+        /// close-on-exec: a process another test spawns meanwhile must not keep the space held.
         func fill(leaving free: Int, _ name: String) throws {
             let path = state + "/" + name
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             defer { close(descriptor) }
             let chunk = [UInt8](repeating: 0x5a, count: 4096)
             while true {

@@ -91,6 +91,14 @@ final class AgentFixture {
         return (agent, first)
     }
 
+    /// The first release applied by an agent that is then shut down (its server stopped with it): where a
+    /// restart test starts. Returns the release's commit.
+    func firstReleaseAppliedThenStopped() throws -> String {
+        let (agent, first) = try agentServingFirstRelease()
+        agent.shutdown()
+        return first
+    }
+
     /// The version the server on the port says it serves; nil when nothing answers.
     func serving() -> String? {
         guard let answer = try? HTTPClient.perform(HTTPRequest("GET", "http://127.0.0.1:\(port)/readyz", timeout: 2)),

@@ -256,28 +256,44 @@ struct AgentKillTests {
             return moments.count
         }
 
+        /// Where a revert ends: `healthy` serving as `version`, one revert of `failed` on the branch, each
+        /// record once, and the revert's tree — `healthy`'s — applied as itself after some kills and synced
+        /// after others.
+        func reverted(_ failed: String, back healthy: String, serving version: String) -> (
+            settled: (Running) -> Bool, check: (Running, String) throws -> Void
+        ) {
+            let settled = { (_: Running) in
+                (try? git("rev-parse", "gitops^", in: fixture.origin)) == failed && fixture.serving() == version
+            }
+            return (
+                settled,
+                { agent, moment in
+                    #expect(fixture.serving() == version, "\(moment)")
+                    let reverts = try git(
+                        "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(failed)", "gitops", in: fixture.origin)
+                    #expect(reverts.split(separator: "\n").count == 1, "\(moment)")
+                    #expect(
+                        try DeploymentNotes.records(for: ObjectID(hex: failed), in: remote).map(\.outcome) == [.failed],
+                        "\(moment)")
+                    #expect(
+                        try DeploymentNotes.records(for: ObjectID(hex: healthy), in: remote).map(\.outcome) == [
+                            .healthy
+                        ],
+                        "\(moment)")
+                    let applied = try agent.status().environments["local"]?.lastApplied
+                    #expect(
+                        try [healthy, fixture.originTip()].contains(applied),
+                        "\(moment): \(String(describing: applied))")
+                    try noLeftovers(moment)
+                }
+            )
+        }
+
         // A release that fails without starting: recorded, reverted on the remote.
         let failed = try fixture.promote("challenger/better", version: "not-a-version")
         let rollback = try Snapshot(folders, in: fixture.temp.path, name: "before-rollback")
-        let reverted = { (_: Running) in (try? git("rev-parse", "gitops^", in: fixture.origin)) == failed }
-        let rollbackCommits = try killEverywhere(
-            "rollback", rollback, settled: { reverted($0) && fixture.serving() == "v1.0.0" }
-        ) { agent, moment in
-            #expect(fixture.serving() == "v1.0.0", "\(moment)")
-            let reverts = try git(
-                "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(failed)", "gitops", in: fixture.origin)
-            #expect(reverts.split(separator: "\n").count == 1, "\(moment)")
-            #expect(
-                try DeploymentNotes.records(for: ObjectID(hex: failed), in: remote).map(\.outcome) == [.failed],
-                "\(moment)")
-            #expect(
-                try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).map(\.outcome) == [.healthy],
-                "\(moment)")
-            try noLeftovers(moment)
-            // The revert's tree is the first release's: applied again as itself after some kills, synced by others.
-            let applied = try agent.status().environments["local"]?.lastApplied
-            #expect(try [first, fixture.originTip()].contains(applied), "\(moment): \(String(describing: applied))")
-        }
+        let toFirst = reverted(failed, back: first, serving: "v1.0.0")
+        let rollbackCommits = try killEverywhere("rollback", rollback, settled: toFirst.settled, then: toFirst.check)
         #expect(rollbackCommits >= 6, "the traced rollback made \(rollbackCommits) moments to kill at")
 
         // A good release after the revert: applied, recorded once.
@@ -302,26 +318,8 @@ struct AgentKillTests {
         // A release that starts and fails its smoke test: the second put back, recorded, reverted.
         let broken = try fixture.promote("broken", version: "v3.0.0")
         let restore = try Snapshot(folders, in: fixture.temp.path, name: "before-restore")
-        let restoreCommits = try killEverywhere(
-            "restore", restore,
-            settled: { _ in
-                (try? git("rev-parse", "gitops^", in: fixture.origin)) == broken && fixture.serving() == "v2.0.0"
-            }
-        ) { agent, moment in
-            #expect(fixture.serving() == "v2.0.0", "\(moment)")
-            let reverts = try git(
-                "log", "--format=%H", "--grep=Gitops-Ml-Rollback-Of: \(broken)", "gitops", in: fixture.origin)
-            #expect(reverts.split(separator: "\n").count == 1, "\(moment)")
-            #expect(
-                try DeploymentNotes.records(for: ObjectID(hex: broken), in: remote).map(\.outcome) == [.failed],
-                "\(moment)")
-            #expect(
-                try DeploymentNotes.records(for: ObjectID(hex: second), in: remote).map(\.outcome) == [.healthy],
-                "\(moment)")
-            let applied = try agent.status().environments["local"]?.lastApplied
-            #expect(try [second, fixture.originTip()].contains(applied), "\(moment): \(String(describing: applied))")
-            try noLeftovers(moment)
-        }
+        let toSecond = reverted(broken, back: second, serving: "v2.0.0")
+        let restoreCommits = try killEverywhere("restore", restore, settled: toSecond.settled, then: toSecond.check)
         #expect(restoreCommits >= 6, "the traced restore made \(restoreCommits) moments to kill at")
         print(
             "killed at \(rollbackCommits) moments of a rollback, \(applyCommits) of an apply, "
