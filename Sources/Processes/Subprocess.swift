@@ -157,6 +157,14 @@ public enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        // A child gets standard input, output and error, nothing else of ours: not the agent's listening
+        // socket (a model server outliving a killed agent would keep its port; its code could accept the
+        // webhook's connections), not the state lock, not the mirror's packs.
+        if let addCloseFrom {
+            _ = addCloseFrom(&actions, 3)
+        } else {
+            closeOnExecAbove(2)
+        }
         if let directory {
             guard let addChdir else {
                 throw GitOpsMLError.environment("this C library cannot set a child's working directory")
@@ -237,6 +245,24 @@ public enum Subprocess {
         else { return nil }
         return unsafeBitCast(symbol, to: AddChdir.self)
     }()
+
+    /// glibc ≥ 2.34 closes every descriptor from one number up in the child
+    /// (`posix_spawn_file_actions_addclosefrom_np`), also hidden from Swift.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard
+            let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    /// Where the C library cannot close them in the child: every open descriptor above `lowest` is marked
+    /// close-on-exec first (one opened by another thread in between could still pass).
+    private static func closeOnExecAbove(_ lowest: Int32) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > lowest { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
+        }
+    }
 
     private static let exitedEarly = Mutex<[pid_t: Int32]>([:])
 }

@@ -115,6 +115,22 @@ struct AgentProcessTests {
         let first = try agent.status()
         #expect(first.environments["local"]?.health == "Healthy")
 
+        // The model server holds none of the agent's files: not its listening socket (a server outliving a
+        // killed agent would keep the port from the next one), not its state lock, not its mirror's packs.
+        func openFiles(_ pid: Int32) -> Set<String> {
+            let folder = "/proc/\(pid)/fd"
+            return Set(
+                ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).compactMap {
+                    try? FileManager.default.destinationOfSymbolicLink(atPath: folder + "/" + $0)
+                })
+        }
+        let state = try StateStore(path: fixture.config.stateDirectory + "/state.json").peek()
+        let server = try #require(state.environments["local"]?.serverProcessGroup)
+        let shared = openFiles(server).intersection(openFiles(agent.process.pid)).filter {
+            !$0.hasPrefix("/dev/") && !$0.hasSuffix(".log") && !$0.hasPrefix("pipe:")
+        }
+        #expect(shared.isEmpty, "the model server inherited \(shared.sorted())")
+
         // Refused webhooks trigger no pass: with an hour's interval, the one accepted below is the only
         // second pass, so the pass counter ends at 2 (a refused one that triggered would make a third).
         let body = Self.push("gitops")
