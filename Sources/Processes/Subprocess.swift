@@ -258,7 +258,7 @@ public enum Subprocess {
 
     /// Where the C library cannot close them in the child: every open descriptor above `lowest` is marked
     /// close-on-exec first (one opened by another thread in between could still pass).
-    private static func closeOnExecAbove(_ lowest: Int32) {
+    static func closeOnExecAbove(_ lowest: Int32) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
             if let fd = Int32(name), fd > lowest { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
         }

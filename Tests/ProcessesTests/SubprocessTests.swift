@@ -21,6 +21,25 @@ struct SubprocessTests {
         #expect(child.terminate() == 128 + 15)  // SIGTERM reached it: the signal mask was cleared
         #expect(throws: GitOpsMLError.self) { try Subprocess.run(["/no/such/program"]) }
     }
+
+    /// A child gets its standard streams and nothing else of the parent's, even a descriptor opened without
+    /// close-on-exec (the agent's sockets were, and its model servers held them); and the fallback for C
+    /// libraries that cannot close them in the child marks every descriptor close-on-exec.
+    @Test func aChildGetsOnlyItsStandardStreams() throws {
+        let open = Foundation.open("/dev/null", O_RDONLY)
+        #expect(open > 2)
+        defer { close(open) }
+        let child = try Subprocess.run(["sh", "-c", "test -e /proc/$$/fd/\(open) && echo held || echo closed"])
+        #expect(child.stdoutText == "closed\n", "the child holds descriptor \(open)")
+        let started = try Subprocess.start(["sleep", "30"])
+        defer { started.terminate(grace: 0.1) }
+        let held = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(started.pid)/fd")) ?? []
+        #expect(held.sorted() == ["0", "1", "2"], "the started child holds \(held.sorted())")
+
+        #expect(fcntl(open, F_GETFD) & FD_CLOEXEC == 0)
+        Subprocess.closeOnExecAbove(2)
+        #expect(fcntl(open, F_GETFD) & FD_CLOEXEC != 0)
+    }
 }
 
 @Suite("Children spawned at once")
