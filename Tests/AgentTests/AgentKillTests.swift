@@ -35,31 +35,30 @@ struct AgentKillTests {
     static func killed(
         _ fixture: AgentFixture, name: String, at: String, armedBy: String? = nil
     ) throws -> Running {
-        var extra = ["LD_PRELOAD": try library.get(), "GITOPS_ML_KILL_AT": at, "GITOPS_ML_KILL_TRACE": "1"]
+        var extra = ["GITOPS_ML_KILL_AT": at]
         extra["GITOPS_ML_KILL_ARMED_BY"] = armedBy
-        let agent = try Running(fixture, name: name, extra: extra, started: false)
-        if !waitUntil(60, { !agent.process.isRunning }) {
-            Issue.record("\(name) never committed a path holding \(at)\n\(agent.output())")
-            kill(agent.process.pid, SIGKILL)
-        }
-        let status = agent.process.waitForExit()
-        #expect(status == 128 + SIGKILL, "\(name) was not killed at \(at): exit \(status)\n\(agent.output())")
-        return agent
+        return try killed(fixture, name: name, extra, moment: "at \(at)")
     }
 
     /// An agent killed at its `count`th commit of a file (any lock, any state write). Every pass writes
-    /// the state, so a running agent reaches any count; one that has not within a minute is an issue.
+    /// the state, so a running agent reaches any count.
     static func killed(_ fixture: AgentFixture, name: String, atCommit count: Int) throws -> Running {
-        let extra = [
-            "LD_PRELOAD": try library.get(), "GITOPS_ML_KILL_AT_COUNT": "\(count)", "GITOPS_ML_KILL_TRACE": "1",
-        ]
+        try killed(fixture, name: name, ["GITOPS_ML_KILL_AT_COUNT": "\(count)"], moment: "at commit \(count)")
+    }
+
+    /// An agent started with the preload and `kill` telling it when to die; one still alive after a minute
+    /// is an issue (and is killed then).
+    static func killed(_ fixture: AgentFixture, name: String, _ kill: [String: String], moment: String) throws
+        -> Running
+    {
+        let extra = kill.merging(["LD_PRELOAD": try library.get(), "GITOPS_ML_KILL_TRACE": "1"]) { $1 }
         let agent = try Running(fixture, name: name, extra: extra, started: false)
         if !waitUntil(60, { !agent.process.isRunning }) {
-            Issue.record("\(name) made fewer than \(count) commits in a minute\n\(agent.output())")
-            kill(agent.process.pid, SIGKILL)
+            Issue.record("\(name) was not killed \(moment) within a minute\n\(agent.output())")
+            Glibc.kill(agent.process.pid, SIGKILL)
         }
         let status = agent.process.waitForExit()
-        #expect(status == 128 + SIGKILL, "\(name) was not killed at commit \(count): exit \(status)\n\(agent.output())")
+        #expect(status == 128 + SIGKILL, "\(name) was not killed \(moment): exit \(status)\n\(agent.output())")
         return agent
     }
 
