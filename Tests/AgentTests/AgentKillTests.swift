@@ -141,6 +141,11 @@ struct AgentKillTests {
         var agent = try Running(fixture, name: "agent-2")
         #expect(agent.wait(30) { fixture.serving() == "v1.0.0" }, "\(agent.output())")
         #expect(agent.wait(10) { (try? agent.status().environments["local"]?.lastApplied) == first })
+        // Its record on the remote before it is killed: a kill while it publishes would leave the remote's
+        // notes lock held (fresh, so rightly respected), and the kill below would not come where it is meant.
+        let origin = try Repository(at: fixture.origin, discover: false)
+        #expect(
+            agent.wait(30) { (try? DeploymentNotes.records(for: ObjectID(hex: first), in: origin))?.isEmpty == false })
         kill(agent.process.pid, SIGKILL)
         _ = agent.process.waitForExit()
 
