@@ -219,6 +219,9 @@ public struct TOMLReader {
         var parts: [String] = []
         while true {
             skipBlanks()
+            if chars[index...].starts(with: ["\"", "\"", "\""]) || chars[index...].starts(with: ["'", "'", "'"]) {
+                throw error("a key cannot be a multi-line string")
+            }
             switch current {
             case "\"": parts.append(try basicString())
             case "'": parts.append(try literalString())

@@ -145,7 +145,7 @@ struct ReadersTests {
 
     @Test(arguments: [
         ("a = 1\na = 2", 2), ("[t]\n[t]", 2), ("a = \"open", 1), ("a = 01", 1), ("x", 1), ("a = 1 b = 2", 1),
-        ("a = [1, 2", 1), ("\n\nv = 1.", 3),
+        ("a = [1, 2", 1), ("\n\nv = 1.", 3), ("\nb = {\"\"\"k\"\"\" = 1}", 2), ("\'\'\'k\'\'\' = 1", 1),
     ])
     func tomlErrorsNameFileAndLine(text: String, line: Int) throws {
         let error = #expect(throws: GitOpsMLError.self) { try TOMLReader.parse(bytes(text), file: "m.toml") }
