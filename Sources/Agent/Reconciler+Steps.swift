@@ -168,6 +168,21 @@ extension Reconciler {
         return .rolling(Rollout(environment: environment, tip: tip, started: started, plan: plan))
     }
 
+    /// The deployment records on `tip`: those a trusted key signed when the agent verifies, else all.
+    func recordsToTrust(for tip: ObjectID) throws -> [DeploymentRecord] {
+        guard let trust else { return try DeploymentNotes.records(for: tip, in: mirror) }
+        return try DeploymentNotes.verifiedRecords(for: tip, in: mirror, trust: trust)
+    }
+
+    /// The keys agent.yaml's `verify` trusts; nil when it is off.
+    var trust: CommitVerifier.Trust? {
+        switch config.verify {
+        case .off: nil
+        case .ssh(let allowed): .sshAllowedSigners(allowed)
+        case .openPGP(let keyring): .openPGPKeyring(keyring)
+        }
+    }
+
     /// What a rollout's outcome leads to: the record, the state, a revert.
     func finish(_ rollout: Rollout, _ outcome: LocalTarget.Outcome) throws -> Result {
         let (environment, tip, started, plan) = (rollout.environment, rollout.tip, rollout.started, rollout.plan)
@@ -182,8 +197,9 @@ extension Reconciler {
                 environment, tip, started, .healthy, report.checks.map(\.outcome), restored: nil)
             // A healthy deployment of this commit that this agent recorded already (it lost its state — a
             // corrupt file set aside, a new state directory — or the branch came back to a commit it ran)
-            // stands, and is not written twice.
-            let recorded = (try? DeploymentNotes.records(for: tip, in: mirror))?.contains {
+            // stands, and is not written twice. With verification on, only a record a trusted key signed
+            // counts: whoever can push notes must not be able to keep a deployment out of the record.
+            let recorded = (try? recordsToTrust(for: tip))?.contains {
                 $0.environment == name && $0.agent == options.agent && $0.outcome == .healthy
             }
             if recorded == true {
@@ -420,12 +436,7 @@ extension Reconciler {
     /// allowed signer — an unsigned rewrite under a signed commit is refused by name. With nothing applied
     /// yet, every such commit in the tip's history counts. nil when it all holds.
     func verify(_ environment: AgentConfig.Environment, tip: ObjectID, lastApplied: String?) -> Result? {
-        let trust: CommitVerifier.Trust
-        switch config.verify {
-        case .off: return nil
-        case .ssh(let allowed): trust = .sshAllowedSigners(allowed)
-        case .openPGP(let keyring): trust = .openPGPKeyring(keyring)
-        }
+        guard let trust else { return nil }
         do {
             let applied = lastApplied.map { ObjectID(hex: $0) }
             if let applied, try !mirror.isAncestor(applied, of: tip) {

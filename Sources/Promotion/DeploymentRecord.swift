@@ -64,6 +64,24 @@ public enum DeploymentNotes {
     public static func verifiedRecords(
         for commit: ObjectID, in repository: Repository, allowedSigners: [UInt8]
     ) throws -> [DeploymentRecord] {
+        try verifiedRecords(for: commit, in: repository) {
+            _ = try CommitVerifier.verify($0, in: repository, allowedSignersContents: allowedSigners)
+        }
+    }
+
+    /// The same, for any trust the agent verifies with (an allowed-signers file or an OpenPGP keyring).
+    public static func verifiedRecords(
+        for commit: ObjectID, in repository: Repository, trust: CommitVerifier.Trust
+    ) throws -> [DeploymentRecord] {
+        try verifiedRecords(for: commit, in: repository) {
+            _ = try CommitVerifier.verify($0, in: repository, trust: trust)
+        }
+    }
+
+    /// `verify` throws a VerificationFailure for a notes commit that is not signed by a trusted key.
+    static func verifiedRecords(
+        for commit: ObjectID, in repository: Repository, verify: (ObjectID) throws -> Void
+    ) throws -> [DeploymentRecord] {
         guard var current = try repository.referenceTarget(ref), let text = try repository.note(for: commit, ref: ref)
         else { return [] }
         var unplaced = try decode(text, commit: commit)
@@ -81,8 +99,7 @@ public enum DeploymentNotes {
                     try signed[current]
                     ?? {
                         do {
-                            _ = try CommitVerifier.verify(
-                                current, in: repository, allowedSignersContents: allowedSigners)
+                            try verify(current)
                             return true
                         } catch is VerificationFailure { return false }
                     }()

@@ -107,6 +107,27 @@ struct AgentVerificationTests {
         #expect(signed.agent.state.environments["local"]?.lastApplied == second)
     }
 
+    /// A healthy record in the agent's name, forged in an unsigned notes commit before the agent applies the
+    /// release, does not pass for the agent's own: the deployment is recorded, signed, as the agent saw it.
+    @Test func aForgedDeploymentNoteDoesNotKeepADeploymentOutOfTheRecord() throws {
+        let signed = try Signed("verify-forged-note")
+        try signed.fixture.promote("main", version: "v1.0.0")
+        let first = try signed.sign()
+        let work = try Repository(at: signed.fixture.work, discover: false)
+        let forged = DeploymentRecord(
+            environment: "local", target: "local", commit: first, started: Date(), finished: Date(),
+            outcome: .healthy, checks: [], agent: signed.agent.options.agent)
+        try DeploymentNotes.append(forged, in: work)
+        try run(["git", "push", "-q", "origin", DeploymentNotes.ref], in: signed.fixture.work)
+
+        #expect(signed.agent.pass()["local"] == .applied(first))
+        let remote = try Repository(at: signed.fixture.origin, discover: false)
+        let trust = CommitVerifier.Trust.sshAllowedSigners(signed.keys + "/allowed_signers")
+        let verified = try DeploymentNotes.verifiedRecords(for: ObjectID(hex: first), in: remote, trust: trust)
+        #expect(verified.map(\.outcome) == [.healthy], "the agent's own record, signed")
+        #expect(try DeploymentNotes.records(for: ObjectID(hex: first), in: remote).count == 2, "the forged one stays")
+    }
+
     /// A signed record whose version is a shell command: refused by its grammar, nothing runs it.
     @Test func aVersionThatIsNotASemanticVersionNeverReachesACommand() throws {
         let signed = try Signed("verify-version")
