@@ -15,6 +15,7 @@ Evidently do (statistics round 3), computed with those libraries, never with git
     .venv/bin/python Tests/Reference/make_pandas_reference.py            # rewrite the fixtures
     .venv/bin/python Tests/Reference/make_pandas_reference.py --check    # recompute, compare (make test)
     .venv/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed N --count N --out FILE
+    .venv/bin/python Tests/Reference/make_pandas_reference.py --evidently-corpus --seed N --count N --out FILE
 """
 import argparse
 import io
@@ -220,31 +221,96 @@ def csv_text(frame):
     return frame.to_csv(index=False, lineterminator="\n")
 
 
+def evidently_case(name, ref_csv, cur_csv):
+    """What Evidently's current API makes of two CSV files read as a user's files would be."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+    ref = pd.read_csv(io.StringIO(ref_csv))
+    cur = pd.read_csv(io.StringIO(cur_csv))
+    report = Report([DataDriftPreset()]).run(cur, ref).dict()
+    columns = {}
+    count = None
+    for metric in report["metrics"]:
+        config = metric.get("config", {})
+        if config.get("column") is None:
+            count = metric["value"]["count"]
+            continue
+        columns[config["column"]] = {"test": METHODS[config["method"]], "score": float(metric["value"]),
+                                     "threshold": float(config["threshold"])}
+    return {"name": name, "reference_csv": ref_csv, "current_csv": cur_csv, "columns": columns,
+            "drifted_count": count}
+
+
+def evidently_corpus(seed, count):
+    """Random pairs of CSV files (sizes from 5 to 3,000 rows; numbers, integers with few or many values,
+    nulls, infinities, booleans, categories that appear or vanish, identifiers, constants) with Evidently's
+    current verdict on each column: the fresh cases `make test` checks."""
+    rng = np.random.default_rng(seed)
+    sizes = [5, 12, 30, 80, 200, 600, 1000, 1001, 1500, 3000]
+
+    def column(kind, n, shift):
+        if kind == "float":
+            return np.round(rng.normal(shift, 1 + abs(shift), n), int(rng.integers(0, 6)))
+        if kind == "ints":
+            return rng.integers(0, int(rng.integers(2, 80)) + int(10 * shift), n)
+        if kind == "gappy":
+            values = rng.normal(shift, 1, n)
+            return np.where(rng.random(n) < rng.uniform(0, 0.5), np.nan, np.round(values, 3))
+        if kind == "infinite":
+            values = np.round(rng.normal(shift, 1, n), 4)
+            values[rng.random(n) < 0.02] = rng.choice([np.inf, -np.inf])
+            return values
+        if kind == "bool":
+            return rng.random(n) < 0.5 + shift / 4
+        if kind == "category":
+            letters = list("abcdefghij")[: int(rng.integers(2, 10))]
+            weights = rng.dirichlet(np.ones(len(letters)) * (1 + 10 * abs(shift)))
+            return rng.choice(letters, n, p=weights)
+        if kind == "ident":
+            start = int(rng.integers(0, 100000))
+            return [f"id{start + i}" for i in range(n)]
+        if kind == "constant":
+            return np.full(n, 7)
+        if kind == "coded":  # integers with nulls: pandas reads floats
+            return np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 5, n))
+        if kind == "flags_gappy":  # booleans with nulls: pandas reads objects
+            return np.where(rng.random(n) < 0.1, None, rng.random(n) < 0.5 + shift / 4)
+        if kind == "text":
+            words = ["model", "data", "drift", "git", "churn", "user", "the", "a", "of", "fast", "slow", "café"]
+            return [" ".join(rng.choice(words, int(rng.integers(3, 12)))) for _ in range(n)]
+        if kind == "dates":
+            start = np.datetime64("2026-01-01") + int(30 * shift)
+            return (start + rng.integers(0, 365, n).astype("timedelta64[D]")).astype(str)
+        raise ValueError(kind)
+
+    kinds = ["float", "ints", "gappy", "infinite", "bool", "category", "ident", "constant", "coded", "flags_gappy",
+             "text", "dates"]
+    cases = []
+    while len(cases) < count:
+        n_ref, n_cur = int(rng.choice(sizes)), int(rng.choice(sizes))
+        chosen = rng.choice(kinds, size=int(rng.integers(1, 6)), replace=False)
+        reference, current = {}, {}
+        for kind in chosen:
+            shift = float(rng.choice([0, 0, 0.05, 0.2, 0.8]))
+            reference[kind] = column(kind, n_ref, 0)
+            current[kind] = column(kind, n_cur, shift)
+        try:
+            cases.append(evidently_case(f"seed {seed} case {len(cases)}", csv_text(pd.DataFrame(reference)),
+                                        csv_text(pd.DataFrame(current))))
+        except ZeroDivisionError:  # Evidently's own failure when no column is judged (text and dates only)
+            continue
+    return {"versions": VERSIONS, "seed": seed, "evidently_current": cases}
+
+
 def evidently_current():
     """Evidently's current API (`Report([DataDriftPreset()]).run(current, reference)`) on data frames read
     back from their CSV text as a user's files would be: its column types (inferred on the current data),
     its tests and its scores, per column."""
-    from evidently import Report
-    from evidently.presets import DataDriftPreset
     rng = np.random.default_rng(53)
     cases = []
 
     def case(name, reference, current):
-        ref_csv, cur_csv = csv_text(reference), csv_text(current)
-        ref = pd.read_csv(io.StringIO(ref_csv))
-        cur = pd.read_csv(io.StringIO(cur_csv))
-        report = Report([DataDriftPreset()]).run(cur, ref).dict()
-        columns = {}
-        count = None
-        for metric in report["metrics"]:
-            config = metric.get("config", {})
-            if config.get("column") is None:
-                count = metric["value"]["count"]
-                continue
-            columns[config["column"]] = {"test": METHODS[config["method"]], "score": float(metric["value"]),
-                                         "threshold": float(config["threshold"])}
-        cases.append({"name": name, "reference_csv": ref_csv, "current_csv": cur_csv, "columns": columns,
-                      "drifted_count": count})
+        cases.append(evidently_case(name, csv_text(reference), csv_text(current)))
 
     n = 300
     case("small", pd.DataFrame({
@@ -319,6 +385,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--corpus", action="store_true")
+    parser.add_argument("--evidently-corpus", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=250)
     parser.add_argument("--out")
@@ -328,6 +395,10 @@ def main():
         write(args.out, made)
         columns = sum(len(entry["columns"]) for entry in made["entries"])
         print(f"pandas corpus seed {args.seed}: {len(made['entries'])} files, {columns} columns", file=sys.stderr)
+        return 0
+    if args.evidently_corpus:
+        write(args.out, evidently_corpus(args.seed, args.count))
+        print(f"Evidently corpus seed {args.seed}: {args.count} cases", file=sys.stderr)
         return 0
     made = {DATA: data_reference(), GATES: gates_reference(),
             CHECK: {"versions": VERSIONS, "score_of_positive_only": score_of_positive_only()}}
