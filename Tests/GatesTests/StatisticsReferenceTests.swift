@@ -8,7 +8,7 @@ import Testing
 
 /// Gate metrics and tests against scikit-learn, statsmodels, scipy and a DeLong from the paper
 /// (Tests/Reference/make_statistics_reference.py; data built alike from the specs by refgen.py and
-/// ReferenceData).
+/// ReferenceData), on the committed cases and on fresh random ones.
 nonisolated(unsafe) private let fixture = referenceFixture("statistics_reference", in: Bundle.module)
 
 private func agrees(_ ours: Double?, _ theirs: Any?, _ what: String) {
@@ -35,10 +35,22 @@ private func text(_ value: Int, _ style: String) -> String {
     }
 }
 
+/// The committed cases of `kind` and, when GITOPS_ML_GATES_CORPUS names a fresh corpus (`make test` draws
+/// one with a new seed every run), its cases too.
+private func cases(_ kind: String) throws -> [[String: Any]] {
+    var items = try #require(fixture[kind] as? [[String: Any]])
+    if let fresh = ProcessInfo.processInfo.environment["GITOPS_ML_GATES_CORPUS"] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fresh))
+        let corpus = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        items += try #require(corpus[kind] as? [[String: Any]], "\(fresh): no \(kind) cases")
+    }
+    return items
+}
+
 @Suite("Gate statistics against scikit-learn, statsmodels and scipy")
 struct StatisticsReferenceTests {
     @Test func binaryCases() throws {
-        for item in try #require(fixture["binary"] as? [[String: Any]]) {
+        for item in try cases("binary") {
             let name = item["name"] as? String ?? "?"
             let spec = item["spec"] as? [String: Any] ?? [:]
             let style = item["labels"] as? String ?? "int"
@@ -86,7 +98,9 @@ struct StatisticsReferenceTests {
                     agrees(result.aucA, delong["auc_a"], "\(name) DeLong AUC a")
                     agrees(result.variance, delong["variance"], "\(name) DeLong variance")
                     agrees(result.z, delong["z"], "\(name) DeLong z")
-                    agrees(result.pValue, delong["p_value"], "\(name) DeLong p")
+                    let df = (delong["degrees_of_freedom"] as? NSNumber)?.intValue
+                    #expect(result.degreesOfFreedom == df, "\(name) DeLong: Student's t below 30 differing")
+                    agrees(result.pValue, delong[df == nil ? "p_value" : "p_value_t"], "\(name) DeLong p")
                 }
             } else {
                 #expect(result == nil, "\(name): too few of a class for DeLong")
@@ -95,7 +109,7 @@ struct StatisticsReferenceTests {
     }
 
     @Test func multiclassCases() throws {
-        for item in try #require(fixture["multiclass"] as? [[String: Any]]) {
+        for item in try cases("multiclass") {
             let name = item["name"] as? String ?? "?"
             let spec = item["spec"] as? [String: Any] ?? [:]
             let classes = (spec["classes"] as? [Any])?.map { "\($0)" } ?? []
@@ -124,7 +138,7 @@ struct StatisticsReferenceTests {
     }
 
     @Test func regressionCases() throws {
-        for item in try #require(fixture["regression"] as? [[String: Any]]) {
+        for item in try cases("regression") {
             let spec = item["spec"] as? [String: Any] ?? [:]
             let truth = ReferenceData.numeric(spec["truth"] as? [String: Any] ?? [:]).map { $0 ?? .nan }
             for side in ["a", "b"] {

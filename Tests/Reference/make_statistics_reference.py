@@ -10,6 +10,7 @@ same values from the specs in the fixtures.
 
     .venv/bin/python Tests/Reference/make_statistics_reference.py          # rewrite the fixtures
     .venv/bin/python Tests/Reference/make_statistics_reference.py --check  # recompute, compare (make test)
+    .venv/bin/python Tests/Reference/make_statistics_reference.py --corpus SEED COUNT FILE  # fresh cases
 """
 import json
 import math
@@ -73,8 +74,15 @@ def delong(y, a, b):
     if not variance > 1e-20:
         return {"undefined": True}
     z = (aucs[1] - aucs[0]) / math.sqrt(variance)
-    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "variance": variance, "z": float(z),
-            "p_value": float(2 * stats.norm.sf(abs(z)))}
+    out = {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "variance": variance, "z": float(z),
+           "p_value": float(2 * stats.norm.sf(abs(z)))}
+    # gitops-ml's small-sample rule (benchmarks/README.md): with fewer than 30 examples scored differently
+    # by the two models, or fewer than half of them, Student's t on (that count - 1) degrees of freedom.
+    differing = int(np.sum(np.asarray(a) != np.asarray(b)))
+    if differing < 30 or 2 * differing < len(a):
+        out["degrees_of_freedom"] = differing - 1
+        out["p_value_t"] = float(2 * stats.t.sf(abs(z), differing - 1))
+    return out
 
 
 def tango(b, c, n, confidence):
@@ -87,6 +95,8 @@ def tango(b, c, n, confidence):
         q = (math.sqrt(b_ * b_ - 4 * a_ * c_) - b_) / (2 * a_)
         return (c - b - n * d) / math.sqrt(n * (2 * q + d * (1 - d)))
     z = stats.norm.ppf(0.5 + confidence / 2)
+    if b == c == 0:  # the statistic is 0/0 at d = 0; its limit gives the closed form +-z^2/(n + z^2)
+        return [-z * z / (n + z * z), z * z / (n + z * z)]
     est = (c - b) / n
     eps = 1e-12
     lo = -1 + eps if score(-1 + eps) <= z else optimize.brentq(lambda d: score(d) - z, -1 + eps, est, xtol=1e-15)
@@ -101,6 +111,15 @@ def label_text(values, style, positive=1):
 
 def undefined_as_none(value):
     return None if math.isnan(value) else float(value)
+
+
+def average_precision(y, s):
+    """scikit-learn's average precision, none with no positive in y_true, where it warns "No positive class
+    found in y_true, recall is set to one for all thresholds" and answers 0.0: recall is 0/0 there, and
+    gitops-ml refuses it, as both refuse ROC AUC."""
+    if not np.any(np.asarray(y) == 1):
+        return None
+    return undefined_as_none(metrics.average_precision_score(y, s))
 
 
 def binary_case(name, spec, style):
@@ -119,7 +138,7 @@ def binary_case(name, spec, style):
             "f1_weighted": metrics.f1_score(y, p, average="weighted", zero_division=0),
             # scikit-learn answers nan (with a warning) where the metric is undefined; gitops-ml refuses.
             "roc_auc": undefined_as_none(metrics.roc_auc_score(y, s)),
-            "pr_auc": undefined_as_none(metrics.average_precision_score(y, s)),
+            "pr_auc": average_precision(y, s),
             "log_loss": metrics.log_loss(y, s, labels=[0, 1]),
             "brier": metrics.brier_score_loss(y, s, pos_label=1),
         }
@@ -202,6 +221,47 @@ def gates():
                         for t, df, q in [(-2.0, 1, 0.975), (0.3, 4, 0.9), (-3.5, 49, 0.975), (1.2, 199, 0.995),
                                          (-8.0, 999, 0.975), (-0.01, 100000, 0.6)]]
     out["normal_tails"] = [{"z": z, "p": float(2 * stats.norm.sf(z))} for z in (0.5, 1.96, 5, 9, 15, 25, 37)]
+    return out
+
+
+def gates_corpus(seed, count):
+    """Fresh random specs (`make test` draws a new seed each run): binary with every label style, sizes
+    from 12 to 5,000, accuracies and separations from chance to perfect, rare and common positives; 3 to 6
+    classes; regressions with their own means, spreads and decimals."""
+    import random
+    rng = random.Random(seed)
+    out = {"seed": seed, "versions": VERSIONS, "binary": [], "multiclass": [], "regression": []}
+    sizes = [12, 20, 30, 50, 100, 200, 500, 1000, 5000]
+    for index in range(count):
+        spec = {"classes": [0, 1], "seed": rng.randrange(1, 2**62), "n": rng.choice(sizes),
+                "accuracy_a": rng.randint(400, 1000), "accuracy_b": rng.randint(400, 1000),
+                "separation_a": rng.choice([0, rng.randint(0, 3000), 100000]),
+                "separation_b": rng.choice([0, rng.randint(0, 3000), 100000]),
+                "positive_share": rng.choice([rng.randint(20, 980), rng.randint(0, 60), 1000])}
+        if rng.random() < 0.2:  # the same predictions on both sides, or the same accuracy
+            spec["accuracy_b"], spec["separation_b"] = spec["accuracy_a"], spec["separation_a"]
+        style = rng.choice(["int", "float", "bool", "yes"])
+        out["binary"].append(binary_case(f"seed {seed} binary {index}", spec, style))
+    for index in range(max(count // 4, 1)):
+        k = rng.randint(3, 6)
+        classes = rng.choice([[str(i + 1) for i in range(k)], ["bird", "cat", "dog", "eel", "fox", "gnu"][:k]])
+        spec = {"seed": rng.randrange(1, 2**62), "n": rng.choice(sizes[2:]), "classes": classes,
+                "accuracy_a": rng.randint(300, 1000), "accuracy_b": rng.randint(300, 1000),
+                "separation_a": rng.randint(0, 3000), "separation_b": rng.randint(0, 3000)}
+        try:
+            out["multiclass"].append(multiclass_case(f"seed {seed} multiclass {index}", spec))
+        except ValueError:  # a class absent from y_true at small n: scikit-learn refuses the whole case
+            continue
+    for index in range(max(count // 4, 1)):
+        n = rng.choice(sizes)
+        decimals = rng.randint(0, 4)
+        mean, sd = rng.randint(-10**6, 10**6), rng.randint(1, 10**5)
+
+        def side():
+            return {"seed": rng.randrange(1, 2**62), "n": n, "mean": mean + rng.randint(-sd, sd),
+                    "sd": max(1, sd + rng.randint(-sd // 2, sd // 2)), "decimals": decimals}
+        out["regression"].append(regression_case(f"seed {seed} regression {index}",
+                                                 {"truth": side(), "a": side(), "b": side()}))
     return out
 
 
@@ -319,6 +379,12 @@ def close(a, b, path):
 
 
 def main():
+    if "--corpus" in sys.argv:  # --corpus SEED COUNT OUT
+        seed, count, path = int(sys.argv[-3]), int(sys.argv[-2]), sys.argv[-1]
+        with open(path, "w") as handle:
+            json.dump(gates_corpus(seed, count), handle)
+        print(f"gates corpus seed {seed}: {count} binary cases", file=sys.stderr)
+        return
     outputs = {GATES: gates(), DRIFT: drift()}
     if "--check" in sys.argv:
         good = True
