@@ -92,8 +92,9 @@ demo: build
 ## summary is the last line.
 ## Fuzzing: each parser target runs FUZZ_SECONDS under mutation, and a differential corpus with a fresh
 ## seed is checked against Python's tomllib, json and float(), a CSV corpus against pandas.read_csv,
-## random pairs of CSV files against Evidently's current drift report, and random gate comparisons against
-## scikit-learn, statsmodels and scipy (the seeds are printed to reproduce them).
+## random expectations on it against pandas as Great Expectations judges, random pairs of CSV files against
+## Evidently's current drift report, and random gate comparisons against scikit-learn, statsmodels and
+## scipy (the seeds are printed to reproduce them).
 FUZZ_SECONDS ?= 20
 test: deps venv
 	$(MAKE) lint
@@ -107,6 +108,8 @@ test: deps venv
 	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed $$(date +%s) --count 1000 \
 	  --out .build/pandas_corpus.json
 	$(VENV)/bin/python Tests/Reference/make_statistics_reference.py --corpus $$(date +%s) 100 .build/gates_corpus.json
+	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --expectations-corpus --seed $$(date +%s) \
+	  --count 300 --out .build/expectations_corpus.json
 	$(VENV)/bin/python Tests/Reference/make_pandas_reference.py --evidently-corpus --seed $$(date +%s) --count 15 \
 	  --out .build/evidently_corpus.json
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
@@ -115,7 +118,8 @@ test: deps venv
 	GITOPS_ML_FUZZ_SECONDS=$(FUZZ_SECONDS) GITOPS_ML_DIFFERENTIAL=$(CURDIR)/.build/differential.json \
 	  GITOPS_ML_PANDAS_CORPUS=$(CURDIR)/.build/pandas_corpus.json \
 	  GITOPS_ML_EVIDENTLY_CORPUS=$(CURDIR)/.build/evidently_corpus.json \
-	  GITOPS_ML_GATES_CORPUS=$(CURDIR)/.build/gates_corpus.json $(SWIFT) test --skip-build
+	  GITOPS_ML_GATES_CORPUS=$(CURDIR)/.build/gates_corpus.json \
+	  GITOPS_ML_EXPECTATIONS_CORPUS=$(CURDIR)/.build/expectations_corpus.json $(SWIFT) test --skip-build
 
 ## Format check of the Swift sources; the embedded templates up to date; the project's own workflows and
 ## action.yml checked by actionlint and zizmor.

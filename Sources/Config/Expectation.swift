@@ -67,6 +67,12 @@ extension DataPolicy {
         ]
     }
 
+    /// How a quantile between two values is taken (pandas' `interpolation`). Great Expectations asks pandas
+    /// for `nearest` unless `allow_relative_error` names another.
+    public enum QuantileInterpolation: String, Sendable, Equatable, CaseIterable {
+        case linear, lower, higher, midpoint, nearest
+    }
+
     /// A summary statistic of a column held between bounds.
     public enum ColumnStatistic: String, Sendable, Equatable {
         case mean, stdev, min, max, median
@@ -89,7 +95,8 @@ extension DataPolicy {
         case columnValueLengthsToBeBetween(Bounds)
         case columnStatisticToBeBetween(ColumnStatistic, Bounds)
         /// The quantiles and, for each, its bounds; `written` is `value_ranges` as the policy gave it.
-        case columnQuantileValuesToBeBetween(quantiles: [Double], ranges: [Bounds], written: [StructuredValue])
+        case columnQuantileValuesToBeBetween(
+            quantiles: [Double], ranges: [Bounds], written: [StructuredValue], interpolation: QuantileInterpolation)
         case columnProportionOfNonNullValuesToBeBetween(Bounds)
         /// `now`: the time to judge at, as written (else the time of the check).
         case columnValuesToBeFresh(maxAgeSeconds: Double, now: String?)
@@ -114,7 +121,7 @@ extension DataPolicy {
             "column_min_to_be_between": (true, ["min_value", "max_value"]),
             "column_max_to_be_between": (true, ["min_value", "max_value"]),
             "column_median_to_be_between": (true, ["min_value", "max_value"]),
-            "column_quantile_values_to_be_between": (true, ["quantile_ranges"]),
+            "column_quantile_values_to_be_between": (true, ["quantile_ranges", "allow_relative_error"]),
             "column_proportion_of_non_null_values_to_be_between": (true, ["min_value", "max_value"]),
             "column_values_to_be_fresh": (true, ["max_age_seconds", "max_age_days", "now"]),
         ]
@@ -201,7 +208,22 @@ extension DataPolicy {
                     else { throw fail("quantile_ranges: each value range must be [low, high], numbers or null") }
                     return Bounds(Arguments.finite(pair[0]), Arguments.finite(pair[1]))
                 }
-                self = .columnQuantileValuesToBeBetween(quantiles: levels, ranges: bounds, written: ranges)
+                let interpolation: QuantileInterpolation
+                switch arguments.value("allow_relative_error") {
+                case nil, .null, .bool(false): interpolation = .nearest
+                case .string(let name):
+                    guard let named = QuantileInterpolation(rawValue: name) else {
+                        throw fail(
+                            "allow_relative_error must be one of \(QuantileInterpolation.allCases.map(\.rawValue).joined(separator: ", ")) (pandas' interpolation)"
+                        )
+                    }
+                    interpolation = named
+                default:
+                    throw fail(
+                        "allow_relative_error is false or the name of pandas' interpolation (linear, nearest, …)")
+                }
+                self = .columnQuantileValuesToBeBetween(
+                    quantiles: levels, ranges: bounds, written: ranges, interpolation: interpolation)
             case "column_proportion_of_non_null_values_to_be_between":
                 self = .columnProportionOfNonNullValuesToBeBetween(try bounds())
             case "column_values_to_be_fresh":

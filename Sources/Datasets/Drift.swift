@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import GitOpsMLCore
 import Statistics
@@ -315,14 +316,22 @@ public enum DriftStatistics {
         let position = q * Double(sorted.count - 1)
         let low = Int(position.rounded(.down))
         let high = min(low + 1, sorted.count - 1)
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+        return lerp(sorted[low], sorted[high], position - Double(low))
+    }
+
+    /// numpy's `_lerp`: from the nearer end, so that the last bit is numpy's (and an end is met exactly).
+    @inline(__always) static func lerp(_ a: Double, _ b: Double, _ t: Double) -> Double {
+        t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t
     }
 
     /// The same quantiles as `quantile(sorted(values), q)` with nulls (NaN) left out, without sorting or
     /// copying the values: a histogram of their order-preserving keys, over the keys' own range, finds
     /// the bucket holding each wanted rank, and only that bucket's values are collected and the rank
     /// selected among them. A few passes over the column and a small scratch, not a copy of it.
-    public static func quantiles(of values: [Double], _ qs: [Double]) -> [Double] {
+    /// `interpolation` as pandas' (numpy's methods of the same names; `nearest` rounds half to even).
+    public static func quantiles(
+        of values: [Double], _ qs: [Double], interpolation: DataPolicy.QuantileInterpolation = .linear
+    ) -> [Double] {
         values.withUnsafeBufferPointer { buffer -> [Double] in
             var (count, low, high) = (0, UInt64.max, UInt64.min)
             for value in buffer where !value.isNaN {
@@ -350,12 +359,20 @@ public enum DriftStatistics {
                 }
                 return collected[index, default: []].withUnsafeMutableBufferPointer { select($0, wanted - first) }
             }
+            // numpy's arithmetic to the letter (as pandas calls it, with a list of levels): the two
+            // neighbours are interpolated even at a whole position (both the last one at the top), so an
+            // infinite neighbour gives NaN as it does there; finite values are unchanged by it.
             return qs.map { q in
                 let position = q * Double(count - 1)
-                let lowRank = Int(position.rounded(.down))
-                let lowValue = rank(lowRank)
-                guard lowRank + 1 < count, position > Double(lowRank) else { return lowValue }
-                return lowValue + (rank(lowRank + 1) - lowValue) * (position - Double(lowRank))
+                let lowRank = min(Int(position.rounded(.down)), count - 1)
+                let highRank = min(lowRank + 1, count - 1)
+                switch interpolation {
+                case .nearest: return rank(Int(position.rounded(.toNearestOrEven)))
+                case .lower: return rank(lowRank)
+                case .higher: return rank(min(Int(position.rounded(.up)), count - 1))
+                case .midpoint: return lerp(rank(lowRank), rank(highRank), Double(lowRank) < position ? 0.5 : 0)
+                case .linear: return lerp(rank(lowRank), rank(highRank), position - Double(lowRank))
+                }
             }
         }
     }

@@ -293,7 +293,15 @@ struct ColumnCheck {
             value = count > 1 ? (squares / Double(count - 1)).squareRoot() : .nan
         case .min: value = count > 0 ? smallest : .nan
         case .max: value = count > 0 ? largest : .nan
-        case .median: value = DriftStatistics.quantiles(of: values, [0.5])[0]
+        case .median:
+            // pandas' median (numpy's): the mean of the two middle values, not a quantile's interpolation,
+            // which differs where one is infinite (−∞ and 5: −∞, not NaN).
+            var present = values.filter { !$0.isNaN }
+            RadixSort.sortInPlace(&present)
+            let middle = present.count / 2
+            value =
+                present.isEmpty
+                ? .nan : present.count % 2 == 1 ? present[middle] : (present[middle - 1] + present[middle]) / 2
         }
         let ok = count > 0 && bounds.contains(value)
         return table.finish(
@@ -302,11 +310,15 @@ struct ColumnCheck {
             observed: .double(value), expected: Expectations.rangeValue(bounds))
     }
 
-    func quantiles(_ levels: [Double], _ ranges: [Bounds], written: [StructuredValue]) -> ExpectationResult {
-        let values = DriftStatistics.quantiles(of: column.values, levels)
+    func quantiles(
+        _ levels: [Double], _ ranges: [Bounds], written: [StructuredValue],
+        interpolation: DataPolicy.QuantileInterpolation
+    ) -> ExpectationResult {
+        let values = DriftStatistics.quantiles(of: column.values, levels, interpolation: interpolation)
         let ok = column.nullCount < column.count && zip(values, ranges).allSatisfy { $1.contains($0) }
         return table.finish(
-            ok, "\(name): quantiles \(values.map { String(format: "%.6g", $0) }.joined(separator: ", "))",
+            ok,
+            "\(name): quantiles (\(interpolation.rawValue)) \(values.map { String(format: "%.6g", $0) }.joined(separator: ", "))",
             observed: .array(values.map(StructuredValue.double)), expected: .array(written))
     }
 

@@ -80,8 +80,8 @@ public enum Expectations {
         case .columnValuesToMatchRegex(let pattern): return try check().matchRegex(pattern)
         case .columnValueLengthsToBeBetween(let bounds): return try check().lengthsBetween(bounds)
         case .columnStatisticToBeBetween(let statistic, let bounds): return try check().statistic(statistic, bounds)
-        case .columnQuantileValuesToBeBetween(let quantiles, let ranges, let written):
-            return try check().quantiles(quantiles, ranges, written: written)
+        case .columnQuantileValuesToBeBetween(let quantiles, let ranges, let written, let interpolation):
+            return try check().quantiles(quantiles, ranges, written: written, interpolation: interpolation)
         case .columnValuesToBeFresh(let maxAge, let reference): return try check().fresh(maxAge, reference, now: now)
         }
     }

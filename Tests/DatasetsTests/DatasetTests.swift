@@ -176,18 +176,21 @@ struct ExpectationTests {
             ).success)
         #expect(try expect("column_min_to_be_between", column: "age", [("max_value", .int(17))]).success)
         #expect(try expect("column_max_to_be_between", column: "age", [("min_value", .int(101))]).success)
-        let quantiles = try expect(
-            "column_quantile_values_to_be_between", column: "score",
-            [
-                (
-                    "quantile_ranges",
-                    .object([
-                        ("quantiles", .array([.double(0.5)])),
-                        ("value_ranges", .array([.array([.double(0.55), .double(0.65)])])),
-                    ])
-                )
+        // 0.1, 0.5, 0.7, 0.9: the median's position is 1.5. Great Expectations asks pandas for the nearest
+        // value (half to even: 0.7) unless allow_relative_error names another interpolation (linear: 0.6).
+        let ranges = (
+            "quantile_ranges",
+            StructuredValue.object([
+                ("quantiles", .array([.double(0.5)])),
+                ("value_ranges", .array([.array([.double(0.55), .double(0.65)])])),
             ])
-        #expect(quantiles.success)
+        )
+        let nearest = try expect("column_quantile_values_to_be_between", column: "score", [ranges])
+        #expect(!nearest.success && nearest.observed == .array([.double(0.7)]), "\(nearest.message)")
+        let linear = try expect(
+            "column_quantile_values_to_be_between", column: "score",
+            [ranges, ("allow_relative_error", .string("linear"))])
+        #expect(linear.success && linear.observed == .array([.double(0.6)]), "\(linear.message)")
         #expect(try expect("table_row_count_to_be_between", [("min_value", .int(5)), ("max_value", .int(5))]).success)
         #expect(
             try expect(

@@ -34,6 +34,7 @@ private func structured(_ value: Any) -> StructuredValue {
     let item = value as? [String: Any] ?? [:]
     if let number = item["int"] as? Int { return .int(number) }
     if let number = item["float"] as? Double { return .double(number) }
+    if let text = item["float"] as? String, let number = Double(text) { return .double(number) }
     if let flag = item["bool"] as? Bool { return .bool(flag) }
     if let text = item["str"] as? String { return .string(text) }
     return .null
@@ -203,6 +204,71 @@ struct PandasReferenceTests {
                 [("value_set", .array(set))], on: try dataset(csv))
             #expect(observed(result, "unexpected_count") == item["unexpected"] as? Int, "\(set) on\n\(csv)")
             #expect(observed(result, "element_count") == item["element_count"] as? Int, "\(set) on\n\(csv)")
+        }
+    }
+
+    /// Random expectations on random CSV files (the corpus's tokens: pandas' null spellings, infinities,
+    /// padded and signed integers, booleans, text), judged by pandas as Great Expectations judges them: the
+    /// committed cases and, when GITOPS_ML_EXPECTATIONS_CORPUS names one (`make test`), fresh ones.
+    @Test func expectationsAsPandasJudgesThem() throws {
+        var cases = try #require(fixture["expectations"] as? [String: Any])["cases"] as? [[String: Any]] ?? []
+        if let fresh = ProcessInfo.processInfo.environment["GITOPS_ML_EXPECTATIONS_CORPUS"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: fresh))
+            let corpus = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            cases += try #require(corpus["cases"] as? [[String: Any]], "\(fresh): no cases")
+        }
+        #expect(cases.count > 500)
+        var datasets: [String: Dataset] = [:]
+        for item in cases {
+            let csv = try #require(item["csv"] as? String)
+            let data = try datasets[csv] ?? dataset(csv)
+            datasets[csv] = data
+            let type = try #require(item["expectation"] as? String)
+            let arguments = (item["arguments"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map {
+                (key, value) -> (String, StructuredValue) in
+                if let list = value as? [Any] { return (key, .array(list.map(structured))) }
+                if let name = value as? String { return (key, .string(name)) }
+                if let spec = value as? [String: Any], let levels = spec["quantiles"] as? [NSNumber] {
+                    return (
+                        key,
+                        .object([
+                            ("quantiles", .array(levels.map { .double($0.doubleValue) })),
+                            ("value_ranges", .array(levels.map { _ in .array([.null, .null]) })),
+                        ])
+                    )
+                }
+                return (key, structured(value))
+            }
+            let what = "\(type) on \(item["column"] as? String ?? "")\(arguments) in\n\(csv)"
+            let result = try judge(type, column: item["column"] as? String, arguments, on: data)
+            for key in ["null_count", "element_count"] where item[key] != nil {
+                #expect(observed(result, key) == item[key] as? Int, "\(key): \(what)")
+            }
+            if let unexpected = item["unexpected"] as? Int {
+                #expect(observed(result, "unexpected_count") == unexpected, "\(what)")
+                #expect(result.success == (unexpected == 0), "\(what)")
+            }
+            if let expected = item["quantiles"] as? [String] {
+                let theirs = expected.compactMap(Double.init)
+                guard case .array(let values) = result.observed else {
+                    Issue.record("no quantiles: \(result.observed): \(what)")
+                    continue
+                }
+                let ours = values.map { value -> Double in if case .double(let number) = value { number } else { .nan }
+                }
+                let same =
+                    ours.count == theirs.count && zip(ours, theirs).allSatisfy { $0 == $1 || $0.isNaN && $1.isNaN }
+                #expect(same, "ours \(ours), pandas \(theirs): \(what)")
+            }
+            if let expected = item["observed"] {
+                let theirs = try #require((expected as? String).flatMap(Double.init), "\(expected)")
+                guard case .double(let ours) = result.observed else {
+                    Issue.record("no statistic: \(result.observed), pandas \(theirs): \(what)")
+                    continue
+                }
+                let close = ours == theirs || (ours.isNaN && theirs.isNaN) || abs(ours - theirs) <= 1e-12 * abs(theirs)
+                #expect(close, "ours \(ours), pandas \(theirs): \(what)")
+            }
         }
     }
 

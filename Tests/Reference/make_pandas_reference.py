@@ -16,6 +16,7 @@ Evidently do (statistics round 3), computed with those libraries, never with git
     .venv/bin/python Tests/Reference/make_pandas_reference.py --check    # recompute, compare (make test)
     .venv/bin/python Tests/Reference/make_pandas_reference.py --corpus --seed N --count N --out FILE
     .venv/bin/python Tests/Reference/make_pandas_reference.py --evidently-corpus --seed N --count N --out FILE
+    .venv/bin/python Tests/Reference/make_pandas_reference.py --expectations-corpus --seed N --count N --out FILE
 """
 import argparse
 import io
@@ -146,6 +147,88 @@ def corpus(seed, count):
 
 
 # ---------------------------------------------------------------- data expectations and drift
+
+def typed(value):
+    """A value as a policy's YAML would hold it, tagged for the Swift side; a float as Python's repr (the
+    test reads it with Swift's correctly rounded Double(String): Foundation's JSON reader on Linux can be
+    an ulp off)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return {"bool": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"int": int(value)}
+    if isinstance(value, (float, np.floating)):
+        return {"float": repr(float(value))}
+    return {"str": str(value)}
+
+
+def expectations_corpus(seed, count):
+    """Random expectations on the corpus's CSV files, judged with pandas as Great Expectations judges them
+    on a pandas data frame: nulls counted by `isna`, map expectations on the non-null values (`isin`,
+    `duplicated(keep=False)`, comparisons, `str.len`), compound uniqueness on rows not null in every column,
+    and the column statistics pandas gives (`mean`, `std` with ddof 1, `min`, `max`, `median`)."""
+    rng = random.Random(seed)
+    cases = []
+    for entry in corpus(seed, count)["entries"]:
+        # Typed as pandas types by default; floats as read_like_pandas reads them (correctly rounded).
+        frame = pd.read_csv(io.StringIO(entry["csv"]))
+        exact = pd.read_csv(io.StringIO(entry["csv"]), float_precision="round_trip")
+        for name in frame.columns:
+            if pd.api.types.is_float_dtype(frame[name]) and pd.api.types.is_float_dtype(exact[name]):
+                frame[name] = exact[name]
+        kinds = {c["name"]: c["kind"] for c in entry["columns"]}
+        for name in frame.columns:
+            series = frame[name]
+            present = series.dropna()
+            kind = kinds[name]
+
+            def add(expectation, arguments, **expected):
+                cases.append({"csv": entry["csv"], "column": name, "expectation": expectation,
+                              "arguments": arguments, **expected})
+
+            add("column_values_to_not_be_null", {}, null_count=int(series.isna().sum()))
+            add("column_values_to_be_unique", {}, unexpected=int(present.duplicated(keep=False).sum()),
+                element_count=int(len(present)))
+            finite = [v for v in present.unique().tolist() if not (isinstance(v, float) and math.isinf(v))]
+            if finite:
+                chosen = rng.sample(finite, rng.randint(1, len(finite)))
+                if rng.random() < 0.3:
+                    chosen.append(rng.choice([0, 1, 2.5, "a", True, "1"]))
+                add("column_values_to_be_in_set", {"value_set": [typed(v) for v in chosen]},
+                    unexpected=int((~present.isin(chosen)).sum()), element_count=int(len(present)))
+            if kind == "number" and len(present):
+                finite_values = sorted(v for v in present.tolist() if math.isfinite(v))
+                low = rng.choice(finite_values) if finite_values and rng.random() < 0.8 else None
+                high = rng.choice(finite_values) if finite_values and rng.random() < 0.8 else None
+                outside = present.apply(lambda v: (low is not None and v < low) or (high is not None and v > high))
+                add("column_values_to_be_between", {"min_value": typed(low), "max_value": typed(high)},
+                    unexpected=int(outside.sum()), element_count=int(len(present)))
+                for statistic, value in [("mean", present.mean()), ("stdev", present.std()), ("min", present.min()),
+                                         ("max", present.max()), ("median", present.median())]:
+                    add(f"column_{statistic}_to_be_between", {"min_value": None, "max_value": None},
+                        observed=repr(float(value)))
+            if kind == "number" and len(present):
+                levels = sorted(rng.sample([0, 0.1, 0.25, 0.3, 0.5, 0.75, 0.9, 1], rng.randint(1, 4)))
+                method = rng.choice([None, "nearest", "linear", "lower", "higher", "midpoint"])
+                values = present.quantile(levels, interpolation=method or "nearest").tolist()
+                arguments = {"quantile_ranges": {"quantiles": levels, "value_ranges": [[None, None]] * len(levels)}}
+                if method:
+                    arguments["allow_relative_error"] = method
+                add("column_quantile_values_to_be_between", arguments, quantiles=[repr(float(v)) for v in values])
+            if kind == "text" and len(present):
+                lengths = present.astype(str).str.len()
+                low, high = rng.randint(0, 4), rng.randint(2, 8)
+                add("column_value_lengths_to_be_between", {"min_value": typed(low), "max_value": typed(high)},
+                    unexpected=int(((lengths < low) | (lengths > high)).sum()), element_count=int(len(present)))
+        if len(frame.columns) >= 2:
+            columns = rng.sample(list(frame.columns), 2)
+            kept = frame[columns][~frame[columns].isna().all(axis=1)]
+            cases.append({"csv": entry["csv"], "expectation": "compound_columns_to_be_unique",
+                          "arguments": {"column_list": [{"str": c} for c in columns]},
+                          "unexpected": int(kept.duplicated(keep=False).sum()), "element_count": int(len(kept))})
+    return {"seed": seed, "pandas": pd.__version__, "cases": cases}
+
 
 def drift_with_infinity():
     rng = np.random.default_rng(27)
@@ -341,6 +424,7 @@ def evidently_current():
 def data_reference():
     return {"versions": VERSIONS, "corpus": corpus(1, 250), "drift_infinity": drift_with_infinity(),
             "isin": isin_cases(), "compound": compound_cases(), "text": text_cases(),
+            "expectations": expectations_corpus(1, 60),
             "evidently_current": evidently_current()}
 
 
@@ -391,6 +475,7 @@ def main():
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--corpus", action="store_true")
     parser.add_argument("--evidently-corpus", action="store_true")
+    parser.add_argument("--expectations-corpus", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=250)
     parser.add_argument("--out")
@@ -400,6 +485,11 @@ def main():
         write(args.out, made)
         columns = sum(len(entry["columns"]) for entry in made["entries"])
         print(f"pandas corpus seed {args.seed}: {len(made['entries'])} files, {columns} columns", file=sys.stderr)
+        return 0
+    if args.expectations_corpus:
+        made = expectations_corpus(args.seed, args.count)
+        write(args.out, made)
+        print(f"expectations corpus seed {args.seed}: {len(made['cases'])} expectations", file=sys.stderr)
         return 0
     if args.evidently_corpus:
         write(args.out, evidently_corpus(args.seed, args.count))
