@@ -10,7 +10,7 @@ import Synchronization
 /// Types come from the first rows; a column whose later values contradict them is read again as text.
 /// Files with quotes (embedded delimiters, newlines) go through `CSVTable`'s RFC 4180 scanner instead.
 enum ColumnarCSV {
-    enum Kind { case number, timestamp, text, skipped }
+    enum Kind { case number, text, skipped }
 
     /// One block's columns, in buffers of the block's row capacity (its newlines + 1); the merge copies
     /// them once into the final columns and frees them.
@@ -79,8 +79,9 @@ enum ColumnarCSV {
             let sampled = sample[index].contains { $0 != nil }
             switch options.types[names[index]] ?? (sampled ? Column.infer(sample[index]) : .float) {
             case .int, .float: return .number
-            case .timestamp: return .timestamp
-            case .string, .bool: return .text
+            // Timestamps are scanned as text: their written form is kept (pandas' value: a regex or a set
+            // judges it) and each distinct one parsed once when the column is built.
+            case .string, .bool, .timestamp: return .text
             }
         }
 
@@ -170,10 +171,10 @@ enum ColumnarCSV {
             }
             let forced = options.types[name]
             switch kinds[index] {
-            case .number, .timestamp:
+            case .number:
                 let values = columns.numbers[index]
                 columns.numbers[index] = []
-                if kinds[index] == .number, forced == nil, !values.contains(where: { !$0.isNaN }) {
+                if forced == nil, !values.contains(where: { !$0.isNaN }) {
                     // Nothing but nulls: a text column of nulls, as inference says.
                     built.append(
                         Column(
@@ -181,8 +182,7 @@ enum ColumnarCSV {
                             codes: [UInt32](repeating: Column.nullCode, count: columns.rows), dictionary: []))
                     continue
                 }
-                let type: ColumnType =
-                    kinds[index] == .timestamp ? .timestamp : forced ?? (columns.integral[index] ? .int : .float)
+                let type: ColumnType = forced ?? (columns.integral[index] ? .int : .float)
                 built.append(Column(name: name, type: type, values: values, strings: []))
             case .skipped: continue
             case .text:
@@ -223,7 +223,7 @@ enum ColumnarCSV {
             self.nullTokens = nullTokens
             self.firstLine = firstLine
             numbers = kinds.map {
-                $0 == .number || $0 == .timestamp ? HugePages.reserved(reserve, of: Double.self) : []
+                $0 == .number ? HugePages.reserved(reserve, of: Double.self) : []
             }
             codes = kinds.map { $0 == .text ? HugePages.reserved(reserve, of: UInt32.self) : [] }
             dictionaries = Array(repeating: [], count: kinds.count)
@@ -269,7 +269,7 @@ enum ColumnarCSV {
     ) throws -> Part {
         let end = buffer.count
         let columnCount = kinds.count
-        let numbers = kinds.map { $0 == .number || $0 == .timestamp ? pool.take(capacity, of: Double.self) : nil }
+        let numbers = kinds.map { $0 == .number ? pool.take(capacity, of: Double.self) : nil }
         let codes = kinds.map { $0 == .text ? pool.take(capacity, of: UInt32.self) : nil }
         var part = Part(
             numbers: numbers, codes: codes, dictionaries: [[String]](repeating: [], count: columnCount),
@@ -355,19 +355,6 @@ enum ColumnarCSV {
                                 if !isNullToken(fieldStart, index) { contradicted.insert(column) }
                                 target[row] = .nan
                             }
-                        }
-                    case .timestamp:
-                        while index < end && !endsField(buffer[index]) { index += 1 }
-                        let target = numberTargets[column].unsafelyUnwrapped
-                        if isNullToken(fieldStart, index) {
-                            target[row] = .nan
-                        } else if let value = Timestamps.parse(
-                            String(decoding: buffer[fieldStart..<index], as: UTF8.self))
-                        {
-                            target[row] = value
-                        } else {
-                            contradicted.insert(column)
-                            target[row] = .nan
                         }
                     case .text:
                         var hash = ByteDictionary.seed

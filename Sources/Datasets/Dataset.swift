@@ -325,6 +325,7 @@ public struct Column: Sendable {
     public var texts: [String?] {
         switch type {
         case .string, .bool: return strings
+        case .timestamp where !codes.isEmpty: return strings
         case .int: return values.map { $0.isNaN ? nil : String(Int($0)) }
         default: return values.map { $0.isNaN ? nil : StructuredValue.pythonFloat($0) }
         }
@@ -361,7 +362,8 @@ public struct Column: Sendable {
                 }
                 return number
             }
-            return Column(name: name, type: type, values: numbers, strings: [])
+            // A timestamp keeps its written form too: it is text to pandas, which a regex or a set judges.
+            return Column(name: name, type: type, values: numbers, strings: type == .timestamp ? values : [])
         }
     }
 

@@ -124,13 +124,22 @@ struct ColumnCheck {
     }
 
     /// Text columns are judged once per distinct value (their dictionary), then row by row by code; other
-    /// columns by their text forms.
-    func mapText(_ description: String, _ test: (String) -> Bool) -> ExpectationResult {
+    /// columns by their text forms. `asPandasWrites`: each value as pandas' `astype(str)` writes it, which
+    /// Great Expectations matches a regex against and measures: `True`, an integer with a null in its
+    /// column as a float (`5.0`), a date as written.
+    func mapText(_ description: String, asPandasWrites: Bool = false, _ test: (String) -> Bool)
+        -> ExpectationResult
+    {
         guard column.isText else {
-            let texts = column.texts
+            let texts =
+                asPandasWrites && column.type == .int && column.nullCount > 0
+                ? column.values.map { $0.isNaN ? nil : StructuredValue.pythonFloat($0) } : column.texts
             return map(description) { row in texts[row].map(test) }
         }
-        let verdicts = column.dictionary.map(test)
+        let written =
+            asPandasWrites && column.type == .bool
+            ? column.dictionary.map { $0 == "true" ? "True" : $0 == "false" ? "False" : $0 } : column.dictionary
+        let verdicts = written.map(test)
         let codes = column.codes
         return map(description) { row in
             let code = codes[row]
@@ -224,7 +233,8 @@ struct ColumnCheck {
     }
 
     /// As pandas' `isin`: numbers match numbers (1 == 1.0 == true), booleans match booleans (and 0 and 1),
-    /// text matches text by code points; a number never matches text, nor text a number.
+    /// text (dates too, as written) matches text by code points; a number never matches text, nor text a
+    /// number.
     func inSet(_ set: [StructuredValue]) -> ExpectationResult {
         let values = column.values
         switch column.type {
@@ -234,9 +244,6 @@ struct ColumnCheck {
                     if case .string = value { return nil }
                     return value.number
                 })
-            return map("are not in the set") { row in values[row].isNaN ? nil : allowed.contains(values[row]) }
-        case .timestamp:
-            let allowed = Set(set.compactMap { if case .string(let text) = $0 { Timestamps.parse(text) } else { nil } })
             return map("are not in the set") { row in values[row].isNaN ? nil : allowed.contains(values[row]) }
         case .bool:
             let allowed = Set(
@@ -248,7 +255,7 @@ struct ColumnCheck {
                     }
                 })
             return mapText("are not in the set") { allowed.contains($0) }
-        case .string:
+        case .string, .timestamp:  // a date is text to pandas: matched as written
             let allowed = Set(set.compactMap { if case .string(let text) = $0 { CodePoints(text) } else { nil } })
             return mapText("are not in the set") { allowed.contains(CodePoints($0)) }
         }
@@ -260,14 +267,14 @@ struct ColumnCheck {
             throw GitOpsMLError.configuration(
                 "\(expectation.type): invalid regex \"\(pattern)\"", at: expectation.location)
         }
-        return mapText("do not match /\(pattern)/") { text in
+        return mapText("do not match /\(pattern)/", asPandasWrites: true) { text in
             regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
         }
     }
 
     /// Lengths in code points, as Python's len() (not grapheme clusters: `cafe\u{301}` is 5).
     func lengthsBetween(_ bounds: Bounds) -> ExpectationResult {
-        mapText("have lengths outside \(Expectations.range(bounds))") {
+        mapText("have lengths outside \(Expectations.range(bounds))", asPandasWrites: true) {
             bounds.contains(Double($0.unicodeScalars.count))
         }
     }

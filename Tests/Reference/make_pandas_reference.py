@@ -69,14 +69,17 @@ def token(rng, kind):
         return rng.choice(BOOLS)
     if kind == "bad":
         return rng.choice(NOT_NUMBERS)
+    if kind == "date":
+        day = rng.randint(1, 28)
+        return rng.choice([f"2026-01-{day:02d}", f"2026-02-{day:02d}T10:00:00Z", f"2026-02-{day:02d} 10:30:00"])
     return rng.choice(TEXT)
 
 
 def column_tokens(rng, rows):
     """A column mostly of one kind, with some nulls, infinities or strays."""
-    main = rng.choice(["int", "float", "bool", "text", "int", "float"])
+    main = rng.choice(["int", "float", "bool", "text", "int", "float", "date"])
     extras = {"int": ["null", "inf", "float", "bad"], "float": ["null", "inf", "int", "bad"],
-              "bool": ["null", "text"], "text": ["null", "int"]}[main]
+              "bool": ["null", "text"], "text": ["null", "int"], "date": ["null", "text"]}[main]
     mix = [main] * 8 + rng.sample(extras, rng.randint(0, len(extras)))
     if rng.random() < 0.05:
         mix = ["null"]
@@ -208,6 +211,11 @@ def expectations_corpus(seed, count):
                                          ("max", present.max()), ("median", present.median())]:
                     add(f"column_{statistic}_to_be_between", {"min_value": None, "max_value": None},
                         observed=repr(float(value)))
+            regex = rng.choice(["^2026-0\\d-\\d\\d$", "T", "^\\d+$", "^-", "\\.", "e", "^[a-z]+$", "^T", "5$", "^\\s", "é", "^.{2,3}$",
+                                "(?i)true", "0$", "^[+-]?\\d+\\.\\d*$", "\\s$", "inf"])
+            matched = present.astype(str).str.contains(regex)
+            add("column_values_to_match_regex", {"regex": regex}, unexpected=int((~matched).sum()),
+                element_count=int(len(present)))
             if kind == "number" and len(present):
                 levels = sorted(rng.sample([0, 0.1, 0.25, 0.3, 0.5, 0.75, 0.9, 1], rng.randint(1, 4)))
                 method = rng.choice([None, "nearest", "linear", "lower", "higher", "midpoint"])
