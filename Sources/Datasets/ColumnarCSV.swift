@@ -192,6 +192,12 @@ enum ColumnarCSV {
                 let type = forced ?? Column.infer(dictionary)
                 if type == .string {
                     built.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
+                } else if type == .timestamp, case let instants = dictionary.map(Timestamps.parse),
+                    !instants.contains(nil)
+                {
+                    let values = codes.map { $0 == Column.nullCode ? .nan : instants[Int($0)] ?? .nan }
+                    built.append(
+                        Column(name: name, type: .timestamp, codes: codes, dictionary: dictionary, values: values))
                 } else {
                     // bool (or a column that looked like text in its first rows but is not): built from
                     // its rows, so that a value that does not convert is reported at its own line.

@@ -261,10 +261,11 @@ public struct Column: Sendable {
         self.dictionary = dictionary
     }
 
-    public init(name: String, type: ColumnType, codes: [UInt32], dictionary: [String]) {
+    /// `values`: a timestamp column's instants beside its written form (else none).
+    public init(name: String, type: ColumnType, codes: [UInt32], dictionary: [String], values: [Double] = []) {
         self.name = name
         self.type = type
-        self.values = []
+        self.values = values
         self.codes = codes
         self.dictionary = dictionary
     }
