@@ -303,7 +303,7 @@ struct ColumnKind {
             return ColumnKind(type: .categorical, reason: "categorical: a boolean column")
         case .string, .timestamp:
             guard present > 0 else { return ColumnKind(type: .unknown, reason: "no values in the current data") }
-            let distinct = current.type == .string ? current.textCounts.count : Set(current.nonNullNumbers).count
+            let distinct = current.textCounts.count  // dates as written, as pandas counts them
             let text = Double(distinct) > 0.5 * Double(present)
             return ColumnKind(
                 type: text ? .text : .categorical,
