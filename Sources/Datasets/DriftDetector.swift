@@ -141,10 +141,17 @@ public enum DriftDetector {
             // Counted from the dictionary codes: no String a row. Numbers judged as categories are keyed
             // alike on both sides (1 and 1.0 are one value to pandas).
             let asFloats = bothNumbers && !(referenceColumn.type == .int && currentColumn.type == .int)
+            // Numbers on one side, text on the other: a number never equals text to pandas (8 is not "8"),
+            // so no category is shared and Evidently finds every current value new. The numbers' keys are
+            // set apart by a NUL, which no CSV field holds.
+            let apart = referenceColumn.type.isNumeric != currentColumn.type.isNumeric
             func counts(_ column: Column) -> CategoryCounts {
-                asFloats
-                    ? CategoryCounts(column.nonNullNumbers.filter(\.isFinite).map(StructuredValue.pythonFloat))
-                    : CategoryCounts(counts: column.textCounts)
+                if asFloats {
+                    return CategoryCounts(column.nonNullNumbers.filter(\.isFinite).map(StructuredValue.pythonFloat))
+                }
+                guard apart, column.type.isNumeric else { return CategoryCounts(counts: column.textCounts) }
+                return CategoryCounts(
+                    counts: Dictionary(uniqueKeysWithValues: column.textCounts.map { ("\u{0}" + $0.key, $0.value) }))
             }
             let r = counts(referenceColumn)
             let c = counts(currentColumn)

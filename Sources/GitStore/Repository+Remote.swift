@@ -303,9 +303,11 @@ extension Repository {
             throw GitError(.revisionNotFound, operation: "push", subject: localRef, message: "no such reference")
         }
         let incoming = Self.incomingPrefix + UUID().uuidString.lowercased()
-        try push(remote, refspecs: ["\(localRef):\(incoming)"], credentials: credentials)
         let target = try Repository(at: path, discover: false)
+        // Removed however the push ends: it can make the remote ref and still fail after (updating this
+        // repository's own tips), which left the ref behind.
         defer { try? target.deleteReference(incoming) }
+        try push(remote, refspecs: ["\(localRef):\(incoming)"], credentials: credentials)
         // A ref lock is held for milliseconds; one older than a minute was left by a writer that was killed
         // inside its lock window, and would refuse every later push to this branch. So was an incoming ref
         // that old (its push died before removing it): left, it would keep objects alive in the remote.
