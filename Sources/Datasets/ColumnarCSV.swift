@@ -80,7 +80,7 @@ enum ColumnarCSV {
             switch options.types[names[index]] ?? (sampled ? Column.infer(sample[index]) : .float) {
             case .int, .float: return .number
             // Timestamps are scanned as text: their written form is kept (pandas' value: a regex or a set
-            // judges it) and each distinct one parsed once when the column is built.
+            // judges it) and each distinct one parsed once, when the column's type is inferred.
             case .string, .bool, .timestamp: return .text
             }
         }
@@ -188,14 +188,15 @@ enum ColumnarCSV {
             case .text:
                 let (codes, dictionary) = (columns.codes[index], columns.dictionaries[index])
                 columns.codes[index] = []
-                // The type from every distinct value (inference is "all values are …", so the dictionary decides).
-                let type = forced ?? Column.infer(dictionary)
+                // The type from every distinct value (inference is "all values are …", so the dictionary
+                // decides); a timestamp's instants are parsed once, by the inference.
+                let (type, instants) =
+                    forced.map { ($0, $0 == .timestamp ? Timestamps.parseAll(dictionary) : nil) }
+                    ?? Column.inferWithInstants(dictionary)
                 if type == .string {
                     built.append(Column(name: name, type: .string, codes: codes, dictionary: dictionary))
-                } else if type == .timestamp, case let instants = dictionary.map(Timestamps.parse),
-                    !instants.contains(nil)
-                {
-                    let values = codes.map { $0 == Column.nullCode ? .nan : instants[Int($0)] ?? .nan }
+                } else if type == .timestamp, let instants {
+                    let values = codes.map { $0 == Column.nullCode ? .nan : instants[Int($0)] }
                     built.append(
                         Column(name: name, type: .timestamp, codes: codes, dictionary: dictionary, values: values))
                 } else {
@@ -213,10 +214,12 @@ enum ColumnarCSV {
     struct Columns {
         let kinds: [Kind]
         let nullTokens: Set<String>
+        let longestNull: Int
         var numbers: [[Double]]
         var codes: [[UInt32]]
         var dictionaries: [[String]]
-        var lookups: [[CodePoints: UInt32]]
+        /// The merged dictionary's codes by bytes (code-point equality, as pandas compares).
+        var lookups: [ByteDictionary]
         var integral: [Bool]
         var contradicted: Set<Int> = []
         var rows = 0
@@ -227,13 +230,14 @@ enum ColumnarCSV {
         init(kinds: [Kind], nullTokens: Set<String>, firstLine: Int, reserve: Int) {
             self.kinds = kinds
             self.nullTokens = nullTokens
+            longestNull = nullTokens.map(\.utf8.count).max() ?? 0
             self.firstLine = firstLine
             numbers = kinds.map {
                 $0 == .number ? HugePages.reserved(reserve, of: Double.self) : []
             }
             codes = kinds.map { $0 == .text ? HugePages.reserved(reserve, of: UInt32.self) : [] }
             dictionaries = Array(repeating: [], count: kinds.count)
-            lookups = Array(repeating: [:], count: kinds.count)
+            lookups = Array(repeating: ByteDictionary(), count: kinds.count)
             integral = Array(repeating: true, count: kinds.count)
         }
 
@@ -253,12 +257,17 @@ enum ColumnarCSV {
                 }
                 if let pointer = part.codes[column] {
                     let remap = part.dictionaries[column].map { text -> UInt32 in
-                        if nullTokens.contains(text) { return Column.nullCode }
-                        if let code = lookups[column][CodePoints(text)] { return code }
-                        let code = UInt32(dictionaries[column].count)
-                        lookups[column][CodePoints(text)] = code
-                        dictionaries[column].append(text)
-                        return code
+                        // (A null token is short: a longer text is not looked up as one.)
+                        if text.utf8.count <= longestNull, nullTokens.contains(text) { return Column.nullCode }
+                        var bytesOf = text
+                        return bytesOf.withUTF8 { bytes in
+                            lookups[column].code(
+                                bytes, 0, bytes.count, hash: bytes.reduce(ByteDictionary.seed, ByteDictionary.mix)
+                            ) {
+                                dictionaries[column].append(text)
+                                return UInt32(dictionaries[column].count - 1)
+                            }
+                        }
                     }
                     codes[column] += UnsafeBufferPointer(start: pointer, count: part.rows).lazy.map { remap[Int($0)] }
                 }

@@ -30,13 +30,16 @@ public enum DataProfile {
         ]
         // Value counts: from the dictionary codes for text, from runs of the sorted values for numbers
         // (only the five most frequent are turned into text).
-        let counts: [(value: String, count: Int)]
-        let unique: Int
-        if column.isText {
+        var counts: [(value: String, count: Int)] = []
+        var unique = 0
+        // A timestamp's counts are of its written forms (pandas' values); its statistics are instants.
+        let timestamp = column.type == .timestamp
+        if column.isText || timestamp {
             let tally = column.textCounts
             unique = tally.count
             counts = tally.map { ($0.key, $0.value) }
-        } else {
+        }
+        if !column.isText {
             let sorted = RadixSort.sorted(column.nonNullNumbers)
             var runs: [(value: Double, count: Int)] = []
             for value in sorted {
@@ -46,23 +49,33 @@ public enum DataProfile {
                     runs.append((value, 1))
                 }
             }
-            unique = runs.count
-            counts = mostFrequent(runs).map {
-                (column.type == .int ? String(Int($0.value)) : StructuredValue.pythonFloat($0.value), $0.count)
+            if !timestamp {
+                unique = runs.count
+                counts = mostFrequent(runs).map {
+                    (column.type == .int ? String(Int($0.value)) : StructuredValue.pythonFloat($0.value), $0.count)
+                }
+            }
+            // Instants are shown as ISO 8601 times (UTC), their spread in seconds.
+            func value(_ number: Double) -> StructuredValue {
+                timestamp ? .string(Timestamps.format(number)) : .double(number)
             }
             let mean = sorted.isEmpty ? Double.nan : sorted.reduce(0, +) / Double(sorted.count)
             fields.append(("unique", .int(unique)))
             fields += [
-                ("min", sorted.first.map(StructuredValue.double) ?? .null),
-                ("max", sorted.last.map(StructuredValue.double) ?? .null),
-                ("mean", sorted.isEmpty ? .null : .double(mean)),
-                ("std", sorted.count > 1 ? .double(DriftStatistics.standardDeviation(sorted, ddof: 1)) : .null),
+                ("min", sorted.first.map(value) ?? .null),
+                ("max", sorted.last.map(value) ?? .null),
+                ("mean", sorted.isEmpty ? .null : value(mean)),
+                (
+                    timestamp ? "std_seconds" : "std",
+                    sorted.count > 1 ? .double(DriftStatistics.standardDeviation(sorted, ddof: 1)) : .null
+                ),
             ]
             for (label, q) in [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)] {
-                fields.append((label, sorted.isEmpty ? .null : .double(DriftStatistics.quantile(sorted, q))))
+                fields.append((label, sorted.isEmpty ? .null : value(DriftStatistics.quantile(sorted, q))))
             }
+        } else {
+            fields.append(("unique", .int(unique)))
         }
-        if column.isText { fields.append(("unique", .int(unique))) }
         let top = mostFrequent(counts).map {
             StructuredValue.object([("value", .string($0.value)), ("count", .int($0.count))])
         }

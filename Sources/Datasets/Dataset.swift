@@ -384,19 +384,37 @@ public struct Column: Sendable {
     /// bool for true/false, timestamp for ISO 8601 dates and times, else string: pandas' inference, but
     /// for timestamps (which pandas keeps as text unless asked).
     static func infer(_ values: [String?]) -> ColumnType {
-        let present = values.lazy.compactMap { $0 }
-        guard present.first(where: { _ in true }) != nil else { return .string }
-        if present.allSatisfy({ Int($0) ?? Int($0.trimmingCharacters(in: .whitespaces)) != nil }) { return .int }
-        if present.allSatisfy({ number($0) != nil }) { return .float }
-        if present.allSatisfy({ ["true", "false", "True", "False", "TRUE", "FALSE"].contains($0) }) { return .bool }
-        if present.allSatisfy({ Timestamps.parse($0) != nil }) { return .timestamp }
-        return .string
+        let present = values.compactMap { $0 }
+        return present.isEmpty ? .string : inferWithInstants(present).type
+    }
+
+    /// `infer` of distinct values, with each one's instant when they are timestamps (parsed once).
+    static func inferWithInstants(_ present: [String]) -> (type: ColumnType, instants: [Double]?) {
+        guard !present.isEmpty else { return (.string, nil) }
+        if present.allSatisfy({ Int($0) ?? Int($0.trimmingCharacters(in: .whitespaces)) != nil }) { return (.int, nil) }
+        if present.allSatisfy({ number($0) != nil }) { return (.float, nil) }
+        if present.allSatisfy({ ["true", "false", "True", "False", "TRUE", "FALSE"].contains($0) }) {
+            return (.bool, nil)
+        }
+        if let instants = Timestamps.parseAll(present) { return (.timestamp, instants) }
+        return (.string, nil)
     }
 }
 
 /// ISO 8601 dates (`2026-01-31`) and date-times (`2026-01-31T10:00:00Z`, `2026-01-31 10:00:00+02:00`,
 /// fractional seconds allowed; no zone means UTC), as seconds since 1970.
 enum Timestamps {
+    /// Every text's instant, or nil when one is not a timestamp.
+    static func parseAll(_ texts: [String]) -> [Double]? {
+        var instants: [Double] = []
+        instants.reserveCapacity(texts.count)
+        for text in texts {
+            guard let instant = parse(text) else { return nil }
+            instants.append(instant)
+        }
+        return instants
+    }
+
     static func parse(_ text: String) -> Double? {
         let bytes = Array(text.utf8)
         func digits(_ start: Int, _ count: Int) -> Int? {
@@ -445,6 +463,32 @@ enum Timestamps {
         let minutesAt = bytes.count > index + 3 && bytes[index + 3] == UInt8(ascii: ":") ? index + 4 : index + 3
         if let minutes = digits(minutesAt, 2) { offset += minutes * 60 }
         return seconds - Double(bytes[index] == UInt8(ascii: "+") ? offset : -offset)
+    }
+
+    /// Seconds since 1970 as an ISO 8601 time in UTC (`2026-01-31T10:00:00Z`, milliseconds when it has them).
+    static func format(_ seconds: Double) -> String {
+        let milliseconds = Int((seconds * 1000).rounded())
+        let inDay = (milliseconds % 86_400_000 + 86_400_000) % 86_400_000
+        let days = (milliseconds - inDay) / 86_400_000
+        let (year, month, day) = civilFromDays(days)
+        let (hour, minute, second) = (inDay / 3_600_000, inDay / 60_000 % 60, inDay / 1000 % 60)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction = inDay % 1000 == 0 ? "" : "." + String(String(inDay % 1000 + 1000).dropFirst())
+        return
+            "\(String(format: "%04d", year))-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))\(fraction)Z"
+    }
+
+    /// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+    static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -225,7 +225,11 @@ public enum DriftDetector {
         case .z:
             let z = DriftStatistics.proportionsZTest(reference: refValues.categories, current: curValues.categories)
             (result.statistic, result.score) = (z.statistic, z.pValue)
-            if let category = z.category { result.method.append("share of \(category) against all other values") }
+            if let category = z.category {
+                // (A number set apart from text by its NUL is shown as written.)
+                let shown = category.hasPrefix("\u{0}") ? String(category.dropFirst()) : category
+                result.method.append("share of \(shown) against all other values")
+            }
         }
         return result
     }

@@ -33,6 +33,44 @@ struct DatasetTests {
         #expect(data.column("flag")?.type == .bool)
     }
 
+    @Test func timestampsProfiledAsTimesAndTheirWrittenForms() throws {
+        // The instants round-trip through the ISO 8601 form, before 1970 and with milliseconds.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let milliseconds = Int.random(in: -5_000_000_000_000...5_000_000_000_000, using: &generator)
+            let seconds = Double(milliseconds) / 1000
+            #expect(Timestamps.parse(Timestamps.format(seconds)) == seconds, "\(Timestamps.format(seconds))")
+        }
+        #expect(Timestamps.format(-1) == "1969-12-31T23:59:59Z" && Timestamps.format(0.5) == "1970-01-01T00:00:00.500Z")
+
+        // pandas: s = pd.to_datetime(pd.read_csv(f)["when"]); s.mean(), s.quantile(.05), s.std() give
+        // 2025-07-09 14:01:45.250000128, 2025-03-01 05:07:22.150000128 and 11503282.899182 s.
+        let rows = ["2025-02-22T04:21:55Z", "2025-11-08T13:39:08Z", "2025-04-10T01:24:56Z", "2025-10-23T12:41:02Z"]
+        let data = try read("when\n" + rows.joined(separator: "\n") + "\n2025-02-22T04:21:55Z\n\n")
+        let rowsProfiled = try read("when\n" + rows.joined(separator: "\n") + "\n")
+        guard let column = rowsProfiled.column("when"), let repeated = data.column("when") else {
+            Issue.record("no column")
+            return
+        }
+        let profile = DataProfile.summarise(column)
+        #expect(profile["min"] == .string("2025-02-22T04:21:55Z") && profile["max"] == .string("2025-11-08T13:39:08Z"))
+        #expect(profile["mean"] == .string("2025-07-09T14:01:45.250Z"))
+        #expect(profile["p05"] == .string("2025-03-01T05:07:22.150Z"))
+        #expect(abs((profile["std_seconds"]?.number ?? 0) - 11_503_282.899182) < 1e-3)
+        // The most frequent value is shown as written.
+        guard case .array(let top)? = DataProfile.summarise(repeated)["top"] else {
+            Issue.record("no top")
+            return
+        }
+        #expect(top.first?["value"] == .string("2025-02-22T04:21:55Z") && top.first?["count"]?.number == 2)
+
+        // A column declared a timestamp with a value that is not one: the error is at that value's line.
+        var options = Dataset.Options()
+        options.types = ["when": .timestamp]
+        let wrong = #expect(throws: GitOpsMLError.self) { try read("when\n2025-01-01\nsoon\n", options: options) }
+        #expect(wrong?.location?.line == 3 && wrong?.description.contains("\"soon\" is not a timestamp") == true)
+    }
+
     @Test func tsvJSONLinesAndOverriddenTypes() throws {
         let tsv = try read("a\tb\n1\tx\n2\ty\n", file: "d.tsv")
         #expect(tsv.column("b")?.strings == ["x", "y"])

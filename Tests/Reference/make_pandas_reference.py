@@ -380,8 +380,10 @@ def evidently_corpus(seed, count):
 
     kinds = ["float", "ints", "gappy", "infinite", "bool", "category", "ident", "constant", "coded", "flags_gappy",
              "text", "dates", "mixed", "wide"]
-    cases = []
+    cases, failures = [], 0
     while len(cases) < count:
+        if failures > count:  # a case Evidently fails on is rare: this many means something else is wrong
+            raise SystemExit(f"seed {seed}: Evidently failed on {failures} cases; giving up")
         n_ref, n_cur = int(rng.choice(sizes)), int(rng.choice(sizes))
         chosen = rng.choice(kinds, size=int(rng.integers(1, 6)), replace=False)
         reference, current = {}, {}
@@ -393,6 +395,7 @@ def evidently_corpus(seed, count):
             cases.append(evidently_case(f"seed {seed} case {len(cases)}", csv_text(pd.DataFrame(reference)),
                                         csv_text(pd.DataFrame(current))))
         except Exception as error:  # Evidently's own failure (no column judged: text and dates only): no reference
+            failures += 1
             print(f"seed {seed}: Evidently failed on a case ({type(error).__name__}: {error}), drawn again",
                   file=sys.stderr)
     return {"versions": VERSIONS, "seed": seed, "evidently_current": cases}
