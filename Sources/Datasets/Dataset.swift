@@ -430,7 +430,7 @@ enum Timestamps {
             let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), (1...12).contains(month),
             (1...31).contains(day)
         else { return nil }
-        var seconds = Double(daysFromCivil(year, month, day)) * 86_400
+        var seconds = Double(CivilDate.days(year: year, month: month, day: day)) * 86_400
         guard bytes.count > 10 else { return seconds }
         guard bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "), bytes.count >= 16,
             let hour = digits(11, 2), let minute = digits(14, 2), bytes[13] == UInt8(ascii: ":"), hour < 24, minute < 60
@@ -467,37 +467,15 @@ enum Timestamps {
 
     /// Seconds since 1970 as an ISO 8601 time in UTC (`2026-01-31T10:00:00Z`, milliseconds when it has them).
     static func format(_ seconds: Double) -> String {
+        guard seconds.isFinite, abs(seconds) < 1e14 else { return StructuredValue.pythonFloat(seconds) }
         let milliseconds = Int((seconds * 1000).rounded())
         let inDay = (milliseconds % 86_400_000 + 86_400_000) % 86_400_000
         let days = (milliseconds - inDay) / 86_400_000
-        let (year, month, day) = civilFromDays(days)
+        let (year, month, day) = CivilDate.date(days: days)
         let (hour, minute, second) = (inDay / 3_600_000, inDay / 60_000 % 60, inDay / 1000 % 60)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let fraction = inDay % 1000 == 0 ? "" : "." + String(String(inDay % 1000 + 1000).dropFirst())
         return
             "\(String(format: "%04d", year))-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))\(fraction)Z"
-    }
-
-    /// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }

@@ -63,7 +63,7 @@ final class AgentFixture {
         let source = try git("rev-parse", revision, in: project)
         let repository = try Repository(at: project)
         let digest = try DataResolver.identity("model/model.json", in: try repository.fileView(.git(source)))
-        try? git("pull", "-q", "--ff-only", "origin", "gitops", in: work)
+        _ = try? git("pull", "-q", "--ff-only", "origin", "gitops", in: work)
         var record = ReleaseRecord(model: "churn", environment: "local", version: version, sourceCommit: source)
         record.artifactPath = "model/model.json"
         record.artifactDigest = digest

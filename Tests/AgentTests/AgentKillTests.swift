@@ -215,7 +215,7 @@ struct AgentKillTests {
         let fixture = try AgentFixture("agent-kill-every", deadline: 15)
         fixture.config.interval = 0.3
         let first = try fixture.promote("main", version: "v1.0.0")
-        var agent = try Running(fixture, name: "agent-0")
+        let agent = try Running(fixture, name: "agent-0")
         #expect(agent.wait(30) { (try? agent.status().environments["local"]?.lastApplied) == first })
         agent.stop()
         let remote = try Repository(at: fixture.origin, discover: false)

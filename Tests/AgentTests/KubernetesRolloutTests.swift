@@ -90,7 +90,7 @@ struct KubernetesRolloutTests {
         /// Commits `deploy/staging` for `images` (the stable track's, then the canary's when routed) and a
         /// release record, and pushes; the commit.
         func release(_ version: String, stable: String, canary: String? = nil) throws -> String {
-            try? git("pull", "-q", "--ff-only", "origin", "gitops", in: fixture.work)
+            _ = try? git("pull", "-q", "--ff-only", "origin", "gitops", in: fixture.work)
             let folder = "deploy/staging"
             _ = try? run(["git", "rm", "-rq", "--ignore-unmatch", folder], in: fixture.work)
             var resources = ["deployment.yaml", "service.yaml"]

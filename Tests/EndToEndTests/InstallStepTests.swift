@@ -43,7 +43,7 @@ struct InstallStepTests {
         #expect(generated.status == 0, "\(generated.stderrText)")
         let file = project + "/.github/actions/gitops-ml/action.yml"
         let bytes = try #require(FileManager.default.contents(atPath: file))
-        let top = try ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
+        let top = ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
         for node in try top.mapping().required("runs").mapping().required("steps").list() {
             let step = try node.mapping()
             guard try step.optional("name")?.string().hasPrefix("Install gitops-ml") == true else { continue }
@@ -81,8 +81,8 @@ struct InstallStepTests {
             while [ $# -gt 0 ]; do if [ "$1" = --output ]; then cp "\(archive)" "$2"; fi; shift; done
             """, at: bin + "/curl")
         try Self.executable("#!/bin/sh\necho \"gh $*\" >> \"\(calls)\"\n", at: bin + "/gh")
-        FileManager.default.createFile(atPath: runner + "/github_path", contents: nil)
-        FileManager.default.createFile(atPath: calls, contents: nil)
+        _ = FileManager.default.createFile(atPath: runner + "/github_path", contents: nil)
+        _ = FileManager.default.createFile(atPath: calls, contents: nil)
         var environment = gitTestEnvironment
         environment["PATH"] = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         environment["RUNNER_TEMP"] = runner
@@ -93,7 +93,7 @@ struct InstallStepTests {
             environment: environment, timeout: 120)
         // The fork-to-exec window of another thread's spawn can still hold a stand-in open: once more.
         if output.status == 126, output.stderrText.contains("Text file busy") {
-            FileManager.default.createFile(atPath: calls, contents: nil)
+            _ = FileManager.default.createFile(atPath: calls, contents: nil)
             output = try Subprocess.run(
                 ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step.script], directory: runner,
                 environment: environment, timeout: 120)
@@ -114,7 +114,7 @@ struct InstallStepTests {
     @Test func theActionsSourceBuildRefusesAnOldLibgit2() throws {
         let file = packageRoot + "/action.yml"
         let bytes = try #require(FileManager.default.contents(atPath: file))
-        let top = try ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
+        let top = ConfigNode(try #require(try YAMLReader.compose(Array(bytes), file: file)), file: file)
         let step = try #require(
             try top.mapping().required("runs").mapping().required("steps").list().map { try $0.mapping() }.first {
                 try $0.optional("name")?.string() == "Install gitops-ml"
@@ -125,8 +125,8 @@ struct InstallStepTests {
             let bin = temp.sub("source-\(libgit2)-bin")
             let action = temp.sub("source-\(libgit2)-action")
             let calls = runner + "/calls"
-            FileManager.default.createFile(atPath: calls, contents: nil)
-            FileManager.default.createFile(atPath: runner + "/output", contents: nil)
+            _ = FileManager.default.createFile(atPath: calls, contents: nil)
+            _ = FileManager.default.createFile(atPath: runner + "/output", contents: nil)
             for (name, body) in [
                 ("sudo", "echo \"sudo $*\" >> \"\(calls)\""),
                 ("pkg-config", "echo \(libgit2)"),
@@ -148,7 +148,7 @@ struct InstallStepTests {
                 environment: environment, timeout: 60)
             // The fork-to-exec window of another thread's spawn can still hold a stand-in open: once more.
             if result.status == 126, result.stderrText.contains("Text file busy") {
-                FileManager.default.createFile(atPath: calls, contents: nil)
+                _ = FileManager.default.createFile(atPath: calls, contents: nil)
                 result = try Subprocess.run(
                     ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], directory: runner,
                     environment: environment, timeout: 60)

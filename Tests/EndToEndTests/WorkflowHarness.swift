@@ -141,7 +141,7 @@ struct WorkflowHarness {
         let files = ["GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY"].map {
             ($0, runnerTemp + "/" + $0.lowercased())
         }
-        for (_, path) in files { FileManager.default.createFile(atPath: path, contents: nil) }
+        for (_, path) in files { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         var outcome = Outcome(steps: [], log: "")
         var failed = false
         var outputs: [String: [String: String]] = [:]
@@ -173,7 +173,7 @@ struct WorkflowHarness {
                         return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
                     }, uniquingKeysWith: { _, last in last })
             }
-            FileManager.default.createFile(atPath: runnerTemp + "/github_output", contents: nil)
+            _ = FileManager.default.createFile(atPath: runnerTemp + "/github_output", contents: nil)
         }
         return outcome
     }
