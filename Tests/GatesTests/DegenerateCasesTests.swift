@@ -120,6 +120,29 @@ struct DegenerateCasesTests {
         // Continuous scores differ everywhere: the normal, as before.
         let c = a.enumerated().map { $0.element + Double($0.offset) * 1e-6 }
         #expect(try #require(DeLongResult.test(positives: positives, scoresA: a, scoresB: c)).degreesOfFreedom == nil)
+
+        // A gate asking for a bootstrap on these six differing examples gets DeLong's t interval instead,
+        // and says why; on scores that differ everywhere it keeps the bootstrap.
+        func bootstrapGate(_ challenger: [Double]) -> GateOutcome {
+            var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
+            spec.test = .bootstrap
+            spec.onInsignificant = .warn
+            return GateEvaluator.evaluate(
+                spec, champion: 0.5, challenger: 0.5,
+                paired: .classification(
+                    champion: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: a),
+                    challenger: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: challenger)))
+        }
+        let switched = bootstrapGate(b)
+        #expect(
+            switched.method?.test == "DeLong t (automatic: 6 examples scored differently) instead of the bootstrap",
+            "\(switched.message)")
+        #expect(
+            switched.method?.description.hasPrefix("DeLong's interval with Student's t instead of the bootstrap")
+                == true)
+        let t = result.interval(confidence: 0.95)
+        #expect(switched.interval == t.lower...t.upper)
+        #expect(bootstrapGate(c).method?.test.hasPrefix("bootstrap (1000 resamples") == true)
     }
 
     /// roc_auc_weighted with a class absent from y_true: the class weighs nothing (scikit-learn's value).

@@ -135,6 +135,22 @@ func gateBootstrap(_ champion: [Bool], _ challenger: [Bool], seed: UInt64) -> Cl
     ).interval
 }
 
+/// The interval a gate asking for a bootstrap on ROC AUC gives, through the gate.
+func gateBootstrapAUC(_ s: (positives: [Bool], a: [Double], b: [Double]), seed: UInt64) -> ClosedRange<Double>? {
+    let ids = (0..<s.positives.count).map(String.init)
+    let truth = s.positives.map { $0 ? "1" : "0" }
+    func predictions(_ scores: [Double]) -> ClassificationPredictions {
+        ClassificationPredictions(
+            ids: ids, truth: truth, predicted: scores.map { $0 >= 0.5 ? "1" : "0" }, score: scores)
+    }
+    var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
+    (spec.test, spec.resamples, spec.seed) = (.bootstrap, 999, seed)
+    return GateEvaluator.evaluate(
+        spec, champion: 0, challenger: 0,
+        paired: .classification(champion: predictions(s.a), challenger: predictions(s.b))
+    ).interval
+}
+
 print("interval | n | replications | coverage (target 94.0–96.5 %)")
 print("---|---|---|---")
 for n in [50, 200, 1000] {
@@ -150,6 +166,8 @@ for n in [50, 200, 1000] {
     var sparseBootstrap = [0, 0]
     var (sparseDelong, sparseDelongDefined) = (0, 0)
     var (tiedDelong, tiedDelongDefined) = (0, 0)
+    var (sparseBootstrapAUC, sparseBootstrapAUCDefined) = (0, 0)
+    var (tiedBootstrapAUC, tiedBootstrapAUCDefined) = (0, 0)
     for replication in 0..<replications {
         for (index, design) in sparseDesigns.enumerated() {
             let sparse = sparseAccuracyPairs(
@@ -171,6 +189,10 @@ for n in [50, 200, 1000] {
             let interval = result.interval(confidence: confidence)
             if interval.lower <= trueTiedAUCDifference && trueTiedAUCDifference <= interval.upper { tiedDelong += 1 }
         }
+        if let interval = gateBootstrapAUC(tied, seed: UInt64(replication)) {
+            tiedBootstrapAUCDefined += 1
+            if interval.contains(trueTiedAUCDifference) { tiedBootstrapAUC += 1 }
+        }
         let ss = sparseScores(n)
         if let result = DeLongResult.test(positives: ss.positives, scoresA: ss.a, scoresB: ss.b) {
             sparseDelongDefined += 1
@@ -178,6 +200,10 @@ for n in [50, 200, 1000] {
             if interval.lower <= trueSparseAUCDifference && trueSparseAUCDifference <= interval.upper {
                 sparseDelong += 1
             }
+        }
+        if let interval = gateBootstrapAUC(ss, seed: UInt64(replication)) {
+            sparseBootstrapAUCDefined += 1
+            if interval.contains(trueSparseAUCDifference) { sparseBootstrapAUC += 1 }
         }
         let pairs = accuracyPairs(n)
         let test = McNemarScore.test(championCorrect: pairs.champion, challengerCorrect: pairs.challenger)
@@ -231,4 +257,6 @@ for n in [50, 200, 1000] {
     }
     row("sparse: DeLong Wald (ROC AUC)", sparseDelong, sparseDelongDefined)
     row("sparse, tied: DeLong Wald (ROC AUC)", tiedDelong, tiedDelongDefined)
+    row("sparse: a gate's bootstrap (ROC AUC)", sparseBootstrapAUC, sparseBootstrapAUCDefined)
+    row("sparse, tied: a gate's bootstrap (ROC AUC)", tiedBootstrapAUC, tiedBootstrapAUCDefined)
 }
