@@ -122,27 +122,43 @@ struct DegenerateCasesTests {
         #expect(try #require(DeLongResult.test(positives: positives, scoresA: a, scoresB: c)).degreesOfFreedom == nil)
 
         // A gate asking for a bootstrap on these six differing examples gets DeLong's t interval instead,
-        // and says why; on scores that differ everywhere it keeps the bootstrap.
-        func bootstrapGate(_ challenger: [Double]) -> GateOutcome {
+        // and says why; on scores that differ everywhere, DeLong's normal one on at most 100 examples and
+        // the bootstrap on more.
+        func bootstrapGate(_ champion: [Double], _ challenger: [Double], _ positives: [Bool]) -> GateOutcome {
+            let ids = positives.indices.map(String.init)
+            let truth = positives.map { $0 ? "1" : "0" }
             var spec = GateSpec(metric: "roc_auc", greaterIsBetter: true)
             spec.test = .bootstrap
             spec.onInsignificant = .warn
             return GateEvaluator.evaluate(
                 spec, champion: 0.5, challenger: 0.5,
                 paired: .classification(
-                    champion: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: a),
+                    champion: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: champion),
                     challenger: ClassificationPredictions(ids: ids, truth: truth, predicted: truth, score: challenger)))
         }
-        let switched = bootstrapGate(b)
+        let switched = bootstrapGate(a, b, positives)
         #expect(
             switched.method?.test == "DeLong t (automatic: 6 examples scored differently) instead of the bootstrap",
             "\(switched.message)")
         #expect(
-            switched.method?.description.hasPrefix("DeLong's interval with Student's t instead of the bootstrap")
-                == true)
+            switched.method?.description.hasPrefix(
+                "DeLong's interval instead of the bootstrap: only 6 examples are scored differently") == true)
         let t = result.interval(confidence: 0.95)
         #expect(switched.interval == t.lower...t.upper)
-        #expect(bootstrapGate(c).method?.test.hasPrefix("bootstrap (1000 resamples") == true)
+        let small = bootstrapGate(a, c, positives)
+        #expect(small.method?.test == "DeLong z instead of the bootstrap", "\(small.message)")
+        #expect(small.method?.description.contains("60 examples (at most 100)") == true)
+        let manyPositives = (0..<300).map { $0 % 3 == 0 }
+        let manyA: [Double] = (0..<300).map { (index: Int) -> Double in
+            let step = Double((index * 7) % 10) / 10
+            return step + Double(index) * 1e-6
+        }
+        var manyB: [Double] = []
+        for (index, score) in manyA.enumerated() {
+            manyB.append(score + (manyPositives[index] ? 0.05 : 0) + Double(index) * 1e-7)
+        }
+        let large = bootstrapGate(manyA, manyB, manyPositives)
+        #expect(large.method?.test.hasPrefix("bootstrap (1000 resamples") == true, "\(large.message)")
     }
 
     /// roc_auc_weighted with a class absent from y_true: the class weighs nothing (scikit-learn's value).
