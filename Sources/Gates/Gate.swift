@@ -345,13 +345,12 @@ public enum GateEvaluator {
             {
                 let discordant = zip(champion.correct, challenger.correct).lazy.filter { $0 != $1 }.count
                 if discordant < smallSampleDiscordantPairs {
-                    var comparison = try compare(.mcnemar, spec: spec, paired: paired)
-                    let reason =
-                        "Tango's score interval instead of the bootstrap: \(discordant) discordant pairs (fewer than \(smallSampleDiscordantPairs)), where a bootstrap undercovers"
-                    comparison.method.test += " (automatic: \(discordant) discordant pairs)"
-                    comparison.method.description = reason + "; " + comparison.method.description
-                    comparison.method.details.append(("small_sample_switch", .string(reason)))
-                    return comparison
+                    return switched(
+                        try compare(.mcnemar, spec: spec, paired: paired),
+                        test: " (automatic: \(discordant) discordant pairs)",
+                        reason:
+                            "Tango's score interval instead of the bootstrap: \(discordant) discordant pairs (fewer than \(smallSampleDiscordantPairs)), where a bootstrap undercovers"
+                    )
                 }
             }
             // ROC AUC of two binary classifiers on at most 100 examples, or scored differently on only a
@@ -360,7 +359,7 @@ public enum GateEvaluator {
             // 92.5 % on tied scores), DeLong's U-statistic variance does not (95.0, 96.3 and, with
             // Student's t where few differ, 96.4 %): DeLong's interval is used instead, and said.
             if case .classification(_, let challenger) = paired, spec.metric == "roc_auc", !challenger.isMulticlass,
-                var comparison = try? compare(.delong, spec: spec, paired: paired)
+                let comparison = try? compare(.delong, spec: spec, paired: paired)
             {
                 let differing = comparison.method.details.first(where: { $0.key == "degrees_of_freedom" })
                 let reason: String?
@@ -372,12 +371,11 @@ public enum GateEvaluator {
                     reason = nil
                 }
                 if let reason {
-                    let switched =
-                        "DeLong's interval instead of the bootstrap: \(reason), where a bootstrap's coverage is unreliable"
-                    comparison.method.test += " instead of the bootstrap"
-                    comparison.method.description = switched + "; " + comparison.method.description
-                    comparison.method.details.append(("small_sample_switch", .string(switched)))
-                    return comparison
+                    return switched(
+                        comparison, test: " instead of the bootstrap",
+                        reason:
+                            "DeLong's interval instead of the bootstrap: \(reason), where a bootstrap's coverage is unreliable"
+                    )
                 }
             }
             let result = try bootstrap(spec, paired: paired)
@@ -425,6 +423,16 @@ public enum GateEvaluator {
                 pValueFloor: result.smallestPValue,
                 oneSidedLowerBound: { direction in direction > 0 ? lower : -upper })
         }
+    }
+
+    /// Another method's comparison in place of the bootstrap asked for, with the reason in its name,
+    /// description and details.
+    static func switched(_ comparison: Comparison, test: String, reason: String) -> Comparison {
+        var comparison = comparison
+        comparison.method.test += test
+        comparison.method.description = reason + "; " + comparison.method.description
+        comparison.method.details.append(("small_sample_switch", .string(reason)))
+        return comparison
     }
 
     /// Per-example values whose mean is the metric, when there are such (the fast path); else the metric
