@@ -148,6 +148,7 @@ REPS ?= 2000
 coverage: deps venv
 	$(SWIFT) run -c release coverage-simulation $(REPS)
 	$(VENV)/bin/python benchmarks/coverage_exact.py
+	$(VENV)/bin/python benchmarks/coverage_sparse_losses.py
 
 ## Continuously judged canaries against the peers' fixed checks (benchmarks/README.md); CANARIES per cell.
 CANARIES ?= 1000
