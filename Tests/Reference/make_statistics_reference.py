@@ -167,7 +167,9 @@ def multiclass_case(name, spec):
     for side in ("a", "b"):
         yp = np.array([classes[i] for i in pred[side]])
         P = np.array(proba[side]) / 1000
-        case["metrics_" + side] = {
+        # A metric scikit-learn leaves undefined (NaN: macro ROC AUC with a class absent from y_true) is
+        # none, as gitops-ml refuses it; JSON has no NaN.
+        case["metrics_" + side] = {name: undefined_as_none(value) for name, value in {
             "accuracy": metrics.accuracy_score(yt, yp),
             "f1_macro": metrics.f1_score(yt, yp, average="macro", zero_division=0),
             "f1_weighted": metrics.f1_score(yt, yp, average="weighted", zero_division=0),
@@ -177,7 +179,7 @@ def multiclass_case(name, spec):
             "roc_auc_weighted": metrics.roc_auc_score(yt, P, multi_class="ovr", average="weighted", labels=classes),
             "log_loss": metrics.log_loss(yt, P, labels=classes),
             "brier": metrics.brier_score_loss(yt, P, labels=classes),
-        }
+        }.items()}
     return case
 
 
@@ -382,7 +384,7 @@ def main():
     if "--corpus" in sys.argv:  # --corpus SEED COUNT OUT
         seed, count, path = int(sys.argv[-3]), int(sys.argv[-2]), sys.argv[-1]
         with open(path, "w") as handle:
-            json.dump(gates_corpus(seed, count), handle)
+            json.dump(gates_corpus(seed, count), handle, allow_nan=False)  # JSON has no NaN: a clear error here
         print(f"gates corpus seed {seed}: {count} binary cases", file=sys.stderr)
         return
     outputs = {GATES: gates(), DRIFT: drift()}
